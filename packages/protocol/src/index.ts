@@ -1,1 +1,2 @@
-export {};
+export * from './records/crc.js';
+export * from './records/RecordBatchHeader.js';
