@@ -1,0 +1,281 @@
+import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue, parseConfigValue } from './ConfigDef.js';
+import { parseProperties } from './PropertiesFile.js';
+
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export interface ListenerConfig {
+  /** Listener name, e.g. PLAINTEXT, INTERNAL, PUBLIC. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: SecurityProtocol;
+}
+
+const HOUR_MS = 3_600_000;
+const LONG_MAX = Number.MAX_SAFE_INTEGER;
+
+function key(name: string, type: ConfigKeyDef['type'], dflt: ConfigValue, extra: Partial<ConfigKeyDef> = {}) {
+  return { name, type, default: dflt, ...extra } satisfies ConfigKeyDef;
+}
+
+/** Broker configuration keys Fjord implements, with Kafka's names and defaults. */
+export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
+  key('node.id', 'int', 1, { validate: atLeast(0) }),
+  key('broker.id', 'int', null),
+  key('cluster.id', 'string', null),
+  key('listeners', 'list', ['PLAINTEXT://127.0.0.1:9092']),
+  key('advertised.listeners', 'list', null),
+  key('listener.security.protocol.map', 'list', [
+    'PLAINTEXT:PLAINTEXT',
+    'SSL:SSL',
+    'SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'SASL_SSL:SASL_SSL',
+  ]),
+  key('inter.broker.listener.name', 'string', null),
+  key('broker.rack', 'string', null),
+  key('log.dirs', 'list', null),
+  key('log.dir', 'string', './.data'),
+  key('num.partitions', 'int', 1, { validate: atLeast(1) }),
+  key('default.replication.factor', 'int', 1, { validate: atLeast(1) }),
+  key('auto.create.topics.enable', 'boolean', true),
+  key('delete.topic.enable', 'boolean', true),
+  key('log.retention.hours', 'int', 168),
+  key('log.retention.minutes', 'int', null),
+  key('log.retention.ms', 'long', null),
+  key('log.retention.bytes', 'long', -1),
+  key('log.retention.check.interval.ms', 'long', 300_000, { validate: atLeast(1) }),
+  key('log.segment.bytes', 'int', 1_073_741_824, { validate: atLeast(14) }),
+  key('log.roll.hours', 'int', 168, { validate: atLeast(1) }),
+  key('log.roll.ms', 'long', null),
+  key('log.roll.jitter.ms', 'long', 0),
+  key('log.index.interval.bytes', 'int', 4096, { validate: atLeast(0) }),
+  key('log.index.size.max.bytes', 'int', 10_485_760, { validate: atLeast(4) }),
+  key('log.segment.delete.delay.ms', 'long', 60_000, { validate: atLeast(0) }),
+  key('log.cleanup.policy', 'list', ['delete'], { validValues: ['delete', 'compact'] }),
+  key('log.cleaner.enable', 'boolean', true),
+  key('log.cleaner.delete.retention.ms', 'long', 86_400_000),
+  key('log.cleaner.min.cleanable.ratio', 'double', 0.5),
+  key('log.cleaner.min.compaction.lag.ms', 'long', 0),
+  key('log.cleaner.max.compaction.lag.ms', 'long', LONG_MAX),
+  key('log.cleaner.backoff.ms', 'long', 15_000),
+  key('log.flush.interval.messages', 'long', LONG_MAX, { validate: atLeast(1) }),
+  key('log.flush.interval.ms', 'long', null),
+  key('log.flush.scheduler.interval.ms', 'long', LONG_MAX),
+  key('log.message.timestamp.type', 'string', 'CreateTime', { validValues: ['CreateTime', 'LogAppendTime'] }),
+  key('log.message.timestamp.difference.max.ms', 'long', LONG_MAX),
+  key('log.message.downconversion.enable', 'boolean', true),
+  key('log.preallocate', 'boolean', false),
+  key('compression.type', 'string', 'producer', {
+    validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
+  }),
+  key('message.max.bytes', 'int', 1_048_588, { validate: atLeast(0) }),
+  key('min.insync.replicas', 'int', 1, { validate: atLeast(1) }),
+  key('unclean.leader.election.enable', 'boolean', false),
+  key('socket.request.max.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
+  key('connections.max.idle.ms', 'long', 600_000),
+  key('offsets.topic.num.partitions', 'int', 50, { validate: atLeast(1) }),
+  key('offsets.topic.replication.factor', 'int', 3, { validate: atLeast(1) }),
+  key('offsets.topic.segment.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
+  key('offsets.retention.minutes', 'int', 10_080, { validate: atLeast(1) }),
+  key('offset.metadata.max.bytes', 'int', 4096),
+  key('group.initial.rebalance.delay.ms', 'int', 3000, { validate: atLeast(0) }),
+  key('group.min.session.timeout.ms', 'int', 6000),
+  key('group.max.session.timeout.ms', 'int', 1_800_000),
+  key('group.max.size', 'int', 2_147_483_647, { validate: atLeast(1) }),
+  key('replica.lag.time.max.ms', 'long', 30_000),
+  key('transactional.id.expiration.ms', 'int', 604_800_000),
+  key('producer.id.expiration.ms', 'int', 86_400_000),
+  key('fjord.kafka.version', 'string', '3.8'),
+];
+
+/**
+ * Keys of a stock Kafka server.properties that have no meaning for Fjord (threads, ZooKeeper,
+ * KRaft quorum wiring). Accepted quietly so an existing file works unchanged.
+ */
+const ACCEPTED_WITHOUT_EFFECT = new Set([
+  'num.network.threads',
+  'num.io.threads',
+  'socket.send.buffer.bytes',
+  'socket.receive.buffer.bytes',
+  'num.recovery.threads.per.data.dir',
+  'transaction.state.log.replication.factor',
+  'transaction.state.log.min.isr',
+  'zookeeper.connect',
+  'zookeeper.connection.timeout.ms',
+  'process.roles',
+  'controller.quorum.voters',
+  'controller.quorum.bootstrap.servers',
+  'controller.listener.names',
+  'num.replica.fetchers',
+  'log.cleaner.threads',
+  'queued.max.requests',
+]);
+
+export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigKeyDef> = new Map(
+  BROKER_CONFIG_DEFS.map((d) => [d.name, d]),
+);
+
+export interface BrokerConfigSource {
+  /** Contents of a server.properties file. */
+  readonly propertiesText?: string;
+  /** Individual overrides, applied after the file (`--override key=value`). */
+  readonly overrides?: ReadonlyMap<string, string>;
+}
+
+export interface ResolvedBrokerConfig {
+  readonly nodeId: number;
+  readonly clusterId: string | null;
+  readonly listeners: readonly ListenerConfig[];
+  readonly advertisedListeners: readonly ListenerConfig[];
+  readonly rack: string | null;
+  readonly logDirs: readonly string[];
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly autoCreateTopics: boolean;
+  readonly messageMaxBytes: number;
+  readonly socketRequestMaxBytes: number;
+  readonly offsetsTopicPartitions: number;
+  readonly groupInitialRebalanceDelayMs: number;
+  readonly logRetentionMs: number;
+  readonly logRollMs: number;
+  readonly logFlushIntervalMs: number;
+  readonly kafkaVersion: string;
+  /** Every broker key's effective value (explicit or default), for DescribeConfigs. */
+  readonly values: ReadonlyMap<string, ConfigValue>;
+  /** Keys set explicitly (file or override). */
+  readonly explicit: ReadonlySet<string>;
+  /** Unknown keys (warned about, not fatal), and keys with no effect. */
+  readonly unknownKeys: readonly string[];
+  readonly ignoredKeys: readonly string[];
+  /** Raw values of keys the broker does not model (e.g. listener-prefixed SASL settings). */
+  readonly passthrough: ReadonlyMap<string, string>;
+}
+
+/** Prefixes whose keys are read by subsystems that parse them themselves (SASL, SSL, ACLs). */
+const PASSTHROUGH_PREFIXES = [
+  'listener.name.',
+  'sasl.',
+  'ssl.',
+  'super.users',
+  'authorizer.',
+  'allow.everyone',
+];
+
+export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerConfig {
+  const raw = new Map<string, string>(source.propertiesText ? parseProperties(source.propertiesText) : []);
+  for (const [k, v] of source.overrides ?? []) raw.set(k, v);
+
+  const values = new Map<string, ConfigValue>();
+  const explicit = new Set<string>();
+  const unknownKeys: string[] = [];
+  const ignoredKeys: string[] = [];
+  const passthrough = new Map<string, string>();
+  for (const d of BROKER_CONFIG_DEFS) values.set(d.name, d.default);
+  for (const [k, v] of raw) {
+    const d = BROKER_CONFIG_BY_NAME.get(k);
+    if (d) {
+      values.set(k, parseConfigValue(d, v));
+      explicit.add(k);
+    } else if (ACCEPTED_WITHOUT_EFFECT.has(k)) ignoredKeys.push(k);
+    else if (PASSTHROUGH_PREFIXES.some((p) => k.startsWith(p))) passthrough.set(k, v);
+    else unknownKeys.push(k);
+  }
+
+  const int = (k: string) => values.get(k) as number;
+  const maybe = (k: string) => values.get(k) as number | null;
+
+  // broker.id is Kafka's older name; it wins only when node.id was not given.
+  const brokerId = maybe('broker.id');
+  const nodeId = explicit.has('node.id') || brokerId === null ? int('node.id') : brokerId;
+  if (explicit.has('node.id') && brokerId !== null && brokerId !== nodeId)
+    throw new ConfigError('broker.id', `${brokerId} differs from node.id ${nodeId}`);
+
+  const protocolMap = parseProtocolMap(values.get('listener.security.protocol.map') as string[]);
+  const listeners = parseListeners('listeners', values.get('listeners') as string[], protocolMap);
+  if (listeners.length === 0) throw new ConfigError('listeners', 'at least one listener is required');
+  const advertisedRaw = values.get('advertised.listeners') as string[] | null;
+  const advertisedListeners = advertisedRaw
+    ? parseListeners('advertised.listeners', advertisedRaw, protocolMap)
+    : listeners.map((l) => ({ ...l, host: l.host === '' || l.host === '0.0.0.0' ? '127.0.0.1' : l.host }));
+  for (const a of advertisedListeners) {
+    if (!listeners.some((l) => l.name === a.name))
+      throw new ConfigError('advertised.listeners', `listener ${a.name} is not in listeners`);
+  }
+
+  const logDirs = (values.get('log.dirs') as string[] | null) ?? [values.get('log.dir') as string];
+  if (logDirs.length === 0 || logDirs.some((d) => d === ''))
+    throw new ConfigError('log.dirs', 'must name at least one directory');
+
+  const retentionMs =
+    maybe('log.retention.ms') ??
+    (maybe('log.retention.minutes') !== null
+      ? int('log.retention.minutes') * 60_000
+      : int('log.retention.hours') * HOUR_MS);
+  values.set('log.retention.ms', retentionMs);
+  const rollMs = maybe('log.roll.ms') ?? int('log.roll.hours') * HOUR_MS;
+  values.set('log.roll.ms', rollMs);
+  const flushMs = maybe('log.flush.interval.ms') ?? int('log.flush.scheduler.interval.ms');
+  values.set('log.flush.interval.ms', flushMs);
+  values.set('node.id', nodeId);
+  values.set('broker.id', nodeId);
+
+  return {
+    nodeId,
+    clusterId: values.get('cluster.id') as string | null,
+    listeners,
+    advertisedListeners,
+    rack: values.get('broker.rack') as string | null,
+    logDirs,
+    numPartitions: int('num.partitions'),
+    defaultReplicationFactor: int('default.replication.factor'),
+    autoCreateTopics: values.get('auto.create.topics.enable') as boolean,
+    messageMaxBytes: int('message.max.bytes'),
+    socketRequestMaxBytes: int('socket.request.max.bytes'),
+    offsetsTopicPartitions: int('offsets.topic.num.partitions'),
+    groupInitialRebalanceDelayMs: int('group.initial.rebalance.delay.ms'),
+    logRetentionMs: retentionMs,
+    logRollMs: rollMs,
+    logFlushIntervalMs: flushMs,
+    kafkaVersion: values.get('fjord.kafka.version') as string,
+    values,
+    explicit,
+    unknownKeys,
+    ignoredKeys,
+    passthrough,
+  };
+}
+
+const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
+
+function parseProtocolMap(entries: readonly string[]): Map<string, SecurityProtocol> {
+  const map = new Map<string, SecurityProtocol>();
+  for (const entry of entries) {
+    const [name, protocol] = entry.split(':');
+    if (!name || !protocol || !SECURITY_PROTOCOLS.includes(protocol as SecurityProtocol))
+      throw new ConfigError('listener.security.protocol.map', `'${entry}' is not NAME:PROTOCOL`);
+    map.set(name.toUpperCase(), protocol as SecurityProtocol);
+  }
+  return map;
+}
+
+function parseListeners(
+  keyName: string,
+  entries: readonly string[],
+  protocolMap: Map<string, SecurityProtocol>,
+): ListenerConfig[] {
+  const seen = new Set<string>();
+  return entries.map((entry) => {
+    const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(entry);
+    if (!m) throw new ConfigError(keyName, `'${entry}' is not NAME://host:port`);
+    const name = m[1]!.toUpperCase();
+    const port = Number(m[3]);
+    if (port > 65535) throw new ConfigError(keyName, `port ${port} in '${entry}' is out of range`);
+    const securityProtocol = protocolMap.get(name);
+    if (!securityProtocol)
+      throw new ConfigError(keyName, `listener ${name} has no entry in listener.security.protocol.map`);
+    if (seen.has(name)) throw new ConfigError(keyName, `listener ${name} is defined twice`);
+    seen.add(name);
+    const host = m[2]!.replace(/^\[|\]$/g, '');
+    return { name, host, port, securityProtocol };
+  });
+}
