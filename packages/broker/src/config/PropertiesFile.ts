@@ -14,7 +14,7 @@ export function parseProperties(text: string): Map<string, string> {
     }
     if (endsWithContinuation(line)) line = line.slice(0, -1);
     const { key, value } = splitKeyValue(line);
-    result.set(unescape(key), unescape(value));
+    result.set(unescapeProperty(key), unescapeProperty(value));
   }
   return result;
 }
@@ -42,7 +42,7 @@ function splitKeyValue(line: string): { key: string; value: string } {
   return { key, value: rest };
 }
 
-function unescape(s: string): string {
+function unescapeProperty(s: string): string {
   return s.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, esc: string) => {
     if (esc.length === 5) return String.fromCharCode(Number.parseInt(esc.slice(1), 16));
     switch (esc) {
