@@ -1,1 +1,12 @@
-export {};
+export * from './config/ConfigDef.js';
+export * from './config/TopicConfigDefs.js';
+export * from './controller/ConfigPlanner.js';
+export * from './controller/QuorumController.js';
+export * from './controller/ReplicaPlacement.js';
+export * from './controller/TopicPlanner.js';
+export * from './image/MetadataDelta.js';
+export * from './image/MetadataImage.js';
+export * from './image/MetadataPublisher.js';
+export * from './records.js';
+export * from './store/LocalFileMetadataStore.js';
+export * from './store/MetadataStore.js';

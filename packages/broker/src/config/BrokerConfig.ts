@@ -1,4 +1,4 @@
-import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue, parseConfigValue } from './ConfigDef.js';
+import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue, parseConfigValue } from '@fjord/metadata';
 import { parseProperties } from './PropertiesFile.js';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';

@@ -1,6 +1,6 @@
+import { ConfigError } from '@fjord/metadata';
 import { describe, expect, it } from 'vitest';
 import { resolveBrokerConfig } from '../../src/config/BrokerConfig.js';
-import { ConfigError } from '../../src/config/ConfigDef.js';
 import { parseProperties } from '../../src/config/PropertiesFile.js';
 
 const STOCK_KAFKA_PROPERTIES = `

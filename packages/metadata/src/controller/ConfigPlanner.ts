@@ -1,0 +1,123 @@
+import { ConfigError, parseConfigValue } from '../config/ConfigDef.js';
+import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS } from '../config/TopicConfigDefs.js';
+import type { MetadataImage } from '../image/MetadataImage.js';
+import type { ConfigResourceType, MetadataRecord } from '../records.js';
+import type { Plan } from './TopicPlanner.js';
+
+/** IncrementalAlterConfigs operation types, with Kafka's numbering. */
+export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+export type AlterConfigOpType = (typeof AlterConfigOp)[keyof typeof AlterConfigOp];
+
+export interface ConfigAlteration {
+  readonly name: string;
+  readonly op: AlterConfigOpType;
+  readonly value: string | null;
+}
+
+/**
+ * Broker configs that may be changed at run time (cluster-wide with resource name '' or per
+ * broker): the log defaults that topic configs inherit.
+ */
+export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set(
+  TOPIC_CONFIG_DEFS.map((d) => d.brokerSynonym),
+);
+
+/**
+ * Plans AlterConfigs (`incremental=false`: the given set replaces all overrides) or
+ * IncrementalAlterConfigs (per-key operations) for one resource.
+ */
+export function planAlterConfigs(
+  image: MetadataImage,
+  resourceType: ConfigResourceType,
+  resourceName: string,
+  alterations: readonly ConfigAlteration[],
+  incremental: boolean,
+): Plan {
+  if (resourceType === 'topic' && !image.topic(resourceName))
+    return {
+      ok: false,
+      error: 'UNKNOWN_TOPIC_OR_PARTITION',
+      message: `Topic ${resourceName} does not exist.`,
+    };
+  if (resourceType === 'broker' && resourceName !== '' && !image.brokers.has(Number(resourceName)))
+    return { ok: false, error: 'INVALID_REQUEST', message: `Unknown broker ${resourceName}.` };
+
+  const seen = new Set<string>();
+  for (const a of alterations) {
+    if (seen.has(a.name))
+      return {
+        ok: false,
+        error: 'INVALID_REQUEST',
+        message: `Error due to duplicate config keys: ${a.name}`,
+      };
+    seen.add(a.name);
+  }
+
+  const current = image.configsOf(resourceType, resourceName);
+  const next = new Map(incremental ? current : []);
+  for (const a of alterations) {
+    const def = resourceType === 'topic' ? TOPIC_CONFIG_BY_NAME.get(a.name) : brokerDef(a.name);
+    if (!def)
+      return {
+        ok: false,
+        error: 'INVALID_CONFIG',
+        message:
+          resourceType === 'topic'
+            ? `Unknown topic config name: ${a.name}`
+            : `Cannot update these configs dynamically: ${a.name}`,
+      };
+    const op = incremental ? a.op : AlterConfigOp.SET;
+    if (op === AlterConfigOp.DELETE) {
+      next.delete(a.name);
+      continue;
+    }
+    if (a.value === null) {
+      if (!incremental) continue;
+      return { ok: false, error: 'INVALID_REQUEST', message: `Null value not supported for : ${a.name}` };
+    }
+    let value = a.value;
+    if (op === AlterConfigOp.APPEND || op === AlterConfigOp.SUBTRACT) {
+      if (def.type !== 'list')
+        return {
+          ok: false,
+          error: 'INVALID_CONFIG',
+          message: `Config value append is not allowed for config key: ${a.name}`,
+        };
+      const base = (next.get(a.name) ?? (def.default as string[]).join(','))
+        .split(',')
+        .filter((s) => s !== '');
+      const items = value.split(',').map((s) => s.trim());
+      value = (
+        op === AlterConfigOp.APPEND
+          ? [...base, ...items.filter((i) => !base.includes(i))]
+          : base.filter((b) => !items.includes(b))
+      ).join(',');
+    }
+    try {
+      parseConfigValue(def, value);
+    } catch (e) {
+      return {
+        ok: false,
+        error: 'INVALID_CONFIG',
+        message: e instanceof ConfigError ? e.message : String(e),
+      };
+    }
+    next.set(a.name, value);
+  }
+
+  const records: MetadataRecord[] = [];
+  for (const [name, value] of next) {
+    if (current.get(name) !== value)
+      records.push({ type: 'Config', resourceType, resourceName, name, value });
+  }
+  for (const name of current.keys()) {
+    if (!next.has(name)) records.push({ type: 'Config', resourceType, resourceName, name, value: null });
+  }
+  return { ok: true, records };
+}
+
+function brokerDef(name: string) {
+  if (!DYNAMIC_BROKER_CONFIGS.has(name)) return undefined;
+  const topicDef = TOPIC_CONFIG_DEFS.find((d) => d.brokerSynonym === name)!;
+  return { ...topicDef, name };
+}

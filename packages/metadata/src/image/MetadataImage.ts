@@ -1,0 +1,70 @@
+import type { BrokerEndpoint, ConfigResourceType } from '../records.js';
+
+export interface BrokerRegistration {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  readonly brokerEpoch: number;
+  readonly endpoints: readonly BrokerEndpoint[];
+  readonly rack: string | null;
+  readonly fenced: boolean;
+}
+
+export interface PartitionState {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
+}
+
+export interface TopicImage {
+  readonly name: string;
+  readonly topicId: string;
+  /** Indexed by partition number. */
+  readonly partitions: readonly PartitionState[];
+}
+
+/**
+ * An immutable snapshot of cluster metadata at a log offset. Readers hold on to one image
+ * for the duration of a request, so they never see a half-applied change.
+ */
+export class MetadataImage {
+  static readonly EMPTY = new MetadataImage(-1, new Map(), new Map(), new Map(), new Map(), 0);
+
+  constructor(
+    /** Offset of the last record applied; -1 for the empty image. */
+    readonly offset: number,
+    readonly brokers: ReadonlyMap<number, BrokerRegistration>,
+    readonly topicsByName: ReadonlyMap<string, TopicImage>,
+    readonly topicsById: ReadonlyMap<string, TopicImage>,
+    /** `${resourceType}:${resourceName}` → name → value. */
+    readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+    readonly nextProducerId: number,
+  ) {}
+
+  topic(name: string): TopicImage | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  partition(topic: string, partition: number): PartitionState | undefined {
+    return this.topicsByName.get(topic)?.partitions[partition];
+  }
+
+  configsOf(resourceType: ConfigResourceType, resourceName: string): ReadonlyMap<string, string> {
+    return this.configs.get(configKey(resourceType, resourceName)) ?? EMPTY_CONFIGS;
+  }
+
+  /** Brokers that are registered and not fenced. */
+  liveBrokers(): BrokerRegistration[] {
+    return [...this.brokers.values()].filter((b) => !b.fenced);
+  }
+}
+
+const EMPTY_CONFIGS: ReadonlyMap<string, string> = new Map();
+
+export function configKey(resourceType: ConfigResourceType, resourceName: string): string {
+  return `${resourceType}:${resourceName}`;
+}
