@@ -6,7 +6,7 @@
  * time. Identical version bodies are emitted once and aliased. The output is committed; run
  * `npm run generate -w @fjord/protocol` after the schema data changes.
  */
-import { readFileSync, readdirSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -222,7 +222,14 @@ function isFlexible(f: Field, flexible: boolean): boolean {
   return f.flexibleOverride === undefined ? flexible : f.flexibleOverride !== null && flexible;
 }
 
-function writeScalar(f: Field, x: string, v: number, flex: boolean, nullable: boolean, name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string): string[] {
+function writeScalar(
+  f: Field,
+  x: string,
+  v: number,
+  flex: boolean,
+  nullable: boolean,
+  name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string,
+): string[] {
   switch (f.base) {
     case 'bool':
       return [`w.bool(${x});`];
@@ -236,10 +243,14 @@ function writeScalar(f: Field, x: string, v: number, flex: boolean, nullable: bo
     case 'uuid':
       return [`w.${f.base}(${x});`];
     case 'string':
-      return [`w.${flex ? 'compact' : ''}${nullable ? (flex ? 'NullableString' : 'nullableString') : flex ? 'String' : 'string'}(${x});`];
+      return [
+        `w.${flex ? 'compact' : ''}${nullable ? (flex ? 'NullableString' : 'nullableString') : flex ? 'String' : 'string'}(${x});`,
+      ];
     case 'bytes':
     case 'records':
-      return [`w.${flex ? 'compact' : ''}${nullable ? (flex ? 'NullableBytes' : 'nullableBytes') : flex ? 'Bytes' : 'bytes'}(${x});`];
+      return [
+        `w.${flex ? 'compact' : ''}${nullable ? (flex ? 'NullableBytes' : 'nullableBytes') : flex ? 'Bytes' : 'bytes'}(${x});`,
+      ];
     default: {
       const fn = name(f.struct!, v, 'encode');
       if (nullable) return [`if (${x} === null) w.int8(-1);`, `else { w.int8(1); ${fn}(w, ${x}); }`];
@@ -248,7 +259,13 @@ function writeScalar(f: Field, x: string, v: number, flex: boolean, nullable: bo
   }
 }
 
-function readScalar(f: Field, v: number, flex: boolean, nullable: boolean, name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string): string {
+function readScalar(
+  f: Field,
+  v: number,
+  flex: boolean,
+  nullable: boolean,
+  name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string,
+): string {
   switch (f.base) {
     case 'bool':
     case 'int8':
@@ -272,13 +289,21 @@ function readScalar(f: Field, v: number, flex: boolean, nullable: boolean, name:
   }
 }
 
-function writeField(f: Field, x: string, v: number, flexible: boolean, name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string): string[] {
+function writeField(
+  f: Field,
+  x: string,
+  v: number,
+  flexible: boolean,
+  name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string,
+): string[] {
   const flex = isFlexible(f, flexible);
   const nullable = inRange(f.nullable, v);
   const lines: string[] = [];
   // Nullable in other versions but not this one: null cannot be represented, as in Kafka.
   if (f.nullable && !nullable)
-    lines.push(`if (${x} === null) throw new UnsupportedVersionFieldError('null ${f.wireName} cannot be sent in version ${v}');`);
+    lines.push(
+      `if (${x} === null) throw new UnsupportedVersionFieldError('null ${f.wireName} cannot be sent in version ${v}');`,
+    );
   if (!f.isArray) return [...lines, ...writeScalar(f, x, v, flex, nullable, name)];
   const elem: Field = { ...f, isArray: false };
   const len = flex ? 'compactArrayLength' : 'arrayLength';
@@ -293,13 +318,25 @@ function writeField(f: Field, x: string, v: number, flexible: boolean, name: (s:
   return lines;
 }
 
-function readField(f: Field, target: string, v: number, flexible: boolean, name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string): string[] {
+function readField(
+  f: Field,
+  target: string,
+  v: number,
+  flexible: boolean,
+  name: (s: StructDef, v: number, dir: 'encode' | 'decode') => string,
+): string[] {
   const flex = isFlexible(f, flexible);
   const nullable = inRange(f.nullable, v);
   if (!f.isArray) return [`${target} = ${readScalar(f, v, flex, nullable, name)};`];
   const elem: Field = { ...f, isArray: false };
   const n = `n_${f.name}`;
-  const lenFn = flex ? (nullable ? 'compactNullableArrayLength' : 'compactArrayLength') : nullable ? 'nullableArrayLength' : 'arrayLength';
+  const lenFn = flex
+    ? nullable
+      ? 'compactNullableArrayLength'
+      : 'compactArrayLength'
+    : nullable
+      ? 'nullableArrayLength'
+      : 'arrayLength';
   const read = readScalar(elem, v, flex, false, name);
   const lines = [`const ${n} = r.${lenFn}();`];
   if (nullable) lines.push(`if (${n} < 0) ${target} = null; else {`);
@@ -362,7 +399,9 @@ function emitSchema(model: SchemaModel, versions: Range): string {
         );
       }
       for (const f of present) {
-        const x = optionalInInput(f) ? `(m.${f.name} === undefined ? ${defaultExpr(f)} : m.${f.name})` : `m.${f.name}`;
+        const x = optionalInInput(f)
+          ? `(m.${f.name} === undefined ? ${defaultExpr(f)} : m.${f.name})`
+          : `m.${f.name}`;
         if (optionalInInput(f) || f.isArray || f.struct) {
           enc.push(`{ const x = ${x};`);
           enc.push(...writeField(f, 'x', v, flexible, name));
@@ -373,10 +412,15 @@ function emitSchema(model: SchemaModel, versions: Range): string {
         if (tagged.length === 0) enc.push('w.uvarint(0);');
         else {
           enc.push('let tags = 0;');
-          for (const f of tagged) enc.push(`const t_${f.name} = m.${f.name} === undefined ? ${defaultExpr(f)} : m.${f.name}; if (!(${isDefaultExpr(f, `t_${f.name}`)})) tags++;`);
+          for (const f of tagged)
+            enc.push(
+              `const t_${f.name} = m.${f.name} === undefined ? ${defaultExpr(f)} : m.${f.name}; if (!(${isDefaultExpr(f, `t_${f.name}`)})) tags++;`,
+            );
           enc.push('w.uvarint(tags);');
           for (const f of tagged) {
-            enc.push(`if (!(${isDefaultExpr(f, `t_${f.name}`)})) { const outer = w; { const w = new Writer(); ${writeField(f, `t_${f.name}`, v, true, name).join(' ')} const b = w.toBuffer(); outer.uvarint(${f.tag}); outer.uvarint(b.length); outer.raw(b); } }`);
+            enc.push(
+              `if (!(${isDefaultExpr(f, `t_${f.name}`)})) { const outer = w; { const w = new Writer(); ${writeField(f, `t_${f.name}`, v, true, name).join(' ')} const b = w.toBuffer(); outer.uvarint(${f.tag}); outer.uvarint(b.length); outer.raw(b); } }`,
+            );
           }
         }
       }
@@ -385,7 +429,9 @@ function emitSchema(model: SchemaModel, versions: Range): string {
       // decode
       const dec: string[] = [];
       for (const f of s.fields) {
-        dec.push(`let f_${f.name}: ${tsType(f, false)} = ${inRange(f.versions, v) && !(flexible && inRange(f.tagged, v)) ? '' : defaultExpr(f)};`);
+        dec.push(
+          `let f_${f.name}: ${tsType(f, false)} = ${inRange(f.versions, v) && !(flexible && inRange(f.tagged, v)) ? '' : defaultExpr(f)};`,
+        );
       }
       // Fields read in order, declared above; fix declarations that start unassigned.
       for (let i = 0; i < dec.length; i++) dec[i] = dec[i]!.replace(/ = ;$/, ';');
@@ -396,14 +442,18 @@ function emitSchema(model: SchemaModel, versions: Range): string {
           dec.push('const tagCount = r.uvarint();');
           dec.push('for (let i = 0; i < tagCount; i++) {');
           dec.push('const tag = r.uvarint(); const size = r.uvarint(); const end = r.pos + size;');
-          dec.push('if (size > r.remaining) throw new ProtocolDecodeError(`tagged field ${tag} of ${size} bytes exceeds the frame`);');
+          dec.push(
+            'if (size > r.remaining) throw new ProtocolDecodeError(`tagged field ${tag} of ${size} bytes exceeds the frame`);',
+          );
           dec.push('switch (tag) {');
           for (const f of tagged) {
             dec.push(`case ${f.tag}: { ${readField(f, `f_${f.name}`, v, true, name).join(' ')} break; }`);
-            }
+          }
           dec.push('default: r.skip(size);');
           dec.push('}');
-          dec.push('if (r.pos !== end) throw new ProtocolDecodeError(`tagged field ${tag} has a wrong size`);');
+          dec.push(
+            'if (r.pos !== end) throw new ProtocolDecodeError(`tagged field ${tag} has a wrong size`);',
+          );
           dec.push('}');
         }
       }
@@ -441,7 +491,8 @@ function registerFunction(
 // ---------------------------------------------------------------------------------------
 // Files
 
-const HEADER = '// Generated by packages/protocol/scripts/generate.ts from ../shared/kafka-protocol. Do not edit.\n';
+const HEADER =
+  '// Generated by packages/protocol/scripts/generate.ts from ../shared/kafka-protocol. Do not edit.\n';
 
 function loadSchemas(): RawSchema[] {
   const dir = join(schemaDir, 'messages');
@@ -474,7 +525,7 @@ function main(): void {
       `import { ${['EMPTY_BUFFER', 'ZERO_UUID'].filter((c) => body.includes(c)).join(', ')} } from '../../wire/constants.js';`,
     ].filter((l) => !l.includes('{  }'));
     // Reader is used only as a type when no decoder needs a runtime reference.
-    const code = `${HEADER}/* eslint-disable */\n${imports.join('\n').replace("import { Reader }", 'import type { Reader }')}\n\n${body}\n`;
+    const code = `${HEADER}/* eslint-disable */\n${imports.join('\n').replace('import { Reader }', 'import type { Reader }')}\n\n${body}\n`;
     writeFileSync(join(outDir, 'messages', `${schema.name}.ts`), code);
   }
 
@@ -528,14 +579,18 @@ function emitApiTable(schemas: RawSchema[]): string {
   readonly decodeResponse: readonly ((r: Reader) => T['response'])[];
   readonly encodeResponse: readonly ((w: Writer, msg: T['responseInput']) => void)[];
 }\n`);
-  lines.push('export const API_CODECS: { readonly [K in keyof ApiMessageTypes]: ApiCodec<ApiMessageTypes[K]> } = {');
+  lines.push(
+    'export const API_CODECS: { readonly [K in keyof ApiMessageTypes]: ApiCodec<ApiMessageTypes[K]> } = {',
+  );
   for (const k of keys) {
     const { req, res } = byKey.get(k)!;
     const r = parseRange(req!.validVersions)!;
     const flex = parseRange(req!.flexibleVersions);
     const vs = Array.from({ length: r.max - r.min + 1 }, (_, i) => r.min + i);
     const list = (dir: string, s: RawSchema) =>
-      `[${Array.from({ length: r.min }, () => 'undefined!').concat(vs.map((v) => `m.${dir}${s.name}V${v}`)).join(', ')}]`;
+      `[${Array.from({ length: r.min }, () => 'undefined!')
+        .concat(vs.map((v) => `m.${dir}${s.name}V${v}`))
+        .join(', ')}]`;
     lines.push(`  ${k}: {
     apiKey: ${k},
     name: '${apiName(req!)}',
@@ -591,13 +646,30 @@ function emitErrors(): string {
   for (const e of data.errors) lines.push(`  [${e.code}, '${e.name}'],`);
   lines.push(']);\n');
   lines.push('/** Codes whose exception is retriable on the client. */');
-  lines.push(`export const RETRIABLE_ERRORS: ReadonlySet<number> = new Set([${data.errors.filter((e) => e.retriable).map((e) => e.code).join(', ')}]);`);
+  lines.push(
+    `export const RETRIABLE_ERRORS: ReadonlySet<number> = new Set([${data.errors
+      .filter((e) => e.retriable)
+      .map((e) => e.code)
+      .join(', ')}]);`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 function emitReleases(): string {
   const data = JSON.parse(readFileSync(join(schemaDir, 'api-versions.json'), 'utf8')) as {
-    releases: Record<string, Record<string, { name: string; max: number; latestVersionUnstable?: boolean; listeners?: string[]; enabled?: boolean }>>;
+    releases: Record<
+      string,
+      Record<
+        string,
+        {
+          name: string;
+          max: number;
+          latestVersionUnstable?: boolean;
+          listeners?: string[];
+          enabled?: boolean;
+        }
+      >
+    >;
   };
   const lines = [
     HEADER,
@@ -610,7 +682,9 @@ function emitReleases(): string {
       .filter(([, a]) => a.enabled !== false)
       .map(([k, a]) => {
         const max = a.latestVersionUnstable ? a.max - 1 : a.max;
-        return max < 0 ? null : `${k}: { max: ${max}${a.listeners ? `, listeners: ${JSON.stringify(a.listeners)}` : ''} }`;
+        return max < 0
+          ? null
+          : `${k}: { max: ${max}${a.listeners ? `, listeners: ${JSON.stringify(a.listeners)}` : ''} }`;
       })
       .filter(Boolean);
     lines.push(`  '${release}': { ${entries.join(', ')} },`);

@@ -168,7 +168,8 @@ export class Reader {
       if (n === -1) return -1;
       throw new ProtocolDecodeError(`negative array length ${n}`);
     }
-    if (n > this.remaining) throw new ProtocolDecodeError(`array length ${n} exceeds the ${this.remaining} bytes left`);
+    if (n > this.remaining)
+      throw new ProtocolDecodeError(`array length ${n} exceeds the ${this.remaining} bytes left`);
     return n;
   }
   arrayLength(): number {
@@ -178,7 +179,8 @@ export class Reader {
   }
   compactNullableArrayLength(): number {
     const n = this.uvarint() - 1;
-    if (n > this.remaining) throw new ProtocolDecodeError(`array length ${n} exceeds the ${this.remaining} bytes left`);
+    if (n > this.remaining)
+      throw new ProtocolDecodeError(`array length ${n} exceeds the ${this.remaining} bytes left`);
     return n;
   }
   compactArrayLength(): number {
