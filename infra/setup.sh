@@ -7,4 +7,6 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-fund --no-audit
   cp package-lock.json "$stamp"
 fi
+# Prisma's client is generated (offline) rather than committed; the protocol codecs are committed.
+npm run --silent db:generate >/dev/null
 npm run --silent build
