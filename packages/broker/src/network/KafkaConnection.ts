@@ -82,7 +82,12 @@ export class KafkaConnection {
         }
         if (size < 0 || size > this.limits.maxFrameBytes) {
           this.log.warn(
-            { conn: this.info.connectionId, client: this.info.clientAddress, size, max: this.limits.maxFrameBytes },
+            {
+              conn: this.info.connectionId,
+              client: this.info.clientAddress,
+              size,
+              max: this.limits.maxFrameBytes,
+            },
             'request size out of range, closing connection',
           );
           this.close('invalid request size');

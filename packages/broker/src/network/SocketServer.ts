@@ -1,4 +1,4 @@
-import { type Server, type Socket, createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/BrokerConfig.js';
 import { type ConnectionLimits, KafkaConnection } from './KafkaConnection.js';
@@ -66,7 +66,9 @@ export class SocketServer {
   /** Stops accepting, then closes open connections. */
   async close(): Promise<void> {
     // server.close() waits for open connections, so close those once accepting has stopped.
-    const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const closed = Promise.all(
+      this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
     for (const c of this.connections) c.close('shutdown');
     await closed;
   }
