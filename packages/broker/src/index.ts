@@ -1,1 +1,3 @@
-export {};
+export * from './Broker.js';
+export * from './config/BrokerConfig.js';
+export * from './config/PropertiesFile.js';

@@ -1,4 +1,5 @@
 export * from './config/ConfigDef.js';
+export * from './config/EffectiveConfigs.js';
 export * from './config/TopicConfigDefs.js';
 export * from './controller/ConfigPlanner.js';
 export * from './controller/QuorumController.js';

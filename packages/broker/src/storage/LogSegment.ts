@@ -32,6 +32,12 @@ export interface BatchLocation {
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly maxTimestamp: number;
+  /** Producer fields, for rebuilding idempotence state from the log. */
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly recordCount: number;
+  readonly isTransactional: boolean;
 }
 
 const SCAN_WINDOW = 1024 * 1024;
@@ -178,6 +184,11 @@ export class LogSegment {
         baseOffset,
         lastOffset: baseOffset + header.lastOffsetDelta,
         maxTimestamp: Number(header.maxTimestamp),
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        baseSequence: header.baseSequence,
+        recordCount: header.recordCount,
+        isTransactional: header.isTransactional,
       };
       pos += size;
     }

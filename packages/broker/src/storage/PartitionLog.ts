@@ -186,8 +186,7 @@ export class PartitionLog {
     this.leaderEpochs.assign(leaderEpoch, firstOffset);
     this.active.append(data, { firstOffset, lastOffset: next - 1, maxTimestamp, offsetOfMaxTimestamp });
     this.unflushedMessages += next - firstOffset;
-    if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs)
-      this.flush(now);
+    this.maybeFlush(now);
     return { firstOffset, lastOffset: next - 1, logAppendTime: this.config.logAppendTime ? now : -1 };
   }
 
@@ -230,6 +229,16 @@ export class PartitionLog {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Every batch header in the log, oldest first (for rebuilding producer state). */
+  *batches(): Generator<BatchLocation> {
+    for (const segment of this.segments) {
+      for (const b of segment.scan(0, segment.size, false)) {
+        if (b === 'invalid') break;
+        yield b;
+      }
+    }
   }
 
   /** The first batch with a timestamp ≥ `timestamp`, with its raw bytes for record lookup. */
@@ -301,6 +310,13 @@ export class PartitionLog {
       this.writeCheckpoint();
     }
     return deleted;
+  }
+
+  /** Applies flush.messages / flush.ms; also called periodically so idle logs get flushed. */
+  maybeFlush(now: number): void {
+    if (this.unflushedMessages === 0) return;
+    if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs)
+      this.flush(now);
   }
 
   flush(now: number): void {

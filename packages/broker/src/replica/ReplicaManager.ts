@@ -1,0 +1,83 @@
+import { type EffectiveConfigs, type MetadataImage, TOPIC_CONFIG_DEFS } from '@fjord/metadata';
+import type { Logger } from 'pino';
+import type { LogManager } from '../storage/LogManager.js';
+import type { LogConfig } from '../storage/PartitionLog.js';
+import { Partition } from './Partition.js';
+
+/** Broker-level log defaults by Kafka broker key (after resolution of ms/hours synonyms). */
+export type BrokerLogDefaults = ReadonlyMap<string, unknown>;
+
+/**
+ * The partitions this broker hosts. Follows the metadata image: creates logs for new
+ * replicas, updates roles, deletes logs of removed topics. Produce and fetch go through here.
+ */
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private readonly byTopicId = new Map<string, string>();
+
+  constructor(
+    private readonly brokerId: number,
+    private readonly logs: LogManager,
+    private readonly configSource: EffectiveConfigs,
+    private readonly log: Logger,
+  ) {}
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(`${topic}\u0000${partition}`);
+  }
+
+  all(): IterableIterator<Partition> {
+    return this.partitions.values();
+  }
+
+  /** Applies a new metadata image: the only way partitions appear, change role or go away. */
+  applyImage(image: MetadataImage, now: number): void {
+    const seen = new Set<string>();
+    for (const topic of image.topicsByName.values()) {
+      const config = logConfigFor(this.configSource, image, topic.name);
+      for (const state of topic.partitions) {
+        if (!state || !state.replicas.includes(this.brokerId)) continue;
+        const key = `${topic.name}\u0000${state.partition}`;
+        seen.add(key);
+        const existing = this.partitions.get(key);
+        if (existing && existing.topicId === topic.topicId) {
+          existing.state = state;
+          existing.log.config = config;
+          existing.maybeAdvanceHighWatermark();
+          continue;
+        }
+        if (existing) this.removePartition(key, existing); // same name, new topic id: recreated
+        const log = this.logs.getOrCreate(topic.name, state.partition, config, now);
+        this.partitions.set(
+          key,
+          new Partition(topic.name, topic.topicId, state.partition, log, state, this.brokerId),
+        );
+      }
+    }
+    for (const [key, p] of this.partitions) if (!seen.has(key)) this.removePartition(key, p);
+  }
+
+  private removePartition(key: string, p: Partition): void {
+    this.partitions.delete(key);
+    this.logs.delete(p.topic, p.partition);
+    this.log.info({ topic: p.topic, partition: p.partition }, 'removed partition log');
+  }
+}
+
+/** Topic overrides over broker defaults, as a LogConfig. */
+export function logConfigFor(source: EffectiveConfigs, image: MetadataImage, topic: string): LogConfig {
+  const get = (name: string) => source.topicConfig(image, topic, name);
+  const num = (name: string) => Number(get(name));
+  return {
+    segmentBytes: num('segment.bytes'),
+    segmentMs: num('segment.ms'),
+    retentionMs: num('retention.ms'),
+    retentionBytes: num('retention.bytes'),
+    flushMessages: num('flush.messages'),
+    flushMs: num('flush.ms'),
+    indexIntervalBytes: num('index.interval.bytes'),
+    logAppendTime: get('message.timestamp.type') === 'LogAppendTime',
+  };
+}
+
+export { TOPIC_CONFIG_DEFS };

@@ -1,0 +1,39 @@
+import type {
+  EffectiveConfigs,
+  MetadataImage,
+  MetadataPublisher,
+  QuorumController,
+  TopicDefaults,
+} from '@fjord/metadata';
+import type { Logger } from 'pino';
+import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
+import type { GroupCoordinator } from '../group/GroupCoordinator.js';
+import type { ConnectionInfo } from '../network/RequestContext.js';
+import type { ReplicaManager } from '../replica/ReplicaManager.js';
+import type { LogManager } from '../storage/LogManager.js';
+
+/** Everything request handlers may use; built once by the Broker. */
+export interface BrokerServices {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  readonly config: ResolvedBrokerConfig;
+  readonly configs: EffectiveConfigs;
+  readonly metadata: MetadataPublisher;
+  readonly controller: QuorumController;
+  readonly replicas: ReplicaManager;
+  readonly logs: LogManager;
+  readonly groups: GroupCoordinator;
+  readonly topicDefaults: TopicDefaults;
+  readonly log: Logger;
+  now(): number;
+  /** Creates the topic when missing (auto-creation and internal topics); resolves to the image. */
+  ensureTopic(name: string, partitions?: number, configs?: Record<string, string>): Promise<MetadataImage>;
+}
+
+export interface RequestContext {
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly connection: ConnectionInfo;
+  readonly broker: BrokerServices;
+}

@@ -1,0 +1,149 @@
+import * as messages from '@fjord/protocol';
+import {
+  API_CODEC_LIST,
+  API_VERSIONS_BY_RELEASE,
+  ApiKey,
+  decodeRequestHeader,
+  ErrorCode,
+  encodeResponseFrame,
+  ProtocolDecodeError,
+  Reader,
+  type RequestHeaderInfo,
+} from '@fjord/protocol';
+import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
+import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
+import type { BrokerServices, RequestContext } from './BrokerServices.js';
+
+export interface AdvertisedApi {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+/**
+ * Dispatches request frames to handlers, the way Kafka's KafkaApis does: parse the header,
+ * check the version against what we advertise, decode the body with the generated codec,
+ * run the handler, encode the response with the same version.
+ */
+export class KafkaApis implements FrameHandler {
+  private readonly handlers: (ApiHandler | undefined)[] = [];
+  readonly advertised: readonly AdvertisedApi[];
+
+  constructor(
+    private readonly services: BrokerServices,
+    handlers: readonly ApiHandler[],
+    kafkaRelease: string,
+  ) {
+    for (const h of handlers) this.handlers[h.apiKey] = h;
+    const release = API_VERSIONS_BY_RELEASE[kafkaRelease];
+    if (!release) throw new Error(`unknown Kafka release ${kafkaRelease}`);
+    this.advertised = handlers
+      .map((h) => ({
+        apiKey: h.apiKey,
+        minVersion: h.minVersion,
+        // Never more than the emulated release speaks, so clients pick the same versions they would there.
+        maxVersion: Math.min(h.maxVersion, release[h.apiKey]?.max ?? h.maxVersion),
+      }))
+      .sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
+    let header: RequestHeaderInfo;
+    try {
+      header = decodeRequestHeader(frame);
+    } catch {
+      this.services.log.warn(
+        { conn: connection.connectionId },
+        'unparseable request header, closing connection',
+      );
+      return 'close';
+    }
+    const handler = this.handlers[header.apiKey];
+    const advertised = this.advertised.find((a) => a.apiKey === header.apiKey);
+    const versionOk =
+      handler !== undefined &&
+      advertised !== undefined &&
+      header.apiVersion >= advertised.minVersion &&
+      header.apiVersion <= advertised.maxVersion;
+    if (!versionOk) return this.unsupported(header, connection);
+
+    let request: unknown;
+    try {
+      const decode = API_CODEC_LIST[header.apiKey]!.decodeRequest[header.apiVersion]!;
+      request = decode(new Reader(frame, header.headerSize));
+    } catch (e) {
+      if (!(e instanceof ProtocolDecodeError)) throw e;
+      // Kafka closes the connection when a request body cannot be parsed.
+      this.services.log.warn(
+        {
+          conn: connection.connectionId,
+          apiKey: header.apiKey,
+          version: header.apiVersion,
+          reason: e.message,
+        },
+        'malformed request, closing connection',
+      );
+      return 'close';
+    }
+    const ctx: RequestContext = {
+      apiVersion: header.apiVersion,
+      correlationId: header.correlationId,
+      clientId: header.clientId,
+      connection,
+      broker: this.services,
+    };
+    const result = handler.handle(request as never, ctx);
+    if (result instanceof Promise) return result.then((r) => this.respond(header, r));
+    return this.respond(header, result);
+  }
+
+  private respond(header: RequestHeaderInfo, body: unknown): FrameResult {
+    if (body === null) return null;
+    return encodeResponseFrame(
+      header.apiKey as ApiKeyNumber,
+      header.apiVersion,
+      header.correlationId,
+      body as never,
+    );
+  }
+
+  /**
+   * An API or version we do not serve. ApiVersions gets the KIP-511 answer (v0 with
+   * UNSUPPORTED_VERSION and our ranges, so the client can retry with a version we speak);
+   * anything else gets the schema's default response with UNSUPPORTED_VERSION where it has
+   * a top-level error code. Only when no codec can express an answer is the connection closed.
+   */
+  private unsupported(header: RequestHeaderInfo, connection: ConnectionInfo): FrameResult {
+    if (header.apiKey === ApiKey.ApiVersions) {
+      return encodeResponseFrame(ApiKey.ApiVersions, 0, header.correlationId, {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: this.advertised.map((a) => ({
+          apiKey: a.apiKey,
+          minVersion: a.minVersion,
+          maxVersion: a.maxVersion,
+        })),
+        throttleTimeMs: 0,
+      });
+    }
+    const codec = API_CODEC_LIST[header.apiKey];
+    if (!codec || !codec.encodeResponse[header.apiVersion]) {
+      this.services.log.warn(
+        { conn: connection.connectionId, apiKey: header.apiKey, version: header.apiVersion },
+        'request for an unknown API or version, closing connection',
+      );
+      return 'close';
+    }
+    const name = `default${codec.name}Response`;
+    const makeDefault = (messages as unknown as Record<string, unknown>)[name] as
+      | (() => Record<string, unknown>)
+      | undefined;
+    const body = makeDefault ? makeDefault() : {};
+    if ('errorCode' in body) body.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+    return encodeResponseFrame(
+      header.apiKey as ApiKeyNumber,
+      header.apiVersion,
+      header.correlationId,
+      body as never,
+    );
+  }
+}

@@ -1,0 +1,5 @@
+import { ErrorCode, type ErrorCodeName } from '@fjord/protocol';
+
+export function code(name: ErrorCodeName): number {
+  return ErrorCode[name];
+}

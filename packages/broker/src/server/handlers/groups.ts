@@ -1,0 +1,338 @@
+import { ApiKey, ErrorCode } from '@fjord/protocol';
+import { offsetsPartitionFor } from '../../group/ConsumerOffsetsRecords.js';
+import { defineHandler } from '../ApiHandler.js';
+import type { RequestContext } from '../BrokerServices.js';
+import { brokersFor } from './metadata.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/** FindCoordinator: the leader of the group's `__consumer_offsets` partition (created on first use). */
+export const findCoordinatorHandler = defineHandler({
+  apiKey: ApiKey.FindCoordinator,
+  minVersion: 0,
+  maxVersion: 6,
+  async handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
+    const image = await b.ensureTopic(OFFSETS_TOPIC, b.config.offsetsTopicPartitions, {
+      'cleanup.policy': 'compact',
+      'segment.bytes': String(b.config.values.get('offsets.topic.segment.bytes')),
+    });
+    const brokers = brokersFor(image, ctx.connection.listenerName);
+    const coordinators = keys.map((key) => {
+      // Transaction coordinators (key type 1) are not offered: transactions are not supported.
+      if (req.keyType !== 0)
+        return {
+          key,
+          nodeId: -1,
+          host: '',
+          port: -1,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorMessage: 'transactions are not supported',
+        };
+      const partition = image.partition(
+        OFFSETS_TOPIC,
+        offsetsPartitionFor(key, b.config.offsetsTopicPartitions),
+      );
+      const node = brokers.find((n) => n.nodeId === partition?.leader);
+      if (!node)
+        return {
+          key,
+          nodeId: -1,
+          host: '',
+          port: -1,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorMessage: null,
+        };
+      return {
+        key,
+        nodeId: node.nodeId,
+        host: node.host,
+        port: node.port,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+      };
+    });
+    if (ctx.apiVersion >= 4)
+      return {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        errorMessage: null,
+        nodeId: 0,
+        host: '',
+        port: 0,
+        coordinators,
+      };
+    const c = coordinators[0]!;
+    return {
+      throttleTimeMs: 0,
+      errorCode: c.errorCode,
+      errorMessage: c.errorMessage,
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+      coordinators: [],
+    };
+  },
+});
+
+export const joinGroupHandler = defineHandler({
+  apiKey: ApiKey.JoinGroup,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(req, ctx: RequestContext) {
+    const r = await ctx.broker.groups.join({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: ctx.clientId ?? '',
+      clientHost: `/${ctx.connection.clientAddress}`,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      // v0 has no rebalance timeout: Kafka uses the session timeout.
+      rebalanceTimeoutMs: ctx.apiVersion === 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+      requireKnownMemberId: ctx.apiVersion >= 4,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      generationId: r.generationId,
+      protocolType: r.protocolType,
+      protocolName: r.protocolName ?? (ctx.apiVersion >= 7 ? null : ''),
+      leader: r.leader,
+      skipAssignment: false,
+      memberId: r.memberId,
+      members: r.members,
+    };
+  },
+});
+
+export const syncGroupHandler = defineHandler({
+  apiKey: ApiKey.SyncGroup,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(req, ctx: RequestContext) {
+    const r = await ctx.broker.groups.sync(req);
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      protocolType: r.protocolType,
+      protocolName: r.protocolName,
+      assignment: r.assignment,
+    };
+  },
+});
+
+export const heartbeatHandler = defineHandler({
+  apiKey: ApiKey.Heartbeat,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx: RequestContext) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ctx.broker.groups.heartbeat(
+        req.groupId,
+        req.memberId,
+        req.groupInstanceId,
+        req.generationId,
+      ),
+    };
+  },
+});
+
+export const leaveGroupHandler = defineHandler({
+  apiKey: ApiKey.LeaveGroup,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx: RequestContext) {
+    const leaving =
+      ctx.apiVersion >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
+    const r = ctx.broker.groups.leave(req.groupId, leaving);
+    if (ctx.apiVersion < 3) return { throttleTimeMs: 0, errorCode: r.members[0] ?? r.topLevel, members: [] };
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.topLevel,
+      members: leaving.map((m, i) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        errorCode: r.members[i]!,
+      })),
+    };
+  },
+});
+
+export const offsetCommitHandler = defineHandler({
+  apiKey: ApiKey.OffsetCommit,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const image = b.metadata.image;
+    const flat = req.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata: p.committedMetadata,
+      })),
+    );
+    const known = flat.filter((o) => image.partition(o.topic, o.partition) !== undefined);
+    const codes = await b.groups.commitOffsets(
+      req.groupId,
+      ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
+      req.memberId,
+      req.groupInstanceId,
+      known,
+    );
+    const codeOf = new Map(known.map((o, i) => [`${o.topic}\u0000${o.partition}`, codes[i]!]));
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: codeOf.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        })),
+      })),
+    };
+  },
+});
+
+export const offsetFetchHandler = defineHandler({
+  apiKey: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  handle(req, ctx: RequestContext) {
+    const groups = ctx.broker.groups;
+    const fetchGroup = (
+      groupId: string,
+      topics: readonly { name: string; partitionIndexes: number[] }[] | null,
+    ) => {
+      const rows = groups.fetchOffsets(
+        groupId,
+        topics?.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })) ?? null,
+      );
+      const byTopic = new Map<
+        string,
+        {
+          partitionIndex: number;
+          committedOffset: bigint;
+          committedLeaderEpoch: number;
+          metadata: string;
+          errorCode: number;
+        }[]
+      >();
+      for (const r of rows) {
+        const list = byTopic.get(r.topic) ?? [];
+        list.push({
+          partitionIndex: r.partition,
+          committedOffset: r.offset,
+          committedLeaderEpoch: r.leaderEpoch,
+          metadata: r.metadata,
+          errorCode: 0,
+        });
+        byTopic.set(r.topic, list);
+      }
+      return [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions }));
+    };
+    if (ctx.apiVersion >= 8) {
+      return {
+        throttleTimeMs: 0,
+        topics: [],
+        groups: req.groups.map((g) => ({
+          groupId: g.groupId,
+          topics: fetchGroup(g.groupId, g.topics),
+          errorCode: 0,
+        })),
+      };
+    }
+    // v0 and v1 have no null topics; v1 and below read offsets the same way here.
+    return { throttleTimeMs: 0, topics: fetchGroup(req.groupId, req.topics), errorCode: 0, groups: [] };
+  },
+});
+
+export const describeGroupsHandler = defineHandler({
+  apiKey: ApiKey.DescribeGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx: RequestContext) {
+    return {
+      throttleTimeMs: 0,
+      groups: req.groups.map((id) => {
+        const d = ctx.broker.groups.describe(id);
+        return {
+          errorCode: d.errorCode,
+          groupId: id,
+          groupState: d.state,
+          protocolType: d.protocolType,
+          protocolData: d.protocol,
+          members: d.members,
+        };
+      }),
+    };
+  },
+});
+
+export const listGroupsHandler = defineHandler({
+  apiKey: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx: RequestContext) {
+    const types = req.typesFilter;
+    if (types.length > 0 && !types.some((t) => t.toLowerCase() === 'classic'))
+      return { throttleTimeMs: 0, errorCode: 0, groups: [] };
+    return {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      groups: ctx.broker.groups
+        .list(req.statesFilter)
+        .map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          groupState: g.state,
+          groupType: 'classic',
+        })),
+    };
+  },
+});
+
+export const deleteGroupsHandler = defineHandler({
+  apiKey: ApiKey.DeleteGroups,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(req, ctx: RequestContext) {
+    const results = [];
+    for (const groupId of req.groupsNames)
+      results.push({ groupId, errorCode: await ctx.broker.groups.deleteGroup(groupId) });
+    return { throttleTimeMs: 0, results };
+  },
+});
+
+export const offsetDeleteHandler = defineHandler({
+  apiKey: ApiKey.OffsetDelete,
+  minVersion: 0,
+  maxVersion: 0,
+  async handle(req, ctx: RequestContext) {
+    const wanted = req.topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
+    );
+    const r = await ctx.broker.groups.deleteOffsets(req.groupId, wanted);
+    let i = 0;
+    return {
+      errorCode: r.topLevel,
+      throttleTimeMs: 0,
+      topics:
+        r.topLevel !== 0
+          ? []
+          : req.topics.map((t) => ({
+              name: t.name,
+              partitions: t.partitions.map((p) => ({
+                partitionIndex: p.partitionIndex,
+                errorCode: r.codes[i++]!,
+              })),
+            })),
+    };
+  },
+});

@@ -1,0 +1,56 @@
+import type { ApiHandler } from '../ApiHandler.js';
+import type { AdvertisedApi } from '../KafkaApis.js';
+import { apiVersionsHandler } from './apiVersions.js';
+import { fetchHandler } from './fetch.js';
+import {
+  deleteGroupsHandler,
+  describeGroupsHandler,
+  findCoordinatorHandler,
+  heartbeatHandler,
+  joinGroupHandler,
+  leaveGroupHandler,
+  listGroupsHandler,
+  offsetCommitHandler,
+  offsetDeleteHandler,
+  offsetFetchHandler,
+  syncGroupHandler,
+} from './groups.js';
+import { listOffsetsHandler } from './listOffsets.js';
+import { metadataHandler } from './metadata.js';
+import { produceHandler } from './produce.js';
+import {
+  alterConfigsHandler,
+  createPartitionsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  describeConfigsHandler,
+  incrementalAlterConfigsHandler,
+} from './topics.js';
+
+/** Every API this broker serves. */
+export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHandler[] {
+  return [
+    produceHandler,
+    fetchHandler,
+    listOffsetsHandler,
+    metadataHandler,
+    offsetCommitHandler,
+    offsetFetchHandler,
+    findCoordinatorHandler,
+    joinGroupHandler,
+    heartbeatHandler,
+    leaveGroupHandler,
+    syncGroupHandler,
+    describeGroupsHandler,
+    listGroupsHandler,
+    apiVersionsHandler(advertised),
+    createTopicsHandler,
+    deleteTopicsHandler,
+    describeConfigsHandler,
+    alterConfigsHandler,
+    createPartitionsHandler,
+    deleteGroupsHandler,
+    incrementalAlterConfigsHandler,
+    offsetDeleteHandler,
+  ] as ApiHandler[];
+}

@@ -1,0 +1,85 @@
+import {
+  ApiKey,
+  decodeRecords,
+  ErrorCode,
+  type ListOffsetsResponseListOffsetsPartitionResponseInput,
+} from '@fjord/protocol';
+import type { Partition } from '../../replica/Partition.js';
+import { defineHandler } from '../ApiHandler.js';
+import type { RequestContext } from '../BrokerServices.js';
+
+const LATEST = -1n;
+const EARLIEST = -2n;
+const MAX_TIMESTAMP = -3n;
+
+/** The offset a consumer should start from for a timestamp query, as Kafka computes it. */
+function lookup(p: Partition, timestamp: bigint): { offset: bigint; timestamp: bigint } {
+  if (timestamp === LATEST) return { offset: BigInt(p.highWatermark), timestamp: -1n };
+  if (timestamp === EARLIEST) return { offset: BigInt(p.log.logStartOffset), timestamp: -1n };
+  if (timestamp === MAX_TIMESTAMP) {
+    const max = p.log.maxTimestamp();
+    return max.offset < 0
+      ? { offset: -1n, timestamp: -1n }
+      : { offset: BigInt(max.offset), timestamp: BigInt(max.timestamp) };
+  }
+  const found = p.log.findBatchByTimestamp(Number(timestamp));
+  if (!found || found.location.baseOffset >= p.highWatermark) return { offset: -1n, timestamp: -1n };
+  // The batch's max timestamp qualifies; find the first record in it that does.
+  for (const r of decodeRecords(found.bytes)) {
+    if (r.timestamp >= timestamp && r.offset >= BigInt(p.log.logStartOffset))
+      return { offset: r.offset, timestamp: r.timestamp };
+  }
+  return { offset: BigInt(found.location.baseOffset), timestamp: BigInt(found.location.maxTimestamp) };
+}
+
+export const listOffsetsHandler = defineHandler({
+  apiKey: ApiKey.ListOffsets,
+  minVersion: 0,
+  maxVersion: 8,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const image = b.metadata.image;
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponseInput => {
+          const base = {
+            partitionIndex: rp.partitionIndex,
+            oldStyleOffsets: [] as bigint[],
+            timestamp: -1n,
+            offset: -1n,
+            leaderEpoch: -1,
+          };
+          const p = b.replicas.get(t.name, rp.partitionIndex);
+          if (!p || !p.isLeader) {
+            const exists = image.partition(t.name, rp.partitionIndex) !== undefined;
+            return {
+              ...base,
+              errorCode: exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            };
+          }
+          if (rp.currentLeaderEpoch >= 0 && rp.currentLeaderEpoch !== p.leaderEpoch)
+            return {
+              ...base,
+              errorCode:
+                rp.currentLeaderEpoch < p.leaderEpoch
+                  ? ErrorCode.FENCED_LEADER_EPOCH
+                  : ErrorCode.UNKNOWN_LEADER_EPOCH,
+            };
+          const { offset, timestamp } = lookup(p, rp.timestamp);
+          // v0 answers with a list of offsets; v1+ with one offset and its timestamp.
+          if (ctx.apiVersion === 0)
+            return { ...base, errorCode: ErrorCode.NONE, oldStyleOffsets: offset >= 0n ? [offset] : [] };
+          return {
+            ...base,
+            errorCode: ErrorCode.NONE,
+            offset,
+            timestamp,
+            leaderEpoch: offset >= 0n && ctx.apiVersion >= 4 ? p.leaderEpoch : -1,
+          };
+        }),
+      })),
+    };
+  },
+});

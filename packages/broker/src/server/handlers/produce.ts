@@ -1,0 +1,91 @@
+import {
+  ApiKey,
+  ErrorCode,
+  type ProduceResponsePartitionProduceResponseInput,
+  type ProduceResponseTopicProduceResponseInput,
+  validateProduceRecords,
+} from '@fjord/protocol';
+import { defineHandler } from '../ApiHandler.js';
+import type { RequestContext } from '../BrokerServices.js';
+import { code } from './errors.js';
+
+function failed(
+  index: number,
+  errorCode: number,
+  message: string | null,
+): ProduceResponsePartitionProduceResponseInput {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage: message,
+  };
+}
+
+/**
+ * Produce: validate each partition's batches from their headers, append the client's bytes
+ * as they are (offsets stamped in place), answer per partition. acks=0 gets no response.
+ */
+export const produceHandler = defineHandler({
+  apiKey: ApiKey.Produce,
+  minVersion: 0,
+  maxVersion: 11,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const image = b.metadata.image;
+    const now = b.now();
+    const responses: ProduceResponseTopicProduceResponseInput[] = [];
+    for (const topic of req.topicData) {
+      const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
+      const known = image.topic(topic.name) !== undefined;
+      const maxBatchBytes = known ? Number(b.configs.topicConfig(image, topic.name, 'max.message.bytes')) : 0;
+      const minIsr = known ? Number(b.configs.topicConfig(image, topic.name, 'min.insync.replicas')) : 1;
+      for (const p of topic.partitionData) {
+        const partition = b.replicas.get(topic.name, p.index);
+        if (!partition) {
+          const state = image.partition(topic.name, p.index);
+          partitionResponses.push(
+            failed(
+              p.index,
+              state ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              null,
+            ),
+          );
+          continue;
+        }
+        if (p.records === null || p.records.length === 0) {
+          partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set'));
+          continue;
+        }
+        const validated = validateProduceRecords(p.records, {
+          produceVersion: ctx.apiVersion,
+          maxBatchBytes,
+        });
+        if (!validated.ok) {
+          partitionResponses.push(failed(p.index, code(validated.error), validated.message));
+          continue;
+        }
+        const outcome = partition.appendAsLeader(validated.data, validated.batches, req.acks, minIsr, now);
+        if (!outcome.ok) {
+          partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
+          continue;
+        }
+        partitionResponses.push({
+          index: p.index,
+          errorCode: ErrorCode.NONE,
+          baseOffset: BigInt(outcome.firstOffset),
+          logAppendTimeMs: BigInt(outcome.logAppendTime),
+          logStartOffset: BigInt(outcome.logStartOffset),
+          recordErrors: [],
+          errorMessage: null,
+        });
+      }
+      responses.push({ name: topic.name, partitionResponses });
+    }
+    if (req.acks === 0) return null;
+    return { responses, throttleTimeMs: 0 };
+  },
+});

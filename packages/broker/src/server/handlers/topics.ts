@@ -1,0 +1,287 @@
+import {
+  type ConfigAlteration,
+  type ConfigResourceType,
+  ConfigSource,
+  planAlterConfigs,
+  planCreatePartitions,
+  planCreateTopic,
+  planDeleteTopic,
+} from '@fjord/metadata';
+import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
+import { defineHandler } from '../ApiHandler.js';
+import type { RequestContext } from '../BrokerServices.js';
+import { code } from './errors.js';
+import { INTERNAL_TOPICS } from './metadata.js';
+
+export const createTopicsHandler = defineHandler({
+  apiKey: ApiKey.CreateTopics,
+  minVersion: 0,
+  maxVersion: 7,
+  async handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const topics = [];
+    for (const t of req.topics) {
+      const base = {
+        name: t.name,
+        topicId: ZERO_UUID,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+      };
+      if (seen.get(t.name)! > 1) {
+        topics.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        continue;
+      }
+      const request = {
+        name: t.name,
+        numPartitions: t.numPartitions,
+        replicationFactor: t.replicationFactor,
+        assignments: t.assignments.map((a) => ({ partition: a.partitionIndex, brokerIds: a.brokerIds })),
+        configs: t.configs,
+      };
+      const plan = req.validateOnly
+        ? planCreateTopic(b.metadata.image, request, b.topicDefaults)
+        : await b.controller.submit((image) => planCreateTopic(image, request, b.topicDefaults));
+      if (!plan.ok) {
+        topics.push({ ...base, errorCode: code(plan.error), errorMessage: plan.message });
+        continue;
+      }
+      const image = b.metadata.image;
+      topics.push({
+        name: t.name,
+        topicId: req.validateOnly ? ZERO_UUID : plan.topicId,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        numPartitions: plan.numPartitions,
+        replicationFactor: plan.replicationFactor,
+        configs: req.validateOnly
+          ? []
+          : b.configs.describeTopic(image, t.name).map((c) => ({
+              name: c.name,
+              value: c.value,
+              readOnly: c.readOnly,
+              configSource: c.source,
+              isSensitive: c.sensitive,
+            })),
+      });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+export const deleteTopicsHandler = defineHandler({
+  apiKey: ApiKey.DeleteTopics,
+  minVersion: 0,
+  maxVersion: 6,
+  async handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const wanted =
+      ctx.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    const responses = [];
+    for (const w of wanted) {
+      const name = w.name ?? b.metadata.image.topicsById.get(w.topicId)?.name ?? null;
+      if (name === null) {
+        responses.push({
+          name: null,
+          topicId: w.topicId,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+          errorMessage: null,
+        });
+        continue;
+      }
+      if (INTERNAL_TOPICS.has(name)) {
+        responses.push({
+          name,
+          topicId: w.topicId,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: 'Internal topics cannot be deleted.',
+        });
+        continue;
+      }
+      if (b.config.values.get('delete.topic.enable') === false) {
+        responses.push({
+          name,
+          topicId: w.topicId,
+          errorCode: ErrorCode.TOPIC_DELETION_DISABLED,
+          errorMessage: null,
+        });
+        continue;
+      }
+      const plan = await b.controller.submit((image) => planDeleteTopic(image, name));
+      responses.push(
+        plan.ok
+          ? { name, topicId: plan.topicId, errorCode: ErrorCode.NONE, errorMessage: null }
+          : { name, topicId: w.topicId, errorCode: code(plan.error), errorMessage: plan.message },
+      );
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});
+
+export const createPartitionsHandler = defineHandler({
+  apiKey: ApiKey.CreatePartitions,
+  minVersion: 0,
+  maxVersion: 3,
+  async handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const results = [];
+    for (const t of req.topics) {
+      const request = {
+        name: t.name,
+        count: t.count,
+        assignments: t.assignments?.map((a) => a.brokerIds) ?? null,
+      };
+      const max = b.topicDefaults.maxReplicationFactor;
+      const plan = req.validateOnly
+        ? planCreatePartitions(b.metadata.image, request, max)
+        : await b.controller.submit((image) => planCreatePartitions(image, request, max));
+      results.push(
+        plan.ok
+          ? { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null }
+          : { name: t.name, errorCode: code(plan.error), errorMessage: plan.message },
+      );
+    }
+    return { throttleTimeMs: 0, results };
+  },
+});
+
+/** Kafka's ConfigResource types. */
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+
+function resourceOf(
+  type: number,
+  name: string,
+  brokerId: number,
+): ConfigResourceType | { error: number; message: string } {
+  if (type === RESOURCE_TOPIC) return 'topic';
+  if (type === RESOURCE_BROKER) {
+    if (name !== '' && name !== String(brokerId) && !/^\d+$/.test(name))
+      return { error: ErrorCode.INVALID_REQUEST, message: `invalid broker id ${name}` };
+    return 'broker';
+  }
+  return { error: ErrorCode.INVALID_REQUEST, message: `unsupported resource type ${type}` };
+}
+
+export const describeConfigsHandler = defineHandler({
+  apiKey: ApiKey.DescribeConfigs,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const image = b.metadata.image;
+    const v = ctx.apiVersion;
+    return {
+      throttleTimeMs: 0,
+      results: req.resources.map((r) => {
+        const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+        const kind = resourceOf(r.resourceType, r.resourceName, b.brokerId);
+        if (typeof kind !== 'string')
+          return { ...base, errorCode: kind.error, errorMessage: kind.message, configs: [] };
+        if (kind === 'topic' && !image.topic(r.resourceName))
+          return {
+            ...base,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: `Topic ${r.resourceName} does not exist.`,
+            configs: [],
+          };
+        const entries =
+          kind === 'topic' ? b.configs.describeTopic(image, r.resourceName) : b.configs.describeBroker(image);
+        const keys = r.configurationKeys;
+        return {
+          ...base,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          configs: entries
+            .filter((e) => keys === null || keys.length === 0 || keys.includes(e.name))
+            .map((e) => ({
+              name: e.name,
+              value: e.value,
+              readOnly: e.readOnly,
+              isDefault: v === 0 && e.source === ConfigSource.DEFAULT_CONFIG,
+              configSource: e.source,
+              isSensitive: e.sensitive,
+              synonyms: req.includeSynonyms && v >= 1 ? e.synonyms.map((s) => ({ ...s })) : [],
+              documentation: null,
+            })),
+        };
+      }),
+    };
+  },
+});
+
+async function alterConfigs(
+  ctx: RequestContext,
+  resources: { resourceType: number; resourceName: string; alterations: ConfigAlteration[] }[],
+  incremental: boolean,
+  validateOnly: boolean,
+) {
+  const b = ctx.broker;
+  const responses = [];
+  for (const r of resources) {
+    const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+    const kind = resourceOf(r.resourceType, r.resourceName, b.brokerId);
+    if (typeof kind !== 'string') {
+      responses.push({ ...base, errorCode: kind.error, errorMessage: kind.message });
+      continue;
+    }
+    const plan = validateOnly
+      ? planAlterConfigs(b.metadata.image, kind, r.resourceName, r.alterations, incremental)
+      : await b.controller.submit((image) =>
+          planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental),
+        );
+    responses.push(
+      plan.ok
+        ? { ...base, errorCode: ErrorCode.NONE, errorMessage: null }
+        : { ...base, errorCode: code(plan.error), errorMessage: plan.message },
+    );
+  }
+  return responses;
+}
+
+export const alterConfigsHandler = defineHandler({
+  apiKey: ApiKey.AlterConfigs,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(req, ctx: RequestContext) {
+    const resources = req.resources.map((r) => ({
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+      alterations: r.configs.map((c) => ({ name: c.name, op: 0 as const, value: c.value })),
+    }));
+    return { throttleTimeMs: 0, responses: await alterConfigs(ctx, resources, false, req.validateOnly) };
+  },
+});
+
+export const incrementalAlterConfigsHandler = defineHandler({
+  apiKey: ApiKey.IncrementalAlterConfigs,
+  minVersion: 0,
+  maxVersion: 1,
+  async handle(req, ctx: RequestContext) {
+    const resources = req.resources.map((r) => ({
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+      alterations: r.configs.map((c) => ({
+        name: c.name,
+        op: c.configOperation as 0 | 1 | 2 | 3,
+        value: c.value,
+      })),
+    }));
+    for (const r of resources) {
+      const bad = r.alterations.find((a) => a.op < 0 || a.op > 3);
+      if (bad)
+        return {
+          throttleTimeMs: 0,
+          responses: resources.map((x) => ({
+            resourceType: x.resourceType,
+            resourceName: x.resourceName,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `unknown operation ${bad.op}`,
+          })),
+        };
+    }
+    return { throttleTimeMs: 0, responses: await alterConfigs(ctx, resources, true, req.validateOnly) };
+  },
+});
