@@ -17,6 +17,7 @@ import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
 import { SocketServer } from './network/SocketServer.js';
+import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { allHandlers } from './server/handlers/index.js';
@@ -84,6 +85,7 @@ export class Broker {
       get groups() {
         return groups!;
       },
+      producerIds: new ProducerIdAllocator(controller, config.nodeId),
       topicDefaults,
       log,
       now: () => Date.now(),

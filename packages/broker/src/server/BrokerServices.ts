@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { ConnectionInfo } from '../network/RequestContext.js';
+import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { LogManager } from '../storage/LogManager.js';
 
@@ -23,6 +24,7 @@ export interface BrokerServices {
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
   readonly groups: GroupCoordinator;
+  readonly producerIds: ProducerIdAllocator;
   readonly topicDefaults: TopicDefaults;
   readonly log: Logger;
   now(): number;

@@ -16,7 +16,7 @@ export function partitionDirName(topic: string, partition: number): string {
  */
 export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
-  private readonly dirOf = new Map<string, string>();
+  private readonly dirOf_ = new Map<string, string>();
   private cleanShutdown = new Map<string, boolean>();
 
   constructor(
@@ -41,7 +41,7 @@ export class LogManager {
         const m = /^(.+)-(\d+)$/.exec(entry);
         if (!m || !statSync(full).isDirectory()) continue;
         found.push({ topic: m[1]!, partition: Number(m[2]), dir: full });
-        this.dirOf.set(entry, dir);
+        this.dirOf_.set(entry, dir);
       }
     }
     return found;
@@ -49,6 +49,11 @@ export class LogManager {
 
   get(topic: string, partition: number): PartitionLog | undefined {
     return this.logs.get(partitionDirName(topic, partition));
+  }
+
+  /** The log dir holding a partition. */
+  dirOf(topic: string, partition: number): string | undefined {
+    return this.dirOf_.get(partitionDirName(topic, partition));
   }
 
   all(): IterableIterator<[string, PartitionLog]> {
@@ -62,19 +67,19 @@ export class LogManager {
       existing.config = config;
       return existing;
     }
-    const parent = this.dirOf.get(name) ?? this.leastLoadedDir();
+    const parent = this.dirOf_.get(name) ?? this.leastLoadedDir();
     const log = PartitionLog.open(join(parent, name), config, {
       cleanShutdown: this.cleanShutdown.get(parent) ?? true,
       now,
     });
-    this.dirOf.set(name, parent);
+    this.dirOf_.set(name, parent);
     this.logs.set(name, log);
     return log;
   }
 
   private leastLoadedDir(): string {
     const counts = new Map(this.dirs.map((d) => [d, 0]));
-    for (const parent of this.dirOf.values()) counts.set(parent, (counts.get(parent) ?? 0) + 1);
+    for (const parent of this.dirOf_.values()) counts.set(parent, (counts.get(parent) ?? 0) + 1);
     return [...counts.entries()].sort((a, b) => a[1] - b[1])[0]![0];
   }
 
@@ -82,9 +87,9 @@ export class LogManager {
   delete(topic: string, partition: number): void {
     const name = partitionDirName(topic, partition);
     const log = this.logs.get(name);
-    const parent = this.dirOf.get(name);
+    const parent = this.dirOf_.get(name);
     this.logs.delete(name);
-    this.dirOf.delete(name);
+    this.dirOf_.delete(name);
     if (!parent) return;
     const doomed = join(parent, `${name}.${Date.now()}-delete`);
     try {

@@ -286,14 +286,12 @@ export const listGroupsHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       errorCode: 0,
-      groups: ctx.broker.groups
-        .list(req.statesFilter)
-        .map((g) => ({
-          groupId: g.groupId,
-          protocolType: g.protocolType,
-          groupState: g.state,
-          groupType: 'classic',
-        })),
+      groups: ctx.broker.groups.list(req.statesFilter).map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        groupState: g.state,
+        groupType: 'classic',
+      })),
     };
   },
 });

@@ -1,6 +1,13 @@
 import type { ApiHandler } from '../ApiHandler.js';
 import type { AdvertisedApi } from '../KafkaApis.js';
 import { apiVersionsHandler } from './apiVersions.js';
+import {
+  deleteRecordsHandler,
+  describeClusterHandler,
+  describeLogDirsHandler,
+  initProducerIdHandler,
+  offsetForLeaderEpochHandler,
+} from './cluster.js';
 import { fetchHandler } from './fetch.js';
 import {
   deleteGroupsHandler,
@@ -52,5 +59,10 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     deleteGroupsHandler,
     incrementalAlterConfigsHandler,
     offsetDeleteHandler,
+    deleteRecordsHandler,
+    initProducerIdHandler,
+    offsetForLeaderEpochHandler,
+    describeLogDirsHandler,
+    describeClusterHandler,
   ] as ApiHandler[];
 }

@@ -1,0 +1,198 @@
+import { statfsSync } from 'node:fs';
+import { ApiKey, ErrorCode } from '@fjord/protocol';
+import { OffsetOutOfRangeError } from '../../storage/PartitionLog.js';
+import { defineHandler } from '../ApiHandler.js';
+import type { RequestContext } from '../BrokerServices.js';
+import { brokersFor } from './metadata.js';
+
+export const describeClusterHandler = defineHandler({
+  apiKey: ApiKey.DescribeCluster,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: req.endpointType,
+      clusterId: b.clusterId,
+      controllerId: b.brokerId,
+      brokers: brokersFor(b.metadata.image, ctx.connection.listenerName).map((n) => ({
+        brokerId: n.nodeId,
+        host: n.host,
+        port: n.port,
+        rack: n.rack,
+      })),
+    };
+  },
+});
+
+/**
+ * InitProducerId for idempotent producers: a fresh producer id, or (KIP-360) the same id with
+ * a bumped epoch when the producer asks to recover. Transactions are not supported.
+ */
+export const initProducerIdHandler = defineHandler({
+  apiKey: ApiKey.InitProducerId,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(req, ctx: RequestContext) {
+    if (req.transactionalId !== null)
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
+      const epoch = req.producerEpoch + 1;
+      for (const p of ctx.broker.replicas.all()) p.producers.fence(req.producerId, epoch);
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        producerId: req.producerId,
+        producerEpoch: epoch,
+      };
+    }
+    const producerId = await ctx.broker.producerIds.allocate();
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+  },
+});
+
+export const deleteRecordsHandler = defineHandler({
+  apiKey: ApiKey.DeleteRecords,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((rp) => {
+          const p = b.replicas.get(t.name, rp.partitionIndex);
+          if (!p || !p.isLeader) {
+            const exists = b.metadata.image.partition(t.name, rp.partitionIndex) !== undefined;
+            return {
+              partitionIndex: rp.partitionIndex,
+              lowWatermark: -1n,
+              errorCode: exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            };
+          }
+          // -1 means "up to the high watermark".
+          const target = rp.offset === -1n ? p.highWatermark : Number(rp.offset);
+          if (target > p.highWatermark || target < 0)
+            return {
+              partitionIndex: rp.partitionIndex,
+              lowWatermark: -1n,
+              errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+            };
+          try {
+            return {
+              partitionIndex: rp.partitionIndex,
+              lowWatermark: BigInt(p.log.deleteRecordsBefore(target)),
+              errorCode: ErrorCode.NONE,
+            };
+          } catch (e) {
+            if (!(e instanceof OffsetOutOfRangeError)) throw e;
+            return {
+              partitionIndex: rp.partitionIndex,
+              lowWatermark: -1n,
+              errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
+            };
+          }
+        }),
+      })),
+    };
+  },
+});
+
+export const offsetForLeaderEpochHandler = defineHandler({
+  apiKey: ApiKey.OffsetForLeaderEpoch,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((rp) => {
+          const p = b.replicas.get(t.topic, rp.partition);
+          const base = { partition: rp.partition, leaderEpoch: -1, endOffset: -1n };
+          if (!p || !p.isLeader) {
+            const exists = b.metadata.image.partition(t.topic, rp.partition) !== undefined;
+            return {
+              ...base,
+              errorCode: exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            };
+          }
+          if (rp.currentLeaderEpoch >= 0 && rp.currentLeaderEpoch !== p.leaderEpoch)
+            return {
+              ...base,
+              errorCode:
+                rp.currentLeaderEpoch < p.leaderEpoch
+                  ? ErrorCode.FENCED_LEADER_EPOCH
+                  : ErrorCode.UNKNOWN_LEADER_EPOCH,
+            };
+          const r = p.log.leaderEpochs.endOffsetFor(rp.leaderEpoch, p.log.logEndOffset);
+          return {
+            ...base,
+            errorCode: ErrorCode.NONE,
+            leaderEpoch: ctx.apiVersion >= 1 ? r.epoch : -1,
+            endOffset: BigInt(r.endOffset),
+          };
+        }),
+      })),
+    };
+  },
+});
+
+export const describeLogDirsHandler = defineHandler({
+  apiKey: ApiKey.DescribeLogDirs,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const wanted =
+      req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      results: b.logs.dirs.map((dir) => {
+        const byTopic = new Map<
+          string,
+          { partitionIndex: number; partitionSize: bigint; offsetLag: bigint; isFutureKey: boolean }[]
+        >();
+        for (const p of b.replicas.all()) {
+          if (b.logs.dirOf(p.topic, p.partition) !== dir) continue;
+          if (wanted && !wanted.get(p.topic)?.has(p.partition)) continue;
+          const list = byTopic.get(p.topic) ?? [];
+          list.push({
+            partitionIndex: p.partition,
+            partitionSize: BigInt(p.log.sizeInBytes),
+            offsetLag: 0n,
+            isFutureKey: false,
+          });
+          byTopic.set(p.topic, list);
+        }
+        let totalBytes = -1n;
+        let usableBytes = -1n;
+        try {
+          const s = statfsSync(dir);
+          totalBytes = BigInt(s.blocks) * BigInt(s.bsize);
+          usableBytes = BigInt(s.bavail) * BigInt(s.bsize);
+        } catch {
+          // unknown sizes stay -1, as Kafka reports them
+        }
+        return {
+          errorCode: ErrorCode.NONE,
+          logDir: dir,
+          topics: [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions })),
+          totalBytes,
+          usableBytes,
+        };
+      }),
+    };
+  },
+});
