@@ -1,0 +1,208 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The scenario verbs every driver implements; each prints one JSON line on success. */
+export type CellName = 'metadata' | 'produce-consume' | 'group' | 'restart' | 'admin' | 'configs' | 'idempotent';
+
+export interface CellDef {
+  readonly id: string;
+  readonly name: CellName;
+  readonly codec?: string;
+}
+
+export const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+export const CELLS: readonly CellDef[] = [
+  { id: 'metadata', name: 'metadata' },
+  ...CODECS.map((codec) => ({ id: `produce+consume ${codec}`, name: 'produce-consume' as const, codec })),
+  { id: 'group of 3', name: 'group' },
+  { id: 'restart+resume', name: 'restart' },
+  { id: 'admin topics', name: 'admin' },
+  { id: 'configs', name: 'configs' },
+  { id: 'idempotent', name: 'idempotent' },
+];
+
+// biome-ignore lint/suspicious/noExplicitAny: drivers print free-form JSON that each check inspects
+export type DriverOutput = any;
+
+export interface CompatClient {
+  readonly name: string;
+  run(bootstrap: string, args: readonly string[]): Promise<DriverOutput>;
+  /** Cells this client cannot take part in, by cell id, with the reason. */
+  readonly gaps: Readonly<Record<string, string>>;
+}
+
+const here = import.meta.dirname;
+const PYTHON = '/usr/bin/python3'; // Debian's Python: the one that sees python3-kafka and python3-confluent-kafka
+
+/** Runs a driver process; resolves with its last stdout line parsed as JSON. */
+export function runProcess(cmd: string, args: readonly string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<DriverOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        reject(new Error(`${cmd} ${args.join(' ')} printed no JSON: ${stdout.slice(-300)} ${stderr.slice(-300)}`));
+      }
+    });
+  });
+}
+
+const NO_ADMIN = 'the client has no admin API for this';
+
+/** kcat has no admin verbs; it drives produce, consume (balanced -G groups) and metadata. */
+async function runKcat(bootstrap: string, args: readonly string[]): Promise<DriverOutput> {
+  const [verb, ...rest] = args;
+  if (verb === 'metadata') {
+    const md = await runProcess('kcat', ['-b', bootstrap, '-L', '-J']);
+    return { brokers: md.brokers.length, topics: md.topics.map((t: { topic: string }) => t.topic) };
+  }
+  if (verb === 'produce') {
+    const [topic, n, codec, idempotent] = rest;
+    const lines = Array.from({ length: Number(n) }, (_, i) => `k${i}:v${i}`).join('\n');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('kcat', ['-P', '-b', bootstrap, '-t', topic!, '-K', ':', '-z', codec!, '-X', 'acks=all', '-X', `enable.idempotence=${idempotent}`]);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('close', (code) => (code === 0 && !/ERROR|failed/i.test(stderr) ? resolve() : reject(new Error(`kcat produce: ${code} ${stderr}`))));
+      child.stdin.end(`${lines}\n`);
+    });
+    return { acked: Number(n) };
+  }
+  if (verb === 'consume') {
+    const [topic, group, n, idle] = rest;
+    const count = Number(n);
+    const idleMs = Number(idle);
+    return new Promise((resolve, reject) => {
+      const child = spawn('kcat', ['-b', bootstrap, '-G', group!, '-f', '%p %o %s\n', '-X', 'auto.offset.reset=earliest', '-X', 'auto.commit.interval.ms=200', topic!]);
+      const records: { p: number; o: number; v: string }[] = [];
+      let buf = '';
+      let last = Date.now();
+      const started = Date.now();
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const [p, o, ...v] = buf.slice(0, nl).split(' ');
+          records.push({ p: Number(p), o: Number(o), v: v.join(' ') });
+          buf = buf.slice(nl + 1);
+          nl = buf.indexOf('\n');
+          last = Date.now();
+        }
+      });
+      const timer = setInterval(() => {
+        const done = count >= 0 ? records.length >= count : Date.now() - last > idleMs && Date.now() - started > idleMs;
+        if (done || Date.now() - started > 60_000) {
+          clearInterval(timer);
+          // SIGINT makes kcat close the consumer cleanly, which commits the consumed offsets.
+          setTimeout(() => child.kill('SIGINT'), 500);
+        }
+      }, 100);
+      child.on('close', () => resolve({ records }));
+      child.on('error', reject);
+    });
+  }
+  throw new Error(`kcat cannot run ${verb}`);
+}
+
+const SARAMA_DIR = join(here, '../../.tmp/sarama');
+let saramaBinary: string | undefined;
+
+/** Builds the sarama driver once per run, offline, against Debian's Go packages (GOPATH mode). */
+function buildSarama(): string {
+  if (saramaBinary) return saramaBinary;
+  const src = join(SARAMA_DIR, 'src/fjordcompat');
+  mkdirSync(src, { recursive: true });
+  copyFileSync(join(here, 'clients/sarama/main.go'), join(src, 'main.go'));
+  const out = join(SARAMA_DIR, 'sarama-driver');
+  execFileSync('go', ['build', '-o', out, '.'], {
+    cwd: src,
+    env: { ...process.env, GOPATH: `${SARAMA_DIR}:/usr/share/gocode`, GO111MODULE: 'off', GOPROXY: 'off', GOCACHE: join(SARAMA_DIR, 'cache') },
+    stdio: 'pipe',
+  });
+  if (!existsSync(out)) throw new Error('sarama driver did not build');
+  saramaBinary = out;
+  return out;
+}
+
+function sarama(version: string, label: string, gaps: Record<string, string>): CompatClient {
+  return {
+    name: `sarama 1.22 (Go) as Kafka ${label}`,
+    run: (b, a) => runProcess(buildSarama(), ['-version', version, a[0]!, b, ...a.slice(1)]),
+    gaps,
+  };
+}
+
+export const CLIENTS: readonly CompatClient[] = [
+  {
+    name: 'confluent-kafka-python 1.7 (librdkafka)',
+    run: (b, a) => runProcess(PYTHON, [join(here, 'clients/confluent.py'), a[0]!, b, ...a.slice(1)]),
+    gaps: {},
+  },
+  {
+    name: 'kafka-python 2.0',
+    run: (b, a) => runProcess(PYTHON, [join(here, 'clients/kafkapython.py'), a[0]!, b, ...a.slice(1)]),
+    gaps: {
+      'produce+consume snappy': 'kafka-python needs python-snappy, not packaged for Debian bookworm',
+      'produce+consume lz4': "kafka-python needs the lz4 Python module's frame API (python3-lz4 not installed)",
+      'produce+consume zstd': 'kafka-python 2.0.2 has no zstd support without python-zstandard',
+      idempotent: 'kafka-python 2.0 has no idempotent producer',
+    },
+  },
+  {
+    name: 'kcat 1.7 (librdkafka 2.0)',
+    run: runKcat,
+    gaps: { 'admin topics': NO_ADMIN, configs: NO_ADMIN },
+  },
+  {
+    name: '@platformatic/kafka 1.x',
+    run: (b, a) => runProcess(process.execPath, [join(here, 'clients/platformatic.mjs'), a[0]!, b, ...a.slice(1)]),
+    gaps: {},
+  },
+  {
+    name: 'kafka-node 5 (legacy protocols)',
+    run: (b, a) => runProcess(process.execPath, [join(here, 'clients/kafkanode.cjs'), a[0]!, b, ...a.slice(1)]),
+    gaps: {
+      'produce+consume snappy': "kafka-node's snappy codec needs the native snappy@6 addon, whose build script npm blocks here",
+      'produce+consume lz4': 'kafka-node supports only gzip and snappy',
+      'produce+consume zstd': 'kafka-node supports only gzip and snappy',
+      'admin topics': 'kafka-node cannot delete topics or add partitions',
+      configs: 'kafka-node cannot alter configs',
+      idempotent: 'kafka-node has no idempotent producer',
+    },
+  },
+  sarama('0.10.0', '0.10.0', {
+    'produce+consume zstd': 'zstd needs Kafka 2.1+',
+    'group of 3': "sarama's consumer groups need Kafka 0.10.2+ (this version commits through its offset manager instead)",
+    'admin topics': 'CreateTopics arrived in Kafka 0.10.1',
+    configs: 'DescribeConfigs arrived in Kafka 0.11',
+    idempotent: 'idempotence arrived in Kafka 0.11',
+  }),
+  sarama('1.1.0', '1.1.0', { 'produce+consume zstd': 'zstd needs Kafka 2.1+' }),
+  sarama('2.2.0', '2.4.0 (sarama 1.22 knows up to 2.2.0)', {}),
+  {
+    name: 'kafkajs 2.2',
+    run: (b, a) => runProcess(process.execPath, [join(here, 'clients/kafkajs.mjs'), a[0]!, b, ...a.slice(1)]),
+    gaps: {
+      'produce+consume snappy': 'kafkajs ships only gzip; snappy needs a third-party codec plugin',
+      'produce+consume lz4': 'kafkajs ships only gzip; lz4 needs a third-party codec plugin',
+      'produce+consume zstd': 'kafkajs ships only gzip; zstd needs a third-party codec plugin',
+    },
+  },
+];

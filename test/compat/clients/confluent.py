@@ -1,0 +1,75 @@
+"""Compat driver for confluent-kafka-python (librdkafka). Prints one JSON line."""
+import json
+import sys
+import time
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+
+scenario, bootstrap, *args = sys.argv[1:]
+base = {"bootstrap.servers": bootstrap}
+
+
+def out(o):
+    print(json.dumps(o), flush=True)
+
+
+def consume(topic, group, count, idle_ms):
+    c = Consumer({**base, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "session.timeout.ms": 10000})
+    c.subscribe([topic])
+    records, start, last = [], time.time(), time.time()
+    while time.time() - start < 60:
+        if count >= 0 and len(records) >= count:
+            break
+        if count < 0 and time.time() - last > idle_ms / 1000 and time.time() - start > idle_ms / 1000:
+            break
+        m = c.poll(0.2)
+        if m is None or m.error():
+            continue
+        records.append({"p": m.partition(), "o": m.offset(), "v": m.value().decode() if m.value() is not None else None})
+        last = time.time()
+    if records:
+        c.commit(asynchronous=False)
+    c.close()
+    return records
+
+
+if scenario == "metadata":
+    md = AdminClient(base).list_topics(timeout=10)
+    out({"brokers": len(md.brokers), "topics": list(md.topics.keys())})
+elif scenario == "produce":
+    topic, n, codec, idempotent = args
+    p = Producer({**base, "compression.type": codec, "enable.idempotence": idempotent == "true", "acks": "all",
+                  "linger.ms": 5})
+    acked = []
+    for i in range(int(n)):
+        p.produce(topic, key=f"k{i}", value=f"v{i}", on_delivery=lambda err, msg: acked.append(err is None))
+    p.flush(30)
+    out({"acked": sum(acked)})
+elif scenario == "consume":
+    topic, group, n, idle = args
+    out({"records": consume(topic, group, int(n), int(idle))})
+elif scenario == "admin":
+    (topic,) = args
+    a = AdminClient(base)
+    a.create_topics([NewTopic(topic, 2, 1)])[topic].result(10)
+    a.create_partitions([NewPartitions(topic, 4)])[topic].result(10)
+    parts = len(a.list_topics(topic, timeout=10).topics[topic].partitions)
+    a.delete_topics([topic])[topic].result(10)
+    time.sleep(0.5)
+    deleted = topic not in a.list_topics(timeout=10).topics
+    out({"created": True, "partitions": parts, "deleted": deleted})
+elif scenario == "configs":
+    (topic,) = args
+    a = AdminClient(base)
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+
+    def get():
+        return list(a.describe_configs([res]).values())[0].result(10)["retention.ms"].value
+
+    before = get()
+    list(a.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"retention.ms": "12345"})]).values())[0].result(10)
+    out({"before": before, "after": get()})
+else:
+    sys.exit(f"unknown scenario {scenario}")

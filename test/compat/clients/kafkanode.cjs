@@ -1,0 +1,71 @@
+// Compat driver for kafka-node 5 (Kafka 0.9–0.11 protocols, legacy message formats).
+const kafka = require('kafka-node');
+
+const [scenario, bootstrap, ...args] = process.argv.slice(2);
+const out = (o) => console.log(JSON.stringify(o));
+const client = () => new kafka.KafkaClient({ kafkaHost: bootstrap, requestTimeout: 10000 });
+const p = (fn) => new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
+const CODECS = { none: 0, gzip: 1, snappy: 2 };
+
+async function main() {
+  switch (scenario) {
+    case 'metadata': {
+      const c = client();
+      const [brokers, meta] = await p((cb) => c.loadMetadataForTopics([], cb));
+      c.close();
+      out({ brokers: Object.keys(brokers).length, topics: Object.keys(meta.metadata) });
+      break;
+    }
+    case 'produce': {
+      const [topic, n, codec] = args;
+      const c = client();
+      const producer = new kafka.Producer(c, { requireAcks: -1, partitionerType: 3 });
+      await new Promise((res, rej) => { producer.on('ready', res); producer.on('error', rej); });
+      await p((cb) => c.createTopics([{ topic, partitions: 1, replicationFactor: 1 }], () => cb()));
+      await p((cb) => c.refreshMetadata([topic], cb));
+      for (let i = 0; i < Number(n); i += 10) {
+        const messages = [];
+        for (let j = i; j < Math.min(i + 10, Number(n)); j++) messages.push(new kafka.KeyedMessage(`k${j}`, `v${j}`));
+        await p((cb) => producer.send([{ topic, messages, attributes: CODECS[codec] }], cb));
+      }
+      producer.close(() => {});
+      out({ acked: Number(n) });
+      break;
+    }
+    case 'consume': {
+      const [topic, group, n, idle] = args;
+      const count = Number(n);
+      const idleMs = Number(idle);
+      const cg = new kafka.ConsumerGroup(
+        { kafkaHost: bootstrap, groupId: group, fromOffset: 'earliest', autoCommit: true, autoCommitIntervalMs: 200, sessionTimeout: 10000, protocol: ['roundrobin'] },
+        [topic],
+      );
+      const records = [];
+      let last = Date.now();
+      const started = Date.now();
+      cg.on('message', (m) => {
+        records.push({ p: m.partition, o: m.offset, v: m.value });
+        last = Date.now();
+      });
+      cg.on('error', (e) => console.error(String(e)));
+      while (!(count >= 0 && records.length >= count) && !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)) {
+        if (Date.now() - started > 60000) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await p((cb) => cg.commit(true, cb)).catch(() => {});
+      await p((cb) => cg.close(true, cb));
+      out({ records });
+      break;
+    }
+    default:
+      console.error(`unknown scenario ${scenario}`);
+      process.exit(2);
+  }
+}
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

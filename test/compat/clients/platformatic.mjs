@@ -1,0 +1,78 @@
+// Compat driver for @platformatic/kafka. Usage: node platformatic.mjs <scenario> <bootstrap> [args...].
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+
+const [scenario, bootstrap, ...args] = process.argv.slice(2);
+const base = { clientId: 'fjord-compat-platformatic', bootstrapBrokers: [bootstrap] };
+const out = (o) => console.log(JSON.stringify(o));
+
+switch (scenario) {
+  case 'metadata': {
+    const admin = new Admin(base);
+    const md = await admin.metadata({ topics: await admin.listTopics() });
+    await admin.close();
+    out({ brokers: md.brokers.size, topics: [...md.topics.keys()] });
+    break;
+  }
+  case 'produce': {
+    const [topic, n, codec, idempotent] = args;
+    const producer = new Producer({ ...base, serializers: stringSerializers, idempotent: idempotent === 'true', compression: codec, acks: -1, autocreateTopics: true });
+    const messages = Array.from({ length: Number(n) }, (_, i) => ({ topic, key: `k${i}`, value: `v${i}` }));
+    for (let i = 0; i < messages.length; i += 10) await producer.send({ messages: messages.slice(i, i + 10) });
+    await producer.close();
+    out({ acked: messages.length });
+    break;
+  }
+  case 'consume': {
+    const [topic, group, n, idle] = args;
+    const count = Number(n);
+    const idleMs = Number(idle);
+    const consumer = new Consumer({ ...base, groupId: group, deserializers: stringDeserializers, sessionTimeout: 10000, heartbeatInterval: 500 });
+    const stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: 200 });
+    const records = [];
+    let last = Date.now();
+    const started = Date.now();
+    stream.on('data', (m) => {
+      records.push({ p: m.partition, o: Number(m.offset), v: m.value });
+      last = Date.now();
+    });
+    while (!(count >= 0 && records.length >= count) && !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)) {
+      if (Date.now() - started > 60000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // let autocommit run
+    await stream.close();
+    await consumer.close();
+    out({ records });
+    break;
+  }
+  case 'admin': {
+    const [topic] = args;
+    const admin = new Admin(base);
+    await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+    await admin.createPartitions({ topics: [{ name: topic, count: 4, assignments: [] }] });
+    const md = await admin.metadata({ topics: [topic] });
+    const partitions = md.topics.get(topic).partitionsCount;
+    await admin.deleteTopics({ topics: [topic] });
+    const after = await admin.listTopics();
+    await admin.close();
+    out({ created: true, partitions, deleted: !after.includes(topic) });
+    break;
+  }
+  case 'configs': {
+    const [topic] = args;
+    const admin = new Admin(base);
+    const get = async () => {
+      const [d] = await admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['retention.ms'] }] });
+      return d.configs.find((c) => c.name === 'retention.ms').value;
+    };
+    const before = await get();
+    await admin.alterConfigs({ resources: [{ resourceType: 2, resourceName: topic, configs: [{ name: 'retention.ms', value: '12345' }] }] });
+    const after = await get();
+    await admin.close();
+    out({ before, after });
+    break;
+  }
+  default:
+    console.error(`unknown scenario ${scenario}`);
+    process.exit(2);
+}
