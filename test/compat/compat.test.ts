@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RunningBroker, removeDir, startBroker } from './brokerHarness.js';
-import { CELLS, CLIENTS, type CellName, type CompatClient } from './clients.js';
+import { CELLS, type CellName, CLIENTS, type CompatClient } from './clients.js';
 
 type Cell = string;
 type Outcome = { status: 'pass' } | { status: 'fail'; error: string } | { status: 'n/a'; reason: string };
@@ -20,7 +20,10 @@ function values(records: { v: string | null }[]): string[] {
 const expectedValues = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
 
 /** The checks behind each cell; they throw (via expect) when the client's view is wrong. */
-const CHECKS: Record<CellName, (c: CompatClient, b: { current: RunningBroker }, codec?: string) => Promise<void>> = {
+const CHECKS: Record<
+  CellName,
+  (c: CompatClient, b: { current: RunningBroker }, codec?: string) => Promise<void>
+> = {
   metadata: async (c, b) => {
     await c.run(b.current.bootstrap, ['produce', 'meta-topic', '1', 'none', 'false']);
     const r = await c.run(b.current.bootstrap, ['metadata']);
@@ -37,8 +40,16 @@ const CHECKS: Record<CellName, (c: CompatClient, b: { current: RunningBroker }, 
   group: async (c, b) => {
     const topic = 'group-topic';
     await b.current.broker.services.ensureTopic(topic, 6);
-    const members = [0, 1, 2].map(() => c.run(b.current.bootstrap, ['consume', topic, 'g3', '-1', '9000']));
-    await new Promise((r) => setTimeout(r, 5000));
+    const members = [0, 1, 2].map(() => c.run(b.current.bootstrap, ['consume', topic, 'g3', '-1', '15000']));
+    // Produce only once all three joined and the rebalance settled, as the broker sees it.
+    const deadline = Date.now() + 14_000;
+    for (;;) {
+      const g = b.current.broker.services.groups.describe('g3');
+      if (g.state === 'Stable' && g.members.length === 3) break;
+      if (Date.now() > deadline)
+        throw new Error(`group did not stabilise with 3 members: ${g.state}, ${g.members.length} members`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await c.run(b.current.bootstrap, ['produce', topic, '60', 'none', 'false']);
     const consumed = await Promise.all(members);
     const all = consumed.flatMap((m) => values(m.records as { v: string | null }[]));
@@ -95,9 +106,12 @@ describe.concurrent('real Kafka clients against a Fjord broker', () => {
             row.set(cell.id, { status: 'n/a', reason: gap });
             continue;
           }
+          const started = Date.now();
           try {
             await CHECKS[cell.name](client, b, cell.codec);
             row.set(cell.id, { status: 'pass' });
+            if (process.env.FJORD_COMPAT_TIMINGS)
+              console.log(`${client.name} / ${cell.id}: ${Date.now() - started} ms`);
           } catch (e) {
             const error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
             row.set(cell.id, { status: 'fail', error });
@@ -145,5 +159,6 @@ afterAll(() => {
     lines.push(`| ${client.name} | ${marks.join(' | ')} |`);
   }
   lines.push('', ...notes, '');
-  if (results.size === CLIENTS.length) writeFileSync(join(import.meta.dirname, 'RESULTS.md'), lines.join('\n'));
+  if (results.size === CLIENTS.length)
+    writeFileSync(join(import.meta.dirname, 'RESULTS.md'), lines.join('\n'));
 });

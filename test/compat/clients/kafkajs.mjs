@@ -2,7 +2,12 @@
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
-const kafka = new Kafka({ brokers: [bootstrap], clientId: 'fjord-compat-kafkajs', logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+const kafka = new Kafka({
+  brokers: [bootstrap],
+  clientId: 'fjord-compat-kafkajs',
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 5 },
+});
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
 const out = (o) => console.log(JSON.stringify(o));
 
@@ -20,7 +25,10 @@ async function consumeGroup(topic, group, count, idleMs) {
       last = Date.now();
     },
   });
-  while (!(count >= 0 && records.length >= count) && !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)) {
+  while (
+    !(count >= 0 && records.length >= count) &&
+    !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)
+  ) {
     if (Date.now() - started > 60000) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -41,11 +49,19 @@ switch (scenario) {
   }
   case 'produce': {
     const [topic, n, codec, idempotent] = args;
-    const producer = kafka.producer({ idempotent: idempotent === 'true', maxInFlightRequests: idempotent === 'true' ? 1 : 5 });
+    const producer = kafka.producer({
+      idempotent: idempotent === 'true',
+      maxInFlightRequests: idempotent === 'true' ? 1 : 5,
+    });
     await producer.connect();
     const messages = Array.from({ length: Number(n) }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
     for (let i = 0; i < messages.length; i += 10)
-      await producer.send({ topic, acks: -1, compression: CODECS[codec], messages: messages.slice(i, i + 10) });
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: CODECS[codec],
+        messages: messages.slice(i, i + 10),
+      });
     await producer.disconnect();
     out({ acked: messages.length });
     break;
@@ -73,10 +89,16 @@ switch (scenario) {
     const admin = kafka.admin();
     await admin.connect();
     const get = async () =>
-      (await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }], includeSynonyms: false }))
-        .resources[0].configEntries[0].configValue;
+      (
+        await admin.describeConfigs({
+          resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }],
+          includeSynonyms: false,
+        })
+      ).resources[0].configEntries[0].configValue;
     const before = await get();
-    await admin.alterConfigs({ resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '12345' }] }] });
+    await admin.alterConfigs({
+      resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '12345' }] }],
+    });
     const after = await get();
     await admin.disconnect();
     out({ before, after });

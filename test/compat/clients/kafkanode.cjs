@@ -19,13 +19,18 @@ async function main() {
     case 'produce': {
       const [topic, n, codec] = args;
       const c = client();
-      const producer = new kafka.Producer(c, { requireAcks: -1, partitionerType: 3 });
-      await new Promise((res, rej) => { producer.on('ready', res); producer.on('error', rej); });
+      // Cyclic partitioner: kafka-node's keyed one hashes these short keys onto a single partition.
+      const producer = new kafka.Producer(c, { requireAcks: -1, partitionerType: 2 });
+      await new Promise((res, rej) => {
+        producer.on('ready', res);
+        producer.on('error', rej);
+      });
       await p((cb) => c.createTopics([{ topic, partitions: 1, replicationFactor: 1 }], () => cb()));
       await p((cb) => c.refreshMetadata([topic], cb));
       for (let i = 0; i < Number(n); i += 10) {
         const messages = [];
-        for (let j = i; j < Math.min(i + 10, Number(n)); j++) messages.push(new kafka.KeyedMessage(`k${j}`, `v${j}`));
+        for (let j = i; j < Math.min(i + 10, Number(n)); j++)
+          messages.push(new kafka.KeyedMessage(`k${j}`, `v${j}`));
         await p((cb) => producer.send([{ topic, messages, attributes: CODECS[codec] }], cb));
       }
       producer.close(() => {});
@@ -37,7 +42,15 @@ async function main() {
       const count = Number(n);
       const idleMs = Number(idle);
       const cg = new kafka.ConsumerGroup(
-        { kafkaHost: bootstrap, groupId: group, fromOffset: 'earliest', autoCommit: true, autoCommitIntervalMs: 200, sessionTimeout: 10000, protocol: ['roundrobin'] },
+        {
+          kafkaHost: bootstrap,
+          groupId: group,
+          fromOffset: 'earliest',
+          autoCommit: true,
+          autoCommitIntervalMs: 200,
+          sessionTimeout: 10000,
+          protocol: ['roundrobin'],
+        },
         [topic],
       );
       const records = [];
@@ -48,7 +61,10 @@ async function main() {
         last = Date.now();
       });
       cg.on('error', (e) => console.error(String(e)));
-      while (!(count >= 0 && records.length >= count) && !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)) {
+      while (
+        !(count >= 0 && records.length >= count) &&
+        !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)
+      ) {
         if (Date.now() - started > 60000) break;
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -15,9 +15,17 @@ switch (scenario) {
   }
   case 'produce': {
     const [topic, n, codec, idempotent] = args;
-    const producer = new Producer({ ...base, serializers: stringSerializers, idempotent: idempotent === 'true', compression: codec, acks: -1, autocreateTopics: true });
+    const producer = new Producer({
+      ...base,
+      serializers: stringSerializers,
+      idempotent: idempotent === 'true',
+      compression: codec,
+      acks: -1,
+      autocreateTopics: true,
+    });
     const messages = Array.from({ length: Number(n) }, (_, i) => ({ topic, key: `k${i}`, value: `v${i}` }));
-    for (let i = 0; i < messages.length; i += 10) await producer.send({ messages: messages.slice(i, i + 10) });
+    for (let i = 0; i < messages.length; i += 10)
+      await producer.send({ messages: messages.slice(i, i + 10) });
     await producer.close();
     out({ acked: messages.length });
     break;
@@ -26,8 +34,19 @@ switch (scenario) {
     const [topic, group, n, idle] = args;
     const count = Number(n);
     const idleMs = Number(idle);
-    const consumer = new Consumer({ ...base, groupId: group, deserializers: stringDeserializers, sessionTimeout: 10000, heartbeatInterval: 500 });
-    const stream = await consumer.consume({ topics: [topic], mode: 'committed', fallbackMode: 'earliest', autocommit: 200 });
+    const consumer = new Consumer({
+      ...base,
+      groupId: group,
+      deserializers: stringDeserializers,
+      sessionTimeout: 10000,
+      heartbeatInterval: 500,
+    });
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: 'committed',
+      fallbackMode: 'earliest',
+      autocommit: 200,
+    });
     const records = [];
     let last = Date.now();
     const started = Date.now();
@@ -35,7 +54,10 @@ switch (scenario) {
       records.push({ p: m.partition, o: Number(m.offset), v: m.value });
       last = Date.now();
     });
-    while (!(count >= 0 && records.length >= count) && !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)) {
+    while (
+      !(count >= 0 && records.length >= count) &&
+      !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)
+    ) {
       if (Date.now() - started > 60000) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -62,11 +84,17 @@ switch (scenario) {
     const [topic] = args;
     const admin = new Admin(base);
     const get = async () => {
-      const [d] = await admin.describeConfigs({ resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['retention.ms'] }] });
+      const [d] = await admin.describeConfigs({
+        resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['retention.ms'] }],
+      });
       return d.configs.find((c) => c.name === 'retention.ms').value;
     };
     const before = await get();
-    await admin.alterConfigs({ resources: [{ resourceType: 2, resourceName: topic, configs: [{ name: 'retention.ms', value: '12345' }] }] });
+    await admin.alterConfigs({
+      resources: [
+        { resourceType: 2, resourceName: topic, configs: [{ name: 'retention.ms', value: '12345' }] },
+      ],
+    });
     const after = await get();
     await admin.close();
     out({ before, after });

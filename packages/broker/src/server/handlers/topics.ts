@@ -131,7 +131,8 @@ export const createPartitionsHandler = defineHandler({
       const request = {
         name: t.name,
         count: t.count,
-        assignments: t.assignments?.map((a) => a.brokerIds) ?? null,
+        // As in Kafka, an empty assignment list means "place the new partitions automatically".
+        assignments: t.assignments?.length ? t.assignments.map((a) => a.brokerIds) : null,
       };
       const max = b.topicDefaults.maxReplicationFactor;
       const plan = req.validateOnly
