@@ -25,6 +25,7 @@ import {
 import { listOffsetsHandler } from './listOffsets.js';
 import { metadataHandler } from './metadata.js';
 import { produceHandler } from './produce.js';
+import { saslAuthenticateHandler, saslHandshakeHandler } from './sasl.js';
 import {
   alterConfigsHandler,
   createPartitionsHandler,
@@ -64,5 +65,7 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     offsetForLeaderEpochHandler,
     describeLogDirsHandler,
     describeClusterHandler,
+    saslHandshakeHandler,
+    saslAuthenticateHandler,
   ] as ApiHandler[];
 }
