@@ -5,301 +5,458 @@ import {
   fsyncSync,
   ftruncateSync,
   openSync,
-  readFileSync,
-  readSync,
   renameSync,
   rmSync,
-  writeFileSync,
-  writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
-import { BATCH_HEADER_SIZE, LOG_OVERHEAD, RecordBatchHeader } from '@fjord/protocol';
-import { SparseIndex } from './SparseIndex.js';
+import {
+  BATCH_BASE_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LAST_OFFSET_DELTA,
+  BATCH_LENGTH,
+  BATCH_MAX_TIMESTAMP,
+  LOG_OVERHEAD,
+} from '@fjord/protocol';
+import {
+  type BatchLocation,
+  type BatchVisitor,
+  type ReadRequest,
+  runScanAsync,
+  runScanSync,
+  type ScanEnd,
+  scanBatches,
+} from './BatchScanner.js';
+import { readFullySync, writeFullySync } from './FileIO.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, segmentFilePath, TIME_INDEX_SUFFIX } from './LogFileNames.js';
+import { OffsetIndex } from './OffsetIndex.js';
+import { TimeIndex } from './TimeIndex.js';
 
-/** What one append adds to a segment; computed by the caller from batch headers. */
-export interface AppendInfo {
-  readonly firstOffset: number;
-  readonly lastOffset: number;
-  readonly maxTimestamp: number;
-  /** Offset of the first record carrying maxTimestamp's batch (its base offset suffices). */
-  readonly offsetOfMaxTimestamp: number;
+export type { BatchLocation } from './BatchScanner.js';
+
+/** The settings a segment needs from its log's config. */
+export interface SegmentSettings {
+  readonly indexIntervalBytes: number;
+  readonly segmentIndexBytes: number;
 }
 
-/** A batch found on disk: where it is and its header (a view over a small read buffer). */
-export interface BatchLocation {
-  readonly position: number;
-  readonly size: number;
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  readonly maxTimestamp: number;
-  /** Producer fields, for rebuilding idempotence state from the log. */
-  readonly producerId: bigint;
-  readonly producerEpoch: number;
-  readonly baseSequence: number;
-  readonly recordCount: number;
-  readonly isTransactional: boolean;
-}
-
-const SCAN_WINDOW = 1024 * 1024;
-
-export function segmentFileName(baseOffset: number, suffix: string): string {
-  return `${String(baseOffset).padStart(20, '0')}${suffix}`;
-}
+/** Reads for index-assisted lookups: an index interval plus a header or two. */
+const LOOKUP_CHUNK = 16 * 1024;
+/** Reads for sequential verification at recovery. */
+const RECOVERY_CHUNK = 1024 * 1024;
+const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * One segment of a partition log: `<baseOffset>.log` holding record batches exactly as they
- * were appended, plus sparse offset and time indexes. Batches are located by index lookup
- * and a short scan of headers; records are never decoded here.
+ * were appended, with a sparse offset index (`.index`) and time index (`.timeindex`). Batches
+ * are found by index lookup plus a short scan of headers; records are never decoded here.
+ * All I/O is synchronous and positional: one write per append, one read per fetch.
  */
 export class LogSegment {
   private fd: number;
+  /** Bytes of whole batches in the file. */
   size: number;
-  /** Offset after the last batch in this segment. */
+  /** The offset after the last batch (the base offset when empty). */
   nextOffset: number;
+  /** Largest batch max timestamp in the segment, -1 when none. */
   maxTimestamp = -1;
+  /** Last offset of the batch holding `maxTimestamp`. */
   offsetOfMaxTimestamp = -1;
+  /** For retention when batches carry no timestamps: the file's modification time. */
+  lastModifiedMs: number;
+  /** When this process created or opened the segment: segment.ms counts from it without timestamps. */
+  readonly createdMs: number;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
   private bytesSinceIndexEntry = 0;
-  readonly created: number;
-  private offsetIndex = new SparseIndex();
-  private timeIndex = new SparseIndex();
+  /** Max timestamp of the first batch, which segment.ms counts from (undefined: not read yet). */
+  private firstBatchTimestamp: number | undefined;
+  /** '' for a live segment; `.cleaned` / `.swap` while the cleaner builds a replacement. */
+  private fileSuffix: string;
 
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    private readonly indexIntervalBytes: number,
+    public settings: SegmentSettings,
     fd: number,
     size: number,
-    created: number,
+    lastModifiedMs: number,
+    fileSuffix: string,
   ) {
     this.fd = fd;
     this.size = size;
     this.nextOffset = baseOffset;
-    this.created = created;
+    this.lastModifiedMs = lastModifiedMs;
+    this.createdMs = Date.now();
+    this.fileSuffix = fileSuffix;
+    this.offsetIndex = new OffsetIndex(this.pathOf(INDEX_SUFFIX), baseOffset, settings.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(this.pathOf(TIME_INDEX_SUFFIX), baseOffset, settings.segmentIndexBytes);
+  }
+
+  private pathOf(kind: string, suffix = this.fileSuffix): string {
+    return segmentFilePath(this.dir, this.baseOffset, kind) + suffix;
   }
 
   get logPath(): string {
-    return join(this.dir, segmentFileName(this.baseOffset, '.log'));
+    return this.pathOf(LOG_SUFFIX);
   }
 
-  static create(dir: string, baseOffset: number, indexIntervalBytes: number, now: number): LogSegment {
-    const path = join(dir, segmentFileName(baseOffset, '.log'));
-    const fd = openSync(path, 'w+');
-    return new LogSegment(dir, baseOffset, indexIntervalBytes, fd, 0, now);
-  }
-
-  /**
-   * Opens an existing segment. With `recover`, every batch is checked (size, magic, CRC) and
-   * the file is truncated at the first bad one.
-   */
-  static open(
+  /** A new empty segment (an existing file of that name is emptied). */
+  static create(
     dir: string,
     baseOffset: number,
-    indexIntervalBytes: number,
-    recover: boolean,
-  ): { segment: LogSegment; truncatedBytes: number } {
-    const path = join(dir, segmentFileName(baseOffset, '.log'));
+    settings: SegmentSettings,
+    now: number,
+    fileSuffix = '',
+  ): LogSegment {
+    const path = segmentFilePath(dir, baseOffset, LOG_SUFFIX) + fileSuffix;
+    const fd = openSync(path, 'w+');
+    const segment = new LogSegment(dir, baseOffset, settings, fd, 0, now, fileSuffix);
+    segment.firstBatchTimestamp = -1;
+    segment.offsetIndex.markDirty();
+    segment.timeIndex.markDirty();
+    return segment;
+  }
+
+  /** Opens the files of an existing segment; call loadTrusted() or recover() next. */
+  static open(dir: string, baseOffset: number, settings: SegmentSettings, fileSuffix = ''): LogSegment {
+    const path = segmentFilePath(dir, baseOffset, LOG_SUFFIX) + fileSuffix;
     const fd = openSync(path, 'r+');
     const stat = fstatSync(fd);
-    const segment = new LogSegment(dir, baseOffset, indexIntervalBytes, fd, stat.size, stat.mtimeMs);
-    const truncatedBytes = segment.load(recover);
-    return { segment, truncatedBytes };
+    return new LogSegment(dir, baseOffset, settings, fd, stat.size, stat.mtimeMs, fileSuffix);
+  }
+
+  // ---- loading and recovery ------------------------------------------------------------
+
+  /**
+   * Loads a segment that was flushed (or closed cleanly): index files are trusted after a
+   * sanity check, and only the batches after the last index entry are walked to find the next
+   * offset. Missing or inconsistent indexes are rebuilt from batch headers. Returns false when
+   * even the headers do not add up: the caller must then recover() the segment.
+   */
+  loadTrusted(): boolean {
+    if (
+      this.offsetIndex.load() &&
+      this.timeIndex.load() &&
+      this.offsetIndex.isConsistent(this.size) &&
+      this.restoreFromIndexes() &&
+      this.timeIndex.isConsistent(this.nextOffset - 1)
+    )
+      return true;
+    return this.rebuildIndexes();
+  }
+
+  /** Re-indexes the whole segment from batch headers (no CRC checks). */
+  rebuildIndexes(): boolean {
+    const end = runScanSync(this.fd, this.indexingScan(false));
+    if (end.invalid) return false;
+    this.firstBatchTimestamp = undefined;
+    return true;
   }
 
   /**
-   * Rebuilds the indexes and summary by walking the batch headers (Kafka trusts its saved
-   * indexes after a clean shutdown; a header walk is sequential I/O and keeps us simple).
-   * With `recover`, each batch's CRC is checked too and the file is cut at the first bad one.
+   * Checks every batch (size, magic, CRC-32C, increasing offsets), cuts the file at the first
+   * bad one and rebuilds both indexes. Returns the number of bytes cut.
    */
-  private load(recover: boolean): number {
+  recover(): number {
+    return this.finishRecovery(runScanSync(this.fd, this.indexingScan(true)));
+  }
+
+  /** recover() over asynchronous reads, for loading several log dirs at once. */
+  async recoverAsync(): Promise<number> {
+    return this.finishRecovery(await runScanAsync(this.fd, this.indexingScan(true)));
+  }
+
+  private indexingScan(verify: boolean): Generator<ReadRequest, ScanEnd, Buffer> {
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.maxTimestamp = -1;
     this.offsetOfMaxTimestamp = -1;
     this.nextOffset = this.baseOffset;
-    let validEnd = 0;
-    let indexedFrom = 0;
-    for (const b of this.scan(0, this.size, recover)) {
-      if (b === 'invalid') break;
-      if (b.position === 0 || b.position - indexedFrom >= this.indexIntervalBytes) {
-        this.addIndexEntry(b.baseOffset, b.position);
-        indexedFrom = b.position;
-      }
-      if (b.maxTimestamp > this.maxTimestamp) {
-        this.maxTimestamp = b.maxTimestamp;
-        this.offsetOfMaxTimestamp = b.baseOffset;
-      }
-      this.nextOffset = b.lastOffset + 1;
-      validEnd = b.position + b.size;
+    this.bytesSinceIndexEntry = 0;
+    return scanBatches(
+      {
+        from: 0,
+        to: this.size,
+        verify,
+        chunkBytes: verify ? RECOVERY_CHUNK : LOOKUP_CHUNK,
+        minBaseOffset: this.baseOffset,
+        segmentBaseOffset: this.baseOffset,
+      },
+      (b) => {
+        this.indexBatch(b.lastOffset, b.maxTimestamp, b.position, b.size);
+        this.nextOffset = b.lastOffset + 1;
+        return true;
+      },
+    );
+  }
+
+  private finishRecovery(end: ScanEnd): number {
+    const cut = this.size - end.position;
+    if (cut > 0) {
+      ftruncateSync(this.fd, end.position);
+      this.size = end.position;
     }
-    this.bytesSinceIndexEntry = validEnd - indexedFrom;
-    const truncated = this.size - validEnd;
-    if (truncated > 0) {
-      ftruncateSync(this.fd, validEnd);
-      this.size = validEnd;
-    }
-    return truncated;
+    this.firstBatchTimestamp = undefined;
+    this.offsetIndex.markDirty();
+    this.timeIndex.markDirty();
+    return cut;
   }
 
   /**
-   * Walks batch headers from `from` to `to`. With `verify`, each whole batch is read and its
-   * CRC checked; the walk yields 'invalid' and stops at a torn or damaged batch.
+   * Derives next offset and max timestamp from loaded indexes plus a walk of the batches after
+   * the last offset index entry. Both indexes gain entries at the same moments, and the time
+   * index only when the max timestamp grows, so batches before that entry cannot hold a larger
+   * timestamp than the time index's last entry.
    */
-  *scan(from: number, to: number, verify: boolean): Generator<BatchLocation | 'invalid'> {
-    let window = Buffer.allocUnsafe(Math.min(SCAN_WINDOW, Math.max(BATCH_HEADER_SIZE, to - from)));
-    let windowStart = from;
-    let windowLen = 0;
-    let pos = from;
-    while (pos < to) {
-      const need = verify ? LOG_OVERHEAD : BATCH_HEADER_SIZE;
-      if (pos + LOG_OVERHEAD > to) {
-        yield 'invalid';
-        return;
-      }
-      let rel = pos - windowStart;
-      if (rel + Math.min(need, to - pos) > windowLen) {
-        windowStart = pos;
-        windowLen = readSync(this.fd, window, 0, Math.min(window.length, to - pos), pos);
-        rel = 0;
-      }
-      const size = window.readInt32BE(rel + 8) + LOG_OVERHEAD;
-      if (size < BATCH_HEADER_SIZE || pos + size > to) {
-        yield 'invalid';
-        return;
-      }
-      if (rel + Math.min(size, verify ? size : BATCH_HEADER_SIZE) > windowLen) {
-        if (size > window.length) window = Buffer.allocUnsafe(size);
-        windowStart = pos;
-        windowLen = readSync(this.fd, window, 0, Math.min(window.length, to - pos), pos);
-        rel = 0;
-      }
-      const header = new RecordBatchHeader(window, rel);
-      if (header.magic !== 2 || (verify && !header.isCrcValid())) {
-        yield 'invalid';
-        return;
-      }
-      const baseOffset = Number(header.baseOffset);
-      yield {
-        position: pos,
-        size,
-        baseOffset,
-        lastOffset: baseOffset + header.lastOffsetDelta,
-        maxTimestamp: Number(header.maxTimestamp),
-        producerId: header.producerId,
-        producerEpoch: header.producerEpoch,
-        baseSequence: header.baseSequence,
-        recordCount: header.recordCount,
-        isTransactional: header.isTransactional,
-      };
-      pos += size;
-    }
+  private restoreFromIndexes(): boolean {
+    const lastTime = this.timeIndex.lastEntry;
+    const lastEntry = this.offsetIndex.lastEntry;
+    this.maxTimestamp = lastTime?.timestamp ?? -1;
+    this.offsetOfMaxTimestamp = lastTime?.offset ?? -1;
+    this.nextOffset = this.baseOffset;
+    const from = lastEntry?.position ?? 0;
+    let consistent = true;
+    let first = true;
+    const end = runScanSync(
+      this.fd,
+      scanBatches({ from, to: this.size, verify: false, chunkBytes: LOOKUP_CHUNK }, (b) => {
+        if (first && lastEntry && b.lastOffset !== lastEntry.offset) {
+          consistent = false;
+          return false;
+        }
+        first = false;
+        if (b.maxTimestamp > this.maxTimestamp) {
+          this.maxTimestamp = b.maxTimestamp;
+          this.offsetOfMaxTimestamp = b.lastOffset;
+        }
+        this.nextOffset = b.lastOffset + 1;
+        return true;
+      }),
+    );
+    if (!consistent || end.invalid || end.position !== this.size) return false;
+    if (lastEntry && this.nextOffset === this.baseOffset) return false;
+    this.bytesSinceIndexEntry = this.size - from;
+    this.firstBatchTimestamp = undefined;
+    return true;
   }
 
-  /** Appends batches whose offsets the caller has already stamped. One write, no copies. */
-  append(data: Buffer, info: AppendInfo): void {
-    const position = this.size;
-    let written = 0;
-    while (written < data.length)
-      written += writeSync(this.fd, data, written, data.length - written, position + written);
-    if (position === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
-      this.addIndexEntry(info.firstOffset, position);
+  /** Kafka's rule: an index entry once more than index.interval.bytes were appended since the last. */
+  private indexBatch(lastOffset: number, maxTimestamp: number, position: number, size: number): void {
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    if (this.bytesSinceIndexEntry > this.settings.indexIntervalBytes) {
+      this.offsetIndex.append(lastOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
       this.bytesSinceIndexEntry = 0;
     }
-    this.bytesSinceIndexEntry += data.length;
-    if (info.maxTimestamp > this.maxTimestamp) {
-      this.maxTimestamp = info.maxTimestamp;
-      this.offsetOfMaxTimestamp = info.offsetOfMaxTimestamp;
+    this.bytesSinceIndexEntry += size;
+  }
+
+  // ---- append and read -----------------------------------------------------------------
+
+  /** Whether offsets up to `lastOffset` still fit the index's int32 relative offsets. */
+  canHoldOffset(lastOffset: number): boolean {
+    return lastOffset - this.baseOffset <= INT32_MAX;
+  }
+
+  /**
+   * Appends whole batches whose offsets the caller stamped (`data` may hold several). One
+   * positional write; indexes are updated from header fields only.
+   */
+  append(data: Buffer, now: number): void {
+    const position = this.size;
+    writeFullySync(this.fd, data, position);
+    for (let pos = 0; pos < data.length; ) {
+      const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
+      const lastOffset =
+        Number(data.readBigInt64BE(pos + BATCH_BASE_OFFSET)) +
+        data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
+      const maxTimestamp = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
+      if (position + pos === 0) this.firstBatchTimestamp = maxTimestamp;
+      this.indexBatch(lastOffset, maxTimestamp, position + pos, size);
+      this.nextOffset = lastOffset + 1;
+      pos += size;
     }
     this.size += data.length;
-    this.nextOffset = info.lastOffset + 1;
+    this.lastModifiedMs = now;
   }
 
-  /**
-   * Index entries are taken together: offset → position, and the largest timestamp seen
-   * *before* that batch → its offset, so a timestamp lookup knows where scanning can start.
-   */
-  private addIndexEntry(offset: number, position: number): void {
-    this.offsetIndex.append(offset - this.baseOffset, position);
-    this.timeIndex.append(this.maxTimestamp, offset - this.baseOffset);
+  /** Walks batches from file position `from` (headers only), stopping when `visit` says so. */
+  scan(visit: BatchVisitor, from = 0, to = this.size): ScanEnd {
+    return runScanSync(this.fd, scanBatches({ from, to, verify: false, chunkBytes: LOOKUP_CHUNK }, visit));
   }
 
-  /** The batch containing `offset` (or the first batch after it), scanning from the index. */
+  /** Every batch in the segment from file position `from`, oldest first (headers only, lazily). */
+  *batches(from = 0): Generator<BatchLocation> {
+    const pending: BatchLocation[] = [];
+    const scan = scanBatches({ from, to: this.size, verify: false, chunkBytes: LOOKUP_CHUNK }, (b) => {
+      pending.push(b);
+      return true;
+    });
+    let scratch: Buffer | undefined;
+    let step = scan.next(Buffer.alloc(0));
+    for (;;) {
+      // Batches found in the last chunk are handed out before the next read.
+      yield* pending.splice(0);
+      if (step.done) return;
+      const req = step.value;
+      if (!scratch || scratch.length < req.length) scratch = Buffer.allocUnsafe(req.length);
+      step = scan.next(readFullySync(this.fd, req.position, req.length, scratch));
+    }
+  }
+
+  /** The first batch whose last offset is ≥ `offset`: the one holding it, or the next after a gap. */
   locate(offset: number): BatchLocation | undefined {
-    const from = this.offsetIndex.floor(offset - this.baseOffset, 0);
-    for (const b of this.scan(from, this.size, false)) {
-      if (b === 'invalid') return undefined;
-      if (b.lastOffset >= offset) return b;
-    }
-    return undefined;
+    if (offset >= this.nextOffset) return undefined;
+    let found: BatchLocation | undefined;
+    this.scan((b) => {
+      if (b.lastOffset < offset) return true;
+      found = b;
+      return false;
+    }, this.offsetIndex.lookup(offset));
+    return found;
   }
 
-  /**
-   * Whole batches starting with the one containing `offset`, up to `maxBytes` (the first
-   * batch is returned whole even when larger, as KIP-74 requires) and not past `maxPosition`.
-   */
-  read(offset: number, maxBytes: number, maxPosition = this.size): Buffer | undefined {
-    const first = this.locate(offset);
-    if (!first || first.position >= maxPosition) return undefined;
-    let end = first.position + first.size;
-    if (end - first.position < maxBytes) {
-      for (const b of this.scan(end, maxPosition, false)) {
-        if (b === 'invalid' || b.position + b.size - first.position > maxBytes) break;
-        end = b.position + b.size;
-      }
-    }
-    end = Math.min(end, maxPosition);
-    const buf = Buffer.allocUnsafe(end - first.position);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(this.fd, buf, got, buf.length - got, first.position + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got === buf.length ? buf : buf.subarray(0, got);
-  }
-
-  /** File position where the batch containing `offset` starts (for read bounds), or size. */
+  /** File position of the batch holding `offset` (where a read bounded by it must stop). */
   positionOf(offset: number): number {
     return this.locate(offset)?.position ?? this.size;
   }
 
-  /** First batch whose max timestamp is ≥ `timestamp`. */
-  findByTimestamp(timestamp: number): BatchLocation | undefined {
-    if (this.maxTimestamp < timestamp) return undefined;
-    // Every batch before the last entry whose preceding maximum is below `timestamp` is older.
-    const rel = this.timeIndex.floor(timestamp - 0.5, 0);
-    const from = this.offsetIndex.floor(rel, 0);
-    for (const b of this.scan(from, this.size, false)) {
-      if (b === 'invalid') return undefined;
-      if (b.maxTimestamp >= timestamp) return b;
+  /**
+   * Raw bytes of whole batches, starting with the batch holding `startOffset` (returned whole
+   * even when `startOffset` is inside it), as many as fit in `maxBytes` — but at least that
+   * first batch, however large (KIP-74) — and none at or past file position `maxPosition`.
+   */
+  read(startOffset: number, maxBytes: number, maxPosition = this.size): Buffer | undefined {
+    const first = this.locate(startOffset);
+    if (!first || first.position + first.size > maxPosition) return undefined;
+    const length = Math.min(maxPosition - first.position, Math.max(maxBytes, first.size));
+    const buf = readFullySync(this.fd, first.position, length);
+    let end = first.size;
+    while (end + LOG_OVERHEAD <= buf.length) {
+      const size = buf.readInt32BE(end + BATCH_LENGTH) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_SIZE || end + size > buf.length) break;
+      end += size;
     }
-    return undefined;
+    return buf.length < first.size ? undefined : buf.subarray(0, end);
   }
 
-  /** Removes every batch whose base offset is ≥ `offset`'s batch start. Returns bytes removed. */
+  /** The bytes of one batch found by a scan. */
+  readBatch(batch: BatchLocation): Buffer {
+    return readFullySync(this.fd, batch.position, batch.size);
+  }
+
+  /** The first batch whose max timestamp is ≥ `timestamp`, using the time index to skip ahead. */
+  findByTimestamp(timestamp: number): BatchLocation | undefined {
+    if (this.maxTimestamp < timestamp) return undefined;
+    const from = this.offsetIndex.lookup(this.timeIndex.startOffsetFor(timestamp));
+    let found: BatchLocation | undefined;
+    this.scan((b) => {
+      if (b.maxTimestamp < timestamp) return true;
+      found = b;
+      return false;
+    }, from);
+    return found;
+  }
+
+  /** The timestamp segment.ms counts from: the first batch's max timestamp (-1 if unknown). */
+  rollingBaseTimestamp(): number {
+    if (this.firstBatchTimestamp === undefined) {
+      this.firstBatchTimestamp = -1;
+      if (this.size >= BATCH_HEADER_SIZE) {
+        const header = readFullySync(this.fd, 0, BATCH_HEADER_SIZE);
+        if (header.length === BATCH_HEADER_SIZE)
+          this.firstBatchTimestamp = Number(header.readBigInt64BE(BATCH_MAX_TIMESTAMP));
+      }
+    }
+    return this.firstBatchTimestamp;
+  }
+
+  /** Largest record timestamp for retention, or the file's modification time without any. */
+  get largestTimestamp(): number {
+    return this.maxTimestamp >= 0 ? this.maxTimestamp : this.lastModifiedMs;
+  }
+
+  // ---- truncation, flush, lifecycle ----------------------------------------------------
+
+  /**
+   * Removes every batch from the one holding `offset` on (Kafka truncates whole batches).
+   * Returns the number of bytes removed.
+   */
   truncateTo(offset: number): number {
     if (offset >= this.nextOffset) return 0;
-    const at = offset <= this.baseOffset ? 0 : this.positionOf(offset);
-    const removed = this.size - at;
-    ftruncateSync(this.fd, at);
-    this.size = at;
-    this.load(false);
+    const position = offset <= this.baseOffset ? 0 : this.positionOf(offset);
+    const removed = this.size - position;
+    ftruncateSync(this.fd, position);
+    this.size = position;
+    this.offsetIndex.truncateToPosition(position);
+    this.timeIndex.truncateToOffset(offset);
+    if (!this.restoreFromIndexes()) this.rebuildIndexes();
+    if (position === 0) this.firstBatchTimestamp = -1;
     return removed;
   }
 
-  flush(): void {
+  /** fsyncs the log file; with `indexes`, also writes and fsyncs the index files. */
+  flush(indexes: boolean): void {
     fsyncSync(this.fd);
+    if (indexes) this.persistIndexes(true);
+  }
+
+  /**
+   * Writes the indexes, ending the time index with the segment's max timestamp (as Kafka does
+   * when a segment becomes inactive) so a later load knows it without scanning.
+   */
+  persistIndexes(sync: boolean): void {
+    this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    this.offsetIndex.persist(sync);
+    this.timeIndex.persist(sync);
+  }
+
+  /** Renames the segment's files from the current suffix to `suffix` (the log file last). */
+  changeFileSuffix(suffix: string): void {
+    const indexPath = this.pathOf(INDEX_SUFFIX, suffix);
+    const timeIndexPath = this.pathOf(TIME_INDEX_SUFFIX, suffix);
+    this.offsetIndex.renameTo(indexPath);
+    this.timeIndex.renameTo(timeIndexPath);
+    renameSync(this.logPath, this.pathOf(LOG_SUFFIX, suffix));
+    this.fileSuffix = suffix;
   }
 
   close(): void {
-    closeSync(this.fd);
+    try {
+      this.persistIndexes(true);
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
   }
 
-  delete(): void {
+  /** Closes without writing anything (the directory failed, or the segment is being dropped). */
+  closeQuietly(): void {
+    if (this.fd < 0) return;
     try {
       closeSync(this.fd);
     } catch {
-      // already closed
+      // The descriptor is unusable anyway; nothing more to do with it.
     }
+    this.fd = -1;
+  }
+
+  /** Closes and removes the segment's files (the log file first, so no index outlives it). */
+  delete(): void {
+    this.closeQuietly();
     rmSync(this.logPath, { force: true });
+    this.offsetIndex.deleteFile();
+    this.timeIndex.deleteFile();
+  }
+
+  get isOpen(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Whether the segment's files are still where we think (used by tests and checks). */
+  filesExist(): boolean {
+    return existsSync(this.logPath);
   }
 }

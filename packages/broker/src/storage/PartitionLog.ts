@@ -1,51 +1,32 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   ATTR_TIMESTAMP_TYPE,
   BATCH_ATTRIBUTES,
   BATCH_BASE_OFFSET,
+  BATCH_HEADER_SIZE,
   BATCH_LAST_OFFSET_DELTA,
   BATCH_LENGTH,
+  BATCH_MAGIC,
   BATCH_MAX_TIMESTAMP,
   BATCH_PARTITION_LEADER_EPOCH,
+  decodeRecords,
   LOG_OVERHEAD,
   RecordBatchHeader,
 } from '@fjord/protocol';
+import type { BatchLocation } from './BatchScanner.js';
+import { InvalidOffsetError, isStorageIoError, KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
+import { fsyncDirectory } from './FileIO.js';
 import { LeaderEpochCache } from './LeaderEpochCache.js';
-import { type BatchLocation, LogSegment } from './LogSegment.js';
+import { type LogConfig, type ResolvedLogConfig, resolveLogConfig } from './LogConfig.js';
+import { CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX } from './LogFileNames.js';
+import { type LoadedLog, LogLoader, type LogLoadOptions } from './LogLoader.js';
+import { LogSegment, type SegmentSettings } from './LogSegment.js';
+import { type PartitionCheckpointState, writePartitionCheckpoint } from './PartitionCheckpoint.js';
 
-export interface LogConfig {
-  readonly segmentBytes: number;
-  readonly segmentMs: number;
-  readonly retentionMs: number;
-  readonly retentionBytes: number;
-  readonly flushMessages: number;
-  readonly flushMs: number;
-  readonly indexIntervalBytes: number;
-  readonly logAppendTime: boolean;
-}
-
-export const DEFAULT_LOG_CONFIG: LogConfig = {
-  segmentBytes: 1_073_741_824,
-  segmentMs: 7 * 86_400_000,
-  retentionMs: 7 * 86_400_000,
-  retentionBytes: -1,
-  flushMessages: Number.MAX_SAFE_INTEGER,
-  flushMs: Number.MAX_SAFE_INTEGER,
-  indexIntervalBytes: 4096,
-  logAppendTime: false,
-};
-
-export class OffsetOutOfRangeError extends Error {
-  constructor(
-    readonly offset: number,
-    readonly logStartOffset: number,
-    readonly logEndOffset: number,
-  ) {
-    super(`offset ${offset} is outside [${logStartOffset}, ${logEndOffset}]`);
-    this.name = 'OffsetOutOfRangeError';
-  }
-}
+export { KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
+// Kept importable from here: handlers and the replica layer import them from this module.
+export { DEFAULT_LOG_CONFIG, type LogConfig } from './LogConfig.js';
 
 export interface AppendResult {
   readonly firstOffset: number;
@@ -54,90 +35,110 @@ export interface AppendResult {
   readonly logAppendTime: number;
 }
 
-interface Checkpoint {
-  logStartOffset: number;
-  recoveryPoint: number;
+export interface LogOpenOptions extends LogLoadOptions {}
+
+/** Header facts of a record set, gathered in one walk before it is appended. */
+interface RecordSetSummary {
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
 }
 
-const CHECKPOINT_FILE = 'partition.checkpoint';
-
 /**
- * The log of one partition replica: an ordered list of segments, offsets assigned on append,
- * reads of raw batch bytes, and the housekeeping Kafka's UnifiedLog does (roll, retention,
- * flush policy, truncation, DeleteRecords, leader epochs, crash recovery).
+ * The log of one partition replica (Kafka's UnifiedLog + LocalLog): segments ordered by base
+ * offset, offsets assigned on append, raw batch bytes on read, and the housekeeping — segment
+ * roll, retention, flush policy, truncation, DeleteRecords, leader epochs, checkpoints, crash
+ * recovery on open. The high watermark belongs to replication; reads take it as a bound.
+ *
+ * I/O errors from the file system take the log offline: it closes its files, reports the
+ * error through `onStorageError` (the LogManager then fails the whole directory) and from then
+ * on every operation throws KafkaStorageError.
  */
 export class PartitionLog {
-  private segments: LogSegment[] = [];
-  logStartOffset = 0;
-  /** Offsets below this were fsynced; recovery after a crash re-checks only what follows. */
-  private recoveryPoint = 0;
-  private unflushedMessages = 0;
+  private segments: LogSegment[];
+  /** First offset readers may see. */
+  logStartOffset: number;
+  private recoveryPoint: number;
+  private cleanerOffset_: number;
+  private lastCheckpoint: PartitionCheckpointState | undefined;
   private lastFlushMs: number;
+  private config_: LogConfig;
+  private resolved: ResolvedLogConfig;
+  private failure: KafkaStorageError | undefined;
+  /** Bumped when segments other than the active one are removed or replaced. */
+  private structureVersion_ = 0;
   readonly leaderEpochs: LeaderEpochCache;
+  /** Bytes cut from torn or corrupt tails when this log was opened. */
+  readonly truncatedOnLoad: number;
+  /** Called once with the first file-system error; LogManager fails the directory. */
+  onStorageError: ((error: Error) => void) | undefined;
 
   private constructor(
     readonly dir: string,
-    public config: LogConfig,
+    config: LogConfig,
+    loaded: LoadedLog,
     now: number,
   ) {
-    this.leaderEpochs = new LeaderEpochCache(dir);
+    this.config_ = config;
+    this.resolved = resolveLogConfig(config);
+    this.segments = loaded.segments;
+    this.logStartOffset = loaded.logStartOffset;
+    this.recoveryPoint = loaded.recoveryPoint;
+    this.cleanerOffset_ = loaded.cleanerOffset;
+    this.truncatedOnLoad = loaded.truncatedBytes;
     this.lastFlushMs = now;
+    this.leaderEpochs = new LeaderEpochCache(dir);
+    // Epochs recorded for offsets that did not survive (or were deleted) are forgotten.
+    this.leaderEpochs.truncateFromEnd(this.logEndOffset);
+    this.leaderEpochs.truncateFromStart(this.logStartOffset);
+    this.checkpoint();
   }
 
   /**
-   * Opens (or creates) the log in `dir`. After an unclean shutdown, segments at or past the
-   * recovery point are checked batch by batch and cut at the first torn or corrupt batch.
+   * Opens (or creates) the log in `dir`. After an unclean shutdown the unflushed tail is
+   * checked batch by batch and cut at the first torn or corrupt batch.
    */
-  static open(
-    dir: string,
-    config: LogConfig,
-    options: { cleanShutdown: boolean; now: number },
-  ): PartitionLog {
-    mkdirSync(dir, { recursive: true });
-    const log = new PartitionLog(dir, config, options.now);
-    const checkpoint = readCheckpoint(dir);
-    log.logStartOffset = checkpoint.logStartOffset;
-    log.recoveryPoint = checkpoint.recoveryPoint;
-    const bases = readdirSync(dir)
-      .filter((f) => /^\d{20}\.log$/.test(f))
-      .map((f) => Number(f.slice(0, 20)))
-      .sort((a, b) => a - b);
-    for (const f of readdirSync(dir)) {
-      // Leftovers of interrupted renames or of index files from earlier versions.
-      if (f.endsWith('.tmp') || f.endsWith('.deleted') || f.endsWith('.index') || f.endsWith('.timeindex'))
-        rmSync(join(dir, f), { force: true });
-    }
-    let truncated = false;
-    for (const base of bases) {
-      if (truncated) {
-        // Everything after a damaged segment is unreachable garbage.
-        rmSync(join(dir, `${String(base).padStart(20, '0')}.log`), { force: true });
-        continue;
-      }
-      const recover =
-        !options.cleanShutdown && (base >= log.recoveryPoint || base === bases[bases.length - 1]);
-      const { segment, truncatedBytes } = LogSegment.open(dir, base, config.indexIntervalBytes, recover);
-      if (segment.size === 0 && log.segments.length > 0) {
-        segment.delete();
-        continue;
-      }
-      log.segments.push(segment);
-      if (truncatedBytes > 0) truncated = true;
-    }
-    if (log.segments.length === 0) {
-      log.segments.push(LogSegment.create(dir, log.logStartOffset, config.indexIntervalBytes, options.now));
-    }
-    if (log.logStartOffset < log.segments[0]!.baseOffset) log.logStartOffset = log.segments[0]!.baseOffset;
-    log.leaderEpochs.truncateFromEnd(log.logEndOffset);
-    log.recoveryPoint = log.logEndOffset;
-    log.writeCheckpoint();
-    return log;
+  static open(dir: string, config: LogConfig, options: LogOpenOptions): PartitionLog {
+    const loaded = new LogLoader(dir, resolveLogConfig(config), options).load();
+    return new PartitionLog(dir, config, loaded, options.now);
+  }
+
+  /** open() whose recovery reads are asynchronous, so that several log dirs load at once. */
+  static async openAsync(dir: string, config: LogConfig, options: LogOpenOptions): Promise<PartitionLog> {
+    const loaded = await new LogLoader(dir, resolveLogConfig(config), options).loadAsync();
+    return new PartitionLog(dir, config, loaded, options.now);
+  }
+
+  // ---- configuration and state -----------------------------------------------------------
+
+  get config(): LogConfig {
+    return this.config_;
+  }
+
+  /** Topic config changes apply to what happens next (rolls, retention, flushes, cleaning). */
+  set config(config: LogConfig) {
+    this.config_ = config;
+    this.resolved = resolveLogConfig(config);
+    const settings = this.segmentSettings();
+    for (const s of this.segments) s.settings = settings;
+  }
+
+  get effectiveConfig(): ResolvedLogConfig {
+    return this.resolved;
+  }
+
+  private segmentSettings(): SegmentSettings {
+    return {
+      indexIntervalBytes: this.resolved.indexIntervalBytes,
+      segmentIndexBytes: this.resolved.segmentIndexBytes,
+    };
   }
 
   private get active(): LogSegment {
     return this.segments[this.segments.length - 1]!;
   }
 
+  /** The offset the next appended record gets. */
   get logEndOffset(): number {
     return this.active.nextOffset;
   }
@@ -152,72 +153,171 @@ export class PartitionLog {
     return this.segments.length;
   }
 
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Records appended since the last flush (Kafka counts offsets past the recovery point). */
+  private get unflushedMessages(): number {
+    return this.logEndOffset - this.recoveryPoint;
+  }
+
+  /** Offsets below this are known to be on disk. */
+  get flushedOffset(): number {
+    return this.recoveryPoint;
+  }
+
+  get isOffline(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** The log dir holding this partition. */
+  get logDir(): string {
+    return dirname(this.dir);
+  }
+
+  // ---- append ----------------------------------------------------------------------------
+
   /**
-   * Appends already-validated batches (`data` holds whole v2 batches back to back), stamping
-   * base offsets and the leader epoch in place — neither is covered by the CRC — and, for
-   * LogAppendTime topics, the max timestamp (then the CRC is recomputed).
+   * Appends validated batches as the leader (`data` holds whole v2 batches back to back):
+   * stamps base offsets and the leader epoch in place — neither is covered by the CRC — and,
+   * for LogAppendTime topics, the timestamp type and max timestamp (then the CRC is redone).
    */
   append(data: Buffer, leaderEpoch: number, now: number): AppendResult {
-    const firstOffset = this.logEndOffset;
-    let next = firstOffset;
-    let maxTimestamp = -1;
-    let offsetOfMaxTimestamp = firstOffset;
-    for (let pos = 0; pos < data.length; ) {
-      const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-      data.writeBigInt64BE(BigInt(next), pos + BATCH_BASE_OFFSET);
-      data.writeInt32BE(leaderEpoch, pos + BATCH_PARTITION_LEADER_EPOCH);
-      if (this.config.logAppendTime) {
-        data.writeInt16BE(
-          data.readInt16BE(pos + BATCH_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE,
-          pos + BATCH_ATTRIBUTES,
-        );
-        data.writeBigInt64BE(BigInt(now), pos + BATCH_MAX_TIMESTAMP);
-        new RecordBatchHeader(data, pos).updateCrc();
-      }
-      const batchMax = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
-      if (batchMax > maxTimestamp) {
-        maxTimestamp = batchMax;
-        offsetOfMaxTimestamp = next;
-      }
-      next += data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA) + 1;
-      pos += size;
-    }
-    if (this.shouldRoll(data.length, now)) this.roll(now);
-    this.leaderEpochs.assign(leaderEpoch, firstOffset);
-    this.active.append(data, { firstOffset, lastOffset: next - 1, maxTimestamp, offsetOfMaxTimestamp });
-    this.unflushedMessages += next - firstOffset;
-    this.maybeFlush(now);
-    return { firstOffset, lastOffset: next - 1, logAppendTime: this.config.logAppendTime ? now : -1 };
-  }
-
-  private shouldRoll(incoming: number, now: number): boolean {
-    const a = this.active;
-    if (a.size === 0) return false;
-    return a.size + incoming > this.config.segmentBytes || now - a.created >= this.config.segmentMs;
-  }
-
-  roll(now: number): void {
-    if (this.active.size === 0) return;
-    this.active.flush();
-    this.segments.push(LogSegment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes, now));
+    return this.guard(() => {
+      const firstOffset = this.logEndOffset;
+      const logAppendTime = this.resolved.logAppendTime;
+      let next = firstOffset;
+      let maxTimestamp = -1;
+      forEachBatch(data, (pos) => {
+        data.writeBigInt64BE(BigInt(next), pos + BATCH_BASE_OFFSET);
+        data.writeInt32BE(leaderEpoch, pos + BATCH_PARTITION_LEADER_EPOCH);
+        if (logAppendTime) {
+          data.writeInt16BE(
+            data.readInt16BE(pos + BATCH_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE,
+            pos + BATCH_ATTRIBUTES,
+          );
+          data.writeBigInt64BE(BigInt(now), pos + BATCH_MAX_TIMESTAMP);
+          new RecordBatchHeader(data, pos).updateCrc();
+        }
+        const ts = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
+        if (ts > maxTimestamp) maxTimestamp = ts;
+        next += data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA) + 1;
+      });
+      this.appendStamped(data, { firstOffset, lastOffset: next - 1, maxTimestamp }, now);
+      if (leaderEpoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(leaderEpoch, firstOffset);
+      return { firstOffset, lastOffset: next - 1, logAppendTime: logAppendTime ? now : -1 };
+    });
   }
 
   /**
-   * Raw bytes of whole batches from the one containing `offset`, at most `maxBytes` (but at
-   * least one batch), and none that begins at or after `maxOffset` (the high watermark).
+   * Appends batches copied from the leader with their offsets and epochs as they are. They
+   * must start at or after the log end offset and increase (gaps are fine: the leader's log
+   * may be compacted). New leader epochs found in the batches are recorded.
+   */
+  appendAsFollower(data: Buffer, now: number): AppendResult {
+    return this.guard(() => {
+      const summary = summarize(data);
+      if (summary.firstOffset < this.logEndOffset)
+        throw new InvalidOffsetError(
+          `follower append at ${summary.firstOffset} is below the log end offset ${this.logEndOffset}`,
+        );
+      let previousLast = summary.firstOffset - 1;
+      const epochStarts: { epoch: number; offset: number }[] = [];
+      forEachBatch(data, (pos) => {
+        const base = Number(data.readBigInt64BE(pos + BATCH_BASE_OFFSET));
+        if (base <= previousLast) throw new InvalidOffsetError(`offsets go back at ${base}`);
+        previousLast = base + data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
+        const epoch = data.readInt32BE(pos + BATCH_PARTITION_LEADER_EPOCH);
+        const latest = epochStarts[epochStarts.length - 1]?.epoch ?? this.leaderEpochs.latestEpoch;
+        if (epoch > latest) epochStarts.push({ epoch, offset: base });
+      });
+      // An offset jump past the active segment's range starts a segment at the new offset.
+      this.appendStamped(data, summary, now);
+      for (const e of epochStarts) this.leaderEpochs.assign(e.epoch, e.offset);
+      return { firstOffset: summary.firstOffset, lastOffset: summary.lastOffset, logAppendTime: -1 };
+    });
+  }
+
+  private appendStamped(data: Buffer, summary: RecordSetSummary, now: number): void {
+    if (data.length === 0) return;
+    this.maybeRoll(data.length, summary, now);
+    this.active.append(data, now);
+    if (this.unflushedMessages >= this.resolved.flushMessages) this.flushUnguarded(now);
+  }
+
+  /**
+   * Kafka's roll conditions: the segment would outgrow segment.bytes; its first batch is older
+   * than segment.ms (by record timestamps, else by when it was created); an index is full; or
+   * the new offsets do not fit the index's int32 relative offsets.
+   */
+  private maybeRoll(incomingBytes: number, summary: RecordSetSummary, now: number): void {
+    const a = this.active;
+    if (!a.canHoldOffset(summary.lastOffset)) {
+      this.rollUnguarded(now, summary.firstOffset);
+      return;
+    }
+    if (a.size === 0) return;
+    const rollingBase = a.rollingBaseTimestamp();
+    const waited = rollingBase >= 0 ? summary.maxTimestamp - rollingBase : now - a.createdMs;
+    const c = this.resolved;
+    if (
+      a.size > c.segmentBytes - incomingBytes ||
+      waited > c.segmentMs - c.segmentJitterMs ||
+      a.offsetIndex.isFull ||
+      a.timeIndex.isFull
+    )
+      this.rollUnguarded(now);
+  }
+
+  /**
+   * Starts a new active segment at `baseOffset` (the log end offset by default). Everything
+   * before it is fsynced first, so only the new segment can need recovery after a crash.
+   */
+  roll(now: number, baseOffset = this.logEndOffset): void {
+    this.guard(() => this.rollUnguarded(now, baseOffset));
+  }
+
+  private rollUnguarded(now: number, baseOffset = this.logEndOffset): void {
+    const a = this.active;
+    if (a.size === 0) {
+      if (a.baseOffset === baseOffset) return;
+      // An empty active segment at the wrong base is replaced rather than left behind.
+      this.segments.pop();
+      a.delete();
+    } else {
+      this.flushUnguarded(now);
+      a.persistIndexes(true);
+    }
+    this.segments.push(LogSegment.create(this.dir, baseOffset, this.segmentSettings(), now));
+    fsyncDirectory(this.dir);
+    this.recoveryPoint = Math.max(this.recoveryPoint, Math.min(baseOffset, this.logEndOffset));
+    this.writeCheckpointIfChanged();
+  }
+
+  // ---- read ------------------------------------------------------------------------------
+
+  /**
+   * Raw bytes of whole batches starting with the one holding `offset`: at most `maxBytes`
+   * (but at least that one batch, however large) and none at or past `maxOffset` (the high
+   * watermark for consumers). Reads stay within one segment, as Kafka's do. Returns undefined
+   * when there is nothing to read; throws OffsetOutOfRangeError outside [start, end].
    */
   read(offset: number, maxBytes: number, maxOffset = this.logEndOffset): Buffer | undefined {
-    if (offset < this.logStartOffset || offset > this.logEndOffset)
-      throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
-    if (offset >= maxOffset) return undefined;
-    let i = this.segmentIndexFor(offset);
-    for (; i < this.segments.length; i++) {
-      const segment = this.segments[i]!;
-      const limit = maxOffset >= segment.nextOffset ? segment.size : segment.positionOf(maxOffset);
-      const data = segment.read(Math.max(offset, segment.baseOffset), maxBytes, limit);
-      if (data && data.length > 0) return data;
-    }
-    return undefined;
+    return this.guard(() => {
+      if (offset < this.logStartOffset || offset > this.logEndOffset)
+        throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
+      if (offset >= maxOffset) return undefined;
+      for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+        const segment = this.segments[i]!;
+        const limit = maxOffset >= segment.nextOffset ? segment.size : segment.positionOf(maxOffset);
+        const data = segment.read(Math.max(offset, segment.baseOffset), maxBytes, limit);
+        if (data && data.length > 0) return data;
+        if (maxOffset <= segment.nextOffset) break;
+      }
+      return undefined;
+    });
   }
 
   private segmentIndexFor(offset: number): number {
@@ -233,127 +333,387 @@ export class PartitionLog {
 
   /** Every batch header in the log, oldest first (for rebuilding producer state). */
   *batches(): Generator<BatchLocation> {
-    for (const segment of this.segments) {
-      for (const b of segment.scan(0, segment.size, false)) {
-        if (b === 'invalid') break;
-        yield b;
+    for (const segment of [...this.segments]) {
+      if (this.failure) throw this.failure;
+      const it = segment.batches();
+      for (;;) {
+        let step: IteratorResult<BatchLocation>;
+        try {
+          step = it.next();
+        } catch (err) {
+          throw this.handleError(err);
+        }
+        if (step.done) break;
+        yield step.value;
       }
     }
   }
 
-  /** The first batch with a timestamp ≥ `timestamp`, with its raw bytes for record lookup. */
+  /**
+   * ListOffsets by timestamp: the first record whose timestamp is ≥ `timestamp`, at or after
+   * the log start and below `maxOffset`, found through the time indexes. Decodes only the
+   * batches whose max timestamp qualifies.
+   */
+  offsetForTimestamp(
+    timestamp: number,
+    maxOffset = this.logEndOffset,
+  ): { offset: number; timestamp: number } | undefined {
+    return this.guard(() => {
+      for (const segment of this.segments) {
+        if (segment.nextOffset <= this.logStartOffset || segment.maxTimestamp < timestamp) continue;
+        const from = segment.findByTimestamp(timestamp);
+        if (!from) continue;
+        let found: { offset: number; timestamp: number } | undefined;
+        let pastBound = false;
+        segment.scan((b) => {
+          if (b.baseOffset >= maxOffset) {
+            pastBound = true;
+            return false;
+          }
+          if (b.maxTimestamp < timestamp || b.lastOffset < this.logStartOffset) return true;
+          for (const r of decodeRecords(segment.readBatch(b))) {
+            const offset = Number(r.offset);
+            if (r.timestamp >= BigInt(timestamp) && offset >= this.logStartOffset && offset < maxOffset) {
+              found = { offset, timestamp: Number(r.timestamp) };
+              return false;
+            }
+          }
+          return true;
+        }, from.position);
+        if (found || pastBound) return found;
+      }
+      return undefined;
+    });
+  }
+
+  /** The first batch with a max timestamp ≥ `timestamp`, with its raw bytes for record lookup. */
   findBatchByTimestamp(timestamp: number): { location: BatchLocation; bytes: Buffer } | undefined {
-    for (const segment of this.segments) {
-      const location = segment.findByTimestamp(timestamp);
-      if (!location) continue;
-      const bytes = segment.read(location.baseOffset, 1);
-      if (bytes) return { location, bytes: bytes.subarray(0, location.size) };
-    }
-    return undefined;
+    return this.guard(() => {
+      for (const segment of this.segments) {
+        const location = segment.findByTimestamp(timestamp);
+        if (location) return { location, bytes: segment.readBatch(location) };
+      }
+      return undefined;
+    });
   }
 
-  /** The largest timestamp in the log and the offset of its batch (ListOffsets MAX_TIMESTAMP). */
+  /**
+   * ListOffsets MAX_TIMESTAMP (KIP-734): the largest timestamp in the log and the offset of the
+   * first record carrying it; {-1, -1} for an empty log.
+   */
   maxTimestamp(): { timestamp: number; offset: number } {
-    let best = { timestamp: -1, offset: -1 };
-    for (const s of this.segments)
-      if (s.maxTimestamp > best.timestamp)
-        best = { timestamp: s.maxTimestamp, offset: s.offsetOfMaxTimestamp };
-    return best;
+    return this.guard(() => {
+      let best: LogSegment | undefined;
+      for (const s of this.segments)
+        if (s.maxTimestamp >= 0 && s.maxTimestamp > (best?.maxTimestamp ?? -1)) best = s;
+      if (!best) return { timestamp: -1, offset: -1 };
+      const batch = best.locate(best.offsetOfMaxTimestamp);
+      if (batch) {
+        for (const r of decodeRecords(best.readBatch(batch)))
+          if (Number(r.timestamp) === best.maxTimestamp)
+            return { timestamp: best.maxTimestamp, offset: Number(r.offset) };
+      }
+      return { timestamp: best.maxTimestamp, offset: best.offsetOfMaxTimestamp };
+    });
   }
 
-  /** Removes every batch at or after `offset`'s batch (replica divergence). */
+  // ---- truncation, deletion, retention ---------------------------------------------------
+
+  /**
+   * Removes every batch from the one holding `offset` on (replica divergence). Below the first
+   * segment the log restarts empty at `offset`.
+   */
   truncateTo(offset: number): void {
-    if (offset >= this.logEndOffset) return;
-    while (this.segments.length > 1 && this.active.baseOffset >= offset) {
-      this.segments.pop()!.delete();
-    }
-    this.active.truncateTo(offset);
-    if (this.logStartOffset > this.logEndOffset) this.logStartOffset = this.logEndOffset;
-    this.leaderEpochs.truncateFromEnd(this.logEndOffset);
-    this.recoveryPoint = Math.min(this.recoveryPoint, this.logEndOffset);
-    this.writeCheckpoint();
+    this.guard(() => {
+      if (offset >= this.logEndOffset) return;
+      if (offset < this.segments[0]!.baseOffset) {
+        this.truncateFullyAndStartAtUnguarded(offset);
+        return;
+      }
+      while (this.segments.length > 1 && this.active.baseOffset > offset) this.segments.pop()!.delete();
+      this.active.truncateTo(offset);
+      this.structureVersion_++;
+      const end = this.logEndOffset;
+      this.logStartOffset = Math.min(this.logStartOffset, end);
+      this.leaderEpochs.truncateFromEnd(end);
+      this.recoveryPoint = Math.min(this.recoveryPoint, end);
+      this.cleanerOffset_ = Math.min(this.cleanerOffset_, end);
+      this.writeCheckpointIfChanged();
+    });
   }
 
-  /** DeleteRecords: moves the log start forward and drops segments wholly below it. */
-  deleteRecordsBefore(offset: number): number {
-    if (offset > this.logEndOffset)
-      throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
-    if (offset <= this.logStartOffset) return this.logStartOffset;
+  /** Drops everything and restarts the log empty at `offset` (a follower far behind the leader's start). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.guard(() => this.truncateFullyAndStartAtUnguarded(offset));
+  }
+
+  private truncateFullyAndStartAtUnguarded(offset: number): void {
+    for (const s of this.segments.splice(0)) s.delete();
+    this.segments.push(LogSegment.create(this.dir, offset, this.segmentSettings(), Date.now()));
+    fsyncDirectory(this.dir);
+    this.structureVersion_++;
     this.logStartOffset = offset;
-    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset)
-      this.segments.shift()!.delete();
-    this.leaderEpochs.truncateFromStart(offset);
-    this.writeCheckpoint();
-    return this.logStartOffset;
+    this.recoveryPoint = offset;
+    this.cleanerOffset_ = offset;
+    this.leaderEpochs.clear();
+    this.writeCheckpointIfChanged();
   }
 
-  /** Deletes old segments by retention.ms and retention.bytes; never the active segment. */
-  applyRetention(now: number): number {
+  /**
+   * DeleteRecords: moves the log start forward to `offset` and deletes segments wholly below
+   * it. Returns the new log start offset (the low watermark).
+   */
+  deleteRecordsBefore(offset: number): number {
+    return this.guard(() => {
+      if (offset > this.logEndOffset)
+        throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
+      if (offset <= this.logStartOffset) return this.logStartOffset;
+      this.logStartOffset = offset;
+      this.deleteSegmentsBelowLogStart();
+      this.leaderEpochs.truncateFromStart(offset);
+      this.writeCheckpointIfChanged();
+      return this.logStartOffset;
+    });
+  }
+
+  private deleteSegmentsBelowLogStart(): number {
     let deleted = 0;
-    let total = this.sizeInBytes;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const tooOld =
-        this.config.retentionMs >= 0 &&
-        oldest.maxTimestamp >= 0 &&
-        now - oldest.maxTimestamp > this.config.retentionMs;
-      const tooBig = this.config.retentionBytes >= 0 && total - oldest.size >= this.config.retentionBytes;
-      if (!tooOld && !tooBig) break;
-      this.segments.shift();
-      total -= oldest.size;
-      oldest.delete();
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.logStartOffset) {
+      this.segments.shift()!.delete();
       deleted++;
     }
-    if (deleted > 0) {
-      this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
-      this.leaderEpochs.truncateFromStart(this.logStartOffset);
-      this.writeCheckpoint();
-    }
+    if (deleted > 0) this.structureVersion_++;
     return deleted;
   }
 
-  /** Applies flush.messages / flush.ms; also called periodically so idle logs get flushed. */
+  /**
+   * Deletes the oldest segments past retention.ms (by their newest record's timestamp) or
+   * while the log exceeds retention.bytes, for `cleanup.policy` including `delete`. Never the
+   * active segment, and only segments wholly below `upperBound` (the high watermark, so that
+   * nothing unreplicated goes). Returns the number of segments deleted.
+   */
+  applyRetention(now: number, upperBound = this.logEndOffset): number {
+    return this.guard(() => {
+      if (!this.resolved.cleanupPolicy.delete) return 0;
+      const { retentionMs, retentionBytes } = this.resolved;
+      let deleted = 0;
+      let total = this.sizeInBytes;
+      while (this.segments.length > 1) {
+        const oldest = this.segments[0]!;
+        if (this.segments[1]!.baseOffset > upperBound) break;
+        const tooOld = retentionMs >= 0 && now - oldest.largestTimestamp > retentionMs;
+        const tooBig = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
+        if (!tooOld && !tooBig) break;
+        this.segments.shift();
+        total -= oldest.size;
+        oldest.delete();
+        deleted++;
+      }
+      if (deleted > 0) {
+        this.structureVersion_++;
+        this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
+        this.leaderEpochs.truncateFromStart(this.logStartOffset);
+        this.writeCheckpointIfChanged();
+      }
+      return deleted;
+    });
+  }
+
+  // ---- flush and checkpoints -------------------------------------------------------------
+
+  /** flush.messages / flush.ms; the flush scheduler calls this so idle logs get flushed too. */
   maybeFlush(now: number): void {
-    if (this.unflushedMessages === 0) return;
-    if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs)
+    if (this.failure || this.unflushedMessages === 0) return;
+    if (
+      this.unflushedMessages >= this.resolved.flushMessages ||
+      now - this.lastFlushMs >= this.resolved.flushMs
+    )
       this.flush(now);
   }
 
-  flush(now: number): void {
-    for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segments.length; i++)
-      this.segments[i]!.flush();
-    this.unflushedMessages = 0;
+  /** fsyncs every segment holding unflushed data; the recovery point moves to the log end. */
+  flush(now = Date.now()): void {
+    this.guard(() => this.flushUnguarded(now));
+  }
+
+  private flushUnguarded(now: number): void {
+    const active = this.active;
+    for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segments.length; i++) {
+      const s = this.segments[i]!;
+      // The active segment's indexes are rebuilt by recovery after a crash; others must be right.
+      s.flush(s !== active);
+    }
     this.lastFlushMs = now;
     this.recoveryPoint = this.logEndOffset;
-    this.writeCheckpoint();
   }
 
-  private writeCheckpoint(): void {
-    const cp: Checkpoint = { logStartOffset: this.logStartOffset, recoveryPoint: this.recoveryPoint };
-    const path = join(this.dir, CHECKPOINT_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(cp));
-    renameSync(`${path}.tmp`, path);
+  /**
+   * Writes the partition checkpoint (log start, recovery point, cleaner offset) if it changed.
+   * A stale recovery point only means more checking after a crash, so this runs on a timer;
+   * changes to the log start are written at once.
+   */
+  checkpoint(): void {
+    this.guard(() => this.writeCheckpointIfChanged());
   }
 
-  close(now: number): void {
-    this.flush(now);
-    for (const s of this.segments) s.close();
+  private writeCheckpointIfChanged(): void {
+    const state: PartitionCheckpointState = {
+      logStartOffset: this.logStartOffset,
+      recoveryPoint: this.recoveryPoint,
+      cleanerOffset: this.cleanerOffset_,
+    };
+    const last = this.lastCheckpoint;
+    if (
+      last &&
+      last.logStartOffset === state.logStartOffset &&
+      last.recoveryPoint === state.recoveryPoint &&
+      last.cleanerOffset === state.cleanerOffset
+    )
+      return;
+    writePartitionCheckpoint(this.dir, state);
+    this.lastCheckpoint = state;
+  }
+
+  // ---- cleaner support -------------------------------------------------------------------
+
+  /** The cleaner's first dirty offset. */
+  get cleanerOffset(): number {
+    return this.cleanerOffset_;
+  }
+
+  /** Changes whenever segments other than the active one are removed or replaced. */
+  get structureVersion(): number {
+    return this.structureVersion_;
+  }
+
+  /** The segments, oldest first; the last is the active one. For the cleaner: read only. */
+  get segmentList(): readonly LogSegment[] {
+    return this.segments;
+  }
+
+  /** The earliest offset whose segment may still be appended to (never cleaned). */
+  get activeSegmentBaseOffset(): number {
+    return this.active.baseOffset;
+  }
+
+  /** A new segment file `<base>.log.cleaned` for the cleaner to fill. */
+  createCleanedSegment(baseOffset: number, now: number): LogSegment {
+    return this.guard(() =>
+      LogSegment.create(this.dir, baseOffset, this.segmentSettings(), now, CLEANED_SUFFIX),
+    );
+  }
+
+  /**
+   * Replaces consecutive inactive segments by one cleaned segment covering the same offsets,
+   * crash-safely: the cleaned files are fsynced, renamed to `.swap` (the commit point: from
+   * here recovery finishes the swap), the old files renamed to `.deleted`, the swap files to
+   * their final names, then the old files removed.
+   */
+  replaceSegments(replacement: LogSegment, old: readonly LogSegment[], cleanerOffset: number): void {
+    this.guard(() => {
+      const first = this.segments.indexOf(old[0]!);
+      if (first < 0 || old.some((s, i) => this.segments[first + i] !== s) || old.includes(this.active))
+        throw new Error('segments to replace are not consecutive inactive segments of this log');
+      replacement.flush(true);
+      replacement.changeFileSuffix(SWAP_SUFFIX);
+      fsyncDirectory(this.dir);
+      for (const s of old) {
+        s.closeQuietly();
+        s.changeFileSuffix(DELETED_SUFFIX);
+      }
+      replacement.changeFileSuffix('');
+      fsyncDirectory(this.dir);
+      for (const s of old) s.delete();
+      this.segments.splice(first, old.length, replacement);
+      this.structureVersion_++;
+      this.cleanerOffset_ = Math.max(this.cleanerOffset_, cleanerOffset);
+      this.writeCheckpointIfChanged();
+    });
+  }
+
+  /** Records how far the log was cleaned without replacing anything. */
+  setCleanerOffset(offset: number): void {
+    this.guard(() => {
+      this.cleanerOffset_ = Math.max(this.cleanerOffset_, Math.min(offset, this.logEndOffset));
+      this.writeCheckpointIfChanged();
+    });
+  }
+
+  // ---- lifecycle and failures ------------------------------------------------------------
+
+  /** Flushes, writes indexes and the checkpoint, and closes the files. */
+  close(now = Date.now()): void {
+    if (this.failure) return;
+    this.guard(() => {
+      this.flushUnguarded(now);
+      this.writeCheckpointIfChanged();
+      for (const s of this.segments) s.close();
+    });
   }
 
   /** Closes and removes the whole partition directory. */
   delete(): void {
-    for (const s of this.segments) s.delete();
+    for (const s of this.segments) s.closeQuietly();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Takes the log offline after its directory failed: files are closed without writing, and
+   * every later operation throws KafkaStorageError.
+   */
+  markOffline(cause: unknown): void {
+    if (this.failure) return;
+    this.failure = new KafkaStorageError(`log ${this.dir} is offline: ${describe(cause)}`, this.logDir, {
+      cause,
+    });
+    for (const s of this.segments) s.closeQuietly();
+  }
+
+  private guard<T>(op: () => T): T {
+    if (this.failure) throw this.failure;
+    try {
+      return op();
+    } catch (err) {
+      throw this.handleError(err);
+    }
+  }
+
+  private handleError(err: unknown): unknown {
+    if (!isStorageIoError(err) || this.failure) return err;
+    this.markOffline(err);
+    this.onStorageError?.(err);
+    return this.failure;
   }
 }
 
-function readCheckpoint(dir: string): Checkpoint {
-  const path = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(path)) return { logStartOffset: 0, recoveryPoint: 0 };
-  try {
-    const cp = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
-    return { logStartOffset: Number(cp.logStartOffset) || 0, recoveryPoint: Number(cp.recoveryPoint) || 0 };
-  } catch {
-    return { logStartOffset: 0, recoveryPoint: 0 };
+/** Calls `fn` with the position of each batch; throws unless `data` is whole v2 batches. */
+function forEachBatch(data: Buffer, fn: (pos: number) => void): void {
+  for (let pos = 0; pos < data.length; ) {
+    if (data.length - pos < BATCH_HEADER_SIZE || data.readInt8(pos + BATCH_MAGIC) !== 2)
+      throw new Error(`record set is not whole v2 batches at byte ${pos}`);
+    const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_SIZE || pos + size > data.length)
+      throw new Error(`record set is not whole v2 batches at byte ${pos}`);
+    fn(pos);
+    pos += size;
   }
+}
+
+function summarize(data: Buffer): RecordSetSummary {
+  let firstOffset = -1;
+  let lastOffset = -1;
+  let maxTimestamp = -1;
+  forEachBatch(data, (pos) => {
+    const base = Number(data.readBigInt64BE(pos + BATCH_BASE_OFFSET));
+    const delta = data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
+    if (firstOffset < 0) firstOffset = base;
+    lastOffset = base + delta;
+    const ts = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
+    if (ts > maxTimestamp) maxTimestamp = ts;
+  });
+  return { firstOffset, lastOffset, maxTimestamp };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,8 +1,7 @@
 /**
- * An in-memory sparse index of (key, value) pairs with increasing keys. Offset indexes map
- * relative offset → file position; time indexes map a timestamp → relative offset. Kafka keeps
- * these in mmapped files; typed arrays rebuilt from the log on open are as fast and cannot
- * disagree with it.
+ * In-memory sorted (key, value) pairs with strictly increasing keys, searched by binary search.
+ * The offset index maps relative offset → file position; the time index maps timestamp →
+ * relative offset. Typed arrays: no per-entry objects, cheap to grow and to write out.
  */
 export class SparseIndex {
   private keys: Float64Array;
@@ -10,20 +9,29 @@ export class SparseIndex {
   private count = 0;
 
   constructor(capacity = 64) {
-    this.keys = new Float64Array(capacity);
-    this.values = new Int32Array(capacity);
+    this.keys = new Float64Array(Math.max(1, capacity));
+    this.values = new Int32Array(Math.max(1, capacity));
   }
 
   get size(): number {
     return this.count;
   }
 
+  keyAt(i: number): number {
+    return this.keys[i]!;
+  }
+
+  valueAt(i: number): number {
+    return this.values[i]!;
+  }
+
   get lastKey(): number {
     return this.count === 0 ? Number.NEGATIVE_INFINITY : this.keys[this.count - 1]!;
   }
 
-  append(key: number, value: number): void {
-    if (this.count > 0 && key <= this.keys[this.count - 1]!) return;
+  /** Appends unless `key` does not exceed the last key (returns whether it was added). */
+  append(key: number, value: number): boolean {
+    if (this.count > 0 && key <= this.keys[this.count - 1]!) return false;
     if (this.count === this.keys.length) {
       const keys = new Float64Array(this.keys.length * 2);
       keys.set(this.keys);
@@ -35,10 +43,11 @@ export class SparseIndex {
     this.keys[this.count] = key;
     this.values[this.count] = value;
     this.count++;
+    return true;
   }
 
-  /** Value of the last entry whose key is ≤ `key`, or `fallback` when there is none. */
-  floor(key: number, fallback: number): number {
+  /** Index of the last entry whose key is ≤ `key`, or -1. */
+  floorIndex(key: number): number {
     let lo = 0;
     let hi = this.count - 1;
     let found = -1;
@@ -49,32 +58,33 @@ export class SparseIndex {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found < 0 ? fallback : this.values[found]!;
+    return found;
   }
 
-  /** Value of the first entry whose key is ≥ `key`, or `fallback`. */
-  ceiling(key: number, fallback: number): number {
+  /** Index of the last entry whose key is < `key`, or -1. */
+  lowerIndex(key: number): number {
     let lo = 0;
     let hi = this.count - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.keys[mid]! >= key) {
+      if (this.keys[mid]! < key) {
         found = mid;
-        hi = mid - 1;
-      } else lo = mid + 1;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
-    return found < 0 ? fallback : this.values[found]!;
+    return found;
   }
 
-  /** Drops entries whose value is ≥ `value` (after the log was truncated). */
-  truncateValuesFrom(value: number): void {
-    while (this.count > 0 && this.values[this.count - 1]! >= value) this.count--;
+  /** Value of the last entry whose key is ≤ `key`, or `fallback`. */
+  floor(key: number, fallback: number): number {
+    const i = this.floorIndex(key);
+    return i < 0 ? fallback : this.values[i]!;
   }
 
-  /** Drops entries whose key is ≥ `key`. */
-  truncateKeysFrom(key: number): void {
-    while (this.count > 0 && this.keys[this.count - 1]! >= key) this.count--;
+  /** Keeps only the first `n` entries. */
+  truncateToSize(n: number): void {
+    this.count = Math.max(0, Math.min(this.count, n));
   }
 
   clear(): void {
