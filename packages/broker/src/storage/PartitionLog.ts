@@ -609,7 +609,7 @@ export class PartitionLog {
    * here recovery finishes the swap), the old files renamed to `.deleted`, the swap files to
    * their final names, then the old files removed.
    */
-  replaceSegments(replacement: LogSegment, old: readonly LogSegment[], cleanerOffset: number): void {
+  replaceSegments(replacement: LogSegment, old: readonly LogSegment[]): void {
     this.guard(() => {
       const first = this.segments.indexOf(old[0]!);
       if (first < 0 || old.some((s, i) => this.segments[first + i] !== s) || old.includes(this.active))
@@ -626,12 +626,18 @@ export class PartitionLog {
       for (const s of old) s.delete();
       this.segments.splice(first, old.length, replacement);
       this.structureVersion_++;
-      this.cleanerOffset_ = Math.max(this.cleanerOffset_, cleanerOffset);
-      this.writeCheckpointIfChanged();
     });
   }
 
-  /** Records how far the log was cleaned without replacing anything. */
+  /**
+   * Runs `op` (the cleaner's reads and writes of segment files) like the log's own operations:
+   * a file-system error takes the log and its directory offline.
+   */
+  withStorageGuard<T>(op: () => T): T {
+    return this.guard(op);
+  }
+
+  /** Records how far the log was cleaned: offsets before this were compacted at least once. */
   setCleanerOffset(offset: number): void {
     this.guard(() => {
       this.cleanerOffset_ = Math.max(this.cleanerOffset_, Math.min(offset, this.logEndOffset));
@@ -644,6 +650,7 @@ export class PartitionLog {
   /** Flushes, writes indexes and the checkpoint, and closes the files. */
   close(now = Date.now()): void {
     if (this.failure) return;
+    this.structureVersion_++;
     this.guard(() => {
       this.flushUnguarded(now);
       this.writeCheckpointIfChanged();
@@ -653,6 +660,7 @@ export class PartitionLog {
 
   /** Closes and removes the whole partition directory. */
   delete(): void {
+    this.structureVersion_++;
     for (const s of this.segments) s.closeQuietly();
     rmSync(this.dir, { recursive: true, force: true });
   }
