@@ -151,7 +151,7 @@ export class LogCleaner {
   }
 
   private async cleanPass(log: PartitionLog, state: CleanableState, now: number): Promise<CleanResult> {
-    const version = log.structureVersion;
+    let version = log.structureVersion;
     const checkUnchanged = () => {
       if (log.structureVersion !== version || log.isOffline) throw new CleaningAborted();
     };
@@ -218,6 +218,7 @@ export class LogCleaner {
           cleaned.lastModifiedMs = last.lastModifiedMs;
         });
         log.replaceSegments(cleaned, group);
+        version = log.structureVersion; // our own change
       } catch (err) {
         if (cleaned.isOpen || cleaned.filesExist()) cleaned.delete();
         throw err;

@@ -44,6 +44,7 @@ const STORAGE_ERROR_CODES = new Set([
   'EROFS',
   'ENOENT',
   'ENOTDIR',
+  'EEXIST',
   'EISDIR',
   'EACCES',
   'EPERM',
