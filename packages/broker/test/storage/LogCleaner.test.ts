@@ -111,7 +111,7 @@ describe('LogCleaner', () => {
     // Past it, the cleaner knows a pass is due even without new dirty data.
     expect(cleaner.cleanableState(log, 11_001)!.due).toBe('delete-horizon');
     await cleaner.clean(log, 11_001);
-    expect(readAll(log).slice(0, 2)).toEqual(['1:kept=y', '3:filler0=' + 'z'.repeat(60)]);
+    expect(readAll(log).slice(0, 2)).toEqual(['1:kept=y', `3:filler0=${'z'.repeat(60)}`]);
   });
 
   it('cleans only when the dirty ratio, max.compaction.lag.ms or a horizon says so', async () => {
