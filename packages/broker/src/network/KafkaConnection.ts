@@ -24,9 +24,11 @@ export interface ConnectionLimits {
  */
 export class KafkaConnection {
   private readonly pending: PendingResponse[] = [];
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
-  private expectedSize = -1;
+  /** The size prefix being read, and the frame being filled when it spans chunks. */
+  private readonly header = Buffer.alloc(4);
+  private headerFill = 0;
+  private frame?: Buffer;
+  private frameFill = 0;
   private closed = false;
   private paused = false;
 
@@ -60,26 +62,23 @@ export class KafkaConnection {
     this.handler.connectionClosed?.(this.info);
   }
 
-  /** Splits the TCP stream into size-prefixed frames; refuses oversized ones before buffering. */
+  /**
+   * Splits the TCP stream into size-prefixed frames and refuses oversized ones before
+   * buffering anything. A frame that lies within one chunk is dispatched as a view; one that
+   * spans chunks is copied once into a buffer allocated at its exact size.
+   */
   private onData(chunk: Buffer): void {
     let data = chunk;
     while (!this.closed && data.length > 0) {
-      if (this.expectedSize < 0) {
-        if (this.bufferedBytes + data.length < 4) {
-          this.buffer(data);
-          return;
-        }
-        let size: number;
-        if (this.bufferedBytes === 0) {
-          size = data.readInt32BE(0);
-          data = data.subarray(4);
-        } else {
-          const head = Buffer.concat([...this.buffered, data.subarray(0, 4 - this.bufferedBytes)]);
-          data = data.subarray(4 - this.bufferedBytes);
-          this.buffered = [];
-          this.bufferedBytes = 0;
-          size = head.readInt32BE(0);
-        }
+      if (this.frame === undefined) {
+        // The 4-byte size prefix may itself be split across chunks.
+        const take = Math.min(4 - this.headerFill, data.length);
+        data.copy(this.header, this.headerFill, 0, take);
+        this.headerFill += take;
+        data = data.subarray(take);
+        if (this.headerFill < 4) return;
+        this.headerFill = 0;
+        const size = this.header.readInt32BE(0);
         if (size < 0 || size > this.limits.maxFrameBytes) {
           this.log.warn(
             {
@@ -93,30 +92,24 @@ export class KafkaConnection {
           this.close('invalid request size');
           return;
         }
-        this.expectedSize = size;
+        if (data.length >= size) {
+          this.dispatch(data.subarray(0, size));
+          data = data.subarray(size);
+          continue;
+        }
+        this.frame = Buffer.allocUnsafe(size);
+        this.frameFill = 0;
       }
-      const need = this.expectedSize - this.bufferedBytes;
-      if (data.length < need) {
-        this.buffer(data);
-        return;
+      const take = Math.min(this.frame.length - this.frameFill, data.length);
+      data.copy(this.frame, this.frameFill, 0, take);
+      this.frameFill += take;
+      data = data.subarray(take);
+      if (this.frameFill === this.frame.length) {
+        const frame = this.frame;
+        this.frame = undefined;
+        this.dispatch(frame);
       }
-      let frame: Buffer;
-      if (this.bufferedBytes === 0) frame = data.subarray(0, need);
-      else {
-        frame = Buffer.concat([...this.buffered, data.subarray(0, need)], this.expectedSize);
-        this.buffered = [];
-        this.bufferedBytes = 0;
-      }
-      data = data.subarray(need);
-      this.expectedSize = -1;
-      this.dispatch(frame);
     }
-  }
-
-  private buffer(data: Buffer): void {
-    // Copy: the chunk's memory may be a slice of a larger pooled buffer we must not pin.
-    this.buffered.push(Buffer.from(data));
-    this.bufferedBytes += data.length;
   }
 
   private dispatch(frame: Buffer): void {
