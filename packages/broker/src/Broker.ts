@@ -23,6 +23,7 @@ import type { BrokerServices } from './server/BrokerServices.js';
 import { allHandlers } from './server/handlers/index.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
+import { TimerScheduler } from './storage/Scheduler.js';
 
 const METADATA_DIR = '__fjord_metadata';
 /** The product allows up to three replicas per partition. */
@@ -43,7 +44,7 @@ const timerScheduler: Scheduler = {
  * it wires is usable and tested on its own.
  */
 export class Broker {
-  private readonly timers: NodeJS.Timeout[] = [];
+  readonly stopBackground: (() => void)[] = [];
 
   private constructor(
     readonly config: ResolvedBrokerConfig,
@@ -62,7 +63,11 @@ export class Broker {
     const controller = new QuorumController(store, metadata);
     await metadata.catchUp();
 
-    const logs = new LogManager(config.logDirs, log);
+    const logs = new LogManager(config.logDirs, log, {
+      clusterId,
+      nodeId: config.nodeId,
+      cleaner: config.values.get('log.cleaner.enable') === false ? false : {},
+    });
     const found = logs.startup();
     const configs = new EffectiveConfigs(config.nodeId, config.values, config.explicit);
     const replicas = new ReplicaManager(config.nodeId, logs, configs, log);
@@ -121,6 +126,8 @@ export class Broker {
       },
     };
     metadata.onChange((image) => replicas.applyImage(image, Date.now()));
+    // Retention and compaction never touch what consumers cannot read yet.
+    logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
 
     const offsetsStore = new ConsumerOffsetsStore(
       replicas,
@@ -191,33 +198,19 @@ export class Broker {
     );
 
     const broker = new Broker(config, services, socketServer, store, boundPorts);
-    broker.every(Number(config.values.get('log.retention.check.interval.ms')), () =>
-      logs.applyRetention(Date.now()),
+    const scheduler = new TimerScheduler((name, err) =>
+      log.error({ err, task: name }, 'background task failed'),
     );
-    broker.every(
-      60_000,
-      () => void groups!.expireOffsets(Number(config.values.get('offsets.retention.minutes')) * 60_000),
+    broker.stopBackground.push(
+      logs.schedule(scheduler, {
+        retentionCheckMs: Number(config.values.get('log.retention.check.interval.ms')),
+        cleanerBackoffMs: Number(config.values.get('log.cleaner.backoff.ms')),
+      }),
+      scheduler.schedule('offset-expiry', 60_000, () =>
+        groups!.expireOffsets(Number(config.values.get('offsets.retention.minutes')) * 60_000),
+      ),
     );
-    broker.every(1_000, () => {
-      const now = Date.now();
-      for (const [, l] of logs.all()) l.maybeFlush(now);
-    });
     return broker;
-  }
-
-  private every(ms: number, fn: () => unknown): void {
-    const t = setInterval(
-      () => {
-        try {
-          fn();
-        } catch (err) {
-          this.services.log.error({ err }, 'periodic task failed');
-        }
-      },
-      Math.max(ms, 100),
-    );
-    t.unref();
-    this.timers.push(t);
   }
 
   /** Port bound for a listener (useful when configured with port 0). */
@@ -226,7 +219,7 @@ export class Broker {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    for (const stop of this.stopBackground) stop();
     await this.socketServer.close();
     this.services.groups.shutdown();
     this.services.logs.shutdown(Date.now());
