@@ -1,4 +1,5 @@
 import { type EffectiveConfigs, type MetadataImage, TOPIC_CONFIG_DEFS } from '@fjord/metadata';
+import { ErrorCode } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { LogManager } from '../storage/LogManager.js';
 import type { LogConfig } from '../storage/PartitionLog.js';
@@ -24,6 +25,30 @@ export class ReplicaManager {
 
   get(topic: string, partition: number): Partition | undefined {
     return this.partitions.get(`${topic}\u0000${partition}`);
+  }
+
+  /**
+   * The partition this broker leads, or the error Kafka answers with: UNKNOWN_TOPIC_OR_PARTITION
+   * when the partition does not exist, NOT_LEADER_OR_FOLLOWER when another broker leads it, and
+   * for a client that knows a leader epoch (KIP-320), FENCED_LEADER_EPOCH when its epoch is
+   * older than ours and UNKNOWN_LEADER_EPOCH when it is newer.
+   */
+  leaderFor(
+    image: MetadataImage,
+    topic: string,
+    partition: number,
+    currentLeaderEpoch = -1,
+  ): Partition | number {
+    const p = this.get(topic, partition);
+    if (!p || !p.isLeader)
+      return image.partition(topic, partition)
+        ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+        : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (currentLeaderEpoch >= 0 && currentLeaderEpoch !== p.leaderEpoch)
+      return currentLeaderEpoch < p.leaderEpoch
+        ? ErrorCode.FENCED_LEADER_EPOCH
+        : ErrorCode.UNKNOWN_LEADER_EPOCH;
+    return p;
   }
 
   all(): IterableIterator<Partition> {

@@ -70,15 +70,9 @@ export const deleteRecordsHandler = defineHandler({
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((rp) => {
-          const p = b.replicas.get(t.name, rp.partitionIndex);
-          if (!p || !p.isLeader) {
-            const exists = b.metadata.image.partition(t.name, rp.partitionIndex) !== undefined;
-            return {
-              partitionIndex: rp.partitionIndex,
-              lowWatermark: -1n,
-              errorCode: exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            };
-          }
+          const p = b.replicas.leaderFor(b.metadata.image, t.name, rp.partitionIndex);
+          if (typeof p === 'number')
+            return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: p };
           // -1 means "up to the high watermark".
           const target = rp.offset === -1n ? p.highWatermark : Number(rp.offset);
           if (target > p.highWatermark || target < 0)
@@ -118,23 +112,9 @@ export const offsetForLeaderEpochHandler = defineHandler({
       topics: req.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((rp) => {
-          const p = b.replicas.get(t.topic, rp.partition);
           const base = { partition: rp.partition, leaderEpoch: -1, endOffset: -1n };
-          if (!p || !p.isLeader) {
-            const exists = b.metadata.image.partition(t.topic, rp.partition) !== undefined;
-            return {
-              ...base,
-              errorCode: exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            };
-          }
-          if (rp.currentLeaderEpoch >= 0 && rp.currentLeaderEpoch !== p.leaderEpoch)
-            return {
-              ...base,
-              errorCode:
-                rp.currentLeaderEpoch < p.leaderEpoch
-                  ? ErrorCode.FENCED_LEADER_EPOCH
-                  : ErrorCode.UNKNOWN_LEADER_EPOCH,
-            };
+          const p = b.replicas.leaderFor(b.metadata.image, t.topic, rp.partition, rp.currentLeaderEpoch);
+          if (typeof p === 'number') return { ...base, errorCode: p };
           const r = p.log.leaderEpochs.endOffsetFor(rp.leaderEpoch, p.log.logEndOffset);
           return {
             ...base,

@@ -13,12 +13,14 @@ import type { RequestContext } from '../BrokerServices.js';
 
 interface Wanted {
   readonly topicIndex: number;
+  /** Undefined when the topic is unknown; `unknownTopicError` says how to answer then. */
+  readonly topic: string | undefined;
+  readonly unknownTopicError: number;
   readonly partition: Partition | undefined;
   readonly partitionIndex: number;
   readonly fetchOffset: number;
   readonly maxBytes: number;
   readonly currentLeaderEpoch: number;
-  readonly unknownError: number;
 }
 
 /** Fetch versions before 4 read legacy message sets: magic 0 before v2, magic 1 for v2–v3. */
@@ -46,7 +48,7 @@ export const fetchHandler = defineHandler({
         responses: [],
       };
     const { wanted, topics } = resolve(req, ctx);
-    const first = readAll(wanted, topics, req, ctx.apiVersion);
+    const first = readAll(ctx, wanted, topics, req, ctx.apiVersion);
     if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return first.response;
     return new Promise((resolvePromise) => {
       const unsubscribe: (() => void)[] = [];
@@ -56,7 +58,7 @@ export const fetchHandler = defineHandler({
         done = true;
         clearTimeout(timer);
         for (const u of unsubscribe) u();
-        resolvePromise(readAll(wanted, topics, req, ctx.apiVersion).response);
+        resolvePromise(readAll(ctx, wanted, topics, req, ctx.apiVersion).response);
       };
       const timer = setTimeout(finish, Math.min(req.maxWaitMs, 60_000));
       let accumulated = first.bytes;
@@ -93,18 +95,13 @@ function resolve(req: FetchRequest, ctx: RequestContext) {
       const partition = topic ? b.replicas.get(topic.name, p.partition) : undefined;
       wanted.push({
         topicIndex,
+        topic: topic?.name,
+        unknownTopicError: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         partition,
         partitionIndex: p.partition,
         fetchOffset: Number(p.fetchOffset),
         maxBytes: p.partitionMaxBytes,
         currentLeaderEpoch: p.currentLeaderEpoch,
-        unknownError: !topic
-          ? byId
-            ? ErrorCode.UNKNOWN_TOPIC_ID
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-          : topic.partitions[p.partition]
-            ? ErrorCode.NOT_LEADER_OR_FOLLOWER
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       });
     }
   });
@@ -112,6 +109,7 @@ function resolve(req: FetchRequest, ctx: RequestContext) {
 }
 
 function readAll(
+  ctx: RequestContext,
   wanted: readonly Wanted[],
   topicsTemplate: readonly FetchResponseFetchableTopicResponseInput[],
   req: FetchRequest,
@@ -122,8 +120,8 @@ function readAll(
   let bytes = 0;
   let hasError = false;
   const magic = legacyMagic(version);
+  const image = ctx.broker.metadata.image;
   for (const w of wanted) {
-    const p = w.partition;
     const out: FetchResponsePartitionDataInput = {
       partitionIndex: w.partitionIndex,
       errorCode: ErrorCode.NONE,
@@ -135,14 +133,13 @@ function readAll(
       records: null,
     };
     topics[w.topicIndex]!.partitions.push(out);
-    if (!p || !p.isLeader) {
-      out.errorCode = w.unknownError;
-      hasError = true;
-      continue;
-    }
-    if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch !== p.leaderEpoch) {
-      out.errorCode =
-        w.currentLeaderEpoch < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
+    // Leadership is checked on every read: it may have moved while the fetch waited.
+    const p =
+      w.topic === undefined
+        ? w.unknownTopicError
+        : ctx.broker.replicas.leaderFor(image, w.topic, w.partitionIndex, w.currentLeaderEpoch);
+    if (typeof p === 'number') {
+      out.errorCode = p;
       hasError = true;
       continue;
     }

@@ -51,22 +51,8 @@ export const listOffsetsHandler = defineHandler({
             offset: -1n,
             leaderEpoch: -1,
           };
-          const p = b.replicas.get(t.name, rp.partitionIndex);
-          if (!p || !p.isLeader) {
-            const exists = image.partition(t.name, rp.partitionIndex) !== undefined;
-            return {
-              ...base,
-              errorCode: exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            };
-          }
-          if (rp.currentLeaderEpoch >= 0 && rp.currentLeaderEpoch !== p.leaderEpoch)
-            return {
-              ...base,
-              errorCode:
-                rp.currentLeaderEpoch < p.leaderEpoch
-                  ? ErrorCode.FENCED_LEADER_EPOCH
-                  : ErrorCode.UNKNOWN_LEADER_EPOCH,
-            };
+          const p = b.replicas.leaderFor(image, t.name, rp.partitionIndex, rp.currentLeaderEpoch);
+          if (typeof p === 'number') return { ...base, errorCode: p };
           const { offset, timestamp } = lookup(p, rp.timestamp);
           // v0 answers with a list of offsets; v1+ with one offset and its timestamp.
           if (ctx.apiVersion === 0)
