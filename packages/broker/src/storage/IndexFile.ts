@@ -12,6 +12,8 @@ import { SparseIndex } from './SparseIndex.js';
 export abstract class IndexFile {
   protected readonly entries = new SparseIndex();
   private dirty = false;
+  /** The file on disk matches memory and was fsynced. */
+  private synced = false;
 
   constructor(
     public path: string,
@@ -58,6 +60,8 @@ export abstract class IndexFile {
     this.dirty = false;
     if (!existsSync(this.path)) return false;
     const buf = readFileSync(this.path);
+    // Read back from disk: as durable as the file system says it is; a load does not fsync.
+    this.synced = true;
     if (buf.length % this.entrySize !== 0) return false;
     for (let at = 0; at < buf.length; at += this.entrySize) {
       const [key, value] = this.decodeEntry(buf, at);
@@ -74,7 +78,10 @@ export abstract class IndexFile {
    * the old one, so a crash mid-write leaves the previous complete file. `sync` fsyncs first.
    */
   persist(sync: boolean): void {
-    if (!this.dirty) return;
+    if (!this.dirty) {
+      if (sync && !this.synced && existsSync(this.path)) this.fsyncFile();
+      return;
+    }
     const n = this.entries.size;
     const buf = Buffer.allocUnsafe(n * this.entrySize);
     for (let i = 0; i < n; i++)
@@ -89,6 +96,17 @@ export abstract class IndexFile {
     }
     renameSync(tmp, this.path);
     this.dirty = false;
+    this.synced = sync;
+  }
+
+  private fsyncFile(): void {
+    const fd = openSync(this.path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.synced = true;
   }
 
   /** Marks the in-memory entries as needing a write (after a rebuild). */

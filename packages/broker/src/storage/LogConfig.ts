@@ -22,7 +22,7 @@ export interface LogConfig {
   readonly logAppendTime: boolean;
   /** segment.index.bytes: size bound of each index file; a full index rolls the segment. */
   readonly segmentIndexBytes?: number;
-  /** segment.jitter.ms: subtracted from segment.ms (a fixed per-log value, not random here). */
+  /** segment.jitter.ms: each segment rolls up to this much (chosen at random) before segment.ms. */
   readonly segmentJitterMs?: number;
   /** cleanup.policy: `delete`, `compact` or both. */
   readonly cleanupPolicy?: CleanupPolicy;

@@ -64,6 +64,8 @@ export class LogSegment {
   lastModifiedMs: number;
   /** When this process created or opened the segment: segment.ms counts from it without timestamps. */
   readonly createdMs: number;
+  /** Kafka's per-segment random share of segment.jitter.ms, so that logs do not all roll at once. */
+  rollJitterMs: number | undefined;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
   private bytesSinceIndexEntry = 0;

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ATTR_TIMESTAMP_TYPE,
@@ -65,6 +66,8 @@ export class PartitionLog {
   private config_: LogConfig;
   private resolved: ResolvedLogConfig;
   private failure: KafkaStorageError | undefined;
+  private closed = false;
+  private pendingFlush: Promise<void> = Promise.resolve();
   /** Bumped when segments other than the active one are removed or replaced. */
   private structureVersion_ = 0;
   readonly leaderEpochs: LeaderEpochCache;
@@ -262,9 +265,10 @@ export class PartitionLog {
     const rollingBase = a.rollingBaseTimestamp();
     const waited = rollingBase >= 0 ? summary.maxTimestamp - rollingBase : now - a.createdMs;
     const c = this.resolved;
+    a.rollJitterMs ??= c.segmentJitterMs > 0 ? Math.floor(Math.random() * c.segmentJitterMs) : 0;
     if (
       a.size > c.segmentBytes - incomingBytes ||
-      waited > c.segmentMs - c.segmentJitterMs ||
+      waited > c.segmentMs - a.rollJitterMs ||
       a.offsetIndex.isFull ||
       a.timeIndex.isFull
     )
@@ -276,7 +280,13 @@ export class PartitionLog {
    * before it is fsynced first, so only the new segment can need recovery after a crash.
    */
   roll(now: number, baseOffset = this.logEndOffset): void {
-    this.guard(() => this.rollUnguarded(now, baseOffset));
+    this.guard(() => {
+      if (baseOffset < this.logEndOffset)
+        throw new InvalidOffsetError(
+          `cannot roll at ${baseOffset}, below the log end offset ${this.logEndOffset}`,
+        );
+      this.rollUnguarded(now, baseOffset);
+    });
   }
 
   private rollUnguarded(now: number, baseOffset = this.logEndOffset): void {
@@ -287,13 +297,45 @@ export class PartitionLog {
       this.segments.pop();
       a.delete();
     } else {
-      this.flushUnguarded(now);
-      a.persistIndexes(true);
+      a.persistIndexes(false);
     }
     this.segments.push(LogSegment.create(this.dir, baseOffset, this.segmentSettings(), now));
-    fsyncDirectory(this.dir);
-    this.recoveryPoint = Math.max(this.recoveryPoint, Math.min(baseOffset, this.logEndOffset));
-    this.writeCheckpointIfChanged();
+    this.flushInBackground(Math.min(baseOffset, this.logEndOffset));
+  }
+
+  /**
+   * After a roll, fsyncs what is now inactive off the event loop (as Kafka flushes rolled
+   * segments on its scheduler): an fsync of a full segment can take a second, and appends
+   * must not wait for it. Flushes run one after another; the recovery point moves once one
+   * completes, unless the log changed shape meanwhile (the next flush covers it then).
+   */
+  private flushInBackground(upTo: number): void {
+    const version = this.structureVersion_;
+    const paths: string[] = [];
+    for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segments.length - 1; i++) {
+      const s = this.segments[i]!;
+      s.persistIndexes(false); // segments recovered at load may not have written theirs yet
+      paths.push(s.logPath, s.offsetIndex.path, s.timeIndex.path);
+    }
+    paths.push(this.dir); // the new segment's directory entry
+    this.pendingFlush = this.pendingFlush
+      .then(async () => {
+        for (const path of paths) await fsyncPath(path);
+        if (this.failure || this.closed || version !== this.structureVersion_) return;
+        this.recoveryPoint = Math.max(this.recoveryPoint, Math.min(upTo, this.logEndOffset));
+        this.writeCheckpointIfChanged();
+      })
+      .catch((err: unknown) => {
+        // A file that vanished was deleted or replaced by the log itself; the version check
+        // keeps the recovery point where it was. Anything else fails the directory.
+        if (this.failure || this.closed || (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        this.handleError(err);
+      });
+  }
+
+  /** Resolves when the background flushes started by rolls so far are done. */
+  flushesSettled(): Promise<void> {
+    return this.pendingFlush;
   }
 
   // ---- read ------------------------------------------------------------------------------
@@ -649,13 +691,14 @@ export class PartitionLog {
 
   /** Flushes, writes indexes and the checkpoint, and closes the files. */
   close(now = Date.now()): void {
-    if (this.failure) return;
+    if (this.failure || this.closed) return;
     this.structureVersion_++;
     this.guard(() => {
       this.flushUnguarded(now);
       this.writeCheckpointIfChanged();
       for (const s of this.segments) s.close();
     });
+    this.closed = true;
   }
 
   /** Closes and removes the whole partition directory. */
@@ -679,6 +722,8 @@ export class PartitionLog {
 
   private guard<T>(op: () => T): T {
     if (this.failure) throw this.failure;
+    // Use after close is a bug in the caller, not a failing disk: keep the directory online.
+    if (this.closed) throw new Error(`log ${this.dir} is closed`);
     try {
       return op();
     } catch (err) {
@@ -720,6 +765,16 @@ function summarize(data: Buffer): RecordSetSummary {
     if (ts > maxTimestamp) maxTimestamp = ts;
   });
   return { firstOffset, lastOffset, maxTimestamp };
+}
+
+/** fsync of a file or directory by path, through its own descriptor (Linux flushes the inode). */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await openFile(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function describe(err: unknown): string {
