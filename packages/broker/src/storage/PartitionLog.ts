@@ -276,8 +276,9 @@ export class PartitionLog {
   }
 
   /**
-   * Starts a new active segment at `baseOffset` (the log end offset by default). Everything
-   * before it is fsynced first, so only the new segment can need recovery after a crash.
+   * Starts a new active segment at `baseOffset` (the log end offset by default). What it
+   * leaves behind is fsynced in the background; once that is done, only the new segment can
+   * need recovery after a crash.
    */
   roll(now: number, baseOffset = this.logEndOffset): void {
     this.guard(() => {

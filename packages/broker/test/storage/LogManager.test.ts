@@ -49,6 +49,18 @@ describe('LogManager placement and loading', () => {
     expect(() => manager(logDirs, { clusterId: 'other' })).toThrow(/belongs to cluster c1/);
   });
 
+  it('keeps what the broker wrote in meta.properties and adds the directory id', () => {
+    const [dir] = dirs(1) as [string];
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'meta.properties'), 'version=1\ncluster.id=abc\n');
+    const m = manager([dir]);
+    const text = readFileSync(join(dir, 'meta.properties'), 'utf8');
+    expect(text.startsWith('version=1\ncluster.id=abc\ndirectory.id=')).toBe(true);
+    const id = m.directoryId(dir);
+    m.shutdown(0);
+    expect(manager([dir]).directoryId(dir)).toBe(id);
+  });
+
   it('loads every partition of every dir at start-up, recovering torn tails after a crash', async () => {
     const logDirs = dirs(2);
     const before = manager(logDirs);
