@@ -4,9 +4,9 @@
  * Run: npx tsx test/bench/log-storage.bench.ts [--dir <path>] [--mib <n>] [--fsync-mib <n>] [--runs <n>]
  * Prints a Markdown table and writes it to the "Log storage" section of test/bench/RESULTS.md.
  *
- * Cases are interleaved round by round and the page cache is written back (`sync`) before
- * every timed run, so that one case's dirty pages do not slow the next; the table shows the
- * median of the rounds.
+ * Cases run in rounds, in a different order each round; before every timed run the page cache
+ * is written back (`sync`) and the heap collected, so that one case's dirty pages or garbage
+ * (reads allocate a buffer per fetch) do not slow the next. The table shows the median.
  */
 import { execSync } from 'node:child_process';
 import {
@@ -24,6 +24,8 @@ import {
 import { open } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildRecordBatch } from '@fjord/protocol';
 import { DEFAULT_LOG_CONFIG, type LogConfig, PartitionLog } from '../../packages/broker/src/storage/index.js';
 
@@ -33,7 +35,11 @@ for (let i = 2; i < process.argv.length; i += 2)
 const baseDir = args.get('dir') ?? tmpdir();
 const totalMiB = Number(args.get('mib') ?? 512);
 const fsyncMiB = Number(args.get('fsync-mib') ?? 64);
-const RUNS = Number(args.get('runs') ?? 5);
+const RUNS = Number(args.get('runs') ?? 9);
+
+// A full collection between runs, without asking for `node --expose-gc`.
+setFlagsFromString('--expose_gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 const MiB = 1024 * 1024;
 const RECORD_BYTES = 1024;
@@ -181,6 +187,22 @@ function rawRead(file: string): Case['run'] {
   };
 }
 
+/** The cases in a different order each round, so that no case always follows the same one. */
+function shuffled<T>(items: readonly T[], round: number): T[] {
+  const out = [...items];
+  let seed = round + 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function loadAverage(): string {
+  return safe('cat /proc/loadavg').split(' ').slice(0, 3).join(' ');
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -224,8 +246,10 @@ async function main(): Promise<void> {
   // Warm-up: JIT and file-system paths.
   for (const c of cases) await runIn(c, true);
   const samples = new Map<string, Timed[]>(cases.map((c) => [c.name, []]));
+  const loadBefore = loadAverage();
   for (let round = 0; round < RUNS; round++)
-    for (const c of cases) samples.get(c.name)!.push(await runIn(c, false));
+    for (const c of shuffled(cases, round)) samples.get(c.name)!.push(await runIn(c, false));
+  const loadAfter = loadAverage();
   reads.log.close();
   rmSync(reads.dir, { recursive: true, force: true });
 
@@ -262,8 +286,8 @@ async function main(): Promise<void> {
     )} GiB RAM, node ${process.version}, ${safe('uname -sr')}`,
     `- disk: \`${baseDir}\` on ${safe(`df -T ${baseDir} | tail -1 | awk '{print $1" ("$2")"}'`)}`,
     `- command: \`npx tsx test/bench/log-storage.bench.ts${argv ? ` ${argv}` : ''}\``,
-    `- date: ${new Date().toISOString()}`,
-    `- workload: appends of ${(data.length / MiB).toFixed(2)} MiB buffers, each ${data.length / batchBytes} batches of ${RECORDS_PER_BATCH} records of ${RECORD_BYTES} B (${batchBytes} B per batch); ${RUNS} interleaved rounds, \`sync\` before each timed run; segment.bytes 1 GiB unless noted; index.interval.bytes 4096`,
+    `- date: ${new Date().toISOString()}; load average before / after: ${loadBefore} / ${loadAfter} (other work shares this machine)`,
+    `- workload: appends of ${(data.length / MiB).toFixed(2)} MiB buffers, each ${data.length / batchBytes} batches of ${RECORDS_PER_BATCH} records of ${RECORD_BYTES} B (${batchBytes} B per batch); ${RUNS} rounds, cases shuffled each round, \`sync\` and a full GC before each timed run; median shown; segment.bytes 1 GiB unless noted; index.interval.bytes 4096`,
   ].join('\n');
   writeResults(`## Log storage\n\n${machine}\n\n${table}\n\n${notes()}\n`);
 }
@@ -273,6 +297,7 @@ async function runIn(c: Case, warmUp: boolean): Promise<Timed> {
   const dir = mkdtempSync(join(baseDir, 'fjord-bench-'));
   try {
     execSync('sync');
+    collectGarbage();
     const t = await c.run(dir);
     if (!warmUp) process.stderr.write(`${c.name}: ${(t.bytes / t.secs / 1e6).toFixed(0)} MB/s\n`);
     return t;
