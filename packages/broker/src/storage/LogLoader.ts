@@ -12,7 +12,11 @@ import {
   TMP_SUFFIX,
 } from './LogFileNames.js';
 import { LogSegment, type SegmentSettings } from './LogSegment.js';
-import { type PartitionCheckpointState, readPartitionCheckpoint } from './PartitionCheckpoint.js';
+import {
+  PARTITION_CHECKPOINT_FILE,
+  type PartitionCheckpointState,
+  readPartitionCheckpoint,
+} from './PartitionCheckpoint.js';
 
 export interface LogLoadOptions {
   /** The directory's clean-shutdown marker was present: trust every segment. */
@@ -28,6 +32,8 @@ export interface LoadedLog {
   readonly cleanerOffset: number;
   /** Bytes cut from torn or corrupt tails (and whole segments dropped after them). */
   readonly truncatedBytes: number;
+  /** The checkpoint file as found, when there was one (so an unchanged one is not rewritten). */
+  readonly checkpointOnDisk: PartitionCheckpointState | undefined;
 }
 
 /**
@@ -39,6 +45,7 @@ export interface LoadedLog {
  */
 export class LogLoader {
   private readonly checkpoint: PartitionCheckpointState;
+  private readonly checkpointFound: boolean;
   private readonly settings: SegmentSettings;
 
   constructor(
@@ -47,6 +54,7 @@ export class LogLoader {
     private readonly options: LogLoadOptions,
   ) {
     mkdirSync(dir, { recursive: true });
+    this.checkpointFound = existsSync(join(dir, PARTITION_CHECKPOINT_FILE));
     this.checkpoint = readPartitionCheckpoint(dir);
     this.settings = {
       indexIntervalBytes: config.indexIntervalBytes,
@@ -194,6 +202,7 @@ export class LogLoader {
       recoveryPoint,
       cleanerOffset: Math.min(Math.max(this.checkpoint.cleanerOffset, logStartOffset), end),
       truncatedBytes,
+      checkpointOnDisk: this.checkpointFound ? this.checkpoint : undefined,
     };
   }
 }

@@ -89,6 +89,7 @@ export class PartitionLog {
     this.recoveryPoint = loaded.recoveryPoint;
     this.cleanerOffset_ = loaded.cleanerOffset;
     this.truncatedOnLoad = loaded.truncatedBytes;
+    this.lastCheckpoint = loaded.checkpointOnDisk;
     this.lastFlushMs = now;
     this.leaderEpochs = new LeaderEpochCache(dir);
     // Epochs recorded for offsets that did not survive (or were deleted) are forgotten.
