@@ -20,6 +20,7 @@ import { SocketServer } from './network/SocketServer.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import type { BrokerServices } from './server/BrokerServices.js';
+import { FetchSessionCache } from './server/FetchSessionCache.js';
 import { allHandlers } from './server/handlers/index.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
@@ -91,6 +92,9 @@ export class Broker {
         return groups!;
       },
       producerIds: new ProducerIdAllocator(controller, config.nodeId),
+      fetchSessions: new FetchSessionCache(
+        Number(config.values.get('max.incremental.fetch.session.cache.slots')),
+      ),
       topicDefaults,
       log,
       now: () => Date.now(),

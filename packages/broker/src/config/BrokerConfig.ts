@@ -83,6 +83,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('group.max.session.timeout.ms', 'int', 1_800_000),
   key('group.max.size', 'int', 2_147_483_647, { validate: atLeast(1) }),
   key('replica.lag.time.max.ms', 'long', 30_000),
+  key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),
   key('transactional.id.expiration.ms', 'int', 604_800_000),
   key('producer.id.expiration.ms', 'int', 86_400_000),
   key('fjord.kafka.version', 'string', '3.8'),

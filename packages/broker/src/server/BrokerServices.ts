@@ -12,6 +12,7 @@ import type { ConnectionInfo } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { LogManager } from '../storage/LogManager.js';
+import type { FetchSessionCache } from './FetchSessionCache.js';
 
 /** Everything request handlers may use; built once by the Broker. */
 export interface BrokerServices {
@@ -25,6 +26,7 @@ export interface BrokerServices {
   readonly logs: LogManager;
   readonly groups: GroupCoordinator;
   readonly producerIds: ProducerIdAllocator;
+  readonly fetchSessions: FetchSessionCache;
   readonly topicDefaults: TopicDefaults;
   readonly log: Logger;
   now(): number;

@@ -4,53 +4,92 @@ import {
   ErrorCode,
   type FetchRequest,
   type FetchResponseFetchableTopicResponseInput,
+  type FetchResponseInput,
   type FetchResponsePartitionDataInput,
+  ZERO_UUID,
 } from '@fjord/protocol';
-import type { Partition } from '../../replica/Partition.js';
 import { OffsetOutOfRangeError } from '../../storage/PartitionLog.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
-
-interface Wanted {
-  readonly topicIndex: number;
-  /** Undefined when the topic is unknown; `unknownTopicError` says how to answer then. */
-  readonly topic: string | undefined;
-  readonly unknownTopicError: number;
-  readonly partition: Partition | undefined;
-  readonly partitionIndex: number;
-  readonly fetchOffset: number;
-  readonly maxBytes: number;
-  readonly currentLeaderEpoch: number;
-}
+import { type FetchSession, partitionKey, type SessionPartition } from '../FetchSessionCache.js';
 
 /** Fetch versions before 4 read legacy message sets: magic 0 before v2, magic 1 for v2–v3. */
 function legacyMagic(version: number): 0 | 1 | undefined {
   return version < 2 ? 0 : version < 4 ? 1 : undefined;
 }
 
+/** One partition to read. `topic` is undefined when the client named a topic we do not know. */
+interface Wanted extends SessionPartition {
+  readonly known: boolean;
+}
+
+const sessionKeyOf = (p: { topic: string; topicId: string; partition: number }, byId: boolean) =>
+  partitionKey(byId ? p.topicId : p.topic, p.partition);
+
 /**
  * Fetch: reads raw batch bytes from the log up to the high watermark, honouring per-partition
  * and total byte limits (the first batch always whole, KIP-74), long-polls for `minBytes`
- * until `maxWaitMs`, and down-converts for clients older than record batches. Fetch sessions
- * (KIP-227) are not created: responses carry session id 0, which tells clients to keep
- * sending full fetch requests, exactly as Kafka answers when its session cache is full.
+ * until `maxWaitMs`, down-converts for clients older than record batches, and keeps
+ * incremental fetch sessions (KIP-227) for clients that open them.
  */
 export const fetchHandler = defineHandler({
   apiKey: ApiKey.Fetch,
   minVersion: 0,
   maxVersion: 16,
   handle(req, ctx: RequestContext) {
-    if (req.sessionId !== 0 || req.sessionEpoch > 0)
+    const b = ctx.broker;
+    const now = b.now();
+    const byId = ctx.apiVersion >= 13;
+    const lookup =
+      ctx.apiVersion >= 7
+        ? b.fetchSessions.lookup(req.sessionId, req.sessionEpoch, now)
+        : { kind: 'sessionless' as const };
+    if (lookup.kind === 'error')
+      return { throttleTimeMs: 0, errorCode: lookup.errorCode, sessionId: 0, responses: [] };
+
+    let session: FetchSession | undefined;
+    let wanted: Wanted[];
+    if (lookup.kind === 'incremental') {
+      session = lookup.session;
+      for (const w of requested(req, ctx)) {
+        // An update changes what the client wants; what it was last told stays remembered.
+        const key = sessionKeyOf(w, byId);
+        const old = session.partitions.get(key);
+        session.partitions.set(
+          key,
+          old
+            ? { ...w, lastHighWatermark: old.lastHighWatermark, lastLogStartOffset: old.lastLogStartOffset }
+            : w,
+        );
+      }
+      for (const f of req.forgottenTopicsData) {
+        const topic = byId ? f.topicId : f.topic;
+        for (const p of f.partitions) session.partitions.delete(partitionKey(topic, p));
+      }
+      session.epoch = session.epoch >= 0x7fffffff ? 1 : session.epoch + 1;
+      wanted = [...session.partitions.values()].map((p) => ({
+        ...p,
+        known: b.metadata.image.topic(p.topic) !== undefined,
+      }));
+    } else {
+      wanted = requested(req, ctx);
+      if (lookup.kind === 'new')
+        session = b.fetchSessions.create(
+          wanted.map((w) => [sessionKeyOf(w, byId), { ...w }] as const),
+          now,
+        );
+    }
+
+    const respond = () => {
+      const result = readAll(ctx, wanted, req);
       return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
-        sessionId: 0,
-        responses: [],
+        ...result,
+        response: shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId),
       };
-    const { wanted, topics } = resolve(req, ctx);
-    const first = readAll(ctx, wanted, topics, req, ctx.apiVersion);
+    };
+    const first = respond();
     if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return first.response;
-    return new Promise((resolvePromise) => {
+    return new Promise<FetchResponseInput>((resolve) => {
       const unsubscribe: (() => void)[] = [];
       let done = false;
       const finish = () => {
@@ -58,23 +97,16 @@ export const fetchHandler = defineHandler({
         done = true;
         clearTimeout(timer);
         for (const u of unsubscribe) u();
-        resolvePromise(readAll(ctx, wanted, topics, req, ctx.apiVersion).response);
+        resolve(respond().response);
       };
       const timer = setTimeout(finish, Math.min(req.maxWaitMs, 60_000));
-      let accumulated = first.bytes;
       for (const w of wanted) {
-        if (!w.partition) continue;
-        let seenHw = w.partition.highWatermark;
+        const partition = w.known ? b.replicas.get(w.topic, w.partition) : undefined;
+        if (!partition) continue;
+        // New data past the fetch position wakes the fetch; its bytes are counted on the re-read.
         unsubscribe.push(
-          w.partition.onAdvance(() => {
-            const hw = w.partition!.highWatermark;
-            if (hw > seenHw && hw > w.fetchOffset) {
-              // Byte counts are approximated by the offsets' batch sizes on the next read; any
-              // new data past the fetch position wakes a minBytes=1 fetch at once.
-              accumulated += 1;
-              seenHw = hw;
-              if (accumulated >= req.minBytes) finish();
-            }
+          partition.onAdvance(() => {
+            if (partition.highWatermark > w.fetchOffset) finish();
           }),
         );
       }
@@ -82,48 +114,36 @@ export const fetchHandler = defineHandler({
   },
 });
 
-function resolve(req: FetchRequest, ctx: RequestContext) {
-  const b = ctx.broker;
-  const image = b.metadata.image;
+/** The partitions named in the request, resolved against the current metadata. */
+function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
+  const image = ctx.broker.metadata.image;
   const byId = ctx.apiVersion >= 13;
-  const wanted: Wanted[] = [];
-  const topics: FetchResponseFetchableTopicResponseInput[] = [];
-  req.topics.forEach((t, topicIndex) => {
+  return req.topics.flatMap((t) => {
     const topic = byId ? image.topicsById.get(t.topicId) : image.topic(t.topic);
-    topics.push({ topic: topic?.name ?? t.topic, topicId: topic?.topicId ?? t.topicId, partitions: [] });
-    for (const p of t.partitions) {
-      const partition = topic ? b.replicas.get(topic.name, p.partition) : undefined;
-      wanted.push({
-        topicIndex,
-        topic: topic?.name,
-        unknownTopicError: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        partition,
-        partitionIndex: p.partition,
-        fetchOffset: Number(p.fetchOffset),
-        maxBytes: p.partitionMaxBytes,
-        currentLeaderEpoch: p.currentLeaderEpoch,
-      });
-    }
+    return t.partitions.map((p) => ({
+      topic: topic?.name ?? t.topic,
+      topicId: topic?.topicId ?? t.topicId,
+      known: topic !== undefined,
+      partition: p.partition,
+      fetchOffset: Number(p.fetchOffset),
+      maxBytes: p.partitionMaxBytes,
+      currentLeaderEpoch: p.currentLeaderEpoch,
+      lastHighWatermark: -1,
+      lastLogStartOffset: -1,
+    }));
   });
-  return { wanted, topics };
 }
 
-function readAll(
-  ctx: RequestContext,
-  wanted: readonly Wanted[],
-  topicsTemplate: readonly FetchResponseFetchableTopicResponseInput[],
-  req: FetchRequest,
-  version: number,
-) {
-  const topics = topicsTemplate.map((t) => ({ ...t, partitions: [] as FetchResponsePartitionDataInput[] }));
+function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchRequest) {
+  const version = ctx.apiVersion;
+  const image = ctx.broker.metadata.image;
   let remaining = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
   let bytes = 0;
   let hasError = false;
   const magic = legacyMagic(version);
-  const image = ctx.broker.metadata.image;
-  for (const w of wanted) {
+  const partitions = wanted.map((w): FetchResponsePartitionDataInput => {
     const out: FetchResponsePartitionDataInput = {
-      partitionIndex: w.partitionIndex,
+      partitionIndex: w.partition,
       errorCode: ErrorCode.NONE,
       highWatermark: -1n,
       lastStableOffset: -1n,
@@ -132,42 +152,84 @@ function readAll(
       preferredReadReplica: -1,
       records: null,
     };
-    topics[w.topicIndex]!.partitions.push(out);
     // Leadership is checked on every read: it may have moved while the fetch waited.
-    const p =
-      w.topic === undefined
-        ? w.unknownTopicError
-        : ctx.broker.replicas.leaderFor(image, w.topic, w.partitionIndex, w.currentLeaderEpoch);
+    const p = !w.known
+      ? version >= 13
+        ? ErrorCode.UNKNOWN_TOPIC_ID
+        : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      : ctx.broker.replicas.leaderFor(image, w.topic, w.partition, w.currentLeaderEpoch);
     if (typeof p === 'number') {
       out.errorCode = p;
       hasError = true;
-      continue;
+      return out;
     }
     const hw = p.highWatermark;
     out.highWatermark = BigInt(hw);
     out.lastStableOffset = BigInt(hw);
     out.logStartOffset = BigInt(p.log.logStartOffset);
+    out.records = Buffer.alloc(0);
+    // Once the total limit is spent, later partitions get their offsets but no data; the very
+    // first data may exceed the limit by one batch (KIP-74).
+    const limit = Math.min(w.maxBytes, remaining);
+    if (limit <= 0 && bytes > 0) return out;
     try {
-      // Once the total limit is spent, later partitions still get their metadata but no data,
-      // except that the very first partition may exceed the limit with one batch (KIP-74).
-      const limit = Math.min(w.maxBytes, remaining);
-      if (limit <= 0 && bytes > 0) continue;
       let data = p.log.read(w.fetchOffset, Math.max(limit, 1), hw);
       if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
       if (data && data.length > 0) {
         out.records = data;
         bytes += data.length;
         remaining -= data.length;
-      } else out.records = Buffer.alloc(0);
+      }
     } catch (e) {
       if (!(e instanceof OffsetOutOfRangeError)) throw e;
       out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       hasError = true;
     }
-  }
+    return out;
+  });
+  return { partitions, bytes, hasError };
+}
+
+/**
+ * Groups partition results by topic. In an incremental session only partitions with news are
+ * sent: data, an error, or a high watermark / log start offset the client has not seen yet.
+ */
+function shape(
+  results: readonly FetchResponsePartitionDataInput[],
+  wanted: readonly Wanted[],
+  session: FetchSession | undefined,
+  incremental: boolean,
+  byId: boolean,
+): FetchResponseInput {
+  const topics = new Map<string, FetchResponseFetchableTopicResponseInput>();
+  results.forEach((r, i) => {
+    const w = wanted[i]!;
+    const cached = session?.partitions.get(sessionKeyOf(w, byId));
+    const hw = Number(r.highWatermark);
+    const logStart = Number(r.logStartOffset);
+    const news =
+      r.errorCode !== 0 ||
+      (r.records?.length ?? 0) > 0 ||
+      !cached ||
+      cached.lastHighWatermark !== hw ||
+      cached.lastLogStartOffset !== logStart;
+    if (cached) {
+      cached.lastHighWatermark = hw;
+      cached.lastLogStartOffset = logStart;
+    }
+    if (incremental && !news) return;
+    const key = byId ? w.topicId : w.topic;
+    let topic = topics.get(key);
+    if (!topic) {
+      topic = { topic: w.topic, topicId: w.known ? w.topicId : byId ? w.topicId : ZERO_UUID, partitions: [] };
+      topics.set(key, topic);
+    }
+    topic.partitions.push(r);
+  });
   return {
-    response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: topics },
-    bytes,
-    hasError,
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId: session?.id ?? 0,
+    responses: [...topics.values()],
   };
 }
