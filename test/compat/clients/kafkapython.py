@@ -7,6 +7,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
 
 scenario, bootstrap, *args = sys.argv[1:]
+# The client probes broker versions with a 2 s timeout by default; CI machines run many clients at once.
+PROBE = {"api_version_auto_timeout_ms": 15000, "request_timeout_ms": 30000}
 
 
 def out(o):
@@ -14,7 +16,7 @@ def out(o):
 
 
 def consume(topic, group, count, idle_ms):
-    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
+    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, **PROBE, auto_offset_reset="earliest",
                       enable_auto_commit=False, session_timeout_ms=10000, heartbeat_interval_ms=1000)
     records, start, last = [], time.time(), time.time()
     while time.time() - start < 60:
@@ -33,14 +35,14 @@ def consume(topic, group, count, idle_ms):
 
 
 if scenario == "metadata":
-    c = KafkaConsumer(bootstrap_servers=bootstrap)
+    c = KafkaConsumer(bootstrap_servers=bootstrap, **PROBE)
     topics = list(c.topics())
     brokers = len(c._client.cluster.brokers())
     c.close()
     out({"brokers": brokers, "topics": topics})
 elif scenario == "produce":
     topic, n, codec, idempotent = args
-    p = KafkaProducer(bootstrap_servers=bootstrap, compression_type=None if codec == "none" else codec, acks="all")
+    p = KafkaProducer(bootstrap_servers=bootstrap, **PROBE, compression_type=None if codec == "none" else codec, acks="all")
     futures = [p.send(topic, key=f"k{i}".encode(), value=f"v{i}".encode()) for i in range(int(n))]
     p.flush(30)
     out({"acked": sum(1 for f in futures if f.succeeded())})
@@ -49,7 +51,7 @@ elif scenario == "consume":
     out({"records": consume(topic, group, int(n), int(idle))})
 elif scenario == "admin":
     (topic,) = args
-    a = KafkaAdminClient(bootstrap_servers=bootstrap)
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, **PROBE)
     a.create_topics([NewTopic(topic, 2, 1)])
     a.create_partitions({topic: NewPartitions(4)})
     parts = len(a.describe_topics([topic])[0]["partitions"])
@@ -58,7 +60,7 @@ elif scenario == "admin":
     out({"created": True, "partitions": parts, "deleted": deleted})
 elif scenario == "configs":
     (topic,) = args
-    a = KafkaAdminClient(bootstrap_servers=bootstrap)
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, **PROBE)
 
     def get():
         resp = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0]
