@@ -1,5 +1,13 @@
-import { BATCH_HEADER_SIZE, BATCH_LENGTH, LOG_OVERHEAD, RecordBatchHeader } from '@fjord/protocol';
+import {
+  BATCH_BASE_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH,
+  BATCH_MAX_TIMESTAMP,
+  LOG_OVERHEAD,
+  RecordBatchHeader,
+} from '@fjord/protocol';
 import { readFully, readFullySync } from './FileIO.js';
+import { readInt64 } from './Int64.js';
 
 /** A batch found in a segment file: where it is and the header fields the log acts on. */
 export interface BatchLocation {
@@ -85,7 +93,7 @@ export function* scanBatches(
     const at = pos - windowStart;
     const header = new RecordBatchHeader(window, at);
     if (header.magic !== 2) return { position: pos, invalid: `magic ${header.magic}` };
-    const baseOffset = Number(header.baseOffset);
+    const baseOffset = readInt64(window, at + BATCH_BASE_OFFSET);
     const lastOffsetDelta = header.lastOffsetDelta;
     if (opts.verify) {
       if (!header.isCrcValid()) return { position: pos, invalid: 'CRC-32C mismatch' };
@@ -104,7 +112,7 @@ export function* scanBatches(
       size,
       baseOffset,
       lastOffset: baseOffset + lastOffsetDelta,
-      maxTimestamp: Number(header.maxTimestamp),
+      maxTimestamp: readInt64(window, at + BATCH_MAX_TIMESTAMP),
       partitionLeaderEpoch: header.partitionLeaderEpoch,
       producerId: header.producerId,
       producerEpoch: header.producerEpoch,

@@ -26,6 +26,7 @@ import {
   scanBatches,
 } from './BatchScanner.js';
 import { readFullySync, writeFullySync } from './FileIO.js';
+import { readInt64 } from './Int64.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFilePath, TIME_INDEX_SUFFIX } from './LogFileNames.js';
 import { OffsetIndex } from './OffsetIndex.js';
 import { TimeIndex } from './TimeIndex.js';
@@ -272,9 +273,8 @@ export class LogSegment {
     for (let pos = 0; pos < data.length; ) {
       const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
       const lastOffset =
-        Number(data.readBigInt64BE(pos + BATCH_BASE_OFFSET)) +
-        data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
-      const maxTimestamp = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
+        readInt64(data, pos + BATCH_BASE_OFFSET) + data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
+      const maxTimestamp = readInt64(data, pos + BATCH_MAX_TIMESTAMP);
       if (position + pos === 0) this.firstBatchTimestamp = maxTimestamp;
       this.indexBatch(lastOffset, maxTimestamp, position + pos, size);
       this.nextOffset = lastOffset + 1;
@@ -369,7 +369,7 @@ export class LogSegment {
       if (this.size >= BATCH_HEADER_SIZE) {
         const header = readFullySync(this.fd, 0, BATCH_HEADER_SIZE);
         if (header.length === BATCH_HEADER_SIZE)
-          this.firstBatchTimestamp = Number(header.readBigInt64BE(BATCH_MAX_TIMESTAMP));
+          this.firstBatchTimestamp = readInt64(header, BATCH_MAX_TIMESTAMP);
       }
     }
     return this.firstBatchTimestamp;

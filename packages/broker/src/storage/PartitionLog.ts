@@ -18,6 +18,7 @@ import {
 import type { BatchLocation } from './BatchScanner.js';
 import { InvalidOffsetError, isStorageIoError, KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
 import { fsyncDirectory } from './FileIO.js';
+import { readInt64, writeInt64 } from './Int64.js';
 import { LeaderEpochCache } from './LeaderEpochCache.js';
 import { type LogConfig, type ResolvedLogConfig, resolveLogConfig } from './LogConfig.js';
 import { CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX } from './LogFileNames.js';
@@ -195,17 +196,17 @@ export class PartitionLog {
       let next = firstOffset;
       let maxTimestamp = -1;
       forEachBatch(data, (pos) => {
-        data.writeBigInt64BE(BigInt(next), pos + BATCH_BASE_OFFSET);
+        writeInt64(data, pos + BATCH_BASE_OFFSET, next);
         data.writeInt32BE(leaderEpoch, pos + BATCH_PARTITION_LEADER_EPOCH);
         if (logAppendTime) {
           data.writeInt16BE(
             data.readInt16BE(pos + BATCH_ATTRIBUTES) | ATTR_TIMESTAMP_TYPE,
             pos + BATCH_ATTRIBUTES,
           );
-          data.writeBigInt64BE(BigInt(now), pos + BATCH_MAX_TIMESTAMP);
+          writeInt64(data, pos + BATCH_MAX_TIMESTAMP, now);
           new RecordBatchHeader(data, pos).updateCrc();
         }
-        const ts = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
+        const ts = readInt64(data, pos + BATCH_MAX_TIMESTAMP);
         if (ts > maxTimestamp) maxTimestamp = ts;
         next += data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA) + 1;
       });
@@ -230,7 +231,7 @@ export class PartitionLog {
       let previousLast = summary.firstOffset - 1;
       const epochStarts: { epoch: number; offset: number }[] = [];
       forEachBatch(data, (pos) => {
-        const base = Number(data.readBigInt64BE(pos + BATCH_BASE_OFFSET));
+        const base = readInt64(data, pos + BATCH_BASE_OFFSET);
         if (base <= previousLast) throw new InvalidOffsetError(`offsets go back at ${base}`);
         previousLast = base + data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
         const epoch = data.readInt32BE(pos + BATCH_PARTITION_LEADER_EPOCH);
@@ -759,11 +760,11 @@ function summarize(data: Buffer): RecordSetSummary {
   let lastOffset = -1;
   let maxTimestamp = -1;
   forEachBatch(data, (pos) => {
-    const base = Number(data.readBigInt64BE(pos + BATCH_BASE_OFFSET));
+    const base = readInt64(data, pos + BATCH_BASE_OFFSET);
     const delta = data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
     if (firstOffset < 0) firstOffset = base;
     lastOffset = base + delta;
-    const ts = Number(data.readBigInt64BE(pos + BATCH_MAX_TIMESTAMP));
+    const ts = readInt64(data, pos + BATCH_MAX_TIMESTAMP);
     if (ts > maxTimestamp) maxTimestamp = ts;
   });
   return { firstOffset, lastOffset, maxTimestamp };

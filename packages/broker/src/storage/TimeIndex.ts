@@ -1,4 +1,5 @@
 import { IndexFile } from './IndexFile.js';
+import { readInt64, writeInt64 } from './Int64.js';
 
 /** `.timeindex`: largest timestamp so far (int64) → relative offset (int32) of the batch holding it. */
 export class TimeIndex extends IndexFile {
@@ -14,12 +15,12 @@ export class TimeIndex extends IndexFile {
   }
 
   protected encodeEntry(buf: Buffer, at: number, key: number, value: number): void {
-    buf.writeBigInt64BE(BigInt(key), at);
+    writeInt64(buf, at, key);
     buf.writeInt32BE(value, at + 8);
   }
 
   protected decodeEntry(buf: Buffer, at: number): [number, number] {
-    return [Number(buf.readBigInt64BE(at)), buf.readInt32BE(at + 8)];
+    return [readInt64(buf, at), buf.readInt32BE(at + 8)];
   }
 
   /** Adds (timestamp, offset) when the timestamp is larger than every earlier one. */
