@@ -128,22 +128,34 @@ export function* scanBatches(
   return { position: pos };
 }
 
-/** Runs a scan over synchronous positional reads, reusing one buffer. */
+const NO_BYTES = Buffer.alloc(0);
+
+/** Read buffer shared by synchronous scans: allocating one per lookup costs more than the read. */
+let sharedScratch: Buffer | undefined = Buffer.allocUnsafe(64 * 1024);
+
+/** Runs a scan over synchronous positional reads, into one buffer shared between scans. */
 export function runScanSync<T>(fd: number, scan: Generator<ReadRequest, T, Buffer>): T {
-  let scratch: Buffer | undefined;
-  let step = scan.next(Buffer.alloc(0));
-  while (!step.done) {
-    const req = step.value;
-    if (!scratch || scratch.length < req.length) scratch = Buffer.allocUnsafe(req.length);
-    step = scan.next(readFullySync(fd, req.position, req.length, scratch));
+  // Taken while in use, so a scan started from inside a visitor gets its own buffer.
+  let scratch = sharedScratch;
+  sharedScratch = undefined;
+  try {
+    let step = scan.next(NO_BYTES);
+    while (!step.done) {
+      const req = step.value;
+      if (!scratch || scratch.length < req.length)
+        scratch = Buffer.allocUnsafe(Math.max(req.length, 64 * 1024));
+      step = scan.next(readFullySync(fd, req.position, req.length, scratch));
+    }
+    return step.value;
+  } finally {
+    if (scratch && scratch.length <= 4 * 1024 * 1024) sharedScratch = scratch;
   }
-  return step.value;
 }
 
 /** Runs a scan over asynchronous reads (libuv's thread pool), so several disks work at once. */
 export async function runScanAsync<T>(fd: number, scan: Generator<ReadRequest, T, Buffer>): Promise<T> {
   let scratch: Buffer | undefined;
-  let step = scan.next(Buffer.alloc(0));
+  let step = scan.next(NO_BYTES);
   while (!step.done) {
     const req = step.value;
     if (!scratch || scratch.length < req.length) scratch = Buffer.allocUnsafe(req.length);

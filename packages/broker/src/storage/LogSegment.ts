@@ -39,8 +39,8 @@ export interface SegmentSettings {
   readonly segmentIndexBytes: number;
 }
 
-/** Reads for index-assisted lookups: an index interval plus a header or two. */
-const LOOKUP_CHUNK = 16 * 1024;
+/** Reads for index-assisted lookups: an index interval (4 KiB by default) plus a header or two. */
+const LOOKUP_CHUNK = 8 * 1024;
 /** Reads for sequential verification at recovery. */
 const RECOVERY_CHUNK = 1024 * 1024;
 const INT32_MAX = 2 ** 31 - 1;
@@ -185,7 +185,7 @@ export class LogSegment {
         segmentBaseOffset: this.baseOffset,
       },
       (b) => {
-        this.indexBatch(b.lastOffset, b.maxTimestamp, b.position, b.size);
+        this.indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size);
         this.nextOffset = b.lastOffset + 1;
         return true;
       },
@@ -222,7 +222,7 @@ export class LogSegment {
     const end = runScanSync(
       this.fd,
       scanBatches({ from, to: this.size, verify: false, chunkBytes: LOOKUP_CHUNK }, (b) => {
-        if (first && lastEntry && b.lastOffset !== lastEntry.offset) {
+        if (first && lastEntry && b.baseOffset !== lastEntry.offset) {
           consistent = false;
           return false;
         }
@@ -243,13 +243,19 @@ export class LogSegment {
   }
 
   /** Kafka's rule: an index entry once more than index.interval.bytes were appended since the last. */
-  private indexBatch(lastOffset: number, maxTimestamp: number, position: number, size: number): void {
+  private indexBatch(
+    baseOffset: number,
+    lastOffset: number,
+    maxTimestamp: number,
+    position: number,
+    size: number,
+  ): void {
     if (maxTimestamp > this.maxTimestamp) {
       this.maxTimestamp = maxTimestamp;
       this.offsetOfMaxTimestamp = lastOffset;
     }
     if (this.bytesSinceIndexEntry > this.settings.indexIntervalBytes) {
-      this.offsetIndex.append(lastOffset, position);
+      this.offsetIndex.append(baseOffset, position);
       this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
       this.bytesSinceIndexEntry = 0;
     }
@@ -272,11 +278,11 @@ export class LogSegment {
     writeFullySync(this.fd, data, position);
     for (let pos = 0; pos < data.length; ) {
       const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-      const lastOffset =
-        readInt64(data, pos + BATCH_BASE_OFFSET) + data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
+      const baseOffset = readInt64(data, pos + BATCH_BASE_OFFSET);
+      const lastOffset = baseOffset + data.readInt32BE(pos + BATCH_LAST_OFFSET_DELTA);
       const maxTimestamp = readInt64(data, pos + BATCH_MAX_TIMESTAMP);
       if (position + pos === 0) this.firstBatchTimestamp = maxTimestamp;
-      this.indexBatch(lastOffset, maxTimestamp, position + pos, size);
+      this.indexBatch(baseOffset, lastOffset, maxTimestamp, position + pos, size);
       this.nextOffset = lastOffset + 1;
       pos += size;
     }

@@ -1,6 +1,11 @@
 import { IndexFile } from './IndexFile.js';
 
-/** `.index`: relative offset (int32) → file position (int32) of the batch ending at that offset. */
+/**
+ * `.index`: relative offset (int32) → file position (int32) of the batch starting at that
+ * offset. Kafka keys entries by a batch's last offset (a legacy of magic 0/1 wrapper
+ * messages); keying by the base offset makes a consumer's fetch, which starts where the last
+ * batch ended, land on its batch without scanning past the one before.
+ */
 export class OffsetIndex extends IndexFile {
   static readonly ENTRY_SIZE = 8;
 
@@ -22,12 +27,12 @@ export class OffsetIndex extends IndexFile {
     return [buf.readInt32BE(at), buf.readInt32BE(at + 4)];
   }
 
-  /** Records that the batch at `position` ends at `lastOffset`. */
-  append(lastOffset: number, position: number): void {
-    this.add(lastOffset - this.baseOffset, position);
+  /** Records that the batch at `position` starts at `baseOffset`. */
+  append(baseOffset: number, position: number): void {
+    this.add(baseOffset - this.baseOffset, position);
   }
 
-  /** File position from which a scan finds the batch containing `offset` (0 when no entry helps). */
+  /** Position of the last indexed batch starting at or before `offset` (0 when none): a scan from there finds it. */
   lookup(offset: number): number {
     return this.entries.floor(offset - this.baseOffset, 0);
   }
