@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LogCleaner } from '../../src/storage/LogCleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/LogConfig.js';
 import { PartitionLog } from '../../src/storage/PartitionLog.js';
-import { batchOf, readAll, tempDir } from './helpers.js';
+import { batchOf, readAll, simulateCrash, tempDir } from './helpers.js';
 
 const COMPACT: LogConfig = {
   ...DEFAULT_LOG_CONFIG,
@@ -64,6 +64,7 @@ describe('LogCleaner', () => {
     expect(readAll(log)).toEqual(expectedAfterClean(written, result!.endOffset, false));
     // The rewritten segments are valid on disk: a crash-recovery load reads the same.
     const expected = readAll(log);
+    simulateCrash(log);
     const reopened = PartitionLog.open(log.dir, COMPACT, { cleanShutdown: false, now: 0 });
     expect(readAll(reopened)).toEqual(expected);
     expect(reopened.cleanerOffset).toBe(result!.endOffset);

@@ -15,7 +15,7 @@ import { KafkaStorageError } from '../../src/storage/errors.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/LogConfig.js';
 import { CLEAN_SHUTDOWN_FILE, type DirOfflineEvent, LogManager } from '../../src/storage/LogManager.js';
 import { ManualScheduler } from '../../src/storage/Scheduler.js';
-import { batchOf, readAll, SMALL_LOG, tempDir } from './helpers.js';
+import { batchOf, readAll, SMALL_LOG, simulateCrash, tempDir } from './helpers.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -71,6 +71,7 @@ describe('LogManager placement and loading', () => {
       expected.set(`t-${p}`, readAll(log));
     }
     // Crash: no shutdown. Tear the last batch of partition 1.
+    simulateCrash(...[...before.all()].map(([, log]) => log));
     const dir1 = join(before.dirOf('t', 1)!, 't-1');
     const tail = readdirSync(dir1)
       .filter((f) => f.endsWith('.log'))

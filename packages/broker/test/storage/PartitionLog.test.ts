@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOffsetError } from '../../src/storage/errors.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/LogConfig.js';
 import { OffsetOutOfRangeError, PartitionLog } from '../../src/storage/PartitionLog.js';
-import { batchOf, readAll, recordsOf, SMALL_LOG, tempDir } from './helpers.js';
+import { batchOf, readAll, recordsOf, SMALL_LOG, simulateCrash, tempDir } from './helpers.js';
 
 const open = (config: LogConfig = SMALL_LOG, dir = tempDir()) =>
   PartitionLog.open(dir, config, { cleanShutdown: true, now: 0 });
@@ -237,6 +237,7 @@ describe('PartitionLog truncation, DeleteRecords and retention', () => {
     expect(log.deleteRecordsBefore(5)).toBe(13);
     expect(() => log.deleteRecordsBefore(31)).toThrow(OffsetOutOfRangeError);
     // Not closed: the log start was checkpointed when it moved.
+    simulateCrash(log);
     const reopened = PartitionLog.open(dir, SMALL_LOG, { cleanShutdown: false, now: 0 });
     expect(reopened.logStartOffset).toBe(13);
     expect(readAll(reopened)[0]).toBe('13:v13');

@@ -16,10 +16,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/LogConfig.js';
 import { PartitionLog } from '../../src/storage/PartitionLog.js';
-import { batchOf, readAll, SMALL_LOG, tempDir } from './helpers.js';
+import { batchOf, readAll, SMALL_LOG, simulateCrash, tempDir } from './helpers.js';
 
-const crash = (dir: string, config: LogConfig = DEFAULT_LOG_CONFIG) =>
-  PartitionLog.open(dir, config, { cleanShutdown: false, now: 0 });
+/** Reopens `dir` as after a crash: `log`, which had it open, stops writing first. */
+const crash = (dir: string, config: LogConfig = DEFAULT_LOG_CONFIG, log?: PartitionLog) => {
+  if (log) simulateCrash(log);
+  return PartitionLog.open(dir, config, { cleanShutdown: false, now: 0 });
+};
 
 const logFiles = (dir: string) =>
   readdirSync(dir)
@@ -57,7 +60,7 @@ describe('crash recovery', () => {
         const cut = cutSeed % (size + 1);
         truncateSync(file, cut);
         const survivors = ends.filter((e) => e <= cut).length;
-        const reopened = crash(dir);
+        const reopened = crash(dir, DEFAULT_LOG_CONFIG, log);
         expect(reopened.logEndOffset).toBe(survivors);
         expect(readAll(reopened)).toEqual(expectedRecords(survivors));
         expect(statSync(file).size).toBe(survivors === 0 ? 0 : ends[survivors - 1]);
@@ -87,7 +90,7 @@ describe('crash recovery', () => {
         byte[0] = byte[0]! ^ 0x5a;
         writeSync(fd, byte, 0, 1, at);
         closeSync(fd);
-        const reopened = crash(dir);
+        const reopened = crash(dir, DEFAULT_LOG_CONFIG, log);
         expect(reopened.logEndOffset).toBe(victim);
         expect(readAll(reopened)).toEqual(expectedRecords(victim));
         expect(reopened.truncatedOnLoad).toBe(ends[count - 1]! - start);
@@ -108,7 +111,7 @@ describe('crash recovery', () => {
       const fd = openSync(join(dir, logFiles(dir)[0]!), 'r+');
       writeSync(fd, Buffer.from([value]), 0, 1, ends[3]! + offsetInBatch);
       closeSync(fd);
-      expect(readAll(crash(dir))).toEqual(expectedRecords(4));
+      expect(readAll(crash(dir, DEFAULT_LOG_CONFIG, log))).toEqual(expectedRecords(4));
     }
   });
 
@@ -122,7 +125,7 @@ describe('crash recovery', () => {
     const files = logFiles(dir);
     const last = join(dir, files[files.length - 1]!);
     truncateSync(last, Math.max(0, statSync(last).size - 3));
-    const reopened = crash(dir, SMALL_LOG);
+    const reopened = crash(dir, SMALL_LOG, log);
     expect(reopened.logEndOffset).toBeGreaterThanOrEqual(flushed);
     expect(reopened.logEndOffset).toBeLessThan(22);
     expect(readAll(reopened)).toEqual([
@@ -145,7 +148,7 @@ describe('crash recovery', () => {
       join(dir, 'partition-checkpoint'),
       '0\nlog-start-offset 0\nrecovery-point 0\ncleaner-offset 0\n',
     );
-    const reopened = crash(dir, SMALL_LOG);
+    const reopened = crash(dir, SMALL_LOG, log);
     const secondBase = Number(files[1]!.slice(0, 20));
     expect(reopened.logEndOffset).toBe(secondBase);
     expect(logFiles(dir)).toEqual([files[0], files[1]]);
@@ -192,6 +195,7 @@ describe('crash recovery', () => {
     appendBatches(log, 15);
     const files = logFiles(dir);
     truncateSync(join(dir, files[files.length - 1]!), statSync(join(dir, files[files.length - 1]!)).size - 1);
+    simulateCrash(log);
     const sync = readAll(crash(tempDirCopy(dir), SMALL_LOG));
     const reopened = await PartitionLog.openAsync(dir, SMALL_LOG, { cleanShutdown: false, now: 0 });
     expect(readAll(reopened)).toEqual(sync);

@@ -1,13 +1,31 @@
 import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchOffsets, buildRecordBatch, type DecodedRecord, decodeRecords } from '@fjord/protocol';
+import { afterAll } from 'vitest';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/LogConfig.js';
 import type { PartitionLog } from '../../src/storage/PartitionLog.js';
 
-/** A fresh directory under the OS temp dir. */
+const created: string[] = [];
+
+/** A fresh directory under the OS temp dir, removed when the test file is done. */
 export function tempDir(prefix = 'fjord-storage-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5 })));
+});
+
+/**
+ * Stops logs the way a killed process stops: nothing they still have in flight (a background
+ * flush, a checkpoint) reaches the disk afterwards. Tests reopen the same dirs in-process.
+ */
+export function simulateCrash(...logs: PartitionLog[]): void {
+  for (const log of logs) log.markOffline(new Error('simulated crash'));
 }
 
 export interface TestRecord {
