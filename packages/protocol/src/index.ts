@@ -13,3 +13,4 @@ export * from './wire/frames.js';
 export * from './wire/ProtocolDecodeError.js';
 export * from './wire/Reader.js';
 export * from './wire/Writer.js';
+export * from './framing/FrameDecoder.js';

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { FrameDecoder } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { ConnectionInfo, FrameHandler, FrameResult } from './RequestContext.js';
 
@@ -24,11 +25,7 @@ export interface ConnectionLimits {
  */
 export class KafkaConnection {
   private readonly pending: PendingResponse[] = [];
-  /** The size prefix being read, and the frame being filled when it spans chunks. */
-  private readonly header = Buffer.alloc(4);
-  private headerFill = 0;
-  private frame?: Buffer;
-  private frameFill = 0;
+  private readonly frames: FrameDecoder;
   private closed = false;
   private paused = false;
 
@@ -39,6 +36,7 @@ export class KafkaConnection {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
   ) {
+    this.frames = new FrameDecoder(limits.maxFrameBytes);
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
       socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle timeout'));
@@ -62,53 +60,21 @@ export class KafkaConnection {
     this.handler.connectionClosed?.(this.info);
   }
 
-  /**
-   * Splits the TCP stream into size-prefixed frames and refuses oversized ones before
-   * buffering anything. A frame that lies within one chunk is dispatched as a view; one that
-   * spans chunks is copied once into a buffer allocated at its exact size.
-   */
   private onData(chunk: Buffer): void {
-    let data = chunk;
-    while (!this.closed && data.length > 0) {
-      if (this.frame === undefined) {
-        // The 4-byte size prefix may itself be split across chunks.
-        const take = Math.min(4 - this.headerFill, data.length);
-        data.copy(this.header, this.headerFill, 0, take);
-        this.headerFill += take;
-        data = data.subarray(take);
-        if (this.headerFill < 4) return;
-        this.headerFill = 0;
-        const size = this.header.readInt32BE(0);
-        if (size < 0 || size > this.limits.maxFrameBytes) {
-          this.log.warn(
-            {
-              conn: this.info.connectionId,
-              client: this.info.clientAddress,
-              size,
-              max: this.limits.maxFrameBytes,
-            },
-            'request size out of range, closing connection',
-          );
-          this.close('invalid request size');
-          return;
-        }
-        if (data.length >= size) {
-          this.dispatch(data.subarray(0, size));
-          data = data.subarray(size);
-          continue;
-        }
-        this.frame = Buffer.allocUnsafe(size);
-        this.frameFill = 0;
-      }
-      const take = Math.min(this.frame.length - this.frameFill, data.length);
-      data.copy(this.frame, this.frameFill, 0, take);
-      this.frameFill += take;
-      data = data.subarray(take);
-      if (this.frameFill === this.frame.length) {
-        const frame = this.frame;
-        this.frame = undefined;
-        this.dispatch(frame);
-      }
+    const error = this.frames.push(chunk, (frame) => {
+      if (!this.closed) this.dispatch(frame);
+    });
+    if (error) {
+      this.log.warn(
+        {
+          conn: this.info.connectionId,
+          client: this.info.clientAddress,
+          size: error.size,
+          max: this.limits.maxFrameBytes,
+        },
+        'request size out of range, closing connection',
+      );
+      this.close('invalid request size');
     }
   }
 
@@ -127,6 +93,8 @@ export class KafkaConnection {
       result.then(
         (r) => this.complete(slot, r),
         (err: unknown) => {
+          // After the connection closed (or the broker began stopping) a late failure is moot.
+          if (this.closed) return;
           this.log.error({ err, conn: this.info.connectionId }, 'request handler failed');
           this.close('handler error');
         },

@@ -21,6 +21,8 @@ export class Partition {
   readonly producers = new ProducerStateManager();
   highWatermark: number;
   state: PartitionState;
+  /** Set when the partition's log dir failed: it answers KAFKA_STORAGE_ERROR from then on. */
+  offline = false;
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -98,7 +100,13 @@ export class Partition {
           logStartOffset: this.log.logStartOffset,
         };
     }
-    const result = this.log.append(data, this.leaderEpoch, now);
+    let result: ReturnType<PartitionLog['append']>;
+    try {
+      result = this.log.append(data, this.leaderEpoch, now);
+    } catch (e) {
+      // The log manager takes the dir offline on I/O errors; this request fails cleanly.
+      return { ok: false, error: 'KAFKA_STORAGE_ERROR', message: (e as Error).message };
+    }
     if (batches.length === 1) this.producers.update(batches[0]!, result.firstOffset, result.lastOffset, now);
     this.maybeAdvanceHighWatermark();
     return { ok: true, ...result, logStartOffset: this.log.logStartOffset };

@@ -21,7 +21,18 @@ export class ReplicaManager {
     private readonly logs: LogManager,
     private readonly configSource: EffectiveConfigs,
     private readonly log: Logger,
-  ) {}
+  ) {
+    logs.onDirOffline((event) => {
+      for (const tp of event.partitions) {
+        const p = this.get(tp.topic, tp.partition);
+        if (p) p.offline = true;
+      }
+      this.log.error(
+        { dir: event.dir, partitions: event.partitions.length, err: event.error },
+        'log dir offline',
+      );
+    });
+  }
 
   get(topic: string, partition: number): Partition | undefined {
     return this.partitions.get(`${topic}\u0000${partition}`);
@@ -40,6 +51,7 @@ export class ReplicaManager {
     currentLeaderEpoch = -1,
   ): Partition | number {
     const p = this.get(topic, partition);
+    if (p?.offline) return ErrorCode.KAFKA_STORAGE_ERROR;
     if (!p || !p.isLeader)
       return image.partition(topic, partition)
         ? ErrorCode.NOT_LEADER_OR_FOLLOWER

@@ -165,6 +165,14 @@ export const describeLogDirsHandler = defineHandler({
         } catch {
           // unknown sizes stay -1, as Kafka reports them
         }
+        if (!b.logs.isDirOnline(dir))
+          return {
+            errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+            logDir: dir,
+            topics: [],
+            totalBytes: -1n,
+            usableBytes: -1n,
+          };
         return {
           errorCode: ErrorCode.NONE,
           logDir: dir,

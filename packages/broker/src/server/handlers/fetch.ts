@@ -8,7 +8,7 @@ import {
   type FetchResponsePartitionDataInput,
   ZERO_UUID,
 } from '@fjord/protocol';
-import { OffsetOutOfRangeError } from '../../storage/PartitionLog.js';
+import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { type FetchSession, partitionKey, type SessionPartition } from '../FetchSessionCache.js';
@@ -89,7 +89,7 @@ export const fetchHandler = defineHandler({
     };
     const first = respond();
     if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return first.response;
-    return new Promise<FetchResponseInput>((resolve) => {
+    return new Promise<FetchResponseInput>((resolve, reject) => {
       const unsubscribe: (() => void)[] = [];
       let done = false;
       const finish = () => {
@@ -97,7 +97,13 @@ export const fetchHandler = defineHandler({
         done = true;
         clearTimeout(timer);
         for (const u of unsubscribe) u();
-        resolve(respond().response);
+        // A timer callback must not throw: a failed re-read fails this request (and closes
+        // its connection) instead of the process.
+        try {
+          resolve(respond().response);
+        } catch (e) {
+          reject(e);
+        }
       };
       const timer = setTimeout(finish, Math.min(req.maxWaitMs, 60_000));
       for (const w of wanted) {
@@ -181,8 +187,10 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchReque
         remaining -= data.length;
       }
     } catch (e) {
-      if (!(e instanceof OffsetOutOfRangeError)) throw e;
-      out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      if (e instanceof OffsetOutOfRangeError) out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      else if (e instanceof KafkaStorageError) out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      else throw e;
+      out.records = null;
       hasError = true;
     }
     return out;
