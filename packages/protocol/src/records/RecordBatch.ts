@@ -177,3 +177,40 @@ export function batchOffsets(buf: Buffer): number[] {
   }
   return positions;
 }
+
+/**
+ * Re-encodes every batch of a record set with `codec`, keeping producer id, epoch, sequence,
+ * transactional flag and timestamps (a topic whose compression.type is not "producer").
+ * Batches already in that codec are kept byte for byte.
+ */
+export function recompressBatches(records: Buffer, codec: number, maxDecompressedBytes?: number): Buffer {
+  const parts: Buffer[] = [];
+  for (const pos of batchOffsets(records)) {
+    const h = new RecordBatchHeader(records, pos);
+    const bytes = records.subarray(pos, pos + h.sizeInBytes);
+    if (h.compression === codec || h.isControl) {
+      parts.push(bytes);
+      continue;
+    }
+    parts.push(
+      buildRecordBatch({
+        records: decodeRecords(records, pos, maxDecompressedBytes).map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+          timestamp: r.timestamp,
+        })),
+        baseOffset: h.baseOffset,
+        partitionLeaderEpoch: h.partitionLeaderEpoch,
+        compression: codec,
+        logAppendTime: h.isLogAppendTime,
+        baseTimestamp: h.baseTimestamp,
+        producerId: h.producerId,
+        producerEpoch: h.producerEpoch,
+        baseSequence: h.baseSequence,
+        transactional: h.isTransactional,
+      }),
+    );
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}

@@ -1,13 +1,25 @@
 import {
   ApiKey,
+  CompressionCodec,
   ErrorCode,
   type ProduceResponsePartitionProduceResponseInput,
   type ProduceResponseTopicProduceResponseInput,
+  recompressBatches,
   validateProduceRecords,
 } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { code } from './errors.js';
+
+/** Topic compression.type → codec id; "producer" keeps the client's batches as they are. */
+const TOPIC_CODECS: Record<string, number | undefined> = {
+  producer: undefined,
+  uncompressed: CompressionCodec.none,
+  gzip: CompressionCodec.gzip,
+  snappy: CompressionCodec.snappy,
+  lz4: CompressionCodec.lz4,
+  zstd: CompressionCodec.zstd,
+};
 
 function failed(
   index: number,
@@ -43,6 +55,9 @@ export const produceHandler = defineHandler({
       const known = image.topic(topic.name) !== undefined;
       const maxBatchBytes = known ? Number(b.configs.topicConfig(image, topic.name, 'max.message.bytes')) : 0;
       const minIsr = known ? Number(b.configs.topicConfig(image, topic.name, 'min.insync.replicas')) : 1;
+      const targetCodec = known
+        ? TOPIC_CODECS[b.configs.topicConfig(image, topic.name, 'compression.type') ?? 'producer']
+        : undefined;
       for (const p of topic.partitionData) {
         const partition = b.replicas.get(topic.name, p.index);
         if (!partition) {
@@ -68,7 +83,16 @@ export const produceHandler = defineHandler({
           partitionResponses.push(failed(p.index, code(validated.error), validated.message));
           continue;
         }
-        const outcome = partition.appendAsLeader(validated.data, validated.batches, req.acks, minIsr, now);
+        let data = validated.data;
+        if (targetCodec !== undefined) {
+          try {
+            data = recompressBatches(data, targetCodec, maxBatchBytes * 64);
+          } catch (e) {
+            partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message));
+            continue;
+          }
+        }
+        const outcome = partition.appendAsLeader(data, validated.batches, req.acks, minIsr, now);
         if (!outcome.ok) {
           partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
           continue;
