@@ -1,3 +1,4 @@
 export * from './Broker.js';
 export * from './config/BrokerConfig.js';
 export * from './config/PropertiesFile.js';
+export * from './storage/index.js';

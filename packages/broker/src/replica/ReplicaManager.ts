@@ -1,8 +1,8 @@
-import { type EffectiveConfigs, type MetadataImage, TOPIC_CONFIG_DEFS } from '@fjord/metadata';
+import type { EffectiveConfigs, MetadataImage } from '@fjord/metadata';
 import { ErrorCode } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import { type LogConfig, logConfigFromTopicConfigs } from '../storage/LogConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
-import type { LogConfig } from '../storage/PartitionLog.js';
 import { Partition } from './Partition.js';
 
 /** Broker-level log defaults by Kafka broker key (after resolution of ms/hours synonyms). */
@@ -101,20 +101,7 @@ export class ReplicaManager {
   }
 }
 
-/** Topic overrides over broker defaults, as a LogConfig. */
+/** Topic overrides over broker defaults, as a LogConfig (cleanup policy and compaction included). */
 export function logConfigFor(source: EffectiveConfigs, image: MetadataImage, topic: string): LogConfig {
-  const get = (name: string) => source.topicConfig(image, topic, name);
-  const num = (name: string) => Number(get(name));
-  return {
-    segmentBytes: num('segment.bytes'),
-    segmentMs: num('segment.ms'),
-    retentionMs: num('retention.ms'),
-    retentionBytes: num('retention.bytes'),
-    flushMessages: num('flush.messages'),
-    flushMs: num('flush.ms'),
-    indexIntervalBytes: num('index.interval.bytes'),
-    logAppendTime: get('message.timestamp.type') === 'LogAppendTime',
-  };
+  return logConfigFromTopicConfigs((name) => source.topicConfig(image, topic, name));
 }
-
-export { TOPIC_CONFIG_DEFS };
