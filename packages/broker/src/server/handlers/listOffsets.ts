@@ -1,6 +1,5 @@
 import {
   ApiKey,
-  decodeRecords,
   ErrorCode,
   type ListOffsetsResponseListOffsetsPartitionResponseInput,
 } from '@fjord/protocol';
@@ -22,14 +21,11 @@ function lookup(p: Partition, timestamp: bigint): { offset: bigint; timestamp: b
       ? { offset: -1n, timestamp: -1n }
       : { offset: BigInt(max.offset), timestamp: BigInt(max.timestamp) };
   }
-  const found = p.log.findBatchByTimestamp(Number(timestamp));
-  if (!found || found.location.baseOffset >= p.highWatermark) return { offset: -1n, timestamp: -1n };
-  // The batch's max timestamp qualifies; find the first record in it that does.
-  for (const r of decodeRecords(found.bytes)) {
-    if (r.timestamp >= timestamp && r.offset >= BigInt(p.log.logStartOffset))
-      return { offset: r.offset, timestamp: r.timestamp };
-  }
-  return { offset: BigInt(found.location.baseOffset), timestamp: BigInt(found.location.maxTimestamp) };
+  // The first record at or after the timestamp, below the high watermark (record level, any codec).
+  const found = p.log.offsetForTimestamp(Number(timestamp), p.highWatermark);
+  return found
+    ? { offset: BigInt(found.offset), timestamp: BigInt(found.timestamp) }
+    : { offset: -1n, timestamp: -1n };
 }
 
 export const listOffsetsHandler = defineHandler({
