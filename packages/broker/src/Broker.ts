@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   EffectiveConfigs,
   LocalFileMetadataStore,
-  type MetadataImage,
   MetadataPublisher,
   type MetadataRecord,
   planCreateTopic,
@@ -257,5 +256,3 @@ function kafkaRelease(version: string): string {
   if (!release) throw new Error(`fjord.kafka.version ${version} is not a Kafka release we know`);
   return release;
 }
-
-export type { MetadataImage };

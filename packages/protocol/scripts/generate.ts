@@ -347,12 +347,6 @@ function readField(
   return lines;
 }
 
-interface Emitted {
-  /** Canonical function name per struct/version/direction. */
-  names: Map<string, string>;
-  code: string[];
-}
-
 function emitSchema(model: SchemaModel, versions: Range): string {
   const flexRange = parseRange(model.schema.flexibleVersions);
   const out: string[] = [];

@@ -14,7 +14,6 @@ export type BrokerLogDefaults = ReadonlyMap<string, unknown>;
  */
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
-  private readonly byTopicId = new Map<string, string>();
 
   constructor(
     private readonly brokerId: number,
@@ -52,7 +51,7 @@ export class ReplicaManager {
   ): Partition | number {
     const p = this.get(topic, partition);
     if (p?.offline) return ErrorCode.KAFKA_STORAGE_ERROR;
-    if (!p || !p.isLeader)
+    if (!p?.isLeader)
       return image.partition(topic, partition)
         ? ErrorCode.NOT_LEADER_OR_FOLLOWER
         : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -73,7 +72,7 @@ export class ReplicaManager {
     for (const topic of image.topicsByName.values()) {
       const config = logConfigFor(this.configSource, image, topic.name);
       for (const state of topic.partitions) {
-        if (!state || !state.replicas.includes(this.brokerId)) continue;
+        if (!state?.replicas.includes(this.brokerId)) continue;
         const key = `${topic.name}\u0000${state.partition}`;
         seen.add(key);
         const existing = this.partitions.get(key);

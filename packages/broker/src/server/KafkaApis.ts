@@ -126,7 +126,7 @@ export class KafkaApis implements FrameHandler {
       });
     }
     const codec = API_CODEC_LIST[header.apiKey];
-    if (!codec || !codec.encodeResponse[header.apiVersion]) {
+    if (!codec?.encodeResponse[header.apiVersion]) {
       this.services.log.warn(
         { conn: connection.connectionId, apiKey: header.apiKey, version: header.apiVersion },
         'request for an unknown API or version, closing connection',

@@ -2,13 +2,7 @@ import { CompressionError } from '../compression/codecs.js';
 import type { ErrorCodeName } from '../generated/errors.js';
 import { ProtocolDecodeError } from '../wire/ProtocolDecodeError.js';
 import { messageSetToBatch } from './LegacyMessageSet.js';
-import {
-  BATCH_HEADER_SIZE,
-  BATCH_MAGIC,
-  LOG_OVERHEAD,
-  MAGIC_PROBE_SIZE,
-  RecordBatchHeader,
-} from './RecordBatchHeader.js';
+import { BATCH_HEADER_SIZE, BATCH_MAGIC, MAGIC_PROBE_SIZE, RecordBatchHeader } from './RecordBatchHeader.js';
 
 export interface ProducerBatchInfo {
   readonly producerId: bigint;

@@ -1,10 +1,9 @@
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { offsetsPartitionFor } from '../../group/ConsumerOffsetsRecords.js';
+import { OFFSETS_TOPIC } from '../../group/ConsumerOffsetsStore.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { brokersFor } from './metadata.js';
-
-export const OFFSETS_TOPIC = '__consumer_offsets';
 
 /** FindCoordinator: the leader of the group's `__consumer_offsets` partition (created on first use). */
 export const findCoordinatorHandler = defineHandler({
