@@ -11,3 +11,4 @@ export * from './image/MetadataPublisher.js';
 export * from './records.js';
 export * from './store/LocalFileMetadataStore.js';
 export * from './store/MetadataStore.js';
+export * from './store/PostgresMetadataStore.js';

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { migrate } from '@fjord/db';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FencedControllerError,
+  MetadataPublisher,
+  type MetadataRecord,
+  PostgresMetadataStore,
+} from '../src/index.js';
+
+const db = `fjord_meta_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+const url = `postgresql://postgres@127.0.0.1:5432/${db}`;
+const admin = async (sql: string) => {
+  const c = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+  await c.connect();
+  await c.query(sql);
+  await c.end();
+};
+const stores: PostgresMetadataStore[] = [];
+const store = (cluster: string, broker: number) => {
+  const s = new PostgresMetadataStore(cluster, broker, url);
+  stores.push(s);
+  return s;
+};
+const topic = (name: string): MetadataRecord => ({ type: 'Topic', name, topicId: randomUUID() });
+
+beforeAll(async () => {
+  await admin(`CREATE DATABASE "${db}"`);
+  await migrate(url);
+});
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+});
+
+describe('PostgreSQL metadata store', () => {
+  it('gives the lease to one broker at a time and fences a stale controller', async () => {
+    const a = store('c1', 1);
+    const b = store('c1', 2);
+    const leaseA = await a.acquireLease(60_000);
+    expect(leaseA).toMatchObject({ holderBrokerId: 1, epoch: 1 });
+    expect(await b.acquireLease(60_000)).toMatchObject({ holderBrokerId: 1, epoch: 1 });
+    await expect(b.append([topic('x')])).rejects.toThrow(FencedControllerError);
+    expect(await a.append([topic('t1'), topic('t2')])).toHaveLength(2);
+
+    // A's lease expires; B takes over with a higher epoch and A can no longer write.
+    await a.acquireLease(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await b.acquireLease(60_000)).toMatchObject({ holderBrokerId: 2, epoch: 2 });
+    await expect(a.append([topic('late')])).rejects.toThrow(FencedControllerError);
+    const entries = await b.append([topic('t3')]);
+    expect(entries.map((e) => e.offset)).toEqual([2]);
+  });
+
+  it('wakes readers through LISTEN/NOTIFY and keeps clusters apart', async () => {
+    const writer = store('c2', 1);
+    const reader = store('c2', 7);
+    const other = store('c3', 1);
+    await writer.acquireLease(60_000);
+    await other.acquireLease(60_000);
+    const publisher = new MetadataPublisher(reader);
+    let woke = 0;
+    await reader.listen(() => {
+      woke++;
+      void publisher.catchUp();
+    });
+    await other.append([topic('elsewhere')]);
+    await writer.append([topic('orders')]);
+    const until = Date.now() + 5000;
+    while (!publisher.image.topic('orders') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(publisher.image.topic('orders')).toBeDefined();
+    expect(publisher.image.topic('elsewhere')).toBeUndefined();
+    expect(woke).toBe(1);
+    expect((await other.readAfter(-1)).map((e) => e.offset)).toEqual([0]);
+  });
+});
