@@ -1,0 +1,43 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+
+export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+
+export const SCRAM_HASH: Record<ScramMechanism, 'sha256' | 'sha512'> = {
+  'SCRAM-SHA-256': 'sha256',
+  'SCRAM-SHA-512': 'sha512',
+};
+
+/** What the broker stores for a SCRAM user: never the password (RFC 5802 §2.2). */
+export interface ScramCredential {
+  readonly mechanism: ScramMechanism;
+  readonly salt: Buffer;
+  readonly iterations: number;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+}
+
+export const MIN_ITERATIONS = 4096;
+
+export function hmac(hash: string, key: Buffer, data: string | Buffer): Buffer {
+  return createHmac(hash, key).update(data).digest();
+}
+
+/** Derives the stored credential from a password (salted, iterated; the password is dropped). */
+export function scramCredential(
+  mechanism: ScramMechanism,
+  password: string,
+  iterations = MIN_ITERATIONS,
+  salt: Buffer = randomBytes(32),
+): ScramCredential {
+  const hash = SCRAM_HASH[mechanism];
+  const keyLen = hash === 'sha256' ? 32 : 64;
+  const salted = pbkdf2Sync(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, keyLen, hash);
+  const clientKey = hmac(hash, salted, 'Client Key');
+  return {
+    mechanism,
+    salt,
+    iterations,
+    storedKey: createHash(hash).update(clientKey).digest(),
+    serverKey: hmac(hash, salted, 'Server Key'),
+  };
+}
