@@ -6,6 +6,8 @@
 export interface BrokerCliOptions {
   readonly configPath?: string;
   readonly overrides: Map<string, string>;
+  /** `--add-scram` specs, kafka-storage's syntax. */
+  readonly scramUsers: string[];
 }
 
 export class CliError extends Error {}
@@ -16,10 +18,12 @@ const USAGE = `Usage: fjord-broker [--config server.properties] [options]
   --listen HOST:PORT       shorthand for --override listeners=PLAINTEXT://HOST:PORT
   --data-dir DIR           shorthand for --override log.dirs=DIR
   --node-id N              shorthand for --override node.id=N
+  --add-scram SPEC         SCRAM user, e.g. 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (repeatable)
   --help                   show this help`;
 
 export function parseBrokerArgs(argv: readonly string[]): BrokerCliOptions | 'help' {
   const overrides = new Map<string, string>();
+  const scramUsers: string[] = [];
   let configPath: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -55,11 +59,14 @@ export function parseBrokerArgs(argv: readonly string[]): BrokerCliOptions | 'he
       case '--node-id':
         overrides.set('node.id', value());
         break;
+      case '--add-scram':
+        scramUsers.push(value());
+        break;
       default:
         throw new CliError(`Unknown argument '${arg}'\n${USAGE}`);
     }
   }
-  return { configPath, overrides };
+  return { configPath, overrides, scramUsers };
 }
 
 export { USAGE };

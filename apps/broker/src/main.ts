@@ -13,7 +13,11 @@ async function main(): Promise<void> {
     return;
   }
   const propertiesText = args.configPath ? readFileSync(args.configPath, 'utf8') : undefined;
-  const config = resolveBrokerConfig({ propertiesText, overrides: args.overrides });
+  const config = resolveBrokerConfig({
+    propertiesText,
+    overrides: args.overrides,
+    scramUsers: args.scramUsers,
+  });
   for (const key of config.unknownKeys) log.warn({ key }, 'unknown configuration key ignored');
   if (config.ignoredKeys.length > 0)
     log.info({ keys: config.ignoredKeys }, 'configuration keys with no effect in Fjord');
@@ -31,7 +35,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof CliError || (err instanceof Error && err.name === 'ConfigError')) {
+  if (
+    err instanceof CliError ||
+    (err instanceof Error && (err.name === 'ConfigError' || err.constructor.name === 'SaslConfigError'))
+  ) {
     console.error(err.message);
     process.exit(2);
   }

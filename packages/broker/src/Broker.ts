@@ -18,6 +18,7 @@ import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
 import { SocketServer } from './network/SocketServer.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
+import { SaslConfig } from './security/SaslConfig.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
 import { allHandlers } from './server/handlers/index.js';
@@ -91,6 +92,7 @@ export class Broker {
         return groups!;
       },
       producerIds: new ProducerIdAllocator(controller, config.nodeId),
+      sasl: new SaslConfig(config.passthrough, config.scramUsers),
       fetchSessions: new FetchSessionCache(
         Number(config.values.get('max.incremental.fetch.session.cache.slots')),
       ),

@@ -121,6 +121,8 @@ export interface BrokerConfigSource {
   readonly propertiesText?: string;
   /** Individual overrides, applied after the file (`--override key=value`). */
   readonly overrides?: ReadonlyMap<string, string>;
+  /** SCRAM users to bootstrap (`--add-scram 'SCRAM-SHA-256=[name=alice,password=...]'`). */
+  readonly scramUsers?: readonly string[];
 }
 
 export interface ResolvedBrokerConfig {
@@ -150,6 +152,7 @@ export interface ResolvedBrokerConfig {
   readonly ignoredKeys: readonly string[];
   /** Raw values of keys the broker does not model (e.g. listener-prefixed SASL settings). */
   readonly passthrough: ReadonlyMap<string, string>;
+  readonly scramUsers: readonly string[];
 }
 
 /** Prefixes whose keys are read by subsystems that parse them themselves (SASL, SSL, ACLs). */
@@ -243,6 +246,7 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
     unknownKeys,
     ignoredKeys,
     passthrough,
+    scramUsers: source.scramUsers ?? [],
   };
 }
 

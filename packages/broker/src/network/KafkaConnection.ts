@@ -119,6 +119,13 @@ export class KafkaConnection {
         this.socket.cork();
         corked = true;
       }
+      if (!Array.isArray(r)) {
+        for (const chunk of r.chunks) this.socket.write(chunk);
+        this.socket.uncork();
+        this.closed = true;
+        this.socket.end();
+        return;
+      }
       for (const chunk of r) this.socket.write(chunk);
     }
     if (corked) this.socket.uncork();

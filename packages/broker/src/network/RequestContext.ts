@@ -9,14 +9,25 @@ export interface ConnectionInfo {
   readonly clientPort: number;
   /** Authenticated principal, e.g. `User:ANONYMOUS` before/without SASL. */
   principal: string;
+  /** SASL progress on SASL_* listeners; undefined where no authentication is required. */
+  sasl?: SaslConnectionState;
+}
+
+/** Where a connection is in Kafka's SASL flow (KIP-43 / KIP-152). */
+export interface SaslConnectionState {
+  stage: 'handshake' | 'authenticate' | 'raw-token' | 'authenticated';
+  mechanism?: string;
+  /** Feeds the next client token of the chosen mechanism. */
+  step?: (token: Buffer) => import('../security/ScramAuthenticator.js').SaslStep;
 }
 
 /**
  * Handles one complete request frame (header + body, size prefix removed). Returns the
  * response frame chunks (size prefix included), `null` for no response (acks=0 produce),
- * or `'close'` to close the connection (what Kafka does for requests it cannot parse).
+ * `'close'` to close the connection (what Kafka does for requests it cannot parse), or a
+ * response to send before closing (a failed authentication).
  */
-export type FrameResult = Buffer[] | null | 'close';
+export type FrameResult = Buffer[] | null | 'close' | { readonly chunks: Buffer[]; readonly thenClose: true };
 
 export interface FrameHandler {
   handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult>;

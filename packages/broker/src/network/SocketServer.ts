@@ -54,6 +54,7 @@ export class SocketServer {
         clientAddress: socket.remoteAddress ?? '',
         clientPort: socket.remotePort ?? 0,
         principal: 'User:ANONYMOUS',
+        sasl: listener.securityProtocol.startsWith('SASL_') ? { stage: 'handshake' } : undefined,
       },
       this.handler,
       this.limits,

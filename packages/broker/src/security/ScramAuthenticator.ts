@@ -89,7 +89,9 @@ export class ScramAuthenticator {
     const withoutProof = text.slice(0, proofAt);
     const attrs = attributes(withoutProof);
     const proof = Buffer.from(text.slice(proofAt + 3), 'base64');
-    if (attrs.get('r') !== this.nonce) return this.fail('Invalid SCRAM nonce');
+    // Kafka's ScramSaslServer only checks that the echoed nonce ends with the server's; some
+    // clients (librdkafka 2.0) prefix their own nonce once more, and Kafka accepts that.
+    if (!(attrs.get('r') ?? '').endsWith(this.nonce)) return this.fail('Invalid SCRAM nonce');
     if (!['biws', 'eSws'].includes(attrs.get('c') ?? '')) return this.fail('Invalid SCRAM channel binding');
     const cred = this.credential;
     this.state = 'done';

@@ -11,6 +11,7 @@ import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { ConnectionInfo } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
+import type { SaslConfig } from '../security/SaslConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
 import type { FetchSessionCache } from './FetchSessionCache.js';
 
@@ -27,6 +28,7 @@ export interface BrokerServices {
   readonly groups: GroupCoordinator;
   readonly producerIds: ProducerIdAllocator;
   readonly fetchSessions: FetchSessionCache;
+  readonly sasl: SaslConfig;
   readonly topicDefaults: TopicDefaults;
   readonly log: Logger;
   now(): number;
@@ -40,4 +42,6 @@ export interface RequestContext {
   readonly clientId: string | null;
   readonly connection: ConnectionInfo;
   readonly broker: BrokerServices;
+  /** Set by a handler whose response must be followed by closing the connection. */
+  closeAfterResponse?: boolean;
 }

@@ -13,6 +13,14 @@ import {
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
+import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
+
+/** What a client may send on a SASL listener before it has authenticated. */
+const PRE_AUTH_APIS: ReadonlySet<number> = new Set([
+  ApiKey.ApiVersions,
+  ApiKey.SaslHandshake,
+  ApiKey.SaslAuthenticate,
+]);
 
 export interface AdvertisedApi {
   readonly apiKey: number;
@@ -48,6 +56,7 @@ export class KafkaApis implements FrameHandler {
   }
 
   handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
+    if (connection.sasl?.stage === 'raw-token') return this.rawSaslToken(connection, frame);
     let header: RequestHeaderInfo;
     try {
       header = decodeRequestHeader(frame);
@@ -55,6 +64,14 @@ export class KafkaApis implements FrameHandler {
       this.services.log.warn(
         { conn: connection.connectionId },
         'unparseable request header, closing connection',
+      );
+      return 'close';
+    }
+    if (connection.sasl && connection.sasl.stage !== 'authenticated' && !PRE_AUTH_APIS.has(header.apiKey)) {
+      // Kafka disconnects a client that sends other requests before authenticating.
+      this.services.log.warn(
+        { conn: connection.connectionId, client: connection.clientAddress, apiKey: header.apiKey },
+        'request before SASL authentication, closing connection',
       );
       return 'close';
     }
@@ -93,18 +110,49 @@ export class KafkaApis implements FrameHandler {
       broker: this.services,
     };
     const result = handler.handle(request as never, ctx);
-    if (result instanceof Promise) return result.then((r) => this.respond(header, r));
-    return this.respond(header, result);
+    if (result instanceof Promise) return result.then((r) => this.respond(header, r, ctx));
+    return this.respond(header, result, ctx);
   }
 
-  private respond(header: RequestHeaderInfo, body: unknown): FrameResult {
+  private respond(header: RequestHeaderInfo, body: unknown, ctx: RequestContext): FrameResult {
     if (body === null) return null;
-    return encodeResponseFrame(
+    const chunks = encodeResponseFrame(
       header.apiKey as ApiKeyNumber,
       header.apiVersion,
       header.correlationId,
       body as never,
     );
+    return ctx.closeAfterResponse ? { chunks, thenClose: true } : chunks;
+  }
+
+  /**
+   * After SaslHandshake v0 the client sends bare SASL tokens, each size-prefixed, and gets
+   * bare tokens back; a failed exchange closes the connection (Kafka's pre-KIP-152 flow).
+   */
+  private async rawSaslToken(connection: ConnectionInfo, token: Buffer): Promise<FrameResult> {
+    const sasl = connection.sasl!;
+    const result = sasl.step!(token);
+    if (result.kind === 'failure') {
+      this.services.log.info(
+        {
+          conn: connection.connectionId,
+          client: connection.clientAddress,
+          mechanism: sasl.mechanism,
+          reason: result.message,
+        },
+        'authentication failed',
+      );
+      await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
+      return 'close';
+    }
+    if (result.kind === 'success') {
+      sasl.stage = 'authenticated';
+      sasl.step = undefined;
+      connection.principal = result.principal;
+    }
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(result.token.length);
+    return [size, result.token];
   }
 
   /**

@@ -1,26 +1,76 @@
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
+import type { RequestContext } from '../BrokerServices.js';
+
+/** Slows every failed authentication down a little, as a brake on password guessing. */
+export const AUTH_FAILURE_DELAY_MS = 200;
 
 /**
- * SASL on a listener that does not use it: Kafka advertises SaslHandshake/SaslAuthenticate on
- * every listener and answers them with ILLEGAL_SASL_STATE where no SASL exchange is expected,
- * so a client configured for SASL against a PLAINTEXT port fails with a clear error.
+ * SaslHandshake: picks the mechanism. On a listener without SASL it is answered with
+ * ILLEGAL_SASL_STATE, as Kafka does. v0 switches the connection to raw SASL tokens; v1 to
+ * SaslAuthenticate requests (KIP-152).
  */
 export const saslHandshakeHandler = defineHandler({
   apiKey: ApiKey.SaslHandshake,
   minVersion: 0,
   maxVersion: 1,
-  handle: () => ({ errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] }),
+  handle(req, ctx: RequestContext) {
+    const sasl = ctx.connection.sasl;
+    if (!sasl || sasl.stage !== 'handshake')
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] };
+    const enabled = ctx.broker.sasl.mechanisms(ctx.connection.listenerName);
+    if (!enabled.includes(req.mechanism))
+      return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: enabled };
+    sasl.mechanism = req.mechanism;
+    sasl.step = ctx.broker.sasl.authenticator(ctx.connection.listenerName, req.mechanism);
+    sasl.stage = ctx.apiVersion === 0 ? 'raw-token' : 'authenticate';
+    return { errorCode: ErrorCode.NONE, mechanisms: enabled };
+  },
 });
 
 export const saslAuthenticateHandler = defineHandler({
   apiKey: ApiKey.SaslAuthenticate,
   minVersion: 0,
   maxVersion: 2,
-  handle: () => ({
-    errorCode: ErrorCode.ILLEGAL_SASL_STATE,
-    errorMessage: 'SASL is not enabled on this listener',
-    authBytes: Buffer.alloc(0),
-    sessionLifetimeMs: 0n,
-  }),
+  async handle(req, ctx: RequestContext) {
+    const sasl = ctx.connection.sasl;
+    const empty = { authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n };
+    if (!sasl || sasl.stage !== 'authenticate' || !sasl.step)
+      return {
+        errorCode: ErrorCode.ILLEGAL_SASL_STATE,
+        errorMessage: 'SaslAuthenticate before a successful SaslHandshake',
+        ...empty,
+      };
+    const result = sasl.step(req.authBytes);
+    if (result.kind === 'challenge')
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        authBytes: result.token,
+        sessionLifetimeMs: 0n,
+      };
+    if (result.kind === 'success') {
+      sasl.stage = 'authenticated';
+      sasl.step = undefined;
+      ctx.connection.principal = result.principal;
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        authBytes: result.token,
+        sessionLifetimeMs: 0n,
+      };
+    }
+    ctx.broker.log.info(
+      {
+        conn: ctx.connection.connectionId,
+        client: ctx.connection.clientAddress,
+        mechanism: sasl.mechanism,
+        reason: result.message,
+      },
+      'authentication failed',
+    );
+    await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
+    ctx.closeAfterResponse = true;
+    return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: result.message, ...empty };
+  },
 });

@@ -1,0 +1,94 @@
+import { authenticatePlain, type PlainUsers } from './PlainAuthenticator.js';
+import { type SaslStep, ScramAuthenticator } from './ScramAuthenticator.js';
+import { type ScramCredential, type ScramMechanism, scramCredential } from './ScramCredential.js';
+
+export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+export class SaslConfigError extends Error {}
+
+/**
+ * SASL settings the way Kafka spells them: PLAIN users from inline JAAS configs
+ * (`listener.name.<listener>.plain.sasl.jaas.config` or `sasl.jaas.config`, entries
+ * `user_<name>="<password>"`), enabled mechanisms from `[listener.name.<listener>.]sasl.enabled.mechanisms`,
+ * and SCRAM users bootstrapped with kafka-storage's syntax
+ * (`SCRAM-SHA-256=[name=alice,password=alice-secret]`). Only salted SCRAM credentials are kept.
+ */
+export class SaslConfig {
+  private readonly scram = new Map<string, ScramCredential>();
+
+  constructor(
+    private readonly raw: ReadonlyMap<string, string>,
+    scramUsers: readonly string[] = [],
+  ) {
+    for (const spec of scramUsers) this.addScram(spec);
+    for (const [key, value] of raw) {
+      if (key.endsWith('sasl.enabled.mechanisms'))
+        for (const m of value
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean))
+          if (!(SUPPORTED_MECHANISMS as readonly string[]).includes(m))
+            throw new SaslConfigError(
+              `Invalid value for configuration ${key}: mechanism ${m} is not supported (${SUPPORTED_MECHANISMS.join(', ')})`,
+            );
+    }
+  }
+
+  /** `SCRAM-SHA-256=[name=alice,password=alice-secret,iterations=8192]`. */
+  addScram(spec: string): void {
+    const m = /^(SCRAM-SHA-256|SCRAM-SHA-512)=\[(.*)\]$/.exec(spec.trim());
+    if (!m) throw new SaslConfigError(`--add-scram expects MECHANISM=[name=...,password=...], got '${spec}'`);
+    const fields = new Map(
+      m[2]!.split(',').map((kv) => {
+        const eq = kv.indexOf('=');
+        return [
+          kv.slice(0, eq).trim(),
+          kv
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+        ] as const;
+      }),
+    );
+    const name = fields.get('name');
+    const password = fields.get('password');
+    if (!name || !password) throw new SaslConfigError(`--add-scram needs name and password: '${spec}'`);
+    const iterations = Number(fields.get('iterations') ?? 4096);
+    if (!Number.isInteger(iterations) || iterations < 4096)
+      throw new SaslConfigError('SCRAM iterations must be at least 4096');
+    this.scram.set(`${m[1]}\u0000${name}`, scramCredential(m[1] as ScramMechanism, password, iterations));
+  }
+
+  private get(listener: string, suffix: string): string | undefined {
+    return this.raw.get(`listener.name.${listener.toLowerCase()}.${suffix}`) ?? this.raw.get(suffix);
+  }
+
+  mechanisms(listener: string): string[] {
+    const configured = this.get(listener, 'sasl.enabled.mechanisms');
+    return configured
+      ? configured
+          .split(',')
+          .map((m) => m.trim())
+          .filter(Boolean)
+      : [...SUPPORTED_MECHANISMS];
+  }
+
+  plainUsers(listener: string): PlainUsers {
+    const jaas = this.get(listener, 'plain.sasl.jaas.config') ?? this.get(listener, 'sasl.jaas.config') ?? '';
+    const users = new Map<string, string>();
+    for (const m of jaas.matchAll(/user_([^=\s]+)\s*=\s*"([^"]*)"/g)) users.set(m[1]!, m[2]!);
+    return users;
+  }
+
+  /** A fresh authenticator for one exchange of `mechanism` on `listener`. */
+  authenticator(listener: string, mechanism: string): (token: Buffer) => SaslStep {
+    if (mechanism === 'PLAIN') {
+      const users = this.plainUsers(listener);
+      return (token) => authenticatePlain(token, users);
+    }
+    const scram = new ScramAuthenticator(mechanism as ScramMechanism, (user, mech) =>
+      this.scram.get(`${mech}\u0000${user}`),
+    );
+    return (token) => scram.step(token);
+  }
+}
