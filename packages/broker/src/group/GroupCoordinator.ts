@@ -392,7 +392,9 @@ export class GroupCoordinator {
       group.protocolName = null;
       group.leaderId = null;
       group.emptySince = this.scheduler.now();
-      void this.persistGroup(group);
+      // Best effort: the record only carries the generation forward across restarts; members
+      // rejoin regardless, so a failed write (e.g. during shutdown) must not surface anywhere.
+      this.persistGroup(group).catch(() => {});
       return;
     }
     group.protocolName = this.selectProtocol(group);
