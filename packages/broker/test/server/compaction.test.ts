@@ -39,36 +39,9 @@ describe('cleanup.policy=compact through the broker', () => {
     expect(log.segmentCount).toBeGreaterThan(2);
     await services.logs.cleanLogs(Date.now());
 
-    const fetched = await client.send(ApiKey.Fetch, 11, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic: 'compacted',
-          topicId: '00000000-0000-0000-0000-000000000000',
-          partitions: [
-            {
-              partition: 0,
-              currentLeaderEpoch: -1,
-              fetchOffset: 0n,
-              lastFetchedEpoch: -1,
-              logStartOffset: -1n,
-              partitionMaxBytes: 1 << 20,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
     // One fetch returns the batches of one segment; read segment by segment until the end.
     const seen: string[] = [];
-    let data = fetched.responses[0]!.partitions[0]!.records!;
+    let data = await client.fetchRecords('compacted', 0);
     let next = 0n;
     for (let i = 0; i < 50 && data.length > 0; i++) {
       for (const pos of batchOffsets(data)) {

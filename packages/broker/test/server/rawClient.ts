@@ -1,5 +1,11 @@
 import { connect, type Socket } from 'node:net';
-import { type ApiMessageTypes, decodeResponseFrame, encodeRequestFrame } from '@fjord/protocol';
+import {
+  ApiKey,
+  type ApiMessageTypes,
+  decodeResponseFrame,
+  encodeRequestFrame,
+  ZERO_UUID,
+} from '@fjord/protocol';
 
 /** A minimal Kafka client over one socket, for tests that need exact control of requests. */
 export class RawClient {
@@ -37,6 +43,38 @@ export class RawClient {
       this.waiting.set(id, (frame) => resolve(decodeResponseFrame(apiKey, version, frame).body));
       this.socket.write(encodeRequestFrame(apiKey, version, id, 'raw-test', body));
     });
+  }
+
+  /** The raw record bytes of one partition from `offset` (Fetch v11, no waiting, no session). */
+  async fetchRecords(topic: string, partition: number, offset = 0n): Promise<Buffer> {
+    const r = await this.send(ApiKey.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          topicId: ZERO_UUID,
+          partitions: [
+            {
+              partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: offset,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    return r.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0);
   }
 
   close(): void {

@@ -28,34 +28,7 @@ async function roundTrip(topic: string, batch: Buffer): Promise<Buffer> {
     topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
   });
   expect(produced.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
-  const fetched = await client.send(ApiKey.Fetch, 11, {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 0,
-    maxBytes: 1 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        topicId: '00000000-0000-0000-0000-000000000000',
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset: 0n,
-            lastFetchedEpoch: -1,
-            logStartOffset: -1n,
-            partitionMaxBytes: 1 << 20,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  });
-  return fetched.responses[0]!.partitions[0]!.records!;
+  return client.fetchRecords(topic, 0);
 }
 
 describe('topic compression.type', () => {
