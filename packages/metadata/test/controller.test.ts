@@ -46,7 +46,7 @@ function cluster(
   brokers: MetadataRecord[] = [register(1), register(2), register(3)],
 ): MetadataImage {
   const records: MetadataRecord[] = [...brokers, { type: 'Topic', name: 'orders', topicId: TOPIC_ID }];
-  partitions.forEach((p, i) =>
+  partitions.forEach((p, i) => {
     records.push({
       type: 'Partition',
       topicId: TOPIC_ID,
@@ -57,8 +57,8 @@ function cluster(
       leaderEpoch: 0,
       partitionEpoch: 0,
       directories: p.directories,
-    }),
-  );
+    });
+  });
   return replay(
     MetadataImage.EMPTY,
     records.map((record, offset) => ({ offset, record })),
