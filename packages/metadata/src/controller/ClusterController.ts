@@ -159,11 +159,18 @@ export class ClusterController {
     return expired;
   }
 
-  /** Fences a broker known to be gone (its process no longer accepts connections). */
-  async fence(brokerId: number): Promise<void> {
-    this.sessions.delete(brokerId);
+  /**
+   * Fences a broker known to be gone (its process no longer accepts connections) — only the
+   * incarnation with `brokerEpoch` when given, so a restarted one is left alone.
+   */
+  async fence(brokerId: number, brokerEpoch?: number): Promise<void> {
     const unclean = this.uncleanPolicy();
-    await this.submit((image) => planFenceBroker(image, brokerId, unclean(image)));
+    await this.submit((image) => {
+      const reg = image.brokers.get(brokerId);
+      if (brokerEpoch !== undefined && reg?.brokerEpoch !== brokerEpoch) return [];
+      this.sessions.delete(brokerId);
+      return planFenceBroker(image, brokerId, unclean(image));
+    });
   }
 
   async alterPartition(
