@@ -306,6 +306,7 @@ export class Broker {
       heartbeatSeen: (brokerId, brokerEpoch, connection) =>
         controllerService.heartbeatSeen(brokerId, brokerEpoch, connection.connectionId),
     };
+    logs.onDirOffline(() => lifecycle?.heartbeatSoon());
     // Retention and compaction never touch what consumers cannot read yet.
     logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
 
@@ -340,7 +341,7 @@ export class Broker {
     });
     metadata.onChange((image) => {
       replicas.applyImage(image, Date.now());
-      lifecycle?.metadataAdvanced();
+      lifecycle?.heartbeatSoon();
     });
     await metadata.catchUp();
 
