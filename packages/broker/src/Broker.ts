@@ -148,11 +148,13 @@ export class Broker {
         leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
         autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
         leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
+        snapshotIntervalRecords: int('fjord.metadata.snapshot.interval.records'),
         uncleanAllowed: (image, topic) =>
           configs.topicConfig(image, topic, 'unclean.leader.election.enable') === 'true',
       },
       interBrokerAddress,
       log,
+      pgStore,
     );
     const election = new ControllerElection(
       pgStore,

@@ -12,6 +12,7 @@ export * from './controller/QuorumController.js';
 export * from './controller/ReassignmentPlanner.js';
 export * from './controller/ReplicaPlacement.js';
 export * from './controller/TopicPlanner.js';
+export * from './image/ImageRecords.js';
 export * from './image/MetadataDelta.js';
 export * from './image/MetadataImage.js';
 export * from './image/MetadataPublisher.js';

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   applied,
   ClusterController,
+  imageFromSnapshot,
+  imageToRecords,
   LocalFileMetadataStore,
   MetadataImage,
   MetadataPublisher,
@@ -416,5 +418,27 @@ describe('ClusterController', () => {
     expect(a).toMatchObject({ ok: true, start: 0, length: 1000 });
     expect(b).toMatchObject({ ok: true, start: 1000 });
     expect(await c.allocateProducerIds(1, 777)).toEqual({ ok: false, error: 'STALE_BROKER_EPOCH' });
+  });
+});
+
+describe('snapshots', () => {
+  it('rebuild an image equal to the one they were taken from', () => {
+    let image = cluster(
+      [{ replicas: [1, 2, 3], directories: ['d1', 'd2', 'd3'] }, { replicas: [2, 3] }],
+      [register(1, { logDirs: ['d1'] }), register(2), register(3), register(4)],
+    );
+    image = applied(image, planControlledShutdown(image, 3, 13));
+    image = applied(image, planFenceBroker(image, 2, never));
+    image = applied(
+      image,
+      planReassignments(image, [{ topic: 'orders', partition: 1, replicas: [4, 1] }], 3).records,
+    );
+    image = applied(image, [
+      { type: 'Config', resourceType: 'topic', resourceName: 'orders', name: 'retention.ms', value: '1000' },
+      { type: 'ProducerIds', brokerId: 1, brokerEpoch: 11, nextProducerId: 5000 },
+    ]);
+    const rebuilt = imageFromSnapshot({ offset: image.offset, records: imageToRecords(image) });
+    expect(rebuilt).toEqual(image);
+    expect(rebuilt.partition('orders', 1)!.addingReplicas).toEqual([4, 1]);
   });
 });
