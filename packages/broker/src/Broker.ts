@@ -6,6 +6,7 @@ import {
   LocalFileMetadataStore,
   MetadataPublisher,
   type MetadataRecord,
+  planBootstrapScram,
   planCreateTopic,
   QuorumController,
   type TopicDefaults,
@@ -18,6 +19,7 @@ import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
 import { SocketServer } from './network/SocketServer.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
+import { authorizerFromConfig } from './security/AuthorizerConfig.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
@@ -63,6 +65,11 @@ export class Broker {
     const metadata = new MetadataPublisher(store);
     const controller = new QuorumController(store, metadata);
     await metadata.catchUp();
+    const sasl = new SaslConfig(config.passthrough, config.scramUsers);
+    // --add-scram users go into the metadata log, where authentication reads them.
+    if (sasl.bootstrapScram.length > 0)
+      await controller.submit((image) => planBootstrapScram(image, sasl.bootstrapScram));
+    const authorizer = authorizerFromConfig(config);
 
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
@@ -92,7 +99,8 @@ export class Broker {
         return groups!;
       },
       producerIds: new ProducerIdAllocator(controller, config.nodeId),
-      sasl: new SaslConfig(config.passthrough, config.scramUsers),
+      sasl,
+      authorizer,
       fetchSessions: new FetchSessionCache(
         Number(config.values.get('max.incremental.fetch.session.cache.slots')),
       ),

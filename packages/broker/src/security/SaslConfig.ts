@@ -1,6 +1,7 @@
+import type { BootstrapScramCredential } from '@fjord/metadata';
 import { authenticatePlain, type PlainUsers } from './PlainAuthenticator.js';
-import { type SaslStep, ScramAuthenticator } from './ScramAuthenticator.js';
-import { type ScramCredential, type ScramMechanism, scramCredential } from './ScramCredential.js';
+import { type SaslStep, ScramAuthenticator, type ScramCredentialLookup } from './ScramAuthenticator.js';
+import { type ScramMechanism, scramCredential } from './ScramCredential.js';
 
 export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 
@@ -11,10 +12,12 @@ export class SaslConfigError extends Error {}
  * (`listener.name.<listener>.plain.sasl.jaas.config` or `sasl.jaas.config`, entries
  * `user_<name>="<password>"`), enabled mechanisms from `[listener.name.<listener>.]sasl.enabled.mechanisms`,
  * and SCRAM users bootstrapped with kafka-storage's syntax
- * (`SCRAM-SHA-256=[name=alice,password=alice-secret]`). Only salted SCRAM credentials are kept.
+ * (`SCRAM-SHA-256=[name=alice,password=alice-secret]`). Only salted SCRAM credentials are kept;
+ * they are written to the metadata log at startup, and authentication reads SCRAM credentials
+ * from the metadata image, so users added with AlterUserScramCredentials work on every broker.
  */
 export class SaslConfig {
-  private readonly scram = new Map<string, ScramCredential>();
+  private readonly scram = new Map<string, BootstrapScramCredential>();
 
   constructor(
     private readonly raw: ReadonlyMap<string, string>,
@@ -56,7 +59,15 @@ export class SaslConfig {
     const iterations = Number(fields.get('iterations') ?? 4096);
     if (!Number.isInteger(iterations) || iterations < 4096)
       throw new SaslConfigError('SCRAM iterations must be at least 4096');
-    this.scram.set(`${m[1]}\u0000${name}`, scramCredential(m[1] as ScramMechanism, password, iterations));
+    this.scram.set(`${m[1]}\u0000${name}`, {
+      name,
+      ...scramCredential(m[1] as ScramMechanism, password, iterations),
+    });
+  }
+
+  /** The `--add-scram` credentials, salted, to bootstrap into the metadata log. */
+  get bootstrapScram(): BootstrapScramCredential[] {
+    return [...this.scram.values()];
   }
 
   private get(listener: string, suffix: string): string | undefined {
@@ -80,15 +91,17 @@ export class SaslConfig {
     return users;
   }
 
-  /** A fresh authenticator for one exchange of `mechanism` on `listener`. */
-  authenticator(listener: string, mechanism: string): (token: Buffer) => SaslStep {
+  /** A fresh authenticator for one exchange of `mechanism` on `listener`; SCRAM users come from `scram`. */
+  authenticator(
+    listener: string,
+    mechanism: string,
+    scram: ScramCredentialLookup,
+  ): (token: Buffer) => SaslStep {
     if (mechanism === 'PLAIN') {
       const users = this.plainUsers(listener);
       return (token) => authenticatePlain(token, users);
     }
-    const scram = new ScramAuthenticator(mechanism as ScramMechanism, (user, mech) =>
-      this.scram.get(`${mech}\u0000${user}`),
-    );
-    return (token) => scram.step(token);
+    const exchange = new ScramAuthenticator(mechanism as ScramMechanism, scram);
+    return (token) => exchange.step(token);
   }
 }

@@ -14,6 +14,7 @@ import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/Reque
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
+import { InvalidRequestError } from './InvalidRequestError.js';
 
 /** What a client may send on a SASL listener before it has authenticated. */
 const PRE_AUTH_APIS: ReadonlySet<number> = new Set([
@@ -103,15 +104,42 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     const ctx: RequestContext = {
+      apiKey: header.apiKey,
       apiVersion: header.apiVersion,
+      requestSize: frame.length + 4,
       correlationId: header.correlationId,
       clientId: header.clientId,
       connection,
       broker: this.services,
     };
-    const result = handler.handle(request as never, ctx);
-    if (result instanceof Promise) return result.then((r) => this.respond(header, r, ctx));
+    let result: ReturnType<ApiHandler['handle']>;
+    try {
+      result = handler.handle(request as never, ctx);
+    } catch (e) {
+      return this.refuseInvalid(e, header, connection);
+    }
+    if (result instanceof Promise)
+      return result.then(
+        (r) => this.respond(header, r, ctx),
+        (e: unknown) => this.refuseInvalid(e, header, connection),
+      );
     return this.respond(header, result, ctx);
+  }
+
+  /** A request Kafka would have refused while parsing: log why and close; anything else propagates. */
+  private refuseInvalid(e: unknown, header: RequestHeaderInfo, connection: ConnectionInfo): FrameResult {
+    if (!(e instanceof InvalidRequestError)) throw e;
+    this.services.log.warn(
+      {
+        conn: connection.connectionId,
+        client: connection.clientAddress,
+        apiKey: header.apiKey,
+        version: header.apiVersion,
+        reason: e.message,
+      },
+      'invalid request, closing connection',
+    );
+    return 'close';
   }
 
   private respond(header: RequestHeaderInfo, body: unknown, ctx: RequestContext): FrameResult {

@@ -1,3 +1,4 @@
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import {
   ApiKey,
   batchesToMessageSet,
@@ -12,6 +13,7 @@ import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.j
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { type FetchSession, partitionKey, type SessionPartition } from '../FetchSessionCache.js';
+import { authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 
 /** Fetch versions before 4 read legacy message sets: magic 0 before v2, magic 1 for v2–v3. */
 function legacyMagic(version: number): 0 | 1 | undefined {
@@ -80,8 +82,20 @@ export const fetchHandler = defineHandler({
         );
     }
 
+    // Consumers need READ on each topic; followers (replica id >= 0) CLUSTER_ACTION on the cluster.
+    const fromFollower = (ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId) >= 0;
+    const readable = fromFollower
+      ? authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)
+        ? undefined
+        : new Set<string>()
+      : filterAuthorized(
+          ctx,
+          AclOperation.READ,
+          ResourceType.TOPIC,
+          wanted.filter((w) => w.known || !byId).map((w) => w.topic),
+        );
     const respond = () => {
-      const result = readAll(ctx, wanted, req);
+      const result = readAll(ctx, wanted, req, readable);
       return {
         ...result,
         response: shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId),
@@ -140,7 +154,13 @@ function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
   });
 }
 
-function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchRequest) {
+/** `readable`: topics the client may read (undefined: all of them). */
+function readAll(
+  ctx: RequestContext,
+  wanted: readonly Wanted[],
+  req: FetchRequest,
+  readable?: ReadonlySet<string>,
+) {
   const version = ctx.apiVersion;
   const image = ctx.broker.metadata.image;
   let remaining = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
@@ -159,11 +179,14 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchReque
       records: null,
     };
     // Leadership is checked on every read: it may have moved while the fetch waited.
-    const p = !w.known
-      ? version >= 13
+    const p =
+      !w.known && version >= 13
         ? ErrorCode.UNKNOWN_TOPIC_ID
-        : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-      : ctx.broker.replicas.leaderFor(image, w.topic, w.partition, w.currentLeaderEpoch);
+        : readable && !readable.has(w.topic)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : !w.known
+            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            : ctx.broker.replicas.leaderFor(image, w.topic, w.partition, w.currentLeaderEpoch);
     if (typeof p === 'number') {
       out.errorCode = p;
       hasError = true;

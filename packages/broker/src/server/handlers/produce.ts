@@ -1,3 +1,4 @@
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import {
   ApiKey,
   CompressionCodec,
@@ -9,6 +10,7 @@ import {
 } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 
 /** Topic compression.type → codec id; "producer" keeps the client's batches as they are. */
@@ -50,8 +52,20 @@ export const produceHandler = defineHandler({
     const image = b.metadata.image;
     const now = b.now();
     const responses: ProduceResponseTopicProduceResponseInput[] = [];
+    const writable = filterAuthorized(
+      ctx,
+      AclOperation.WRITE,
+      ResourceType.TOPIC,
+      req.topicData.map((t) => t.name),
+    );
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
+      if (!writable.has(topic.name)) {
+        for (const p of topic.partitionData)
+          partitionResponses.push(failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
+        responses.push({ name: topic.name, partitionResponses });
+        continue;
+      }
       const known = image.topic(topic.name) !== undefined;
       const maxBatchBytes = known ? Number(b.configs.topicConfig(image, topic.name, 'max.message.bytes')) : 0;
       const minIsr = known ? Number(b.configs.topicConfig(image, topic.name, 'min.insync.replicas')) : 1;

@@ -22,7 +22,10 @@ export const saslHandshakeHandler = defineHandler({
     if (!enabled.includes(req.mechanism))
       return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: enabled };
     sasl.mechanism = req.mechanism;
-    sasl.step = ctx.broker.sasl.authenticator(ctx.connection.listenerName, req.mechanism);
+    const image = ctx.broker.metadata;
+    sasl.step = ctx.broker.sasl.authenticator(ctx.connection.listenerName, req.mechanism, (user, mechanism) =>
+      image.image.scram.get(user, mechanism),
+    );
     sasl.stage = ctx.apiVersion === 0 ? 'raw-token' : 'authenticate';
     return { errorCode: ErrorCode.NONE, mechanisms: enabled };
   },
