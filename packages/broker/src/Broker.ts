@@ -16,8 +16,11 @@ import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
+import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
 import { SocketServer } from './network/SocketServer.js';
+import { tlsByListener } from './network/TlsContext.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
+import { QuotaManagers } from './quota/QuotaManagers.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import { authorizerFromConfig } from './security/AuthorizerConfig.js';
 import { SaslConfig } from './security/SaslConfig.js';
@@ -65,11 +68,17 @@ export class Broker {
     const metadata = new MetadataPublisher(store);
     const controller = new QuorumController(store, metadata);
     await metadata.catchUp();
-    const sasl = new SaslConfig(config.passthrough, config.scramUsers);
+    const sasl = new SaslConfig(
+      config.passthrough,
+      config.scramUsers,
+      Number(config.values.get('connections.max.reauth.ms')),
+    );
     // --add-scram users go into the metadata log, where authentication reads them.
     if (sasl.bootstrapScram.length > 0)
       await controller.submit((image) => planBootstrapScram(image, sasl.bootstrapScram));
     const authorizer = authorizerFromConfig(config);
+    // TLS material is loaded (and refused with the key named) before anything else starts.
+    const tls = tlsByListener(config.listeners, config.passthrough);
 
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
@@ -101,6 +110,13 @@ export class Broker {
       producerIds: new ProducerIdAllocator(controller, config.nodeId),
       sasl,
       authorizer,
+      quotas: new QuotaManagers(
+        {
+          samples: Number(config.values.get('quota.window.num')),
+          windowMs: Number(config.values.get('quota.window.size.seconds')) * 1000,
+        },
+        config.values.get('fjord.instance.bandwidth.bytes.per.second') as number | null,
+      ),
       fetchSessions: new FetchSessionCache(
         Number(config.values.get('max.incremental.fetch.session.cache.slots')),
       ),
@@ -168,10 +184,12 @@ export class Broker {
       frameHandler,
       {
         maxFrameBytes: config.socketRequestMaxBytes,
+        maxUnauthenticatedFrameBytes: Number(config.values.get('sasl.server.max.receive.size')),
         maxInFlight: 64,
         idleTimeoutMs: Number(config.values.get('connections.max.idle.ms')),
       },
       log,
+      { tls, connectionQuotas: connectionQuotasFromConfig(config) },
     );
     apis = new KafkaApis(
       services,

@@ -22,6 +22,8 @@ export class SaslConfig {
   constructor(
     private readonly raw: ReadonlyMap<string, string>,
     scramUsers: readonly string[] = [],
+    /** `connections.max.reauth.ms` (0: sessions never expire). */
+    private readonly defaultReauthMs = 0,
   ) {
     for (const spec of scramUsers) this.addScram(spec);
     for (const [key, value] of raw) {
@@ -82,6 +84,22 @@ export class SaslConfig {
           .map((m) => m.trim())
           .filter(Boolean)
       : [...SUPPORTED_MECHANISMS];
+  }
+
+  /**
+   * Session lifetime for a mechanism on a listener (KIP-368): `listener.name.<l>.<mechanism>.connections.max.reauth.ms`,
+   * else `listener.name.<l>.connections.max.reauth.ms`, else `connections.max.reauth.ms`.
+   */
+  reauthMs(listener: string, mechanism: string): number {
+    const l = listener.toLowerCase();
+    const v =
+      this.raw.get(`listener.name.${l}.${mechanism.toLowerCase()}.connections.max.reauth.ms`) ??
+      this.raw.get(`listener.name.${l}.connections.max.reauth.ms`);
+    if (v === undefined) return this.defaultReauthMs;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new SaslConfigError(`Invalid value ${v} for connections.max.reauth.ms on listener ${listener}`);
+    return n;
   }
 
   plainUsers(listener: string): PlainUsers {

@@ -10,6 +10,7 @@ import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { ConnectionInfo } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
+import type { QuotaManagers } from '../quota/QuotaManagers.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { Authorizer } from '../security/Authorizer.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
@@ -32,6 +33,8 @@ export interface BrokerServices {
   readonly sasl: SaslConfig;
   /** The ACL authorizer; undefined when `authorizer.class.name` is unset (everything allowed). */
   readonly authorizer?: Authorizer;
+  /** Client quotas and the instance bandwidth limit. */
+  readonly quotas: QuotaManagers;
   readonly topicDefaults: TopicDefaults;
   readonly log: Logger;
   now(): number;

@@ -11,13 +11,14 @@ import {
   type RequestHeaderInfo,
 } from '@fjord/protocol';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
+import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
 import { InvalidRequestError } from './InvalidRequestError.js';
 
-/** What a client may send on a SASL listener before it has authenticated. */
-const PRE_AUTH_APIS: ReadonlySet<number> = new Set([
+/** Requests no request-time quota applies to (Kafka exempts these from throttling). */
+const QUOTA_EXEMPT_APIS: ReadonlySet<number> = new Set([
   ApiKey.ApiVersions,
   ApiKey.SaslHandshake,
   ApiKey.SaslAuthenticate,
@@ -68,11 +69,17 @@ export class KafkaApis implements FrameHandler {
       );
       return 'close';
     }
-    if (connection.sasl && connection.sasl.stage !== 'authenticated' && !PRE_AUTH_APIS.has(header.apiKey)) {
-      // Kafka disconnects a client that sends other requests before authenticating.
+    const gate = saslGate(connection, header.apiKey, this.services.now());
+    if (gate.kind === 'close') {
+      // Kafka disconnects a client that sends other requests before (re-)authenticating, or after its session expired.
       this.services.log.warn(
-        { conn: connection.connectionId, client: connection.clientAddress, apiKey: header.apiKey },
-        'request before SASL authentication, closing connection',
+        {
+          conn: connection.connectionId,
+          client: connection.clientAddress,
+          apiKey: header.apiKey,
+          reason: gate.reason,
+        },
+        'SASL: closing connection',
       );
       return 'close';
     }
@@ -113,17 +120,20 @@ export class KafkaApis implements FrameHandler {
       broker: this.services,
     };
     let result: ReturnType<ApiHandler['handle']>;
+    const started = performance.now();
     try {
       result = handler.handle(request as never, ctx);
     } catch (e) {
       return this.refuseInvalid(e, header, connection);
     }
+    // Request-time quotas count handler work, not time spent waiting on I/O or other requests.
+    const syncMs = performance.now() - started;
     if (result instanceof Promise)
       return result.then(
-        (r) => this.respond(header, r, ctx),
+        (r) => this.respond(header, r, ctx, syncMs),
         (e: unknown) => this.refuseInvalid(e, header, connection),
       );
-    return this.respond(header, result, ctx);
+    return this.respond(header, result, ctx, syncMs);
   }
 
   /** A request Kafka would have refused while parsing: log why and close; anything else propagates. */
@@ -142,15 +152,42 @@ export class KafkaApis implements FrameHandler {
     return 'close';
   }
 
-  private respond(header: RequestHeaderInfo, body: unknown, ctx: RequestContext): FrameResult {
-    if (body === null) return null;
-    const chunks = encodeResponseFrame(
-      header.apiKey as ApiKeyNumber,
-      header.apiVersion,
-      header.correlationId,
-      body as never,
-    );
-    return ctx.closeAfterResponse ? { chunks, thenClose: true } : chunks;
+  private respond(
+    header: RequestHeaderInfo,
+    body: unknown,
+    ctx: RequestContext,
+    handlerMs: number,
+  ): FrameResult {
+    if (body === null) {
+      if (ctx.closeAfterResponse) return 'close';
+      // acks=0 produce: nothing to say, but a throttled client is still muted.
+      const throttleMs = ctx.throttleTimeMs ?? 0;
+      return throttleMs > 0 ? { chunks: [], throttleMs } : null;
+    }
+    const started = performance.now();
+    const encode = () =>
+      encodeResponseFrame(
+        header.apiKey as ApiKeyNumber,
+        header.apiVersion,
+        header.correlationId,
+        body as never,
+      );
+    if (ctx.closeAfterResponse) return { chunks: encode(), thenClose: true };
+    let throttleMs = ctx.throttleTimeMs ?? 0;
+    if (!QUOTA_EXEMPT_APIS.has(header.apiKey)) {
+      const requestThrottle = this.services.quotas.recordRequestTime(
+        this.services.metadata.image,
+        { principal: ctx.connection.principal, clientId: ctx.clientId ?? '' },
+        handlerMs + (performance.now() - started),
+        this.services.now(),
+      );
+      throttleMs = Math.max(throttleMs, requestThrottle);
+    }
+    if (throttleMs <= 0) return encode();
+    // KIP-219: the response says how long to back off, and the channel is muted that long.
+    const withThrottle = body as { throttleTimeMs?: number };
+    if ('throttleTimeMs' in withThrottle) withThrottle.throttleTimeMs = throttleMs;
+    return { chunks: encode(), throttleMs };
   }
 
   /**
@@ -174,9 +211,15 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     if (result.kind === 'success') {
-      sasl.stage = 'authenticated';
-      sasl.step = undefined;
-      connection.principal = result.principal;
+      const reauthMs = this.services.sasl.reauthMs(connection.listenerName, sasl.mechanism!);
+      const outcome = completeAuthentication(connection, result.principal, reauthMs, this.services.now());
+      if (!outcome.ok) {
+        this.services.log.info(
+          { conn: connection.connectionId, reason: outcome.message },
+          'authentication failed',
+        );
+        return 'close';
+      }
     }
     const size = Buffer.alloc(4);
     size.writeInt32BE(result.token.length);

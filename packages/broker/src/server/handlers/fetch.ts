@@ -13,6 +13,7 @@ import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.j
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { type FetchSession, partitionKey, type SessionPartition } from '../FetchSessionCache.js';
+import { quotaClient } from '../QuotaClient.js';
 import { authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 
 /** Fetch versions before 4 read legacy message sets: magic 0 before v2, magic 1 for v2–v3. */
@@ -94,15 +95,23 @@ export const fetchHandler = defineHandler({
           ResourceType.TOPIC,
           wanted.filter((w) => w.known || !byId).map((w) => w.topic),
         );
-    const respond = () => {
-      const result = readAll(ctx, wanted, req, readable);
-      return {
-        ...result,
-        response: shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId),
-      };
+    // Consumers' byte-rate quotas bound one fetch to what the quota window allows.
+    const maxBytes = fromFollower ? undefined : b.quotas.maxFetchBytes(b.metadata.image, quotaClient(ctx));
+    const read = () => readAll(ctx, wanted, req, readable, maxBytes);
+    const respond = (result: ReturnType<typeof read>) => {
+      if (!fromFollower) {
+        // Over quota: no data (its bytes are not counted), only the throttle time (as Kafka).
+        const throttle = b.quotas.recordFetch(b.metadata.image, quotaClient(ctx), result.bytes, b.now());
+        if (throttle > 0) {
+          ctx.throttleTimeMs = throttle;
+          const sessionId = lookup.kind === 'incremental' ? session!.id : 0;
+          return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: [] };
+        }
+      }
+      return shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId);
     };
-    const first = respond();
-    if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return first.response;
+    const first = read();
+    if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return respond(first);
     return new Promise<FetchResponseInput>((resolve, reject) => {
       const unsubscribe: (() => void)[] = [];
       let done = false;
@@ -114,7 +123,7 @@ export const fetchHandler = defineHandler({
         // A timer callback must not throw: a failed re-read fails this request (and closes
         // its connection) instead of the process.
         try {
-          resolve(respond().response);
+          resolve(respond(read()));
         } catch (e) {
           reject(e);
         }
@@ -154,16 +163,17 @@ function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
   });
 }
 
-/** `readable`: topics the client may read (undefined: all of them). */
+/** `readable`: topics the client may read (undefined: all of them); `maxBytes`: a quota's bound. */
 function readAll(
   ctx: RequestContext,
   wanted: readonly Wanted[],
   req: FetchRequest,
   readable?: ReadonlySet<string>,
+  maxBytes = Number.MAX_SAFE_INTEGER,
 ) {
   const version = ctx.apiVersion;
   const image = ctx.broker.metadata.image;
-  let remaining = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  let remaining = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, maxBytes);
   let bytes = 0;
   let hasError = false;
   const magic = legacyMagic(version);

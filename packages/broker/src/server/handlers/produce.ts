@@ -10,6 +10,7 @@ import {
 } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { quotaClient } from '../QuotaClient.js';
 import { filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 
@@ -123,6 +124,8 @@ export const produceHandler = defineHandler({
       }
       responses.push({ name: topic.name, partitionResponses });
     }
+    // Produce byte-rate quotas count the whole request; KafkaApis answers and mutes with the throttle.
+    ctx.throttleTimeMs = b.quotas.recordProduce(image, quotaClient(ctx), ctx.requestSize, now);
     if (req.acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },
