@@ -134,12 +134,15 @@ export class SocketServer {
           );
           socket.destroy();
         };
-        if (!socket.authorized)
-          return refuse(`certificate not trusted: ${String(socket.authorizationError)}`);
+        if (!socket.authorized) {
+          refuse(`certificate not trusted: ${String(socket.authorizationError)}`);
+          return;
+        }
         try {
           principal = `User:${tls.principalMapper.name(rfc2253(cert.subject))}`;
         } catch (e) {
-          return refuse((e as Error).message);
+          refuse((e as Error).message);
+          return;
         }
       }
     }

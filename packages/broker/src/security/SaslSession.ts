@@ -74,5 +74,5 @@ export function completeAuthentication(
   sasl.reauthenticating = undefined;
   connection.principal = principal;
   sasl.expiresAt = reauthMs > 0 ? nowMs + reauthMs : undefined;
-  return { ok: true, sessionLifetimeMs: reauthMs > 0 ? reauthMs : 0 };
+  return { ok: true, sessionLifetimeMs: Math.max(reauthMs, 0) };
 }
