@@ -13,7 +13,6 @@ import {
   PatternType,
   planAlterClientQuotas,
   planAlterUserScramCredentials,
-  planBootstrapScram,
   planCreateAcls,
   planDeleteAcls,
   ResourceType,
@@ -201,22 +200,6 @@ describe('SCRAM credential planning', () => {
     expect(dup.records).toEqual([]);
     const del = planAlterUserScramCredentials(image, [{ name: 'alice', mechanism: 1 }], []);
     expect(apply(image, del.records).scram.get('alice', 'SCRAM-SHA-256')).toBeUndefined();
-  });
-
-  it('bootstrap credentials are written only where none exist', () => {
-    const image = apply(
-      MetadataImage.EMPTY,
-      planAlterUserScramCredentials(MetadataImage.EMPTY, [], [up('alice')]).records,
-    );
-    const boot = (name: string) => ({
-      name,
-      mechanism: 'SCRAM-SHA-256' as const,
-      salt: Buffer.from('s'),
-      iterations: 4096,
-      ...scramKeys('SCRAM-SHA-256', Buffer.alloc(32, 1)),
-    });
-    const plan = planBootstrapScram(image, [boot('alice'), boot('bob')]);
-    expect(plan.records.map((r) => (r.type === 'UserScramCredential' ? r.name : ''))).toEqual(['bob']);
   });
 });
 

@@ -11,6 +11,10 @@ export interface ConnectionInfo {
   principal: string;
   /** SASL progress on SASL_* listeners; undefined where no authentication is required. */
   sasl?: SaslConnectionState;
+  /** Set on requests another broker forwarded to this controller (they are not forwarded again). */
+  readonly forwarded?: boolean;
+  /** The broker's own in-process requests (the controller channel's loopback): always authorized. */
+  readonly internal?: boolean;
 }
 
 /** Where a connection is in Kafka's SASL flow (KIP-43 / KIP-152, re-authentication KIP-368). */

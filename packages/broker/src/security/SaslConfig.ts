@@ -1,7 +1,16 @@
-import type { BootstrapScramCredential } from '@fjord/metadata';
+import { randomBytes } from 'node:crypto';
 import { authenticatePlain, type PlainUsers } from './PlainAuthenticator.js';
 import { type SaslStep, ScramAuthenticator, type ScramCredentialLookup } from './ScramAuthenticator.js';
-import { type ScramMechanism, scramCredential } from './ScramCredential.js';
+import { type ScramMechanism, saltedPassword } from './ScramCredential.js';
+
+/** A `--add-scram` user: salted as a client would for AlterUserScramCredentials; the password is not kept. */
+export interface BootstrapScramCredential {
+  readonly name: string;
+  readonly mechanism: ScramMechanism;
+  readonly salt: Buffer;
+  readonly iterations: number;
+  readonly saltedPassword: Buffer;
+}
 
 export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 
@@ -61,9 +70,14 @@ export class SaslConfig {
     const iterations = Number(fields.get('iterations') ?? 4096);
     if (!Number.isInteger(iterations) || iterations < 4096)
       throw new SaslConfigError('SCRAM iterations must be at least 4096');
-    this.scram.set(`${m[1]}\u0000${name}`, {
+    const mechanism = m[1] as ScramMechanism;
+    const salt = randomBytes(32);
+    this.scram.set(`${mechanism}\u0000${name}`, {
       name,
-      ...scramCredential(m[1] as ScramMechanism, password, iterations),
+      mechanism,
+      salt,
+      iterations,
+      saltedPassword: saltedPassword(mechanism, password, salt, iterations),
     });
   }
 

@@ -1,3 +1,4 @@
+import { AclOperation } from '@fjord/metadata';
 import * as messages from '@fjord/protocol';
 import {
   API_CODEC_LIST,
@@ -16,12 +17,44 @@ import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
 import { InvalidRequestError } from './InvalidRequestError.js';
+import { authorizeCluster } from './RequestAuthorizer.js';
 
 /** Requests no request-time quota applies to (Kafka exempts these from throttling). */
 const QUOTA_EXEMPT_APIS: ReadonlySet<number> = new Set([
   ApiKey.ApiVersions,
   ApiKey.SaslHandshake,
   ApiKey.SaslAuthenticate,
+]);
+
+/**
+ * APIs only brokers use with each other (KRaft puts them on the controller listener): served
+ * on the inter-broker listener only, and never advertised to clients.
+ */
+export const INTER_BROKER_APIS: ReadonlySet<number> = new Set([
+  ApiKey.AlterPartition,
+  ApiKey.Envelope,
+  ApiKey.BrokerRegistration,
+  ApiKey.BrokerHeartbeat,
+  ApiKey.AllocateProducerIds,
+  ApiKey.AssignReplicasToDirs,
+]);
+
+/**
+ * Admin requests that change cluster metadata: a broker that is not the active controller
+ * forwards them there in an Envelope (KIP-590), where the same handlers answer them.
+ */
+export const FORWARDED_APIS: ReadonlySet<number> = new Set([
+  ApiKey.CreateTopics,
+  ApiKey.DeleteTopics,
+  ApiKey.CreatePartitions,
+  ApiKey.AlterConfigs,
+  ApiKey.IncrementalAlterConfigs,
+  ApiKey.AlterPartitionReassignments,
+  ApiKey.ElectLeaders,
+  ApiKey.CreateAcls,
+  ApiKey.DeleteAcls,
+  ApiKey.AlterUserScramCredentials,
+  ApiKey.AlterClientQuotas,
 ]);
 
 export interface AdvertisedApi {
@@ -48,6 +81,7 @@ export class KafkaApis implements FrameHandler {
     const release = API_VERSIONS_BY_RELEASE[kafkaRelease];
     if (!release) throw new Error(`unknown Kafka release ${kafkaRelease}`);
     this.advertised = handlers
+      .filter((h) => !INTER_BROKER_APIS.has(h.apiKey))
       .map((h) => ({
         apiKey: h.apiKey,
         minVersion: h.minVersion,
@@ -84,13 +118,19 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     const handler = this.handlers[header.apiKey];
-    const advertised = this.advertised.find((a) => a.apiKey === header.apiKey);
+    const range = INTER_BROKER_APIS.has(header.apiKey)
+      ? connection.listenerName === this.services.config.interBrokerListener
+        ? handler
+        : undefined
+      : this.advertised.find((a) => a.apiKey === header.apiKey);
     const versionOk =
       handler !== undefined &&
-      advertised !== undefined &&
-      header.apiVersion >= advertised.minVersion &&
-      header.apiVersion <= advertised.maxVersion;
+      range !== undefined &&
+      header.apiVersion >= range.minVersion &&
+      header.apiVersion <= range.maxVersion;
     if (!versionOk) return this.unsupported(header, connection);
+    if (FORWARDED_APIS.has(header.apiKey) && !connection.forwarded && !this.services.isActiveController())
+      return this.forward(connection, frame, header);
 
     let request: unknown;
     try {
@@ -119,6 +159,9 @@ export class KafkaApis implements FrameHandler {
       connection,
       broker: this.services,
     };
+    // Broker-to-broker APIs need CLUSTER_ACTION, as Kafka's authorizeClusterOperation.
+    if (INTER_BROKER_APIS.has(header.apiKey) && !authorizeCluster(ctx, AclOperation.CLUSTER_ACTION))
+      return this.errorResponse(header, connection, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     let result: ReturnType<ApiHandler['handle']>;
     const started = performance.now();
     try {
@@ -150,6 +193,30 @@ export class KafkaApis implements FrameHandler {
       'invalid request, closing connection',
     );
     return 'close';
+  }
+
+  /** Answers a frame through these handlers, for the controller channel and forwarded requests. */
+  async dispatch(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null> {
+    const r = await this.handleFrame(connection, frame);
+    if (r === null || r === 'close') return null;
+    return Array.isArray(r) ? r : [...r.chunks];
+  }
+
+  private async forward(
+    connection: ConnectionInfo,
+    frame: Buffer,
+    header: RequestHeaderInfo,
+  ): Promise<FrameResult> {
+    try {
+      return await this.services.forwardToController(connection, frame);
+    } catch (err) {
+      // Without a controller the request cannot be carried out; the client reconnects and retries.
+      this.services.log.warn(
+        { conn: connection.connectionId, apiKey: header.apiKey, err: (err as Error).message },
+        'could not forward request to the controller, closing connection',
+      );
+      return 'close';
+    }
   }
 
   private respond(
@@ -244,6 +311,18 @@ export class KafkaApis implements FrameHandler {
         throttleTimeMs: 0,
       });
     }
+    return this.errorResponse(header, connection, ErrorCode.UNSUPPORTED_VERSION);
+  }
+
+  /**
+   * The schema's default response with `errorCode` where it has a top-level error code; when no
+   * codec can express an answer the connection is closed.
+   */
+  private errorResponse(
+    header: RequestHeaderInfo,
+    connection: ConnectionInfo,
+    errorCode: number,
+  ): FrameResult {
     const codec = API_CODEC_LIST[header.apiKey];
     if (!codec?.encodeResponse[header.apiVersion]) {
       this.services.log.warn(
@@ -257,7 +336,7 @@ export class KafkaApis implements FrameHandler {
       | (() => Record<string, unknown>)
       | undefined;
     const body = makeDefault ? makeDefault() : {};
-    if ('errorCode' in body) body.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+    if ('errorCode' in body) body.errorCode = errorCode;
     return encodeResponseFrame(
       header.apiKey as ApiKeyNumber,
       header.apiVersion,

@@ -151,26 +151,6 @@ export function scramCredentialRecord(
   };
 }
 
-export interface BootstrapScramCredential {
-  readonly name: string;
-  readonly mechanism: ScramMechanismName;
-  readonly salt: Buffer;
-  readonly iterations: number;
-  readonly storedKey: Buffer;
-  readonly serverKey: Buffer;
-}
-
-/**
- * `--add-scram` at startup (kafka-storage's bootstrap credentials): writes a credential only
- * where the user has none for that mechanism, so one changed through the Kafka API since is kept.
- */
-export function planBootstrapScram(image: MetadataImage, credentials: readonly BootstrapScramCredential[]) {
-  const records = credentials
-    .filter((c) => !image.scram.get(c.name, c.mechanism))
-    .map((c) => scramCredentialRecord(c.name, c.mechanism, c.salt, c.iterations, c.storedKey, c.serverKey));
-  return { ok: true as const, records };
-}
-
 export interface ScramDescription {
   readonly user: string;
   readonly error: ErrorCodeName | null;

@@ -132,7 +132,6 @@ export const createAclsHandler = defineHandler({
       return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
     if (!ctx.broker.authorizer) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
     const plan = await ctx.broker.controller.submit((image) => planCreateAcls(image, bindings));
-    if (!plan.ok) return all(code(plan.error), plan.message);
     for (const [i, r] of plan.results.entries())
       if (r.error === null)
         ctx.broker.log.info({ principal: ctx.connection.principal, acl: bindings[i] }, 'ACL created');
@@ -161,7 +160,6 @@ export const deleteAclsHandler = defineHandler({
       return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
     if (!ctx.broker.authorizer) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
     const plan = await ctx.broker.controller.submit((image) => planDeleteAcls(image, filters));
-    if (!plan.ok) return all(code(plan.error), plan.message);
     return {
       throttleTimeMs: 0,
       filterResults: plan.results.map((r) => ({

@@ -43,8 +43,10 @@ export const fetchHandler = defineHandler({
     const b = ctx.broker;
     const now = b.now();
     const byId = ctx.apiVersion >= 13;
+    const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+    // Followers (replica id ≥ 0) fetch sessionless here; consumers may open sessions.
     const lookup =
-      ctx.apiVersion >= 7
+      ctx.apiVersion >= 7 && replicaId < 0
         ? b.fetchSessions.lookup(req.sessionId, req.sessionEpoch, now)
         : { kind: 'sessionless' as const };
     if (lookup.kind === 'error')
@@ -84,7 +86,7 @@ export const fetchHandler = defineHandler({
     }
 
     // Consumers need READ on each topic; followers (replica id >= 0) CLUSTER_ACTION on the cluster.
-    const fromFollower = (ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId) >= 0;
+    const fromFollower = replicaId >= 0;
     const readable = fromFollower
       ? authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)
         ? undefined
@@ -97,7 +99,7 @@ export const fetchHandler = defineHandler({
         );
     // Consumers' byte-rate quotas bound one fetch to what the quota window allows.
     const maxBytes = fromFollower ? undefined : b.quotas.maxFetchBytes(b.metadata.image, quotaClient(ctx));
-    const read = () => readAll(ctx, wanted, req, readable, maxBytes);
+    const read = () => readAll(ctx, wanted, req, replicaId, readable, maxBytes);
     const respond = (result: ReturnType<typeof read>) => {
       if (!fromFollower) {
         // Over quota: no data (its bytes are not counted), only the throttle time (as Kafka).
@@ -132,10 +134,12 @@ export const fetchHandler = defineHandler({
       for (const w of wanted) {
         const partition = w.known ? b.replicas.get(w.topic, w.partition) : undefined;
         if (!partition) continue;
-        // New data past the fetch position wakes the fetch; its bytes are counted on the re-read.
+        // New data past the fetch position wakes the fetch (committed data for consumers, any
+        // for followers); its bytes are counted on the re-read. So does losing leadership.
         unsubscribe.push(
           partition.onAdvance(() => {
-            if (partition.highWatermark > w.fetchOffset) finish();
+            const end = replicaId >= 0 ? partition.log.logEndOffset : partition.highWatermark;
+            if (end > w.fetchOffset || !partition.isLeader) finish();
           }),
         );
       }
@@ -157,22 +161,27 @@ function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
       fetchOffset: Number(p.fetchOffset),
       maxBytes: p.partitionMaxBytes,
       currentLeaderEpoch: p.currentLeaderEpoch,
+      lastFetchedEpoch: p.lastFetchedEpoch,
       lastHighWatermark: -1,
       lastLogStartOffset: -1,
     }));
   });
 }
 
-/** `readable`: topics the client may read (undefined: all of them); `maxBytes`: a quota's bound. */
+/**
+ * `readable`: topics the client may read (undefined: all of them); `maxBytes`: a quota's bound.
+ */
 function readAll(
   ctx: RequestContext,
   wanted: readonly Wanted[],
   req: FetchRequest,
+  replicaId: number,
   readable?: ReadonlySet<string>,
   maxBytes = Number.MAX_SAFE_INTEGER,
 ) {
   const version = ctx.apiVersion;
   const image = ctx.broker.metadata.image;
+  const now = ctx.broker.now();
   let remaining = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, maxBytes);
   let bytes = 0;
   let hasError = false;
@@ -202,17 +211,34 @@ function readAll(
       hasError = true;
       return out;
     }
+    // The fetcher's last epoch ends earlier here: its log diverged from ours, and it must
+    // truncate to where they agree before reading on (KIP-320 / KIP-595). Where we know nothing
+    // of its epoch the offset checks below decide.
+    let diverged = false;
+    if (version >= 12 && w.lastFetchedEpoch >= 0) {
+      const end = p.log.leaderEpochs.endOffsetFor(w.lastFetchedEpoch, p.log.logEndOffset);
+      if (end.epoch >= 0 && (end.epoch < w.lastFetchedEpoch || end.endOffset < w.fetchOffset)) {
+        out.divergingEpoch = { epoch: end.epoch, endOffset: BigInt(end.endOffset) };
+        diverged = true;
+        hasError = true; // answered at once, not parked
+      }
+    }
+    // A follower's fetch offset says what its log holds: that may advance the high watermark.
+    if (replicaId >= 0 && !diverged)
+      ctx.broker.replicas.recordFollowerFetch(p, replicaId, w.fetchOffset, now);
     const hw = p.highWatermark;
     out.highWatermark = BigInt(hw);
     out.lastStableOffset = BigInt(hw);
     out.logStartOffset = BigInt(p.log.logStartOffset);
     out.records = Buffer.alloc(0);
+    if (diverged) return out;
     // Once the total limit is spent, later partitions get their offsets but no data; the very
     // first data may exceed the limit by one batch (KIP-74).
     const limit = Math.min(w.maxBytes, remaining);
     if (limit <= 0 && bytes > 0) return out;
     try {
-      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), hw);
+      // Followers read everything the leader has; consumers only what is committed.
+      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), replicaId >= 0 ? p.log.logEndOffset : hw);
       if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
       if (data && data.length > 0) {
         out.records = data;

@@ -11,6 +11,7 @@ import { brokersFor } from './metadata.js';
 function readGroup(ctx: RequestContext, groupId: string): boolean {
   return authorize(ctx, AclOperation.READ, ResourceType.GROUP, groupId);
 }
+const EMPTY = Buffer.alloc(0);
 
 /** FindCoordinator: the leader of the group's `__consumer_offsets` partition (created on first use). */
 export const findCoordinatorHandler = defineHandler({
@@ -111,6 +112,19 @@ export const joinGroupHandler = defineHandler({
         memberId: '',
         members: [],
       };
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere)
+      return {
+        throttleTimeMs: 0,
+        errorCode: notHere,
+        generationId: -1,
+        protocolType: null,
+        protocolName: ctx.apiVersion >= 7 ? null : '',
+        leader: '',
+        skipAssignment: false,
+        memberId: req.memberId,
+        members: [],
+      };
     const r = await ctx.broker.groups.join({
       groupId: req.groupId,
       memberId: req.memberId,
@@ -149,7 +163,16 @@ export const syncGroupHandler = defineHandler({
         errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
         protocolType: null,
         protocolName: null,
-        assignment: Buffer.alloc(0),
+        assignment: EMPTY,
+      };
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere)
+      return {
+        throttleTimeMs: 0,
+        errorCode: notHere,
+        protocolType: null,
+        protocolName: null,
+        assignment: EMPTY,
       };
     const r = await ctx.broker.groups.sync(req);
     return {
@@ -169,6 +192,8 @@ export const heartbeatHandler = defineHandler({
   handle(req, ctx: RequestContext) {
     if (!readGroup(ctx, req.groupId))
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere) return { throttleTimeMs: 0, errorCode: notHere };
     return {
       throttleTimeMs: 0,
       errorCode: ctx.broker.groups.heartbeat(
@@ -190,6 +215,8 @@ export const leaveGroupHandler = defineHandler({
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const leaving =
       ctx.apiVersion >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere) return { throttleTimeMs: 0, errorCode: notHere, members: [] };
     const r = ctx.broker.groups.leave(req.groupId, leaving);
     if (ctx.apiVersion < 3) return { throttleTimeMs: 0, errorCode: r.members[0] ?? r.topLevel, members: [] };
     return {
@@ -233,15 +260,18 @@ export const offsetCommitHandler = defineHandler({
     const known = flat.filter(
       (o) => readable.has(o.topic) && image.partition(o.topic, o.partition) !== undefined,
     );
+    const notHere = b.coordinatorError(req.groupId);
     const codes = !groupAllowed
       ? []
-      : await b.groups.commitOffsets(
-          req.groupId,
-          ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
-          req.memberId,
-          req.groupInstanceId,
-          known,
-        );
+      : notHere
+        ? known.map(() => notHere)
+        : await b.groups.commitOffsets(
+            req.groupId,
+            ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
+            req.memberId,
+            req.groupInstanceId,
+            known,
+          );
     const codeOf = new Map(known.map((o, i) => [`${o.topic}\u0000${o.partition}`, codes[i]!]));
     return {
       throttleTimeMs: 0,
@@ -264,6 +294,7 @@ export const offsetFetchHandler = defineHandler({
   maxVersion: 9,
   handle(req, ctx: RequestContext) {
     const groups = ctx.broker.groups;
+    const notHere = (groupId: string) => ctx.broker.coordinatorError(groupId);
     const fetchGroup = (
       groupId: string,
       requested: readonly { name: string; partitionIndexes: number[] }[] | null,
@@ -324,32 +355,39 @@ export const offsetFetchHandler = defineHandler({
       return {
         throttleTimeMs: 0,
         topics: [],
-        groups: req.groups.map((g) =>
-          groupDenied(g.groupId)
-            ? { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }
-            : { groupId: g.groupId, topics: fetchGroup(g.groupId, g.topics), errorCode: 0 },
-        ),
+        groups: req.groups.map((g) => {
+          if (groupDenied(g.groupId))
+            return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+          const errorCode = notHere(g.groupId);
+          return { groupId: g.groupId, topics: errorCode ? [] : fetchGroup(g.groupId, g.topics), errorCode };
+        }),
       };
     }
-    if (groupDenied(req.groupId)) {
-      // v0 and v1 have no top-level error: each requested partition carries it.
-      const topics =
-        ctx.apiVersion >= 2
-          ? []
-          : (req.topics ?? []).map((t) => ({
-              name: t.name,
-              partitions: t.partitionIndexes.map((partitionIndex) => ({
-                partitionIndex,
-                committedOffset: -1n,
-                committedLeaderEpoch: -1,
-                metadata: '',
-                errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-              })),
-            }));
-      return { throttleTimeMs: 0, topics, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groups: [] };
-    }
+    const errorCode = groupDenied(req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : notHere(req.groupId);
+    // v0 and v1 have no top-level error: a group error goes on every partition asked for.
+    if (errorCode && ctx.apiVersion < 2)
+      return {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        groups: [],
+        topics: (req.topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            committedOffset: -1n,
+            committedLeaderEpoch: -1,
+            metadata: '',
+            errorCode,
+          })),
+        })),
+      };
     // v0 and v1 have no null topics; v1 and below read offsets the same way here.
-    return { throttleTimeMs: 0, topics: fetchGroup(req.groupId, req.topics), errorCode: 0, groups: [] };
+    return {
+      throttleTimeMs: 0,
+      topics: errorCode ? [] : fetchGroup(req.groupId, req.topics),
+      errorCode,
+      groups: [],
+    };
   },
 });
 
@@ -364,6 +402,16 @@ export const describeGroupsHandler = defineHandler({
         if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, id))
           return {
             errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            groupId: id,
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+          };
+        const notHere = ctx.broker.coordinatorError(id);
+        if (notHere)
+          return {
+            errorCode: notHere,
             groupId: id,
             groupState: '',
             protocolType: '',
@@ -426,7 +474,7 @@ export const deleteGroupsHandler = defineHandler({
       results.push({
         groupId,
         errorCode: authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, groupId)
-          ? await ctx.broker.groups.deleteGroup(groupId)
+          ? ctx.broker.coordinatorError(groupId) || (await ctx.broker.groups.deleteGroup(groupId))
           : ErrorCode.GROUP_AUTHORIZATION_FAILED,
       });
     return { throttleTimeMs: 0, results };
@@ -449,7 +497,10 @@ export const offsetDeleteHandler = defineHandler({
     const wanted = req.topics
       .filter((t) => readable.has(t.name))
       .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
-    const r = await ctx.broker.groups.deleteOffsets(req.groupId, wanted);
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    const r = notHere
+      ? { topLevel: notHere, codes: [] }
+      : await ctx.broker.groups.deleteOffsets(req.groupId, wanted);
     let i = 0;
     return {
       errorCode: r.topLevel,

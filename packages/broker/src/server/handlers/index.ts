@@ -9,6 +9,16 @@ import {
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
 } from './cluster.js';
+import {
+  allocateProducerIdsHandler,
+  alterPartitionHandler,
+  alterPartitionReassignmentsHandler,
+  brokerHeartbeatHandler,
+  brokerRegistrationHandler,
+  electLeadersHandler,
+  envelopeHandler,
+  listPartitionReassignmentsHandler,
+} from './controller.js';
 import { fetchHandler } from './fetch.js';
 import {
   deleteGroupsHandler,
@@ -77,5 +87,13 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     alterUserScramCredentialsHandler,
     describeClientQuotasHandler,
     alterClientQuotasHandler,
+    electLeadersHandler,
+    alterPartitionReassignmentsHandler,
+    listPartitionReassignmentsHandler,
+    brokerRegistrationHandler,
+    brokerHeartbeatHandler,
+    alterPartitionHandler,
+    allocateProducerIdsHandler,
+    envelopeHandler,
   ] as ApiHandler[];
 }

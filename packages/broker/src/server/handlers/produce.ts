@@ -8,6 +8,11 @@ import {
   recompressBatches,
   validateProduceRecords,
 } from '@fjord/protocol';
+import {
+  awaitReplication,
+  type ReplicationOutcome,
+  type ReplicationWait,
+} from '../../replica/DelayedProduce.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { quotaClient } from '../QuotaClient.js';
@@ -59,6 +64,8 @@ export const produceHandler = defineHandler({
       ResourceType.TOPIC,
       req.topicData.map((t) => t.name),
     );
+    const waits: ReplicationWait[] = [];
+    const waiting: ProduceResponsePartitionProduceResponseInput[] = [];
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
       if (!writable.has(topic.name)) {
@@ -112,7 +119,7 @@ export const produceHandler = defineHandler({
           partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
           continue;
         }
-        partitionResponses.push({
+        const response: ProduceResponsePartitionProduceResponseInput = {
           index: p.index,
           errorCode: ErrorCode.NONE,
           baseOffset: BigInt(outcome.firstOffset),
@@ -120,13 +127,29 @@ export const produceHandler = defineHandler({
           logStartOffset: BigInt(outcome.logStartOffset),
           recordErrors: [],
           errorMessage: null,
-        });
+        };
+        partitionResponses.push(response);
+        if (req.acks === -1) {
+          waits.push({ partition, requiredOffset: outcome.lastOffset + 1, minInsyncReplicas: minIsr });
+          waiting.push(response);
+        }
       }
       responses.push({ name: topic.name, partitionResponses });
     }
     // Produce byte-rate quotas count the whole request; KafkaApis answers and mutes with the throttle.
     ctx.throttleTimeMs = b.quotas.recordProduce(image, quotaClient(ctx), ctx.requestSize, now);
     if (req.acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    const answer = (outcomes: readonly ReplicationOutcome[]) => {
+      outcomes.forEach((error, i) => {
+        if (error === undefined) return;
+        waiting[i]!.errorCode = code(error);
+        // A write that did not reach enough replicas is not acknowledged: no offset goes back.
+        if (error !== 'NOT_ENOUGH_REPLICAS_AFTER_APPEND') waiting[i]!.baseOffset = -1n;
+      });
+      return { responses, throttleTimeMs: 0 };
+    };
+    if (waits.length === 0) return { responses, throttleTimeMs: 0 };
+    const replicated = awaitReplication(waits, req.timeoutMs);
+    return Array.isArray(replicated) ? answer(replicated) : replicated.then(answer);
   },
 });

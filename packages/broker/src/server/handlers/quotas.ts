@@ -55,15 +55,6 @@ export const alterClientQuotasHandler = defineHandler({
     const plan = req.validateOnly
       ? planAlterClientQuotas(ctx.broker.metadata.image, alterations)
       : await ctx.broker.controller.submit((image) => planAlterClientQuotas(image, alterations));
-    if (!plan.ok)
-      return {
-        throttleTimeMs: 0,
-        entries: alterations.map((_, i) => ({
-          errorCode: code(plan.error),
-          errorMessage: plan.message,
-          entity: entity(i),
-        })),
-      };
     return {
       throttleTimeMs: 0,
       entries: plan.results.map((r, i) => ({

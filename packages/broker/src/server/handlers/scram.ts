@@ -60,15 +60,6 @@ export const alterUserScramCredentialsHandler = defineHandler({
     const plan = await ctx.broker.controller.submit((image) =>
       planAlterUserScramCredentials(image, req.deletions, req.upsertions),
     );
-    if (!plan.ok)
-      return {
-        throttleTimeMs: 0,
-        results: req.upsertions.map((u) => ({
-          user: u.name,
-          errorCode: code(plan.error),
-          errorMessage: plan.message,
-        })),
-      };
     ctx.broker.log.info(
       {
         principal: ctx.connection.principal,
