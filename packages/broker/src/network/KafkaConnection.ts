@@ -146,6 +146,16 @@ export class KafkaConnection {
     slot.done = true;
     slot.result = result;
     if (this.closed) return;
+    // A throttle mutes the channel as soon as it is known, even while the response waits behind
+    // earlier ones: requests the client pipelined after the one over quota wait it out, as they
+    // would behind Kafka's one-request-at-a-time channel.
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      !Array.isArray(result) &&
+      (result.throttleMs ?? 0) > 0
+    )
+      this.throttle(result.throttleMs!);
     let corked = false;
     while (this.pending.length > 0 && this.pending[0]!.done) {
       const { result: r } = this.pending.shift()!;
@@ -166,7 +176,6 @@ export class KafkaConnection {
           this.socket.end();
           return;
         }
-        if (r.throttleMs !== undefined && r.throttleMs > 0) this.throttle(r.throttleMs);
         continue;
       }
       for (const chunk of r) this.socket.write(chunk);
