@@ -84,8 +84,18 @@ export const saslAuthenticateHandler = defineHandler({
       };
     if (result.kind === 'failure') return fail(result.message);
     const reauthMs = ctx.broker.sasl.reauthMs(ctx.connection.listenerName, sasl.mechanism!);
+    const reauthentication = sasl.reauthenticating !== undefined;
     const outcome = completeAuthentication(ctx.connection, result.principal, reauthMs, ctx.broker.now());
     if (!outcome.ok) return fail(outcome.message);
+    if (reauthentication)
+      ctx.broker.log.info(
+        {
+          conn: ctx.connection.connectionId,
+          principal: result.principal,
+          sessionLifetimeMs: outcome.sessionLifetimeMs,
+        },
+        'SASL re-authenticated',
+      );
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
