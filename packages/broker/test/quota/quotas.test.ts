@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClientQuotaManager } from '../../src/quota/ClientQuotaManager.js';
 import { resolveClientQuota } from '../../src/quota/ClientQuotaResolver.js';
+import { InstanceBandwidthQuota } from '../../src/quota/InstanceBandwidthQuota.js';
+import { QuotaManagers } from '../../src/quota/QuotaManagers.js';
 import { SampledRate, throttleTimeMs } from '../../src/quota/SampledRate.js';
 
 const window = { samples: 11, windowMs: 1000 };
@@ -117,5 +119,53 @@ describe('client quota resolution (Kafka’s default quota callback)', () => {
     // The second client of alice pushes the shared sensor over 1000 B/s.
     expect(m.record(q, 'alice', 'b', 10_000, 100)).toBeGreaterThan(0);
     expect(m.record(q, 'bob', 'a', 1_000_000, 100)).toBe(0);
+  });
+});
+
+describe('QuotaManagers', () => {
+  const image = (entries: [Record<string, string | null>, string, number][]) => {
+    const plan = planAlterClientQuotas(
+      MetadataImage.EMPTY,
+      entries.map(([entity, key, value]) => ({
+        entity: Object.entries(entity).map(([entityType, entityName]) => ({ entityType, entityName })),
+        ops: [{ key, value }],
+      })),
+    );
+    return replay(
+      MetadataImage.EMPTY,
+      plan.records.map((record, offset) => ({ offset, record })),
+    );
+  };
+
+  it('a throttled fetch does not count its bytes, and fetch sizes are bounded by the quota window', () => {
+    const q = new QuotaManagers(window, null);
+    const img = image([[{ user: 'alice' }, 'consumer_byte_rate', 1000]]);
+    const alice = { principal: 'User:alice', clientId: 'c' };
+    expect(q.maxFetchBytes(img, alice)).toBe(1000 * 10);
+    expect(q.maxFetchBytes(img, { principal: 'User:bob', clientId: 'c' })).toBe(Number.POSITIVE_INFINITY);
+    expect(q.recordFetch(img, alice, 5000, 0)).toBe(0);
+    const throttle = q.recordFetch(img, alice, 20_000, 100);
+    expect(throttle).toBeGreaterThan(0);
+    // The refused 20 000 bytes were taken back: the rate is what was actually sent.
+    expect(q.fetch.rate(img.clientQuotas, 'alice', 'c', 100)).toBeCloseTo(5000 / 10.1, 5); // over the 10 s minimum window, 100 ms in
+  });
+
+  it('request_percentage counts handler time as a share of one thread, throttled at most one window', () => {
+    const q = new QuotaManagers(window, null);
+    const img = image([[{ 'client-id': 'busy' }, 'request_percentage', 10]]);
+    const busy = { principal: 'User:x', clientId: 'busy' };
+    // 10 % of one thread over the 10 s minimum window is 1 s of handler time.
+    expect(q.recordRequestTime(img, busy, 900, 0)).toBe(0);
+    const t = q.recordRequestTime(img, busy, 5000, 10);
+    expect(t).toBeGreaterThan(0);
+    expect(t).toBeLessThanOrEqual(window.windowMs);
+  });
+
+  it('the instance bandwidth is shared by the live brokers', () => {
+    const one = new InstanceBandwidthQuota(1000, window);
+    const three = new InstanceBandwidthQuota(1000, window);
+    expect(one.record('in', 9000, 1, 0)).toBe(0);
+    expect(three.record('in', 9000, 3, 0)).toBeGreaterThan(0);
+    expect(one.maxBytesInWindow(2)).toBe(500 * 10);
   });
 });
