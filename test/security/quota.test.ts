@@ -135,6 +135,13 @@ describe('client quotas (KIP-13, KIP-219) with real producers', () => {
     timeout: 120_000,
   }, async () => {
     const { bootstrap } = await startBroker({ 'fjord.instance.bandwidth.bytes.per.second': String(LIMIT) });
+    const admin = new Admin({
+      clientId: 'quota-admin',
+      bootstrapBrokers: [bootstrap],
+      sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-secret' },
+    });
+    await admin.createTopics({ topics: ['q-instance'], partitions: 1, replicas: 1 });
+    await admin.close();
     const r = await produceFor(bootstrap, 'fast', 'q-instance', 20);
     expect(r.rate, JSON.stringify(r)).toBeGreaterThan(LIMIT * 0.9);
     expect(r.rate, JSON.stringify(r)).toBeLessThan(LIMIT * 1.1);

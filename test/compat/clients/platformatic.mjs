@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs';
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
-const base = { clientId: 'fjord-compat-platformatic', bootstrapBrokers: [bootstrap] };
+// Failures end with their message on the last line (the harness shows the tail of stderr).
+const fail = (e) => {
+  console.error(e);
+  console.error(`error: ${e?.message ?? e}`);
+  process.exit(1);
+};
+process.on('unhandledRejection', fail);
+process.on('uncaughtException', fail);
+const base = { clientId: 'fjord-compat-platformatic', bootstrapBrokers: bootstrap.split(',') };
 // FJORD_SECURITY: {protocol, mechanism, username, password, ca} for SASL_PLAINTEXT / SASL_SSL listeners.
 const sec = process.env.FJORD_SECURITY ? JSON.parse(process.env.FJORD_SECURITY) : null;
 if (sec) {

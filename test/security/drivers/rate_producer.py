@@ -43,10 +43,13 @@ while time.monotonic() - start < seconds:
     p.poll(0)
 p.flush(10)
 window = [b for t, b in acked if t <= seconds]
+# Measured from the first acknowledgement: connecting and fetching metadata is not producing.
+first = acked[0][0] if acked else 0
 print(json.dumps({
     "bytes": sum(window),
     "seconds": seconds,
-    "rate": sum(window) / seconds,
+    "first_ack_s": first,
+    "rate": sum(window) / max(seconds - first, 1e-3),
     "throttles": len(throttles),
     "max_throttle_ms": max(throttles) if throttles else 0,
     # bytes acknowledged in each second, to see the rate settle

@@ -171,6 +171,16 @@ export class KafkaApis implements FrameHandler {
     }
     // Request-time quotas count handler work, not time spent waiting on I/O or other requests.
     const syncMs = performance.now() - started;
+    // A metadata change is answered once every broker sees it: the client's next request may go
+    // to any of them (read-after-write across the cluster).
+    if (FORWARDED_APIS.has(header.apiKey))
+      return Promise.resolve(result).then(
+        async (r) => {
+          await this.services.awaitMetadataPropagation();
+          return this.respond(header, r, ctx, syncMs);
+        },
+        (e: unknown) => this.refuseInvalid(e, header, connection),
+      );
     if (result instanceof Promise)
       return result.then(
         (r) => this.respond(header, r, ctx, syncMs),

@@ -13,6 +13,7 @@ import {
   allocateProducerIdsHandler,
   alterPartitionHandler,
   alterPartitionReassignmentsHandler,
+  assignReplicasToDirsHandler,
   brokerHeartbeatHandler,
   brokerRegistrationHandler,
   electLeadersHandler,
@@ -94,6 +95,7 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     brokerHeartbeatHandler,
     alterPartitionHandler,
     allocateProducerIdsHandler,
+    assignReplicasToDirsHandler,
     envelopeHandler,
   ] as ApiHandler[];
 }
