@@ -436,9 +436,38 @@ describe('snapshots', () => {
     image = applied(image, [
       { type: 'Config', resourceType: 'topic', resourceName: 'orders', name: 'retention.ms', value: '1000' },
       { type: 'ProducerIds', brokerId: 1, brokerEpoch: 11, nextProducerId: 5000 },
+      {
+        type: 'AccessControlEntry',
+        id: 'acl-1',
+        resourceType: 2,
+        resourceName: 'orders',
+        patternType: 3,
+        principal: 'User:alice',
+        host: '*',
+        operation: 3,
+        permissionType: 3,
+      },
+      {
+        type: 'UserScramCredential',
+        name: 'alice',
+        mechanism: 'SCRAM-SHA-256',
+        salt: Buffer.from('salt').toString('base64'),
+        storedKey: Buffer.from('stored').toString('base64'),
+        serverKey: Buffer.from('server').toString('base64'),
+        iterations: 4096,
+      },
+      {
+        type: 'ClientQuota',
+        entity: [{ entityType: 'user', entityName: 'alice' }],
+        key: 'producer_byte_rate',
+        value: 1024,
+        remove: false,
+      },
     ]);
     const rebuilt = imageFromSnapshot({ offset: image.offset, records: imageToRecords(image) });
     expect(rebuilt).toEqual(image);
     expect(rebuilt.partition('orders', 1)!.addingReplicas).toEqual([4, 1]);
+    expect(rebuilt.acls.byId.size).toBe(1);
+    expect(rebuilt.scram.get('alice', 'SCRAM-SHA-256')?.iterations).toBe(4096);
   });
 });

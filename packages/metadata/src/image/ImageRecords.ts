@@ -53,5 +53,20 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
       records.push({ type: 'Config', resourceType, resourceName, name, value });
   }
   records.push({ type: 'ProducerIds', brokerId: -1, brokerEpoch: -1, nextProducerId: image.nextProducerId });
+  for (const [id, acl] of image.acls.byId) records.push({ type: 'AccessControlEntry', id, ...acl });
+  for (const [name, credentials] of image.scram.users())
+    for (const c of credentials)
+      records.push({
+        type: 'UserScramCredential',
+        name,
+        mechanism: c.mechanism,
+        salt: c.salt.toString('base64'),
+        storedKey: c.storedKey.toString('base64'),
+        serverKey: c.serverKey.toString('base64'),
+        iterations: c.iterations,
+      });
+  for (const q of image.clientQuotas.entities.values())
+    for (const [key, value] of q.values)
+      records.push({ type: 'ClientQuota', entity: q.entity, key, value, remove: false });
   return records;
 }

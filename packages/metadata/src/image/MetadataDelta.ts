@@ -1,4 +1,6 @@
 import type { MetadataLogEntry, MetadataRecord } from '../records.js';
+import { AclsDelta } from './AclsImage.js';
+import { ClientQuotasDelta } from './ClientQuotasImage.js';
 import {
   type BrokerRegistration,
   configKey,
@@ -6,6 +8,7 @@ import {
   type PartitionState,
   type TopicImage,
 } from './MetadataImage.js';
+import { ScramDelta } from './ScramImage.js';
 
 /**
  * Accumulates records on top of a base image and produces the next image. Only the maps a
@@ -18,6 +21,9 @@ export class MetadataDelta {
   private configs?: Map<string, ReadonlyMap<string, string>>;
   private nextProducerId: number;
   private offset: number;
+  private acls?: AclsDelta;
+  private scram?: ScramDelta;
+  private clientQuotas?: ClientQuotasDelta;
 
   constructor(private readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
@@ -130,6 +136,20 @@ export class MetadataDelta {
       case 'ProducerIds':
         this.nextProducerId = Math.max(this.nextProducerId, record.nextProducerId);
         break;
+      case 'AccessControlEntry':
+      case 'RemoveAccessControlEntry':
+        this.acls ??= new AclsDelta(this.base.acls);
+        this.acls.replay(record);
+        break;
+      case 'UserScramCredential':
+      case 'RemoveUserScramCredential':
+        this.scram ??= new ScramDelta(this.base.scram);
+        this.scram.replay(record);
+        break;
+      case 'ClientQuota':
+        this.clientQuotas ??= new ClientQuotasDelta(this.base.clientQuotas);
+        this.clientQuotas.replay(record);
+        break;
     }
   }
 
@@ -142,6 +162,9 @@ export class MetadataDelta {
       this.topicsById ?? this.base.topicsById,
       this.configs ?? this.base.configs,
       this.nextProducerId,
+      this.acls?.image() ?? this.base.acls,
+      this.scram?.image() ?? this.base.scram,
+      this.clientQuotas?.image() ?? this.base.clientQuotas,
     );
   }
 
