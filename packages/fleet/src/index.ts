@@ -1,0 +1,2 @@
+export * from './admin/adminCredential.js';
+export * from './admin/InstanceAdmin.js';
