@@ -57,7 +57,7 @@ describe('migrations on a real PostgreSQL', () => {
                 zone: 'az-1',
                 host: '127.0.0.1',
                 port: 9092,
-                publicPort: 9093,
+                ports: { INTERNAL: 9092, PUBLIC: 9093 },
                 dataDir: '/tmp/b1',
                 status: 'RUNNING',
               },

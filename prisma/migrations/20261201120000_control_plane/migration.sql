@@ -37,7 +37,7 @@ ALTER TABLE "Instance" ADD COLUMN "clusterId" TEXT;
 -- partial indexes; the schema documents it).
 CREATE UNIQUE INDEX "Instance_accountId_name_live_key" ON "Instance"("accountId", "name") WHERE "deletedAt" IS NULL;
 
-ALTER TABLE "BrokerPlacement" ADD COLUMN "publicPort" INTEGER;
+ALTER TABLE "BrokerPlacement" ADD COLUMN "ports" JSONB NOT NULL DEFAULT '{}';
 ALTER TABLE "BrokerPlacement" ADD COLUMN "dataDir" TEXT;
 CREATE INDEX "BrokerPlacement_zone_idx" ON "BrokerPlacement"("zone");
 

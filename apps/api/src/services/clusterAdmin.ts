@@ -28,12 +28,12 @@ export class KafkaClusterAdmin implements ClusterAdmin {
 
   private clientFor(instanceId: string, brokers: readonly BrokerPlacement[]): InstanceAdmin {
     const running = brokers
-      .filter((b) => b.status === 'RUNNING' && b.publicPort)
+      .filter((b) => b.status === 'RUNNING' && (b.ports as Record<string, number>).CONTROL)
       .sort((a, b) => a.brokerId - b.brokerId);
     if (running.length === 0)
       throw new ApiProblem('instance_not_ready', 'the instance has no running brokers yet');
     const first = running[0]!;
-    const bootstrap = [`${first.host}:${first.publicPort}`];
+    const bootstrap = [`${first.host}:${(first.ports as Record<string, number>).CONTROL}`];
     const key = bootstrap.join(',');
     const existing = this.clients.get(instanceId);
     if (existing && existing.key === key) {

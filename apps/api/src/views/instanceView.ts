@@ -1,6 +1,8 @@
 import type { AccessRoute, Instance } from '@fjord/contracts';
 import type { BrokerPlacement, Instance as InstanceRow } from '@fjord/db';
 
+export const portsOf = (b: BrokerPlacement) => b.ports as Record<string, number>;
+
 export type InstanceWithBrokers = InstanceRow & { brokers: BrokerPlacement[] };
 
 export function bootstrapServersOf(row: InstanceWithBrokers): Instance['bootstrapServers'] {
@@ -11,7 +13,9 @@ export function bootstrapServersOf(row: InstanceWithBrokers): Instance['bootstra
   if (running.length === 0) return [];
   return routes.map((r) => ({
     route: r.type,
-    servers: running.map((b) => `${b.host}:${r.type === 'internal' ? b.port : b.publicPort}`).join(','),
+    servers: running
+      .map((b) => `${b.host}:${portsOf(b)[r.type === 'internal' ? 'INTERNAL' : 'PUBLIC']}`)
+      .join(','),
   }));
 }
 

@@ -1,4 +1,7 @@
-import { type Admin, ConfigResourceTypes, ConfigSource, Kafka, logLevel } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
+
+// kafkajs is CommonJS: its enums and classes come from the default export under ESM.
+const { ConfigResourceTypes, ConfigSource, Kafka, logLevel } = kafkajs;
 
 export interface TopicState {
   readonly name: string;

@@ -1,0 +1,100 @@
+import { brokerKey } from '../brokerSpec.js';
+import { type FlowContext, until, withInstanceAdmins } from '../context.js';
+import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
+
+/** Starts every placement not yet running (all of them on create, the new ones on resize). */
+async function bringUpBrokers(ctx: FlowContext): Promise<void> {
+  const ins = await loadInstance(ctx);
+  await Promise.all(
+    ins.brokers
+      .filter((b) => b.status !== 'RUNNING')
+      .map(async (b) => {
+        let placed = b;
+        await ctx.steps.run(`start-broker-${b.brokerId}`, async () => {
+          placed = await startBroker(ctx, ins, b);
+          return { host: placed.host, ports: placed.ports as Record<string, number> };
+        });
+        await ctx.steps.run(`ready-broker-${b.brokerId}`, () =>
+          awaitBrokerReady(ctx, ins, placed).then(() => true),
+        );
+      }),
+  );
+}
+
+async function markRunning(ctx: FlowContext): Promise<void> {
+  await ctx.prisma.instance.update({
+    where: { id: ctx.op.instanceId! },
+    data: { status: 'RUNNING', statusReason: null, version: { increment: 1 } },
+  });
+}
+
+export async function createInstance(ctx: FlowContext): Promise<void> {
+  await bringUpBrokers(ctx);
+  await markRunning(ctx);
+}
+
+export async function resizeInstance(ctx: FlowContext): Promise<void> {
+  await bringUpBrokers(ctx);
+  // Spec changes (bandwidth, disk, partition limit) are limits the control plane enforces; the
+  // brokers themselves need no change for them today.
+  await markRunning(ctx);
+}
+
+export async function deleteInstance(ctx: FlowContext): Promise<void> {
+  const ins = await loadInstance(ctx);
+  await Promise.all(
+    ins.brokers.map((b) =>
+      ctx.steps.run(`remove-broker-${b.brokerId}`, async () => {
+        await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
+        await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
+        return true;
+      }),
+    ),
+  );
+  await ctx.steps.run('forget-metadata', async () => {
+    const clusterId = ins.clusterId ?? ins.id;
+    await ctx.prisma.metadataLog.deleteMany({ where: { clusterId } });
+    await ctx.prisma.controllerLease.deleteMany({ where: { clusterId } });
+    return true;
+  });
+  await ctx.prisma.instance.update({
+    where: { id: ins.id },
+    data: { status: 'DELETED', statusReason: null, deletedAt: new Date(), version: { increment: 1 } },
+  });
+}
+
+/**
+ * One broker at a time: wait until no partition is under-replicated, stop it (controlled shutdown),
+ * start it, wait until it answers and its replicas are back in sync. Each broker's restart is
+ * recorded, so a new worker continues with the next one.
+ */
+export async function restartInstance(ctx: FlowContext): Promise<void> {
+  const ins = await loadInstance(ctx);
+  const brokers = [...ins.brokers].sort((a, b) => a.brokerId - b.brokerId);
+  const noUnderReplicated = () =>
+    withInstanceAdmins(ctx, ins.id, brokers, async (admins) => {
+      for (const a of admins) if ((await a.underReplicatedPartitions()) > 0) return false;
+      return true;
+    });
+  for (const b of brokers) {
+    await ctx.steps.once(`restarted-broker-${b.brokerId}`, async () => {
+      await until(
+        'under-replicated partitions to reach 0',
+        ctx.settings.readyTimeoutMs * 6,
+        noUnderReplicated,
+        500,
+      );
+      await stopBroker(ctx, b);
+      await startBroker(ctx, ins, b);
+      await awaitBrokerReady(ctx, ins, b);
+      await until(
+        'under-replicated partitions to reach 0',
+        ctx.settings.readyTimeoutMs * 6,
+        noUnderReplicated,
+        500,
+      );
+      return new Date().toISOString();
+    });
+  }
+  await markRunning(ctx);
+}

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RestClient } from '../support/api.js';
+import { startTestService, type TestService, waitForOperation } from '../support/service.js';
+
+let s: TestService;
+let client: RestClient;
+
+beforeAll(async () => {
+  s = await startTestService(3);
+  client = (await s.t.tenant('lifecycle')).client;
+}, 120_000);
+afterAll(() => s?.close());
+
+describe('instance lifecycle through the REST API, real brokers', () => {
+  it('creates a 3-broker instance over 3 zones, adds a topic, resizes to 4, restarts, deletes', async () => {
+    const started = Date.now();
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'orders',
+      zones: ['az-1', 'az-2', 'az-3'],
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.instance.id;
+    const op = await waitForOperation(client, created.body.operation.id);
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    const readyMs = Date.now() - started;
+    const ins = (await client.call('GET', `/v1/instances/${id}`)).body;
+    expect(ins.status).toBe('running');
+    expect(ins.brokers.map((b: { zone: string }) => b.zone).sort()).toEqual(['az-1', 'az-2', 'az-3']);
+    expect(ins.bootstrapServers.map((b: { route: string }) => b.route)).toEqual(['internal', 'public']);
+    console.log(`instance ready in ${readyMs} ms`);
+    expect(readyMs).toBeLessThan(10_000);
+
+    // A topic: listed at once (creating), then read from the cluster itself.
+    const topic = await client.call('POST', `/v1/instances/${id}/topics`, {
+      name: 'events',
+      partitions: 4,
+      configs: { 'retention.ms': '3600000' },
+    });
+    expect(topic.status).toBe(202);
+    expect((await client.call('GET', `/v1/instances/${id}/topics/events`)).body.status).toMatch(
+      /creating|active/,
+    );
+    expect((await waitForOperation(client, topic.body.operation.id)).status).toBe('succeeded');
+    const events = (await client.call('GET', `/v1/instances/${id}/topics/events`)).body;
+    expect(events).toMatchObject({
+      name: 'events',
+      partitions: 4,
+      status: 'active',
+      configs: { 'retention.ms': '3600000' },
+    });
+    const down = await client.call('PATCH', `/v1/instances/${id}/topics/events`, { partitions: 2 });
+    expect(down.status).toBe(422);
+    const up = await client.call('PATCH', `/v1/instances/${id}/topics/events`, { partitions: 6 });
+    expect(up.status).toBe(202);
+    expect((await waitForOperation(client, up.body.operation.id)).status).toBe('succeeded');
+    expect((await client.call('GET', `/v1/instances/${id}/topics/events`)).body.partitions).toBe(6);
+
+    const resized = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 4 });
+    expect(resized.status).toBe(202);
+    expect((await waitForOperation(client, resized.body.operation.id)).status).toBe('succeeded');
+    const bigger = (await client.call('GET', `/v1/instances/${id}`)).body;
+    expect(bigger.brokers).toHaveLength(4);
+    expect(bigger.brokers.every((b: { status: string }) => b.status === 'running')).toBe(true);
+
+    const restart = await client.call('POST', `/v1/instances/${id}/restart`);
+    expect(restart.status).toBe(202);
+    const restartOp = await waitForOperation(client, restart.body.operation.id, 120_000);
+    expect(restartOp.status).toBe('succeeded');
+    expect(Object.keys(restartOp.progress).filter((k) => k.startsWith('restarted-broker-'))).toHaveLength(4);
+
+    const dirs = s.agents.flatMap((a) => a.processes).length;
+    expect(dirs).toBe(3);
+    const before = (await Promise.all(s.agents.map((a) => a.processes.list()))).flat();
+    expect(before).toHaveLength(4);
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    expect(del.status).toBe(202);
+    expect((await waitForOperation(client, del.body.operation.id)).status).toBe('succeeded');
+    expect((await client.call('GET', `/v1/instances/${id}`)).status).toBe(404);
+    expect((await Promise.all(s.agents.map((a) => a.processes.list()))).flat()).toHaveLength(0);
+    for (const b of before) expect(existsSync(b.dataDir)).toBe(false);
+  }, 240_000);
+});
