@@ -11,6 +11,8 @@ export interface OperationWorkerOptions {
   readonly concurrency: number;
   /** How often unfinished operations without a job are enqueued again. */
   readonly reconcileEveryMs: number;
+  /** Job lock; a dead worker's job is taken over after about this long. */
+  readonly lockMs?: number;
 }
 
 export const JOB_OPTIONS = {
@@ -56,8 +58,8 @@ export class OperationWorker {
         connection: this.connection,
         prefix: o.prefix,
         concurrency: o.concurrency,
-        lockDuration: 10_000,
-        stalledInterval: 3_000,
+        lockDuration: o.lockMs ?? 10_000,
+        stalledInterval: Math.max(500, Math.floor((o.lockMs ?? 10_000) / 3)),
         maxStalledCount: 1000,
       },
     );

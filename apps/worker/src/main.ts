@@ -42,6 +42,7 @@ const worker = new OperationWorker(prisma, runner, log, {
   prefix: env.FJORD_QUEUE_PREFIX ?? 'fjord',
   concurrency: Number(env.FJORD_WORKER_CONCURRENCY ?? 8),
   reconcileEveryMs: Number(env.FJORD_RECONCILE_MS ?? 5000),
+  lockMs: Number(env.FJORD_JOB_LOCK_MS ?? 10_000),
 });
 log.info('fjord worker started');
 for (const signal of ['SIGTERM', 'SIGINT'] as const)
