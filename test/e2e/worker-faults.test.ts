@@ -27,7 +27,9 @@ async function killAt(point: string): Promise<void> {
 }
 
 async function brokersOf(instanceId: string) {
-  return (await Promise.all(s.agents.map((a) => a.processes.list()))).flat().filter((b) => b.instanceId === instanceId);
+  return (await Promise.all(s.agents.map((a) => a.processes.list())))
+    .flat()
+    .filter((b) => b.instanceId === instanceId);
 }
 
 async function expectHealthy(instanceId: string, count: number) {
@@ -49,10 +51,17 @@ async function remove(instanceId: string) {
 }
 
 describe('a worker killed at any step of create or resize', () => {
-  for (const [i, point] of ['before:start-broker-1', 'after:start-broker-2', 'after:ready-broker-3'].entries()) {
+  for (const [i, point] of [
+    'before:start-broker-1',
+    'after:start-broker-2',
+    'after:ready-broker-3',
+  ].entries()) {
     it(`create: killed at ${point}, finishes once with nothing orphaned`, async () => {
       await s.stopWorker();
-      const created = await client.call('POST', '/v1/instances', { name: `create-${i}`, zones: ['az-1', 'az-2', 'az-3'] });
+      const created = await client.call('POST', '/v1/instances', {
+        name: `create-${i}`,
+        zones: ['az-1', 'az-2', 'az-3'],
+      });
       expect(created.status).toBe(202);
       await killAt(point);
       const op = await waitForOperation(client, created.body.operation.id);
@@ -63,7 +72,11 @@ describe('a worker killed at any step of create or resize', () => {
   }
 
   it('resize: killed before and after starting the new broker, and after it is ready', async () => {
-    const created = await client.call('POST', '/v1/instances', { name: 'resize', zones: ['az-1', 'az-2'], brokerCount: 2 });
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'resize',
+      zones: ['az-1', 'az-2'],
+      brokerCount: 2,
+    });
     const id = created.body.instance.id;
     expect((await waitForOperation(client, created.body.operation.id)).status).toBe('succeeded');
     let count = 2;

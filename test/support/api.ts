@@ -15,7 +15,7 @@ export interface Reply<T = unknown> {
 export class RestClient {
   constructor(
     readonly baseUrl: string,
-    private token?: string,
+    readonly token?: string,
   ) {}
 
   withToken(token: string): RestClient {
