@@ -13,7 +13,7 @@ const { app } = await buildZoneAgent({
   secret,
   host: env.FJORD_AGENT_HOST ?? '127.0.0.1',
   port: Number(env.FJORD_AGENT_PORT ?? 0),
-  dataDir: env.FJORD_AGENT_DATA_DIR ?? `./.data/zones/${zone}`,
+  dataDir: env.FJORD_AGENT_DATA_DIR ?? `./.service/zones/${zone}`,
   logger: true,
 });
 await app.listen({ host: env.FJORD_AGENT_HOST ?? '127.0.0.1', port: Number(env.FJORD_AGENT_PORT ?? 0) });
