@@ -5,22 +5,36 @@ import {
   EffectiveConfigs,
   LocalFileMetadataStore,
   MetadataPublisher,
-  type MetadataRecord,
-  planCreateTopic,
+  type MetadataStore,
+  PostgresMetadataStore,
   QuorumController,
   type TopicDefaults,
 } from '@fjord/metadata';
-import { API_VERSIONS_BY_RELEASE } from '@fjord/protocol';
+import {
+  API_VERSIONS_BY_RELEASE,
+  ApiKey,
+  ErrorCode,
+  encodeDefaultPrincipalDataV0,
+  Writer,
+} from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
-import { ConsumerOffsetsStore } from './group/ConsumerOffsetsStore.js';
+import { BrokerLifecycleManager } from './controller/BrokerLifecycleManager.js';
+import { ControllerChannel } from './controller/ControllerChannel.js';
+import { ControllerElection } from './controller/ControllerElection.js';
+import { ControllerService } from './controller/ControllerService.js';
+import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
+import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
+import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
+import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
+import { addressToBytes, securityProtocolId } from './server/handlers/controller.js';
 import { allHandlers } from './server/handlers/index.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
@@ -29,6 +43,8 @@ import { TimerScheduler } from './storage/Scheduler.js';
 const METADATA_DIR = '__fjord_metadata';
 /** The product allows up to three replicas per partition. */
 export const MAX_REPLICATION_FACTOR = 3;
+/** How long start-up waits for the controller to unfence this broker before serving anyway. */
+const UNFENCE_WAIT_MS = 30_000;
 
 const timerScheduler: Scheduler = {
   now: () => Date.now(),
@@ -40,18 +56,27 @@ const timerScheduler: Scheduler = {
 };
 
 /**
- * A standalone Fjord broker: metadata in a local file log, partitions in `log.dirs`, group
- * coordinator, Kafka protocol on every listener. This is the composition root; every piece
- * it wires is usable and tested on its own.
+ * A Fjord broker: partitions in `log.dirs`, the Kafka protocol on every listener, a group
+ * coordinator for the groups whose `__consumer_offsets` partitions it leads, and replication.
+ * Standalone, the metadata log is a local file and this broker is its own controller; in a
+ * cluster (`fjord.metadata.database.url`) the metadata log and controller lease live in
+ * PostgreSQL, whichever broker holds the lease is the controller, and followers fetch from
+ * leaders. This is the composition root; every piece it wires is usable and tested on its own.
  */
 export class Broker {
-  readonly stopBackground: (() => void)[] = [];
+  private readonly stopBackground: (() => void)[] = [];
 
   private constructor(
     readonly config: ResolvedBrokerConfig,
     readonly services: BrokerServices,
-    private readonly socketServer: SocketServer,
-    private readonly store: LocalFileMetadataStore,
+    private readonly parts: {
+      readonly socketServer: SocketServer;
+      readonly store: MetadataStore;
+      readonly election: ControllerElection;
+      readonly controllerService: ControllerService;
+      readonly channel: ControllerChannel;
+      readonly lifecycle: BrokerLifecycleManager;
+    },
     readonly boundPorts: ReadonlyMap<string, number>,
   ) {}
 
@@ -59,10 +84,15 @@ export class Broker {
     const firstDir = config.logDirs[0]!;
     mkdirSync(firstDir, { recursive: true });
     const clusterId = readOrCreateClusterId(firstDir, config.clusterId);
-    const store = new LocalFileMetadataStore(join(firstDir, METADATA_DIR));
+    const clustered = config.metadataDatabaseUrl !== null;
+    const int = (k: string) => Number(config.values.get(k));
+
+    const pgStore = clustered
+      ? new PostgresMetadataStore(clusterId, config.nodeId, config.metadataDatabaseUrl!)
+      : undefined;
+    const store: MetadataStore = pgStore ?? new LocalFileMetadataStore(join(firstDir, METADATA_DIR));
     const metadata = new MetadataPublisher(store);
-    const controller = new QuorumController(store, metadata);
-    await metadata.catchUp();
+    const quorum = new QuorumController(store, metadata);
 
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
@@ -71,97 +101,239 @@ export class Broker {
     });
     const found = logs.startup();
     const configs = new EffectiveConfigs(config.nodeId, config.values, config.explicit);
-    const replicas = new ReplicaManager(config.nodeId, logs, configs, log);
+    const interBrokerAddress = (brokerId: number): BrokerAddress | undefined => {
+      const ep = metadata.image.brokers
+        .get(brokerId)
+        ?.endpoints.find((e) => e.name === config.interBrokerListener);
+      return ep && { host: ep.host, port: ep.port };
+    };
+    const replicaTimeoutMs = int('replica.socket.timeout.ms');
+    const replicas = new ReplicaManager(logs, configs, log, {
+      brokerId: config.nodeId,
+      replicaLagTimeMaxMs: int('replica.lag.time.max.ms'),
+      fetcher: {
+        brokerId: config.nodeId,
+        maxWaitMs: int('replica.fetch.wait.max.ms'),
+        minBytes: int('replica.fetch.min.bytes'),
+        maxBytes: int('replica.fetch.response.max.bytes'),
+        partitionMaxBytes: int('replica.fetch.max.bytes'),
+        backoffMs: int('replica.fetch.backoff.ms'),
+        requestTimeoutMs: replicaTimeoutMs,
+      },
+      connectTo: (leaderId) =>
+        new BrokerClient(() => interBrokerAddress(leaderId), {
+          clientId: `broker-${config.nodeId}-fetcher`,
+          connectTimeoutMs: replicaTimeoutMs,
+          requestTimeoutMs: replicaTimeoutMs,
+          maxResponseBytes: config.socketRequestMaxBytes + int('replica.fetch.response.max.bytes'),
+        }),
+    });
     const topicDefaults: TopicDefaults = {
       numPartitions: config.numPartitions,
       replicationFactor: config.defaultReplicationFactor,
       maxReplicationFactor: MAX_REPLICATION_FACTOR,
     };
 
+    const controllerService = new ControllerService(
+      quorum,
+      metadata,
+      {
+        clusterId,
+        sessionTimeoutMs: int('broker.session.timeout.ms'),
+        heartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
+        maxReplicationFactor: MAX_REPLICATION_FACTOR,
+        leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
+        autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
+        leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
+        uncleanAllowed: (image, topic) =>
+          configs.topicConfig(image, topic, 'unclean.leader.election.enable') === 'true',
+      },
+      interBrokerAddress,
+      log,
+    );
+    const election = new ControllerElection(
+      pgStore,
+      {
+        brokerId: config.nodeId,
+        leaseMs: int('fjord.controller.lease.ms'),
+        renewMs: int('fjord.controller.lease.renew.ms'),
+      },
+      controllerService,
+      log,
+    );
+
+    let apis: KafkaApis | undefined;
+    const loopback: ConnectionInfo = {
+      connectionId: 'loopback',
+      listenerName: config.interBrokerListener,
+      securityProtocol: 'PLAINTEXT',
+      clientAddress: '127.0.0.1',
+      clientPort: 0,
+      principal: `User:broker-${config.nodeId}`,
+    };
+    const channel = new ControllerChannel(
+      election,
+      interBrokerAddress,
+      (frame) => apis!.dispatch(loopback, frame),
+      {
+        brokerId: config.nodeId,
+        requestTimeoutMs: replicaTimeoutMs,
+        retryBackoffMs: 100,
+      },
+    );
+    let lifecycle: BrokerLifecycleManager | undefined;
+    replicas.alterPartitions = new AlterPartitionManager(
+      channel,
+      config.nodeId,
+      () => lifecycle?.brokerEpoch ?? -1,
+      replicaTimeoutMs,
+      log,
+    );
+
     let groups: GroupCoordinator | undefined;
+    let offsetsStore: ConsumerOffsetsStore | undefined;
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
       config,
       configs,
       metadata,
-      controller,
+      controller: quorum,
+      activeController: () => (election.isActive ? controllerService.active : undefined),
+      isActiveController: () => election.isActive,
+      controllerId: () => election.controllerId ?? -1,
       replicas,
       logs,
       get groups() {
         return groups!;
       },
-      producerIds: new ProducerIdAllocator(controller, config.nodeId),
+      producerIds: new ProducerIdAllocator(async () => {
+        const r = await channel.send(ApiKey.AllocateProducerIds, 0, {
+          brokerId: config.nodeId,
+          brokerEpoch: BigInt(lifecycle?.brokerEpoch ?? -1),
+        });
+        if (r.errorCode !== ErrorCode.NONE) throw new Error(`AllocateProducerIds failed: ${r.errorCode}`);
+        return { start: Number(r.producerIdStart), length: r.producerIdLen };
+      }),
       sasl: new SaslConfig(config.passthrough, config.scramUsers),
-      fetchSessions: new FetchSessionCache(
-        Number(config.values.get('max.incremental.fetch.session.cache.slots')),
-      ),
+      fetchSessions: new FetchSessionCache(int('max.incremental.fetch.session.cache.slots')),
       topicDefaults,
       log,
       now: () => Date.now(),
       async ensureTopic(name, partitions, topicConfigs) {
         if (metadata.image.topic(name)) return metadata.image;
-        const live = metadata.image.liveBrokers().length;
         const internal = name.startsWith('__');
-        const rf = Math.max(
-          1,
-          Math.min(
-            internal
-              ? Number(config.values.get('offsets.topic.replication.factor'))
-              : config.defaultReplicationFactor,
-            live,
-          ),
-        );
-        await controller.submit((image) =>
-          image.topic(name)
-            ? { ok: true, records: [] }
-            : planCreateTopic(
-                image,
-                {
-                  name,
-                  numPartitions: partitions ?? config.numPartitions,
-                  replicationFactor: rf,
-                  assignments: [],
-                  configs: Object.entries(topicConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
-                },
-                topicDefaults,
-              ),
-        );
+        const wanted = internal ? int('offsets.topic.replication.factor') : config.defaultReplicationFactor;
+        // A standalone broker makes do with the replicas it has; a cluster waits for enough
+        // brokers (the create fails and clients retry), as Kafka does.
+        const live = metadata.image.liveBrokers().length;
+        const rf = clustered ? wanted : Math.max(1, Math.min(wanted, live));
+        const r = await channel.send(ApiKey.CreateTopics, 7, {
+          topics: [
+            {
+              name,
+              numPartitions: partitions ?? config.numPartitions,
+              replicationFactor: rf,
+              assignments: [],
+              configs: Object.entries(topicConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
+            },
+          ],
+          timeoutMs: 30_000,
+          validateOnly: false,
+        });
+        const result = r.topics[0];
+        if (
+          result &&
+          result.errorCode !== ErrorCode.NONE &&
+          result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS
+        )
+          log.warn(
+            { topic: name, errorCode: result.errorCode, message: result.errorMessage },
+            'topic not created',
+          );
+        // The controller has appended it; wait until this broker's image has it too.
+        for (let i = 0; i < 50 && !metadata.image.topic(name) && result?.errorCode !== undefined; i++) {
+          if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS)
+            break;
+          await metadata.catchUp();
+          if (!metadata.image.topic(name)) await new Promise((res) => setTimeout(res, 20));
+        }
         return metadata.image;
       },
+      coordinatorError(groupId) {
+        if (!metadata.image.topic(OFFSETS_TOPIC)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        const p = replicas.get(OFFSETS_TOPIC, offsetsStore!.partitionOf(groupId));
+        if (!p?.isLeader) return ErrorCode.NOT_COORDINATOR;
+        if (p.offline) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        return ErrorCode.NONE;
+      },
+      async forwardToController(connection, frame): Promise<FrameResult> {
+        const [type, ...rest] = connection.principal.split(':');
+        const principal = new Writer(64);
+        encodeDefaultPrincipalDataV0(principal, {
+          type: type ?? 'User',
+          name: rest.join(':'),
+          tokenAuthenticated: false,
+        });
+        const r = await channel.send(ApiKey.Envelope, 0, {
+          requestData: frame,
+          requestPrincipal: principal.toBuffer(),
+          clientHostAddress: addressToBytes(connection.clientAddress),
+        });
+        if (r.errorCode !== ErrorCode.NONE || !r.responseData)
+          throw new Error(`forwarded request failed with error ${r.errorCode}`);
+        const size = Buffer.alloc(4);
+        size.writeInt32BE(r.responseData.length);
+        return [size, r.responseData];
+      },
+      dispatchLocal: (connection, frame) => apis!.dispatch(connection, frame),
+      heartbeatSeen: (brokerId, brokerEpoch, connection) =>
+        controllerService.heartbeatSeen(brokerId, brokerEpoch, connection.connectionId),
     };
-    metadata.onChange((image) => replicas.applyImage(image, Date.now()));
     // Retention and compaction never touch what consumers cannot read yet.
     logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
 
-    const offsetsStore = new ConsumerOffsetsStore(
+    offsetsStore = new ConsumerOffsetsStore(
       replicas,
       () => config.offsetsTopicPartitions,
       () => Date.now(),
       log,
+      int('offsets.commit.timeout.ms'),
+      () => Number(configs.topicConfig(metadata.image, OFFSETS_TOPIC, 'min.insync.replicas') ?? 1),
     );
-    groups = new GroupCoordinator(
+    const coordinator = new GroupCoordinator(
       {
-        minSessionTimeoutMs: Number(config.values.get('group.min.session.timeout.ms')),
-        maxSessionTimeoutMs: Number(config.values.get('group.max.session.timeout.ms')),
+        minSessionTimeoutMs: int('group.min.session.timeout.ms'),
+        maxSessionTimeoutMs: int('group.max.session.timeout.ms'),
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        maxGroupSize: Number(config.values.get('group.max.size')),
-        offsetMetadataMaxBytes: Number(config.values.get('offset.metadata.max.bytes')),
+        maxGroupSize: int('group.max.size'),
+        offsetMetadataMaxBytes: int('offset.metadata.max.bytes'),
       },
       timerScheduler,
       offsetsStore,
     );
+    groups = coordinator;
+    // The coordinator owns the groups of the `__consumer_offsets` partitions this broker leads.
+    replicas.onLeadershipChange((p, isLeader) => {
+      if (p.topic !== OFFSETS_TOPIC) return;
+      const owned = (groupId: string) => offsetsStore!.partitionOf(groupId) === p.partition;
+      coordinator.unload(owned);
+      if (!isLeader) return;
+      const loaded = offsetsStore!.loadPartition(coordinator, p);
+      log.info({ partition: p.partition, records: loaded }, 'loaded consumer groups');
+    });
+    metadata.onChange((image) => replicas.applyImage(image, Date.now()));
+    await metadata.catchUp();
 
-    let apis: KafkaApis | undefined;
-    const frameHandler = {
-      handleFrame: (c: Parameters<KafkaApis['handleFrame']>[0], f: Buffer) => apis!.handleFrame(c, f),
-    };
     const socketServer = new SocketServer(
-      frameHandler,
+      {
+        handleFrame: (c, f) => apis!.handleFrame(c, f),
+        connectionClosed: (c) => controllerService.connectionClosed(c.connectionId),
+      },
       {
         maxFrameBytes: config.socketRequestMaxBytes,
         maxInFlight: 64,
-        idleTimeoutMs: Number(config.values.get('connections.max.idle.ms')),
+        idleTimeoutMs: int('connections.max.idle.ms'),
       },
       log,
     );
@@ -173,46 +345,99 @@ export class Broker {
     const bound = await socketServer.listen(config.listeners);
     const boundPorts = new Map(bound.map((b) => [b.listener.name, b.port]));
 
-    // Register (or re-register with new endpoints) before serving: metadata answers list us.
     const endpoints = config.advertisedListeners.map((l) => ({
       name: l.name,
       host: l.host,
       port: l.port === 0 ? boundPorts.get(l.name)! : l.port,
       securityProtocol: l.securityProtocol,
     }));
-    const existing = metadata.image.brokers.get(config.nodeId);
-    const registration: MetadataRecord = {
-      type: 'RegisterBroker',
-      brokerId: config.nodeId,
-      incarnationId: randomUUID(),
-      brokerEpoch: (existing?.brokerEpoch ?? 0) + 1,
-      endpoints,
-      rack: config.rack,
-      fenced: false,
-    };
-    await controller.submit(() => ({ ok: true, records: [registration] }));
+    const incarnationId = randomUUID();
+    const onlineDirIds = () =>
+      logs.dirs
+        .filter((d) => logs.isDirOnline(d))
+        .map((d) => logs.directoryId(d) ?? '')
+        .filter(Boolean);
+    lifecycle = new BrokerLifecycleManager(
+      channel,
+      {
+        brokerId: config.nodeId,
+        heartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
+        fencedHeartbeatIntervalMs: Math.min(100, int('broker.heartbeat.interval.ms')),
+        requestTimeoutMs: replicaTimeoutMs,
+      },
+      () => ({
+        brokerId: config.nodeId,
+        clusterId,
+        incarnationId,
+        listeners: endpoints.map((e) => ({
+          name: e.name,
+          host: e.host,
+          port: e.port,
+          securityProtocol: securityProtocolId(e.securityProtocol),
+        })),
+        features: [],
+        rack: config.rack,
+        logDirs: onlineDirIds(),
+      }),
+      () => metadata.image.offset,
+      () =>
+        logs.dirs
+          .filter((d) => !logs.isDirOnline(d))
+          .map((d) => logs.directoryId(d) ?? '')
+          .filter(Boolean),
+      log,
+    );
+
+    const stopCatchUp: (() => void)[] = [];
+    if (pgStore) {
+      // Wake-ups by NOTIFY, and a periodic look in case one was missed.
+      await pgStore.listen(() => void metadata.catchUp().catch(() => {}));
+      const t = setInterval(() => void metadata.catchUp().catch(() => {}), 1000);
+      t.unref();
+      stopCatchUp.push(() => clearInterval(t));
+    }
+    await election.start();
+    lifecycle.start();
+    const unfenced = await lifecycle.waitUntilUnfenced(UNFENCE_WAIT_MS);
+    if (!unfenced) log.warn('not unfenced by the controller yet; serving with the metadata we have');
 
     // Partition directories the metadata no longer knows (topic deleted while down) are removed.
     for (const f of found) {
       if (!replicas.get(f.topic, f.partition)) logs.delete(f.topic, f.partition);
     }
-    const loaded = offsetsStore.load(groups);
     log.info(
-      { nodeId: config.nodeId, clusterId, listeners: endpoints, groupRecords: loaded },
+      {
+        nodeId: config.nodeId,
+        clusterId,
+        listeners: endpoints,
+        clustered,
+        controller: election.controllerId,
+      },
       'broker started',
     );
 
-    const broker = new Broker(config, services, socketServer, store, boundPorts);
+    const broker = new Broker(
+      config,
+      services,
+      { socketServer, store, election, controllerService, channel, lifecycle },
+      boundPorts,
+    );
     const scheduler = new TimerScheduler((name, err) =>
       log.error({ err, task: name }, 'background task failed'),
     );
+    const lagMs = int('replica.lag.time.max.ms');
     broker.stopBackground.push(
+      ...stopCatchUp,
       logs.schedule(scheduler, {
-        retentionCheckMs: Number(config.values.get('log.retention.check.interval.ms')),
-        cleanerBackoffMs: Number(config.values.get('log.cleaner.backoff.ms')),
+        retentionCheckMs: int('log.retention.check.interval.ms'),
+        cleanerBackoffMs: int('log.cleaner.backoff.ms'),
+        checkpointMs: int('replica.high.watermark.checkpoint.interval.ms'),
       }),
       scheduler.schedule('offset-expiry', 60_000, () =>
-        groups!.expireOffsets(Number(config.values.get('offsets.retention.minutes')) * 60_000),
+        groups!.expireOffsets(int('offsets.retention.minutes') * 60_000),
+      ),
+      scheduler.schedule('isr-expiry', Math.max(10, Math.floor(lagMs / 2)), () =>
+        replicas.checkIsrs(Date.now()),
       ),
     );
     return broker;
@@ -223,12 +448,30 @@ export class Broker {
     return this.boundPorts.get(listenerName)!;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the broker. With `controlled` (the default, as `controlled.shutdown.enable`), it first
+   * asks the controller to move its leadership away and waits until that is done, so clients
+   * see a leader change rather than an outage; then it hands over the controller lease.
+   */
+  async stop(controlled = this.config.values.get('controlled.shutdown.enable') === true): Promise<void> {
+    const { lifecycle, election, controllerService, socketServer, channel, store } = this.parts;
+    const others = this.services.metadata.image.liveBrokers().some((b) => b.brokerId !== this.config.nodeId);
+    if (controlled && others) {
+      const ok = await lifecycle.controlledShutdown(
+        Number(this.config.values.get('fjord.controlled.shutdown.timeout.ms')),
+      );
+      if (!ok) this.services.log.warn('controlled shutdown timed out; stopping anyway');
+    }
+    lifecycle.stop();
     for (const stop of this.stopBackground) stop();
-    await this.socketServer.close();
+    await election.stop();
+    controllerService.stop();
+    await socketServer.close();
+    await this.services.replicas.shutdown();
+    channel.close();
     this.services.groups.shutdown();
     this.services.logs.shutdown(Date.now());
-    await this.store.close();
+    await store.close();
     this.services.log.info('broker stopped');
   }
 }

@@ -21,10 +21,22 @@ export type MetadataRecord =
       readonly endpoints: readonly BrokerEndpoint[];
       readonly rack: string | null;
       readonly fenced: boolean;
+      /** Directory ids of the broker's online log dirs (KIP-858); absent in old records. */
+      readonly logDirs?: readonly string[];
     }
   | { readonly type: 'UnregisterBroker'; readonly brokerId: number; readonly brokerEpoch: number }
+  /** Older spellings of BrokerRegistrationChange; still replayed from existing logs. */
   | { readonly type: 'FenceBroker'; readonly brokerId: number; readonly brokerEpoch: number }
   | { readonly type: 'UnfenceBroker'; readonly brokerId: number; readonly brokerEpoch: number }
+  | {
+      /** KRaft's BrokerRegistrationChangeRecord: only the fields present change. */
+      readonly type: 'BrokerRegistrationChange';
+      readonly brokerId: number;
+      readonly brokerEpoch: number;
+      readonly fenced?: boolean;
+      readonly inControlledShutdown?: boolean;
+      readonly logDirs?: readonly string[];
+    }
   | { readonly type: 'Topic'; readonly name: string; readonly topicId: string }
   | {
       readonly type: 'Partition';
@@ -35,6 +47,8 @@ export type MetadataRecord =
       readonly leader: number;
       readonly leaderEpoch: number;
       readonly partitionEpoch: number;
+      /** Log dir id of each replica, parallel to `replicas` ('' while unknown; KIP-858). */
+      readonly directories?: readonly string[];
     }
   | {
       readonly type: 'PartitionChange';
@@ -45,6 +59,7 @@ export type MetadataRecord =
       readonly leader?: number;
       readonly addingReplicas?: readonly number[];
       readonly removingReplicas?: readonly number[];
+      readonly directories?: readonly string[];
     }
   | { readonly type: 'RemoveTopic'; readonly topicId: string }
   | {
@@ -64,6 +79,7 @@ export type MetadataRecord =
     };
 
 export type MetadataRecordType = MetadataRecord['type'];
+export type PartitionChangeRecord = Extract<MetadataRecord, { type: 'PartitionChange' }>;
 
 /** A record with its position in the metadata log. */
 export interface MetadataLogEntry {

@@ -65,6 +65,8 @@ describe('PostgreSQL metadata store', () => {
       woke++;
       void publisher.catchUp();
     });
+    // One wake-up right after LISTEN starts, for whatever was appended before it.
+    expect(woke).toBe(1);
     await other.append([topic('elsewhere')]);
     await writer.append([topic('orders')]);
     const until = Date.now() + 5000;
@@ -72,7 +74,41 @@ describe('PostgreSQL metadata store', () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(publisher.image.topic('orders')).toBeDefined();
     expect(publisher.image.topic('elsewhere')).toBeUndefined();
-    expect(woke).toBe(1);
+    expect(woke).toBe(2);
     expect((await other.readAfter(-1)).map((e) => e.offset)).toEqual([0]);
+  });
+
+  it('listens again after its connection is killed, and catches up on what it missed', async () => {
+    const writer = store('c4', 1);
+    const reader = store('c4', 2);
+    await writer.acquireLease(60_000);
+    const publisher = new MetadataPublisher(reader);
+    await reader.listen(() => void publisher.catchUp());
+    // What a PostgreSQL restart does to the LISTEN session.
+    await admin(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'LISTEN%'`,
+    );
+    await writer.append([topic('while-away')]);
+    const until = Date.now() + 5000;
+    while (!publisher.image.topic('while-away') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(publisher.image.topic('while-away')).toBeDefined();
+    await writer.append([topic('after')]);
+    const until2 = Date.now() + 3000;
+    while (!publisher.image.topic('after') && Date.now() < until2)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(publisher.image.topic('after')).toBeDefined();
+  });
+
+  it('releases the lease so another broker takes over at once', async () => {
+    const a = store('c5', 1);
+    const b = store('c5', 2);
+    expect((await a.acquireLease(60_000)).holderBrokerId).toBe(1);
+    expect((await b.acquireLease(60_000)).holderBrokerId).toBe(1);
+    await a.releaseLease();
+    const taken = await b.acquireLease(60_000);
+    expect(taken.holderBrokerId).toBe(2);
+    expect(taken.remainingMs).toBeGreaterThan(59_000);
+    await expect(a.append([topic('stale')])).rejects.toThrow(FencedControllerError);
   });
 });

@@ -1,4 +1,5 @@
 export * from './compression/codecs.js';
+export * from './framing/FrameDecoder.js';
 export * from './generated/api.js';
 export * from './generated/apiVersionsByRelease.js';
 export * from './generated/errors.js';
@@ -13,4 +14,3 @@ export * from './wire/frames.js';
 export * from './wire/ProtocolDecodeError.js';
 export * from './wire/Reader.js';
 export * from './wire/Writer.js';
-export * from './framing/FrameDecoder.js';

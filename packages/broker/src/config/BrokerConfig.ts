@@ -78,11 +78,30 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('offsets.topic.segment.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
   key('offsets.retention.minutes', 'int', 10_080, { validate: atLeast(1) }),
   key('offset.metadata.max.bytes', 'int', 4096),
+  key('offsets.commit.timeout.ms', 'int', 5000, { validate: atLeast(1) }),
   key('group.initial.rebalance.delay.ms', 'int', 3000, { validate: atLeast(0) }),
   key('group.min.session.timeout.ms', 'int', 6000),
   key('group.max.session.timeout.ms', 'int', 1_800_000),
   key('group.max.size', 'int', 2_147_483_647, { validate: atLeast(1) }),
-  key('replica.lag.time.max.ms', 'long', 30_000),
+  key('replica.lag.time.max.ms', 'long', 30_000, { validate: atLeast(1) }),
+  key('replica.fetch.wait.max.ms', 'int', 500, { validate: atLeast(0) }),
+  key('replica.fetch.min.bytes', 'int', 1, { validate: atLeast(1) }),
+  key('replica.fetch.max.bytes', 'int', 1_048_576, { validate: atLeast(0) }),
+  key('replica.fetch.response.max.bytes', 'int', 10_485_760, { validate: atLeast(0) }),
+  key('replica.fetch.backoff.ms', 'int', 1000, { validate: atLeast(0) }),
+  key('replica.socket.timeout.ms', 'int', 30_000, { validate: atLeast(1) }),
+  key('replica.high.watermark.checkpoint.interval.ms', 'long', 5000, { validate: atLeast(1) }),
+  key('broker.heartbeat.interval.ms', 'int', 500, { validate: atLeast(1) }),
+  key('broker.session.timeout.ms', 'int', 9000, { validate: atLeast(1) }),
+  key('controlled.shutdown.enable', 'boolean', true),
+  key('auto.leader.rebalance.enable', 'boolean', true),
+  key('leader.imbalance.per.broker.percentage', 'int', 10, { validate: atLeast(0) }),
+  key('leader.imbalance.check.interval.seconds', 'long', 300, { validate: atLeast(1) }),
+  // Clustered mode: the metadata log and controller lease live in this PostgreSQL database.
+  key('fjord.metadata.database.url', 'string', null),
+  key('fjord.controller.lease.ms', 'int', 2000, { validate: atLeast(100) }),
+  key('fjord.controller.lease.renew.ms', 'int', 400, { validate: atLeast(10) }),
+  key('fjord.controlled.shutdown.timeout.ms', 'int', 30_000, { validate: atLeast(0) }),
   key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),
   key('transactional.id.expiration.ms', 'int', 604_800_000),
   key('producer.id.expiration.ms', 'int', 86_400_000),
@@ -130,6 +149,10 @@ export interface ResolvedBrokerConfig {
   readonly clusterId: string | null;
   readonly listeners: readonly ListenerConfig[];
   readonly advertisedListeners: readonly ListenerConfig[];
+  /** The listener brokers use among themselves (replication, the controller). */
+  readonly interBrokerListener: string;
+  /** PostgreSQL URL of the cluster metadata (clustered mode); null for a standalone broker. */
+  readonly metadataDatabaseUrl: string | null;
   readonly rack: string | null;
   readonly logDirs: readonly string[];
   readonly numPartitions: number;
@@ -206,6 +229,22 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
       throw new ConfigError('advertised.listeners', `listener ${a.name} is not in listeners`);
   }
 
+  const configuredInterBroker = values.get('inter.broker.listener.name') as string | null;
+  const interBrokerListener =
+    configuredInterBroker?.toUpperCase() ??
+    (listeners.some((l) => l.name === 'PLAINTEXT') ? 'PLAINTEXT' : listeners[0]!.name);
+  if (!listeners.some((l) => l.name === interBrokerListener))
+    throw new ConfigError(
+      'inter.broker.listener.name',
+      `listener ${interBrokerListener} is not in listeners`,
+    );
+  const metadataDatabaseUrl = values.get('fjord.metadata.database.url') as string | null;
+  if (metadataDatabaseUrl !== null && values.get('cluster.id') === null)
+    throw new ConfigError(
+      'cluster.id',
+      'is required with fjord.metadata.database.url (brokers of one cluster share it)',
+    );
+
   const logDirs = (values.get('log.dirs') as string[] | null) ?? [values.get('log.dir') as string];
   if (logDirs.length === 0 || logDirs.some((d) => d === ''))
     throw new ConfigError('log.dirs', 'must name at least one directory');
@@ -228,6 +267,8 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
     clusterId: values.get('cluster.id') as string | null,
     listeners,
     advertisedListeners,
+    interBrokerListener,
+    metadataDatabaseUrl,
     rack: values.get('broker.rack') as string | null,
     logDirs,
     numPartitions: int('num.partitions'),

@@ -1,5 +1,7 @@
-import { batchOffsets, buildRecordBatch, decodeRecords } from '@fjord/protocol';
+import { batchOffsets, buildRecordBatch, decodeRecords, RecordBatchHeader } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import { awaitReplication } from '../replica/DelayedProduce.js';
+import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import {
   decodeConsumerOffsetsKey,
@@ -18,8 +20,8 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
 
 /**
  * Group state kept where Kafka keeps it: records in the compacted `__consumer_offsets` topic,
- * in the partition that owns the group. Appends are fsynced-or-replicated like any acks=all
- * produce before the coordinator acknowledges a commit.
+ * in the partition that owns the group. A write counts once it is on every in-sync replica,
+ * like an acks=all produce, before the coordinator acknowledges a commit.
  */
 export class ConsumerOffsetsStore implements GroupPersistence {
   constructor(
@@ -27,11 +29,20 @@ export class ConsumerOffsetsStore implements GroupPersistence {
     private readonly partitions: () => number,
     private readonly now: () => number,
     private readonly log: Logger,
+    /** offsets.commit.timeout.ms */
+    private readonly commitTimeoutMs = 5000,
+    /** min.insync.replicas of `__consumer_offsets` */
+    private readonly minInsyncReplicas: () => number = () => 1,
   ) {}
+
+  /** The `__consumer_offsets` partition that holds a group. */
+  partitionOf(group: string): number {
+    return offsetsPartitionFor(group, this.partitions());
+  }
 
   async storeOffsets(group: string, offsets: readonly OffsetEntry[]): Promise<void> {
     if (offsets.length === 0) return;
-    this.append(
+    await this.append(
       group,
       offsets.map((o) => ({
         key: encodeOffsetCommitKey(group, o.topic, o.partition),
@@ -41,48 +52,52 @@ export class ConsumerOffsetsStore implements GroupPersistence {
   }
 
   async storeGroup(group: string, value: GroupMetadataValue | null): Promise<void> {
-    this.append(group, [
+    await this.append(group, [
       { key: encodeGroupMetadataKey(group), value: value === null ? null : encodeGroupMetadataValue(value) },
     ]);
   }
 
-  private append(group: string, records: { key: Buffer; value: Buffer | null }[]): void {
-    const partition = this.replicas.get(OFFSETS_TOPIC, offsetsPartitionFor(group, this.partitions()));
+  private async append(group: string, records: { key: Buffer; value: Buffer | null }[]): Promise<void> {
+    const partition = this.replicas.get(OFFSETS_TOPIC, this.partitionOf(group));
     if (!partition) throw new Error(`${OFFSETS_TOPIC} partition for group ${group} is not hosted here`);
     const now = this.now();
     const batch = buildRecordBatch({ records, baseTimestamp: BigInt(now) });
-    const outcome = partition.appendAsLeader(batch, [], -1, 1, now);
+    const minIsr = this.minInsyncReplicas();
+    const outcome = partition.appendAsLeader(batch, [], -1, minIsr, now);
     if (!outcome.ok) throw new Error(`cannot store group state: ${outcome.message}`);
+    const [error] = await awaitReplication(
+      [{ partition, requiredOffset: outcome.lastOffset + 1, minInsyncReplicas: minIsr }],
+      this.commitTimeoutMs,
+    );
+    if (error) throw new Error(`group state not replicated: ${error}`);
   }
 
-  /** Replays every hosted `__consumer_offsets` partition into the coordinator. */
-  load(coordinator: GroupCoordinator): number {
+  /** Replays one `__consumer_offsets` partition this broker now leads into the coordinator. */
+  loadPartition(coordinator: GroupCoordinator, p: Partition): number {
     let records = 0;
-    for (const p of this.replicas.all()) {
-      if (p.topic !== OFFSETS_TOPIC) continue;
-      let offset = p.log.logStartOffset;
-      while (offset < p.log.logEndOffset) {
-        const data = p.log.read(offset, 8 * 1024 * 1024);
-        if (!data) break;
-        for (const pos of batchOffsets(data)) {
-          for (const r of decodeRecords(data, pos)) {
-            offset = Number(r.offset) + 1;
-            if (!r.key) continue;
-            try {
-              const key = decodeConsumerOffsetsKey(r.key);
-              if (key?.kind === 'offset')
-                coordinator.loadOffset(
-                  key.group,
-                  key.topic,
-                  key.partition,
-                  r.value ? decodeOffsetCommitValue(r.value) : null,
-                );
-              else if (key?.kind === 'group')
-                coordinator.loadGroup(key.group, r.value ? decodeGroupMetadataValue(r.value) : null);
-              records++;
-            } catch (err) {
-              this.log.warn({ err, offset: r.offset }, 'skipping unreadable __consumer_offsets record');
-            }
+    let offset = p.log.logStartOffset;
+    while (offset < p.log.logEndOffset) {
+      const data = p.log.read(offset, 8 * 1024 * 1024);
+      if (!data) break;
+      for (const pos of batchOffsets(data)) {
+        // Batches emptied by compaction still move the position on.
+        offset = Math.max(offset, Number(new RecordBatchHeader(data, pos).lastOffset) + 1);
+        for (const r of decodeRecords(data, pos)) {
+          if (!r.key) continue;
+          try {
+            const key = decodeConsumerOffsetsKey(r.key);
+            if (key?.kind === 'offset')
+              coordinator.loadOffset(
+                key.group,
+                key.topic,
+                key.partition,
+                r.value ? decodeOffsetCommitValue(r.value) : null,
+              );
+            else if (key?.kind === 'group')
+              coordinator.loadGroup(key.group, r.value ? decodeGroupMetadataValue(r.value) : null);
+            records++;
+          } catch (err) {
+            this.log.warn({ err, offset: r.offset }, 'skipping unreadable __consumer_offsets record');
           }
         }
       }

@@ -848,6 +848,43 @@ export class GroupCoordinator {
     });
   }
 
+  /**
+   * This broker stopped coordinating the groups `owned` selects (it lost leadership of their
+   * `__consumer_offsets` partition): members waiting on a join or sync are told NOT_COORDINATOR,
+   * so they find the new coordinator, and the groups' state is dropped here.
+   */
+  unload(owned: (groupId: string) => boolean): number {
+    let unloaded = 0;
+    for (const [id, g] of this.groups) {
+      if (!owned(id)) continue;
+      g.cancelRebalance?.();
+      for (const cancel of g.pendingMembers.values()) cancel();
+      for (const m of g.members.values()) {
+        m.cancelSession?.();
+        m.awaitingJoin?.({
+          errorCode: ErrorCode.NOT_COORDINATOR,
+          generationId: -1,
+          protocolType: null,
+          protocolName: null,
+          leader: '',
+          memberId: m.memberId,
+          members: [],
+        });
+        m.awaitingSync?.({
+          errorCode: ErrorCode.NOT_COORDINATOR,
+          protocolType: null,
+          protocolName: null,
+          assignment: EMPTY,
+        });
+        m.awaitingJoin = undefined;
+        m.awaitingSync = undefined;
+      }
+      this.groups.delete(id);
+      unloaded++;
+    }
+    return unloaded;
+  }
+
   /** Cancels every timer (broker shutdown). */
   shutdown(): void {
     for (const g of this.groups.values()) {

@@ -11,6 +11,8 @@ export interface ConnectionInfo {
   principal: string;
   /** SASL progress on SASL_* listeners; undefined where no authentication is required. */
   sasl?: SaslConnectionState;
+  /** Set on requests another broker forwarded to this controller (they are not forwarded again). */
+  readonly forwarded?: boolean;
 }
 
 /** Where a connection is in Kafka's SASL flow (KIP-43 / KIP-152). */

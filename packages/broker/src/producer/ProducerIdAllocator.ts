@@ -1,9 +1,11 @@
-import type { QuorumController } from '@fjord/metadata';
-
-const BLOCK_SIZE = 1000;
+/** A block of producer ids the controller reserved for this broker. */
+export interface ProducerIdBlock {
+  readonly start: number;
+  readonly length: number;
+}
 
 /**
- * Hands out producer ids from blocks reserved through the metadata log (KIP-730's
+ * Hands out producer ids from blocks the controller reserves in the metadata log (KIP-730's
  * AllocateProducerIds), so ids stay unique across restarts and brokers.
  */
 export class ProducerIdAllocator {
@@ -11,38 +13,20 @@ export class ProducerIdAllocator {
   private end = 0;
   private pending?: Promise<void>;
 
-  constructor(
-    private readonly controller: QuorumController,
-    private readonly brokerId: number,
-  ) {}
+  constructor(private readonly reserve: () => Promise<ProducerIdBlock>) {}
 
   async allocate(): Promise<bigint> {
     while (this.next >= this.end) {
-      this.pending ??= this.reserveBlock().finally(() => {
-        this.pending = undefined;
-      });
+      this.pending ??= this.reserve()
+        .then((block) => {
+          this.next = block.start;
+          this.end = block.start + block.length;
+        })
+        .finally(() => {
+          this.pending = undefined;
+        });
       await this.pending;
     }
     return BigInt(this.next++);
-  }
-
-  private async reserveBlock(): Promise<void> {
-    let start = 0;
-    await this.controller.submit((image) => {
-      start = image.nextProducerId;
-      return {
-        ok: true,
-        records: [
-          {
-            type: 'ProducerIds',
-            brokerId: this.brokerId,
-            brokerEpoch: 0,
-            nextProducerId: start + BLOCK_SIZE,
-          },
-        ],
-      };
-    });
-    this.next = start;
-    this.end = start + BLOCK_SIZE;
   }
 }

@@ -1,30 +1,60 @@
-import type { EffectiveConfigs, MetadataImage } from '@fjord/metadata';
+import { type EffectiveConfigs, MetadataImage } from '@fjord/metadata';
 import { ErrorCode } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import type { BrokerClient } from '../network/BrokerClient.js';
 import { type LogConfig, logConfigFromTopicConfigs } from '../storage/LogConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
-import { Partition } from './Partition.js';
+import type { AlterPartitionManager } from './AlterPartitionManager.js';
+import { Partition, type ReplicaContext } from './Partition.js';
+import { ReplicaFetcher, type ReplicaFetcherSettings } from './ReplicaFetcher.js';
 
 /** Broker-level log defaults by Kafka broker key (after resolution of ms/hours synonyms). */
 export type BrokerLogDefaults = ReadonlyMap<string, unknown>;
 
+export interface ReplicaManagerSettings {
+  readonly brokerId: number;
+  /** replica.lag.time.max.ms */
+  readonly replicaLagTimeMaxMs: number;
+  readonly fetcher: ReplicaFetcherSettings;
+  /** A connection to a leader's inter-broker listener, for its fetcher. */
+  readonly connectTo: (leaderId: number) => BrokerClient;
+}
+
+/** A hosted partition gained or lost leadership (the group coordinator loads or unloads groups). */
+export type LeadershipListener = (p: Partition, isLeader: boolean) => void;
+
 /**
- * The partitions this broker hosts. Follows the metadata image: creates logs for new
- * replicas, updates roles, deletes logs of removed topics. Produce and fetch go through here.
+ * The partitions this broker hosts. Follows the metadata image: creates logs for new replicas,
+ * makes replicas leaders or followers (followers fetch from their leader through one fetcher
+ * per leader broker), deletes logs of removed replicas, and carries the ISR changes leaders
+ * propose to the controller. Produce and fetch go through here.
  */
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  private readonly leadershipListeners: LeadershipListener[] = [];
+  private image = MetadataImage.EMPTY;
+  /** Set once the controller channel exists; until then (and standalone) ISRs never change. */
+  alterPartitions: AlterPartitionManager | undefined;
+  private readonly context: ReplicaContext;
 
   constructor(
-    private readonly brokerId: number,
     private readonly logs: LogManager,
     private readonly configSource: EffectiveConfigs,
     private readonly log: Logger,
+    private readonly settings: ReplicaManagerSettings,
   ) {
+    this.context = {
+      brokerId: settings.brokerId,
+      replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs,
+      eligible: (state, brokerId) => this.image.isReplicaEligible(state, brokerId),
+    };
     logs.onDirOffline((event) => {
       for (const tp of event.partitions) {
         const p = this.get(tp.topic, tp.partition);
-        if (p) p.offline = true;
+        if (!p) continue;
+        p.offline = true;
+        this.stopFetching(p);
       }
       this.log.error(
         { dir: event.dir, partitions: event.partitions.length, err: event.error },
@@ -33,8 +63,16 @@ export class ReplicaManager {
     });
   }
 
+  get brokerId(): number {
+    return this.settings.brokerId;
+  }
+
   get(topic: string, partition: number): Partition | undefined {
     return this.partitions.get(`${topic}\u0000${partition}`);
+  }
+
+  onLeadershipChange(listener: LeadershipListener): void {
+    this.leadershipListeners.push(listener);
   }
 
   /**
@@ -68,35 +106,94 @@ export class ReplicaManager {
 
   /** Applies a new metadata image: the only way partitions appear, change role or go away. */
   applyImage(image: MetadataImage, now: number): void {
+    this.image = image;
     const seen = new Set<string>();
+    const leadershipChanges: [Partition, boolean][] = [];
     for (const topic of image.topicsByName.values()) {
       const config = logConfigFor(this.configSource, image, topic.name);
       for (const state of topic.partitions) {
         if (!state?.replicas.includes(this.brokerId)) continue;
         const key = `${topic.name}\u0000${state.partition}`;
         seen.add(key);
-        const existing = this.partitions.get(key);
-        if (existing && existing.topicId === topic.topicId) {
-          existing.state = state;
-          existing.log.config = config;
-          existing.maybeAdvanceHighWatermark();
-          continue;
+        let p = this.partitions.get(key);
+        if (p && p.topicId !== topic.topicId) {
+          this.removePartition(key, p); // same name, new topic id: recreated
+          p = undefined;
         }
-        if (existing) this.removePartition(key, existing); // same name, new topic id: recreated
-        const log = this.logs.getOrCreate(topic.name, state.partition, config, now);
-        this.partitions.set(
-          key,
-          new Partition(topic.name, topic.topicId, state.partition, log, state, this.brokerId),
-        );
+        if (p) {
+          p.log.config = config;
+          const wasLeader = p.isLeader;
+          p.applyState(state, now);
+          if (wasLeader !== p.isLeader) leadershipChanges.push([p, p.isLeader]);
+        } else {
+          const log = this.logs.getOrCreate(topic.name, state.partition, config, now);
+          p = new Partition(topic.name, topic.topicId, state.partition, log, state, this.context, now);
+          this.partitions.set(key, p);
+          if (p.isLeader) leadershipChanges.push([p, true]);
+        }
+        this.placeFetcher(p);
       }
     }
-    for (const [key, p] of this.partitions) if (!seen.has(key)) this.removePartition(key, p);
+    for (const [key, p] of this.partitions)
+      if (!seen.has(key)) {
+        if (p.isLeader) leadershipChanges.push([p, false]);
+        this.removePartition(key, p);
+      }
+    for (const [leader, f] of this.fetchers)
+      if (f.size === 0) {
+        this.fetchers.delete(leader);
+        void f.stop();
+      }
+    for (const [p, isLeader] of leadershipChanges) for (const l of this.leadershipListeners) l(p, isLeader);
+  }
+
+  /** A follower fetched: update what we know of it, and let it join the ISR once caught up. */
+  recordFollowerFetch(p: Partition, replicaId: number, fetchOffset: number, now: number): void {
+    p.recordFollowerFetch(replicaId, fetchOffset, now);
+    this.maybeProposeIsr(p, now);
+  }
+
+  /** replica.lag.time.max.ms's check: leaders drop followers that fell behind. */
+  checkIsrs(now: number): void {
+    for (const p of this.partitions.values()) if (p.isLeader) this.maybeProposeIsr(p, now);
+  }
+
+  private maybeProposeIsr(p: Partition, now: number): void {
+    if (!this.alterPartitions) return;
+    const isr = p.proposeIsr(now);
+    if (!isr) return;
+    this.log.info({ topic: p.topic, partition: p.partition, from: p.isr(), to: isr }, 'proposing ISR change');
+    this.alterPartitions.submit(p, isr);
+  }
+
+  /** Followers fetch from their leader; leaders, leaderless and offline replicas do not. */
+  private placeFetcher(p: Partition): void {
+    const leader = p.state.leader;
+    const wanted = !p.isLeader && !p.offline && leader >= 0 ? leader : undefined;
+    for (const [id, f] of this.fetchers) if (id !== wanted && f.has(p)) f.remove(p);
+    if (wanted === undefined) return;
+    let fetcher = this.fetchers.get(wanted);
+    if (!fetcher) {
+      fetcher = new ReplicaFetcher(wanted, this.settings.connectTo(wanted), this.settings.fetcher, this.log);
+      this.fetchers.set(wanted, fetcher);
+    }
+    if (!fetcher.has(p)) fetcher.add(p);
+  }
+
+  private stopFetching(p: Partition): void {
+    for (const f of this.fetchers.values()) if (f.has(p)) f.remove(p);
   }
 
   private removePartition(key: string, p: Partition): void {
+    this.stopFetching(p);
     this.partitions.delete(key);
     this.logs.delete(p.topic, p.partition);
     this.log.info({ topic: p.topic, partition: p.partition }, 'removed partition log');
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
+    this.fetchers.clear();
   }
 }
 

@@ -1,4 +1,5 @@
 import type {
+  ClusterController,
   EffectiveConfigs,
   MetadataImage,
   MetadataPublisher,
@@ -8,7 +9,7 @@ import type {
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
-import type { ConnectionInfo } from '../network/RequestContext.js';
+import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
@@ -22,7 +23,13 @@ export interface BrokerServices {
   readonly config: ResolvedBrokerConfig;
   readonly configs: EffectiveConfigs;
   readonly metadata: MetadataPublisher;
+  /** Appends metadata changes; only the active controller's handlers use it. */
   readonly controller: QuorumController;
+  /** The controller logic while this broker is the active controller. */
+  activeController(): ClusterController | undefined;
+  isActiveController(): boolean;
+  /** The active controller's id as far as this broker knows (-1 when unknown). */
+  controllerId(): number;
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
   readonly groups: GroupCoordinator;
@@ -34,6 +41,14 @@ export interface BrokerServices {
   now(): number;
   /** Creates the topic when missing (auto-creation and internal topics); resolves to the image. */
   ensureTopic(name: string, partitions?: number, configs?: Record<string, string>): Promise<MetadataImage>;
+  /** NONE when this broker coordinates the group, else NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE. */
+  coordinatorError(groupId: string): number;
+  /** Sends a client's admin request to the active controller in an Envelope; its response frame. */
+  forwardToController(connection: ConnectionInfo, frame: Buffer): Promise<FrameResult>;
+  /** Answers a request frame through this broker's own handlers (forwarded requests). */
+  dispatchLocal(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null>;
+  /** The controller saw a heartbeat of `brokerId` on `connection` (to notice when that broker dies). */
+  heartbeatSeen(brokerId: number, brokerEpoch: number, connection: ConnectionInfo): void;
 }
 
 export interface RequestContext {

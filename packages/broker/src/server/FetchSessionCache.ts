@@ -8,6 +8,8 @@ export interface SessionPartition {
   fetchOffset: number;
   maxBytes: number;
   currentLeaderEpoch: number;
+  /** The epoch of the last batch the fetcher has (-1: unknown), to detect a diverged log. */
+  lastFetchedEpoch: number;
   /** What the client was last told, to decide whether the partition must be sent again. */
   lastHighWatermark: number;
   lastLogStartOffset: number;

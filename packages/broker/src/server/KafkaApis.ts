@@ -22,6 +22,37 @@ const PRE_AUTH_APIS: ReadonlySet<number> = new Set([
   ApiKey.SaslAuthenticate,
 ]);
 
+/**
+ * APIs only brokers use with each other (KRaft puts them on the controller listener): served
+ * on the inter-broker listener only, and never advertised to clients.
+ */
+export const INTER_BROKER_APIS: ReadonlySet<number> = new Set([
+  ApiKey.AlterPartition,
+  ApiKey.Envelope,
+  ApiKey.BrokerRegistration,
+  ApiKey.BrokerHeartbeat,
+  ApiKey.AllocateProducerIds,
+  ApiKey.AssignReplicasToDirs,
+]);
+
+/**
+ * Admin requests that change cluster metadata: a broker that is not the active controller
+ * forwards them there in an Envelope (KIP-590), where the same handlers answer them.
+ */
+export const FORWARDED_APIS: ReadonlySet<number> = new Set([
+  ApiKey.CreateTopics,
+  ApiKey.DeleteTopics,
+  ApiKey.CreatePartitions,
+  ApiKey.AlterConfigs,
+  ApiKey.IncrementalAlterConfigs,
+  ApiKey.AlterPartitionReassignments,
+  ApiKey.ElectLeaders,
+  ApiKey.CreateAcls,
+  ApiKey.DeleteAcls,
+  ApiKey.AlterUserScramCredentials,
+  ApiKey.AlterClientQuotas,
+]);
+
 export interface AdvertisedApi {
   readonly apiKey: number;
   readonly minVersion: number;
@@ -46,6 +77,7 @@ export class KafkaApis implements FrameHandler {
     const release = API_VERSIONS_BY_RELEASE[kafkaRelease];
     if (!release) throw new Error(`unknown Kafka release ${kafkaRelease}`);
     this.advertised = handlers
+      .filter((h) => !INTER_BROKER_APIS.has(h.apiKey))
       .map((h) => ({
         apiKey: h.apiKey,
         minVersion: h.minVersion,
@@ -76,13 +108,19 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     const handler = this.handlers[header.apiKey];
-    const advertised = this.advertised.find((a) => a.apiKey === header.apiKey);
+    const range = INTER_BROKER_APIS.has(header.apiKey)
+      ? connection.listenerName === this.services.config.interBrokerListener
+        ? handler
+        : undefined
+      : this.advertised.find((a) => a.apiKey === header.apiKey);
     const versionOk =
       handler !== undefined &&
-      advertised !== undefined &&
-      header.apiVersion >= advertised.minVersion &&
-      header.apiVersion <= advertised.maxVersion;
+      range !== undefined &&
+      header.apiVersion >= range.minVersion &&
+      header.apiVersion <= range.maxVersion;
     if (!versionOk) return this.unsupported(header, connection);
+    if (FORWARDED_APIS.has(header.apiKey) && !connection.forwarded && !this.services.isActiveController())
+      return this.forward(connection, frame, header);
 
     let request: unknown;
     try {
@@ -112,6 +150,30 @@ export class KafkaApis implements FrameHandler {
     const result = handler.handle(request as never, ctx);
     if (result instanceof Promise) return result.then((r) => this.respond(header, r, ctx));
     return this.respond(header, result, ctx);
+  }
+
+  /** Answers a frame through these handlers, for the controller channel and forwarded requests. */
+  async dispatch(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null> {
+    const r = await this.handleFrame(connection, frame);
+    if (r === null || r === 'close') return null;
+    return Array.isArray(r) ? r : r.chunks;
+  }
+
+  private async forward(
+    connection: ConnectionInfo,
+    frame: Buffer,
+    header: RequestHeaderInfo,
+  ): Promise<FrameResult> {
+    try {
+      return await this.services.forwardToController(connection, frame);
+    } catch (err) {
+      // Without a controller the request cannot be carried out; the client reconnects and retries.
+      this.services.log.warn(
+        { conn: connection.connectionId, apiKey: header.apiKey, err: (err as Error).message },
+        'could not forward request to the controller, closing connection',
+      );
+      return 'close';
+    }
   }
 
   private respond(header: RequestHeaderInfo, body: unknown, ctx: RequestContext): FrameResult {

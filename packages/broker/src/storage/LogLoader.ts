@@ -30,6 +30,7 @@ export interface LoadedLog {
   readonly logStartOffset: number;
   readonly recoveryPoint: number;
   readonly cleanerOffset: number;
+  readonly highWatermark: number;
   /** Bytes cut from torn or corrupt tails (and whole segments dropped after them). */
   readonly truncatedBytes: number;
   /** The checkpoint file as found, when there was one (so an unchanged one is not rewritten). */
@@ -201,6 +202,7 @@ export class LogLoader {
       logStartOffset,
       recoveryPoint,
       cleanerOffset: Math.min(Math.max(this.checkpoint.cleanerOffset, logStartOffset), end),
+      highWatermark: Math.min(Math.max(this.checkpoint.highWatermark, logStartOffset), end),
       truncatedBytes,
       checkpointOnDisk: this.checkpointFound ? this.checkpoint : undefined,
     };

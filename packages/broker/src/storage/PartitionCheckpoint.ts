@@ -15,11 +15,21 @@ export interface PartitionCheckpointState {
   readonly recoveryPoint: number;
   /** The cleaner's first dirty offset: everything before it was compacted at least once. */
   readonly cleanerOffset: number;
+  /**
+   * The last high watermark checkpointed (Kafka's `replication-offset-checkpoint`): a lower
+   * bound of what was committed, so a restarted replica shows consumers nothing uncommitted.
+   */
+  readonly highWatermark: number;
 }
 
 export const PARTITION_CHECKPOINT_FILE = 'partition-checkpoint';
 
-const EMPTY: PartitionCheckpointState = { logStartOffset: 0, recoveryPoint: 0, cleanerOffset: 0 };
+const EMPTY: PartitionCheckpointState = {
+  logStartOffset: 0,
+  recoveryPoint: 0,
+  cleanerOffset: 0,
+  highWatermark: 0,
+};
 
 export function readPartitionCheckpoint(dir: string): PartitionCheckpointState {
   const path = join(dir, PARTITION_CHECKPOINT_FILE);
@@ -38,6 +48,7 @@ export function readPartitionCheckpoint(dir: string): PartitionCheckpointState {
     logStartOffset: values.get('log-start-offset')!,
     recoveryPoint: values.get('recovery-point')!,
     cleanerOffset: values.get('cleaner-offset') ?? 0,
+    highWatermark: values.get('high-watermark') ?? 0,
   };
 }
 
@@ -45,6 +56,6 @@ export function readPartitionCheckpoint(dir: string): PartitionCheckpointState {
 export function writePartitionCheckpoint(dir: string, state: PartitionCheckpointState): void {
   writeFileDurably(
     join(dir, PARTITION_CHECKPOINT_FILE),
-    `0\nlog-start-offset ${state.logStartOffset}\nrecovery-point ${state.recoveryPoint}\ncleaner-offset ${state.cleanerOffset}\n`,
+    `0\nlog-start-offset ${state.logStartOffset}\nrecovery-point ${state.recoveryPoint}\ncleaner-offset ${state.cleanerOffset}\nhigh-watermark ${state.highWatermark}\n`,
   );
 }

@@ -62,6 +62,7 @@ export class PartitionLog {
   logStartOffset: number;
   private recoveryPoint: number;
   private cleanerOffset_: number;
+  private highWatermark_: number;
   private lastCheckpoint: PartitionCheckpointState | undefined;
   private lastFlushMs: number;
   private config_: LogConfig;
@@ -89,6 +90,7 @@ export class PartitionLog {
     this.logStartOffset = loaded.logStartOffset;
     this.recoveryPoint = loaded.recoveryPoint;
     this.cleanerOffset_ = loaded.cleanerOffset;
+    this.highWatermark_ = loaded.highWatermark;
     this.truncatedOnLoad = loaded.truncatedBytes;
     this.lastCheckpoint = loaded.checkpointOnDisk;
     this.lastFlushMs = now;
@@ -126,6 +128,18 @@ export class PartitionLog {
     this.resolved = resolveLogConfig(config);
     const settings = this.segmentSettings();
     for (const s of this.segments) s.settings = settings;
+  }
+
+  /**
+   * Offsets below this are committed (on every in-sync replica) and readable by consumers.
+   * Always within [log start, log end]; checkpointed with the partition checkpoint.
+   */
+  get highWatermark(): number {
+    return Math.min(Math.max(this.highWatermark_, this.logStartOffset), this.logEndOffset);
+  }
+
+  set highWatermark(offset: number) {
+    this.highWatermark_ = offset;
   }
 
   get effectiveConfig(): ResolvedLogConfig {
@@ -606,13 +620,15 @@ export class PartitionLog {
       logStartOffset: this.logStartOffset,
       recoveryPoint: this.recoveryPoint,
       cleanerOffset: this.cleanerOffset_,
+      highWatermark: this.highWatermark,
     };
     const last = this.lastCheckpoint;
     if (
       last &&
       last.logStartOffset === state.logStartOffset &&
       last.recoveryPoint === state.recoveryPoint &&
-      last.cleanerOffset === state.cleanerOffset
+      last.cleanerOffset === state.cleanerOffset &&
+      last.highWatermark === state.highWatermark
     )
       return;
     writePartitionCheckpoint(this.dir, state);

@@ -1,7 +1,12 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
 import type { MetadataPublisher } from '../image/MetadataPublisher.js';
+import type { MetadataRecord } from '../records.js';
 import type { MetadataStore } from '../store/MetadataStore.js';
-import type { Plan } from './TopicPlanner.js';
+
+/** What a planner returns: records to append when it succeeded. */
+export type Planned =
+  | { readonly ok: true; readonly records: readonly MetadataRecord[] }
+  | { readonly ok: false };
 
 /**
  * Serialises metadata changes: each operation plans against the latest image, its records
@@ -16,8 +21,8 @@ export class QuorumController {
     private readonly publisher: MetadataPublisher,
   ) {}
 
-  submit<T extends object>(plan: (image: MetadataImage) => Plan<T>): Promise<Plan<T>> {
-    const run = async (): Promise<Plan<T>> => {
+  submit<R extends Planned>(plan: (image: MetadataImage) => R): Promise<R> {
+    const run = async (): Promise<R> => {
       await this.publisher.catchUp();
       const result = plan(this.publisher.image);
       if (result.ok && result.records.length > 0) {

@@ -3,7 +3,7 @@ import { ConfigError, parseConfigValue } from '../config/ConfigDef.js';
 import { TOPIC_CONFIG_BY_NAME } from '../config/TopicConfigDefs.js';
 import type { MetadataImage } from '../image/MetadataImage.js';
 import type { MetadataRecord } from '../records.js';
-import { PlacementError, placeReplicas } from './ReplicaPlacement.js';
+import { type PlacementBroker, PlacementError, placeReplicas } from './ReplicaPlacement.js';
 
 /**
  * Pure planning of topic changes: given the current image and a request, either the records
@@ -101,7 +101,7 @@ export function planCreateTopic(
   const configCheck = validateTopicConfigs(req.configs);
   if (!configCheck.ok) return { ok: false, error: 'INVALID_CONFIG', message: configCheck.message };
 
-  const brokers = image.liveBrokers().map((b) => ({ brokerId: b.brokerId, rack: b.rack }));
+  const brokers = placementBrokers(image);
   let assignment: number[][];
   if (req.assignments.length > 0) {
     if (req.numPartitions !== -1 || req.replicationFactor !== -1)
@@ -169,6 +169,14 @@ export function planCreateTopic(
   };
 }
 
+/** Brokers new replicas may go to: unfenced and not shutting down. */
+function placementBrokers(image: MetadataImage): PlacementBroker[] {
+  return image
+    .liveBrokers()
+    .filter((b) => !b.inControlledShutdown)
+    .map((b) => ({ brokerId: b.brokerId, rack: b.rack }));
+}
+
 function partitionRecords(
   image: MetadataImage,
   topicId: string,
@@ -176,7 +184,10 @@ function partitionRecords(
   firstPartition: number,
 ): MetadataRecord[] {
   return assignment.map((replicas, i) => {
-    const live = replicas.filter((id) => image.brokers.get(id)?.fenced === false);
+    const live = replicas.filter((id) => {
+      const b = image.brokers.get(id);
+      return b !== undefined && !b.fenced && !b.inControlledShutdown;
+    });
     return {
       type: 'Partition' as const,
       topicId,
@@ -279,7 +290,7 @@ export function planCreatePartitions(
     assignment = checked.assignment;
   } else {
     try {
-      const brokers = image.liveBrokers().map((b) => ({ brokerId: b.brokerId, rack: b.rack }));
+      const brokers = placementBrokers(image);
       assignment = placeReplicas(
         brokers,
         current,

@@ -32,8 +32,24 @@ export class MetadataDelta {
   apply(record: MetadataRecord): void {
     switch (record.type) {
       case 'RegisterBroker': {
-        const { type: _type, ...registration } = record;
-        this.mutableBrokers().set(record.brokerId, registration);
+        const { type: _type, logDirs, ...registration } = record;
+        this.mutableBrokers().set(record.brokerId, {
+          ...registration,
+          inControlledShutdown: false,
+          logDirs: logDirs ?? [],
+        });
+        break;
+      }
+      case 'BrokerRegistrationChange': {
+        const brokers = this.mutableBrokers();
+        const b = brokers.get(record.brokerId);
+        if (b && b.brokerEpoch === record.brokerEpoch)
+          brokers.set(record.brokerId, {
+            ...b,
+            fenced: record.fenced ?? b.fenced,
+            inControlledShutdown: record.inControlledShutdown ?? b.inControlledShutdown,
+            logDirs: record.logDirs ?? b.logDirs,
+          });
         break;
       }
       case 'UnregisterBroker':
@@ -62,6 +78,7 @@ export class MetadataDelta {
           partitionEpoch: record.partitionEpoch,
           addingReplicas: [],
           removingReplicas: [],
+          directories: record.directories ?? record.replicas.map(() => ''),
         };
         this.updatePartition(record.topicId, record.partition, () => state);
         break;
@@ -71,16 +88,24 @@ export class MetadataDelta {
           if (!old)
             throw new Error(`PartitionChange for unknown partition ${record.topicId}/${record.partition}`);
           const leaderChanged = record.leader !== undefined && record.leader !== old.leader;
+          const replicas = record.replicas ?? old.replicas;
+          // As in KRaft: a new leader, or replicas leaving the assignment, bumps the leader epoch
+          // (so a removed replica's fetches are fenced); every change bumps the partition epoch.
+          const replicasRemoved = old.replicas.some((r) => !replicas.includes(r));
           return {
             ...old,
-            replicas: record.replicas ?? old.replicas,
+            replicas,
             isr: record.isr ?? old.isr,
             leader: record.leader ?? old.leader,
-            // As in KRaft: a new leader bumps the leader epoch; every change bumps the partition epoch.
-            leaderEpoch: leaderChanged ? old.leaderEpoch + 1 : old.leaderEpoch,
+            leaderEpoch: leaderChanged || replicasRemoved ? old.leaderEpoch + 1 : old.leaderEpoch,
             partitionEpoch: old.partitionEpoch + 1,
             addingReplicas: record.addingReplicas ?? old.addingReplicas,
             removingReplicas: record.removingReplicas ?? old.removingReplicas,
+            directories:
+              record.directories ??
+              (record.replicas
+                ? replicas.map((r) => old.directories[old.replicas.indexOf(r)] ?? '')
+                : old.directories),
           };
         });
         break;

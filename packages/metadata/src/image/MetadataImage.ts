@@ -7,6 +7,10 @@ export interface BrokerRegistration {
   readonly endpoints: readonly BrokerEndpoint[];
   readonly rack: string | null;
   readonly fenced: boolean;
+  /** Leadership is moving away before the broker stops; it takes no new leadership or ISR seats. */
+  readonly inControlledShutdown: boolean;
+  /** Directory ids of its online log dirs. */
+  readonly logDirs: readonly string[];
 }
 
 export interface PartitionState {
@@ -18,6 +22,8 @@ export interface PartitionState {
   readonly partitionEpoch: number;
   readonly addingReplicas: readonly number[];
   readonly removingReplicas: readonly number[];
+  /** Log dir id of each replica, parallel to `replicas` ('' while unknown). */
+  readonly directories: readonly string[];
 }
 
 export interface TopicImage {
@@ -60,6 +66,17 @@ export class MetadataImage {
   /** Brokers that are registered and not fenced. */
   liveBrokers(): BrokerRegistration[] {
     return [...this.brokers.values()].filter((b) => !b.fenced);
+  }
+
+  /**
+   * Whether `brokerId`'s replica of a partition may lead or sit in the ISR: its broker is
+   * unfenced and not shutting down, and the log dir holding the replica (when known) is online.
+   */
+  isReplicaEligible(state: PartitionState, brokerId: number): boolean {
+    const b = this.brokers.get(brokerId);
+    if (!b || b.fenced || b.inControlledShutdown) return false;
+    const dir = state.directories[state.replicas.indexOf(brokerId)];
+    return !dir || b.logDirs.length === 0 || b.logDirs.includes(dir);
   }
 }
 

@@ -15,9 +15,21 @@ export interface ControllerLease {
   /** Fencing token: grows by one whenever the lease changes hands. */
   readonly epoch: number;
   readonly expiresAt: Date;
+  /** Time left on the lease by the database's clock (≤ 0 once it lapsed). */
+  readonly remainingMs: number;
 }
 
+/** Where the controller lease lives: PostgreSQL for clusters; a standalone broker holds it alone. */
+export interface ControllerLeaseStore {
+  acquireLease(ttlMs: number): Promise<ControllerLease>;
+  /** Gives the lease up at once if held (a clean shutdown), so another broker takes over now. */
+  releaseLease(): Promise<void>;
+}
+
+type LeaseRow = { holderBrokerId: number; epoch: string; expiresAt: Date; remainingMs: number };
+
 const CHANNEL = 'fjord_metadata';
+const REMAINING_MS = `(EXTRACT(EPOCH FROM ("expiresAt" - now())) * 1000)::float8 AS "remainingMs"`;
 
 /**
  * The metadata log of a clustered instance, kept in PostgreSQL (tables `MetadataLog` and
@@ -27,18 +39,22 @@ const CHANNEL = 'fjord_metadata';
  * Readers learn of appends through LISTEN/NOTIFY and catch up by offset. Several clusters
  * share one database, isolated by cluster id.
  */
-export class PostgresMetadataStore implements MetadataStore {
+export class PostgresMetadataStore implements MetadataStore, ControllerLeaseStore {
   private readonly pool: pg.Pool;
-  private listener?: pg.PoolClient;
+  private listener?: pg.Client;
+  private onAppend?: () => void;
+  private closed = false;
   /** The lease epoch this store appends under; set by acquireLease. */
   private epoch?: number;
 
   constructor(
     readonly clusterId: string,
     readonly brokerId: number,
-    connectionString: string,
+    private readonly connectionString: string,
   ) {
-    this.pool = new pg.Pool({ connectionString, max: 4 });
+    this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 5000 });
+    // Idle connections fail when PostgreSQL restarts; queries report their own errors.
+    this.pool.on('error', () => {});
   }
 
   /**
@@ -46,7 +62,7 @@ export class PostgresMetadataStore implements MetadataStore {
    * the lease as it stands afterwards (held by someone else when we did not get it).
    */
   async acquireLease(ttlMs: number): Promise<ControllerLease> {
-    const r = await this.pool.query<{ holderBrokerId: number; epoch: string; expiresAt: Date }>(
+    const r = await this.pool.query<LeaseRow>(
       `INSERT INTO "ControllerLease" ("clusterId", "holderBrokerId", epoch, "expiresAt")
        VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
        ON CONFLICT ("clusterId") DO UPDATE SET
@@ -55,22 +71,36 @@ export class PostgresMetadataStore implements MetadataStore {
          "holderBrokerId" = EXCLUDED."holderBrokerId",
          "expiresAt" = EXCLUDED."expiresAt"
        WHERE "ControllerLease"."holderBrokerId" = EXCLUDED."holderBrokerId" OR "ControllerLease"."expiresAt" < now()
-       RETURNING "holderBrokerId", epoch, "expiresAt"`,
+       RETURNING "holderBrokerId", epoch, "expiresAt", ${REMAINING_MS}`,
       [this.clusterId, this.brokerId, ttlMs],
     );
     const row = r.rows[0] ?? (await this.currentLease());
     if (!row) throw new Error('lease row vanished');
-    const lease = { holderBrokerId: row.holderBrokerId, epoch: Number(row.epoch), expiresAt: row.expiresAt };
+    const lease = {
+      holderBrokerId: row.holderBrokerId,
+      epoch: Number(row.epoch),
+      expiresAt: row.expiresAt,
+      remainingMs: Number(row.remainingMs),
+    };
     this.epoch = lease.holderBrokerId === this.brokerId ? lease.epoch : undefined;
     return lease;
   }
 
   private async currentLease() {
-    const r = await this.pool.query<{ holderBrokerId: number; epoch: string; expiresAt: Date }>(
-      'SELECT "holderBrokerId", epoch, "expiresAt" FROM "ControllerLease" WHERE "clusterId" = $1',
+    const r = await this.pool.query<LeaseRow>(
+      `SELECT "holderBrokerId", epoch, "expiresAt", ${REMAINING_MS} FROM "ControllerLease" WHERE "clusterId" = $1`,
       [this.clusterId],
     );
     return r.rows[0];
+  }
+
+  async releaseLease(): Promise<void> {
+    if (this.epoch === undefined) return;
+    await this.pool.query(
+      `UPDATE "ControllerLease" SET "expiresAt" = now() WHERE "clusterId" = $1 AND "holderBrokerId" = $2 AND epoch = $3`,
+      [this.clusterId, this.brokerId, this.epoch],
+    );
+    this.epoch = undefined;
   }
 
   /** Appends as the lease holder; refused with FencedControllerError otherwise. */
@@ -121,20 +151,47 @@ export class PostgresMetadataStore implements MetadataStore {
     return r.rows.map((row) => ({ offset: Number(row.offset), record: row.record }));
   }
 
-  /** Calls `onAppend` whenever this cluster's log grows (LISTEN/NOTIFY). */
+  /**
+   * Calls `onAppend` whenever this cluster's log grows (LISTEN/NOTIFY). A lost LISTEN
+   * connection (PostgreSQL restarted) is re-opened every second until it works again, with an
+   * `onAppend` call after each reconnect for what was missed meanwhile.
+   */
   async listen(onAppend: () => void): Promise<void> {
-    const client = await this.pool.connect();
-    // A dropped LISTEN connection only delays wake-ups: readers also catch up by offset.
-    client.on('error', () => {});
+    this.onAppend = onAppend;
+    await this.openListener();
+  }
+
+  private async openListener(): Promise<void> {
+    if (this.closed || !this.onAppend) return;
+    const onAppend = this.onAppend;
+    const client = new pg.Client({ connectionString: this.connectionString });
+    const retry = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => {});
+      if (!this.closed) setTimeout(() => void this.openListener().catch(() => {}), 1000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
     client.on('notification', (n) => {
       if (n.payload === this.clusterId) onAppend();
     });
-    await client.query(`LISTEN ${CHANNEL}`);
     this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      onAppend();
+    } catch (e) {
+      retry();
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
-    this.listener?.release(true);
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => {});
     await this.pool.end();
   }
 }

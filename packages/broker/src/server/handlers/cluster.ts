@@ -17,7 +17,7 @@ export const describeClusterHandler = defineHandler({
       errorMessage: null,
       endpointType: req.endpointType,
       clusterId: b.clusterId,
-      controllerId: b.brokerId,
+      controllerId: b.controllerId(),
       brokers: brokersFor(b.metadata.image, ctx.connection.listenerName).map((n) => ({
         brokerId: n.nodeId,
         host: n.host,

@@ -40,8 +40,10 @@ export const fetchHandler = defineHandler({
     const b = ctx.broker;
     const now = b.now();
     const byId = ctx.apiVersion >= 13;
+    const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+    // Followers (replica id ≥ 0) fetch sessionless here; consumers may open sessions.
     const lookup =
-      ctx.apiVersion >= 7
+      ctx.apiVersion >= 7 && replicaId < 0
         ? b.fetchSessions.lookup(req.sessionId, req.sessionEpoch, now)
         : { kind: 'sessionless' as const };
     if (lookup.kind === 'error')
@@ -81,7 +83,7 @@ export const fetchHandler = defineHandler({
     }
 
     const respond = () => {
-      const result = readAll(ctx, wanted, req);
+      const result = readAll(ctx, wanted, req, replicaId);
       return {
         ...result,
         response: shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId),
@@ -109,10 +111,12 @@ export const fetchHandler = defineHandler({
       for (const w of wanted) {
         const partition = w.known ? b.replicas.get(w.topic, w.partition) : undefined;
         if (!partition) continue;
-        // New data past the fetch position wakes the fetch; its bytes are counted on the re-read.
+        // New data past the fetch position wakes the fetch (committed data for consumers, any
+        // for followers); its bytes are counted on the re-read. So does losing leadership.
         unsubscribe.push(
           partition.onAdvance(() => {
-            if (partition.highWatermark > w.fetchOffset) finish();
+            const end = replicaId >= 0 ? partition.log.logEndOffset : partition.highWatermark;
+            if (end > w.fetchOffset || !partition.isLeader) finish();
           }),
         );
       }
@@ -134,15 +138,17 @@ function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
       fetchOffset: Number(p.fetchOffset),
       maxBytes: p.partitionMaxBytes,
       currentLeaderEpoch: p.currentLeaderEpoch,
+      lastFetchedEpoch: p.lastFetchedEpoch,
       lastHighWatermark: -1,
       lastLogStartOffset: -1,
     }));
   });
 }
 
-function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchRequest) {
+function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchRequest, replicaId: number) {
   const version = ctx.apiVersion;
   const image = ctx.broker.metadata.image;
+  const now = ctx.broker.now();
   let remaining = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
   let bytes = 0;
   let hasError = false;
@@ -169,17 +175,34 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchReque
       hasError = true;
       return out;
     }
+    // The fetcher's last epoch ends earlier here: its log diverged from ours, and it must
+    // truncate to where they agree before reading on (KIP-320 / KIP-595). Where we know nothing
+    // of its epoch the offset checks below decide.
+    let diverged = false;
+    if (version >= 12 && w.lastFetchedEpoch >= 0) {
+      const end = p.log.leaderEpochs.endOffsetFor(w.lastFetchedEpoch, p.log.logEndOffset);
+      if (end.epoch >= 0 && (end.epoch < w.lastFetchedEpoch || end.endOffset < w.fetchOffset)) {
+        out.divergingEpoch = { epoch: end.epoch, endOffset: BigInt(end.endOffset) };
+        diverged = true;
+        hasError = true; // answered at once, not parked
+      }
+    }
+    // A follower's fetch offset says what its log holds: that may advance the high watermark.
+    if (replicaId >= 0 && !diverged)
+      ctx.broker.replicas.recordFollowerFetch(p, replicaId, w.fetchOffset, now);
     const hw = p.highWatermark;
     out.highWatermark = BigInt(hw);
     out.lastStableOffset = BigInt(hw);
     out.logStartOffset = BigInt(p.log.logStartOffset);
     out.records = Buffer.alloc(0);
+    if (diverged) return out;
     // Once the total limit is spent, later partitions get their offsets but no data; the very
     // first data may exceed the limit by one batch (KIP-74).
     const limit = Math.min(w.maxBytes, remaining);
     if (limit <= 0 && bytes > 0) return out;
     try {
-      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), hw);
+      // Followers read everything the leader has; consumers only what is committed.
+      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), replicaId >= 0 ? p.log.logEndOffset : hw);
       if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
       if (data && data.length > 0) {
         out.records = data;

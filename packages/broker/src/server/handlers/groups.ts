@@ -5,6 +5,8 @@ import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { brokersFor } from './metadata.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** FindCoordinator: the leader of the group's `__consumer_offsets` partition (created on first use). */
 export const findCoordinatorHandler = defineHandler({
   apiKey: ApiKey.FindCoordinator,
@@ -80,6 +82,19 @@ export const joinGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   async handle(req, ctx: RequestContext) {
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere)
+      return {
+        throttleTimeMs: 0,
+        errorCode: notHere,
+        generationId: -1,
+        protocolType: null,
+        protocolName: ctx.apiVersion >= 7 ? null : '',
+        leader: '',
+        skipAssignment: false,
+        memberId: req.memberId,
+        members: [],
+      };
     const r = await ctx.broker.groups.join({
       groupId: req.groupId,
       memberId: req.memberId,
@@ -112,6 +127,15 @@ export const syncGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx: RequestContext) {
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere)
+      return {
+        throttleTimeMs: 0,
+        errorCode: notHere,
+        protocolType: null,
+        protocolName: null,
+        assignment: EMPTY,
+      };
     const r = await ctx.broker.groups.sync(req);
     return {
       throttleTimeMs: 0,
@@ -128,6 +152,8 @@ export const heartbeatHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx: RequestContext) {
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere) return { throttleTimeMs: 0, errorCode: notHere };
     return {
       throttleTimeMs: 0,
       errorCode: ctx.broker.groups.heartbeat(
@@ -147,6 +173,8 @@ export const leaveGroupHandler = defineHandler({
   handle(req, ctx: RequestContext) {
     const leaving =
       ctx.apiVersion >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    if (notHere) return { throttleTimeMs: 0, errorCode: notHere, members: [] };
     const r = ctx.broker.groups.leave(req.groupId, leaving);
     if (ctx.apiVersion < 3) return { throttleTimeMs: 0, errorCode: r.members[0] ?? r.topLevel, members: [] };
     return {
@@ -178,13 +206,16 @@ export const offsetCommitHandler = defineHandler({
       })),
     );
     const known = flat.filter((o) => image.partition(o.topic, o.partition) !== undefined);
-    const codes = await b.groups.commitOffsets(
-      req.groupId,
-      ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
-      req.memberId,
-      req.groupInstanceId,
-      known,
-    );
+    const notHere = b.coordinatorError(req.groupId);
+    const codes = notHere
+      ? known.map(() => notHere)
+      : await b.groups.commitOffsets(
+          req.groupId,
+          ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
+          req.memberId,
+          req.groupInstanceId,
+          known,
+        );
     const codeOf = new Map(known.map((o, i) => [`${o.topic}\u0000${o.partition}`, codes[i]!]));
     return {
       throttleTimeMs: 0,
@@ -205,6 +236,7 @@ export const offsetFetchHandler = defineHandler({
   maxVersion: 9,
   handle(req, ctx: RequestContext) {
     const groups = ctx.broker.groups;
+    const notHere = (groupId: string) => ctx.broker.coordinatorError(groupId);
     const fetchGroup = (
       groupId: string,
       topics: readonly { name: string; partitionIndexes: number[] }[] | null,
@@ -240,15 +272,37 @@ export const offsetFetchHandler = defineHandler({
       return {
         throttleTimeMs: 0,
         topics: [],
-        groups: req.groups.map((g) => ({
-          groupId: g.groupId,
-          topics: fetchGroup(g.groupId, g.topics),
-          errorCode: 0,
-        })),
+        groups: req.groups.map((g) => {
+          const errorCode = notHere(g.groupId);
+          return { groupId: g.groupId, topics: errorCode ? [] : fetchGroup(g.groupId, g.topics), errorCode };
+        }),
       };
     }
+    const errorCode = notHere(req.groupId);
+    // v0 and v1 have no top-level error: a coordinator error goes on every partition asked for.
+    if (errorCode && ctx.apiVersion < 2)
+      return {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        groups: [],
+        topics: (req.topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            committedOffset: -1n,
+            committedLeaderEpoch: -1,
+            metadata: '',
+            errorCode,
+          })),
+        })),
+      };
     // v0 and v1 have no null topics; v1 and below read offsets the same way here.
-    return { throttleTimeMs: 0, topics: fetchGroup(req.groupId, req.topics), errorCode: 0, groups: [] };
+    return {
+      throttleTimeMs: 0,
+      topics: errorCode ? [] : fetchGroup(req.groupId, req.topics),
+      errorCode,
+      groups: [],
+    };
   },
 });
 
@@ -260,6 +314,16 @@ export const describeGroupsHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       groups: req.groups.map((id) => {
+        const notHere = ctx.broker.coordinatorError(id);
+        if (notHere)
+          return {
+            errorCode: notHere,
+            groupId: id,
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+          };
         const d = ctx.broker.groups.describe(id);
         return {
           errorCode: d.errorCode,
@@ -302,7 +366,10 @@ export const deleteGroupsHandler = defineHandler({
   async handle(req, ctx: RequestContext) {
     const results = [];
     for (const groupId of req.groupsNames)
-      results.push({ groupId, errorCode: await ctx.broker.groups.deleteGroup(groupId) });
+      results.push({
+        groupId,
+        errorCode: ctx.broker.coordinatorError(groupId) || (await ctx.broker.groups.deleteGroup(groupId)),
+      });
     return { throttleTimeMs: 0, results };
   },
 });
@@ -315,7 +382,10 @@ export const offsetDeleteHandler = defineHandler({
     const wanted = req.topics.flatMap((t) =>
       t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
     );
-    const r = await ctx.broker.groups.deleteOffsets(req.groupId, wanted);
+    const notHere = ctx.broker.coordinatorError(req.groupId);
+    const r = notHere
+      ? { topLevel: notHere, codes: [] }
+      : await ctx.broker.groups.deleteOffsets(req.groupId, wanted);
     let i = 0;
     return {
       errorCode: r.topLevel,

@@ -8,6 +8,16 @@ import {
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
 } from './cluster.js';
+import {
+  allocateProducerIdsHandler,
+  alterPartitionHandler,
+  alterPartitionReassignmentsHandler,
+  brokerHeartbeatHandler,
+  brokerRegistrationHandler,
+  electLeadersHandler,
+  envelopeHandler,
+  listPartitionReassignmentsHandler,
+} from './controller.js';
 import { fetchHandler } from './fetch.js';
 import {
   deleteGroupsHandler,
@@ -67,5 +77,13 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     describeClusterHandler,
     saslHandshakeHandler,
     saslAuthenticateHandler,
+    electLeadersHandler,
+    alterPartitionReassignmentsHandler,
+    listPartitionReassignmentsHandler,
+    brokerRegistrationHandler,
+    brokerHeartbeatHandler,
+    alterPartitionHandler,
+    allocateProducerIdsHandler,
+    envelopeHandler,
   ] as ApiHandler[];
 }

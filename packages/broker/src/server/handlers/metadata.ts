@@ -91,7 +91,7 @@ export const metadataHandler = defineHandler({
       throttleTimeMs: 0,
       brokers: brokersFor(image, ctx.connection.listenerName),
       clusterId: b.clusterId,
-      controllerId: b.brokerId,
+      controllerId: b.controllerId(),
       topics,
     };
   },

@@ -7,6 +7,11 @@ import {
   recompressBatches,
   validateProduceRecords,
 } from '@fjord/protocol';
+import {
+  awaitReplication,
+  type ReplicationOutcome,
+  type ReplicationWait,
+} from '../../replica/DelayedProduce.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { code } from './errors.js';
@@ -50,6 +55,8 @@ export const produceHandler = defineHandler({
     const image = b.metadata.image;
     const now = b.now();
     const responses: ProduceResponseTopicProduceResponseInput[] = [];
+    const waits: ReplicationWait[] = [];
+    const waiting: ProduceResponsePartitionProduceResponseInput[] = [];
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
       const known = image.topic(topic.name) !== undefined;
@@ -97,7 +104,7 @@ export const produceHandler = defineHandler({
           partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
           continue;
         }
-        partitionResponses.push({
+        const response: ProduceResponsePartitionProduceResponseInput = {
           index: p.index,
           errorCode: ErrorCode.NONE,
           baseOffset: BigInt(outcome.firstOffset),
@@ -105,11 +112,27 @@ export const produceHandler = defineHandler({
           logStartOffset: BigInt(outcome.logStartOffset),
           recordErrors: [],
           errorMessage: null,
-        });
+        };
+        partitionResponses.push(response);
+        if (req.acks === -1) {
+          waits.push({ partition, requiredOffset: outcome.lastOffset + 1, minInsyncReplicas: minIsr });
+          waiting.push(response);
+        }
       }
       responses.push({ name: topic.name, partitionResponses });
     }
     if (req.acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    const answer = (outcomes: readonly ReplicationOutcome[]) => {
+      outcomes.forEach((error, i) => {
+        if (error === undefined) return;
+        waiting[i]!.errorCode = code(error);
+        // A write that did not reach enough replicas is not acknowledged: no offset goes back.
+        if (error !== 'NOT_ENOUGH_REPLICAS_AFTER_APPEND') waiting[i]!.baseOffset = -1n;
+      });
+      return { responses, throttleTimeMs: 0 };
+    };
+    if (waits.length === 0) return { responses, throttleTimeMs: 0 };
+    const replicated = awaitReplication(waits, req.timeoutMs);
+    return Array.isArray(replicated) ? answer(replicated) : replicated.then(answer);
   },
 });

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# A replicated cluster on this machine: set up, make sure PostgreSQL runs and is migrated, then
+# start the brokers (arguments go to apps/broker/dist/cluster.js, e.g. --brokers 3 --zones 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash infra/setup.sh
+bash infra/ensure-postgres.sh
+npm run --silent db:migrate
+exec node apps/broker/dist/cluster.js "$@"

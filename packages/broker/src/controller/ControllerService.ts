@@ -1,0 +1,128 @@
+import { connect } from 'node:net';
+import {
+  ClusterController,
+  type ClusterControllerSettings,
+  type MetadataPublisher,
+  type QuorumController,
+} from '@fjord/metadata';
+import type { Logger } from 'pino';
+import type { BrokerAddress } from '../network/BrokerClient.js';
+import type { ElectionListener } from './ControllerElection.js';
+
+export interface ControllerServiceSettings extends ClusterControllerSettings {
+  readonly heartbeatIntervalMs: number;
+  /** auto.leader.rebalance.enable / leader.imbalance.check.interval.seconds */
+  readonly autoLeaderRebalance: boolean;
+  readonly leaderRebalanceIntervalMs: number;
+}
+
+/** How often lapsed broker sessions are looked for. */
+const SESSION_CHECK_MS = 100;
+
+/**
+ * Runs the ClusterController while this broker holds the controller lease: starts it when the
+ * lease is won (after catching up with the metadata log), drives its timers (session expiry,
+ * leader rebalance), and notices crashed brokers early: when a broker's heartbeat connection
+ * closes and its listener refuses connections, its process is gone, so it is fenced at once
+ * rather than after a session timeout. The same check runs for the previous controller when
+ * taking over from it.
+ */
+export class ControllerService implements ElectionListener {
+  private controller: ClusterController | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  /** Connection id → the broker (and epoch) whose heartbeats arrive on it. */
+  private readonly heartbeatConnections = new Map<string, { brokerId: number; brokerEpoch: number }>();
+
+  constructor(
+    private readonly quorum: QuorumController,
+    private readonly publisher: MetadataPublisher,
+    private readonly settings: ControllerServiceSettings,
+    private readonly addressOf: (brokerId: number) => BrokerAddress | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  get active(): ClusterController | undefined {
+    return this.controller;
+  }
+
+  async activated(_epoch: number, previous: number | undefined): Promise<void> {
+    await this.publisher.catchUp();
+    const controller = new ClusterController(this.quorum, this.publisher, this.settings);
+    // The previous controller's heartbeats went to itself: if it lives, it heartbeats here soon.
+    controller.activate(
+      Date.now(),
+      previous === undefined ? [] : [previous],
+      4 * this.settings.heartbeatIntervalMs,
+    );
+    this.controller = controller;
+    this.every(SESSION_CHECK_MS, async () => {
+      const fenced = await controller.fenceExpired(Date.now());
+      if (fenced.length > 0) this.log.warn({ brokers: fenced }, 'fenced brokers whose session expired');
+    });
+    if (this.settings.autoLeaderRebalance)
+      this.every(this.settings.leaderRebalanceIntervalMs, () => controller.rebalanceLeaders());
+    if (previous !== undefined)
+      void this.fenceIfGone(previous, this.publisher.image.brokers.get(previous)?.brokerEpoch);
+  }
+
+  resigned(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.controller = undefined;
+    this.heartbeatConnections.clear();
+  }
+
+  heartbeatSeen(brokerId: number, brokerEpoch: number, connectionId: string): void {
+    this.heartbeatConnections.set(connectionId, { brokerId, brokerEpoch });
+  }
+
+  connectionClosed(connectionId: string): void {
+    const who = this.heartbeatConnections.get(connectionId);
+    if (!who) return;
+    this.heartbeatConnections.delete(connectionId);
+    void this.fenceIfGone(who.brokerId, who.brokerEpoch);
+  }
+
+  stop(): void {
+    this.resigned();
+  }
+
+  private async fenceIfGone(brokerId: number, brokerEpoch: number | undefined): Promise<void> {
+    const address = this.addressOf(brokerId);
+    if (!address || !(await refusesConnections(address))) return;
+    const controller = this.controller;
+    if (!controller || this.publisher.image.brokers.get(brokerId)?.fenced !== false) return;
+    this.log.warn({ broker: brokerId, address }, 'broker process is gone, fencing it now');
+    await controller.fence(brokerId, brokerEpoch);
+  }
+
+  private every(ms: number, task: () => Promise<void>): void {
+    let running = false;
+    const t = setInterval(() => {
+      if (running) return;
+      running = true;
+      task()
+        .catch((err) => this.log.warn({ err: (err as Error).message }, 'controller task failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+}
+
+/** True when nothing listens at the address any more (connection refused). */
+function refusesConnections(address: BrokerAddress, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.host, port: address.port });
+    const done = (refused: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(refused);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(false));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
+}
