@@ -31,6 +31,8 @@ export interface ApiDeps {
   readonly rateLimit: RateLimitSettings;
   /** Reads topics (and the like) from the instance's cluster itself. */
   readonly cluster: ClusterAdmin;
+  /** Seals secrets (SASL passwords) that operations carry to the worker. */
+  readonly adminSecret: string;
   readonly logger?: LoggerOptions | false;
 }
 

@@ -29,6 +29,7 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     prisma,
     queue,
     cluster,
+    adminSecret: config.adminSecret,
     tokens: new TokenService({
       keys: config.jwtKeys,
       issuer: 'fjord',

@@ -3,6 +3,7 @@ import type { Prisma, PrismaClient } from '@fjord/db';
 import type { FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
 import { type FlowContext, PermanentError, type WorkerSettings } from './context.js';
+import { createAcl, createUser, deleteAcl, deleteUser, resetGroupOffsets } from './flows/accessFlows.js';
 import { createInstance, deleteInstance, resizeInstance, restartInstance } from './flows/instanceFlows.js';
 import { createTopic, deleteTopic, updateTopic } from './flows/topicFlows.js';
 import { Steps } from './steps.js';
@@ -17,6 +18,11 @@ const FLOWS: Partial<Record<OperationKind, Flow>> = {
   'topic.create': createTopic,
   'topic.update': updateTopic,
   'topic.delete': deleteTopic,
+  'user.create': createUser,
+  'user.delete': deleteUser,
+  'acl.create': createAcl,
+  'acl.delete': deleteAcl,
+  'group.resetOffsets': resetGroupOffsets,
 };
 
 export class OperationNotVisible extends Error {}

@@ -1,3 +1,4 @@
+export * from './access.js';
 export * from './actions.js';
 export * from './audit.js';
 export * from './identity.js';

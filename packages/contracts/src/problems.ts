@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   group_not_empty: 409,
   rate_limited: 429,
   cluster_unavailable: 502,
+  not_supported_by_brokers: 501,
   service_unavailable: 503,
   internal: 500,
 } as const;

@@ -1,5 +1,7 @@
 export * from './admin/adminCredential.js';
 export * from './admin/InstanceAdmin.js';
+export * from './admin/ScramAdmin.js';
+export * from './admin/sealedSecret.js';
 export * from './FleetDriver.js';
 export * from './process/LocalBrokerProcesses.js';
 export * from './process/ports.js';

@@ -1,14 +1,17 @@
 import { accountRoutes } from './accounts.js';
+import { aclRoutes } from './acls.js';
 import { apiKeyRoutes } from './apiKeys.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
 import type { App, RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
+import { groupRoutes } from './groups.js';
 import { instanceRoutes } from './instances.js';
 import { operationRoutes } from './operations.js';
 import { policyRoutes } from './policies.js';
 import { subAccountRoutes } from './subAccounts.js';
 import { topicRoutes } from './topics.js';
+import { userRoutes } from './users.js';
 import { zoneRoutes } from './zones.js';
 
 export async function registerRoutes(app: App, deps: RouteDeps): Promise<void> {
@@ -22,5 +25,8 @@ export async function registerRoutes(app: App, deps: RouteDeps): Promise<void> {
   instanceRoutes(app, deps);
   operationRoutes(app, deps);
   topicRoutes(app, deps);
+  userRoutes(app, deps);
+  aclRoutes(app, deps);
+  groupRoutes(app, deps);
   auditRoutes(app, deps);
 }

@@ -1,16 +1,46 @@
 import type { BrokerPlacement } from '@fjord/db';
-import { InstanceAdmin, instanceAdminCredential, type TopicState } from '@fjord/fleet';
+import {
+  type AclSpec,
+  AdminError,
+  type GroupState,
+  InstanceAdmin,
+  instanceAdminCredential,
+  ScramAdmin,
+  type ScramUser,
+  type TopicState,
+} from '@fjord/fleet';
 import { ApiProblem } from '../problem.js';
 
-export type { TopicState };
+export type { AclSpec, GroupState, ScramUser, TopicState };
 
-/** What the API reads from an instance's cluster itself (topics exist where the brokers say). */
+/** What the API reads from an instance's cluster itself (topics, ACLs, users, groups live there). */
 export interface ClusterAdmin {
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<TopicState[]>;
+  listAcls(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<AclSpec[]>;
+  listUsers(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<ScramUser[]>;
+  listGroups(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+  ): Promise<{ groupId: string; protocolType: string }[]>;
+  describeGroup(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    groupId: string,
+  ): Promise<GroupState | undefined>;
   close(): Promise<void>;
 }
 
 const IDLE_MS = 60_000;
+const controlPort = (b: BrokerPlacement) => (b.ports as Record<string, number>).CONTROL;
+
+/** A broker that does not implement an admin API (older broker builds) is a clean 501, not a 502. */
+function unsupported(e: unknown): boolean {
+  const m = (e as Error).message ?? '';
+  return (
+    (e as AdminError).kafkaType === 'UNSUPPORTED_VERSION' ||
+    /not supported|unsupported|does not support/i.test(m)
+  );
+}
 
 /**
  * Keeps one admin client per instance (connecting per request would dominate latency) and closes
@@ -26,22 +56,25 @@ export class KafkaClusterAdmin implements ClusterAdmin {
     this.sweeper.unref();
   }
 
-  private clientFor(instanceId: string, brokers: readonly BrokerPlacement[]): InstanceAdmin {
+  private first(brokers: readonly BrokerPlacement[]): BrokerPlacement {
     const running = brokers
-      .filter((b) => b.status === 'RUNNING' && (b.ports as Record<string, number>).CONTROL)
+      .filter((b) => b.status === 'RUNNING' && controlPort(b))
       .sort((a, b) => a.brokerId - b.brokerId);
     if (running.length === 0)
       throw new ApiProblem('instance_not_ready', 'the instance has no running brokers yet');
-    const first = running[0]!;
-    const bootstrap = [`${first.host}:${(first.ports as Record<string, number>).CONTROL}`];
-    const key = bootstrap.join(',');
+    return running[0]!;
+  }
+
+  private clientFor(instanceId: string, brokers: readonly BrokerPlacement[]): InstanceAdmin {
+    const first = this.first(brokers);
+    const key = `${first.host}:${controlPort(first)}`;
     const existing = this.clients.get(instanceId);
     if (existing && existing.key === key) {
       existing.lastUse = Date.now();
       return existing.admin;
     }
     if (existing) void existing.admin.close();
-    const admin = new InstanceAdmin(bootstrap, {
+    const admin = new InstanceAdmin([key], {
       sasl: instanceAdminCredential(instanceId, this.adminSecret),
       requestTimeoutMs: 5000,
     });
@@ -49,17 +82,53 @@ export class KafkaClusterAdmin implements ClusterAdmin {
     return admin;
   }
 
-  async listTopics(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<TopicState[]> {
+  private async guarded<T>(instanceId: string, what: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.clientFor(instanceId, brokers).listTopics();
+      return await fn();
     } catch (e) {
       if (e instanceof ApiProblem) throw e;
+      if (unsupported(e))
+        throw new ApiProblem('not_supported_by_brokers', `the instance's brokers do not support ${what} yet`);
       this.drop(instanceId);
       throw new ApiProblem(
         'cluster_unavailable',
         `the instance's brokers did not answer: ${(e as Error).message}`,
       );
     }
+  }
+
+  listTopics(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'topics', () => this.clientFor(instanceId, brokers).listTopics());
+  }
+
+  listAcls(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'ACLs (DescribeAcls)', () =>
+      this.clientFor(instanceId, brokers).listAcls(),
+    );
+  }
+
+  listUsers(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'SCRAM users (DescribeUserScramCredentials)', async () => {
+      const b = this.first(brokers);
+      const users = await new ScramAdmin(
+        b.host,
+        controlPort(b)!,
+        instanceAdminCredential(instanceId, this.adminSecret),
+      ).list();
+      return users.filter((u) => u.name !== 'fjord-admin');
+    });
+  }
+
+  listGroups(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'consumer groups', () =>
+      this.clientFor(instanceId, brokers).listGroups(),
+    );
+  }
+
+  describeGroup(instanceId: string, brokers: readonly BrokerPlacement[], groupId: string) {
+    return this.guarded(instanceId, 'consumer groups', () =>
+      this.clientFor(instanceId, brokers).describeGroup(groupId),
+    );
   }
 
   private drop(instanceId: string): void {
@@ -79,3 +148,5 @@ export class KafkaClusterAdmin implements ClusterAdmin {
     this.clients.clear();
   }
 }
+
+export { AdminError };

@@ -1,7 +1,77 @@
 import kafkajs, { type Admin } from 'kafkajs';
 
 // kafkajs is CommonJS: its enums and classes come from the default export under ESM.
-const { ConfigResourceTypes, ConfigSource, Kafka, logLevel } = kafkajs;
+const {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  ConfigResourceTypes,
+  ConfigSource,
+  Kafka,
+  logLevel,
+  ResourcePatternTypes,
+} = kafkajs;
+
+/** An ACL binding in Kafka's terms, with names instead of the protocol's numbers. */
+export interface AclSpec {
+  readonly resourceType: 'topic' | 'group' | 'cluster' | 'transactionalId';
+  readonly resourceName: string;
+  readonly patternType: 'literal' | 'prefixed';
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: string;
+  readonly permission: 'allow' | 'deny';
+}
+
+const RESOURCE_TYPES = {
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  cluster: AclResourceTypes.CLUSTER,
+  transactionalId: AclResourceTypes.TRANSACTIONAL_ID,
+} as const;
+const OPERATIONS: Record<string, number> = {
+  all: AclOperationTypes.ALL,
+  read: AclOperationTypes.READ,
+  write: AclOperationTypes.WRITE,
+  create: AclOperationTypes.CREATE,
+  delete: AclOperationTypes.DELETE,
+  alter: AclOperationTypes.ALTER,
+  describe: AclOperationTypes.DESCRIBE,
+  clusterAction: AclOperationTypes.CLUSTER_ACTION,
+  describeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
+  alterConfigs: AclOperationTypes.ALTER_CONFIGS,
+  idempotentWrite: AclOperationTypes.IDEMPOTENT_WRITE,
+};
+const invert = <T extends Record<string, number>>(o: T) => new Map(Object.entries(o).map(([k, v]) => [v, k]));
+const RESOURCE_NAMES = invert(RESOURCE_TYPES);
+const OPERATION_NAMES = invert(OPERATIONS);
+
+function aclEntry(a: AclSpec) {
+  return {
+    resourceType: RESOURCE_TYPES[a.resourceType],
+    resourceName: a.resourceName,
+    resourcePatternType:
+      a.patternType === 'prefixed' ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+    principal: a.principal,
+    host: a.host,
+    operation: OPERATIONS[a.operation] ?? AclOperationTypes.UNKNOWN,
+    permissionType: a.permission === 'deny' ? AclPermissionTypes.DENY : AclPermissionTypes.ALLOW,
+  };
+}
+
+export interface GroupState {
+  readonly groupId: string;
+  readonly state: string;
+  readonly protocol: string;
+  readonly members: { memberId: string; clientId: string; clientHost: string; assignments: string[] }[];
+  readonly lag: {
+    topic: string;
+    partition: number;
+    committedOffset: number | null;
+    endOffset: number;
+    lag: number | null;
+  }[];
+}
 
 export interface TopicState {
   readonly name: string;
@@ -197,6 +267,124 @@ export class InstanceAdmin {
     }
   }
 
+  async listAcls(): Promise<AclSpec[]> {
+    const admin = await this.ready();
+    try {
+      const r = await admin.describeAcls({
+        resourceType: AclResourceTypes.ANY,
+        resourcePatternType: ResourcePatternTypes.ANY,
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY,
+      });
+      return r.resources.flatMap((res) =>
+        res.acls.map((a) => ({
+          resourceType: (RESOURCE_NAMES.get(res.resourceType) ?? 'topic') as AclSpec['resourceType'],
+          resourceName: res.resourceName,
+          patternType:
+            res.resourcePatternType === ResourcePatternTypes.PREFIXED
+              ? ('prefixed' as const)
+              : ('literal' as const),
+          principal: a.principal,
+          host: a.host,
+          operation: OPERATION_NAMES.get(a.operation) ?? 'unknown',
+          permission: a.permissionType === AclPermissionTypes.DENY ? ('deny' as const) : ('allow' as const),
+        })),
+      );
+    } catch (e) {
+      throw new AdminError(`DescribeAcls: ${(e as Error).message}`, kafkaType(e));
+    }
+  }
+
+  /** Creating an ACL that exists is a no-op in Kafka, so a repeat is safe. */
+  async createAcl(a: AclSpec): Promise<void> {
+    const admin = await this.ready();
+    try {
+      await admin.createAcls({ acl: [aclEntry(a)] });
+    } catch (e) {
+      throw new AdminError(`CreateAcls: ${(e as Error).message}`, kafkaType(e));
+    }
+  }
+
+  async deleteAcl(a: AclSpec): Promise<void> {
+    const admin = await this.ready();
+    try {
+      await admin.deleteAcls({ filters: [aclEntry(a)] });
+    } catch (e) {
+      throw new AdminError(`DeleteAcls: ${(e as Error).message}`, kafkaType(e));
+    }
+  }
+
+  async listGroups(): Promise<{ groupId: string; protocolType: string }[]> {
+    const admin = await this.ready();
+    return (await admin.listGroups()).groups.sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async describeGroup(groupId: string): Promise<GroupState | undefined> {
+    const admin = await this.ready();
+    const [g] = (await admin.describeGroups([groupId])).groups;
+    if (!g || (g.state === 'Dead' && g.members.length === 0)) return undefined;
+    const offsets = await admin.fetchOffsets({ groupId });
+    const lag: GroupState['lag'] = [];
+    for (const t of offsets) {
+      const ends = new Map(
+        (await admin.fetchTopicOffsets(t.topic)).map((p) => [p.partition, Number(p.high)]),
+      );
+      for (const p of t.partitions) {
+        const committed = Number(p.offset) >= 0 ? Number(p.offset) : null;
+        const end = ends.get(p.partition) ?? 0;
+        lag.push({
+          topic: t.topic,
+          partition: p.partition,
+          committedOffset: committed,
+          endOffset: end,
+          lag: committed === null ? null : Math.max(0, end - committed),
+        });
+      }
+    }
+    return {
+      groupId: g.groupId,
+      state: g.state,
+      protocol: g.protocol,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignments: assignedTopics(m.memberAssignment),
+      })),
+      lag: lag.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+    };
+  }
+
+  /** Moves a group's committed offsets on one topic; Kafka only allows it while the group is empty. */
+  async resetGroupOffsets(
+    groupId: string,
+    topic: string,
+    to:
+      | { kind: 'earliest' | 'latest' }
+      | { kind: 'timestamp'; timestamp: number }
+      | { kind: 'offset'; offset: number },
+  ): Promise<void> {
+    const admin = await this.ready();
+    try {
+      if (to.kind === 'earliest' || to.kind === 'latest') {
+        await admin.resetOffsets({ groupId, topic, earliest: to.kind === 'earliest' });
+        return;
+      }
+      let partitions: { partition: number; offset: string }[];
+      if (to.kind === 'timestamp') partitions = await admin.fetchTopicOffsetsByTimestamp(topic, to.timestamp);
+      else {
+        const offset = (to as { offset: number }).offset;
+        partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
+          partition: p.partition,
+          offset: String(Math.min(offset, Number(p.high))),
+        }));
+      }
+      await admin.setOffsets({ groupId, topic, partitions });
+    } catch (e) {
+      throw new AdminError(`reset offsets of ${groupId}: ${(e as Error).message}`, kafkaType(e));
+    }
+  }
+
   /** Under-replicated partitions across every topic (0 when all replicas are in sync). */
   async underReplicatedPartitions(): Promise<number> {
     const admin = await this.ready();
@@ -207,5 +395,27 @@ export class InstanceAdmin {
       (n, t) => n + t.partitions.filter((p) => p.isr.length < p.replicas.length).length,
       0,
     );
+  }
+}
+
+/** Topics named in a consumer protocol assignment (version, then topic → partitions). */
+function assignedTopics(buf: Buffer): string[] {
+  try {
+    if (buf.length < 6) return [];
+    let o = 2;
+    const n = buf.readInt32BE(o);
+    o += 4;
+    const topics: string[] = [];
+    for (let i = 0; i < n && i < 10_000; i++) {
+      const len = buf.readInt16BE(o);
+      o += 2;
+      topics.push(buf.toString('utf8', o, o + len));
+      o += len;
+      const parts = buf.readInt32BE(o);
+      o += 4 + parts * 4;
+    }
+    return topics;
+  } catch {
+    return [];
   }
 }
