@@ -71,7 +71,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ajv: undefined,
+    // Long path params reach validation (400 problem) instead of the router's bare 414.
+    routerOptions: { maxParamLength: 2048 },
+    // Errors raised before routing (bad URL encoding, …) become problems too.
+    frameworkErrors: (err, req, res) => {
+      (res as unknown as FastifyReply)
+        .code(400)
+        .type('application/problem+json')
+        .send(problemBody('malformed_request', 400, err.message, req.url.split('?')[0]!, req.id));
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,3 +1,4 @@
+import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
 
@@ -33,6 +34,67 @@ describe('authentication', () => {
     expect(problemOf(bad)).toBe('invalid_credentials');
     const forged = t.anonymous.withToken('eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
     expect((await forged.call('GET', '/v1/instances')).status).toBe(401);
+  });
+
+  it('refuses expired, wrong-audience, wrong-issuer, unsigned and unknown-key tokens', async () => {
+    const { accountId } = await t.tenant('auth-c');
+    const key = t.config.jwtKeys[0]!;
+    const claims = { sub: accountId, typ: 'root', acc: accountId };
+    const sign = (opts: jwt.SignOptions, secret = key.secret) =>
+      jwt.sign(claims, secret, {
+        algorithm: 'HS256',
+        keyid: key.kid,
+        issuer: 'fjord',
+        audience: 'fjord-api',
+        expiresIn: 60,
+        ...opts,
+      });
+    const good = sign({});
+    expect((await t.anonymous.withToken(good).call('GET', '/v1/instances')).status).toBe(200);
+    const bad = [
+      jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, key.secret, {
+        algorithm: 'HS256',
+        keyid: key.kid,
+        issuer: 'fjord',
+        audience: 'fjord-api',
+      }),
+      sign({ audience: 'someone-else' }),
+      sign({ issuer: 'evil' }),
+      sign({}, 'x'.repeat(40)),
+      sign({ keyid: 'k-unknown' }),
+      `${Buffer.from('{"alg":"none","kid":"k1"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`,
+    ];
+    for (const token of bad) {
+      const r = await t.anonymous.withToken(token).call('GET', '/v1/instances');
+      expect(r.status).toBe(401);
+      expect(problemOf(r)).toBe('unauthenticated');
+    }
+  });
+
+  it('key rotation: tokens signed with the previous key stay valid while it is listed', async () => {
+    const { keyId, secret } = await t.tenant('auth-d');
+    const old = await t.anonymous.login(keyId, secret);
+    const rotated = await startTestApi(
+      { jwtKeys: [{ kid: 'k2', secret: 'b'.repeat(48) }, ...t.config.jwtKeys] },
+      { databaseUrl: t.databaseUrl, queuePrefix: t.queuePrefix },
+    );
+    try {
+      expect(
+        (
+          await new (old.constructor as typeof RestClient)(rotated.api.url, old.token).call(
+            'GET',
+            '/v1/instances',
+          )
+        ).status,
+      ).toBe(200);
+      const fresh = await rotated.anonymous.login(keyId, secret);
+      expect(JSON.parse(Buffer.from(fresh.token!.split('.')[0]!, 'base64url').toString()).kid).toBe('k2');
+      // The old API, which does not know k2, refuses the new token.
+      expect((await t.anonymous.withToken(fresh.token!).call('GET', '/v1/instances')).status).toBe(401);
+    } finally {
+      await rotated.api.close();
+      await rotated.prisma.$disconnect();
+    }
   });
 
   it('a revoked key can no longer be exchanged', async () => {
