@@ -46,6 +46,8 @@ export async function startTestService(
       port: 0,
       dataDir: join(dataDir, zone),
       secret: AGENT_SECRET,
+      // Lets a run use another broker build (e.g. a branch not merged yet).
+      ...(process.env.FJORD_TEST_BROKER_MAIN ? { brokerMain: process.env.FJORD_TEST_BROKER_MAIN } : {}),
     });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     agents.push({ zone, url, app, processes });

@@ -49,7 +49,10 @@ export function brokerSpecOf(
     'auto.create.topics.enable': 'false',
     'group.initial.rebalance.delay.ms': '0',
     'fjord.kafka.version': ins.kafkaVersion,
-    'super.users': `User:${ADMIN_USER}`,
+    // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the
+    // replication listener carries broker-to-broker traffic as ANONYMOUS, which must not be refused.
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': `User:${ADMIN_USER};User:ANONYMOUS`,
     'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
   };
   if (clustered) {

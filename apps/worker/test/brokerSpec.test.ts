@@ -28,7 +28,7 @@ describe('broker spec', () => {
       'broker.rack': 'az-2',
       'inter.broker.listener.name': 'REPLICATION',
       'fjord.kafka.version': '3.7',
-      'super.users': 'User:fjord-admin',
+      'super.users': 'User:fjord-admin;User:ANONYMOUS',
       'default.replication.factor': '1',
     });
     expect(s.scramUsers[0]).toBe('SCRAM-SHA-512=[name=fjord-admin,password=pw]');

@@ -15,6 +15,7 @@ const { app } = await buildZoneAgent({
   port: Number(env.FJORD_AGENT_PORT ?? 0),
   dataDir: env.FJORD_AGENT_DATA_DIR ?? `./.service/zones/${zone}`,
   logger: true,
+  ...(env.FJORD_BROKER_MAIN ? { brokerMain: env.FJORD_BROKER_MAIN } : {}),
 });
 await app.listen({ host: env.FJORD_AGENT_HOST ?? '127.0.0.1', port: Number(env.FJORD_AGENT_PORT ?? 0) });
 // Brokers are not stopped here: they outlive the agent and are found again from their pid files.
