@@ -48,7 +48,12 @@ describe('a tenant from sign-up to producing over SASL with ACLs, through REST a
       await root.call('POST', '/v1/policies', {
         name: 'app-topics',
         effect: 'allow',
-        actions: ['kafka:DescribeInstance', 'kafka:ListInstances', 'kafka:*Topic*', 'kafka:DescribeOperation'],
+        actions: [
+          'kafka:DescribeInstance',
+          'kafka:ListInstances',
+          'kafka:*Topic*',
+          'kafka:DescribeOperation',
+        ],
         resources: ['instance/*'],
       })
     ).body;
@@ -56,22 +61,35 @@ describe('a tenant from sign-up to producing over SASL with ACLs, through REST a
     const key = (await root.call('POST', '/v1/api-keys', { subAccountId: sub.id })).body;
     const app: RestClient = await s.t.anonymous.login(key.id, key.secret);
 
-    const created = await root.call('POST', '/v1/instances', { name: 'shop', zones: ['az-1', 'az-2', 'az-3'], brokerCount: 3 });
+    const created = await root.call('POST', '/v1/instances', {
+      name: 'shop',
+      zones: ['az-1', 'az-2', 'az-3'],
+      brokerCount: 3,
+    });
     const id = created.body.instance.id;
     expect((await waitForOperation(root, created.body.operation.id)).status).toBe('succeeded');
     const ins = (await app.call('GET', `/v1/instances/${id}`)).body;
     expect(ins.accountId).toBe(accountId);
-    const publicRoute = ins.bootstrapServers.find((b: { route: string }) => b.route === 'public').servers.split(',')[0];
+    const publicRoute = ins.bootstrapServers
+      .find((b: { route: string }) => b.route === 'public')
+      .servers.split(',')[0];
 
     // The sub-account may create topics but not users or instances.
     const topic = await app.call('POST', `/v1/instances/${id}/topics`, { name: 'app-orders', partitions: 2 });
     expect(topic.status).toBe(202);
     expect((await waitForOperation(app, topic.body.operation.id)).status).toBe('succeeded');
-    expect((await app.call('POST', `/v1/instances/${id}/users`, { name: 'x', password: 'password-x' })).status).toBe(403);
-    expect((await app.call('POST', '/v1/instances', { name: 'nope', zones: ['az-1'], brokerCount: 1 })).status).toBe(403);
+    expect(
+      (await app.call('POST', `/v1/instances/${id}/users`, { name: 'x', password: 'password-x' })).status,
+    ).toBe(403);
+    expect(
+      (await app.call('POST', '/v1/instances', { name: 'nope', zones: ['az-1'], brokerCount: 1 })).status,
+    ).toBe(403);
     expect((await app.call('DELETE', `/v1/instances/${id}`)).status).toBe(403);
 
-    const user = await root.call('POST', `/v1/instances/${id}/users`, { name: 'shop-app', password: 'shop-app-secret' });
+    const user = await root.call('POST', `/v1/instances/${id}/users`, {
+      name: 'shop-app',
+      password: 'shop-app-secret',
+    });
     console.log(`SASL user creation answered ${user.status}`);
     if (user.status === 501) {
       // Brokers without AlterUserScramCredentials / CreateAcls: the API says so cleanly.
@@ -82,7 +100,9 @@ describe('a tenant from sign-up to producing over SASL with ACLs, through REST a
     expect((await waitForOperation(root, user.body.operation.id)).status).toBe('succeeded');
 
     // Authenticated but no ACL yet: refused.
-    await expect(kcat(publicRoute, 'shop-app', 'shop-app-secret', ['-t', 'app-orders', '-P'], 'refused\n')).rejects.toThrow();
+    await expect(
+      kcat(publicRoute, 'shop-app', 'shop-app-secret', ['-t', 'app-orders', '-P'], 'refused\n'),
+    ).rejects.toThrow();
 
     for (const operation of ['write', 'read', 'describe']) {
       const acl = await root.call('POST', `/v1/instances/${id}/acls`, {
@@ -105,8 +125,23 @@ describe('a tenant from sign-up to producing over SASL with ACLs, through REST a
     const acls = (await root.call('GET', `/v1/instances/${id}/acls?principal=User:shop-app`)).body.items;
     expect(acls).toHaveLength(4);
 
-    await kcat(publicRoute, 'shop-app', 'shop-app-secret', ['-t', 'app-orders', '-P', '-p', '0'], 'one\ntwo\nthree\n');
-    const consumed = await kcat(publicRoute, 'shop-app', 'shop-app-secret', ['-t', 'app-orders', '-C', '-p', '0', '-o', 'beginning', '-e']);
+    await kcat(
+      publicRoute,
+      'shop-app',
+      'shop-app-secret',
+      ['-t', 'app-orders', '-P', '-p', '0'],
+      'one\ntwo\nthree\n',
+    );
+    const consumed = await kcat(publicRoute, 'shop-app', 'shop-app-secret', [
+      '-t',
+      'app-orders',
+      '-C',
+      '-p',
+      '0',
+      '-o',
+      'beginning',
+      '-e',
+    ]);
     expect(consumed.stdout.trim().split('\n')).toEqual(['one', 'two', 'three']);
     // A wrong password is refused outright.
     await expect(kcat(publicRoute, 'shop-app', 'wrong-password', ['-L'])).rejects.toThrow();

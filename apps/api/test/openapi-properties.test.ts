@@ -170,6 +170,7 @@ describe('tenant isolation across every route', () => {
       grantId: grant.id,
       accountId: owner.accountId,
       topic: 'orders',
+      partition: '0',
       user: 'alice',
       groupId: 'billing',
       zone: 'az-1',
@@ -194,9 +195,11 @@ describe('tenant isolation across every route', () => {
       },
       'POST /v1/instances/{instanceId}/consumer-groups/{groupId}/reset-offsets': {
         topic: 'orders',
+        partition: '0',
         to: 'earliest',
       },
       'POST /v1/accounts/{accountId}/api-keys': {},
+      'POST /v1/instances/{instanceId}/topics/{topic}/messages': { value: 'hello' },
       'PUT /v1/zones/{zone}': { capacity: 1, agentUrl: 'http://127.0.0.1:2' },
     };
     let checked = 0;

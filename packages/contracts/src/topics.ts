@@ -71,3 +71,44 @@ export const PatchTopic = z
   })
   .refine((v) => v.partitions !== undefined || v.configs !== undefined, 'nothing to change');
 export type PatchTopic = z.infer<typeof PatchTopic>;
+
+export const Message = z
+  .object({
+    partition: z.number().int(),
+    offset: z.number().int(),
+    timestamp: z.number().int().describe('epoch ms'),
+    key: z.string().nullable(),
+    value: z.string().nullable().describe('UTF-8 text of the value'),
+    headers: z.record(z.string(), z.string()),
+  })
+  .meta({ id: 'Message' });
+
+export const MessageQuery = z
+  .object({
+    offset: z.coerce.number().int().min(0).optional(),
+    timestamp: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('epoch ms: start at the first record at or after it'),
+    latest: z.coerce.number().int().min(1).max(100).optional().describe('the last N records'),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+  })
+  .refine(
+    (q) => [q.offset, q.timestamp, q.latest].filter((v) => v !== undefined).length <= 1,
+    'give one of offset, timestamp, latest',
+  );
+
+export const MessagePage = z.object({
+  messages: z.array(Message),
+  nextOffset: z.number().int(),
+  highWatermark: z.number().int(),
+});
+
+export const ProduceMessage = z.object({
+  partition: z.number().int().min(0).max(9999).optional().describe('default 0'),
+  key: z.string().max(4096).optional(),
+  value: z.string().max(256 * 1024),
+  headers: z.record(z.string().max(256), z.string().max(4096)).optional(),
+});

@@ -7,6 +7,7 @@ import type { App, RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
 import { instanceRoutes } from './instances.js';
+import { messageRoutes } from './messages.js';
 import { operationRoutes } from './operations.js';
 import { policyRoutes } from './policies.js';
 import { subAccountRoutes } from './subAccounts.js';
@@ -28,5 +29,6 @@ export async function registerRoutes(app: App, deps: RouteDeps): Promise<void> {
   userRoutes(app, deps);
   aclRoutes(app, deps);
   groupRoutes(app, deps);
+  messageRoutes(app, deps);
   auditRoutes(app, deps);
 }

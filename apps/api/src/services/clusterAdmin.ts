@@ -5,13 +5,23 @@ import {
   type GroupState,
   InstanceAdmin,
   instanceAdminCredential,
+  MessageBrowser,
+  type MessagePage,
   ScramAdmin,
   type ScramUser,
   type TopicState,
 } from '@fjord/fleet';
 import { ApiProblem } from '../problem.js';
 
-export type { AclSpec, GroupState, ScramUser, TopicState };
+export type { AclSpec, GroupState, MessagePage, ScramUser, TopicState };
+
+export type ReadFrom = { offset: number } | { timestamp: number } | { latest: number };
+export interface ProduceRequest {
+  partition?: number;
+  key?: string;
+  value: string;
+  headers?: Record<string, string>;
+}
 
 /** What the API reads from an instance's cluster itself (topics, ACLs, users, groups live there). */
 export interface ClusterAdmin {
@@ -27,6 +37,20 @@ export interface ClusterAdmin {
     brokers: readonly BrokerPlacement[],
     groupId: string,
   ): Promise<GroupState | undefined>;
+  readMessages(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    topic: string,
+    partition: number,
+    from: ReadFrom,
+    limit: number,
+  ): Promise<MessagePage | undefined>;
+  produce(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    topic: string,
+    message: ProduceRequest,
+  ): Promise<{ partition: number; offset: number } | undefined>;
   close(): Promise<void>;
 }
 
@@ -128,6 +152,42 @@ export class KafkaClusterAdmin implements ClusterAdmin {
   describeGroup(instanceId: string, brokers: readonly BrokerPlacement[], groupId: string) {
     return this.guarded(instanceId, 'consumer groups', () =>
       this.clientFor(instanceId, brokers).describeGroup(groupId),
+    );
+  }
+
+  /** The leader's placement, or undefined when the topic/partition does not exist. */
+  private async leaderOf(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    topic: string,
+    partition: number,
+  ) {
+    const leader = await this.clientFor(instanceId, brokers).partitionLeader(topic, partition);
+    if (leader === undefined) return undefined;
+    const placement = brokers.find((b) => b.brokerId === leader && controlPort(b)) ?? this.first(brokers);
+    return new MessageBrowser(
+      placement.host,
+      controlPort(placement)!,
+      instanceAdminCredential(instanceId, this.adminSecret),
+    );
+  }
+
+  readMessages(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    topic: string,
+    partition: number,
+    from: ReadFrom,
+    limit: number,
+  ) {
+    return this.guarded(instanceId, 'reading messages', async () =>
+      (await this.leaderOf(instanceId, brokers, topic, partition))?.read(topic, partition, from, limit),
+    );
+  }
+
+  produce(instanceId: string, brokers: readonly BrokerPlacement[], topic: string, message: ProduceRequest) {
+    return this.guarded(instanceId, 'producing', async () =>
+      (await this.leaderOf(instanceId, brokers, topic, message.partition ?? 0))?.produce(topic, message),
     );
   }
 

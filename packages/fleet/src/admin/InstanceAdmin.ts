@@ -267,6 +267,14 @@ export class InstanceAdmin {
     }
   }
 
+  /** The broker leading a partition, or undefined when the topic or partition does not exist. */
+  async partitionLeader(topic: string, partition: number): Promise<number | undefined> {
+    const admin = await this.ready();
+    if (!(await admin.listTopics()).includes(topic)) return undefined;
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+  }
+
   async listAcls(): Promise<AclSpec[]> {
     const admin = await this.ready();
     try {
