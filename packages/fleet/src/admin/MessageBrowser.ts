@@ -67,8 +67,7 @@ export class MessageBrowser {
       { name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] },
     ]);
     const p = r.topics[0]?.partitions[0];
-    if (!p || p.errorCode !== 0)
-      throw new AdminError(`ListOffsets ${topic}-${partition}: error ${p?.errorCode}`);
+    if (p?.errorCode !== 0) throw new AdminError(`ListOffsets ${topic}-${partition}: error ${p?.errorCode}`);
     // No record at or after the time: Kafka answers -1; the page starts at the end.
     if (p.offset < 0n && timestamp >= 0n) return this.offsetForTime(c, topic, partition, -1n);
     return p.offset;
