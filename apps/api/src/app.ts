@@ -12,6 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Pool } from 'pg';
 import type { LoggerOptions } from 'pino';
 import { Access } from './access/access.js';
 import { type Principal, rateLimitKeyOf } from './auth/principal.js';
@@ -26,6 +27,8 @@ import type { OperationQueue } from './services/operationQueue.js';
 
 export interface ApiDeps {
   readonly prisma: PrismaClient;
+  /** node-postgres pool for hot reads (same database). */
+  readonly pool: Pool;
   readonly queue: OperationQueue;
   readonly tokens: TokenService;
   readonly rateLimit: RateLimitSettings;
@@ -109,6 +112,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       if (err.status === 401) reply.header('www-authenticate', 'Bearer');
       return sendProblem(req, reply, err.code, err.status, err.message, err.extra);
     }
+    // A unique index lost a race that the route's own check could not see (two creates at once).
+    if ((err as { code?: string }).code === 'P2002')
+      return sendProblem(req, reply, 'name_taken', 409, 'a resource with this name exists');
     if (isBackendUnavailable(err)) {
       req.log.warn({ err }, 'backing service unavailable');
       reply.header('retry-after', '2');

@@ -1,4 +1,4 @@
-import { createPrismaClient } from '@fjord/db';
+import { createPgPool, createPrismaClient } from '@fjord/db';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
@@ -15,7 +15,8 @@ export interface RunningApi {
 
 /** Wires the API to PostgreSQL, Redis and the clusters, and listens. */
 export async function startApi(config: ApiConfig, options: { logger?: false } = {}): Promise<RunningApi> {
-  const prisma = createPrismaClient(config.databaseUrl, { connectTimeoutMs: 2000, maxConnections: 10 });
+  const prisma = createPrismaClient(config.databaseUrl, { connectTimeoutMs: 2000, maxConnections: 20 });
+  const pool = createPgPool(config.databaseUrl, { connectTimeoutMs: 2000, maxConnections: 10 });
   // No offline queue and one retry: with Redis down, calls fail at once (503) instead of waiting.
   const redis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
@@ -27,6 +28,7 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
   const cluster = new KafkaClusterAdmin(config.adminSecret);
   const app = await buildApp({
     prisma,
+    pool,
     queue,
     cluster,
     adminSecret: config.adminSecret,
@@ -52,6 +54,7 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
       await queue.close().catch(() => {});
       redis.disconnect();
       await prisma.$disconnect();
+      await pool.end();
     },
   };
 }

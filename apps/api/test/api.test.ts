@@ -318,6 +318,9 @@ describe('tenant isolation and policies', () => {
   it('a sub-account can do what its policies allow, explicit deny wins', async () => {
     const root = await t.tenant('pol-a');
     const sub = (await root.client.call('POST', '/v1/sub-accounts', { name: 'dev' })).body;
+    const again = await root.client.call('POST', '/v1/sub-accounts', { name: 'dev' });
+    expect(again.status).toBe(409);
+    expect(problemOf(again)).toBe('name_taken');
     const allow = (
       await root.client.call('POST', '/v1/policies', {
         name: 'instances',

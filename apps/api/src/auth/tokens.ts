@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Principal } from './principal.js';
 
@@ -24,13 +25,18 @@ export class InvalidToken extends Error {}
 
 /** Short-lived HS256 JWTs with a key id per signing key, issuer/audience/expiry always checked. */
 export class TokenService {
-  private readonly byKid: Map<string, string>;
+  // KeyObjects made once: given a string, jsonwebtoken first tries it as a public key on every
+  // call (createPublicKey), which was the API's single largest cost.
+  private readonly byKid: Map<string, KeyObject>;
+  private readonly signing: { kid: string; key: KeyObject };
 
   constructor(private readonly settings: TokenSettings) {
     if (settings.keys.length === 0) throw new Error('at least one JWT signing key is required');
     for (const k of settings.keys)
       if (Buffer.byteLength(k.secret) < 32) throw new Error(`JWT key ${k.kid} is shorter than 32 bytes`);
-    this.byKid = new Map(settings.keys.map((k) => [k.kid, k.secret]));
+    this.byKid = new Map(settings.keys.map((k) => [k.kid, createSecretKey(Buffer.from(k.secret))]));
+    const first = settings.keys[0]!;
+    this.signing = { kid: first.kid, key: this.byKid.get(first.kid)! };
   }
 
   get ttlSeconds(): number {
@@ -38,11 +44,10 @@ export class TokenService {
   }
 
   issue(p: Principal): string {
-    const key = this.settings.keys[0]!;
     const claims: Claims = { sub: p.id, typ: p.kind, ...(p.kind === 'operator' ? {} : { acc: p.accountId }) };
-    return jwt.sign(claims, key.secret, {
+    return jwt.sign(claims, this.signing.key, {
       algorithm: 'HS256',
-      keyid: key.kid,
+      keyid: this.signing.kid,
       issuer: this.settings.issuer,
       audience: this.settings.audience,
       expiresIn: this.settings.ttlSeconds,

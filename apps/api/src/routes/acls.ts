@@ -33,7 +33,7 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:CreateAcl', ins.accountId, `instance/${ins.id}/acl`);
       await cluster.listAcls(ins.id, ins.brokers);
       const acl = req.body;
@@ -72,7 +72,7 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListAcls', ins.accountId, `instance/${ins.id}/acl`);
       const q = req.query;
       const after = decodeCursor(q.cursor);
@@ -107,7 +107,7 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:DeleteAcl', ins.accountId, `instance/${ins.id}/acl`);
       const acl = req.body;
       const existing = await cluster.listAcls(ins.id, ins.brokers);

@@ -37,7 +37,7 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListGroups', ins.accountId, `instance/${ins.id}/group/*`);
       const after = decodeCursor(req.query.cursor);
       const all = (await cluster.listGroups(ins.id, ins.brokers)).filter(
@@ -63,7 +63,7 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(
         p,
         'kafka:DescribeGroup',
@@ -90,7 +90,7 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/group/${req.params.groupId}`;
       await access.require(p, 'kafka:ResetGroupOffsets', ins.accountId, resource);
       const g = await cluster.describeGroup(ins.id, ins.brokers, req.params.groupId);

@@ -13,6 +13,7 @@ import {
   ResizeInstance,
 } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
+import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { Access } from '../access/access.js';
 import { principalOf } from '../app.js';
@@ -21,6 +22,7 @@ import { checkIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
+import { instanceById } from '../services/instanceReads.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
 import { operationView } from '../views/operationView.js';
@@ -74,13 +76,13 @@ async function reservePlacement(
 
 /** The instance if it exists, is not deleted and the caller may act on it; 404 otherwise. */
 export async function loadInstance(
-  prisma: PrismaClient,
+  deps: { readonly pool: Pool },
   access: Access,
   p: Principal,
   id: string,
   action: Parameters<Access['require']>[1],
 ): Promise<InstanceWithBrokers> {
-  const row = await prisma.instance.findUnique({ where: { id }, include: { brokers: true } });
+  const row = await instanceById(deps.pool, id);
   if (!row || row.deletedAt) throw notFound(`instance ${id}`);
   await access.require(p, action, row.accountId, `instance/${row.id}`);
   return row;
@@ -227,7 +229,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const row = await loadInstance(
-        prisma,
+        deps,
         access,
         principalOf(req),
         req.params.instanceId,
@@ -252,7 +254,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const row = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:ModifyInstance');
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
       const { name, deletionProtection } = req.body;
       if (
@@ -262,9 +264,10 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       )
         throw new ApiProblem('name_taken', `an instance named ${name} exists in this account`);
       const updated = await prisma.$transaction(async (tx) => {
-        // The version in the filter makes a concurrent change lose with 412 rather than be overwritten.
+        // With If-Match, the version in the filter makes a concurrent change lose with 412 rather
+        // than be overwritten; without it the last write wins.
         const r = await tx.instance.updateMany({
-          where: { id: row.id, version: row.version },
+          where: { id: row.id, ...(req.headers['if-match'] ? { version: row.version } : {}) },
           data: {
             ...(name ? { name } : {}),
             ...(deletionProtection !== undefined ? { deletionProtection } : {}),
@@ -301,7 +304,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const row = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:ModifyInstance');
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
       const brokerCount = req.body.brokerCount ?? row.brokerCount;
       const spec = {
@@ -389,7 +392,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const row = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:RestartInstance');
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:RestartInstance');
       const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         const operation = await createOperation(tx, p, {
           accountId: row.accountId,
@@ -440,7 +443,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const row = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DeleteInstance');
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DeleteInstance');
       checkIfMatch(req.headers['if-match'], row.version);
       if (row.deletionProtection)
         throw new ApiProblem(

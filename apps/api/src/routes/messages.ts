@@ -26,7 +26,7 @@ export function messageRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(
         p,
         'kafka:ReadMessages',
@@ -66,7 +66,7 @@ export function messageRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:ProduceMessage', ins.accountId, resource);
       const r = await cluster.produce(ins.id, ins.brokers, req.params.topic, req.body);

@@ -101,7 +101,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const body = req.body;
       await access.require(p, 'kafka:CreateTopic', ins.accountId, `instance/${ins.id}/topic/${body.name}`);
       const replicationFactor = body.replicationFactor ?? ins.defaultReplicationFactor;
@@ -165,7 +165,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListTopics', ins.accountId, `instance/${ins.id}/topic/*`);
       const after = decodeCursor(req.query.cursor);
       const all = (await currentTopics(ins)).filter(
@@ -191,7 +191,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(
         p,
         'kafka:DescribeTopic',
@@ -217,7 +217,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:ModifyTopic', ins.accountId, resource);
       const topics = await currentTopics(ins);
@@ -288,7 +288,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:DeleteTopic', ins.accountId, resource);
       const topic = (await currentTopics(ins)).find((t) => t.name === req.params.topic);

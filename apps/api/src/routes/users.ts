@@ -63,7 +63,7 @@ export function userRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/user/${req.body.name}`;
       await access.require(p, 'kafka:CreateUser', ins.accountId, resource);
       // Fails early (501) when the brokers cannot manage users over the Kafka protocol.
@@ -110,7 +110,7 @@ export function userRoutes(app: App, deps: RouteDeps): void {
     },
     async (req) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListUsers', ins.accountId, `instance/${ins.id}/user/*`);
       const after = decodeCursor(req.query.cursor);
       const all = (await currentUsers(ins)).filter((u) => !after || u.name > after);
@@ -134,7 +134,7 @@ export function userRoutes(app: App, deps: RouteDeps): void {
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const ins = await loadInstance(prisma, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/user/${req.params.user}`;
       await access.require(p, 'kafka:DeleteUser', ins.accountId, resource);
       const user = (await currentUsers(ins)).find((u) => u.name === req.params.user);

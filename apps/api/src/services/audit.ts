@@ -19,3 +19,19 @@ export async function recordAudit(
     },
   });
 }
+
+/** The audit row alone, for batch transactions (`prisma.$transaction([change, audit])`). */
+export function auditEvent(
+  principal: Principal,
+  event: { accountId: string | null; action: string; resource: string; details?: Prisma.InputJsonObject },
+): Prisma.AuditEventCreateArgs {
+  return {
+    data: {
+      accountId: event.accountId,
+      actor: actorOf(principal),
+      action: event.action,
+      resource: event.resource,
+      details: event.details ?? {},
+    },
+  };
+}
