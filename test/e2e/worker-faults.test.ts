@@ -72,6 +72,7 @@ describe('a worker killed at any step of create or resize', () => {
   }
 
   it('resize: killed before and after starting the new broker, and after it is ready', async () => {
+    if (!s.worker) s.startWorker();
     const created = await client.call('POST', '/v1/instances', {
       name: 'resize',
       zones: ['az-1', 'az-2'],
@@ -92,4 +93,32 @@ describe('a worker killed at any step of create or resize', () => {
     }
     await remove(id);
   }, 180_000);
+
+  it('rolling restart: per-broker progress survives a worker killed between brokers', async () => {
+    if (!s.worker) s.startWorker();
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'restart',
+      zones: ['az-1', 'az-2', 'az-3'],
+    });
+    const id = created.body.instance.id;
+    expect((await waitForOperation(client, created.body.operation.id)).status).toBe('succeeded');
+    const pidsBefore = new Map((await brokersOf(id)).map((b) => [b.brokerId, b.pid]));
+    await s.stopWorker();
+    const r = await client.call('POST', `/v1/instances/${id}/restart`);
+    expect(r.status).toBe(202);
+    await killAt('after:restarted-broker-2');
+    const killedAt = await s.t.prisma.operation.findUniqueOrThrow({ where: { id: r.body.operation.id } });
+    const progress = killedAt.progress as Record<string, string>;
+    expect(Object.keys(progress).sort()).toEqual(['restarted-broker-1', 'restarted-broker-2']);
+    const op = await waitForOperation(client, r.body.operation.id);
+    expect(op.status).toBe('succeeded');
+    // Brokers 1 and 2 were not restarted again: their recorded times are the ones from before the kill.
+    expect(op.progress['restarted-broker-1']).toBe(progress['restarted-broker-1']);
+    expect(op.progress['restarted-broker-2']).toBe(progress['restarted-broker-2']);
+    expect(op.progress['restarted-broker-3']).toBeDefined();
+    const after = await brokersOf(id);
+    for (const b of after) expect(b.pid).not.toBe(pidsBefore.get(b.brokerId));
+    await expectHealthy(id, 3);
+    await remove(id);
+  }, 120_000);
 });
