@@ -4,7 +4,8 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-const MAIN = join(import.meta.dirname, 'main.js');
+// Works from src/ (tests run the sources) and from dist/ alike: the daemon is always the built one.
+const MAIN = join(import.meta.dirname, '../dist/main.js');
 
 export interface LocalClusterOptions {
   readonly brokers: number;

@@ -18,6 +18,8 @@ export interface ControllerServiceSettings extends ClusterControllerSettings {
 
 /** How often lapsed broker sessions are looked for. */
 const SESSION_CHECK_MS = 100;
+const PROBE_ATTEMPTS = 6;
+const PROBE_INTERVAL_MS = 200;
 
 /**
  * Runs the ClusterController while this broker holds the controller lease: starts it when the
@@ -87,9 +89,19 @@ export class ControllerService implements ElectionListener {
     this.resigned();
   }
 
+  /**
+   * Looks a few times over about a second: a process being killed may still hold its listening
+   * socket for a moment (the connection that closed is the first thing to go).
+   */
   private async fenceIfGone(brokerId: number, brokerEpoch: number | undefined): Promise<void> {
     const address = this.addressOf(brokerId);
-    if (!address || !(await refusesConnections(address))) return;
+    if (!address) return;
+    let gone = false;
+    for (let attempt = 0; attempt < PROBE_ATTEMPTS && !gone; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+      gone = await refusesConnections(address);
+    }
+    if (!gone) return;
     const controller = this.controller;
     if (!controller || this.publisher.image.brokers.get(brokerId)?.fenced !== false) return;
     this.log.warn({ broker: brokerId, address }, 'broker process is gone, fencing it now');

@@ -1,0 +1,339 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrokerClient } from '@fjord/broker';
+import { LocalCluster, type LocalClusterOptions } from '@fjord/broker-app';
+import { migrate } from '@fjord/db';
+import { ApiKey, type ApiMessageTypes, ErrorCode } from '@fjord/protocol';
+import pg from 'pg';
+
+const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+const PYTHON = '/usr/bin/python3'; // Debian's Python, which sees python3-confluent-kafka
+const WORKLOAD = join(import.meta.dirname, 'clients/workload.py');
+
+export async function adminQuery(sql: string, url = ADMIN_URL): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A migrated database of its own for one test file; dropped by `drop`. */
+export async function freshDatabase(serverUrl = 'postgresql://postgres@127.0.0.1:5432') {
+  const name = `fjord_cluster_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  await adminQuery(`CREATE DATABASE "${name}"`, `${serverUrl}/postgres`);
+  const url = `${serverUrl}/${name}`;
+  await migrate(url);
+  return {
+    url,
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, `${serverUrl}/postgres`),
+  };
+}
+
+export interface PartitionView {
+  readonly partition: number;
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+/**
+ * What the tests ask the cluster about itself, in the Kafka protocol (any live broker): the
+ * leaders and ISRs of a topic, groups. Real clients do the produce/consume/admin work.
+ */
+export class ClusterProbe {
+  constructor(private readonly cluster: LocalCluster) {}
+
+  async send<K extends keyof ApiMessageTypes>(
+    apiKey: K,
+    version: number,
+    body: ApiMessageTypes[K]['requestInput'],
+  ): Promise<ApiMessageTypes[K]['response']> {
+    let last: unknown;
+    for (const b of this.cluster.brokers) {
+      if (!b.running) continue;
+      const client = new BrokerClient(() => ({ host: b.host, port: b.port }), {
+        clientId: 'cluster-probe',
+        connectTimeoutMs: 2000,
+        requestTimeoutMs: 10_000,
+        maxResponseBytes: 64 * 1024 * 1024,
+      });
+      try {
+        return await client.send(apiKey, version, body);
+      } catch (e) {
+        last = e;
+      } finally {
+        client.close();
+      }
+    }
+    throw new Error(`no broker answered: ${String(last)}`);
+  }
+
+  /** A request to one broker in particular (per-broker state such as DescribeLogDirs). */
+  async sendTo<K extends keyof ApiMessageTypes>(
+    brokerId: number,
+    apiKey: K,
+    version: number,
+    body: ApiMessageTypes[K]['requestInput'],
+  ): Promise<ApiMessageTypes[K]['response']> {
+    const b = this.cluster.broker(brokerId);
+    const client = new BrokerClient(() => ({ host: b.host, port: b.port }), {
+      clientId: 'cluster-probe',
+      connectTimeoutMs: 2000,
+      requestTimeoutMs: 10_000,
+      maxResponseBytes: 64 * 1024 * 1024,
+    });
+    try {
+      return await client.send(apiKey, version, body);
+    } finally {
+      client.close();
+    }
+  }
+
+  async partitions(topic: string): Promise<PartitionView[]> {
+    const md = await this.send(ApiKey.Metadata, 9, {
+      topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const t = md.topics[0];
+    if (!t || t.errorCode !== ErrorCode.NONE) return [];
+    return t.partitions
+      .map((p) => ({
+        partition: p.partitionIndex,
+        leader: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        replicas: p.replicaNodes,
+        isr: p.isrNodes,
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string> = {},
+  ) {
+    const r = await this.send(ApiKey.CreateTopics, 7, {
+      topics: [
+        {
+          name,
+          numPartitions: partitions,
+          replicationFactor,
+          assignments: [],
+          configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
+        },
+      ],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
+    const t = r.topics[0]!;
+    if (t.errorCode !== ErrorCode.NONE)
+      throw new Error(`CreateTopics ${name}: ${t.errorCode} ${t.errorMessage}`);
+    await waitFor(async () => {
+      const ps = await this.partitions(name);
+      return ps.length === partitions && ps.every((p) => p.leader >= 0 && p.isr.length === replicationFactor);
+    }, 20_000);
+  }
+
+  async controllerId(): Promise<number> {
+    const md = await this.send(ApiKey.Metadata, 9, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    return md.controllerId;
+  }
+
+  /** Brokers the cluster currently lists as alive (unfenced). */
+  async liveBrokers(): Promise<number[]> {
+    const md = await this.send(ApiKey.Metadata, 9, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    return md.brokers.map((b) => b.nodeId).sort();
+  }
+}
+
+/** Polls `condition` until it holds; throws with `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface TestCluster {
+  readonly cluster: LocalCluster;
+  readonly probe: ClusterProbe;
+  readonly databaseUrl: string;
+  readonly baseDir: string;
+  close(): Promise<void>;
+}
+
+/** A LocalCluster on a fresh database and temp dirs; `close` kills it and removes both. */
+export async function startTestCluster(
+  options: Partial<LocalClusterOptions> & { brokers: number; zones: number },
+): Promise<TestCluster> {
+  const db = await freshDatabase();
+  const baseDir = mkdtempSync(join(tmpdir(), 'fjord-cluster-'));
+  const cluster = await LocalCluster.start({
+    databaseUrl: db.url,
+    baseDir,
+    logLevel: process.env.FJORD_TEST_LOG ?? 'info',
+    ...options,
+    overrides: {
+      'offsets.topic.num.partitions': '6',
+      'broker.session.timeout.ms': '6000',
+      ...options.overrides,
+    },
+  });
+  return {
+    cluster,
+    probe: new ClusterProbe(cluster),
+    databaseUrl: db.url,
+    baseDir,
+    async close() {
+      await cluster.kill();
+      await db.drop().catch(() => {});
+      if (!process.env.FJORD_KEEP_CLUSTER) rmSync(baseDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Delivery {
+  readonly t: number;
+  readonly v: string;
+  readonly p?: number;
+  readonly o?: number;
+  readonly err?: string;
+}
+
+/** A steady idempotent acks=all producer (librdkafka) in its own process; see workload.py. */
+export class ProducerWorkload {
+  readonly deliveries: Delivery[] = [];
+  private readonly child: ChildProcess;
+  private readonly done: Promise<{ sent: number; acked: number; failed: number; unflushed: number }>;
+  private stderr = '';
+
+  constructor(
+    bootstrap: string,
+    topic: string,
+    partitions: number,
+    seconds: number,
+    rate: number,
+    name: string,
+  ) {
+    this.child = spawn(
+      PYTHON,
+      [WORKLOAD, 'produce', bootstrap, topic, String(partitions), String(seconds), String(rate), name],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buf = '';
+    let summary: { sent: number; acked: number; failed: number; unflushed: number } | undefined;
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (line.done) summary = line;
+        else this.deliveries.push(line);
+        nl = buf.indexOf('\n');
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.child.on('close', (code) => {
+        if (code === 0 && summary) resolve(summary);
+        else reject(new Error(`producer exited ${code}: ${this.stderr}`));
+      });
+    });
+  }
+
+  acked(): Delivery[] {
+    return this.deliveries.filter((d) => d.err === undefined);
+  }
+
+  /** Resolves when the producer finished sending and flushed. */
+  finished() {
+    return this.done;
+  }
+
+  stop() {
+    this.child.kill('SIGTERM');
+    return this.done;
+  }
+}
+
+/** Every record of a topic, read with librdkafka from each partition's start to its high watermark. */
+export async function dumpTopic(bootstrap: string, topic: string): Promise<[number, number, string][]> {
+  const child = spawn(PYTHON, [WORKLOAD, 'dump', bootstrap, topic], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`dump failed (${code}): ${err.slice(-2000)}`);
+  const result = JSON.parse(out.trim().split('\n').pop()!);
+  if (!result.complete) throw new Error(`dump incomplete: ${JSON.stringify(result.ends)}`);
+  return result.records;
+}
+
+export interface LossReport {
+  readonly acknowledged: number;
+  readonly inLog: number;
+  readonly lost: string[];
+  readonly duplicated: string[];
+  readonly outOfOrder: string[];
+}
+
+/**
+ * The no-loss check: every acknowledged value is in the log, none twice, and per partition each
+ * producer's values appear in the order it sent them.
+ */
+export function checkLog(
+  acked: readonly Delivery[],
+  records: readonly [number, number, string][],
+): LossReport {
+  const seen = new Map<string, number>();
+  for (const [, , v] of records) seen.set(v, (seen.get(v) ?? 0) + 1);
+  const lost = acked.filter((d) => !seen.has(d.v)).map((d) => d.v);
+  const duplicated = [...seen].filter(([, n]) => n > 1).map(([v]) => v);
+  const outOfOrder: string[] = [];
+  const lastSeq = new Map<string, number>();
+  for (const [p, , v] of [...records].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+    const dash = v.lastIndexOf('-');
+    const key = `${p}/${v.slice(0, dash)}`;
+    const seq = Number(v.slice(dash + 1));
+    if ((lastSeq.get(key) ?? -1) >= seq) outOfOrder.push(v);
+    lastSeq.set(key, seq);
+  }
+  return { acknowledged: acked.length, inLog: records.length, lost, duplicated, outOfOrder };
+}
