@@ -33,7 +33,16 @@ const runner = new OperationRunner(
   {
     adminSecret: required('FJORD_ADMIN_SECRET'),
     readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
-    ...(env.FJORD_METADATA_DATABASE_URL ? { metadataDatabaseUrl: env.FJORD_METADATA_DATABASE_URL } : {}),
+    // Instances run clustered, their metadata log in PostgreSQL (this database unless told otherwise);
+    // FJORD_STANDALONE_BROKERS=1 runs each broker alone (brokers without clustered mode).
+    ...(env.FJORD_STANDALONE_BROKERS === '1'
+      ? {}
+      : {
+          metadataDatabaseUrl:
+            env.FJORD_METADATA_DATABASE_URL ??
+            env.DATABASE_URL ??
+            'postgresql://postgres@127.0.0.1:5432/fjord',
+        }),
   },
   log,
 );
