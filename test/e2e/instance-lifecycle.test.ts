@@ -98,7 +98,30 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect(crashes).toBe(0);
     const bigger = (await client.call('GET', `/v1/instances/${id}`)).body;
     expect(bigger.brokers).toHaveLength(4);
+    // Existing replicas were spread onto the new broker.
+    const layoutAdmin = new kafkajs.Kafka({ brokers: [first], logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await layoutAdmin.connect();
+    const meta = await layoutAdmin.fetchTopicMetadata({ topics: ['events'] });
+    await layoutAdmin.disconnect();
+    expect(meta.topics[0]!.partitions.some((p) => p.replicas.includes(4))).toBe(true);
+    expect(meta.topics[0]!.partitions.every((p) => p.isr.length === p.replicas.length)).toBe(true);
     expect(bigger.brokers.every((b: { status: string }) => b.status === 'running')).toBe(true);
+
+    // A topic whose every replica must be in sync cannot survive a rolling restart: refused up front.
+    const strict = await client.call('POST', `/v1/instances/${id}/topics`, {
+      name: 'strict',
+      partitions: 1,
+      replicationFactor: 2,
+      configs: { 'min.insync.replicas': '2' },
+    });
+    expect((await waitForOperation(client, strict.body.operation.id)).status).toBe('succeeded');
+    const refused = await client.call('POST', `/v1/instances/${id}/restart`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toMatch(/strict/);
+    const relaxed = await client.call('PATCH', `/v1/instances/${id}/topics/strict`, {
+      configs: { 'min.insync.replicas': '1' },
+    });
+    expect((await waitForOperation(client, relaxed.body.operation.id)).status).toBe('succeeded');
 
     const restart = await client.call('POST', `/v1/instances/${id}/restart`);
     expect(restart.status).toBe(202);

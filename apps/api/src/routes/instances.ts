@@ -387,12 +387,27 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
         tags: ['instances'],
         summary: 'Rolling restart, one broker at a time, waiting for in-sync replicas between brokers',
         params: Params,
-        response: { 202: Accepted, ...problems(409) },
+        response: { 202: Accepted, ...problems(409, 422, 502) },
       },
     },
     async (req, reply) => {
       const p = principalOf(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:RestartInstance');
+      // Refused up front when a broker's restart would take a replicated partition below its
+      // min.insync.replicas even with every replica in sync (replication factor = min ISR).
+      if (row.status === 'RUNNING') {
+        const brokerDefault = Math.max(1, Math.min(row.defaultReplicationFactor, row.brokerCount) - 1);
+        const strict = (await deps.cluster.listTopics(row.id, row.brokers)).filter(
+          (t) =>
+            t.replicationFactor > 1 &&
+            t.replicationFactor <= Number(t.configs['min.insync.replicas'] ?? brokerDefault),
+        );
+        if (strict.length > 0)
+          throw new ApiProblem(
+            'unprocessable',
+            `a rolling restart would take topic ${strict[0]!.name} below min.insync.replicas (replication factor ${strict[0]!.replicationFactor}); lower its min.insync.replicas or add replicas first`,
+          );
+      }
       const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         const operation = await createOperation(tx, p, {
           accountId: row.accountId,

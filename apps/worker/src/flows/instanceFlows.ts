@@ -1,5 +1,7 @@
+import { AdminError } from '@fjord/fleet';
 import { brokerKey } from '../brokerSpec.js';
-import { type FlowContext, until, withInstanceAdmins } from '../context.js';
+import { type FlowContext, PermanentError, until, withInstanceAdmins } from '../context.js';
+import { planRebalance } from '../rebalancePlan.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
 
 /** Starts every placement not yet running (all of them on create, the new ones on resize). */
@@ -33,8 +35,44 @@ export async function createInstance(ctx: FlowContext): Promise<void> {
   await markRunning(ctx);
 }
 
+/**
+ * Spreads existing replicas onto the brokers a resize added (clustered instances): Kafka's
+ * reassignment adds the new replicas, lets them catch up and only then drops the old ones, so
+ * clients keep producing and consuming. Re-running after a crash waits for what was submitted and
+ * plans again from the layout the cluster reports.
+ */
+async function rebalance(ctx: FlowContext): Promise<void> {
+  const ins = await loadInstance(ctx);
+  await withInstanceAdmins(ctx, ins.id, ins.brokers, async (admins) => {
+    if (admins.length !== 1) return; // standalone brokers hold no replicas of each other
+    const admin = admins[0]!;
+    const settled = async () =>
+      (await admin.reassignmentsInProgress()) === 0 && (await admin.underReplicatedPartitions()) === 0;
+    const timeout = ctx.settings.readyTimeoutMs * 6;
+    await until('earlier reassignments to finish', timeout, settled, 500);
+    const plan = planRebalance(
+      await admin.partitionLayout(),
+      ins.brokers.map((b) => ({ id: b.brokerId, zone: b.zone })),
+    );
+    ctx.log.info({ partitions: plan.length }, 'rebalancing replicas onto the new brokers');
+    await admin.reassign(plan);
+    await until('reassignments to finish', timeout, settled, 500);
+  });
+}
+
 export async function resizeInstance(ctx: FlowContext): Promise<void> {
   await bringUpBrokers(ctx);
+  await ctx.steps.once('rebalanced', async () => {
+    try {
+      await rebalance(ctx);
+      return true;
+    } catch (e) {
+      // Brokers without reassignment still get the new brokers; new partitions will use them.
+      if (e instanceof AdminError && e.kafkaType === 'UNSUPPORTED_VERSION')
+        return 'not supported by the brokers';
+      throw e;
+    }
+  });
   // Spec changes (bandwidth, disk, partition limit) are limits the control plane enforces; the
   // brokers themselves need no change for them today.
   await markRunning(ctx);

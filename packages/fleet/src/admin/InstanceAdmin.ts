@@ -393,6 +393,86 @@ export class InstanceAdmin {
     }
   }
 
+  /**
+   * Replicated partitions that would fall below their min.insync.replicas if `brokerId` stopped now
+   * (it is in their ISR and the ISR has no spare member).
+   */
+  async partitionsAtRiskWithout(
+    brokerId: number,
+  ): Promise<{ topic: string; partition: number; isr: number; minIsr: number }[]> {
+    const admin = await this.ready();
+    const names = await admin.listTopics();
+    if (names.length === 0) return [];
+    const [meta, configs] = await Promise.all([
+      admin.fetchTopicMetadata({ topics: names }),
+      admin.describeConfigs({
+        resources: names.map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['min.insync.replicas'],
+        })),
+        includeSynonyms: false,
+      }),
+    ]);
+    const minIsr = new Map(
+      configs.resources.map((r) => [
+        r.resourceName,
+        Number(r.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue ?? 1),
+      ]),
+    );
+    return meta.topics.flatMap((t) =>
+      t.partitions
+        .filter(
+          (p) =>
+            p.replicas.length > 1 && p.isr.includes(brokerId) && p.isr.length - 1 < (minIsr.get(t.name) ?? 1),
+        )
+        .map((p) => ({
+          topic: t.name,
+          partition: p.partitionId,
+          isr: p.isr.length,
+          minIsr: minIsr.get(t.name) ?? 1,
+        })),
+    );
+  }
+
+  /** Replica lists of every partition of every topic (internal ones included). */
+  async partitionLayout(): Promise<{ topic: string; partition: number; replicas: number[] }[]> {
+    const admin = await this.ready();
+    const names = await admin.listTopics();
+    if (names.length === 0) return [];
+    const meta = await admin.fetchTopicMetadata({ topics: names });
+    return meta.topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, replicas: p.replicas })),
+    );
+  }
+
+  /** Asks the controller to move replicas (Kafka adds the new ones, lets them catch up, then drops the old). */
+  async reassign(
+    plan: readonly { topic: string; partition: number; replicas: readonly number[] }[],
+  ): Promise<void> {
+    if (plan.length === 0) return;
+    const admin = await this.ready();
+    const byTopic = new Map<string, { partition: number; replicas: number[] }[]>();
+    for (const p of plan)
+      byTopic.set(p.topic, [
+        ...(byTopic.get(p.topic) ?? []),
+        { partition: p.partition, replicas: [...p.replicas] },
+      ]);
+    try {
+      await admin.alterPartitionReassignments({
+        topics: [...byTopic].map(([topic, partitionAssignment]) => ({ topic, partitionAssignment })),
+      });
+    } catch (e) {
+      throw new AdminError(`AlterPartitionReassignments: ${(e as Error).message}`, kafkaType(e));
+    }
+  }
+
+  async reassignmentsInProgress(): Promise<number> {
+    const admin = await this.ready();
+    const r = await admin.listPartitionReassignments({});
+    return r.topics.reduce((n, t) => n + t.partitions.length, 0);
+  }
+
   /** Under-replicated partitions across every topic (0 when all replicas are in sync). */
   async underReplicatedPartitions(): Promise<number> {
     const admin = await this.ready();
