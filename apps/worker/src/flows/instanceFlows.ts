@@ -114,6 +114,10 @@ export async function restartInstance(ctx: FlowContext): Promise<void> {
       for (const a of admins) if ((await a.underReplicatedPartitions()) > 0) return false;
       return true;
     });
+  const atRisk = (brokerId: number) =>
+    withInstanceAdmins(ctx, ins.id, brokers, async (admins) =>
+      (await Promise.all(admins.map((a) => a.partitionsAtRiskWithout(brokerId)))).flat(),
+    );
   for (const b of brokers) {
     await ctx.steps.once(`restarted-broker-${b.brokerId}`, async () => {
       await until(
@@ -122,6 +126,15 @@ export async function restartInstance(ctx: FlowContext): Promise<void> {
         noUnderReplicated,
         500,
       );
+      // With every replica in sync, a partition still at risk has no spare in-sync replica at all
+      // (replication factor = min.insync.replicas): refuse rather than take it below.
+      const risky = await atRisk(b.brokerId);
+      if (risky.length > 0)
+        throw new PermanentError(
+          'below_min_insync_replicas',
+          `stopping broker ${b.brokerId} would take ${risky.length} partition(s) below min.insync.replicas, e.g. ` +
+            `${risky[0]!.topic}-${risky[0]!.partition} (ISR ${risky[0]!.isr}, min.insync.replicas ${risky[0]!.minIsr})`,
+        );
       await stopBroker(ctx, b);
       await startBroker(ctx, ins, b);
       await awaitBrokerReady(ctx, ins, b);
