@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestClient } from '../support/api.js';
 import { startTestService, type TestService, waitForOperation } from '../support/service.js';
@@ -93,6 +94,26 @@ describe('a worker killed at any step of create or resize', () => {
     }
     await remove(id);
   }, 180_000);
+
+  it('delete: killed after removing the first broker, the next worker removes the rest', async () => {
+    if (!s.worker) s.startWorker();
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'doomed',
+      zones: ['az-1', 'az-2', 'az-3'],
+    });
+    const id = created.body.instance.id;
+    expect((await waitForOperation(client, created.body.operation.id)).status).toBe('succeeded');
+    const dirs = (await brokersOf(id)).map((b) => b.dataDir);
+    await s.stopWorker();
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await killAt('after:remove-broker-1');
+    expect((await waitForOperation(client, del.body.operation.id)).status).toBe('succeeded');
+    expect(await brokersOf(id)).toEqual([]);
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
+    expect((await client.call('GET', `/v1/instances/${id}`)).status).toBe(404);
+    expect(await s.t.prisma.brokerPlacement.count({ where: { instanceId: id } })).toBe(0);
+    expect(await s.t.prisma.metadataLog.count({ where: { clusterId: id } })).toBe(0);
+  }, 120_000);
 
   it('rolling restart: per-broker progress survives a worker killed between brokers', async () => {
     if (!s.worker) s.startWorker();
