@@ -152,6 +152,45 @@ export class ClusterProbe {
     return md.controllerId;
   }
 
+  /** A group as its coordinator describes it. */
+  async group(groupId: string): Promise<{ state: string; members: number }> {
+    const c = await this.send(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0 });
+    if (c.errorCode !== ErrorCode.NONE) return { state: 'unknown', members: 0 };
+    const d = await this.sendTo(c.nodeId, ApiKey.DescribeGroups, 5, {
+      groups: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    const g = d.groups[0];
+    if (!g || g.errorCode !== ErrorCode.NONE) return { state: 'unknown', members: 0 };
+    return { state: g.groupState, members: g.members.length };
+  }
+
+  /** Partitions whose ISR is smaller than their replica set, over every topic. */
+  async underReplicated(): Promise<number> {
+    const md = await this.send(ApiKey.Metadata, 9, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    let n = 0;
+    for (const t of md.topics)
+      for (const p of t.partitions) if (p.isrNodes.length < p.replicaNodes.length) n++;
+    return n;
+  }
+
+  /** Restarts every broker in turn (controlled shutdown, start, wait until fully replicated). */
+  async rollingRestart(): Promise<void> {
+    for (const b of this.cluster.brokers) {
+      await b.stop();
+      await b.start();
+      await waitFor(
+        async () => (await this.underReplicated()) === 0,
+        60_000,
+        `replicas to catch up after broker ${b.id}`,
+      );
+    }
+  }
+
   /** Brokers the cluster currently lists as alive (unfenced). */
   async liveBrokers(): Promise<number[]> {
     const md = await this.send(ApiKey.Metadata, 9, {
@@ -193,9 +232,9 @@ export interface TestCluster {
 
 /** A LocalCluster on a fresh database and temp dirs; `close` kills it and removes both. */
 export async function startTestCluster(
-  options: Partial<LocalClusterOptions> & { brokers: number; zones: number },
+  options: Partial<LocalClusterOptions> & { brokers: number; zones: number; postgresServer?: string },
 ): Promise<TestCluster> {
-  const db = await freshDatabase();
+  const db = await freshDatabase(options.postgresServer);
   const baseDir = mkdtempSync(join(tmpdir(), 'fjord-cluster-'));
   const cluster = await LocalCluster.start({
     databaseUrl: db.url,

@@ -30,6 +30,7 @@ import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
 import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
+import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import type { BrokerServices } from './server/BrokerServices.js';
@@ -45,6 +46,8 @@ const METADATA_DIR = '__fjord_metadata';
 export const MAX_REPLICATION_FACTOR = 3;
 /** How long start-up waits for the controller to unfence this broker before serving anyway. */
 const UNFENCE_WAIT_MS = 30_000;
+/** How long an admin change waits for every broker to apply it before it is answered anyway. */
+const METADATA_PROPAGATION_WAIT_MS = 3000;
 
 const timerScheduler: Scheduler = {
   now: () => Date.now(),
@@ -190,6 +193,13 @@ export class Broker {
       log,
     );
 
+    replicas.directoryAssignments = new DirectoryAssignmentManager(
+      channel,
+      config.nodeId,
+      () => lifecycle?.brokerEpoch ?? -1,
+      log,
+    );
+
     let groups: GroupCoordinator | undefined;
     let offsetsStore: ConsumerOffsetsStore | undefined;
     const services: BrokerServices = {
@@ -287,6 +297,12 @@ export class Broker {
         return [size, r.responseData];
       },
       dispatchLocal: (connection, frame) => apis!.dispatch(connection, frame),
+      async awaitMetadataPropagation() {
+        const controller = election.isActive ? controllerService.active : undefined;
+        if (!controller) return;
+        if (!(await controller.waitForPropagation(metadata.image.offset, METADATA_PROPAGATION_WAIT_MS)))
+          log.warn({ offset: metadata.image.offset }, 'metadata change not yet seen by every broker');
+      },
       heartbeatSeen: (brokerId, brokerEpoch, connection) =>
         controllerService.heartbeatSeen(brokerId, brokerEpoch, connection.connectionId),
     };
@@ -322,7 +338,10 @@ export class Broker {
       const loaded = offsetsStore!.loadPartition(coordinator, p);
       log.info({ partition: p.partition, records: loaded }, 'loaded consumer groups');
     });
-    metadata.onChange((image) => replicas.applyImage(image, Date.now()));
+    metadata.onChange((image) => {
+      replicas.applyImage(image, Date.now());
+      lifecycle?.metadataAdvanced();
+    });
     await metadata.catchUp();
 
     const socketServer = new SocketServer(

@@ -5,6 +5,7 @@ export * from './controller/AlterPartitionPlanner.js';
 export * from './controller/BrokerLifecyclePlanner.js';
 export * from './controller/ClusterController.js';
 export * from './controller/ConfigPlanner.js';
+export * from './controller/DirectoryAssignmentPlanner.js';
 export * from './controller/LeaderElectionPlanner.js';
 export * from './controller/PartitionChangeBuilder.js';
 export * from './controller/QuorumController.js';

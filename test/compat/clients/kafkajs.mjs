@@ -2,8 +2,16 @@
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
+// Failures end with their message on the last line (the harness shows the tail of stderr).
+const fail = (e) => {
+  console.error(e);
+  console.error(`error: ${e?.message ?? e}`);
+  process.exit(1);
+};
+process.on('unhandledRejection', fail);
+process.on('uncaughtException', fail);
 const kafka = new Kafka({
-  brokers: [bootstrap],
+  brokers: bootstrap.split(','),
   clientId: 'fjord-compat-kafkajs',
   logLevel: logLevel.NOTHING,
   retry: { retries: 5 },

@@ -20,12 +20,16 @@ async function main() {
       const [topic, n, codec] = args;
       const c = client();
       // Cyclic partitioner: kafka-node's keyed one hashes these short keys onto a single partition.
-      const producer = new kafka.Producer(c, { requireAcks: -1, partitionerType: 2 });
+      // ackTimeoutMs: kafka-node's default of 100 ms is shorter than a replicated acks=all write can take
+      // on a busy machine (the broker then answers REQUEST_TIMED_OUT); Kafka's own producers wait 30 s.
+      const producer = new kafka.Producer(c, { requireAcks: -1, ackTimeoutMs: 10000, partitionerType: 2 });
       await new Promise((res, rej) => {
         producer.on('ready', res);
         producer.on('error', rej);
       });
-      await p((cb) => c.createTopics([{ topic, partitions: 1, replicationFactor: 1 }], () => cb()));
+      // The replication factor of the target (a cluster's min.insync.replicas refuses acks=all on RF 1).
+      const replicationFactor = Number(process.env.FJORD_COMPAT_RF ?? 1);
+      await p((cb) => c.createTopics([{ topic, partitions: 1, replicationFactor }], () => cb()));
       await p((cb) => c.refreshMetadata([topic], cb));
       for (let i = 0; i < Number(n); i += 10) {
         const messages = [];
@@ -82,6 +86,8 @@ main().then(
   () => process.exit(0),
   (e) => {
     console.error(e);
+    // Last, so the harness (which shows the tail of stderr) shows what went wrong.
+    console.error(`error: ${e?.message ?? e}`);
     process.exit(1);
   },
 );

@@ -2,7 +2,15 @@
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
-const base = { clientId: 'fjord-compat-platformatic', bootstrapBrokers: [bootstrap] };
+// Failures end with their message on the last line (the harness shows the tail of stderr).
+const fail = (e) => {
+  console.error(e);
+  console.error(`error: ${e?.message ?? e}`);
+  process.exit(1);
+};
+process.on('unhandledRejection', fail);
+process.on('uncaughtException', fail);
+const base = { clientId: 'fjord-compat-platformatic', bootstrapBrokers: bootstrap.split(',') };
 const out = (o) => console.log(JSON.stringify(o));
 
 switch (scenario) {

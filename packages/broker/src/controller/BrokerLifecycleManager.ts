@@ -27,6 +27,8 @@ export class BrokerLifecycleManager {
   private running = false;
   private timer?: NodeJS.Timeout;
   private beating?: Promise<void>;
+  /** A heartbeat is due as soon as the one in flight returns (our image moved meanwhile). */
+  private beatAgain = false;
   private readonly unfencedWaiters: (() => void)[] = [];
   private shutdownDone?: () => void;
 
@@ -84,6 +86,16 @@ export class BrokerLifecycleManager {
     return ok;
   }
 
+  /**
+   * Our metadata image advanced: tell the controller now rather than at the next interval, so
+   * admin requests waiting for every broker to see their change are answered promptly.
+   */
+  metadataAdvanced(): void {
+    if (!this.running || this.epoch < 0) return;
+    if (this.beating) this.beatAgain = true;
+    else this.schedule(0);
+  }
+
   stop(): void {
     this.running = false;
     clearTimeout(this.timer);
@@ -99,7 +111,8 @@ export class BrokerLifecycleManager {
           this.wantShutDown || this.fenced
             ? this.settings.fencedHeartbeatIntervalMs
             : this.settings.heartbeatIntervalMs;
-        this.schedule(interval);
+        this.schedule(this.beatAgain ? 0 : interval);
+        this.beatAgain = false;
       });
     }, ms);
     this.timer.unref();

@@ -5,6 +5,7 @@ import type { BrokerClient } from '../network/BrokerClient.js';
 import { type LogConfig, logConfigFromTopicConfigs } from '../storage/LogConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
 import type { AlterPartitionManager } from './AlterPartitionManager.js';
+import type { DirectoryAssignmentManager } from './DirectoryAssignmentManager.js';
 import { Partition, type ReplicaContext } from './Partition.js';
 import { ReplicaFetcher, type ReplicaFetcherSettings } from './ReplicaFetcher.js';
 
@@ -34,8 +35,10 @@ export class ReplicaManager {
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   private readonly leadershipListeners: LeadershipListener[] = [];
   private image = MetadataImage.EMPTY;
-  /** Set once the controller channel exists; until then (and standalone) ISRs never change. */
+  /** Set once the controller channel exists; until then ISRs never change. */
   alterPartitions: AlterPartitionManager | undefined;
+  /** Set once the controller channel exists: reports which log dir holds each replica. */
+  directoryAssignments: DirectoryAssignmentManager | undefined;
   private readonly context: ReplicaContext;
 
   constructor(
@@ -132,6 +135,7 @@ export class ReplicaManager {
           if (p.isLeader) leadershipChanges.push([p, true]);
         }
         this.placeFetcher(p);
+        this.reportDirectory(p);
       }
     }
     for (const [key, p] of this.partitions)
@@ -164,6 +168,15 @@ export class ReplicaManager {
     if (!isr) return;
     this.log.info({ topic: p.topic, partition: p.partition, from: p.isr(), to: isr }, 'proposing ISR change');
     this.alterPartitions.submit(p, isr);
+  }
+
+  private reportDirectory(p: Partition): void {
+    if (!this.directoryAssignments || p.offline) return;
+    const dir = this.logs.dirOf(p.topic, p.partition);
+    const id = dir === undefined ? undefined : this.logs.directoryId(dir);
+    if (!id) return;
+    const known = p.state.directories[p.state.replicas.indexOf(this.brokerId)] ?? '';
+    this.directoryAssignments.ensure(p.topicId, p.partition, id, known);
   }
 
   /** Followers fetch from their leader; leaders, leaderless and offline replicas do not. */

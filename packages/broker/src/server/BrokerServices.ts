@@ -43,6 +43,8 @@ export interface BrokerServices {
   ensureTopic(name: string, partitions?: number, configs?: Record<string, string>): Promise<MetadataImage>;
   /** NONE when this broker coordinates the group, else NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE. */
   coordinatorError(groupId: string): number;
+  /** On the controller: waits (bounded) until every live broker has applied the latest metadata. */
+  awaitMetadataPropagation(): Promise<void>;
   /** Sends a client's admin request to the active controller in an Envelope; its response frame. */
   forwardToController(connection: ConnectionInfo, frame: Buffer): Promise<FrameResult>;
   /** Answers a request frame through this broker's own handlers (forwarded requests). */

@@ -148,6 +148,13 @@ export class KafkaApis implements FrameHandler {
       broker: this.services,
     };
     const result = handler.handle(request as never, ctx);
+    // A metadata change is answered once every broker sees it: the client's next request may go
+    // to any of them (read-after-write across the cluster).
+    if (FORWARDED_APIS.has(header.apiKey))
+      return Promise.resolve(result).then(async (r) => {
+        await this.services.awaitMetadataPropagation();
+        return this.respond(header, r, ctx);
+      });
     if (result instanceof Promise) return result.then((r) => this.respond(header, r, ctx));
     return this.respond(header, result, ctx);
   }

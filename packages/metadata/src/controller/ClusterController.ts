@@ -18,6 +18,11 @@ import {
   type UncleanPolicy,
 } from './BrokerLifecyclePlanner.js';
 import {
+  type DirectoryAssignment,
+  type DirectoryAssignmentError,
+  planAssignReplicasToDirs,
+} from './DirectoryAssignmentPlanner.js';
+import {
   type ElectionResult,
   type ElectionType,
   planElectLeaders,
@@ -71,6 +76,9 @@ export class ClusterController {
   private readonly sessions = new Map<number, { readonly brokerEpoch: number; deadline: number }>();
   /** Metadata offset a shutting-down broker must reach before it may stop. */
   private readonly shutdownOffsets = new Map<number, number>();
+  /** The metadata offset each broker last reported having applied. */
+  private readonly brokerOffsets = new Map<number, number>();
+  private readonly propagationWaiters = new Set<() => void>();
 
   constructor(
     private readonly quorum: QuorumController,
@@ -90,6 +98,7 @@ export class ClusterController {
   activate(now: number, suspects: readonly number[] = [], suspectGraceMs = 0): void {
     this.sessions.clear();
     this.shutdownOffsets.clear();
+    this.brokerOffsets.clear();
     for (const b of this.image.brokers.values()) {
       if (b.fenced) continue;
       const grace = suspects.includes(b.brokerId) ? suspectGraceMs : this.settings.sessionTimeoutMs;
@@ -147,6 +156,31 @@ export class ClusterController {
     return { ok: true, isCaughtUp, isFenced: this.isFenced(req.brokerId), shouldShutDown: false };
   }
 
+  /**
+   * Resolves once every live broker reported (by heartbeat) an image at `offset` or later, so an
+   * admin change is visible on whichever broker a client asks next; false after `timeoutMs`.
+   */
+  waitForPropagation(offset: number, timeoutMs: number): Promise<boolean> {
+    const done = () =>
+      this.image
+        .liveBrokers()
+        .every((b) => b.inControlledShutdown || (this.brokerOffsets.get(b.brokerId) ?? -1) >= offset);
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        finish(true);
+      };
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.propagationWaiters.delete(check);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.propagationWaiters.add(check);
+    });
+  }
+
   /** Fences every broker whose session lapsed by `now`. Returns their ids. */
   async fenceExpired(now: number): Promise<number[]> {
     const expired: number[] = [];
@@ -182,6 +216,21 @@ export class ClusterController {
       await this.quorum.submit((image) => ({
         ok: true as const,
         ...planAlterPartition(image, brokerId, brokerEpoch, items),
+      }))
+    ).results;
+  }
+
+  async assignReplicasToDirs(
+    brokerId: number,
+    brokerEpoch: number,
+    assignments: readonly DirectoryAssignment[],
+  ): Promise<(DirectoryAssignmentError | 'STALE_BROKER_EPOCH' | undefined)[]> {
+    if (this.image.brokers.get(brokerId)?.brokerEpoch !== brokerEpoch)
+      return assignments.map(() => 'STALE_BROKER_EPOCH');
+    return (
+      await this.quorum.submit((image) => ({
+        ok: true as const,
+        ...planAssignReplicasToDirs(image, brokerId, assignments),
       }))
     ).results;
   }

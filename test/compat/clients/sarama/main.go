@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,7 +67,7 @@ func main() {
 	version := flag.String("version", "2.2.0", "Kafka protocol version to speak")
 	flag.Parse()
 	args := flag.Args()
-	scenario, bootstrap := args[0], []string{args[1]}
+	scenario, bootstrap := args[0], strings.Split(args[1], ",")
 	conf := sarama.NewConfig()
 	conf.Version = versions[*version]
 	conf.ClientID = "fjord-compat-sarama"

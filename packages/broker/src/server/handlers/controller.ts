@@ -1,4 +1,8 @@
-import { type ClusterController, ongoingReassignments as ongoing } from '@fjord/metadata';
+import {
+  type ClusterController,
+  FencedControllerError,
+  ongoingReassignments as ongoing,
+} from '@fjord/metadata';
 import { ApiKey, decodeDefaultPrincipalDataV0, ErrorCode, Reader } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
@@ -28,6 +32,19 @@ function active(ctx: RequestContext): ClusterController | undefined {
   return ctx.broker.activeController();
 }
 
+/**
+ * The controller's work, or the error code to answer with when it could not be done: the lease
+ * was lost mid-way (NOT_CONTROLLER: the sender looks for the new controller) or the metadata
+ * store is unreachable (REQUEST_TIMED_OUT: the sender retries).
+ */
+async function orFailure<T>(work: Promise<T>): Promise<T | number> {
+  try {
+    return await work;
+  } catch (e) {
+    return e instanceof FencedControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.REQUEST_TIMED_OUT;
+  }
+}
+
 export const brokerRegistrationHandler = defineHandler({
   apiKey: ApiKey.BrokerRegistration,
   minVersion: 0,
@@ -35,22 +52,25 @@ export const brokerRegistrationHandler = defineHandler({
   async handle(req, ctx: RequestContext) {
     const controller = active(ctx);
     if (!controller) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, brokerEpoch: -1n };
-    const result = await controller.registerBroker(
-      {
-        brokerId: req.brokerId,
-        clusterId: req.clusterId,
-        incarnationId: req.incarnationId,
-        endpoints: req.listeners.map((l) => ({
-          name: l.name,
-          host: l.host,
-          port: l.port,
-          securityProtocol: SECURITY_PROTOCOLS[l.securityProtocol] ?? 'PLAINTEXT',
-        })),
-        rack: req.rack,
-        logDirs: req.logDirs,
-      },
-      ctx.broker.now(),
+    const result = await orFailure(
+      controller.registerBroker(
+        {
+          brokerId: req.brokerId,
+          clusterId: req.clusterId,
+          incarnationId: req.incarnationId,
+          endpoints: req.listeners.map((l) => ({
+            name: l.name,
+            host: l.host,
+            port: l.port,
+            securityProtocol: SECURITY_PROTOCOLS[l.securityProtocol] ?? 'PLAINTEXT',
+          })),
+          rack: req.rack,
+          logDirs: req.logDirs,
+        },
+        ctx.broker.now(),
+      ),
     );
+    if (typeof result === 'number') return { throttleTimeMs: 0, errorCode: result, brokerEpoch: -1n };
     if (!result.ok) return { throttleTimeMs: 0, errorCode: code(result.error), brokerEpoch: -1n };
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, brokerEpoch: BigInt(result.brokerEpoch) };
   },
@@ -65,17 +85,20 @@ export const brokerHeartbeatHandler = defineHandler({
     const refused = { throttleTimeMs: 0, isCaughtUp: false, isFenced: true, shouldShutDown: false };
     if (!controller) return { ...refused, errorCode: ErrorCode.NOT_CONTROLLER };
     ctx.broker.heartbeatSeen(req.brokerId, Number(req.brokerEpoch), ctx.connection);
-    const result = await controller.heartbeat(
-      {
-        brokerId: req.brokerId,
-        brokerEpoch: Number(req.brokerEpoch),
-        currentMetadataOffset: Number(req.currentMetadataOffset),
-        wantFence: req.wantFence,
-        wantShutDown: req.wantShutDown,
-        offlineLogDirs: req.offlineLogDirs,
-      },
-      ctx.broker.now(),
+    const result = await orFailure(
+      controller.heartbeat(
+        {
+          brokerId: req.brokerId,
+          brokerEpoch: Number(req.brokerEpoch),
+          currentMetadataOffset: Number(req.currentMetadataOffset),
+          wantFence: req.wantFence,
+          wantShutDown: req.wantShutDown,
+          offlineLogDirs: req.offlineLogDirs,
+        },
+        ctx.broker.now(),
+      ),
     );
+    if (typeof result === 'number') return { ...refused, errorCode: result };
     if (!result.ok) return { ...refused, errorCode: code(result.error) };
     return {
       throttleTimeMs: 0,
@@ -104,7 +127,8 @@ export const alterPartitionHandler = defineHandler({
         newIsr: ctx.apiVersion >= 3 ? p.newIsrWithEpochs.map((b) => b.brokerId) : p.newIsr,
       })),
     );
-    const results = await controller.alterPartition(req.brokerId, Number(req.brokerEpoch), items);
+    const results = await orFailure(controller.alterPartition(req.brokerId, Number(req.brokerEpoch), items));
+    if (typeof results === 'number') return { throttleTimeMs: 0, errorCode: results, topics: [] };
     let i = 0;
     return {
       throttleTimeMs: 0,
@@ -145,13 +169,48 @@ export const allocateProducerIdsHandler = defineHandler({
     const controller = active(ctx);
     const none = { throttleTimeMs: 0, producerIdStart: -1n, producerIdLen: 0 };
     if (!controller) return { ...none, errorCode: ErrorCode.NOT_CONTROLLER };
-    const r = await controller.allocateProducerIds(req.brokerId, Number(req.brokerEpoch));
+    const r = await orFailure(controller.allocateProducerIds(req.brokerId, Number(req.brokerEpoch)));
+    if (typeof r === 'number') return { ...none, errorCode: r };
     if (!r.ok) return { ...none, errorCode: code(r.error) };
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       producerIdStart: BigInt(r.start),
       producerIdLen: r.length,
+    };
+  },
+});
+
+export const assignReplicasToDirsHandler = defineHandler({
+  apiKey: ApiKey.AssignReplicasToDirs,
+  minVersion: 0,
+  maxVersion: 0,
+  async handle(req, ctx: RequestContext) {
+    const controller = active(ctx);
+    if (!controller) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, directories: [] };
+    const items = req.directories.flatMap((d) =>
+      d.topics.flatMap((t) =>
+        t.partitions.map((p) => ({ topicId: t.topicId, partition: p.partitionIndex, directory: d.id })),
+      ),
+    );
+    const results = await orFailure(
+      controller.assignReplicasToDirs(req.brokerId, Number(req.brokerEpoch), items),
+    );
+    if (typeof results === 'number') return { throttleTimeMs: 0, errorCode: results, directories: [] };
+    let i = 0;
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      directories: req.directories.map((d) => ({
+        id: d.id,
+        topics: d.topics.map((t) => ({
+          topicId: t.topicId,
+          partitions: t.partitions.map((p) => {
+            const e = results[i++];
+            return { partitionIndex: p.partitionIndex, errorCode: e ? code(e) : ErrorCode.NONE };
+          }),
+        })),
+      })),
     };
   },
 });

@@ -12,6 +12,7 @@ import {
   allocateProducerIdsHandler,
   alterPartitionHandler,
   alterPartitionReassignmentsHandler,
+  assignReplicasToDirsHandler,
   brokerHeartbeatHandler,
   brokerRegistrationHandler,
   electLeadersHandler,
@@ -84,6 +85,7 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     brokerHeartbeatHandler,
     alterPartitionHandler,
     allocateProducerIdsHandler,
+    assignReplicasToDirsHandler,
     envelopeHandler,
   ] as ApiHandler[];
 }

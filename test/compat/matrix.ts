@@ -1,0 +1,171 @@
+/**
+ * The compatibility matrix: real Kafka clients over real sockets, each running every cell in
+ * order against a target (a standalone broker, or a replicated cluster). Each check throws (via
+ * expect) when the client's view is wrong; outcomes are written as a Markdown table.
+ */
+import { writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { CELLS, type CellName, CLIENTS, type CompatClient } from './clients.js';
+
+/** Where the clients run: what the checks need besides the bootstrap servers. */
+export interface CompatTarget {
+  readonly bootstrap: string;
+  readonly brokers: number;
+  /** Creates a topic with `partitions` partitions (and the target's replication factor). */
+  ensureTopic(name: string, partitions: number): Promise<void>;
+  /** The group's state and member count, as its coordinator sees it. */
+  group(groupId: string): Promise<{ state: string; members: number }>;
+  /** A restart of the service under the client: the broker, or every broker in turn. */
+  restart(): Promise<void>;
+}
+
+type Outcome = { status: 'pass' } | { status: 'fail'; error: string } | { status: 'n/a'; reason: string };
+export type MatrixResults = Map<string, Map<string, Outcome>>;
+
+function values(records: { v: string | null }[]): string[] {
+  return records.map((r) => r.v ?? '<null>');
+}
+
+const expectedValues = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
+
+/** The checks behind each cell; `ns` prefixes topic and group names so targets can be shared. */
+const CHECKS: Record<
+  CellName,
+  (c: CompatClient, t: CompatTarget, ns: string, codec?: string) => Promise<void>
+> = {
+  metadata: async (c, t, ns) => {
+    await c.run(t.bootstrap, ['produce', `${ns}meta-topic`, '1', 'none', 'false']);
+    const r = await c.run(t.bootstrap, ['metadata']);
+    expect(r.brokers).toBe(t.brokers);
+    expect(r.topics).toContain(`${ns}meta-topic`);
+  },
+  'produce-consume': async (c, t, ns, codec = 'none') => {
+    const topic = `${ns}codec-${codec}`;
+    const p = await c.run(t.bootstrap, ['produce', topic, '50', codec, 'false']);
+    expect(p.acked).toBe(50);
+    const r = await c.run(t.bootstrap, ['consume', topic, `g-${topic}`, '50', '3000']);
+    expect(values(r.records)).toEqual(expectedValues(50));
+  },
+  group: async (c, t, ns) => {
+    const topic = `${ns}group-topic`;
+    const group = `${ns}g3`;
+    await t.ensureTopic(topic, 6);
+    const members = [0, 1, 2].map(() => c.run(t.bootstrap, ['consume', topic, group, '-1', '15000']));
+    // Produce only once all three joined and the rebalance settled, as the coordinator sees it.
+    const deadline = Date.now() + 14_000;
+    for (;;) {
+      const g = await t.group(group);
+      if (g.state === 'Stable' && g.members === 3) break;
+      if (Date.now() > deadline)
+        throw new Error(`group did not stabilise with 3 members: ${g.state}, ${g.members} members`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await c.run(t.bootstrap, ['produce', topic, '60', 'none', 'false']);
+    const consumed = await Promise.all(members);
+    const all = consumed.flatMap((m) => values(m.records as { v: string | null }[]));
+    // Every message is seen (at least once: rebalances may replay uncommitted ones).
+    for (const v of expectedValues(60)) expect(all).toContain(v);
+    // The partitions were spread: at least two members received data.
+    expect(consumed.filter((m) => m.records.length > 0).length).toBeGreaterThanOrEqual(2);
+    // Commits happened: the group resumes at the end.
+    const again = await c.run(t.bootstrap, ['consume', topic, group, '-1', '3000']);
+    expect(again.records).toEqual([]);
+  },
+  restart: async (c, t, ns) => {
+    const topic = `${ns}restart-topic`;
+    const group = `${ns}g-restart`;
+    await c.run(t.bootstrap, ['produce', topic, '10', 'none', 'false']);
+    const first = await c.run(t.bootstrap, ['consume', topic, group, '10', '3000']);
+    expect(first.records.map((r: { o: number }) => r.o)).toEqual([...Array(10).keys()]);
+    await t.restart();
+    await c.run(t.bootstrap, ['produce', topic, '10', 'none', 'false']);
+    const second = await c.run(t.bootstrap, ['consume', topic, group, '10', '3000']);
+    expect(second.records.map((r: { o: number }) => r.o)).toEqual([...Array(10).keys()].map((i) => i + 10));
+  },
+  admin: async (c, t, ns) => {
+    const r = await c.run(t.bootstrap, ['admin', `${ns}admin-topic`]);
+    expect(r.partitions).toBe(4);
+    expect(r.deleted).toBe(true);
+  },
+  configs: async (c, t, ns) => {
+    await c.run(t.bootstrap, ['produce', `${ns}config-topic`, '1', 'none', 'false']);
+    const r = await c.run(t.bootstrap, ['configs', `${ns}config-topic`]);
+    expect(r.before).toBe('604800000');
+    expect(r.after).toBe('12345');
+  },
+  idempotent: async (c, t, ns) => {
+    const topic = `${ns}idem-topic`;
+    const p = await c.run(t.bootstrap, ['produce', topic, '200', 'none', 'true']);
+    expect(p.acked).toBe(200);
+    const r = await c.run(t.bootstrap, ['consume', topic, `${ns}g-idem`, '200', '3000']);
+    expect(values(r.records)).toEqual(expectedValues(200));
+    const rest = await c.run(t.bootstrap, ['consume', topic, `${ns}g-idem-2`, '-1', '2000']);
+    expect(rest.records).toHaveLength(200); // exactly once in the log: no duplicates
+  },
+};
+
+/** Runs every cell of one client against a target; returns the failures (empty when all passed). */
+export async function runClient(
+  client: CompatClient,
+  target: CompatTarget,
+  results: MatrixResults,
+  ns = '',
+): Promise<string[]> {
+  const row = new Map<string, Outcome>();
+  results.set(client.name, row);
+  const failures: string[] = [];
+  for (const cell of CELLS) {
+    const gap = client.gaps[cell.id];
+    if (gap) {
+      row.set(cell.id, { status: 'n/a', reason: gap });
+      continue;
+    }
+    const started = Date.now();
+    try {
+      await CHECKS[cell.name](client, target, ns, cell.codec);
+      row.set(cell.id, { status: 'pass' });
+      if (process.env.FJORD_COMPAT_TIMINGS)
+        console.log(`${client.name} / ${cell.id}: ${Date.now() - started} ms`);
+    } catch (e) {
+      const error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      row.set(cell.id, { status: 'fail', error });
+      failures.push(`${cell.id}: ${error}`);
+    }
+  }
+  return failures;
+}
+
+/** The results as a Markdown table (written only when every client ran). */
+export function writeResults(path: string, results: MatrixResults, heading: string, intro: string): void {
+  if (results.size !== CLIENTS.length) return;
+  const cells = CELLS.map((c) => c.id);
+  const lines = [
+    heading,
+    '',
+    intro,
+    '',
+    `Last run: ${new Date().toISOString()}`,
+    '',
+    `| client | ${cells.join(' | ')} |`,
+    `|---|${cells.map(() => '---').join('|')}|`,
+  ];
+  const notes: string[] = [];
+  for (const client of CLIENTS) {
+    const row = results.get(client.name);
+    if (!row) continue;
+    const marks = cells.map((id) => {
+      const o = row.get(id);
+      if (!o) return ' ';
+      if (o.status === 'pass') return '✅';
+      if (o.status === 'fail') {
+        notes.push(`- ${client.name} / ${id}: failed: ${o.error}`);
+        return '❌';
+      }
+      notes.push(`- ${client.name} / ${id}: ${o.reason}`);
+      return '—';
+    });
+    lines.push(`| ${client.name} | ${marks.join(' | ')} |`);
+  }
+  lines.push('', ...notes, '');
+  writeFileSync(path, lines.join('\n'));
+}
