@@ -5,6 +5,12 @@ import type { RestClient } from '../support/api.js';
 import { startTestService, type TestService, waitForOperation } from '../support/service.js';
 
 let s: TestService;
+
+async function expectSucceeded(operationId: string, timeoutMs?: number) {
+  const op = await waitForOperation(client, operationId, timeoutMs);
+  expect(op.status, `${op.kind}: ${JSON.stringify(op.error)}`).toBe('succeeded');
+  return op;
+}
 let client: RestClient;
 
 beforeAll(async () => {
@@ -43,7 +49,7 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect((await client.call('GET', `/v1/instances/${id}/topics/events`)).body.status).toMatch(
       /creating|active/,
     );
-    expect((await waitForOperation(client, topic.body.operation.id)).status).toBe('succeeded');
+    await expectSucceeded(topic.body.operation.id);
     const events = (await client.call('GET', `/v1/instances/${id}/topics/events`)).body;
     expect(events).toMatchObject({
       name: 'events',
@@ -55,7 +61,7 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect(down.status).toBe(422);
     const up = await client.call('PATCH', `/v1/instances/${id}/topics/events`, { partitions: 6 });
     expect(up.status).toBe(202);
-    expect((await waitForOperation(client, up.body.operation.id)).status).toBe('succeeded');
+    await expectSucceeded(up.body.operation.id);
     expect((await client.call('GET', `/v1/instances/${id}/topics/events`)).body.partitions).toBe(6);
 
     // A consumer reads (and a producer writes) all through the resize.
@@ -66,15 +72,15 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     const consumer = kafka.consumer({ groupId: 'resize-watch' });
     const producer = kafka.producer();
     let crashes = 0;
-    let received = 0;
+    const received = new Set<string>();
     consumer.on(consumer.events.CRASH, () => {
       crashes++;
     });
     await Promise.all([consumer.connect(), producer.connect()]);
     await consumer.subscribe({ topic: 'events', fromBeginning: true });
     await consumer.run({
-      eachMessage: async () => {
-        received++;
+      eachMessage: async ({ message }) => {
+        received.add(String(message.value));
       },
     });
     let sent = 0;
@@ -88,14 +94,15 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     })();
     const resized = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 4 });
     expect(resized.status).toBe(202);
-    expect((await waitForOperation(client, resized.body.operation.id)).status).toBe('succeeded');
+    await expectSucceeded(resized.body.operation.id);
     producing = false;
     await produced;
     const until = Date.now() + 15_000;
-    while (received < sent && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (received.size < sent && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     await Promise.all([consumer.disconnect(), producer.disconnect()]);
     expect(sent).toBeGreaterThan(10);
-    expect(received).toBe(sent);
+    // Nothing lost (a redelivery after a partition moved is at-least-once, not an error).
+    expect(received.size).toBe(sent);
     expect(crashes).toBe(0);
     const bigger = (await client.call('GET', `/v1/instances/${id}`)).body;
     expect(bigger.brokers).toHaveLength(4);
@@ -115,18 +122,18 @@ describe('instance lifecycle through the REST API, real brokers', () => {
       replicationFactor: 2,
       configs: { 'min.insync.replicas': '2' },
     });
-    expect((await waitForOperation(client, strict.body.operation.id)).status).toBe('succeeded');
+    await expectSucceeded(strict.body.operation.id);
     const refused = await client.call('POST', `/v1/instances/${id}/restart`);
     expect(refused.status).toBe(422);
     expect(refused.body.detail).toMatch(/strict/);
     const relaxed = await client.call('PATCH', `/v1/instances/${id}/topics/strict`, {
       configs: { 'min.insync.replicas': '1' },
     });
-    expect((await waitForOperation(client, relaxed.body.operation.id)).status).toBe('succeeded');
+    await expectSucceeded(relaxed.body.operation.id);
 
     const restart = await client.call('POST', `/v1/instances/${id}/restart`);
     expect(restart.status).toBe(202);
-    const restartOp = await waitForOperation(client, restart.body.operation.id, 120_000);
+    const restartOp = await expectSucceeded(restart.body.operation.id, 120_000);
     expect(restartOp.status).toBe('succeeded');
     expect(Object.keys(restartOp.progress).filter((k) => k.startsWith('restarted-broker-'))).toHaveLength(4);
 
@@ -134,7 +141,7 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect(before).toHaveLength(4);
     const del = await client.call('DELETE', `/v1/instances/${id}`);
     expect(del.status).toBe(202);
-    expect((await waitForOperation(client, del.body.operation.id)).status).toBe('succeeded');
+    await expectSucceeded(del.body.operation.id);
     expect((await client.call('GET', `/v1/instances/${id}`)).status).toBe(404);
     expect((await Promise.all(s.agents.map((a) => a.processes.list()))).flat()).toHaveLength(0);
     for (const b of before) expect(existsSync(b.dataDir)).toBe(false);

@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
+import { RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
 
 let t: TestApi;
 let operator: RestClient;

@@ -180,7 +180,7 @@ export class LocalBrokerProcesses {
       dataDir: join(this.dir(key), 'data'),
       pid,
       running: pid !== null,
-      reachable: pid !== null && (await tcpReachable(s.host, s.ports[first]!)),
+      reachable: pid !== null && (await tcpReachable(s.host, s.ports[first]!, 2000)),
       diskUsedBytes: dirSize(join(this.dir(key), 'data')),
     };
   }
