@@ -4,6 +4,7 @@
  *   loadgen consume <bootstrap> <topic> <count>                 -> JSON: msgs/s, MB/s
  *   loadgen tcp <bytes>                                         -> JSON: loopback TCP MB/s (the ceiling)
  * Built by run-loadgen.sh: gcc -O2 loadgen.c -lrdkafka -lpthread
+ * LOADGEN_CONF="key=value;key=value" adds librdkafka settings (security.protocol, sasl.*, ssl.*).
  */
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
@@ -47,10 +48,25 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
   }
 }
 
+/* Applies LOADGEN_CONF: semicolon-separated key=value pairs. */
+static void extra(rd_kafka_conf_t *c) {
+  const char *env = getenv("LOADGEN_CONF");
+  if (!env) return;
+  char *copy = strdup(env), *save = NULL;
+  for (char *kv = strtok_r(copy, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+    char *eq = strchr(kv, '=');
+    if (!eq) continue;
+    *eq = 0;
+    set(c, kv, eq + 1);
+  }
+  free(copy);
+}
+
 static int produce(const char *bootstrap, const char *topic, long count, int size, const char *acks) {
   char err[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
+  extra(conf);
   set(conf, "acks", acks);
   set(conf, "linger.ms", "5");
   set(conf, "batch.size", "1000000");
@@ -90,6 +106,7 @@ static int consume(const char *bootstrap, const char *topic, long count) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "group.id", "loadgen");
+  extra(conf);
   set(conf, "enable.auto.commit", "false");
   set(conf, "fetch.max.bytes", "52428800");
   set(conf, "max.partition.fetch.bytes", "10485760");

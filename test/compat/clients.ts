@@ -10,7 +10,8 @@ export type CellName =
   | 'restart'
   | 'admin'
   | 'configs'
-  | 'idempotent';
+  | 'idempotent'
+  | 'sasl';
 
 export interface CellDef {
   readonly id: string;
@@ -20,6 +21,33 @@ export interface CellDef {
 
 export const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
+const securityEnv = (security?: ClientSecurity) =>
+  security ? { FJORD_SECURITY: JSON.stringify(security) } : {};
+
+// biome-ignore lint/suspicious/noExplicitAny: drivers print free-form JSON that each check inspects
+export type DriverOutput = any;
+
+export const SASL_PROTOCOLS = ['SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+/** How a driver authenticates; drivers read it from the FJORD_SECURITY environment variable. */
+export interface ClientSecurity {
+  readonly protocol: (typeof SASL_PROTOCOLS)[number];
+  readonly mechanism: (typeof SASL_MECHANISMS)[number];
+  readonly username: string;
+  readonly password: string;
+  /** CA certificate (PEM) that signed the broker's certificate, for SASL_SSL. */
+  readonly ca?: string;
+}
+
+export const SECURITY_CELLS: readonly {
+  id: string;
+  protocol: ClientSecurity['protocol'];
+  mechanism: ClientSecurity['mechanism'];
+}[] = SASL_PROTOCOLS.flatMap((protocol) =>
+  SASL_MECHANISMS.map((mechanism) => ({ id: `${protocol} ${mechanism}`, protocol, mechanism })),
+);
+
 export const CELLS: readonly CellDef[] = [
   { id: 'metadata', name: 'metadata' },
   ...CODECS.map((codec) => ({ id: `produce+consume ${codec}`, name: 'produce-consume' as const, codec })),
@@ -28,14 +56,12 @@ export const CELLS: readonly CellDef[] = [
   { id: 'admin topics', name: 'admin' },
   { id: 'configs', name: 'configs' },
   { id: 'idempotent', name: 'idempotent' },
+  ...SECURITY_CELLS.map((c) => ({ id: c.id, name: 'sasl' as const })),
 ];
-
-// biome-ignore lint/suspicious/noExplicitAny: drivers print free-form JSON that each check inspects
-export type DriverOutput = any;
 
 export interface CompatClient {
   readonly name: string;
-  run(bootstrap: string, args: readonly string[]): Promise<DriverOutput>;
+  run(bootstrap: string, args: readonly string[], security?: ClientSecurity): Promise<DriverOutput>;
   /** Cells this client cannot take part in, by cell id, with the reason. */
   readonly gaps: Readonly<Record<string, string>>;
 }
@@ -64,12 +90,14 @@ export function runProcess(
     child.on('close', (code) => {
       clearTimeout(timer);
       const last = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0)
+      if (code !== 0) {
+        const lines = stderr.trim().split('\n');
+        // Clients often say why a login failed in a log line well before their final error.
+        const auth = [...new Set(lines.filter((l) => /authenticat|sasl/i.test(l)))].slice(0, 3);
         return reject(
-          new Error(
-            `${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-          ),
+          new Error(`${cmd} ${args.join(' ')} exited ${code}: ${[...lines.slice(-3), ...auth].join(' | ')}`),
         );
+      }
       try {
         resolve(JSON.parse(last));
       } catch {
@@ -84,10 +112,27 @@ export function runProcess(
 const NO_ADMIN = 'the client has no admin API for this';
 
 /** kcat has no admin verbs; it drives produce, consume (balanced -G groups) and metadata. */
-async function runKcat(bootstrap: string, args: readonly string[]): Promise<DriverOutput> {
+function kcatSecurity(security?: ClientSecurity): string[] {
+  if (!security) return [];
+  const x = (kv: string) => ['-X', kv];
+  return [
+    ...x(`security.protocol=${security.protocol}`),
+    ...x(`sasl.mechanisms=${security.mechanism}`),
+    ...x(`sasl.username=${security.username}`),
+    ...x(`sasl.password=${security.password}`),
+    ...(security.ca ? x(`ssl.ca.location=${security.ca}`) : []),
+  ];
+}
+
+async function runKcat(
+  bootstrap: string,
+  args: readonly string[],
+  security?: ClientSecurity,
+): Promise<DriverOutput> {
   const [verb, ...rest] = args;
+  const sec = kcatSecurity(security);
   if (verb === 'metadata') {
-    const md = await runProcess('kcat', ['-b', bootstrap, '-L', '-J']);
+    const md = await runProcess('kcat', ['-b', bootstrap, '-L', '-J', ...sec]);
     return { brokers: md.brokers.length, topics: md.topics.map((t: { topic: string }) => t.topic) };
   }
   if (verb === 'produce') {
@@ -108,6 +153,7 @@ async function runKcat(bootstrap: string, args: readonly string[]): Promise<Driv
         'acks=all',
         '-X',
         `enable.idempotence=${idempotent}`,
+        ...sec,
       ]);
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => {
@@ -140,6 +186,7 @@ async function runKcat(bootstrap: string, args: readonly string[]): Promise<Driv
         'auto.offset.reset=earliest',
         '-X',
         'auto.commit.interval.ms=200',
+        ...sec,
         topic!,
       ]);
       const records: { p: number; o: number; v: string }[] = [];
@@ -181,7 +228,7 @@ function buildSarama(): string {
   if (saramaBinary) return saramaBinary;
   const src = join(SARAMA_DIR, 'src/fjordcompat');
   mkdirSync(src, { recursive: true });
-  copyFileSync(join(here, 'clients/sarama/main.go'), join(src, 'main.go'));
+  for (const f of ['main.go', 'scram.go']) copyFileSync(join(here, 'clients/sarama', f), join(src, f));
   const out = join(SARAMA_DIR, 'sarama-driver');
   execFileSync('go', ['build', '-o', out, '.'], {
     cwd: src,
@@ -202,7 +249,8 @@ function buildSarama(): string {
 function sarama(version: string, label: string, gaps: Record<string, string>): CompatClient {
   return {
     name: `sarama 1.22 (Go) as Kafka ${label}`,
-    run: (b, a) => runProcess(buildSarama(), ['-version', version, a[0]!, b, ...a.slice(1)]),
+    run: (b, a, s) =>
+      runProcess(buildSarama(), ['-version', version, a[0]!, b, ...a.slice(1)], 120_000, securityEnv(s)),
     gaps,
   };
 }
@@ -210,12 +258,24 @@ function sarama(version: string, label: string, gaps: Record<string, string>): C
 export const CLIENTS: readonly CompatClient[] = [
   {
     name: 'confluent-kafka-python 1.7 (librdkafka)',
-    run: (b, a) => runProcess(PYTHON, [join(here, 'clients/confluent.py'), a[0]!, b, ...a.slice(1)]),
+    run: (b, a, s) =>
+      runProcess(
+        PYTHON,
+        [join(here, 'clients/confluent.py'), a[0]!, b, ...a.slice(1)],
+        120_000,
+        securityEnv(s),
+      ),
     gaps: {},
   },
   {
     name: 'kafka-python 2.0',
-    run: (b, a) => runProcess(PYTHON, [join(here, 'clients/kafkapython.py'), a[0]!, b, ...a.slice(1)]),
+    run: (b, a, s) =>
+      runProcess(
+        PYTHON,
+        [join(here, 'clients/kafkapython.py'), a[0]!, b, ...a.slice(1)],
+        120_000,
+        securityEnv(s),
+      ),
     gaps: {
       'produce+consume snappy': 'kafka-python needs python-snappy, not packaged for Debian bookworm',
       'produce+consume lz4':
@@ -231,8 +291,13 @@ export const CLIENTS: readonly CompatClient[] = [
   },
   {
     name: '@platformatic/kafka 1.x',
-    run: (b, a) =>
-      runProcess(process.execPath, [join(here, 'clients/platformatic.mjs'), a[0]!, b, ...a.slice(1)]),
+    run: (b, a, s) =>
+      runProcess(
+        process.execPath,
+        [join(here, 'clients/platformatic.mjs'), a[0]!, b, ...a.slice(1)],
+        120_000,
+        securityEnv(s),
+      ),
     gaps: {
       'produce+consume zstd':
         'the client uses node:zlib zstd, which Node 20 lacks ("zstd is not supported in the current Node.js version")',
@@ -240,14 +305,23 @@ export const CLIENTS: readonly CompatClient[] = [
   },
   {
     name: 'kafka-node 5 (legacy protocols)',
-    run: (b, a) =>
-      runProcess(process.execPath, [join(here, 'clients/kafkanode.cjs'), a[0]!, b, ...a.slice(1)]),
+    run: (b, a, s) =>
+      runProcess(
+        process.execPath,
+        [join(here, 'clients/kafkanode.cjs'), a[0]!, b, ...a.slice(1)],
+        120_000,
+        securityEnv(s),
+      ),
     gaps: {
       'produce+consume snappy':
         "kafka-node's snappy codec needs the native snappy@6 addon, whose build script npm blocks here",
       'produce+consume lz4': 'kafka-node supports only gzip and snappy',
       'produce+consume zstd': 'kafka-node supports only gzip and snappy',
       'admin topics': 'kafka-node cannot delete topics or add partitions',
+      'SASL_PLAINTEXT SCRAM-SHA-256': 'kafka-node 5 implements only SASL/PLAIN',
+      'SASL_PLAINTEXT SCRAM-SHA-512': 'kafka-node 5 implements only SASL/PLAIN',
+      'SASL_SSL SCRAM-SHA-256': 'kafka-node 5 implements only SASL/PLAIN',
+      'SASL_SSL SCRAM-SHA-512': 'kafka-node 5 implements only SASL/PLAIN',
       configs: 'kafka-node cannot alter configs',
       idempotent: 'kafka-node has no idempotent producer',
     },
@@ -264,7 +338,13 @@ export const CLIENTS: readonly CompatClient[] = [
   sarama('2.2.0', '2.4.0 (sarama 1.22 knows up to 2.2.0)', {}),
   {
     name: 'kafkajs 2.2',
-    run: (b, a) => runProcess(process.execPath, [join(here, 'clients/kafkajs.mjs'), a[0]!, b, ...a.slice(1)]),
+    run: (b, a, s) =>
+      runProcess(
+        process.execPath,
+        [join(here, 'clients/kafkajs.mjs'), a[0]!, b, ...a.slice(1)],
+        120_000,
+        securityEnv(s),
+      ),
     gaps: {
       'produce+consume snappy': 'kafkajs ships only gzip; snappy needs a third-party codec plugin',
       'produce+consume lz4': 'kafkajs ships only gzip; lz4 needs a third-party codec plugin',

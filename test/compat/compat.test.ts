@@ -4,9 +4,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, removeDir, startBroker } from './brokerHarness.js';
-import { CLIENTS } from './clients.js';
-import { type CompatTarget, type MatrixResults, runClient, writeResults } from './matrix.js';
+import { COMPAT_PASSWORD, COMPAT_USER, type RunningBroker, removeDir, startBroker } from './brokerHarness.js';
+import { type CompatTarget, type MatrixResults, runClient, selectedClients, writeResults } from './matrix.js';
 
 const results: MatrixResults = new Map();
 
@@ -26,11 +25,20 @@ function standalone(b: { current: RunningBroker }): CompatTarget {
     restart: async () => {
       b.current = await b.current.restart();
     },
+    get secured() {
+      const bootstraps = b.current.bootstraps;
+      return {
+        bootstraps: { SASL_PLAINTEXT: bootstraps.SASL_PLAINTEXT!, SASL_SSL: bootstraps.SASL_SSL! },
+        ca: b.current.ca,
+        username: COMPAT_USER,
+        password: COMPAT_PASSWORD,
+      };
+    },
   };
 }
 
 describe.concurrent('real Kafka clients against a Fjord broker', () => {
-  for (const client of CLIENTS) {
+  for (const client of selectedClients()) {
     it(client.name, { timeout: 600_000 }, async () => {
       const b = { current: await startBroker() };
       try {

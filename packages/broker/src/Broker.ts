@@ -26,13 +26,18 @@ import { ControllerService } from './controller/ControllerService.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
+import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
+import { tlsByListener } from './network/TlsContext.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
+import { QuotaManagers } from './quota/QuotaManagers.js';
 import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
+import { authorizerFromConfig } from './security/AuthorizerConfig.js';
 import { SaslConfig } from './security/SaslConfig.js';
+import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
 import { addressToBytes, securityProtocolId } from './server/handlers/controller.js';
@@ -96,6 +101,10 @@ export class Broker {
     const store: MetadataStore = pgStore ?? new LocalFileMetadataStore(join(firstDir, METADATA_DIR));
     const metadata = new MetadataPublisher(store);
     const quorum = new QuorumController(store, metadata);
+    const sasl = new SaslConfig(config.passthrough, config.scramUsers, int('connections.max.reauth.ms'));
+    const authorizer = authorizerFromConfig(config);
+    // TLS material is loaded (and refused with the key named) before anything else starts.
+    const tls = tlsByListener(config.listeners, config.passthrough);
 
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
@@ -148,11 +157,13 @@ export class Broker {
         leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
         autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
         leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
+        snapshotIntervalRecords: int('fjord.metadata.snapshot.interval.records'),
         uncleanAllowed: (image, topic) =>
           configs.topicConfig(image, topic, 'unclean.leader.election.enable') === 'true',
       },
       interBrokerAddress,
       log,
+      pgStore,
     );
     const election = new ControllerElection(
       pgStore,
@@ -173,6 +184,7 @@ export class Broker {
       clientAddress: '127.0.0.1',
       clientPort: 0,
       principal: `User:broker-${config.nodeId}`,
+      internal: true,
     };
     const channel = new ControllerChannel(
       election,
@@ -225,7 +237,12 @@ export class Broker {
         if (r.errorCode !== ErrorCode.NONE) throw new Error(`AllocateProducerIds failed: ${r.errorCode}`);
         return { start: Number(r.producerIdStart), length: r.producerIdLen };
       }),
-      sasl: new SaslConfig(config.passthrough, config.scramUsers),
+      sasl,
+      authorizer,
+      quotas: new QuotaManagers(
+        { samples: int('quota.window.num'), windowMs: int('quota.window.size.seconds') * 1000 },
+        config.values.get('fjord.instance.bandwidth.bytes.per.second') as number | null,
+      ),
       fetchSessions: new FetchSessionCache(int('max.incremental.fetch.session.cache.slots')),
       topicDefaults,
       log,
@@ -306,6 +323,7 @@ export class Broker {
       heartbeatSeen: (brokerId, brokerEpoch, connection) =>
         controllerService.heartbeatSeen(brokerId, brokerEpoch, connection.connectionId),
     };
+    logs.onDirOffline(() => lifecycle?.heartbeatSoon());
     // Retention and compaction never touch what consumers cannot read yet.
     logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
 
@@ -340,7 +358,7 @@ export class Broker {
     });
     metadata.onChange((image) => {
       replicas.applyImage(image, Date.now());
-      lifecycle?.metadataAdvanced();
+      lifecycle?.heartbeatSoon();
     });
     await metadata.catchUp();
 
@@ -351,10 +369,12 @@ export class Broker {
       },
       {
         maxFrameBytes: config.socketRequestMaxBytes,
+        maxUnauthenticatedFrameBytes: int('sasl.server.max.receive.size'),
         maxInFlight: 64,
         idleTimeoutMs: int('connections.max.idle.ms'),
       },
       log,
+      { tls, connectionQuotas: connectionQuotasFromConfig(config) },
     );
     apis = new KafkaApis(
       services,
@@ -416,6 +436,8 @@ export class Broker {
       stopCatchUp.push(() => clearInterval(t));
     }
     await election.start();
+    // --add-scram users go into the metadata log (through the controller), where authentication reads them.
+    await bootstrapScramCredentials(sasl.bootstrapScram, metadata, channel, log);
     lifecycle.start();
     const unfenced = await lifecycle.waitUntilUnfenced(UNFENCE_WAIT_MS);
     if (!unfenced) log.warn('not unfenced by the controller yet; serving with the metadata we have');

@@ -1,3 +1,5 @@
+import type { SecurityRecord } from './security/SecurityRecords.js';
+
 /**
  * Cluster metadata records, modelled on KRaft's `__cluster_metadata` records. The log of
  * these records is the source of truth; every broker replays it into a MetadataImage.
@@ -49,6 +51,9 @@ export type MetadataRecord =
       readonly partitionEpoch: number;
       /** Log dir id of each replica, parallel to `replicas` ('' while unknown; KIP-858). */
       readonly directories?: readonly string[];
+      /** A reassignment in progress (as in KRaft's PartitionRecord). */
+      readonly addingReplicas?: readonly number[];
+      readonly removingReplicas?: readonly number[];
     }
   | {
       readonly type: 'PartitionChange';
@@ -76,7 +81,9 @@ export type MetadataRecord =
       readonly brokerId: number;
       readonly brokerEpoch: number;
       readonly nextProducerId: number;
-    };
+    }
+  /** ACLs, SCRAM credentials and client quotas (security/SecurityRecords.ts). */
+  | SecurityRecord;
 
 export type MetadataRecordType = MetadataRecord['type'];
 export type PartitionChangeRecord = Extract<MetadataRecord, { type: 'PartitionChange' }>;

@@ -1,5 +1,6 @@
 """Compat driver for confluent-kafka-python (librdkafka). Prints one JSON line."""
 import json
+import os
 import sys
 import time
 
@@ -8,6 +9,13 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, Ne
 
 scenario, bootstrap, *args = sys.argv[1:]
 base = {"bootstrap.servers": bootstrap}
+# FJORD_SECURITY: {"protocol", "mechanism", "username", "password", "ca"} for SASL_PLAINTEXT / SASL_SSL listeners.
+sec = json.loads(os.environ.get("FJORD_SECURITY") or "null")
+if sec:
+    base.update({"security.protocol": sec["protocol"], "sasl.mechanisms": sec["mechanism"],
+                 "sasl.username": sec["username"], "sasl.password": sec["password"]})
+    if sec.get("ca"):
+        base["ssl.ca.location"] = sec["ca"]
 
 
 def out(o):

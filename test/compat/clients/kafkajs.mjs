@@ -1,4 +1,5 @@
 // Compat driver for kafkajs. Usage: node kafkajs.mjs <scenario> <bootstrap> [args...]; prints one JSON line.
+import { readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
@@ -10,11 +11,17 @@ const fail = (e) => {
 };
 process.on('unhandledRejection', fail);
 process.on('uncaughtException', fail);
+// FJORD_SECURITY: {protocol, mechanism, username, password, ca} for SASL_PLAINTEXT / SASL_SSL listeners.
+const sec = process.env.FJORD_SECURITY ? JSON.parse(process.env.FJORD_SECURITY) : null;
 const kafka = new Kafka({
   brokers: bootstrap.split(','),
   clientId: 'fjord-compat-kafkajs',
   logLevel: logLevel.NOTHING,
   retry: { retries: 5 },
+  ...(sec && {
+    sasl: { mechanism: sec.mechanism.toLowerCase(), username: sec.username, password: sec.password },
+    ssl: sec.ca ? { ca: [readFileSync(sec.ca, 'utf8')] } : false,
+  }),
 });
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
 const out = (o) => console.log(JSON.stringify(o));

@@ -3,7 +3,15 @@ const kafka = require('kafka-node');
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
 const out = (o) => console.log(JSON.stringify(o));
-const client = () => new kafka.KafkaClient({ kafkaHost: bootstrap, requestTimeout: 10000 });
+// FJORD_SECURITY: {protocol, mechanism, username, password, ca} for SASL_PLAINTEXT / SASL_SSL listeners.
+const sec = process.env.FJORD_SECURITY ? JSON.parse(process.env.FJORD_SECURITY) : null;
+const security = sec
+  ? {
+      sasl: { mechanism: sec.mechanism.toLowerCase(), username: sec.username, password: sec.password },
+      ...(sec.ca && { ssl: true, sslOptions: { ca: [require('node:fs').readFileSync(sec.ca)] } }),
+    }
+  : {};
+const client = () => new kafka.KafkaClient({ kafkaHost: bootstrap, requestTimeout: 10000, ...security });
 const p = (fn) => new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
 const CODECS = { none: 0, gzip: 1, snappy: 2 };
 
@@ -54,6 +62,7 @@ async function main() {
           autoCommitIntervalMs: 200,
           sessionTimeout: 10000,
           protocol: ['roundrobin'],
+          ...security,
         },
         [topic],
       );

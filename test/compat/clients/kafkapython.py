@@ -1,5 +1,6 @@
 """Compat driver for kafka-python (pure Python client). Prints one JSON line."""
 import json
+import os
 import sys
 import time
 
@@ -9,6 +10,16 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTo
 scenario, bootstrap, *args = sys.argv[1:]
 # The client probes broker versions with a 2 s timeout by default; CI machines run many clients at once.
 PROBE = {"api_version_auto_timeout_ms": 15000, "request_timeout_ms": 30000}
+# FJORD_SECURITY: {"protocol", "mechanism", "username", "password", "ca"} for SASL_PLAINTEXT / SASL_SSL listeners.
+sec = json.loads(os.environ.get("FJORD_SECURITY") or "null")
+if sec:
+    # Why a login failed shows only in the client's log.
+    import logging
+    logging.basicConfig(level=logging.ERROR)
+    PROBE.update({"security_protocol": sec["protocol"], "sasl_mechanism": sec["mechanism"],
+                  "sasl_plain_username": sec["username"], "sasl_plain_password": sec["password"]})
+    if sec.get("ca"):
+        PROBE["ssl_cafile"] = sec["ca"]
 
 
 def out(o):

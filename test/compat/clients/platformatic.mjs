@@ -1,4 +1,5 @@
 // Compat driver for @platformatic/kafka. Usage: node platformatic.mjs <scenario> <bootstrap> [args...].
+import { readFileSync } from 'node:fs';
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
@@ -11,6 +12,12 @@ const fail = (e) => {
 process.on('unhandledRejection', fail);
 process.on('uncaughtException', fail);
 const base = { clientId: 'fjord-compat-platformatic', bootstrapBrokers: bootstrap.split(',') };
+// FJORD_SECURITY: {protocol, mechanism, username, password, ca} for SASL_PLAINTEXT / SASL_SSL listeners.
+const sec = process.env.FJORD_SECURITY ? JSON.parse(process.env.FJORD_SECURITY) : null;
+if (sec) {
+  base.sasl = { mechanism: sec.mechanism, username: sec.username, password: sec.password };
+  if (sec.ca) base.tls = { ca: readFileSync(sec.ca) };
+}
 const out = (o) => console.log(JSON.stringify(o));
 
 switch (scenario) {

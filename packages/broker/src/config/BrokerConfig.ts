@@ -100,12 +100,27 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   // Clustered mode: the metadata log and controller lease live in this PostgreSQL database.
   key('fjord.metadata.database.url', 'string', null),
   key('fjord.controller.lease.ms', 'int', 2000, { validate: atLeast(100) }),
+  key('fjord.metadata.snapshot.interval.records', 'int', 20_000, { validate: atLeast(1) }),
   key('fjord.controller.lease.renew.ms', 'int', 400, { validate: atLeast(10) }),
   key('fjord.controlled.shutdown.timeout.ms', 'int', 30_000, { validate: atLeast(0) }),
   key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),
   key('transactional.id.expiration.ms', 'int', 604_800_000),
   key('producer.id.expiration.ms', 'int', 86_400_000),
   key('fjord.kafka.version', 'string', '3.8'),
+  // Data-plane security and quotas; listener-prefixed and ssl.* keys are read by security/.
+  key('authorizer.class.name', 'string', ''),
+  key('super.users', 'string', null),
+  key('allow.everyone.if.no.acl.found', 'boolean', false),
+  key('connections.max.reauth.ms', 'long', 0, { validate: atLeast(0) }),
+  key('sasl.server.max.receive.size', 'int', 524_288, { validate: atLeast(1) }),
+  key('max.connections', 'int', 2_147_483_647, { validate: atLeast(0) }),
+  key('max.connections.per.ip', 'int', 2_147_483_647, { validate: atLeast(0) }),
+  key('max.connections.per.ip.overrides', 'string', ''),
+  key('quota.window.num', 'int', 11, { validate: atLeast(1) }),
+  key('quota.window.size.seconds', 'int', 1, { validate: atLeast(1) }),
+  key('fjord.instance.bandwidth.bytes.per.second', 'long', null, {
+    validate: (v) => (v === null || (v as number) > 0 ? undefined : 'must be positive'),
+  }),
 ];
 
 /**

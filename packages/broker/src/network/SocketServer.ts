@@ -1,8 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/BrokerConfig.js';
+import { rfc2253 } from '../security/DistinguishedName.js';
+import type { ConnectionQuotas } from './ConnectionQuotas.js';
 import { type ConnectionLimits, KafkaConnection } from './KafkaConnection.js';
 import type { FrameHandler } from './RequestContext.js';
+import type { ListenerTls } from './TlsContext.js';
 
 export interface BoundListener {
   readonly listener: ListenerConfig;
@@ -10,22 +14,46 @@ export interface BoundListener {
   readonly port: number;
 }
 
-/** Accepts connections on every configured listener and hands them to KafkaConnections. */
+export interface SocketServerOptions {
+  /** TLS settings of every SSL / SASL_SSL listener, by listener name. */
+  readonly tls?: ReadonlyMap<string, ListenerTls>;
+  /** max.connections / max.connections.per.ip accounting. */
+  readonly connectionQuotas?: ConnectionQuotas;
+  /** TLS handshakes taking longer are abandoned. */
+  readonly tlsHandshakeTimeoutMs?: number;
+}
+
+const ANONYMOUS = 'User:ANONYMOUS';
+
+/** The client's IP as Kafka reports it: IPv4 clients of a dual-stack socket without the ::ffff: prefix. */
+export function clientIp(socket: Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/**
+ * Accepts connections on every configured listener and hands them to KafkaConnections. SSL and
+ * SASL_SSL listeners terminate TLS first (a client certificate, when asked for and given, names
+ * an SSL listener's principal); connection limits are applied as the TCP connection arrives,
+ * before any TLS or Kafka work is done for it.
+ */
 export class SocketServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<KafkaConnection>();
+  private readonly rawSockets = new Set<Socket>();
   private nextConnectionId = 0;
 
   constructor(
     private readonly handler: FrameHandler,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
+    private readonly options: SocketServerOptions = {},
   ) {}
 
   async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
     for (const listener of listeners) {
-      const server = createServer((socket) => this.accept(listener, socket));
+      const server = this.serverFor(listener);
       server.on('error', (err) => this.log.error({ err, listener: listener.name }, 'listener error'));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -38,12 +66,90 @@ export class SocketServer {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : listener.port;
       bound.push({ listener, port });
-      this.log.info({ listener: listener.name, host: listener.host, port }, 'listening');
+      this.log.info(
+        { listener: listener.name, host: listener.host, port, securityProtocol: listener.securityProtocol },
+        'listening',
+      );
     }
     return bound;
   }
 
-  private accept(listener: ListenerConfig, socket: Socket): void {
+  private serverFor(listener: ListenerConfig): Server {
+    const usesTls = listener.securityProtocol === 'SSL' || listener.securityProtocol === 'SASL_SSL';
+    let server: Server;
+    if (usesTls) {
+      const tls = this.options.tls?.get(listener.name);
+      if (!tls)
+        throw new Error(
+          `listener ${listener.name} uses ${listener.securityProtocol} but has no TLS settings`,
+        );
+      const tlsServer = createTlsServer(
+        { ...tls.options, handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? 10_000 },
+        (socket) => this.acceptTls(listener, tls, socket),
+      );
+      tlsServer.on('tlsClientError', (err, socket) =>
+        this.log.warn(
+          {
+            listener: listener.name,
+            client: clientIp(socket),
+            reason: err.message,
+            code: (err as NodeJS.ErrnoException).code,
+          },
+          'TLS handshake failed, connection closed',
+        ),
+      );
+      server = tlsServer;
+    } else server = createServer((socket) => this.accept(listener, socket, ANONYMOUS));
+    // Runs before TLS starts, so a refused connection costs no handshake.
+    server.prependListener('connection', (raw: Socket) => this.admit(listener, raw));
+    return server;
+  }
+
+  private admit(listener: ListenerConfig, raw: Socket): void {
+    this.rawSockets.add(raw);
+    raw.once('close', () => this.rawSockets.delete(raw));
+    // Errors before the connection is handed over (TLS clients hanging up) must not go unhandled.
+    raw.on('error', () => {});
+    const quotas = this.options.connectionQuotas;
+    if (!quotas) return;
+    const ip = clientIp(raw);
+    const admission = quotas.admit(listener.name, ip);
+    if (!admission.ok) {
+      this.log.warn({ listener: listener.name, client: ip, reason: admission.reason }, 'connection refused');
+      raw.destroy();
+      return;
+    }
+    raw.once('close', () => quotas.release(listener.name, ip));
+  }
+
+  private acceptTls(listener: ListenerConfig, tls: ListenerTls, socket: TLSSocket): void {
+    let principal = ANONYMOUS;
+    if (listener.securityProtocol === 'SSL' && tls.clientAuth !== 'none') {
+      const cert = socket.getPeerX509Certificate();
+      if (cert) {
+        const refuse = (reason: string) => {
+          this.log.warn(
+            { listener: listener.name, client: clientIp(socket), reason },
+            'client certificate refused',
+          );
+          socket.destroy();
+        };
+        if (!socket.authorized) {
+          refuse(`certificate not trusted: ${String(socket.authorizationError)}`);
+          return;
+        }
+        try {
+          principal = `User:${tls.principalMapper.name(rfc2253(cert.subject))}`;
+        } catch (e) {
+          refuse((e as Error).message);
+          return;
+        }
+      }
+    }
+    this.accept(listener, socket, principal);
+  }
+
+  private accept(listener: ListenerConfig, socket: Socket, principal: string): void {
     const id = `${listener.name}-${this.nextConnectionId++}`;
     const connection = new KafkaConnection(
       socket,
@@ -51,9 +157,9 @@ export class SocketServer {
         connectionId: id,
         listenerName: listener.name,
         securityProtocol: listener.securityProtocol,
-        clientAddress: socket.remoteAddress ?? '',
+        clientAddress: clientIp(socket),
         clientPort: socket.remotePort ?? 0,
-        principal: 'User:ANONYMOUS',
+        principal,
         sasl: listener.securityProtocol.startsWith('SASL_') ? { stage: 'handshake' } : undefined,
       },
       this.handler,
@@ -71,6 +177,8 @@ export class SocketServer {
       this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     );
     for (const c of this.connections) c.close('shutdown');
+    // Connections still in their TLS handshake are not KafkaConnections yet.
+    for (const s of this.rawSockets) s.destroy();
     await closed;
   }
 }

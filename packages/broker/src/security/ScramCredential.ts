@@ -22,6 +22,23 @@ export function hmac(hash: string, key: Buffer, data: string | Buffer): Buffer {
   return createHmac(hash, key).update(data).digest();
 }
 
+/** RFC 5802 SaltedPassword: PBKDF2 of the (NFKC-normalised) password. */
+export function saltedPassword(
+  mechanism: ScramMechanism,
+  password: string,
+  salt: Buffer,
+  iterations: number,
+): Buffer {
+  const hash = SCRAM_HASH[mechanism];
+  return pbkdf2Sync(
+    Buffer.from(password.normalize('NFKC'), 'utf8'),
+    salt,
+    iterations,
+    hash === 'sha256' ? 32 : 64,
+    hash,
+  );
+}
+
 /** Derives the stored credential from a password (salted, iterated; the password is dropped). */
 export function scramCredential(
   mechanism: ScramMechanism,
@@ -30,8 +47,7 @@ export function scramCredential(
   salt: Buffer = randomBytes(32),
 ): ScramCredential {
   const hash = SCRAM_HASH[mechanism];
-  const keyLen = hash === 'sha256' ? 32 : 64;
-  const salted = pbkdf2Sync(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, keyLen, hash);
+  const salted = saltedPassword(mechanism, password, salt, iterations);
   const clientKey = hmac(hash, salted, 'Client Key');
   return {
     mechanism,

@@ -11,7 +11,9 @@ import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
+import type { QuotaManagers } from '../quota/QuotaManagers.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
+import type { Authorizer } from '../security/Authorizer.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
 import type { FetchSessionCache } from './FetchSessionCache.js';
@@ -36,6 +38,10 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdAllocator;
   readonly fetchSessions: FetchSessionCache;
   readonly sasl: SaslConfig;
+  /** The ACL authorizer; undefined when `authorizer.class.name` is unset (everything allowed). */
+  readonly authorizer?: Authorizer;
+  /** Client quotas and the instance bandwidth limit. */
+  readonly quotas: QuotaManagers;
   readonly topicDefaults: TopicDefaults;
   readonly log: Logger;
   now(): number;
@@ -54,11 +60,16 @@ export interface BrokerServices {
 }
 
 export interface RequestContext {
+  readonly apiKey: number;
   readonly apiVersion: number;
+  /** Size of the request frame in bytes (what produce quotas count). */
+  readonly requestSize: number;
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly connection: ConnectionInfo;
   readonly broker: BrokerServices;
   /** Set by a handler whose response must be followed by closing the connection. */
   closeAfterResponse?: boolean;
+  /** Set by a handler whose client exceeded a quota: the response carries it, the channel is muted for it. */
+  throttleTimeMs?: number;
 }

@@ -1,3 +1,4 @@
+import { AclOperation } from '@fjord/metadata';
 import * as messages from '@fjord/protocol';
 import {
   API_CODEC_LIST,
@@ -11,12 +12,15 @@ import {
   type RequestHeaderInfo,
 } from '@fjord/protocol';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
+import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
+import { InvalidRequestError } from './InvalidRequestError.js';
+import { authorizeCluster } from './RequestAuthorizer.js';
 
-/** What a client may send on a SASL listener before it has authenticated. */
-const PRE_AUTH_APIS: ReadonlySet<number> = new Set([
+/** Requests no request-time quota applies to (Kafka exempts these from throttling). */
+const QUOTA_EXEMPT_APIS: ReadonlySet<number> = new Set([
   ApiKey.ApiVersions,
   ApiKey.SaslHandshake,
   ApiKey.SaslAuthenticate,
@@ -99,11 +103,17 @@ export class KafkaApis implements FrameHandler {
       );
       return 'close';
     }
-    if (connection.sasl && connection.sasl.stage !== 'authenticated' && !PRE_AUTH_APIS.has(header.apiKey)) {
-      // Kafka disconnects a client that sends other requests before authenticating.
+    const gate = saslGate(connection, header.apiKey, this.services.now());
+    if (gate.kind === 'close') {
+      // Kafka disconnects a client that sends other requests before (re-)authenticating, or after its session expired.
       this.services.log.warn(
-        { conn: connection.connectionId, client: connection.clientAddress, apiKey: header.apiKey },
-        'request before SASL authentication, closing connection',
+        {
+          conn: connection.connectionId,
+          client: connection.clientAddress,
+          apiKey: header.apiKey,
+          reason: gate.reason,
+        },
+        'SASL: closing connection',
       );
       return 'close';
     }
@@ -141,29 +151,65 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     const ctx: RequestContext = {
+      apiKey: header.apiKey,
       apiVersion: header.apiVersion,
+      requestSize: frame.length + 4,
       correlationId: header.correlationId,
       clientId: header.clientId,
       connection,
       broker: this.services,
     };
-    const result = handler.handle(request as never, ctx);
+    // Broker-to-broker APIs need CLUSTER_ACTION, as Kafka's authorizeClusterOperation.
+    if (INTER_BROKER_APIS.has(header.apiKey) && !authorizeCluster(ctx, AclOperation.CLUSTER_ACTION))
+      return this.errorResponse(header, connection, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    let result: ReturnType<ApiHandler['handle']>;
+    const started = performance.now();
+    try {
+      result = handler.handle(request as never, ctx);
+    } catch (e) {
+      return this.refuseInvalid(e, header, connection);
+    }
+    // Request-time quotas count handler work, not time spent waiting on I/O or other requests.
+    const syncMs = performance.now() - started;
     // A metadata change is answered once every broker sees it: the client's next request may go
     // to any of them (read-after-write across the cluster).
     if (FORWARDED_APIS.has(header.apiKey))
-      return Promise.resolve(result).then(async (r) => {
-        await this.services.awaitMetadataPropagation();
-        return this.respond(header, r, ctx);
-      });
-    if (result instanceof Promise) return result.then((r) => this.respond(header, r, ctx));
-    return this.respond(header, result, ctx);
+      return Promise.resolve(result).then(
+        async (r) => {
+          await this.services.awaitMetadataPropagation();
+          return this.respond(header, r, ctx, syncMs);
+        },
+        (e: unknown) => this.refuseInvalid(e, header, connection),
+      );
+    if (result instanceof Promise)
+      return result.then(
+        (r) => this.respond(header, r, ctx, syncMs),
+        (e: unknown) => this.refuseInvalid(e, header, connection),
+      );
+    return this.respond(header, result, ctx, syncMs);
+  }
+
+  /** A request Kafka would have refused while parsing: log why and close; anything else propagates. */
+  private refuseInvalid(e: unknown, header: RequestHeaderInfo, connection: ConnectionInfo): FrameResult {
+    if (!(e instanceof InvalidRequestError)) throw e;
+    this.services.log.warn(
+      {
+        conn: connection.connectionId,
+        client: connection.clientAddress,
+        apiKey: header.apiKey,
+        version: header.apiVersion,
+        reason: e.message,
+      },
+      'invalid request, closing connection',
+    );
+    return 'close';
   }
 
   /** Answers a frame through these handlers, for the controller channel and forwarded requests. */
   async dispatch(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null> {
     const r = await this.handleFrame(connection, frame);
     if (r === null || r === 'close') return null;
-    return Array.isArray(r) ? r : r.chunks;
+    return Array.isArray(r) ? r : [...r.chunks];
   }
 
   private async forward(
@@ -183,15 +229,42 @@ export class KafkaApis implements FrameHandler {
     }
   }
 
-  private respond(header: RequestHeaderInfo, body: unknown, ctx: RequestContext): FrameResult {
-    if (body === null) return null;
-    const chunks = encodeResponseFrame(
-      header.apiKey as ApiKeyNumber,
-      header.apiVersion,
-      header.correlationId,
-      body as never,
-    );
-    return ctx.closeAfterResponse ? { chunks, thenClose: true } : chunks;
+  private respond(
+    header: RequestHeaderInfo,
+    body: unknown,
+    ctx: RequestContext,
+    handlerMs: number,
+  ): FrameResult {
+    if (body === null) {
+      if (ctx.closeAfterResponse) return 'close';
+      // acks=0 produce: nothing to say, but a throttled client is still muted.
+      const throttleMs = ctx.throttleTimeMs ?? 0;
+      return throttleMs > 0 ? { chunks: [], throttleMs } : null;
+    }
+    const started = performance.now();
+    const encode = () =>
+      encodeResponseFrame(
+        header.apiKey as ApiKeyNumber,
+        header.apiVersion,
+        header.correlationId,
+        body as never,
+      );
+    if (ctx.closeAfterResponse) return { chunks: encode(), thenClose: true };
+    let throttleMs = ctx.throttleTimeMs ?? 0;
+    if (!QUOTA_EXEMPT_APIS.has(header.apiKey)) {
+      const requestThrottle = this.services.quotas.recordRequestTime(
+        this.services.metadata.image,
+        { principal: ctx.connection.principal, clientId: ctx.clientId ?? '' },
+        handlerMs + (performance.now() - started),
+        this.services.now(),
+      );
+      throttleMs = Math.max(throttleMs, requestThrottle);
+    }
+    if (throttleMs <= 0) return encode();
+    // KIP-219: the response says how long to back off, and the channel is muted that long.
+    const withThrottle = body as { throttleTimeMs?: number };
+    if ('throttleTimeMs' in withThrottle) withThrottle.throttleTimeMs = throttleMs;
+    return { chunks: encode(), throttleMs };
   }
 
   /**
@@ -215,9 +288,15 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     if (result.kind === 'success') {
-      sasl.stage = 'authenticated';
-      sasl.step = undefined;
-      connection.principal = result.principal;
+      const reauthMs = this.services.sasl.reauthMs(connection.listenerName, sasl.mechanism!);
+      const outcome = completeAuthentication(connection, result.principal, reauthMs, this.services.now());
+      if (!outcome.ok) {
+        this.services.log.info(
+          { conn: connection.connectionId, reason: outcome.message },
+          'authentication failed',
+        );
+        return 'close';
+      }
     }
     const size = Buffer.alloc(4);
     size.writeInt32BE(result.token.length);
@@ -242,6 +321,18 @@ export class KafkaApis implements FrameHandler {
         throttleTimeMs: 0,
       });
     }
+    return this.errorResponse(header, connection, ErrorCode.UNSUPPORTED_VERSION);
+  }
+
+  /**
+   * The schema's default response with `errorCode` where it has a top-level error code; when no
+   * codec can express an answer the connection is closed.
+   */
+  private errorResponse(
+    header: RequestHeaderInfo,
+    connection: ConnectionInfo,
+    errorCode: number,
+  ): FrameResult {
     const codec = API_CODEC_LIST[header.apiKey];
     if (!codec?.encodeResponse[header.apiVersion]) {
       this.services.log.warn(
@@ -255,7 +346,7 @@ export class KafkaApis implements FrameHandler {
       | (() => Record<string, unknown>)
       | undefined;
     const body = makeDefault ? makeDefault() : {};
-    if ('errorCode' in body) body.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+    if ('errorCode' in body) body.errorCode = errorCode;
     return encodeResponseFrame(
       header.apiKey as ApiKeyNumber,
       header.apiVersion,

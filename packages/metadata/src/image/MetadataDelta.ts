@@ -1,4 +1,6 @@
 import type { MetadataLogEntry, MetadataRecord } from '../records.js';
+import { AclsDelta } from './AclsImage.js';
+import { ClientQuotasDelta } from './ClientQuotasImage.js';
 import {
   type BrokerRegistration,
   configKey,
@@ -6,6 +8,7 @@ import {
   type PartitionState,
   type TopicImage,
 } from './MetadataImage.js';
+import { ScramDelta } from './ScramImage.js';
 
 /**
  * Accumulates records on top of a base image and produces the next image. Only the maps a
@@ -18,6 +21,9 @@ export class MetadataDelta {
   private configs?: Map<string, ReadonlyMap<string, string>>;
   private nextProducerId: number;
   private offset: number;
+  private acls?: AclsDelta;
+  private scram?: ScramDelta;
+  private clientQuotas?: ClientQuotasDelta;
 
   constructor(private readonly base: MetadataImage) {
     this.nextProducerId = base.nextProducerId;
@@ -76,8 +82,8 @@ export class MetadataDelta {
           leader: record.leader,
           leaderEpoch: record.leaderEpoch,
           partitionEpoch: record.partitionEpoch,
-          addingReplicas: [],
-          removingReplicas: [],
+          addingReplicas: record.addingReplicas ?? [],
+          removingReplicas: record.removingReplicas ?? [],
           directories: record.directories ?? record.replicas.map(() => ''),
         };
         this.updatePartition(record.topicId, record.partition, () => state);
@@ -130,17 +136,35 @@ export class MetadataDelta {
       case 'ProducerIds':
         this.nextProducerId = Math.max(this.nextProducerId, record.nextProducerId);
         break;
+      case 'AccessControlEntry':
+      case 'RemoveAccessControlEntry':
+        this.acls ??= new AclsDelta(this.base.acls);
+        this.acls.replay(record);
+        break;
+      case 'UserScramCredential':
+      case 'RemoveUserScramCredential':
+        this.scram ??= new ScramDelta(this.base.scram);
+        this.scram.replay(record);
+        break;
+      case 'ClientQuota':
+        this.clientQuotas ??= new ClientQuotasDelta(this.base.clientQuotas);
+        this.clientQuotas.replay(record);
+        break;
     }
   }
 
-  image(): MetadataImage {
+  /** The resulting image; `offset` overrides the last replayed offset (snapshot loading). */
+  image(offset = this.offset): MetadataImage {
     return new MetadataImage(
-      this.offset,
+      offset,
       this.brokers ?? this.base.brokers,
       this.topicsByName ?? this.base.topicsByName,
       this.topicsById ?? this.base.topicsById,
       this.configs ?? this.base.configs,
       this.nextProducerId,
+      this.acls?.image() ?? this.base.acls,
+      this.scram?.image() ?? this.base.scram,
+      this.clientQuotas?.image() ?? this.base.clientQuotas,
     );
   }
 
@@ -178,6 +202,16 @@ export class MetadataDelta {
     this.configs ??= new Map(this.base.configs);
     return this.configs;
   }
+}
+
+/** The image a snapshot holds: its records applied to the empty image, at the snapshot's offset. */
+export function imageFromSnapshot(snapshot: {
+  offset: number;
+  records: readonly MetadataRecord[];
+}): MetadataImage {
+  const delta = new MetadataDelta(MetadataImage.EMPTY);
+  for (const r of snapshot.records) delta.apply(r);
+  return delta.image(snapshot.offset);
 }
 
 /** Replays entries onto an image. */

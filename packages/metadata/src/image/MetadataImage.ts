@@ -1,4 +1,7 @@
 import type { BrokerEndpoint, ConfigResourceType } from '../records.js';
+import { AclsImage } from './AclsImage.js';
+import { ClientQuotasImage } from './ClientQuotasImage.js';
+import { ScramImage } from './ScramImage.js';
 
 export interface BrokerRegistration {
   readonly brokerId: number;
@@ -49,6 +52,9 @@ export class MetadataImage {
     /** `${resourceType}:${resourceName}` → name → value. */
     readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>,
     readonly nextProducerId: number,
+    readonly acls: AclsImage = AclsImage.EMPTY,
+    readonly scram: ScramImage = ScramImage.EMPTY,
+    readonly clientQuotas: ClientQuotasImage = ClientQuotasImage.EMPTY,
   ) {}
 
   topic(name: string): TopicImage | undefined {

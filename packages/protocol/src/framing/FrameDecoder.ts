@@ -18,7 +18,8 @@ export class FrameDecoder {
   private frameFill = 0;
   private failed?: FrameError;
 
-  constructor(readonly maxFrameBytes: number) {}
+  /** Settable: a connection lowers it until its client has authenticated. */
+  constructor(public maxFrameBytes: number) {}
 
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {

@@ -1,8 +1,16 @@
 import { statfsSync } from 'node:fs';
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { OffsetOutOfRangeError } from '../../storage/PartitionLog.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import {
+  authorize,
+  authorizeByResourceType,
+  authorizeCluster,
+  authorizedOperations,
+  filterAuthorized,
+} from '../RequestAuthorizer.js';
 import { brokersFor } from './metadata.js';
 
 export const describeClusterHandler = defineHandler({
@@ -24,6 +32,11 @@ export const describeClusterHandler = defineHandler({
         port: n.port,
         rack: n.rack,
       })),
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+        ? authorizeCluster(ctx, AclOperation.DESCRIBE)
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, 'kafka-cluster')
+          : 0
+        : -2147483648,
     };
   },
 });
@@ -37,6 +50,21 @@ export const initProducerIdHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx: RequestContext) {
+    const denied = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    if (req.transactionalId !== null) {
+      if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))
+        return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    } else if (
+      // Idempotent producers: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+      !authorizeCluster(ctx, AclOperation.IDEMPOTENT_WRITE, false) &&
+      !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
+    )
+      return denied(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     if (req.transactionalId !== null)
       return {
         throttleTimeMs: 0,
@@ -65,11 +93,23 @@ export const deleteRecordsHandler = defineHandler({
   maxVersion: 2,
   handle(req, ctx: RequestContext) {
     const b = ctx.broker;
+    const deletable = filterAuthorized(
+      ctx,
+      AclOperation.DELETE,
+      ResourceType.TOPIC,
+      req.topics.map((t) => t.name),
+    );
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((rp) => {
+          if (!deletable.has(t.name))
+            return {
+              partitionIndex: rp.partitionIndex,
+              lowWatermark: -1n,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            };
           const p = b.replicas.leaderFor(b.metadata.image, t.name, rp.partitionIndex);
           if (typeof p === 'number')
             return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: p };
@@ -107,12 +147,23 @@ export const offsetForLeaderEpochHandler = defineHandler({
   maxVersion: 4,
   handle(req, ctx: RequestContext) {
     const b = ctx.broker;
+    // Followers hold CLUSTER_ACTION; other clients need DESCRIBE on each topic.
+    const describable = authorizeCluster(ctx, AclOperation.CLUSTER_ACTION, false)
+      ? undefined
+      : filterAuthorized(
+          ctx,
+          AclOperation.DESCRIBE,
+          ResourceType.TOPIC,
+          req.topics.map((t) => t.topic),
+        );
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((rp) => {
           const base = { partition: rp.partition, leaderEpoch: -1, endOffset: -1n };
+          if (describable && !describable.has(t.topic))
+            return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
           const p = b.replicas.leaderFor(b.metadata.image, t.topic, rp.partition, rp.currentLeaderEpoch);
           if (typeof p === 'number') return { ...base, errorCode: p };
           const r = p.log.leaderEpochs.endOffsetFor(rp.leaderEpoch, p.log.logEndOffset);
@@ -134,6 +185,8 @@ export const describeLogDirsHandler = defineHandler({
   maxVersion: 4,
   handle(req, ctx: RequestContext) {
     const b = ctx.broker;
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const wanted =
       req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
     return {

@@ -244,6 +244,8 @@ export const envelopeHandler = defineHandler({
         clientAddress,
         sasl: undefined,
         forwarded: true,
+        // The forwarded request runs as the client that sent it, never as the broker itself.
+        internal: false,
         connectionId: `${ctx.connection.connectionId}-forwarded`,
       },
       requestData,

@@ -1,3 +1,4 @@
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import {
   ApiKey,
   batchesToMessageSet,
@@ -12,6 +13,10 @@ import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.j
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { type FetchSession, partitionKey, type SessionPartition } from '../FetchSessionCache.js';
+import { quotaClient } from '../QuotaClient.js';
+import { authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
+
+const EMPTY_RECORDS = Buffer.alloc(0);
 
 /** Fetch versions before 4 read legacy message sets: magic 0 before v2, magic 1 for v2–v3. */
 function legacyMagic(version: number): 0 | 1 | undefined {
@@ -82,15 +87,35 @@ export const fetchHandler = defineHandler({
         );
     }
 
-    const respond = () => {
-      const result = readAll(ctx, wanted, req, replicaId);
-      return {
-        ...result,
-        response: shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId),
-      };
+    // Consumers need READ on each topic; followers (replica id >= 0) CLUSTER_ACTION on the cluster.
+    const fromFollower = replicaId >= 0;
+    const readable = fromFollower
+      ? authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)
+        ? undefined
+        : new Set<string>()
+      : filterAuthorized(
+          ctx,
+          AclOperation.READ,
+          ResourceType.TOPIC,
+          wanted.filter((w) => w.known || !byId).map((w) => w.topic),
+        );
+    // Consumers' byte-rate quotas bound one fetch to what the quota window allows.
+    const maxBytes = fromFollower ? undefined : b.quotas.maxFetchBytes(b.metadata.image, quotaClient(ctx));
+    const read = () => readAll(ctx, wanted, req, replicaId, readable, maxBytes);
+    const respond = (result: ReturnType<typeof read>) => {
+      if (!fromFollower) {
+        // Over quota: no data (its bytes are not counted), only the throttle time (as Kafka).
+        const throttle = b.quotas.recordFetch(b.metadata.image, quotaClient(ctx), result.bytes, b.now());
+        if (throttle > 0) {
+          ctx.throttleTimeMs = throttle;
+          const sessionId = lookup.kind === 'incremental' ? session!.id : 0;
+          return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: [] };
+        }
+      }
+      return shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId);
     };
-    const first = respond();
-    if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return first.response;
+    const first = read();
+    if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return respond(first);
     return new Promise<FetchResponseInput>((resolve, reject) => {
       const unsubscribe: (() => void)[] = [];
       let done = false;
@@ -102,7 +127,7 @@ export const fetchHandler = defineHandler({
         // A timer callback must not throw: a failed re-read fails this request (and closes
         // its connection) instead of the process.
         try {
-          resolve(respond().response);
+          resolve(respond(read()));
         } catch (e) {
           reject(e);
         }
@@ -145,11 +170,21 @@ function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
   });
 }
 
-function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchRequest, replicaId: number) {
+/**
+ * `readable`: topics the client may read (undefined: all of them); `maxBytes`: a quota's bound.
+ */
+function readAll(
+  ctx: RequestContext,
+  wanted: readonly Wanted[],
+  req: FetchRequest,
+  replicaId: number,
+  readable?: ReadonlySet<string>,
+  maxBytes = Number.MAX_SAFE_INTEGER,
+) {
   const version = ctx.apiVersion;
   const image = ctx.broker.metadata.image;
   const now = ctx.broker.now();
-  let remaining = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  let remaining = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, maxBytes);
   let bytes = 0;
   let hasError = false;
   const magic = legacyMagic(version);
@@ -162,14 +197,19 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchReque
       logStartOffset: -1n,
       abortedTransactions: version >= 4 ? [] : null,
       preferredReadReplica: -1,
-      records: null,
+      // Never null: Kafka sends empty records with an error, and librdkafka cannot parse a null
+      // record set (it reads the -1 length as a size to skip and gives up on the response).
+      records: EMPTY_RECORDS,
     };
     // Leadership is checked on every read: it may have moved while the fetch waited.
-    const p = !w.known
-      ? version >= 13
+    const p =
+      !w.known && version >= 13
         ? ErrorCode.UNKNOWN_TOPIC_ID
-        : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-      : ctx.broker.replicas.leaderFor(image, w.topic, w.partition, w.currentLeaderEpoch);
+        : readable && !readable.has(w.topic)
+          ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : !w.known
+            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            : ctx.broker.replicas.leaderFor(image, w.topic, w.partition, w.currentLeaderEpoch);
     if (typeof p === 'number') {
       out.errorCode = p;
       hasError = true;
@@ -213,7 +253,7 @@ function readAll(ctx: RequestContext, wanted: readonly Wanted[], req: FetchReque
       if (e instanceof OffsetOutOfRangeError) out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       else if (e instanceof KafkaStorageError) out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       else throw e;
-      out.records = null;
+      out.records = EMPTY_RECORDS;
       hasError = true;
     }
     return out;

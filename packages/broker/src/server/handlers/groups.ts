@@ -1,10 +1,16 @@
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { offsetsPartitionFor } from '../../group/ConsumerOffsetsRecords.js';
 import { OFFSETS_TOPIC } from '../../group/ConsumerOffsetsStore.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { authorize, authorizeCluster, authorizedOperations, filterAuthorized } from '../RequestAuthorizer.js';
 import { brokersFor } from './metadata.js';
 
+/** Group membership and commits need READ on the group (GROUP_AUTHORIZATION_FAILED otherwise). */
+function readGroup(ctx: RequestContext, groupId: string): boolean {
+  return authorize(ctx, AclOperation.READ, ResourceType.GROUP, groupId);
+}
 const EMPTY = Buffer.alloc(0);
 
 /** FindCoordinator: the leader of the group's `__consumer_offsets` partition (created on first use). */
@@ -21,6 +27,18 @@ export const findCoordinatorHandler = defineHandler({
     });
     const brokers = brokersFor(image, ctx.connection.listenerName);
     const coordinators = keys.map((key) => {
+      const denied = (errorCode: number) => ({
+        key,
+        nodeId: -1,
+        host: '',
+        port: -1,
+        errorCode,
+        errorMessage: null,
+      });
+      if (req.keyType === 0 && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key))
+        return denied(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      if (req.keyType === 1 && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key))
+        return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       // Transaction coordinators (key type 1) are not offered: transactions are not supported.
       if (req.keyType !== 0)
         return {
@@ -82,6 +100,18 @@ export const joinGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   async handle(req, ctx: RequestContext) {
+    if (!readGroup(ctx, req.groupId))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolType: null,
+        protocolName: ctx.apiVersion >= 7 ? null : '',
+        leader: '',
+        skipAssignment: false,
+        memberId: '',
+        members: [],
+      };
     const notHere = ctx.broker.coordinatorError(req.groupId);
     if (notHere)
       return {
@@ -127,6 +157,14 @@ export const syncGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx: RequestContext) {
+    if (!readGroup(ctx, req.groupId))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        protocolType: null,
+        protocolName: null,
+        assignment: EMPTY,
+      };
     const notHere = ctx.broker.coordinatorError(req.groupId);
     if (notHere)
       return {
@@ -152,6 +190,8 @@ export const heartbeatHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx: RequestContext) {
+    if (!readGroup(ctx, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const notHere = ctx.broker.coordinatorError(req.groupId);
     if (notHere) return { throttleTimeMs: 0, errorCode: notHere };
     return {
@@ -171,6 +211,8 @@ export const leaveGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   handle(req, ctx: RequestContext) {
+    if (!readGroup(ctx, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const leaving =
       ctx.apiVersion >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
     const notHere = ctx.broker.coordinatorError(req.groupId);
@@ -205,17 +247,31 @@ export const offsetCommitHandler = defineHandler({
         metadata: p.committedMetadata,
       })),
     );
-    const known = flat.filter((o) => image.partition(o.topic, o.partition) !== undefined);
+    const groupAllowed = readGroup(ctx, req.groupId);
+    const readable = groupAllowed
+      ? filterAuthorized(
+          ctx,
+          AclOperation.READ,
+          ResourceType.TOPIC,
+          req.topics.map((t) => t.name),
+        )
+      : new Set<string>();
+    const denied = groupAllowed ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    const known = flat.filter(
+      (o) => readable.has(o.topic) && image.partition(o.topic, o.partition) !== undefined,
+    );
     const notHere = b.coordinatorError(req.groupId);
-    const codes = notHere
-      ? known.map(() => notHere)
-      : await b.groups.commitOffsets(
-          req.groupId,
-          ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
-          req.memberId,
-          req.groupInstanceId,
-          known,
-        );
+    const codes = !groupAllowed
+      ? []
+      : notHere
+        ? known.map(() => notHere)
+        : await b.groups.commitOffsets(
+            req.groupId,
+            ctx.apiVersion === 0 ? -1 : req.generationIdOrMemberEpoch,
+            req.memberId,
+            req.groupInstanceId,
+            known,
+          );
     const codeOf = new Map(known.map((o, i) => [`${o.topic}\u0000${o.partition}`, codes[i]!]));
     return {
       throttleTimeMs: 0,
@@ -223,7 +279,9 @@ export const offsetCommitHandler = defineHandler({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: codeOf.get(`${t.name}\u0000${p.partitionIndex}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode:
+            codeOf.get(`${t.name}\u0000${p.partitionIndex}`) ??
+            (readable.has(t.name) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : denied),
         })),
       })),
     };
@@ -239,12 +297,23 @@ export const offsetFetchHandler = defineHandler({
     const notHere = (groupId: string) => ctx.broker.coordinatorError(groupId);
     const fetchGroup = (
       groupId: string,
-      topics: readonly { name: string; partitionIndexes: number[] }[] | null,
+      requested: readonly { name: string; partitionIndexes: number[] }[] | null,
     ) => {
-      const rows = groups.fetchOffsets(
-        groupId,
-        topics?.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })) ?? null,
+      // Offsets of topics the client may not describe: left out when it asked for all, refused by name otherwise.
+      const describable = filterAuthorized(
+        ctx,
+        AclOperation.DESCRIBE,
+        ResourceType.TOPIC,
+        requested?.map((t) => t.name) ?? groups.fetchOffsets(groupId, null).map((r) => r.topic),
+        requested !== null,
       );
+      const topics = requested?.filter((t) => describable.has(t.name)) ?? null;
+      const rows = groups
+        .fetchOffsets(
+          groupId,
+          topics?.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })) ?? null,
+        )
+        .filter((r) => describable.has(r.topic));
       const byTopic = new Map<
         string,
         {
@@ -266,20 +335,36 @@ export const offsetFetchHandler = defineHandler({
         });
         byTopic.set(r.topic, list);
       }
+      for (const t of requested ?? [])
+        if (!describable.has(t.name))
+          byTopic.set(
+            t.name,
+            t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              committedOffset: -1n,
+              committedLeaderEpoch: -1,
+              metadata: '',
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            })),
+          );
       return [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions }));
     };
+    const groupDenied = (groupId: string) =>
+      !authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId);
     if (ctx.apiVersion >= 8) {
       return {
         throttleTimeMs: 0,
         topics: [],
         groups: req.groups.map((g) => {
+          if (groupDenied(g.groupId))
+            return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
           const errorCode = notHere(g.groupId);
           return { groupId: g.groupId, topics: errorCode ? [] : fetchGroup(g.groupId, g.topics), errorCode };
         }),
       };
     }
-    const errorCode = notHere(req.groupId);
-    // v0 and v1 have no top-level error: a coordinator error goes on every partition asked for.
+    const errorCode = groupDenied(req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : notHere(req.groupId);
+    // v0 and v1 have no top-level error: a group error goes on every partition asked for.
     if (errorCode && ctx.apiVersion < 2)
       return {
         throttleTimeMs: 0,
@@ -314,6 +399,15 @@ export const describeGroupsHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       groups: req.groups.map((id) => {
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, id))
+          return {
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            groupId: id,
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+          };
         const notHere = ctx.broker.coordinatorError(id);
         if (notHere)
           return {
@@ -332,6 +426,9 @@ export const describeGroupsHandler = defineHandler({
           protocolType: d.protocolType,
           protocolData: d.protocol,
           members: d.members,
+          ...(ctx.apiVersion >= 3 && req.includeAuthorizedOperations && d.errorCode === ErrorCode.NONE
+            ? { authorizedOperations: authorizedOperations(ctx, ResourceType.GROUP, id) }
+            : {}),
         };
       }),
     };
@@ -346,15 +443,23 @@ export const listGroupsHandler = defineHandler({
     const types = req.typesFilter;
     if (types.length > 0 && !types.some((t) => t.toLowerCase() === 'classic'))
       return { throttleTimeMs: 0, errorCode: 0, groups: [] };
+    const clusterDescribe = authorizeCluster(ctx, AclOperation.DESCRIBE, false);
     return {
       throttleTimeMs: 0,
       errorCode: 0,
-      groups: ctx.broker.groups.list(req.statesFilter).map((g) => ({
-        groupId: g.groupId,
-        protocolType: g.protocolType,
-        groupState: g.state,
-        groupType: 'classic',
-      })),
+      // With DESCRIBE on the cluster every group is listed; otherwise those the client may describe.
+      groups: ctx.broker.groups
+        .list(req.statesFilter)
+        .filter(
+          (g) =>
+            clusterDescribe || authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId, false),
+        )
+        .map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          groupState: g.state,
+          groupType: 'classic',
+        })),
     };
   },
 });
@@ -368,7 +473,9 @@ export const deleteGroupsHandler = defineHandler({
     for (const groupId of req.groupsNames)
       results.push({
         groupId,
-        errorCode: ctx.broker.coordinatorError(groupId) || (await ctx.broker.groups.deleteGroup(groupId)),
+        errorCode: authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, groupId)
+          ? ctx.broker.coordinatorError(groupId) || (await ctx.broker.groups.deleteGroup(groupId))
+          : ErrorCode.GROUP_AUTHORIZATION_FAILED,
       });
     return { throttleTimeMs: 0, results };
   },
@@ -379,9 +486,17 @@ export const offsetDeleteHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   async handle(req, ctx: RequestContext) {
-    const wanted = req.topics.flatMap((t) =>
-      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
+    if (!authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, req.groupId))
+      return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const readable = filterAuthorized(
+      ctx,
+      AclOperation.READ,
+      ResourceType.TOPIC,
+      req.topics.map((t) => t.name),
     );
+    const wanted = req.topics
+      .filter((t) => readable.has(t.name))
+      .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
     const notHere = ctx.broker.coordinatorError(req.groupId);
     const r = notHere
       ? { topLevel: notHere, codes: [] }
@@ -397,7 +512,7 @@ export const offsetDeleteHandler = defineHandler({
               name: t.name,
               partitions: t.partitions.map((p) => ({
                 partitionIndex: p.partitionIndex,
-                errorCode: r.codes[i++]!,
+                errorCode: readable.has(t.name) ? r.codes[i++]! : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
               })),
             })),
     };

@@ -1,5 +1,6 @@
 import type { ApiHandler } from '../ApiHandler.js';
 import type { AdvertisedApi } from '../KafkaApis.js';
+import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './acls.js';
 import { apiVersionsHandler } from './apiVersions.js';
 import {
   deleteRecordsHandler,
@@ -36,7 +37,9 @@ import {
 import { listOffsetsHandler } from './listOffsets.js';
 import { metadataHandler } from './metadata.js';
 import { produceHandler } from './produce.js';
+import { alterClientQuotasHandler, describeClientQuotasHandler } from './quotas.js';
 import { saslAuthenticateHandler, saslHandshakeHandler } from './sasl.js';
+import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './scram.js';
 import {
   alterConfigsHandler,
   createPartitionsHandler,
@@ -78,6 +81,13 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     describeClusterHandler,
     saslHandshakeHandler,
     saslAuthenticateHandler,
+    describeAclsHandler,
+    createAclsHandler,
+    deleteAclsHandler,
+    describeUserScramCredentialsHandler,
+    alterUserScramCredentialsHandler,
+    describeClientQuotasHandler,
+    alterClientQuotasHandler,
     electLeadersHandler,
     alterPartitionReassignmentsHandler,
     listPartitionReassignmentsHandler,

@@ -1,3 +1,4 @@
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import {
   ApiKey,
   ErrorCode,
@@ -6,6 +7,7 @@ import {
 import type { Partition } from '../../replica/Partition.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { filterAuthorized } from '../RequestAuthorizer.js';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -35,6 +37,12 @@ export const listOffsetsHandler = defineHandler({
   handle(req, ctx: RequestContext) {
     const b = ctx.broker;
     const image = b.metadata.image;
+    const describable = filterAuthorized(
+      ctx,
+      AclOperation.DESCRIBE,
+      ResourceType.TOPIC,
+      req.topics.map((t) => t.name),
+    );
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
@@ -47,6 +55,7 @@ export const listOffsetsHandler = defineHandler({
             offset: -1n,
             leaderEpoch: -1,
           };
+          if (!describable.has(t.name)) return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
           const p = b.replicas.leaderFor(image, t.name, rp.partitionIndex, rp.currentLeaderEpoch);
           if (typeof p === 'number') return { ...base, errorCode: p };
           const { offset, timestamp } = lookup(p, rp.timestamp);

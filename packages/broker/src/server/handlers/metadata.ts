@@ -1,7 +1,8 @@
-import { type MetadataImage, validateTopicName } from '@fjord/metadata';
+import { AclOperation, type MetadataImage, ResourceType, validateTopicName } from '@fjord/metadata';
 import { ApiKey, ErrorCode, type MetadataResponseMetadataResponseTopicInput } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { authorize, authorizeCluster, authorizedOperations } from '../RequestAuthorizer.js';
 
 export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
 
@@ -48,7 +49,10 @@ export const metadataHandler = defineHandler({
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const topics: MetadataResponseMetadataResponseTopicInput[] = [];
     if (all) {
-      for (const name of [...image.topicsByName.keys()].sort()) topics.push(describeTopic(image, name));
+      // Topics the client may not describe are left out without a word (Kafka does not disclose them).
+      for (const name of [...image.topicsByName.keys()].sort())
+        if (authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name, false))
+          topics.push(describeTopic(image, name));
     } else {
       const autoCreate = b.config.autoCreateTopics && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
       for (const t of req.topics!) {
@@ -65,6 +69,32 @@ export const metadataHandler = defineHandler({
             continue;
           }
           name = byId.name;
+        }
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+          topics.push({
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            // By id, the id is not secret but the name is; by name, no id is revealed.
+            name: t.name === null ? null : name,
+            topicId: t.name === null ? t.topicId : '00000000-0000-0000-0000-000000000000',
+            isInternal: false,
+            partitions: [],
+          });
+          continue;
+        }
+        if (
+          !image.topic(name) &&
+          autoCreate &&
+          !authorizeCluster(ctx, AclOperation.CREATE, false) &&
+          !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name)
+        ) {
+          topics.push({
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            name,
+            topicId: '00000000-0000-0000-0000-000000000000',
+            isInternal: INTERNAL_TOPICS.has(name),
+            partitions: [],
+          });
+          continue;
         }
         if (
           !image.topic(name) &&
@@ -87,12 +117,23 @@ export const metadataHandler = defineHandler({
           });
       }
     }
+    if (ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations)
+      for (const t of topics)
+        if (t.errorCode === ErrorCode.NONE && t.name)
+          t.topicAuthorizedOperations = authorizedOperations(ctx, ResourceType.TOPIC, t.name);
+    const clusterAuthorizedOperations =
+      ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations
+        ? authorizeCluster(ctx, AclOperation.DESCRIBE)
+          ? authorizedOperations(ctx, ResourceType.CLUSTER, 'kafka-cluster')
+          : 0
+        : -2147483648;
     return {
       throttleTimeMs: 0,
       brokers: brokersFor(image, ctx.connection.listenerName),
       clusterId: b.clusterId,
       controllerId: b.controllerId(),
       topics,
+      clusterAuthorizedOperations,
     };
   },
 });

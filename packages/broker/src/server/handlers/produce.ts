@@ -1,3 +1,4 @@
+import { AclOperation, ResourceType } from '@fjord/metadata';
 import {
   ApiKey,
   CompressionCodec,
@@ -14,6 +15,8 @@ import {
 } from '../../replica/DelayedProduce.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { quotaClient } from '../QuotaClient.js';
+import { filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 
 /** Topic compression.type → codec id; "producer" keeps the client's batches as they are. */
@@ -55,10 +58,22 @@ export const produceHandler = defineHandler({
     const image = b.metadata.image;
     const now = b.now();
     const responses: ProduceResponseTopicProduceResponseInput[] = [];
+    const writable = filterAuthorized(
+      ctx,
+      AclOperation.WRITE,
+      ResourceType.TOPIC,
+      req.topicData.map((t) => t.name),
+    );
     const waits: ReplicationWait[] = [];
     const waiting: ProduceResponsePartitionProduceResponseInput[] = [];
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
+      if (!writable.has(topic.name)) {
+        for (const p of topic.partitionData)
+          partitionResponses.push(failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
+        responses.push({ name: topic.name, partitionResponses });
+        continue;
+      }
       const known = image.topic(topic.name) !== undefined;
       const maxBatchBytes = known ? Number(b.configs.topicConfig(image, topic.name, 'max.message.bytes')) : 0;
       const minIsr = known ? Number(b.configs.topicConfig(image, topic.name, 'min.insync.replicas')) : 1;
@@ -121,6 +136,8 @@ export const produceHandler = defineHandler({
       }
       responses.push({ name: topic.name, partitionResponses });
     }
+    // Produce byte-rate quotas count the whole request; KafkaApis answers and mutes with the throttle.
+    ctx.throttleTimeMs = b.quotas.recordProduce(image, quotaClient(ctx), ctx.requestSize, now);
     if (req.acks === 0) return null;
     const answer = (outcomes: readonly ReplicationOutcome[]) => {
       outcomes.forEach((error, i) => {

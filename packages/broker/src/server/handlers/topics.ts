@@ -1,4 +1,5 @@
 import {
+  AclOperation,
   type ConfigAlteration,
   type ConfigResourceType,
   ConfigSource,
@@ -6,10 +7,12 @@ import {
   planCreatePartitions,
   planCreateTopic,
   planDeleteTopic,
+  ResourceType,
 } from '@fjord/metadata';
 import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 import { INTERNAL_TOPICS } from './metadata.js';
 
@@ -21,6 +24,17 @@ export const createTopicsHandler = defineHandler({
     const b = ctx.broker;
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    // CREATE on the cluster covers every topic; otherwise CREATE on each topic is needed.
+    const creatable = authorizeCluster(ctx, AclOperation.CREATE, false)
+      ? new Set(seen.keys())
+      : filterAuthorized(ctx, AclOperation.CREATE, ResourceType.TOPIC, seen.keys());
+    const configsVisible = filterAuthorized(
+      ctx,
+      AclOperation.DESCRIBE_CONFIGS,
+      ResourceType.TOPIC,
+      seen.keys(),
+      false,
+    );
     const topics = [];
     for (const t of req.topics) {
       const base = {
@@ -32,6 +46,15 @@ export const createTopicsHandler = defineHandler({
       };
       if (seen.get(t.name)! > 1) {
         topics.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        continue;
+      }
+      if (!creatable.has(t.name)) {
+        topics.push({
+          ...base,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: 'Authorization failed.',
+          ...(ctx.apiVersion >= 5 ? { topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED } : {}),
+        });
         continue;
       }
       const request = {
@@ -56,15 +79,19 @@ export const createTopicsHandler = defineHandler({
         errorMessage: null,
         numPartitions: plan.numPartitions,
         replicationFactor: plan.replicationFactor,
-        configs: req.validateOnly
-          ? []
-          : b.configs.describeTopic(image, t.name).map((c) => ({
-              name: c.name,
-              value: c.value,
-              readOnly: c.readOnly,
-              configSource: c.source,
-              isSensitive: c.sensitive,
-            })),
+        ...(ctx.apiVersion >= 5 && !configsVisible.has(t.name)
+          ? { topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
+          : {}),
+        configs:
+          req.validateOnly || !configsVisible.has(t.name)
+            ? []
+            : b.configs.describeTopic(image, t.name).map((c) => ({
+                name: c.name,
+                value: c.value,
+                readOnly: c.readOnly,
+                configSource: c.source,
+                isSensitive: c.sensitive,
+              })),
       });
     }
     return { throttleTimeMs: 0, topics };
@@ -87,6 +114,25 @@ export const deleteTopicsHandler = defineHandler({
           name: null,
           topicId: w.topicId,
           errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+          errorMessage: null,
+        });
+        continue;
+      }
+      // By id, a client that may not describe the topic does not learn its name.
+      if (w.name === null && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+        responses.push({
+          name: null,
+          topicId: w.topicId,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: null,
+        });
+        continue;
+      }
+      if (!authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)) {
+        responses.push({
+          name,
+          topicId: w.topicId,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
           errorMessage: null,
         });
         continue;
@@ -128,6 +174,14 @@ export const createPartitionsHandler = defineHandler({
     const b = ctx.broker;
     const results = [];
     for (const t of req.topics) {
+      if (!authorize(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name)) {
+        results.push({
+          name: t.name,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: 'The topic authorization is failed.',
+        });
+        continue;
+      }
       const request = {
         name: t.name,
         count: t.count,
@@ -166,6 +220,22 @@ function resourceOf(
   return { error: ErrorCode.INVALID_REQUEST, message: `unsupported resource type ${type}` };
 }
 
+/** Topic configs need the operation on the topic, broker configs on the cluster (ConfigHelper). */
+function configAccessDenied(
+  ctx: RequestContext,
+  operation: typeof AclOperation.DESCRIBE_CONFIGS | typeof AclOperation.ALTER_CONFIGS,
+  kind: ConfigResourceType,
+  name: string,
+): { errorCode: number; errorMessage: string } | undefined {
+  if (kind === 'topic')
+    return authorize(ctx, operation, ResourceType.TOPIC, name)
+      ? undefined
+      : { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Topic authorization failed.' };
+  return authorizeCluster(ctx, operation)
+    ? undefined
+    : { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.' };
+}
+
 export const describeConfigsHandler = defineHandler({
   apiKey: ApiKey.DescribeConfigs,
   minVersion: 0,
@@ -181,6 +251,8 @@ export const describeConfigsHandler = defineHandler({
         const kind = resourceOf(r.resourceType, r.resourceName, b.brokerId);
         if (typeof kind !== 'string')
           return { ...base, errorCode: kind.error, errorMessage: kind.message, configs: [] };
+        const denied = configAccessDenied(ctx, AclOperation.DESCRIBE_CONFIGS, kind, r.resourceName);
+        if (denied) return { ...base, ...denied, configs: [] };
         if (kind === 'topic' && !image.topic(r.resourceName))
           return {
             ...base,
@@ -226,6 +298,11 @@ async function alterConfigs(
     const kind = resourceOf(r.resourceType, r.resourceName, b.brokerId);
     if (typeof kind !== 'string') {
       responses.push({ ...base, errorCode: kind.error, errorMessage: kind.message });
+      continue;
+    }
+    const denied = configAccessDenied(ctx, AclOperation.ALTER_CONFIGS, kind, r.resourceName);
+    if (denied) {
+      responses.push({ ...base, ...denied });
       continue;
     }
     const plan = validateOnly
