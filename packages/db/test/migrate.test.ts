@@ -73,6 +73,13 @@ describe('migrations on a real PostgreSQL', () => {
       expect(found.status).toBe('CREATING');
       expect(found.zones).toEqual(['az-1', 'az-2']);
       expect(found.brokers).toHaveLength(1);
+      await prisma.metadataSnapshot.create({
+        data: { clusterId: 'c-1', offset: 41n, records: [{ type: 'Topic', name: 't', topicId: 'x' }] },
+      });
+      const snapshot = await prisma.metadataSnapshot.findUniqueOrThrow({
+        where: { clusterId_offset: { clusterId: 'c-1', offset: 41n } },
+      });
+      expect(snapshot.records).toEqual([{ type: 'Topic', name: 't', topicId: 'x' }]);
       await prisma.account.create({ data: { id: 'acc-2', name: 'globex' } });
       await prisma.operatorKey.create({ data: { id: 'opk-1', name: 'ops', secretHash: 'h' } });
       await prisma.collaboratorGrant.create({
@@ -143,13 +150,6 @@ describe('migrations on a real PostgreSQL', () => {
       expect((await prisma.collaboratorGrant.findFirstOrThrow({ include: { owner: true } })).owner.name).toBe(
         'acme',
       );
-      await prisma.metadataSnapshot.create({
-        data: { clusterId: 'c-1', offset: 41n, records: [{ type: 'Topic', name: 't', topicId: 'x' }] },
-      });
-      const snapshot = await prisma.metadataSnapshot.findUniqueOrThrow({
-        where: { clusterId_offset: { clusterId: 'c-1', offset: 41n } },
-      });
-      expect(snapshot.records).toEqual([{ type: 'Topic', name: 't', topicId: 'x' }]);
       await prisma.account.delete({ where: { id: 'acc-1' } });
       expect(await prisma.collaboratorGrant.count()).toBe(0);
       expect(await prisma.instance.count()).toBe(0);
