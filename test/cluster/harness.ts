@@ -50,6 +50,7 @@ export interface PartitionView {
 export class ClusterProbe {
   constructor(private readonly cluster: LocalCluster) {}
 
+  /** A request to any running broker (the first that answers). */
   async send<K extends keyof ApiMessageTypes>(
     apiKey: K,
     version: number,
@@ -58,18 +59,10 @@ export class ClusterProbe {
     let last: unknown;
     for (const b of this.cluster.brokers) {
       if (!b.running) continue;
-      const client = new BrokerClient(() => ({ host: b.host, port: b.port }), {
-        clientId: 'cluster-probe',
-        connectTimeoutMs: 2000,
-        requestTimeoutMs: 10_000,
-        maxResponseBytes: 64 * 1024 * 1024,
-      });
       try {
-        return await client.send(apiKey, version, body);
+        return await this.sendTo(b.id, apiKey, version, body);
       } catch (e) {
         last = e;
-      } finally {
-        client.close();
       }
     }
     throw new Error(`no broker answered: ${String(last)}`);

@@ -1,4 +1,4 @@
-import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { RawClient } from './rawClient.js';
@@ -15,40 +15,12 @@ describe('Fetch errors', () => {
     broker = await startBroker();
     await broker.broker.services.ensureTopic('fe', 1);
     client = await RawClient.connect(broker.port);
-    const fetch = (topic: string, partition: number, offset: bigint) =>
-      client.send(ApiKey.Fetch, 11, {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic,
-            topicId: ZERO_UUID,
-            partitions: [
-              {
-                partition,
-                currentLeaderEpoch: -1,
-                fetchOffset: offset,
-                lastFetchedEpoch: -1,
-                logStartOffset: -1n,
-                partitionMaxBytes: 1 << 20,
-              },
-            ],
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      });
     for (const [topic, partition, offset, error] of [
       ['nope', 0, 0n, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
       ['fe', 7, 0n, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
       ['fe', 0, 99n, ErrorCode.OFFSET_OUT_OF_RANGE],
     ] as const) {
-      const p = (await fetch(topic, partition, offset)).responses[0]!.partitions[0]!;
+      const p = await client.fetchPartition(topic, partition, offset);
       expect(p.errorCode).toBe(error);
       expect(p.records).toEqual(Buffer.alloc(0));
     }

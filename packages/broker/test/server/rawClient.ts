@@ -47,6 +47,11 @@ export class RawClient {
 
   /** The raw record bytes of one partition from `offset` (Fetch v11, no waiting, no session). */
   async fetchRecords(topic: string, partition: number, offset = 0n): Promise<Buffer> {
+    return (await this.fetchPartition(topic, partition, offset)).records ?? Buffer.alloc(0);
+  }
+
+  /** One partition's Fetch v11 answer from `offset` (no waiting, no session). */
+  async fetchPartition(topic: string, partition: number, offset = 0n) {
     const r = await this.send(ApiKey.Fetch, 11, {
       replicaId: -1,
       maxWaitMs: 0,
@@ -74,7 +79,7 @@ export class RawClient {
       forgottenTopicsData: [],
       rackId: '',
     });
-    return r.responses[0]!.partitions[0]!.records ?? Buffer.alloc(0);
+    return r.responses[0]!.partitions[0]!;
   }
 
   close(): void {
