@@ -294,11 +294,18 @@ export class ProducerWorkload {
       buf += d.toString();
       let nl = buf.indexOf('\n');
       while (nl >= 0) {
-        const line = JSON.parse(buf.slice(0, nl));
+        const text = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.done) summary = line;
-        else this.deliveries.push(line);
         nl = buf.indexOf('\n');
+        let line: Delivery & { done?: boolean };
+        try {
+          line = JSON.parse(text);
+        } catch {
+          this.stderr += `unparseable output: ${text}\n`;
+          continue;
+        }
+        if (line.done) summary = line as never;
+        else this.deliveries.push(line);
       }
     });
     this.child.stderr!.on('data', (d: Buffer) => {
@@ -327,6 +334,71 @@ export class ProducerWorkload {
   }
 }
 
+export interface Consumed {
+  readonly t: number;
+  readonly p?: number;
+  readonly o?: number;
+  readonly v?: string;
+  /** An error the consumer's application saw. */
+  readonly e?: string;
+}
+
+/** A consumer-group member (librdkafka) in its own process for `seconds`; see workload.py. */
+export class ConsumerWorkload {
+  readonly records: Consumed[] = [];
+  private readonly child: ChildProcess;
+  private readonly done: Promise<void>;
+
+  constructor(bootstrap: string, topic: string, group: string, seconds: number) {
+    this.child = spawn(PYTHON, [WORKLOAD, 'consume', bootstrap, topic, group, String(seconds)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buf = '';
+    let stderr = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+        try {
+          const line = JSON.parse(text);
+          if (!line.done) this.records.push(line);
+        } catch {
+          stderr += `unparseable output: ${text}\n`;
+        }
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`consumer exited ${code}: ${stderr}`)),
+      );
+    });
+  }
+
+  values(): Set<string> {
+    return new Set(this.records.filter((r) => r.v !== undefined).map((r) => r.v!));
+  }
+
+  /** Errors the application saw (librdkafka reports broker-down events as informational, not here). */
+  errors(): string[] {
+    return this.records.filter((r) => r.e !== undefined).map((r) => r.e!);
+  }
+
+  finished(): Promise<void> {
+    return this.done;
+  }
+
+  stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+    return this.done;
+  }
+}
+
 /** Every record of a topic, read with librdkafka from each partition's start to its high watermark. */
 export async function dumpTopic(bootstrap: string, topic: string): Promise<[number, number, string][]> {
   const child = spawn(PYTHON, [WORKLOAD, 'dump', bootstrap, topic], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -341,7 +413,10 @@ export async function dumpTopic(bootstrap: string, topic: string): Promise<[numb
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`dump failed (${code}): ${err.slice(-2000)}`);
   const result = JSON.parse(out.trim().split('\n').pop()!);
-  if (!result.complete) throw new Error(`dump incomplete: ${JSON.stringify(result.ends)}`);
+  if (!result.complete)
+    throw new Error(
+      `dump incomplete: ends ${JSON.stringify(result.ends)}, read up to ${JSON.stringify(result.reached)}`,
+    );
   return result.records;
 }
 

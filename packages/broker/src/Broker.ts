@@ -157,11 +157,13 @@ export class Broker {
         leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
         autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
         leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
+        snapshotIntervalRecords: int('fjord.metadata.snapshot.interval.records'),
         uncleanAllowed: (image, topic) =>
           configs.topicConfig(image, topic, 'unclean.leader.election.enable') === 'true',
       },
       interBrokerAddress,
       log,
+      pgStore,
     );
     const election = new ControllerElection(
       pgStore,
@@ -321,6 +323,7 @@ export class Broker {
       heartbeatSeen: (brokerId, brokerEpoch, connection) =>
         controllerService.heartbeatSeen(brokerId, brokerEpoch, connection.connectionId),
     };
+    logs.onDirOffline(() => lifecycle?.heartbeatSoon());
     // Retention and compaction never touch what consumers cannot read yet.
     logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
 
@@ -355,7 +358,7 @@ export class Broker {
     });
     metadata.onChange((image) => {
       replicas.applyImage(image, Date.now());
-      lifecycle?.metadataAdvanced();
+      lifecycle?.heartbeatSoon();
     });
     await metadata.catchUp();
 

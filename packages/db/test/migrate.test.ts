@@ -63,6 +63,13 @@ describe('migrations on a real PostgreSQL', () => {
       expect(found.status).toBe('CREATING');
       expect(found.zones).toEqual(['az-1', 'az-2']);
       expect(found.brokers).toHaveLength(1);
+      await prisma.metadataSnapshot.create({
+        data: { clusterId: 'c-1', offset: 41n, records: [{ type: 'Topic', name: 't', topicId: 'x' }] },
+      });
+      const snapshot = await prisma.metadataSnapshot.findUniqueOrThrow({
+        where: { clusterId_offset: { clusterId: 'c-1', offset: 41n } },
+      });
+      expect(snapshot.records).toEqual([{ type: 'Topic', name: 't', topicId: 'x' }]);
       await prisma.account.delete({ where: { id: 'acc-1' } });
       expect(await prisma.instance.count()).toBe(0);
     } finally {

@@ -18,6 +18,7 @@ export * from './controller/ScramPlanner.js';
 export * from './controller/TopicPlanner.js';
 export * from './image/AclsImage.js';
 export * from './image/ClientQuotasImage.js';
+export * from './image/ImageRecords.js';
 export * from './image/MetadataDelta.js';
 export * from './image/MetadataImage.js';
 export * from './image/MetadataPublisher.js';

@@ -51,6 +51,9 @@ export type MetadataRecord =
       readonly partitionEpoch: number;
       /** Log dir id of each replica, parallel to `replicas` ('' while unknown; KIP-858). */
       readonly directories?: readonly string[];
+      /** A reassignment in progress (as in KRaft's PartitionRecord). */
+      readonly addingReplicas?: readonly number[];
+      readonly removingReplicas?: readonly number[];
     }
   | {
       readonly type: 'PartitionChange';

@@ -4,6 +4,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FencedControllerError,
+  imageFromSnapshot,
+  imageToRecords,
+  type MetadataImage,
   MetadataPublisher,
   type MetadataRecord,
   PostgresMetadataStore,
@@ -111,4 +114,40 @@ describe('PostgreSQL metadata store', () => {
     expect(taken.remainingMs).toBeGreaterThan(59_000);
     await expect(a.append([topic('stale')])).rejects.toThrow(FencedControllerError);
   });
+
+  it('starts new and lagging readers from the latest snapshot once the log below it is trimmed', async () => {
+    const writer = store('c6', 1);
+    await writer.acquireLease(60_000);
+    const full = new MetadataPublisher(store('c6', 2));
+    const lagging = new MetadataPublisher(store('c6', 3));
+    for (let i = 0; i < 50; i++) await writer.append([topic(`t${i}`)]);
+    await lagging.catchUp(); // at offset 49
+    for (let i = 50; i < 100; i++) await writer.append([topic(`t${i}`)]);
+    await full.catchUp();
+    const image = full.image;
+    await writer.writeSnapshot({ offset: 79, records: imageToRecords(replayUpTo(image, 79)) }, 0);
+    await writer.writeSnapshot({ offset: 99, records: imageToRecords(image) }, 80);
+    expect((await writer.readAfter(-1))[0]!.offset).toBe(80);
+
+    const fresh = new MetadataPublisher(store('c6', 4));
+    await fresh.catchUp();
+    expect(fresh.image.offset).toBe(99);
+    expect([...fresh.image.topicsByName.keys()].sort()).toEqual([...image.topicsByName.keys()].sort());
+    await lagging.catchUp();
+    expect(lagging.image.offset).toBe(99);
+    expect(lagging.image.topicsByName.size).toBe(100);
+    // Appends continue after the snapshot, and every reader follows them.
+    await writer.append([topic('after-snapshot')]);
+    await fresh.catchUp();
+    expect(fresh.image.offset).toBe(100);
+    expect(fresh.image.topic('after-snapshot')).toBeDefined();
+  });
 });
+
+/** The image as it stood at `offset`: built again from the topics created up to it (t0…t<offset>). */
+function replayUpTo(image: MetadataImage, offset: number): MetadataImage {
+  const records = [...image.topicsByName.values()]
+    .filter((t) => Number(t.name.slice(1)) <= offset)
+    .map((t) => ({ type: 'Topic' as const, name: t.name, topicId: t.topicId }));
+  return imageFromSnapshot({ offset, records });
+}

@@ -6,6 +6,10 @@ produce BOOTSTRAP TOPIC PARTITIONS SECONDS RATE NAME
     ({"t": ms, "p": partition, "o": offset, "v": value} or {"t": ms, "err": "...", "v": value}),
     then {"done": true, "sent": n, "acked": n, "failed": n}. Stops early on SIGTERM.
 
+consume BOOTSTRAP TOPIC GROUP SECONDS
+    A consumer in GROUP (committing as it goes) for SECONDS; prints {"t": ms, "p": partition,
+    "o": offset, "v": value} per record and {"e": "..."} per error, then {"done": true}.
+
 dump BOOTSTRAP TOPIC
     Reads every partition of TOPIC from its start to its high watermark and prints
     {"records": [[partition, offset, value], ...]}.
@@ -69,6 +73,24 @@ if mode == "produce":
         p.poll(0)
     remaining = p.flush(150)
     emit({"done": True, "sent": sent, "unflushed": remaining, **counts})
+elif mode == "consume":
+    group, seconds = rest[0], float(rest[1])
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+                  "enable.auto.commit": True, "auto.commit.interval.ms": 500, "session.timeout.ms": 10000})
+    c.subscribe([topic])
+    start = time.time()
+    while time.time() - start < seconds and not stop["now"]:
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            emit({"t": now_ms(), "e": str(m.error())})
+            continue
+        emit({"t": now_ms(), "p": m.partition(), "o": m.offset(), "v": m.value().decode()})
+    c.close()
+    emit({"done": True})
 elif mode == "dump":
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dump-{now_ms()}", "enable.auto.commit": False,
                   "enable.partition.eof": True})
@@ -80,6 +102,7 @@ elif mode == "dump":
         ends[p] = hi
     c.assign([TopicPartition(topic, p, 0) for p in parts if ends[p] > 0])
     records, done, deadline = [], {p for p in parts if ends[p] == 0}, time.time() + 120
+    reached = {p: -1 for p in parts}
     while len(done) < len(parts) and time.time() < deadline:
         m = c.poll(0.5)
         if m is None:
@@ -91,9 +114,10 @@ elif mode == "dump":
                 continue
             raise KafkaException(m.error())
         records.append([m.partition(), m.offset(), m.value().decode()])
+        reached[m.partition()] = m.offset()
         if m.offset() + 1 >= ends[m.partition()]:
             done.add(m.partition())
     c.close()
-    emit({"records": records, "ends": ends, "complete": len(done) == len(parts)})
+    emit({"records": records, "ends": ends, "reached": reached, "complete": len(done) == len(parts)})
 else:
     raise SystemExit(f"unknown mode {mode}")

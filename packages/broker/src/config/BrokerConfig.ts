@@ -100,6 +100,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   // Clustered mode: the metadata log and controller lease live in this PostgreSQL database.
   key('fjord.metadata.database.url', 'string', null),
   key('fjord.controller.lease.ms', 'int', 2000, { validate: atLeast(100) }),
+  key('fjord.metadata.snapshot.interval.records', 'int', 20_000, { validate: atLeast(1) }),
   key('fjord.controller.lease.renew.ms', 'int', 400, { validate: atLeast(10) }),
   key('fjord.controlled.shutdown.timeout.ms', 'int', 30_000, { validate: atLeast(0) }),
   key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),

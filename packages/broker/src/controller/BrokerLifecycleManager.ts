@@ -87,10 +87,10 @@ export class BrokerLifecycleManager {
   }
 
   /**
-   * Our metadata image advanced: tell the controller now rather than at the next interval, so
-   * admin requests waiting for every broker to see their change are answered promptly.
+   * Heartbeat now rather than at the next interval: our metadata image advanced (admin requests
+   * wait for every broker to see their change) or a log dir failed (its replicas must fail over).
    */
-  metadataAdvanced(): void {
+  heartbeatSoon(): void {
     if (!this.running || this.epoch < 0) return;
     if (this.beating) this.beatAgain = true;
     else this.schedule(0);

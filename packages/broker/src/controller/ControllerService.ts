@@ -2,7 +2,9 @@ import { connect } from 'node:net';
 import {
   ClusterController,
   type ClusterControllerSettings,
+  imageToRecords,
   type MetadataPublisher,
+  type MetadataSnapshot,
   type QuorumController,
 } from '@fjord/metadata';
 import type { Logger } from 'pino';
@@ -14,7 +16,17 @@ export interface ControllerServiceSettings extends ClusterControllerSettings {
   /** auto.leader.rebalance.enable / leader.imbalance.check.interval.seconds */
   readonly autoLeaderRebalance: boolean;
   readonly leaderRebalanceIntervalMs: number;
+  /** Records between metadata snapshots (fjord.metadata.snapshot.interval.records). */
+  readonly snapshotIntervalRecords: number;
 }
+
+/** Where snapshots go (PostgreSQL in a cluster; a standalone broker's file log keeps none). */
+export interface SnapshotWriter {
+  latestSnapshot(): Promise<MetadataSnapshot | undefined>;
+  writeSnapshot(snapshot: MetadataSnapshot, trimBelow: number): Promise<void>;
+}
+
+const SNAPSHOT_CHECK_MS = 5000;
 
 /** How often lapsed broker sessions are looked for. */
 const SESSION_CHECK_MS = 100;
@@ -41,6 +53,7 @@ export class ControllerService implements ElectionListener {
     private readonly settings: ControllerServiceSettings,
     private readonly addressOf: (brokerId: number) => BrokerAddress | undefined,
     private readonly log: Logger,
+    private readonly snapshots?: SnapshotWriter,
   ) {}
 
   get active(): ClusterController | undefined {
@@ -63,6 +76,19 @@ export class ControllerService implements ElectionListener {
     });
     if (this.settings.autoLeaderRebalance)
       this.every(this.settings.leaderRebalanceIntervalMs, () => controller.rebalanceLeaders());
+    const snapshots = this.snapshots;
+    if (snapshots) {
+      let last: number | undefined;
+      this.every(SNAPSHOT_CHECK_MS, async () => {
+        last ??= (await snapshots.latestSnapshot())?.offset ?? -1;
+        const image = this.publisher.image;
+        if (image.offset - last < this.settings.snapshotIntervalRecords) return;
+        // The log is kept back to the previous snapshot, so brokers a little behind catch up by log.
+        await snapshots.writeSnapshot({ offset: image.offset, records: imageToRecords(image) }, last + 1);
+        this.log.info({ offset: image.offset, trimmedBelow: last + 1 }, 'wrote metadata snapshot');
+        last = image.offset;
+      });
+    }
     if (previous !== undefined)
       void this.fenceIfGone(previous, this.publisher.image.brokers.get(previous)?.brokerEpoch);
   }

@@ -82,8 +82,8 @@ export class MetadataDelta {
           leader: record.leader,
           leaderEpoch: record.leaderEpoch,
           partitionEpoch: record.partitionEpoch,
-          addingReplicas: [],
-          removingReplicas: [],
+          addingReplicas: record.addingReplicas ?? [],
+          removingReplicas: record.removingReplicas ?? [],
           directories: record.directories ?? record.replicas.map(() => ''),
         };
         this.updatePartition(record.topicId, record.partition, () => state);
@@ -153,9 +153,10 @@ export class MetadataDelta {
     }
   }
 
-  image(): MetadataImage {
+  /** The resulting image; `offset` overrides the last replayed offset (snapshot loading). */
+  image(offset = this.offset): MetadataImage {
     return new MetadataImage(
-      this.offset,
+      offset,
       this.brokers ?? this.base.brokers,
       this.topicsByName ?? this.base.topicsByName,
       this.topicsById ?? this.base.topicsById,
@@ -201,6 +202,16 @@ export class MetadataDelta {
     this.configs ??= new Map(this.base.configs);
     return this.configs;
   }
+}
+
+/** The image a snapshot holds: its records applied to the empty image, at the snapshot's offset. */
+export function imageFromSnapshot(snapshot: {
+  offset: number;
+  records: readonly MetadataRecord[];
+}): MetadataImage {
+  const delta = new MetadataDelta(MetadataImage.EMPTY);
+  for (const r of snapshot.records) delta.apply(r);
+  return delta.image(snapshot.offset);
 }
 
 /** Replays entries onto an image. */

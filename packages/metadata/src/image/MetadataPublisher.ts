@@ -1,5 +1,5 @@
 import type { MetadataStore } from '../store/MetadataStore.js';
-import { replay } from './MetadataDelta.js';
+import { imageFromSnapshot, replay } from './MetadataDelta.js';
 import { MetadataImage } from './MetadataImage.js';
 
 export type ImageListener = (next: MetadataImage, previous: MetadataImage) => void;
@@ -31,13 +31,34 @@ export class MetadataPublisher {
     return this.catchingUp;
   }
 
+  /**
+   * Replays what was appended since the current image. Where the log no longer has what follows
+   * it (trimmed below a snapshot: a new broker, or one far behind), the latest snapshot is loaded
+   * first and the log replayed from there.
+   */
   private async doCatchUp(): Promise<void> {
     for (;;) {
       const entries = await this.store.readAfter(this.current.offset);
+      const gap = entries.length > 0 && entries[0]!.offset !== this.current.offset + 1;
+      if (gap || (entries.length === 0 && this.current.offset < 0)) {
+        const snapshot = await this.store.latestSnapshot?.();
+        if (snapshot && snapshot.offset > this.current.offset) {
+          this.publish(imageFromSnapshot(snapshot));
+          continue;
+        }
+        if (gap)
+          throw new Error(
+            `metadata log has no entries ${this.current.offset + 1}..${entries[0]!.offset - 1} and no snapshot covers them`,
+          );
+      }
       if (entries.length === 0) return;
-      const previous = this.current;
-      this.current = replay(previous, entries);
-      for (const l of this.listeners) l(this.current, previous);
+      this.publish(replay(this.current, entries));
     }
+  }
+
+  private publish(next: MetadataImage): void {
+    const previous = this.current;
+    this.current = next;
+    for (const l of this.listeners) l(this.current, previous);
   }
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MetadataLogEntry, MetadataRecord } from '../records.js';
-import type { MetadataStore } from './MetadataStore.js';
+import type { MetadataSnapshot, MetadataStore } from './MetadataStore.js';
 
 /** The controller lease was lost (or never held): appends by a stale controller are refused. */
 export class FencedControllerError extends Error {
@@ -105,6 +105,33 @@ export class PostgresMetadataStore implements MetadataStore, ControllerLeaseStor
 
   /** Appends as the lease holder; refused with FencedControllerError otherwise. */
   async append(records: readonly MetadataRecord[]): Promise<MetadataLogEntry[]> {
+    return this.inLeaseTransaction(async (client) => {
+      const last = await client.query<{ max: string | null }>(
+        'SELECT max("offset") AS max FROM "MetadataLog" WHERE "clusterId" = $1',
+        [this.clusterId],
+      );
+      // An empty log that was trimmed continues after its snapshot.
+      const snap = await client.query<{ max: string | null }>(
+        'SELECT max("offset") AS max FROM "MetadataSnapshot" WHERE "clusterId" = $1',
+        [this.clusterId],
+      );
+      const lastOffset = Math.max(Number(last.rows[0]!.max ?? -1), Number(snap.rows[0]!.max ?? -1));
+      let next = lastOffset + 1;
+      const entries = records.map((record) => ({ offset: next++, record }));
+      for (const e of entries) {
+        await client.query('INSERT INTO "MetadataLog" ("clusterId", "offset", record) VALUES ($1, $2, $3)', [
+          this.clusterId,
+          e.offset,
+          JSON.stringify(e.record),
+        ]);
+      }
+      await client.query(`SELECT pg_notify('${CHANNEL}', $1)`, [this.clusterId]);
+      return entries;
+    });
+  }
+
+  /** Runs `work` in a transaction that holds the lease row and checks it is still ours. */
+  private async inLeaseTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.epoch === undefined)
       throw new FencedControllerError(`broker ${this.brokerId} does not hold the controller lease`);
     const client = await this.pool.connect();
@@ -119,28 +146,46 @@ export class PostgresMetadataStore implements MetadataStore, ControllerLeaseStor
         throw new FencedControllerError(
           `controller epoch ${this.epoch} of broker ${this.brokerId} is no longer current`,
         );
-      const last = await client.query<{ max: string | null }>(
-        'SELECT max("offset") AS max FROM "MetadataLog" WHERE "clusterId" = $1',
-        [this.clusterId],
-      );
-      let next = last.rows[0]!.max === null ? 0 : Number(last.rows[0]!.max) + 1;
-      const entries = records.map((record) => ({ offset: next++, record }));
-      for (const e of entries) {
-        await client.query('INSERT INTO "MetadataLog" ("clusterId", "offset", record) VALUES ($1, $2, $3)', [
-          this.clusterId,
-          e.offset,
-          JSON.stringify(e.record),
-        ]);
-      }
-      await client.query(`SELECT pg_notify('${CHANNEL}', $1)`, [this.clusterId]);
+      const result = await work(client);
       await client.query('COMMIT');
-      return entries;
+      return result;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
       client.release();
     }
+  }
+
+  async latestSnapshot(): Promise<MetadataSnapshot | undefined> {
+    const r = await this.pool.query<{ offset: string; records: MetadataRecord[] }>(
+      'SELECT "offset", records FROM "MetadataSnapshot" WHERE "clusterId" = $1 ORDER BY "offset" DESC LIMIT 1',
+      [this.clusterId],
+    );
+    const row = r.rows[0];
+    return row && { offset: Number(row.offset), records: row.records };
+  }
+
+  /**
+   * Stores a snapshot of the image at `offset` and trims the log and older snapshots below
+   * `trimBelow` (kept behind the snapshot so brokers a little behind still catch up by log).
+   * As the lease holder only, like appends.
+   */
+  async writeSnapshot(snapshot: MetadataSnapshot, trimBelow: number): Promise<void> {
+    await this.inLeaseTransaction(async (client) => {
+      await client.query(
+        'INSERT INTO "MetadataSnapshot" ("clusterId", "offset", records) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [this.clusterId, snapshot.offset, JSON.stringify(snapshot.records)],
+      );
+      await client.query('DELETE FROM "MetadataLog" WHERE "clusterId" = $1 AND "offset" < $2', [
+        this.clusterId,
+        trimBelow,
+      ]);
+      await client.query('DELETE FROM "MetadataSnapshot" WHERE "clusterId" = $1 AND "offset" < $2', [
+        this.clusterId,
+        Math.min(trimBelow, snapshot.offset),
+      ]);
+    });
   }
 
   async readAfter(afterOffset: number): Promise<MetadataLogEntry[]> {

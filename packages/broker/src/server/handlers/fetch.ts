@@ -16,6 +16,8 @@ import { type FetchSession, partitionKey, type SessionPartition } from '../Fetch
 import { quotaClient } from '../QuotaClient.js';
 import { authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 
+const EMPTY_RECORDS = Buffer.alloc(0);
+
 /** Fetch versions before 4 read legacy message sets: magic 0 before v2, magic 1 for v2–v3. */
 function legacyMagic(version: number): 0 | 1 | undefined {
   return version < 2 ? 0 : version < 4 ? 1 : undefined;
@@ -195,7 +197,9 @@ function readAll(
       logStartOffset: -1n,
       abortedTransactions: version >= 4 ? [] : null,
       preferredReadReplica: -1,
-      records: null,
+      // Never null: Kafka sends empty records with an error, and librdkafka cannot parse a null
+      // record set (it reads the -1 length as a size to skip and gives up on the response).
+      records: EMPTY_RECORDS,
     };
     // Leadership is checked on every read: it may have moved while the fetch waited.
     const p =
@@ -249,7 +253,7 @@ function readAll(
       if (e instanceof OffsetOutOfRangeError) out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       else if (e instanceof KafkaStorageError) out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       else throw e;
-      out.records = null;
+      out.records = EMPTY_RECORDS;
       hasError = true;
     }
     return out;
