@@ -6,7 +6,7 @@
  * without errors reaching producers, and acks=all is refused below min.insync.replicas.
  */
 import { spawnSync } from 'node:child_process';
-import { ApiKey } from '@fjord/protocol';
+import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkLog,
@@ -149,6 +149,37 @@ describe.sequential('a 3-broker cluster across 3 AZs', () => {
       20_000,
       'full ISRs',
     );
+  });
+
+  it('answers ElectLeaders and ListPartitionReassignments through any broker', async () => {
+    await t.probe.createTopic('elect', 2, 3);
+    // Sent to the broker that is not the controller when there is one: the request is forwarded.
+    const controller = await t.probe.controllerId();
+    const other = t.cluster.brokers.find((b) => b.running && b.id !== controller)!.id;
+    const r = await t.probe.sendTo(other, ApiKey.ElectLeaders, 2, {
+      electionType: 0,
+      topicPartitions: [
+        { topic: 'elect', partitions: [0, 1] },
+        { topic: 'no-such-topic', partitions: [0] },
+      ],
+      timeoutMs: 10_000,
+    });
+    const codes = Object.fromEntries(
+      r.replicaElectionResults.flatMap((t) =>
+        t.partitionResult.map((p) => [`${t.topic}-${p.partitionId}`, p.errorCode]),
+      ),
+    );
+    // Leaders start on the preferred replica already.
+    expect(codes).toEqual({
+      'elect-0': ErrorCode.ELECTION_NOT_NEEDED,
+      'elect-1': ErrorCode.ELECTION_NOT_NEEDED,
+      'no-such-topic-0': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    });
+    const listed = await t.probe.sendTo(other, ApiKey.ListPartitionReassignments, 0, {
+      timeoutMs: 10_000,
+      topics: null,
+    });
+    expect(listed).toMatchObject({ errorCode: 0, topics: [] });
   });
 
   it('refuses acks=all below min.insync.replicas and still takes acks=1', async () => {

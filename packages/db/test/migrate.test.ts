@@ -51,7 +51,17 @@ describe('migrations on a real PostgreSQL', () => {
           partitionLimit: 400,
           kafkaVersion: '3.8',
           brokers: {
-            create: [{ brokerId: 1, zone: 'az-1', host: '127.0.0.1', port: 9092, status: 'RUNNING' }],
+            create: [
+              {
+                brokerId: 1,
+                zone: 'az-1',
+                host: '127.0.0.1',
+                port: 9092,
+                ports: { INTERNAL: 9092, PUBLIC: 9093 },
+                dataDir: '/tmp/b1',
+                status: 'RUNNING',
+              },
+            ],
           },
         },
       });
@@ -70,7 +80,78 @@ describe('migrations on a real PostgreSQL', () => {
         where: { clusterId_offset: { clusterId: 'c-1', offset: 41n } },
       });
       expect(snapshot.records).toEqual([{ type: 'Topic', name: 't', topicId: 'x' }]);
+      await prisma.account.create({ data: { id: 'acc-2', name: 'globex' } });
+      await prisma.operatorKey.create({ data: { id: 'opk-1', name: 'ops', secretHash: 'h' } });
+      await prisma.collaboratorGrant.create({
+        data: {
+          id: 'grt-1',
+          ownerAccountId: 'acc-1',
+          granteeAccountId: 'acc-2',
+          actions: ['kafka:Describe*'],
+          resources: ['instance/ins-1'],
+        },
+      });
+      await prisma.zone.create({ data: { name: 'az-1', capacity: 4, agentUrl: 'http://127.0.0.1:1' } });
+      await prisma.operation.create({
+        data: {
+          id: 'op-1',
+          accountId: 'acc-1',
+          instanceId: 'ins-1',
+          kind: 'instance.create',
+          target: 'instance/ins-1',
+          input: { brokerCount: 3 },
+          actor: 'acc-1',
+          instanceWide: true,
+        },
+      });
+      // A second unfinished instance-wide operation on the same instance is refused by the index.
+      await expect(
+        prisma.operation.create({
+          data: {
+            id: 'op-2',
+            accountId: 'acc-1',
+            instanceId: 'ins-1',
+            kind: 'instance.resize',
+            instanceWide: true,
+          },
+        }),
+      ).rejects.toThrow();
+      await prisma.operation.update({ where: { id: 'op-1' }, data: { status: 'SUCCEEDED' } });
+      await prisma.operation.create({
+        data: {
+          id: 'op-2',
+          accountId: 'acc-1',
+          instanceId: 'ins-1',
+          kind: 'instance.resize',
+          instanceWide: true,
+        },
+      });
+      await prisma.instance.update({
+        where: { id: 'ins-1' },
+        data: {
+          accessRoutes: [{ type: 'public', securityProtocol: 'SASL_PLAINTEXT' }],
+          status: 'RESTARTING',
+        },
+      });
+      // Live names are unique per account; a deleted instance frees its name.
+      const again = {
+        accountId: 'acc-1',
+        name: 'orders',
+        zones: ['az-1'],
+        brokerCount: 1,
+        bandwidthMBps: 40,
+        diskGiB: 10,
+        partitionLimit: 10,
+        kafkaVersion: '3.8',
+      };
+      await expect(prisma.instance.create({ data: { id: 'ins-2', ...again } })).rejects.toThrow();
+      await prisma.instance.update({ where: { id: 'ins-1' }, data: { deletedAt: new Date() } });
+      await prisma.instance.create({ data: { id: 'ins-2', ...again } });
+      expect((await prisma.collaboratorGrant.findFirstOrThrow({ include: { owner: true } })).owner.name).toBe(
+        'acme',
+      );
       await prisma.account.delete({ where: { id: 'acc-1' } });
+      expect(await prisma.collaboratorGrant.count()).toBe(0);
       expect(await prisma.instance.count()).toBe(0);
     } finally {
       await prisma.$disconnect();

@@ -12,6 +12,7 @@ export interface ListenerConfig {
 }
 
 const HOUR_MS = 3_600_000;
+const CLUSTERED_DEFAULT_REPLICATION_FACTOR = 2;
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
 
 function key(name: string, type: ConfigKeyDef['type'], dflt: ConfigValue, extra: Partial<ConfigKeyDef> = {}) {
@@ -274,6 +275,9 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
   values.set('log.roll.ms', rollMs);
   const flushMs = maybe('log.flush.interval.ms') ?? int('log.flush.scheduler.interval.ms');
   values.set('log.flush.interval.ms', flushMs);
+  // The product's default in a cluster is two replicas (Kafka's, for one broker, is one).
+  if (metadataDatabaseUrl !== null && !explicit.has('default.replication.factor'))
+    values.set('default.replication.factor', CLUSTERED_DEFAULT_REPLICATION_FACTOR);
   values.set('node.id', nodeId);
   values.set('broker.id', nodeId);
 

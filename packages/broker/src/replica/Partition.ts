@@ -112,11 +112,12 @@ export class Partition {
     const wasLeader = this.isLeader;
     const epochChanged = state.leaderEpoch !== this.state.leaderEpoch || state.leader !== this.state.leader;
     this.state = state;
-    if (state.partitionEpoch >= this.partitionEpoch) {
+    if (state.partitionEpoch > this.partitionEpoch) {
+      // A newer partition state: our proposal was committed, or overtaken by another change.
       this.committedIsr = state.isr;
       this.partitionEpoch = state.partitionEpoch;
       this.pendingIsr = undefined;
-    }
+    } else if (state.partitionEpoch === this.partitionEpoch) this.committedIsr = state.isr;
     if (this.isLeader && (!wasLeader || epochChanged)) {
       this.becomeLeader(now);
       return 'leader';

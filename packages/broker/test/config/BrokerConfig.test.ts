@@ -75,4 +75,30 @@ describe('server.properties parsing', () => {
     const c = resolveBrokerConfig({ propertiesText: 'listeners=PLAINTEXT://0.0.0.0:9092' });
     expect(c.advertisedListeners[0]!.host).toBe('127.0.0.1');
   });
+
+  it('switches to clustered mode with a metadata database: a cluster id is required, two replicas by default', () => {
+    const url = 'fjord.metadata.database.url=postgresql://127.0.0.1/fjord';
+    expect(() => resolveBrokerConfig({ propertiesText: url })).toThrow(/cluster.id.*required/);
+    const c = resolveBrokerConfig({ propertiesText: `${url}\ncluster.id=abc` });
+    expect(c.metadataDatabaseUrl).toBe('postgresql://127.0.0.1/fjord');
+    expect(c.defaultReplicationFactor).toBe(2);
+    expect(
+      resolveBrokerConfig({ propertiesText: `${url}\ncluster.id=abc\ndefault.replication.factor=3` })
+        .defaultReplicationFactor,
+    ).toBe(3);
+    expect(resolveBrokerConfig({}).defaultReplicationFactor).toBe(1);
+  });
+
+  it('picks the inter-broker listener like Kafka and refuses one that does not exist', () => {
+    const two =
+      'listeners=INTERNAL://127.0.0.1:1,PUBLIC://127.0.0.1:2\nlistener.security.protocol.map=INTERNAL:PLAINTEXT,PUBLIC:SASL_PLAINTEXT';
+    expect(resolveBrokerConfig({ propertiesText: two }).interBrokerListener).toBe('INTERNAL');
+    expect(
+      resolveBrokerConfig({ propertiesText: `${two}\ninter.broker.listener.name=PUBLIC` })
+        .interBrokerListener,
+    ).toBe('PUBLIC');
+    expect(() => resolveBrokerConfig({ propertiesText: `${two}\ninter.broker.listener.name=NOPE` })).toThrow(
+      /NOPE/,
+    );
+  });
 });

@@ -1,0 +1,38 @@
+import { parseSigningKeys, type SigningKey } from './auth/tokens.js';
+
+export interface ApiConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly jwtKeys: readonly SigningKey[];
+  readonly tokenTtlSeconds: number;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  /** Shared with workers: derives each instance's control-plane SCRAM password. */
+  readonly adminSecret: string;
+  readonly logLevel: string;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`${name} must be set`);
+  return v;
+}
+
+export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return {
+    host: env.FJORD_API_HOST ?? '127.0.0.1',
+    port: Number(env.FJORD_API_PORT ?? 8080),
+    databaseUrl: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/fjord',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    queuePrefix: env.FJORD_QUEUE_PREFIX ?? 'fjord',
+    jwtKeys: parseSigningKeys(required(env, 'FJORD_JWT_KEYS')),
+    tokenTtlSeconds: Number(env.FJORD_TOKEN_TTL_SECONDS ?? 900),
+    ratePerSecond: Number(env.FJORD_RATE_LIMIT_RPS ?? 100),
+    burst: Number(env.FJORD_RATE_LIMIT_BURST ?? 200),
+    adminSecret: required(env, 'FJORD_ADMIN_SECRET'),
+    logLevel: env.FJORD_LOG_LEVEL ?? 'info',
+  };
+}

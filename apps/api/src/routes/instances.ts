@@ -1,0 +1,498 @@
+import {
+  CreateInstance,
+  Instance,
+  InstanceListQuery,
+  idSchema,
+  instanceId,
+  newId,
+  Operation,
+  PageQuery,
+  PatchInstance,
+  pageOf,
+  planPlacement,
+  ResizeInstance,
+} from '@fjord/contracts';
+import type { Prisma, PrismaClient } from '@fjord/db';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import type { Access } from '../access/access.js';
+import { principalOf } from '../app.js';
+import type { Principal } from '../auth/principal.js';
+import { checkIfMatch, etagOf } from '../http/etag.js';
+import { decodeCursor, pageFrom } from '../http/pagination.js';
+import { ApiProblem, notFound } from '../problem.js';
+import { recordAudit } from '../services/audit.js';
+import { instanceById } from '../services/instanceReads.js';
+import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
+import { operationView } from '../views/operationView.js';
+import { type App, problems, type RouteDeps } from './common.js';
+
+const Params = z.object({ instanceId });
+const Accepted = z.object({ instance: Instance, operation: Operation });
+const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
+
+/** Room left per zone: capacity minus brokers of every instance placed there. */
+export async function zoneRoom(db: PrismaClient | Prisma.TransactionClient, zones: readonly string[]) {
+  const [rows, used] = await Promise.all([
+    db.zone.findMany({ where: { name: { in: [...zones] } } }),
+    db.brokerPlacement.groupBy({ by: ['zone'], where: { zone: { in: [...zones] } }, _count: { _all: true } }),
+  ]);
+  const usedBy = new Map(used.map((u) => [u.zone, u._count._all]));
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  return zones.map((name) => ({
+    name,
+    known: byName.has(name),
+    free: (byName.get(name)?.capacity ?? 0) - (usedBy.get(name) ?? 0),
+  }));
+}
+
+/**
+ * Decides where new brokers go and records them as PLANNED placements, which reserves zone
+ * capacity at once (the worker starts them). Zone rows are locked so concurrent creates cannot
+ * both take the last slot.
+ */
+async function reservePlacement(
+  tx: Prisma.TransactionClient,
+  instanceId: string,
+  existing: { brokerId: number; zone: string }[],
+  brokerCount: number,
+  zones: readonly string[],
+): Promise<void> {
+  await tx.$queryRaw`SELECT name FROM "Zone" WHERE name = ANY(${[...zones]}) ORDER BY name FOR UPDATE`;
+  const plan = planPlacement(existing, brokerCount, await zoneRoom(tx, zones));
+  if (!plan.ok) throw new ApiProblem('placement_unsatisfiable', plan.reason);
+  await tx.brokerPlacement.createMany({
+    data: plan.add.map((b) => ({
+      instanceId,
+      brokerId: b.brokerId,
+      zone: b.zone,
+      host: '',
+      port: 0,
+      status: 'PLANNED',
+    })),
+  });
+}
+
+/** The instance if it exists, is not deleted and the caller may act on it; 404 otherwise. */
+export async function loadInstance(
+  deps: { readonly pool: Pool },
+  access: Access,
+  p: Principal,
+  id: string,
+  action: Parameters<Access['require']>[1],
+): Promise<InstanceWithBrokers> {
+  const row = await instanceById(deps.pool, id);
+  if (!row || row.deletedAt) throw notFound(`instance ${id}`);
+  await access.require(p, action, row.accountId, `instance/${row.id}`);
+  return row;
+}
+
+export function instanceRoutes(app: App, deps: RouteDeps): void {
+  const { prisma, access, queue } = deps;
+
+  app.post(
+    '/v1/instances',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'Create an instance (202: poll the operation until it succeeds)',
+        body: CreateInstance,
+        response: { 202: Accepted, ...problems(409, 422) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      if (p.kind === 'operator')
+        throw new ApiProblem('forbidden', 'instances belong to accounts; use an account key');
+      const accountId = p.accountId;
+      const body = req.body;
+      await access.require(p, 'kafka:CreateInstance', accountId, 'instance/*');
+      if (body.brokerCount < body.zones.length)
+        throw new ApiProblem('validation_failed', 'every zone needs a broker', {
+          errors: [
+            {
+              path: '/brokerCount',
+              message: `at least ${body.zones.length} for ${body.zones.length} zones`,
+              code: 'too_small',
+            },
+          ],
+        });
+      const room = await zoneRoom(prisma, body.zones);
+      const unknown = room.filter((z) => !z.known);
+      if (unknown.length > 0)
+        throw new ApiProblem('unprocessable', `unknown zone(s) ${unknown.map((z) => z.name).join(', ')}`, {
+          errors: unknown.map((z) => ({
+            path: `/zones/${body.zones.indexOf(z.name)}`,
+            message: 'no such zone',
+            code: 'unknown_zone',
+          })),
+        });
+      const precheck = planPlacement([], body.brokerCount, room);
+      if (!precheck.ok) throw new ApiProblem('placement_unsatisfiable', precheck.reason);
+      if (await prisma.instance.findFirst({ where: { accountId, name: body.name, deletedAt: null } }))
+        throw new ApiProblem('name_taken', `an instance named ${body.name} exists in this account`);
+
+      const id = newId('instance');
+      const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        await tx.instance.create({
+          data: {
+            id,
+            accountId,
+            name: body.name,
+            zones: body.zones,
+            brokerCount: body.brokerCount,
+            bandwidthMBps: body.spec.bandwidthMBps,
+            diskGiB: body.spec.diskGiB,
+            partitionLimit: body.spec.partitionLimit,
+            defaultReplicationFactor: body.defaultReplicationFactor,
+            kafkaVersion: body.kafkaVersion,
+            accessRoutes: body.accessRoutes,
+            deletionProtection: body.deletionProtection,
+            clusterId: id,
+            statusReason: 'placing brokers',
+          },
+        });
+        await reservePlacement(tx, id, [], body.brokerCount, body.zones);
+        const operation = await createOperation(tx, p, {
+          accountId,
+          instanceId: id,
+          kind: 'instance.create',
+          target: `instance/${id}`,
+          input: {},
+        });
+        await recordAudit(tx, p, {
+          accountId,
+          action: 'CreateInstance',
+          resource: `instance/${id}`,
+          details: { name: body.name, operationId: operation.id },
+        });
+        const instance = await tx.instance.findUniqueOrThrow({ where: { id }, include: { brokers: true } });
+        return { instance, operation };
+      }).catch((e: unknown) => {
+        // Two concurrent creates with one name: the partial unique index decides.
+        if ((e as { code?: string }).code === 'P2002')
+          throw new ApiProblem('name_taken', `an instance named ${body.name} exists in this account`);
+        throw e;
+      });
+      reply.code(202).header('location', `/v1/instances/${id}`).header('etag', etagOf(instance.version));
+      return { instance: instanceView(instance), operation: operationView(operation) };
+    },
+  );
+
+  app.get(
+    '/v1/instances',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'List instances',
+        querystring: PageQuery.extend(InstanceListQuery.shape).extend({
+          accountId: idSchema('account')
+            .optional()
+            .describe('another account, through a grant (operators: any)'),
+        }),
+        response: { 200: pageOf(Instance), ...problems() },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query;
+      const accountId = await access.listScope(p, 'kafka:ListInstances', 'instance/*', q.accountId);
+      const after = decodeCursor(q.cursor);
+      const rows = await prisma.instance.findMany({
+        where: {
+          deletedAt: null,
+          ...(accountId ? { accountId } : {}),
+          ...(q.status ? { status: q.status.toUpperCase() as 'RUNNING' } : {}),
+          ...(q.name ? { name: q.name } : {}),
+          ...(q.zone ? { zones: { has: q.zone } } : {}),
+          ...(after ? { id: { gt: after } } : {}),
+        },
+        include: { brokers: true },
+        orderBy: { id: 'asc' },
+        take: q.limit + 1,
+      });
+      const page = pageFrom(rows, q.limit, (r) => r.id);
+      return { items: page.items.map(instanceView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/instances/:instanceId',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'Get an instance (ETag for If-Match)',
+        params: Params,
+        response: { 200: Instance, ...problems() },
+      },
+    },
+    async (req, reply) => {
+      const row = await loadInstance(
+        deps,
+        access,
+        principalOf(req),
+        req.params.instanceId,
+        'kafka:DescribeInstance',
+      );
+      reply.header('etag', etagOf(row.version));
+      return instanceView(row);
+    },
+  );
+
+  app.patch(
+    '/v1/instances/:instanceId',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'Rename or toggle deletion protection (instant)',
+        params: Params,
+        headers: IfMatch,
+        body: PatchInstance,
+        response: { 200: Instance, ...problems(409, 412) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
+      checkIfMatch(req.headers['if-match'], row.version);
+      const { name, deletionProtection } = req.body;
+      if (
+        name &&
+        name !== row.name &&
+        (await prisma.instance.findFirst({ where: { accountId: row.accountId, name, deletedAt: null } }))
+      )
+        throw new ApiProblem('name_taken', `an instance named ${name} exists in this account`);
+      const updated = await prisma.$transaction(async (tx) => {
+        // With If-Match, the version in the filter makes a concurrent change lose with 412 rather
+        // than be overwritten; without it the last write wins.
+        const r = await tx.instance.updateMany({
+          where: { id: row.id, ...(req.headers['if-match'] ? { version: row.version } : {}) },
+          data: {
+            ...(name ? { name } : {}),
+            ...(deletionProtection !== undefined ? { deletionProtection } : {}),
+            version: { increment: 1 },
+          },
+        });
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the instance changed meanwhile; fetch it again');
+        await recordAudit(tx, p, {
+          accountId: row.accountId,
+          action: 'ModifyInstance',
+          resource: `instance/${row.id}`,
+          details: req.body,
+        });
+        return tx.instance.findUniqueOrThrow({ where: { id: row.id }, include: { brokers: true } });
+      });
+      reply.header('etag', etagOf(updated.version));
+      return instanceView(updated);
+    },
+  );
+
+  app.post(
+    '/v1/instances/:instanceId/resize',
+    {
+      schema: {
+        tags: ['instances'],
+        summary:
+          'Change broker count (up) and/or spec; refused up front when placement or quotas cannot take it',
+        params: Params,
+        headers: IfMatch,
+        body: ResizeInstance,
+        response: { 202: Accepted, ...problems(409, 412, 422) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
+      checkIfMatch(req.headers['if-match'], row.version);
+      const brokerCount = req.body.brokerCount ?? row.brokerCount;
+      const spec = {
+        bandwidthMBps: req.body.spec?.bandwidthMBps ?? row.bandwidthMBps,
+        diskGiB: req.body.spec?.diskGiB ?? row.diskGiB,
+        partitionLimit: req.body.spec?.partitionLimit ?? row.partitionLimit,
+      };
+      if (brokerCount < row.brokerCount)
+        throw new ApiProblem(
+          'unprocessable',
+          `removing brokers is not supported (${row.brokerCount} → ${brokerCount})`,
+          {
+            errors: [
+              { path: '/brokerCount', message: `must be at least ${row.brokerCount}`, code: 'too_small' },
+            ],
+          },
+        );
+      if (spec.diskGiB < row.diskGiB)
+        throw new ApiProblem('unprocessable', `disks cannot shrink (${row.diskGiB} → ${spec.diskGiB} GiB)`, {
+          errors: [{ path: '/spec/diskGiB', message: `must be at least ${row.diskGiB}`, code: 'too_small' }],
+        });
+      const existing = row.brokers.map((b) => ({ brokerId: b.brokerId, zone: b.zone }));
+      const precheck = planPlacement(existing, brokerCount, await zoneRoom(prisma, row.zones));
+      if (!precheck.ok) throw new ApiProblem('placement_unsatisfiable', precheck.reason);
+      const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        const operation = await createOperation(tx, p, {
+          accountId: row.accountId,
+          instanceId: row.id,
+          kind: 'instance.resize',
+          target: `instance/${row.id}`,
+          input: { brokerCount, spec },
+        });
+        const current = await tx.instance.findUniqueOrThrow({ where: { id: row.id } });
+        if (current.status !== 'RUNNING')
+          throw new ApiProblem(
+            'instance_not_ready',
+            `instance is ${current.status.toLowerCase()}, not running`,
+          );
+        const r = await tx.instance.updateMany({
+          where: { id: row.id, version: row.version },
+          data: {
+            brokerCount,
+            bandwidthMBps: spec.bandwidthMBps,
+            diskGiB: spec.diskGiB,
+            partitionLimit: spec.partitionLimit,
+            status: 'RESIZING',
+            statusReason: `resizing to ${brokerCount} brokers`,
+            version: { increment: 1 },
+          },
+        });
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the instance changed meanwhile; fetch it again');
+        await reservePlacement(tx, row.id, existing, brokerCount, row.zones);
+        await recordAudit(tx, p, {
+          accountId: row.accountId,
+          action: 'ResizeInstance',
+          resource: `instance/${row.id}`,
+          details: { brokerCount, spec, operationId: operation.id },
+        });
+        return {
+          operation,
+          instance: await tx.instance.findUniqueOrThrow({
+            where: { id: row.id },
+            include: { brokers: true },
+          }),
+        };
+      });
+      reply
+        .code(202)
+        .header('location', `/v1/operations/${operation.id}`)
+        .header('etag', etagOf(instance.version));
+      return { instance: instanceView(instance), operation: operationView(operation) };
+    },
+  );
+
+  app.post(
+    '/v1/instances/:instanceId/restart',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'Rolling restart, one broker at a time, waiting for in-sync replicas between brokers',
+        params: Params,
+        response: { 202: Accepted, ...problems(409, 422, 502) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:RestartInstance');
+      // Refused up front when a broker's restart would take a replicated partition below its
+      // min.insync.replicas even with every replica in sync (replication factor = min ISR).
+      if (row.status === 'RUNNING') {
+        const brokerDefault = Math.max(1, Math.min(row.defaultReplicationFactor, row.brokerCount) - 1);
+        const strict = (await deps.cluster.listTopics(row.id, row.brokers)).filter(
+          (t) =>
+            t.replicationFactor > 1 &&
+            t.replicationFactor <= Number(t.configs['min.insync.replicas'] ?? brokerDefault),
+        );
+        if (strict.length > 0)
+          throw new ApiProblem(
+            'unprocessable',
+            `a rolling restart would take topic ${strict[0]!.name} below min.insync.replicas (replication factor ${strict[0]!.replicationFactor}); lower its min.insync.replicas or add replicas first`,
+          );
+      }
+      const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        const operation = await createOperation(tx, p, {
+          accountId: row.accountId,
+          instanceId: row.id,
+          kind: 'instance.restart',
+          target: `instance/${row.id}`,
+          input: {},
+        });
+        const current = await tx.instance.findUniqueOrThrow({ where: { id: row.id } });
+        if (current.status !== 'RUNNING')
+          throw new ApiProblem(
+            'instance_not_ready',
+            `instance is ${current.status.toLowerCase()}, not running`,
+          );
+        await tx.instance.update({
+          where: { id: row.id },
+          data: { status: 'RESTARTING', statusReason: 'rolling restart', version: { increment: 1 } },
+        });
+        await recordAudit(tx, p, {
+          accountId: row.accountId,
+          action: 'RestartInstance',
+          resource: `instance/${row.id}`,
+          details: { operationId: operation.id },
+        });
+        return {
+          operation,
+          instance: await tx.instance.findUniqueOrThrow({
+            where: { id: row.id },
+            include: { brokers: true },
+          }),
+        };
+      });
+      reply.code(202).header('location', `/v1/operations/${operation.id}`);
+      return { instance: instanceView(instance), operation: operationView(operation) };
+    },
+  );
+
+  app.delete(
+    '/v1/instances/:instanceId',
+    {
+      schema: {
+        tags: ['instances'],
+        summary: 'Delete an instance: brokers stopped, data removed; 404 once done',
+        params: Params,
+        headers: IfMatch,
+        response: { 202: Accepted, ...problems(409, 412) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DeleteInstance');
+      checkIfMatch(req.headers['if-match'], row.version);
+      if (row.deletionProtection)
+        throw new ApiProblem(
+          'deletion_protected',
+          'deletion protection is on; PATCH deletionProtection=false first',
+        );
+      const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        const operation = await createOperation(tx, p, {
+          accountId: row.accountId,
+          instanceId: row.id,
+          kind: 'instance.delete',
+          target: `instance/${row.id}`,
+          input: {},
+        });
+        await tx.instance.update({
+          where: { id: row.id },
+          data: { status: 'DELETING', statusReason: 'stopping brokers', version: { increment: 1 } },
+        });
+        await recordAudit(tx, p, {
+          accountId: row.accountId,
+          action: 'DeleteInstance',
+          resource: `instance/${row.id}`,
+          details: { operationId: operation.id },
+        });
+        return {
+          operation,
+          instance: await tx.instance.findUniqueOrThrow({
+            where: { id: row.id },
+            include: { brokers: true },
+          }),
+        };
+      });
+      reply.code(202).header('location', `/v1/operations/${operation.id}`);
+      return { instance: instanceView(instance), operation: operationView(operation) };
+    },
+  );
+}

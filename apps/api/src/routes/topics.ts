@@ -1,0 +1,319 @@
+import {
+  CreateTopic,
+  instanceId,
+  Operation,
+  PageQuery,
+  PatchTopic,
+  pageOf,
+  Topic,
+  TopicName,
+} from '@fjord/contracts';
+import type { Operation as OperationRow } from '@fjord/db';
+import { z } from 'zod';
+import { principalOf } from '../app.js';
+import { decodeCursor, encodeCursor } from '../http/pagination.js';
+import { ApiProblem, notFound } from '../problem.js';
+import { recordAudit } from '../services/audit.js';
+import type { TopicState } from '../services/clusterAdmin.js';
+import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { operationView } from '../views/operationView.js';
+import { type App, problems, type RouteDeps } from './common.js';
+import { loadInstance } from './instances.js';
+
+const Params = z.object({ instanceId });
+const TopicParams = Params.extend({ topic: TopicName });
+const Accepted = z.object({ topic: Topic, operation: Operation });
+
+const topicOfTarget = (target: string) => target.split('/topic/')[1];
+
+/**
+ * Topics as the cluster reports them, overlaid with unfinished operations: a topic being created
+ * is listed (status creating) from the moment its create call returns.
+ */
+export function mergeTopics(cluster: readonly TopicState[], active: readonly OperationRow[]): Topic[] {
+  const byName = new Map<string, Topic>(
+    cluster.map((t) => [
+      t.name,
+      {
+        name: t.name,
+        partitions: t.partitions,
+        replicationFactor: t.replicationFactor,
+        configs: t.configs,
+        status: 'active',
+        operationId: null,
+      },
+    ]),
+  );
+  for (const op of active) {
+    const name = topicOfTarget(op.target);
+    if (!name) continue;
+    const existing = byName.get(name);
+    if (op.kind === 'topic.create' && !existing) {
+      const input = op.input as {
+        partitions: number;
+        replicationFactor: number;
+        configs: Record<string, string>;
+      };
+      byName.set(name, {
+        name,
+        partitions: input.partitions,
+        replicationFactor: input.replicationFactor,
+        configs: input.configs,
+        status: 'creating',
+        operationId: op.id,
+      });
+    } else if (existing && op.kind === 'topic.delete')
+      byName.set(name, { ...existing, status: 'deleting', operationId: op.id });
+    else if (existing) byName.set(name, { ...existing, operationId: op.id });
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function topicRoutes(app: App, deps: RouteDeps): void {
+  const { prisma, access, queue, cluster } = deps;
+
+  const currentTopics = async (instance: Awaited<ReturnType<typeof loadInstance>>) => {
+    const [state, active] = await Promise.all([
+      cluster.listTopics(instance.id, instance.brokers),
+      prisma.operation.findMany({
+        where: {
+          instanceId: instance.id,
+          status: { in: ['PENDING', 'RUNNING'] },
+          kind: { startsWith: 'topic.' },
+        },
+      }),
+    ]);
+    return mergeTopics(state, active);
+  };
+
+  const partitionsInUse = (topics: readonly Topic[]) => topics.reduce((n, t) => n + t.partitions, 0);
+
+  app.post(
+    '/v1/instances/:instanceId/topics',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Create a topic (listed at once with status creating)',
+        params: Params,
+        body: CreateTopic,
+        response: { 202: Accepted, ...problems(409, 422, 502) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const body = req.body;
+      await access.require(p, 'kafka:CreateTopic', ins.accountId, `instance/${ins.id}/topic/${body.name}`);
+      const replicationFactor = body.replicationFactor ?? ins.defaultReplicationFactor;
+      if (replicationFactor > ins.brokerCount)
+        throw new ApiProblem(
+          'unprocessable',
+          `replicationFactor ${replicationFactor} exceeds the ${ins.brokerCount} brokers`,
+          {
+            errors: [{ path: '/replicationFactor', message: `at most ${ins.brokerCount}`, code: 'too_big' }],
+          },
+        );
+      const topics = await currentTopics(ins);
+      if (topics.some((t) => t.name === body.name))
+        throw new ApiProblem('name_taken', `topic ${body.name} exists`);
+      const used = partitionsInUse(topics);
+      if (used + body.partitions > ins.partitionLimit)
+        throw new ApiProblem(
+          'quota_exceeded',
+          `the instance holds ${used} of ${ins.partitionLimit} partitions; ${body.partitions} more do not fit`,
+        );
+      const input = {
+        name: body.name,
+        partitions: body.partitions,
+        replicationFactor,
+        configs: body.configs,
+      };
+      const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        const operation = await createOperation(tx, p, {
+          accountId: ins.accountId,
+          instanceId: ins.id,
+          kind: 'topic.create',
+          target: `instance/${ins.id}/topic/${body.name}`,
+          input,
+        });
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'CreateTopic',
+          resource: operation.target,
+          details: { ...input, operationId: operation.id },
+        });
+        return { operation };
+      });
+      reply.code(202).header('location', `/v1/instances/${ins.id}/topics/${body.name}`);
+      return {
+        topic: { ...input, status: 'creating' as const, operationId: operation.id },
+        operation: operationView(operation),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/instances/:instanceId/topics',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: "List topics (read from the instance's cluster)",
+        params: Params,
+        querystring: PageQuery.extend({ prefix: z.string().max(249).optional() }),
+        response: { 200: pageOf(Topic), ...problems(409, 502) },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      await access.require(p, 'kafka:ListTopics', ins.accountId, `instance/${ins.id}/topic/*`);
+      const after = decodeCursor(req.query.cursor);
+      const all = (await currentTopics(ins)).filter(
+        (t) => (!req.query.prefix || t.name.startsWith(req.query.prefix)) && (!after || t.name > after),
+      );
+      const items = all.slice(0, req.query.limit);
+      return {
+        items,
+        nextCursor: all.length > items.length ? encodeCursor(items[items.length - 1]!.name) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/instances/:instanceId/topics/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Get a topic',
+        params: TopicParams,
+        response: { 200: Topic, ...problems(409, 502) },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      await access.require(
+        p,
+        'kafka:DescribeTopic',
+        ins.accountId,
+        `instance/${ins.id}/topic/${req.params.topic}`,
+      );
+      const topic = (await currentTopics(ins)).find((t) => t.name === req.params.topic);
+      if (!topic) throw notFound(`topic ${req.params.topic}`);
+      return topic;
+    },
+  );
+
+  app.patch(
+    '/v1/instances/:instanceId/topics/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Add partitions and/or change topic configs (in place)',
+        params: TopicParams,
+        body: PatchTopic,
+        response: { 202: Accepted, ...problems(409, 422, 502) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const resource = `instance/${ins.id}/topic/${req.params.topic}`;
+      await access.require(p, 'kafka:ModifyTopic', ins.accountId, resource);
+      const topics = await currentTopics(ins);
+      const topic = topics.find((t) => t.name === req.params.topic);
+      if (!topic) throw notFound(`topic ${req.params.topic}`);
+      const { partitions, configs } = req.body;
+      if (partitions !== undefined && partitions < topic.partitions)
+        throw new ApiProblem(
+          'unprocessable',
+          `partitions can only grow (${topic.partitions} → ${partitions})`,
+          {
+            errors: [
+              { path: '/partitions', message: `must be at least ${topic.partitions}`, code: 'too_small' },
+            ],
+          },
+        );
+      if (partitions !== undefined) {
+        const used = partitionsInUse(topics) - topic.partitions + partitions;
+        if (used > ins.partitionLimit)
+          throw new ApiProblem(
+            'quota_exceeded',
+            `${used} partitions would exceed the instance's limit of ${ins.partitionLimit}`,
+          );
+      }
+      const input = {
+        name: topic.name,
+        ...(partitions !== undefined ? { partitions } : {}),
+        ...(configs ? { configs } : {}),
+      };
+      const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        const operation = await createOperation(tx, p, {
+          accountId: ins.accountId,
+          instanceId: ins.id,
+          kind: 'topic.update',
+          target: resource,
+          input,
+        });
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'ModifyTopic',
+          resource,
+          details: { ...input, operationId: operation.id },
+        });
+        return { operation };
+      });
+      reply.code(202).header('location', `/v1/operations/${operation.id}`);
+      return {
+        topic: {
+          ...topic,
+          partitions: partitions ?? topic.partitions,
+          configs: { ...topic.configs, ...configs },
+          operationId: operation.id,
+        },
+        operation: operationView(operation),
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/instances/:instanceId/topics/:topic',
+    {
+      schema: {
+        tags: ['topics'],
+        summary: 'Delete a topic',
+        params: TopicParams,
+        response: { 202: Accepted, ...problems(409, 502) },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const resource = `instance/${ins.id}/topic/${req.params.topic}`;
+      await access.require(p, 'kafka:DeleteTopic', ins.accountId, resource);
+      const topic = (await currentTopics(ins)).find((t) => t.name === req.params.topic);
+      if (!topic) throw notFound(`topic ${req.params.topic}`);
+      const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        const operation = await createOperation(tx, p, {
+          accountId: ins.accountId,
+          instanceId: ins.id,
+          kind: 'topic.delete',
+          target: resource,
+          input: { name: topic.name },
+        });
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'DeleteTopic',
+          resource,
+          details: { operationId: operation.id },
+        });
+        return { operation };
+      });
+      reply.code(202).header('location', `/v1/operations/${operation.id}`);
+      return {
+        topic: { ...topic, status: 'deleting' as const, operationId: operation.id },
+        operation: operationView(operation),
+      };
+    },
+  );
+}

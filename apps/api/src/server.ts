@@ -1,0 +1,60 @@
+import { createPgPool, createPrismaClient } from '@fjord/db';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApp } from './app.js';
+import { TokenService } from './auth/tokens.js';
+import type { ApiConfig } from './config.js';
+import { KafkaClusterAdmin } from './services/clusterAdmin.js';
+import { BullOperationQueue } from './services/operationQueue.js';
+
+export interface RunningApi {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Wires the API to PostgreSQL, Redis and the clusters, and listens. */
+export async function startApi(config: ApiConfig, options: { logger?: false } = {}): Promise<RunningApi> {
+  const prisma = createPrismaClient(config.databaseUrl, { connectTimeoutMs: 2000, maxConnections: 20 });
+  const pool = createPgPool(config.databaseUrl, { connectTimeoutMs: 2000, maxConnections: 10 });
+  // No offline queue and one retry: with Redis down, calls fail at once (503) instead of waiting.
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+  });
+  redis.on('error', () => {});
+  const queue = new BullOperationQueue(redis, config.queuePrefix);
+  const cluster = new KafkaClusterAdmin(config.adminSecret);
+  const app = await buildApp({
+    prisma,
+    pool,
+    queue,
+    cluster,
+    adminSecret: config.adminSecret,
+    tokens: new TokenService({
+      keys: config.jwtKeys,
+      issuer: 'fjord',
+      audience: 'fjord-api',
+      ttlSeconds: config.tokenTtlSeconds,
+    }),
+    rateLimit: { ratePerSecond: config.ratePerSecond, burst: config.burst },
+    logger: options.logger === false ? false : { level: config.logLevel },
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    app,
+    url: `http://${config.host}:${port}`,
+    async close() {
+      // Stop taking requests, let in-flight ones finish, then release connections.
+      await app.close();
+      await cluster.close();
+      await queue.close().catch(() => {});
+      redis.disconnect();
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { AccessRoute, Instance } from '@fjord/contracts';
+import type { BrokerPlacement, Instance as InstanceRow } from '@fjord/db';
+
+export const portsOf = (b: BrokerPlacement) => b.ports as Record<string, number>;
+
+export type InstanceWithBrokers = InstanceRow & { brokers: BrokerPlacement[] };
+
+export function bootstrapServersOf(row: InstanceWithBrokers): Instance['bootstrapServers'] {
+  const routes = row.accessRoutes as AccessRoute[];
+  const running = [...row.brokers]
+    .filter((b) => b.status === 'RUNNING')
+    .sort((a, b) => a.brokerId - b.brokerId);
+  if (running.length === 0) return [];
+  return routes.map((r) => ({
+    route: r.type,
+    servers: running
+      .map((b) => `${b.host}:${portsOf(b)[r.type === 'internal' ? 'INTERNAL' : 'PUBLIC']}`)
+      .join(','),
+  }));
+}
+
+export function instanceView(row: InstanceWithBrokers): Instance {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    name: row.name,
+    zones: row.zones,
+    brokerCount: row.brokerCount,
+    spec: { bandwidthMBps: row.bandwidthMBps, diskGiB: row.diskGiB, partitionLimit: row.partitionLimit },
+    defaultReplicationFactor: row.defaultReplicationFactor,
+    kafkaVersion: row.kafkaVersion as Instance['kafkaVersion'],
+    accessRoutes: row.accessRoutes as AccessRoute[],
+    status: row.status.toLowerCase() as Instance['status'],
+    statusReason: row.statusReason,
+    deletionProtection: row.deletionProtection,
+    bootstrapServers: bootstrapServersOf(row),
+    brokers: [...row.brokers]
+      .sort((a, b) => a.brokerId - b.brokerId)
+      .map((b) => ({ id: b.brokerId, zone: b.zone, status: b.status.toLowerCase() })),
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

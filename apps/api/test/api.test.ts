@@ -1,0 +1,394 @@
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
+
+let t: TestApi;
+let operator: RestClient;
+
+beforeAll(async () => {
+  t = await startTestApi();
+  operator = await t.operator();
+  for (const zone of ['az-1', 'az-2', 'az-3', 'az-small'])
+    expect(
+      (
+        await operator.call('PUT', `/v1/zones/${zone}`, {
+          capacity: zone === 'az-small' ? 2 : 1000,
+          agentUrl: 'http://127.0.0.1:1',
+        })
+      ).status,
+    ).toBe(200);
+});
+afterAll(() => t?.close());
+
+const problemOf = (r: { headers: Headers; body: { code: string } }) => {
+  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  return r.body.code;
+};
+
+describe('authentication', () => {
+  it('refuses calls without a token, with a wrong secret, and with a forged token', async () => {
+    expect(problemOf(await t.anonymous.call('GET', '/v1/instances'))).toBe('unauthenticated');
+    const { keyId } = await t.tenant('auth-a');
+    const bad = await t.anonymous.call('POST', '/v1/auth/token', { keyId, secret: 'fjs_wrong' });
+    expect(bad.status).toBe(401);
+    expect(problemOf(bad)).toBe('invalid_credentials');
+    const forged = t.anonymous.withToken('eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
+    expect((await forged.call('GET', '/v1/instances')).status).toBe(401);
+  });
+
+  it('refuses expired, wrong-audience, wrong-issuer, unsigned and unknown-key tokens', async () => {
+    const { accountId } = await t.tenant('auth-c');
+    const key = t.config.jwtKeys[0]!;
+    const claims = { sub: accountId, typ: 'root', acc: accountId };
+    const sign = (opts: jwt.SignOptions, secret = key.secret) =>
+      jwt.sign(claims, secret, {
+        algorithm: 'HS256',
+        keyid: key.kid,
+        issuer: 'fjord',
+        audience: 'fjord-api',
+        expiresIn: 60,
+        ...opts,
+      });
+    const good = sign({});
+    expect((await t.anonymous.withToken(good).call('GET', '/v1/instances')).status).toBe(200);
+    const bad = [
+      jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, key.secret, {
+        algorithm: 'HS256',
+        keyid: key.kid,
+        issuer: 'fjord',
+        audience: 'fjord-api',
+      }),
+      sign({ audience: 'someone-else' }),
+      sign({ issuer: 'evil' }),
+      sign({}, 'x'.repeat(40)),
+      sign({ keyid: 'k-unknown' }),
+      `${Buffer.from('{"alg":"none","kid":"k1"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`,
+    ];
+    for (const token of bad) {
+      const r = await t.anonymous.withToken(token).call('GET', '/v1/instances');
+      expect(r.status).toBe(401);
+      expect(problemOf(r)).toBe('unauthenticated');
+    }
+  });
+
+  it('key rotation: tokens signed with the previous key stay valid while it is listed', async () => {
+    const { keyId, secret } = await t.tenant('auth-d');
+    const old = await t.anonymous.login(keyId, secret);
+    const rotated = await startTestApi(
+      { jwtKeys: [{ kid: 'k2', secret: 'b'.repeat(48) }, ...t.config.jwtKeys] },
+      { databaseUrl: t.databaseUrl, queuePrefix: t.queuePrefix },
+    );
+    try {
+      expect((await new RestClient(rotated.api.url, old.token).call('GET', '/v1/instances')).status).toBe(
+        200,
+      );
+      const fresh = await rotated.anonymous.login(keyId, secret);
+      expect(JSON.parse(Buffer.from(fresh.token!.split('.')[0]!, 'base64url').toString()).kid).toBe('k2');
+      // The old API, which does not know k2, refuses the new token.
+      expect((await t.anonymous.withToken(fresh.token!).call('GET', '/v1/instances')).status).toBe(401);
+    } finally {
+      await rotated.api.close();
+      await rotated.prisma.$disconnect();
+    }
+  });
+
+  it('a revoked key can no longer be exchanged', async () => {
+    const { client, keyId, secret } = await t.tenant('auth-b');
+    expect((await client.call('DELETE', `/v1/api-keys/${keyId}`)).status).toBe(204);
+    expect((await t.anonymous.call('POST', '/v1/auth/token', { keyId, secret })).status).toBe(401);
+  });
+});
+
+describe('errors', () => {
+  it('validation failures are problem+json with field paths', async () => {
+    const { client } = await t.tenant('errors-a');
+    const r = await client.call('POST', '/v1/instances', {
+      name: 'Bad Name',
+      zones: [],
+      spec: { diskGiB: -1 },
+    });
+    expect(r.status).toBe(400);
+    expect(problemOf(r)).toBe('validation_failed');
+    const paths = r.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['/name', '/zones', '/spec/diskGiB']));
+    expect(r.body.requestId).toBe(r.headers.get('x-request-id'));
+  });
+
+  it('malformed JSON and unknown routes are problems too', async () => {
+    const { client } = await t.tenant('errors-b');
+    const res = await fetch(`${client.baseUrl}/v1/instances`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${client.token}`,
+      },
+      body: '{"name":',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+    const nf = await client.call('GET', '/v1/nothing-here');
+    expect(nf.status).toBe(404);
+    expect(problemOf(nf)).toBe('not_found');
+  });
+});
+
+describe('instances', () => {
+  const body = { name: 'orders', zones: ['az-1', 'az-2', 'az-3'] };
+
+  it('create answers 202 with the operation, server defaults explicit, readable at once', async () => {
+    const { client, accountId } = await t.tenant('ins-a');
+    const r = await client.call('POST', '/v1/instances', body);
+    expect(r.status).toBe(202);
+    const { instance, operation } = r.body;
+    expect(instance).toMatchObject({
+      accountId,
+      name: 'orders',
+      brokerCount: 3,
+      spec: { bandwidthMBps: 40, diskGiB: 100, partitionLimit: 400 },
+      defaultReplicationFactor: 2,
+      kafkaVersion: '3.8',
+      status: 'creating',
+      deletionProtection: false,
+      accessRoutes: [
+        { type: 'internal', securityProtocol: 'PLAINTEXT' },
+        { type: 'public', securityProtocol: 'SASL_PLAINTEXT' },
+      ],
+    });
+    expect(operation).toMatchObject({ kind: 'instance.create', status: 'pending', instanceId: instance.id });
+    const got = await client.call('GET', `/v1/instances/${instance.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(instance);
+    expect(got.headers.get('etag')).toBe('"1"');
+    expect((await client.call('GET', `/v1/operations/${operation.id}`)).body.id).toBe(operation.id);
+  });
+
+  it('names are unique per account, not across accounts', async () => {
+    const a = await t.tenant('ins-b');
+    const b = await t.tenant('ins-c');
+    expect((await a.client.call('POST', '/v1/instances', body)).status).toBe(202);
+    const dup = await a.client.call('POST', '/v1/instances', body);
+    expect(dup.status).toBe(409);
+    expect(problemOf(dup)).toBe('name_taken');
+    expect((await b.client.call('POST', '/v1/instances', body)).status).toBe(202);
+  });
+
+  it('refuses impossible requests up front', async () => {
+    const { client } = await t.tenant('ins-d');
+    const rf = await client.call('POST', '/v1/instances', { ...body, defaultReplicationFactor: 4 });
+    expect(rf.status).toBe(400);
+    const small = { name: 'small', zones: ['az-small'], brokerCount: 2 };
+    expect((await client.call('POST', '/v1/instances', small)).status).toBe(202);
+    // The first instance reserved both slots of az-small.
+    const tooMany = await client.call('POST', '/v1/instances', { ...small, name: 'small-2', brokerCount: 1 });
+    expect(tooMany.status).toBe(422);
+    expect(problemOf(tooMany)).toBe('placement_unsatisfiable');
+    const zones = (await client.call('GET', '/v1/zones')).body.items;
+    expect(zones.find((z: { name: string }) => z.name === 'az-small')).toEqual({
+      name: 'az-small',
+      capacity: 2,
+      used: 2,
+    });
+    const zone = await client.call('POST', '/v1/instances', {
+      ...body,
+      name: 'nowhere',
+      zones: ['az-9'],
+      brokerCount: 1,
+    });
+    expect(zone.status).toBe(422);
+    expect(zone.body.errors[0].path).toBe('/zones/0');
+  });
+
+  it('operations on one instance are serialised: 409 names the operation in the way', async () => {
+    const { client } = await t.tenant('ins-e');
+    const created = (await client.call('POST', '/v1/instances', body)).body;
+    const del = await client.call('DELETE', `/v1/instances/${created.instance.id}`);
+    expect(del.status).toBe(409);
+    expect(problemOf(del)).toBe('operation_in_progress');
+    expect(del.body.operationId).toBe(created.operation.id);
+  });
+
+  it('PATCH is instant, checks If-Match, and deletion protection holds', async () => {
+    const { client, accountId } = await t.tenant('ins-f');
+    const { instance } = (await client.call('POST', '/v1/instances', { ...body, deletionProtection: true }))
+      .body;
+    const stale = await client.call(
+      'PATCH',
+      `/v1/instances/${instance.id}`,
+      { name: 'renamed' },
+      { 'if-match': '"7"' },
+    );
+    expect(stale.status).toBe(412);
+    const ok = await client.call(
+      'PATCH',
+      `/v1/instances/${instance.id}`,
+      { name: 'renamed' },
+      { 'if-match': '"1"' },
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.body.name).toBe('renamed');
+    expect(ok.headers.get('etag')).toBe('"2"');
+    // Let the create "finish" so delete is not refused for the running create.
+    await t.prisma.operation.updateMany({
+      where: { instanceId: instance.id },
+      data: { status: 'SUCCEEDED' },
+    });
+    const protectedDel = await client.call('DELETE', `/v1/instances/${instance.id}`);
+    expect(problemOf(protectedDel)).toBe('deletion_protected');
+    const events = await client.call('GET', `/v1/audit-events?resource=instance/${instance.id}`);
+    expect(events.body.items.map((e: { action: string }) => e.action)).toEqual([
+      'ModifyInstance',
+      'CreateInstance',
+    ]);
+    expect(events.body.items[0].accountId).toBe(accountId);
+  });
+
+  it('Idempotency-Key replays the first response and refuses a different body', async () => {
+    const { client } = await t.tenant('ins-g');
+    const h = { 'idempotency-key': 'create-once-1' };
+    const first = await client.call('POST', '/v1/instances', body, h);
+    const again = await client.call('POST', '/v1/instances', body, h);
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const other = await client.call('POST', '/v1/instances', { ...body, name: 'other' }, h);
+    expect(other.status).toBe(422);
+    expect(problemOf(other)).toBe('idempotency_key_reused');
+    expect((await client.call('GET', '/v1/instances')).body.items).toHaveLength(1);
+  });
+
+  it('lists page with cursors and filter', async () => {
+    const { client } = await t.tenant('ins-h');
+    for (let i = 0; i < 5; i++)
+      await client.call('POST', '/v1/instances', { name: `p${i}`, zones: ['az-1'], brokerCount: 1 });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { name: string }[]; nextCursor: string | null } } = await client.call(
+        'GET',
+        `/v1/instances?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      seen.push(...page.body.items.map((i) => i.name));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+    expect(
+      (await client.call('GET', '/v1/instances?name=p3')).body.items.map((i: { name: string }) => i.name),
+    ).toEqual(['p3']);
+    expect((await client.call('GET', '/v1/instances?cursor=garbage')).status).toBe(400);
+  });
+});
+
+describe('tenant isolation and policies', () => {
+  it("another tenant's instance is 404 everywhere; a grant opens what it names", async () => {
+    const a = await t.tenant('iso-a');
+    const b = await t.tenant('iso-b');
+    const { instance, operation } = (
+      await a.client.call('POST', '/v1/instances', { name: 'x', zones: ['az-1'], brokerCount: 1 })
+    ).body;
+    for (const [m, path] of [
+      ['GET', `/v1/instances/${instance.id}`],
+      ['PATCH', `/v1/instances/${instance.id}`],
+      ['DELETE', `/v1/instances/${instance.id}`],
+      ['GET', `/v1/operations/${operation.id}`],
+      ['GET', `/v1/instances/${instance.id}/topics`],
+    ] as const) {
+      const r = await b.client.call(m, path, m === 'PATCH' ? { name: 'y' } : undefined);
+      expect(r.status, `${m} ${path}`).toBe(404);
+    }
+    expect((await b.client.call('GET', '/v1/instances')).body.items).toEqual([]);
+    const grant = await a.client.call('POST', '/v1/grants', {
+      granteeAccountId: b.accountId,
+      actions: ['kafka:DescribeInstance', 'kafka:ListInstances'],
+      resources: [`instance/*`],
+    });
+    expect(grant.status).toBe(201);
+    expect((await b.client.call('GET', `/v1/instances/${instance.id}`)).status).toBe(200);
+    expect((await b.client.call('GET', `/v1/instances?accountId=${a.accountId}`)).body.items).toHaveLength(1);
+    expect((await b.client.call('DELETE', `/v1/instances/${instance.id}`)).status).toBe(404);
+  });
+
+  it('a sub-account can do what its policies allow, explicit deny wins', async () => {
+    const root = await t.tenant('pol-a');
+    const sub = (await root.client.call('POST', '/v1/sub-accounts', { name: 'dev' })).body;
+    const again = await root.client.call('POST', '/v1/sub-accounts', { name: 'dev' });
+    expect(again.status).toBe(409);
+    expect(problemOf(again)).toBe('name_taken');
+    const allow = (
+      await root.client.call('POST', '/v1/policies', {
+        name: 'instances',
+        effect: 'allow',
+        actions: ['kafka:*Instance*'],
+        resources: ['instance/*'],
+      })
+    ).body;
+    const deny = (
+      await root.client.call('POST', '/v1/policies', {
+        name: 'no-delete',
+        effect: 'deny',
+        actions: ['kafka:DeleteInstance'],
+        resources: ['*'],
+      })
+    ).body;
+    for (const pol of [allow, deny])
+      expect((await root.client.call('PUT', `/v1/sub-accounts/${sub.id}/policies/${pol.id}`)).status).toBe(
+        204,
+      );
+    const key = (await root.client.call('POST', '/v1/api-keys', { subAccountId: sub.id })).body;
+    const dev = await t.anonymous.login(key.id, key.secret);
+    const created = await dev.call('POST', '/v1/instances', {
+      name: 'dev-1',
+      zones: ['az-1'],
+      brokerCount: 1,
+    });
+    expect(created.status).toBe(202);
+    await t.prisma.operation.updateMany({
+      where: { instanceId: created.body.instance.id },
+      data: { status: 'SUCCEEDED' },
+    });
+    const del = await dev.call('DELETE', `/v1/instances/${created.body.instance.id}`);
+    expect(del.status).toBe(403);
+    expect(problemOf(del)).toBe('forbidden');
+    expect((await dev.call('POST', '/v1/sub-accounts', { name: 'escalate' })).status).toBe(403);
+    expect((await dev.call('POST', '/v1/api-keys', {})).status).toBe(403);
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After once the bucket is empty', async () => {
+    const limited = await startTestApi(
+      { ratePerSecond: 1, burst: 3 },
+      { databaseUrl: t.databaseUrl, queuePrefix: t.queuePrefix },
+    );
+    try {
+      const { keyId, secret } = await t.tenant('rl-a');
+      const c = await limited.anonymous.login(keyId, secret);
+      const statuses: number[] = [];
+      let last: Awaited<ReturnType<RestClient['call']>> | undefined;
+      for (let i = 0; i < 5; i++) {
+        last = await c.call('GET', '/v1/instances');
+        statuses.push(last.status);
+      }
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(last!.status).toBe(429);
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(last!.headers.get('ratelimit-remaining')).toBe('0');
+    } finally {
+      await limited.api.close();
+      await limited.prisma.$disconnect();
+    }
+  });
+});
+
+describe('OpenAPI', () => {
+  it('serves an OpenAPI 3.1 document and browsable docs', async () => {
+    const doc = await t.anonymous.call('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/instances', '/v1/instances/{instanceId}/topics']),
+    );
+    const html = await fetch(`${t.api.url}/docs/`);
+    expect(html.status).toBe(200);
+  });
+});

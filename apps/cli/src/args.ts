@@ -1,0 +1,170 @@
+/** `fjord <group> <verb> [positionals] [--flag value | --flag]`, parsed without I/O. */
+export interface ParsedArgs {
+  readonly command: string[];
+  readonly flags: Record<string, string | true>;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const command: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 2) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else {
+        const next = argv[i + 1];
+        if (next !== undefined && !next.startsWith('--')) {
+          flags[a.slice(2)] = next;
+          i++;
+        } else flags[a.slice(2)] = true;
+      }
+    } else command.push(a);
+  }
+  return { command, flags };
+}
+
+export function flag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags[name];
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+export function requiredFlag(args: ParsedArgs, name: string): string {
+  const v = flag(args, name);
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+export function intFlag(args: ParsedArgs, name: string): number | undefined {
+  const v = flag(args, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
+  return Number(v);
+}
+
+/** Request a command maps to: method, path, body; `wait` polls the returned operation. */
+export interface ApiRequest {
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly body?: unknown;
+  readonly wait: boolean;
+}
+
+export const USAGE = `fjord — the Fjord control plane from the command line
+
+  fjord login --api URL --key KEY_ID --secret SECRET
+  fjord instances create --name NAME --zones az-1,az-2,az-3 [--brokers N] [--disk GIB] [--wait]
+  fjord instances list | get ID | delete ID [--wait]
+  fjord instances resize ID --brokers N [--wait]
+  fjord instances restart ID [--wait]
+  fjord topics create INSTANCE NAME [--partitions N] [--replication-factor N] [--config k=v,...] [--wait]
+  fjord topics list INSTANCE | get INSTANCE NAME | delete INSTANCE NAME [--wait]
+  fjord topics alter INSTANCE NAME [--partitions N] [--config k=v,...] [--wait]
+  fjord operations get ID`;
+
+function configs(args: ParsedArgs): Record<string, string> | undefined {
+  const v = flag(args, 'config');
+  if (v === undefined) return undefined;
+  return Object.fromEntries(
+    v.split(',').map((kv) => {
+      const at = kv.indexOf('=');
+      if (at <= 0) throw new UsageError(`--config expects k=v, got '${kv}'`);
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
+  );
+}
+
+const enc = encodeURIComponent;
+
+export function toRequest(args: ParsedArgs): ApiRequest {
+  const [group, verb, a, b] = args.command;
+  const wait = args.flags.wait === true;
+  const need = (v: string | undefined, what: string) => {
+    if (!v) throw new UsageError(`${group} ${verb} needs ${what}`);
+    return v;
+  };
+  switch (`${group} ${verb}`) {
+    case 'instances create': {
+      const brokerCount = intFlag(args, 'brokers');
+      const diskGiB = intFlag(args, 'disk');
+      return {
+        method: 'POST',
+        path: '/v1/instances',
+        body: {
+          name: requiredFlag(args, 'name'),
+          zones: requiredFlag(args, 'zones').split(','),
+          ...(brokerCount !== undefined ? { brokerCount } : {}),
+          ...(diskGiB !== undefined ? { spec: { diskGiB } } : {}),
+        },
+        wait,
+      };
+    }
+    case 'instances list':
+      return { method: 'GET', path: '/v1/instances?limit=100', wait: false };
+    case 'instances get':
+      return { method: 'GET', path: `/v1/instances/${enc(need(a, 'an instance id'))}`, wait: false };
+    case 'instances delete':
+      return { method: 'DELETE', path: `/v1/instances/${enc(need(a, 'an instance id'))}`, wait };
+    case 'instances resize':
+      return {
+        method: 'POST',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/resize`,
+        body: { brokerCount: intFlag(args, 'brokers') },
+        wait,
+      };
+    case 'instances restart':
+      return { method: 'POST', path: `/v1/instances/${enc(need(a, 'an instance id'))}/restart`, wait };
+    case 'topics create': {
+      const partitions = intFlag(args, 'partitions');
+      const replicationFactor = intFlag(args, 'replication-factor');
+      return {
+        method: 'POST',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/topics`,
+        body: {
+          name: need(b, 'a topic name'),
+          ...(partitions !== undefined ? { partitions } : {}),
+          ...(replicationFactor !== undefined ? { replicationFactor } : {}),
+          ...(configs(args) ? { configs: configs(args) } : {}),
+        },
+        wait,
+      };
+    }
+    case 'topics list':
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/topics?limit=100`,
+        wait: false,
+      };
+    case 'topics get':
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/topics/${enc(need(b, 'a topic name'))}`,
+        wait: false,
+      };
+    case 'topics delete':
+      return {
+        method: 'DELETE',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/topics/${enc(need(b, 'a topic name'))}`,
+        wait,
+      };
+    case 'topics alter': {
+      const partitions = intFlag(args, 'partitions');
+      return {
+        method: 'PATCH',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/topics/${enc(need(b, 'a topic name'))}`,
+        body: {
+          ...(partitions !== undefined ? { partitions } : {}),
+          ...(configs(args) ? { configs: configs(args) } : {}),
+        },
+        wait,
+      };
+    }
+    case 'operations get':
+      return { method: 'GET', path: `/v1/operations/${enc(need(a, 'an operation id'))}`, wait: false };
+    default:
+      throw new UsageError(USAGE);
+  }
+}

@@ -1,0 +1,109 @@
+import type { OperationKind } from '@fjord/contracts';
+import type { Prisma, PrismaClient } from '@fjord/db';
+import type { FleetDriver } from '@fjord/fleet';
+import type { Logger } from 'pino';
+import { type FlowContext, PermanentError, type WorkerSettings } from './context.js';
+import { createAcl, createUser, deleteAcl, deleteUser, resetGroupOffsets } from './flows/accessFlows.js';
+import { createInstance, deleteInstance, resizeInstance, restartInstance } from './flows/instanceFlows.js';
+import { createTopic, deleteTopic, updateTopic } from './flows/topicFlows.js';
+import { Steps } from './steps.js';
+
+type Flow = (ctx: FlowContext) => Promise<void>;
+
+const FLOWS: Partial<Record<OperationKind, Flow>> = {
+  'instance.create': createInstance,
+  'instance.resize': resizeInstance,
+  'instance.delete': deleteInstance,
+  'instance.restart': restartInstance,
+  'topic.create': createTopic,
+  'topic.update': updateTopic,
+  'topic.delete': deleteTopic,
+  'user.create': createUser,
+  'user.delete': deleteUser,
+  'acl.create': createAcl,
+  'acl.delete': deleteAcl,
+  'group.resetOffsets': resetGroupOffsets,
+};
+
+export class OperationNotVisible extends Error {}
+
+/**
+ * Carries out one operation: PENDING → RUNNING, the kind's flow (resumable through Steps), then
+ * exactly one transition to SUCCEEDED or FAILED. A duplicate job of a finished operation is a no-op.
+ */
+export class OperationRunner {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly fleet: FleetDriver,
+    private readonly settings: WorkerSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** `finalAttempt`: a transient failure now fails the operation instead of being retried. */
+  async run(operationId: string, finalAttempt: boolean): Promise<void> {
+    const op = await this.prisma.operation.findUnique({ where: { id: operationId } });
+    if (!op) {
+      // The API enqueues before its transaction commits; a job may arrive first. Retry, then drop.
+      if (finalAttempt) return;
+      throw new OperationNotVisible(`operation ${operationId} is not visible (yet)`);
+    }
+    if (op.status === 'SUCCEEDED' || op.status === 'FAILED') return;
+    if (op.status === 'PENDING')
+      await this.prisma.operation.updateMany({
+        where: { id: op.id, status: 'PENDING' },
+        data: { status: 'RUNNING' },
+      });
+    const flow = FLOWS[op.kind as OperationKind];
+    const log = this.log.child({ operationId: op.id, kind: op.kind, instanceId: op.instanceId });
+    if (!flow)
+      return this.fail(op.id, op.instanceId, op.kind, 'unsupported', `no worker flow for ${op.kind}`);
+    const steps = new Steps(this.prisma, op.id, {
+      ...((op.progress ?? {}) as Record<string, Prisma.InputJsonValue>),
+    });
+    try {
+      log.info('running');
+      await flow({ prisma: this.prisma, fleet: this.fleet, steps, op, log, settings: this.settings });
+      const done = await this.prisma.operation.updateMany({
+        where: { id: op.id, status: 'RUNNING' },
+        data: { status: 'SUCCEEDED' },
+      });
+      log.info({ transitioned: done.count === 1 }, 'succeeded');
+    } catch (e) {
+      const permanent = e instanceof PermanentError;
+      log.warn({ err: e, permanent, finalAttempt }, 'step failed');
+      if (permanent || finalAttempt)
+        return this.fail(
+          op.id,
+          op.instanceId,
+          op.kind,
+          permanent ? (e as PermanentError).code : 'failed',
+          (e as Error).message,
+        );
+      throw e;
+    }
+  }
+
+  private async fail(
+    id: string,
+    instanceId: string | null,
+    kind: string,
+    code: string,
+    message: string,
+  ): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const r = await tx.operation.updateMany({
+        where: { id, status: { in: ['PENDING', 'RUNNING'] } },
+        data: { status: 'FAILED', error: { code, message: message.slice(0, 2000) } },
+      });
+      if (r.count === 1 && instanceId && kind.startsWith('instance.') && kind !== 'instance.delete')
+        await tx.instance.update({
+          where: { id: instanceId },
+          data: {
+            status: 'FAILED',
+            statusReason: `${kind} failed: ${message.slice(0, 500)}`,
+            version: { increment: 1 },
+          },
+        });
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { OPERATIONS_QUEUE, type OperationJob } from '@fjord/contracts';
+import type { PrismaClient } from '@fjord/db';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { OperationRunner } from './OperationRunner.js';
+
+export interface OperationWorkerOptions {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly concurrency: number;
+  /** How often unfinished operations without a job are enqueued again. */
+  readonly reconcileEveryMs: number;
+  /** Job lock; a dead worker's job is taken over after about this long. */
+  readonly lockMs?: number;
+}
+
+export const JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: true,
+  removeOnFail: 1000,
+} as const;
+
+/**
+ * BullMQ consumer of operation jobs. A worker that dies holding a job loses its lock; BullMQ's
+ * stall check hands the job to another worker (or this one after a restart), which resumes it.
+ */
+export class OperationWorker {
+  private readonly connection: Redis;
+  private readonly queueConnection: Redis;
+  private readonly worker: Worker<OperationJob>;
+  private readonly queue: Queue<OperationJob>;
+  private readonly reconciler: NodeJS.Timeout;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    runner: OperationRunner,
+    private readonly log: Logger,
+    o: OperationWorkerOptions,
+  ) {
+    this.connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+    this.queueConnection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+    this.connection.on('error', (err) => log.warn({ err: err.message }, 'redis'));
+    this.queueConnection.on('error', () => {});
+    this.queue = new Queue<OperationJob>(OPERATIONS_QUEUE, {
+      connection: this.queueConnection,
+      prefix: o.prefix,
+    });
+    this.queue.on('error', () => {});
+    this.worker = new Worker<OperationJob>(
+      OPERATIONS_QUEUE,
+      async (job: Job<OperationJob>) => {
+        const attempts = job.opts.attempts ?? 1;
+        await runner.run(job.data.operationId, job.attemptsMade + 1 >= attempts);
+      },
+      {
+        connection: this.connection,
+        prefix: o.prefix,
+        concurrency: o.concurrency,
+        lockDuration: o.lockMs ?? 10_000,
+        stalledInterval: Math.max(500, Math.floor((o.lockMs ?? 10_000) / 3)),
+        maxStalledCount: 1000,
+      },
+    );
+    this.worker.on('error', (err) => log.warn({ err: err.message }, 'worker'));
+    this.reconciler = setInterval(() => void this.reconcile(), o.reconcileEveryMs);
+    void this.reconcile();
+  }
+
+  /** Enqueues unfinished operations again (jobId = operation id, so an existing job is not doubled). */
+  async reconcile(): Promise<void> {
+    try {
+      const open = await this.prisma.operation.findMany({
+        where: { status: { in: ['PENDING', 'RUNNING'] }, updatedAt: { lt: new Date(Date.now() - 2000) } },
+        select: { id: true },
+        take: 500,
+      });
+      for (const o of open) {
+        const job = await this.queue.getJob(o.id);
+        const state = job ? await job.getState() : 'missing';
+        if (state === 'failed' || state === 'completed') await job!.remove().catch(() => {});
+        if (state === 'missing' || state === 'failed' || state === 'completed')
+          await this.queue.add('operation', { operationId: o.id }, { jobId: o.id, ...JOB_OPTIONS });
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'reconcile failed; will retry');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.reconciler);
+    await this.worker.close();
+    await this.queue.close();
+    this.connection.disconnect();
+    this.queueConnection.disconnect();
+  }
+}

@@ -1,0 +1,73 @@
+import type { AccessRoute } from '@fjord/contracts';
+import { ADMIN_USER, type BrokerSpec, type ListenerProtocols } from '@fjord/fleet';
+
+export interface InstanceFacts {
+  readonly id: string;
+  readonly clusterId: string | null;
+  readonly brokerCount: number;
+  readonly defaultReplicationFactor: number;
+  readonly kafkaVersion: string;
+  readonly accessRoutes: readonly AccessRoute[];
+}
+
+export interface ClusterSettings {
+  /** When set, brokers run clustered with their metadata in this PostgreSQL database. */
+  readonly metadataDatabaseUrl?: string;
+}
+
+export const brokerKey = (instanceId: string, brokerId: number) => `${instanceId}-b${brokerId}`;
+
+/**
+ * The broker process for one placement, in Kafka's own property names. Listeners: REPLICATION
+ * (inter-broker), CONTROL (the control plane's admin client, SCRAM, a super user), and one per
+ * access route the instance has.
+ */
+export function brokerSpecOf(
+  ins: InstanceFacts,
+  brokerId: number,
+  zone: string,
+  adminPassword: string,
+  cluster: ClusterSettings = {},
+): BrokerSpec {
+  const listeners: Record<string, ListenerProtocols[string]> = {
+    REPLICATION: 'PLAINTEXT',
+    CONTROL: 'SASL_PLAINTEXT',
+  };
+  for (const r of ins.accessRoutes)
+    listeners[r.type === 'internal' ? 'INTERNAL' : 'PUBLIC'] = r.securityProtocol;
+  const clustered = cluster.metadataDatabaseUrl !== undefined;
+  // Standalone brokers each hold the whole instance, so they cannot replicate.
+  const replication = clustered ? Math.min(ins.defaultReplicationFactor, ins.brokerCount) : 1;
+  const properties: Record<string, string> = {
+    'node.id': String(brokerId),
+    'broker.rack': zone,
+    'inter.broker.listener.name': 'REPLICATION',
+    'default.replication.factor': String(replication),
+    'min.insync.replicas': String(Math.max(1, replication - 1)),
+    'offsets.topic.replication.factor': String(clustered ? Math.min(3, ins.brokerCount) : 1),
+    'num.partitions': '3',
+    'auto.create.topics.enable': 'false',
+    'group.initial.rebalance.delay.ms': '0',
+    'fjord.kafka.version': ins.kafkaVersion,
+    // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the
+    // replication listener carries broker-to-broker traffic as ANONYMOUS, which must not be refused.
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': `User:${ADMIN_USER};User:ANONYMOUS`,
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+  };
+  if (clustered) {
+    properties['cluster.id'] = ins.clusterId ?? ins.id;
+    properties['fjord.metadata.database.url'] = cluster.metadataDatabaseUrl!;
+  }
+  return {
+    key: brokerKey(ins.id, brokerId),
+    instanceId: ins.id,
+    brokerId,
+    listeners,
+    properties,
+    scramUsers: [
+      `SCRAM-SHA-512=[name=${ADMIN_USER},password=${adminPassword}]`,
+      `SCRAM-SHA-256=[name=${ADMIN_USER},password=${adminPassword}]`,
+    ],
+  };
+}

@@ -1,0 +1,93 @@
+import type { BrokerPlacement, Operation, PrismaClient } from '@fjord/db';
+import { type FleetDriver, InstanceAdmin, instanceAdminCredential } from '@fjord/fleet';
+import type { Logger } from 'pino';
+import type { ClusterSettings } from './brokerSpec.js';
+import type { Steps } from './steps.js';
+
+export interface WorkerSettings extends ClusterSettings {
+  readonly adminSecret: string;
+  /** How long to wait for brokers to answer / replicas to catch up. */
+  readonly readyTimeoutMs: number;
+}
+
+export interface FlowContext {
+  readonly prisma: PrismaClient;
+  readonly fleet: FleetDriver;
+  readonly steps: Steps;
+  readonly op: Operation;
+  readonly log: Logger;
+  readonly settings: WorkerSettings;
+}
+
+/** An operation that cannot succeed however often it is retried (the operation fails at once). */
+export class PermanentError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const portsOf = (b: BrokerPlacement) => b.ports as Record<string, number>;
+
+export function adminOf(
+  ctx: FlowContext,
+  instanceId: string,
+  brokers: readonly BrokerPlacement[],
+): InstanceAdmin {
+  return new InstanceAdmin(
+    brokers.map((b) => `${b.host}:${portsOf(b).CONTROL}`),
+    { sasl: instanceAdminCredential(instanceId, ctx.settings.adminSecret), clientId: 'fjord-worker' },
+  );
+}
+
+/**
+ * Admin clients that together reach every copy of the instance's metadata: one for a cluster, one
+ * per broker while brokers run standalone (each then holds its own topics).
+ */
+export async function withInstanceAdmins<T>(
+  ctx: FlowContext,
+  instanceId: string,
+  brokers: readonly BrokerPlacement[],
+  fn: (admins: InstanceAdmin[]) => Promise<T>,
+): Promise<T> {
+  const running = brokers.filter((b) => portsOf(b).CONTROL).sort((a, b) => a.brokerId - b.brokerId);
+  const probe = adminOf(ctx, instanceId, running.slice(0, 1));
+  let admins: InstanceAdmin[];
+  try {
+    const seen = await probe.clusterBrokerIds();
+    admins =
+      seen.length >= running.length
+        ? [adminOf(ctx, instanceId, running)]
+        : running.map((b) => adminOf(ctx, instanceId, [b]));
+  } finally {
+    await probe.close();
+  }
+  try {
+    return await fn(admins);
+  } finally {
+    await Promise.all(admins.map((a) => a.close()));
+  }
+}
+
+export async function until(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  everyMs = 200,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(
+    `${what} did not happen within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
+}

@@ -1,0 +1,63 @@
+import type { AccessRoute } from '@fjord/contracts';
+import type { BrokerPlacement, Instance } from '@fjord/db';
+import { instanceAdminCredential } from '@fjord/fleet';
+import { brokerKey, brokerSpecOf } from '../brokerSpec.js';
+import { adminOf, type FlowContext, portsOf, until } from '../context.js';
+
+export function specFor(ctx: FlowContext, ins: Instance, b: BrokerPlacement) {
+  return brokerSpecOf(
+    { ...ins, accessRoutes: ins.accessRoutes as AccessRoute[] },
+    b.brokerId,
+    b.zone,
+    instanceAdminCredential(ins.id, ctx.settings.adminSecret).password,
+    ctx.settings,
+  );
+}
+
+/** Starts (or finds running) the broker of a placement and records where it listens. */
+export async function startBroker(
+  ctx: FlowContext,
+  ins: Instance,
+  b: BrokerPlacement,
+): Promise<BrokerPlacement> {
+  const handle = await ctx.fleet.ensureBroker(b.zone, specFor(ctx, ins, b));
+  return ctx.prisma.brokerPlacement.update({
+    where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
+    data: {
+      host: handle.host,
+      port: handle.ports.INTERNAL ?? 0,
+      ports: handle.ports,
+      dataDir: handle.dataDir,
+      status: b.status === 'RUNNING' ? 'RUNNING' : 'STARTING',
+    },
+  });
+}
+
+/** Waits until the broker answers the admin protocol (and, clustered, has registered), then marks it running. */
+export async function awaitBrokerReady(ctx: FlowContext, ins: Instance, b: BrokerPlacement): Promise<void> {
+  const admin = adminOf(ctx, ins.id, [b]);
+  try {
+    await until(
+      `broker ${b.brokerId} answering on ${b.host}:${portsOf(b).CONTROL}`,
+      ctx.settings.readyTimeoutMs,
+      async () => (await admin.clusterBrokerIds()).includes(b.brokerId),
+    );
+  } finally {
+    await admin.close();
+  }
+  await ctx.prisma.brokerPlacement.update({
+    where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
+    data: { status: 'RUNNING' },
+  });
+}
+
+export async function stopBroker(ctx: FlowContext, b: BrokerPlacement): Promise<void> {
+  await ctx.fleet.stopBroker(b.zone, brokerKey(b.instanceId, b.brokerId));
+}
+
+export async function loadInstance(ctx: FlowContext): Promise<Instance & { brokers: BrokerPlacement[] }> {
+  return ctx.prisma.instance.findUniqueOrThrow({
+    where: { id: ctx.op.instanceId! },
+    include: { brokers: true },
+  });
+}

@@ -1,0 +1,3 @@
+export * from './brokerSpec.js';
+export * from './OperationRunner.js';
+export * from './OperationWorker.js';

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { createPrismaClient } from '@fjord/db';
+import { ZoneAgentClient } from '@fjord/fleet';
+import { pino } from 'pino';
+import { OperationRunner } from './OperationRunner.js';
+import { OperationWorker } from './OperationWorker.js';
+
+const env = process.env;
+const log = pino({ name: 'fjord-worker', level: env.FJORD_LOG_LEVEL ?? 'info' });
+const required = (name: string) => {
+  const v = env[name];
+  if (!v) {
+    log.fatal(`${name} must be set`);
+    process.exit(2);
+  }
+  return v;
+};
+
+const prisma = createPrismaClient(env.DATABASE_URL);
+const agentUrls = new Map<string, string>();
+const fleet = new ZoneAgentClient(async (zone) => {
+  let url = agentUrls.get(zone);
+  if (!url) {
+    url = (await prisma.zone.findUnique({ where: { name: zone } }))?.agentUrl;
+    if (!url) throw new Error(`zone ${zone} has no agent`);
+    agentUrls.set(zone, url);
+  }
+  return url;
+}, required('FJORD_AGENT_SECRET'));
+const runner = new OperationRunner(
+  prisma,
+  fleet,
+  {
+    adminSecret: required('FJORD_ADMIN_SECRET'),
+    readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
+    // Instances run clustered, their metadata log in PostgreSQL (this database unless told otherwise);
+    // FJORD_STANDALONE_BROKERS=1 runs each broker alone (brokers without clustered mode).
+    ...(env.FJORD_STANDALONE_BROKERS === '1'
+      ? {}
+      : {
+          metadataDatabaseUrl:
+            env.FJORD_METADATA_DATABASE_URL ??
+            env.DATABASE_URL ??
+            'postgresql://postgres@127.0.0.1:5432/fjord',
+        }),
+  },
+  log,
+);
+const worker = new OperationWorker(prisma, runner, log, {
+  redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  prefix: env.FJORD_QUEUE_PREFIX ?? 'fjord',
+  concurrency: Number(env.FJORD_WORKER_CONCURRENCY ?? 8),
+  reconcileEveryMs: Number(env.FJORD_RECONCILE_MS ?? 5000),
+  lockMs: Number(env.FJORD_JOB_LOCK_MS ?? 10_000),
+});
+log.info('fjord worker started');
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => {
+    log.info({ signal }, 'stopping');
+    // Brokers keep running; unfinished jobs are resumed by the next worker.
+    void worker
+      .close()
+      .then(() => prisma.$disconnect())
+      .then(() => process.exit(0));
+  });

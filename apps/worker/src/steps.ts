@@ -1,0 +1,51 @@
+import type { Prisma, PrismaClient } from '@fjord/db';
+
+/**
+ * Progress of one operation, persisted in Operation.progress after every step so a restarted worker
+ * continues where the killed one stopped. `FJORD_FAULT_KILL=after:<step>` (or `before:`) kills the
+ * process at that point: the fault tests use it to prove every step is resumable.
+ */
+export class Steps {
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly operationId: string,
+    readonly progress: Record<string, Prisma.InputJsonValue>,
+  ) {}
+
+  done(name: string): boolean {
+    return this.progress[name] !== undefined;
+  }
+
+  /** Runs `fn` unless the step was recorded as done, then records it. */
+  async once(name: string, fn: () => Promise<Prisma.InputJsonValue | undefined>): Promise<void> {
+    if (this.done(name)) return;
+    await this.run(name, fn);
+  }
+
+  /** Runs `fn` (it must be idempotent: it runs again after a crash) and records it. */
+  async run(name: string, fn: () => Promise<Prisma.InputJsonValue | undefined>): Promise<void> {
+    faultPoint(`before:${name}`);
+    const value = (await fn()) ?? true;
+    await this.record(name, value);
+    faultPoint(`after:${name}`);
+  }
+
+  record(name: string, value: Prisma.InputJsonValue): Promise<void> {
+    this.progress[name] = value;
+    const write = this.writes.then(() =>
+      this.prisma.operation.update({
+        where: { id: this.operationId },
+        data: { progress: { ...this.progress } },
+      }),
+    );
+    this.writes = write.catch(() => {});
+    return write.then(() => {});
+  }
+}
+
+function faultPoint(point: string): void {
+  const want = process.env.FJORD_FAULT_KILL;
+  if (want && want === point) process.kill(process.pid, 'SIGKILL');
+}

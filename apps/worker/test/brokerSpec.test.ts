@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { brokerSpecOf } from '../src/brokerSpec.js';
+
+const ins = {
+  id: 'ins-1',
+  clusterId: 'ins-1',
+  brokerCount: 3,
+  defaultReplicationFactor: 2,
+  kafkaVersion: '3.7',
+  accessRoutes: [
+    { type: 'internal' as const, securityProtocol: 'PLAINTEXT' as const },
+    { type: 'public' as const, securityProtocol: 'SASL_PLAINTEXT' as const },
+  ],
+};
+
+describe('broker spec', () => {
+  it('a listener per route plus replication and control, rack = zone, the admin user a super user', () => {
+    const s = brokerSpecOf(ins, 2, 'az-2', 'pw');
+    expect(s.key).toBe('ins-1-b2');
+    expect(s.listeners).toEqual({
+      REPLICATION: 'PLAINTEXT',
+      CONTROL: 'SASL_PLAINTEXT',
+      INTERNAL: 'PLAINTEXT',
+      PUBLIC: 'SASL_PLAINTEXT',
+    });
+    expect(s.properties).toMatchObject({
+      'node.id': '2',
+      'broker.rack': 'az-2',
+      'inter.broker.listener.name': 'REPLICATION',
+      'fjord.kafka.version': '3.7',
+      'super.users': 'User:fjord-admin;User:ANONYMOUS',
+      'default.replication.factor': '1',
+    });
+    expect(s.scramUsers[0]).toBe('SCRAM-SHA-512=[name=fjord-admin,password=pw]');
+    expect(s.properties['cluster.id']).toBeUndefined();
+  });
+
+  it('clustered: shared cluster id, metadata in PostgreSQL, the instance replication factor', () => {
+    const s = brokerSpecOf(ins, 1, 'az-1', 'pw', { metadataDatabaseUrl: 'postgresql://x/db' });
+    expect(s.properties).toMatchObject({
+      'cluster.id': 'ins-1',
+      'fjord.metadata.database.url': 'postgresql://x/db',
+      'default.replication.factor': '2',
+      'min.insync.replicas': '1',
+      'offsets.topic.replication.factor': '3',
+    });
+  });
+});

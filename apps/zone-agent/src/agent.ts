@@ -1,0 +1,83 @@
+import { timingSafeEqual } from 'node:crypto';
+import { resolve } from 'node:path';
+import { type BrokerSpec, FleetError, LocalBrokerProcesses } from '@fjord/fleet';
+import Fastify, { type FastifyInstance } from 'fastify';
+
+export interface ZoneAgentOptions {
+  readonly zone: string;
+  readonly host: string;
+  readonly port: number;
+  /** Broker directories live here; brokers keep running when the agent stops. */
+  readonly dataDir: string;
+  readonly secret: string;
+  /** Address brokers listen on (defaults to the agent's host). */
+  readonly brokerHost?: string;
+  readonly brokerMain?: string;
+  readonly logger?: boolean;
+}
+
+/** apps/broker/dist/main.js of this checkout. */
+export const DEFAULT_BROKER_MAIN = resolve(import.meta.dirname, '../../broker/dist/main.js');
+
+function isSpec(v: unknown, key: string): v is BrokerSpec {
+  const s = v as BrokerSpec;
+  return (
+    !!s &&
+    s.key === key &&
+    typeof s.instanceId === 'string' &&
+    Number.isInteger(s.brokerId) &&
+    typeof s.listeners === 'object' &&
+    Object.keys(s.listeners).length > 0 &&
+    Object.values(s.listeners).every((p) => p === 'PLAINTEXT' || p === 'SASL_PLAINTEXT') &&
+    typeof s.properties === 'object' &&
+    Object.entries(s.properties).every(
+      ([k, val]) => /^[a-z0-9._-]+$/i.test(k) && typeof val === 'string' && !/[\r\n]/.test(val),
+    ) &&
+    Array.isArray(s.scramUsers)
+  );
+}
+
+/** The zone agent: HTTP in front of this host's broker processes, behind a shared secret. */
+export async function buildZoneAgent(
+  o: ZoneAgentOptions,
+): Promise<{ app: FastifyInstance; processes: LocalBrokerProcesses }> {
+  const processes = new LocalBrokerProcesses({
+    zone: o.zone,
+    root: o.dataDir,
+    host: o.brokerHost ?? o.host,
+    brokerMain: o.brokerMain ?? DEFAULT_BROKER_MAIN,
+  });
+  const app = Fastify({ logger: o.logger ?? false, forceCloseConnections: true });
+  const expected = Buffer.from(`Bearer ${o.secret}`);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected))
+      return reply.code(401).send({ error: 'unauthorized' });
+  });
+  app.setErrorHandler((err, req, reply) => {
+    req.log.error({ err }, 'agent request failed');
+    reply.code(err instanceof FleetError ? 409 : 500).send({ error: (err as Error).message });
+  });
+
+  app.get('/health', async () => processes.health());
+  app.get('/brokers', async () => ({ items: await processes.list() }));
+  app.get<{ Params: { key: string } }>('/brokers/:key', async (req, reply) => {
+    const h = await processes.handle(req.params.key);
+    return h ?? reply.code(404).send({ error: 'no such broker' });
+  });
+  app.put<{ Params: { key: string } }>('/brokers/:key', async (req, reply) => {
+    if (!isSpec(req.body, req.params.key))
+      return reply.code(400).send({ error: 'not a broker spec for this key' });
+    return processes.ensure(req.body);
+  });
+  app.post<{ Params: { key: string } }>('/brokers/:key/stop', async (req, reply) => {
+    await processes.stop(req.params.key);
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { key: string } }>('/brokers/:key', async (req, reply) => {
+    await processes.remove(req.params.key);
+    return reply.code(204).send();
+  });
+  return { app, processes };
+}

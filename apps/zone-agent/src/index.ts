@@ -1,0 +1,1 @@
+export { buildZoneAgent, DEFAULT_BROKER_MAIN, type ZoneAgentOptions } from './agent.js';

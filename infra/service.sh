@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole service on this machine: PostgreSQL and Redis ensured, migrations applied, then the API,
+# a worker and three zone agents (az-1..3). Brokers the agents start keep running when this stops;
+# run it again and they are found again. Ctrl-C stops API, worker and agents.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash infra/setup.sh
+bash infra/ensure-postgres.sh
+bash infra/ensure-redis.sh
+npm run --silent db:migrate
+
+state=.service
+mkdir -p "$state/logs"
+# Secrets are made once and kept, so tokens and instances survive a restart of the service.
+if [ ! -f "$state/secrets.env" ]; then
+  umask 077
+  {
+    echo "FJORD_JWT_KEYS=k1:$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')"
+    echo "FJORD_ADMIN_SECRET=$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')"
+    echo "FJORD_AGENT_SECRET=$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')"
+  } >"$state/secrets.env"
+fi
+set -a
+. "$state/secrets.env"
+set +a
+export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/fjord}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+API_PORT=${FJORD_API_PORT:-8080}
+
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+zones=()
+for i in 1 2 3; do
+  port=$((7100 + i))
+  FJORD_ZONE=az-$i FJORD_AGENT_PORT=$port FJORD_AGENT_DATA_DIR="$PWD/.service/zones/az-$i" \
+    node apps/zone-agent/dist/main.js >>"$state/logs/agent-az-$i.log" 2>&1 &
+  pids+=($!)
+  zones+=("az-$i=http://127.0.0.1:$port")
+done
+FJORD_API_PORT=$API_PORT node apps/api/dist/main.js >>"$state/logs/api.log" 2>&1 &
+pids+=($!)
+node apps/worker/dist/main.js >>"$state/logs/worker.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 80); do
+  curl -sf "http://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.25
+done
+node apps/api/dist/cli/bootstrap.js "http://127.0.0.1:$API_PORT" "${zones[@]}"
+echo "logs: $state/logs/   (Ctrl-C stops the service; brokers keep running)"
+wait

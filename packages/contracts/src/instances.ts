@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { idSchema, ResourceName } from './ids.js';
+import { ZoneName } from './zones.js';
+
+export const KAFKA_VERSIONS = ['2.8', '3.0', '3.1', '3.2', '3.3', '3.4', '3.5', '3.6', '3.7', '3.8'] as const;
+
+export const MAX_REPLICATION_FACTOR = 3;
+export const MAX_BROKERS = 12;
+
+/** Server-side defaults, returned explicitly in every instance so clients see what they got. */
+export const INSTANCE_DEFAULTS = {
+  brokerCount: 3,
+  spec: { bandwidthMBps: 40, diskGiB: 100, partitionLimit: 400 },
+  defaultReplicationFactor: 2,
+  kafkaVersion: '3.8',
+  deletionProtection: false,
+  accessRoutes: [
+    { type: 'internal', securityProtocol: 'PLAINTEXT' },
+    { type: 'public', securityProtocol: 'SASL_PLAINTEXT' },
+  ],
+} as const;
+
+export const InstanceSpec = z.object({
+  bandwidthMBps: z.number().int().min(10).max(10_000).describe('peak throughput the instance is sized for'),
+  diskGiB: z.number().int().min(1).max(100_000).describe('disk per broker'),
+  partitionLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .describe('partitions (all topics) the instance may hold'),
+});
+export type InstanceSpec = z.infer<typeof InstanceSpec>;
+
+export const AccessRoute = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('internal'), securityProtocol: z.enum(['PLAINTEXT', 'SASL_PLAINTEXT']) }),
+  z.object({
+    type: z.literal('public'),
+    securityProtocol: z.literal('SASL_PLAINTEXT').describe('public routes always authenticate'),
+  }),
+]);
+export type AccessRoute = z.infer<typeof AccessRoute>;
+
+export const InstanceStatus = z.enum(['creating', 'running', 'resizing', 'restarting', 'deleting', 'failed']);
+
+export const Broker = z.object({
+  id: z.number().int(),
+  zone: z.string(),
+  status: z.string(),
+});
+
+export const Instance = z
+  .object({
+    id: idSchema('instance'),
+    accountId: idSchema('account'),
+    name: ResourceName,
+    zones: z.array(z.string()),
+    brokerCount: z.number().int(),
+    spec: InstanceSpec,
+    defaultReplicationFactor: z.number().int(),
+    kafkaVersion: z.enum(KAFKA_VERSIONS),
+    accessRoutes: z.array(AccessRoute),
+    status: InstanceStatus,
+    statusReason: z.string().nullable(),
+    deletionProtection: z.boolean(),
+    bootstrapServers: z
+      .array(z.object({ route: z.enum(['internal', 'public']), servers: z.string() }))
+      .describe('comma-separated host:port per access route; empty until brokers run'),
+    brokers: z.array(Broker),
+    version: z.number().int().describe('bumped on every change; also the ETag'),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Instance' });
+export type Instance = z.infer<typeof Instance>;
+
+function uniqueZones(zones: string[]): boolean {
+  return new Set(zones).size === zones.length;
+}
+
+export const CreateInstance = z
+  .object({
+    name: ResourceName,
+    zones: z.array(ZoneName).min(1).max(3).refine(uniqueZones, 'zones must be distinct'),
+    brokerCount: z.number().int().min(1).max(MAX_BROKERS).default(INSTANCE_DEFAULTS.brokerCount),
+    spec: InstanceSpec.partial()
+      .default({})
+      .transform((s) => ({ ...INSTANCE_DEFAULTS.spec, ...s })),
+    defaultReplicationFactor: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_REPLICATION_FACTOR)
+      .optional()
+      .describe('default 2, or brokerCount when fewer brokers'),
+    kafkaVersion: z.enum(KAFKA_VERSIONS).default(INSTANCE_DEFAULTS.kafkaVersion),
+    accessRoutes: z
+      .array(AccessRoute)
+      .min(1)
+      .max(2)
+      .refine((r) => new Set(r.map((x) => x.type)).size === r.length, 'one route per type')
+      .default(() => INSTANCE_DEFAULTS.accessRoutes.map((r) => ({ ...r }))),
+    deletionProtection: z.boolean().default(INSTANCE_DEFAULTS.deletionProtection),
+  })
+  .superRefine((v, ctx) => {
+    if (v.defaultReplicationFactor !== undefined && v.defaultReplicationFactor > v.brokerCount)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultReplicationFactor'],
+        message: `cannot exceed brokerCount (${v.brokerCount})`,
+      });
+  })
+  .transform((v) => ({
+    ...v,
+    defaultReplicationFactor:
+      v.defaultReplicationFactor ?? Math.min(INSTANCE_DEFAULTS.defaultReplicationFactor, v.brokerCount),
+  }));
+export type CreateInstance = z.infer<typeof CreateInstance>;
+
+/** Instant changes (no operation): name and deletion protection. */
+export const PatchInstance = z
+  .object({ name: ResourceName.optional(), deletionProtection: z.boolean().optional() })
+  .refine((v) => v.name !== undefined || v.deletionProtection !== undefined, 'nothing to change');
+
+export const ResizeInstance = z
+  .object({
+    brokerCount: z.number().int().min(1).max(MAX_BROKERS).optional(),
+    spec: InstanceSpec.partial().optional(),
+  })
+  .refine((v) => v.brokerCount !== undefined || v.spec !== undefined, 'give brokerCount and/or spec');
+
+export const InstanceListQuery = z.object({
+  status: InstanceStatus.optional(),
+  name: z.string().max(64).optional().describe('exact name'),
+  zone: z.string().max(32).optional(),
+});
+
+export const instanceId = idSchema('instance');

@@ -1,0 +1,15 @@
+import { createHmac } from 'node:crypto';
+import type { AdminCredential } from './InstanceAdmin.js';
+
+export const ADMIN_USER = 'fjord-admin';
+
+/**
+ * The control plane's own SCRAM user on an instance (a super user there). Derived from a secret
+ * the API and workers share, so no password is stored and each instance's differs.
+ */
+export function instanceAdminCredential(instanceId: string, secret: string): AdminCredential {
+  return {
+    username: ADMIN_USER,
+    password: createHmac('sha256', secret).update(`admin:${instanceId}`).digest('base64url'),
+  };
+}

@@ -1,0 +1,230 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BrokerHandle, type BrokerSpec, FleetError, type ZoneHealth } from '../FleetDriver.js';
+import { freePorts } from './ports.js';
+import { isOurProcess, sleep, tcpReachable } from './processes.js';
+
+export interface LocalBrokerProcessesOptions {
+  readonly zone: string;
+  /** Where every broker's directory lives: `<root>/<key>/{broker.json,server.properties,broker.pid,broker.log,data}`. */
+  readonly root: string;
+  /** Address brokers listen on and advertise. */
+  readonly host: string;
+  /** The broker daemon's entry point (apps/broker/dist/main.js). */
+  readonly brokerMain: string;
+  readonly startTimeoutMs?: number;
+  readonly stopTimeoutMs?: number;
+}
+
+interface Stored {
+  readonly spec: BrokerSpec;
+  readonly host: string;
+  readonly ports: Record<string, number>;
+}
+
+const KEY_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
+
+/**
+ * Broker processes on this host. They are spawned detached with their own session, so they outlive
+ * the agent; what is running is found again from pid files (checked against /proc so a recycled pid
+ * is not mistaken for a broker). Ports are chosen once per broker and kept across restarts.
+ */
+export class LocalBrokerProcesses {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly o: LocalBrokerProcessesOptions) {
+    mkdirSync(o.root, { recursive: true });
+  }
+
+  private dir(key: string): string {
+    if (!KEY_RE.test(key)) throw new FleetError(`invalid broker key '${key}'`);
+    return join(this.o.root, key);
+  }
+
+  /** One change at a time per broker. */
+  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.locks.set(
+      key,
+      next.catch(() => {}),
+    );
+    return next;
+  }
+
+  private stored(key: string): Stored | undefined {
+    const file = join(this.dir(key), 'broker.json');
+    if (!existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as Stored;
+  }
+
+  private pid(key: string): number | null {
+    const file = join(this.dir(key), 'broker.pid');
+    if (!existsSync(file)) return null;
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && isOurProcess(pid, join(this.dir(key), 'server.properties'))
+      ? pid
+      : null;
+  }
+
+  private propertiesOf(s: Stored): string {
+    const names = Object.keys(s.spec.listeners);
+    const lines = [
+      '# Written by the Fjord zone agent; changes are overwritten on the next ensure.',
+      `listeners=${names.map((n) => `${n}://${s.host}:${s.ports[n]}`).join(',')}`,
+      `advertised.listeners=${names.map((n) => `${n}://${s.host}:${s.ports[n]}`).join(',')}`,
+      `listener.security.protocol.map=${names.map((n) => `${n}:${s.spec.listeners[n]}`).join(',')}`,
+      `log.dirs=${join(this.dir(s.spec.key), 'data')}`,
+      ...Object.entries(s.spec.properties).map(([k, v]) => `${k}=${v}`),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+
+  ensure(spec: BrokerSpec): Promise<BrokerHandle> {
+    return this.serial(spec.key, async () => {
+      const dir = this.dir(spec.key);
+      mkdirSync(join(dir, 'data'), { recursive: true });
+      let stored = this.stored(spec.key);
+      const names = Object.keys(spec.listeners);
+      if (!stored || names.some((n) => stored!.ports[n] === undefined)) {
+        const ports = await freePorts(this.o.host, names.length);
+        stored = {
+          spec,
+          host: this.o.host,
+          ports: Object.fromEntries(names.map((n, i) => [n, stored?.ports[n] ?? ports[i]!])),
+        };
+      } else stored = { ...stored, spec };
+      await writeFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
+      await writeFile(join(dir, 'server.properties'), this.propertiesOf(stored));
+      if (this.pid(spec.key) === null) await this.spawn(stored);
+      return this.handle(spec.key) as Promise<BrokerHandle>;
+    });
+  }
+
+  private async spawn(s: Stored): Promise<void> {
+    const dir = this.dir(s.spec.key);
+    const logFile = join(dir, 'broker.log');
+    const out = openSync(logFile, 'a');
+    const args = [this.o.brokerMain, '--config', join(dir, 'server.properties')];
+    for (const u of s.spec.scramUsers) args.push('--add-scram', u);
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: dir });
+    closeSync(out);
+    child.unref();
+    const pid = child.pid;
+    if (!pid) throw new FleetError(`could not start broker ${s.spec.key}`);
+    await writeFile(join(dir, 'broker.pid'), `${pid}\n`);
+    const first = Object.keys(s.spec.listeners)[0]!;
+    const deadline = Date.now() + (this.o.startTimeoutMs ?? 20_000);
+    while (Date.now() < deadline) {
+      if (!isOurProcess(pid, join(dir, 'server.properties'))) {
+        const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+        throw new FleetError(`broker ${s.spec.key} exited during start-up:\n${tail}`);
+      }
+      if (await tcpReachable(s.host, s.ports[first]!)) return;
+      await sleep(50);
+    }
+    throw new FleetError(`broker ${s.spec.key} did not open port ${s.ports[first]} in time`);
+  }
+
+  stop(key: string): Promise<void> {
+    return this.serial(key, () => this.stopNow(key));
+  }
+
+  private async stopNow(key: string): Promise<void> {
+    const pid = this.pid(key);
+    const pidFile = join(this.dir(key), 'broker.pid');
+    if (pid !== null) {
+      const marker = join(this.dir(key), 'server.properties');
+      // SIGTERM is the broker's controlled shutdown; SIGKILL only if it does not finish in time.
+      process.kill(-pid, 'SIGTERM');
+      const deadline = Date.now() + (this.o.stopTimeoutMs ?? 20_000);
+      while (isOurProcess(pid, marker) && Date.now() < deadline) await sleep(50);
+      if (isOurProcess(pid, marker)) {
+        process.kill(-pid, 'SIGKILL');
+        while (isOurProcess(pid, marker)) await sleep(20);
+      }
+    }
+    rmSync(pidFile, { force: true });
+  }
+
+  remove(key: string): Promise<void> {
+    return this.serial(key, async () => {
+      await this.stopNow(key);
+      rmSync(this.dir(key), { recursive: true, force: true });
+    });
+  }
+
+  async handle(key: string): Promise<BrokerHandle | undefined> {
+    const s = this.stored(key);
+    if (!s) return undefined;
+    const pid = this.pid(key);
+    const first = Object.keys(s.spec.listeners)[0]!;
+    return {
+      key,
+      instanceId: s.spec.instanceId,
+      brokerId: s.spec.brokerId,
+      host: s.host,
+      ports: s.ports,
+      dataDir: join(this.dir(key), 'data'),
+      pid,
+      running: pid !== null,
+      reachable: pid !== null && (await tcpReachable(s.host, s.ports[first]!, 2000)),
+      diskUsedBytes: dirSize(join(this.dir(key), 'data')),
+    };
+  }
+
+  async list(): Promise<BrokerHandle[]> {
+    const keys = readdirSync(this.o.root).filter(
+      (k) => KEY_RE.test(k) && existsSync(join(this.o.root, k, 'broker.json')),
+    );
+    const handles = await Promise.all(keys.map((k) => this.handle(k)));
+    return handles.filter((h): h is BrokerHandle => h !== undefined);
+  }
+
+  async health(): Promise<ZoneHealth> {
+    const fs = await statfs(this.o.root);
+    return {
+      zone: this.o.zone,
+      brokers: (await this.list()).filter((b) => b.running).length,
+      diskTotalBytes: fs.blocks * fs.bsize,
+      diskFreeBytes: fs.bavail * fs.bsize,
+    };
+  }
+}
+
+function dirSize(path: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(path);
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(path, e);
+    try {
+      const st = statSync(p);
+      total += st.isDirectory() ? dirSize(p) : st.size;
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return total;
+}
+
+/** A stable digest of a spec, for telling whether a running broker was started with it. */
+export function specDigest(spec: BrokerSpec): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+}

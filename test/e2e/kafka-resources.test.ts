@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RestClient } from '../support/api.js';
+import { startTestService, type TestService, waitForOperation } from '../support/service.js';
+
+let s: TestService;
+let client: RestClient;
+let instanceId: string;
+let internal: string;
+
+beforeAll(async () => {
+  s = await startTestService(1);
+  client = (await s.t.tenant('resources')).client;
+  const created = await client.call('POST', '/v1/instances', {
+    name: 'res',
+    zones: ['az-1'],
+    brokerCount: 1,
+  });
+  instanceId = created.body.instance.id;
+  expect((await waitForOperation(client, created.body.operation.id)).status).toBe('succeeded');
+  const ins = (await client.call('GET', `/v1/instances/${instanceId}`)).body;
+  internal = ins.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+  const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, {
+    name: 'orders',
+    partitions: 2,
+  });
+  expect((await waitForOperation(client, t.body.operation.id)).status).toBe('succeeded');
+}, 120_000);
+afterAll(() => s?.close());
+
+describe('Kafka resources through the REST API', () => {
+  it('what Kafka tools create shows up in the API (topics are read from the cluster)', async () => {
+    const kafka = new kafkajs.Kafka({ brokers: [internal], logLevel: kafkajs.logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'made-by-kafka-tools', numPartitions: 1 }] });
+    await admin.disconnect();
+    const names = (await client.call('GET', `/v1/instances/${instanceId}/topics`)).body.items.map(
+      (t: { name: string }) => t.name,
+    );
+    expect(names).toEqual(['made-by-kafka-tools', 'orders']);
+  });
+
+  it('consumer groups: members and lag, and offsets reset while the group is empty', async () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `m${i}`).join('\n');
+    execFileSync('kcat', ['-b', internal, '-t', 'orders', '-P', '-p', '0'], { input: `${lines}\n` });
+    const kafka = new kafkajs.Kafka({ brokers: [internal], logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'billing', sessionTimeout: 10_000 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+    let seen = 0;
+    await consumer.run({
+      eachMessage: async () => {
+        seen++;
+      },
+    });
+    const deadline = Date.now() + 20_000;
+    while (seen < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toBe(10);
+    const live = (await client.call('GET', `/v1/instances/${instanceId}/consumer-groups/billing`)).body;
+    expect(live.members).toHaveLength(1);
+    expect(live.members[0].assignments).toEqual(['orders']);
+    const busy = await client.call(
+      'POST',
+      `/v1/instances/${instanceId}/consumer-groups/billing/reset-offsets`,
+      { topic: 'orders', to: 'earliest' },
+    );
+    expect(busy.status).toBe(409);
+    expect(busy.body.code).toBe('group_not_empty');
+    await consumer.disconnect();
+
+    const listed = (await client.call('GET', `/v1/instances/${instanceId}/consumer-groups`)).body.items;
+    expect(listed.map((g: { groupId: string }) => g.groupId)).toContain('billing');
+    const idle = (await client.call('GET', `/v1/instances/${instanceId}/consumer-groups/billing`)).body;
+    expect(idle.members).toEqual([]);
+    expect(idle.lag.find((l: { partition: number }) => l.partition === 0)).toMatchObject({
+      committedOffset: 10,
+      endOffset: 10,
+      lag: 0,
+    });
+    const reset = await client.call(
+      'POST',
+      `/v1/instances/${instanceId}/consumer-groups/billing/reset-offsets`,
+      { topic: 'orders', to: 'offset', offset: 4 },
+    );
+    expect(reset.status).toBe(202);
+    expect((await waitForOperation(client, reset.body.operation.id)).status).toBe('succeeded');
+    const after = (await client.call('GET', `/v1/instances/${instanceId}/consumer-groups/billing`)).body;
+    expect(after.lag.find((l: { partition: number }) => l.partition === 0)).toMatchObject({
+      committedOffset: 4,
+      lag: 6,
+    });
+  }, 60_000);
+
+  it('messages: produce over HTTP, read pages by offset, timestamp and latest', async () => {
+    const base = `/v1/instances/${instanceId}/topics/orders`;
+    const sent: number[] = [];
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const r = await client.call('POST', `${base}/messages`, {
+        partition: 1,
+        key: `k${i}`,
+        value: `v${i}`,
+        headers: { h: String(i) },
+      });
+      expect(r.status).toBe(200);
+      sent.push(r.body.offset);
+    }
+    expect(sent).toEqual([0, 1, 2, 3, 4]);
+    const page = (await client.call('GET', `${base}/partitions/1/messages?offset=1&limit=2`)).body;
+    expect(page.messages.map((m: { value: string }) => m.value)).toEqual(['v1', 'v2']);
+    expect(page.messages[0]).toMatchObject({ partition: 1, offset: 1, key: 'k1', headers: { h: '1' } });
+    expect(page).toMatchObject({ nextOffset: 3, highWatermark: 5 });
+    const byTime = (await client.call('GET', `${base}/partitions/1/messages?timestamp=${t0}`)).body;
+    expect(byTime.messages.map((m: { offset: number }) => m.offset)).toEqual([0, 1, 2, 3, 4]);
+    const future = (
+      await client.call('GET', `${base}/partitions/1/messages?timestamp=${Date.now() + 60_000}`)
+    ).body;
+    expect(future.messages).toEqual([]);
+    const latest = (await client.call('GET', `${base}/partitions/1/messages?latest=2`)).body;
+    expect(latest.messages.map((m: { value: string }) => m.value)).toEqual(['v3', 'v4']);
+    expect((await client.call('GET', `${base}/partitions/7/messages`)).status).toBe(404);
+    expect((await client.call('GET', `${base}/partitions/1/messages?offset=1&latest=2`)).status).toBe(400);
+  });
+
+  it('SASL users and ACLs go through the Kafka admin protocol (or a clean 501 where brokers lack it)', async () => {
+    const r = await client.call('POST', `/v1/instances/${instanceId}/users`, {
+      name: 'alice',
+      password: 'alice-secret-1',
+    });
+    if (r.status === 501) {
+      expect(r.body.code).toBe('not_supported_by_brokers');
+      expect((await client.call('GET', `/v1/instances/${instanceId}/acls`)).status).toBe(501);
+      return;
+    }
+    expect(r.status).toBe(202);
+    expect((await waitForOperation(client, r.body.operation.id)).status).toBe('succeeded');
+    const users = (await client.call('GET', `/v1/instances/${instanceId}/users`)).body.items;
+    expect(users).toEqual([{ name: 'alice', mechanisms: ['SCRAM-SHA-512'], status: 'active' }]);
+    const op = await s.t.prisma.operation.findUniqueOrThrow({ where: { id: r.body.operation.id } });
+    expect(JSON.stringify(op.input)).not.toContain('passwordSealed');
+  });
+});

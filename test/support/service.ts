@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { LocalBrokerProcesses } from '@fjord/fleet';
+import { buildZoneAgent } from '@fjord/zone-agent';
+import type { FastifyInstance } from 'fastify';
+import { type RestClient, startTestApi, TEST_ADMIN_SECRET, type TestApi } from './api.js';
+import { REDIS_URL } from './redis.js';
+
+const WORKER_MAIN = resolve(import.meta.dirname, '../../apps/worker/dist/main.js');
+export const AGENT_SECRET = 'test-agent-secret';
+
+export interface ZoneAgentUnderTest {
+  readonly zone: string;
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly processes: LocalBrokerProcesses;
+}
+
+/** The whole control plane on this machine: API, zone agents (az-1..n) and a worker process. */
+export interface TestService {
+  readonly t: TestApi;
+  readonly operator: RestClient;
+  readonly agents: ZoneAgentUnderTest[];
+  readonly dataDir: string;
+  worker: ChildProcess | undefined;
+  startWorker(env?: Record<string, string>): ChildProcess;
+  stopWorker(signal?: NodeJS.Signals): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestService(
+  zones = 3,
+  workerEnv: Record<string, string> = {},
+): Promise<TestService> {
+  const t = await startTestApi();
+  const dataDir = mkdtempSync(join(tmpdir(), 'fjord-service-'));
+  const agents: ZoneAgentUnderTest[] = [];
+  const operator = await t.operator();
+  for (let i = 1; i <= zones; i++) {
+    const zone = `az-${i}`;
+    const { app, processes } = await buildZoneAgent({
+      zone,
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dataDir, zone),
+      secret: AGENT_SECRET,
+      // Lets a run use another broker build (e.g. a branch not merged yet).
+      ...(process.env.FJORD_TEST_BROKER_MAIN ? { brokerMain: process.env.FJORD_TEST_BROKER_MAIN } : {}),
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    agents.push({ zone, url, app, processes });
+    const r = await operator.call('PUT', `/v1/zones/${zone}`, { capacity: 8, agentUrl: url });
+    if (r.status !== 200) throw new Error(`zone ${zone}: ${r.status}`);
+  }
+  const service: TestService = {
+    t,
+    operator,
+    agents,
+    dataDir,
+    worker: undefined,
+    startWorker(env = {}) {
+      const child = spawn(process.execPath, [WORKER_MAIN], {
+        env: {
+          ...process.env,
+          DATABASE_URL: t.databaseUrl,
+          REDIS_URL,
+          FJORD_QUEUE_PREFIX: t.queuePrefix,
+          FJORD_AGENT_SECRET: AGENT_SECRET,
+          FJORD_ADMIN_SECRET: TEST_ADMIN_SECRET,
+          FJORD_LOG_LEVEL: process.env.FJORD_TEST_LOG ? 'info' : 'warn',
+          FJORD_RECONCILE_MS: '1000',
+          FJORD_JOB_LOCK_MS: '2000',
+          ...workerEnv,
+          ...env,
+        },
+        stdio: ['ignore', process.env.FJORD_TEST_LOG ? 'inherit' : 'ignore', 'inherit'],
+      });
+      service.worker = child;
+      return child;
+    },
+    async stopWorker(signal = 'SIGTERM') {
+      const w = service.worker;
+      service.worker = undefined;
+      if (!w || w.exitCode !== null || w.signalCode !== null) return;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.kill(signal);
+      await exited;
+    },
+    async close() {
+      await service.stopWorker('SIGKILL');
+      for (const a of agents) {
+        for (const b of await a.processes.list()) await a.processes.remove(b.key);
+        await a.app.close();
+      }
+      await t.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  service.startWorker();
+  return service;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: operation bodies are checked by the callers
+export async function waitForOperation(client: RestClient, id: string, timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await client.call('GET', `/v1/operations/${id}`);
+    if (r.body.status === 'succeeded' || r.body.status === 'failed') return r.body;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`operation ${id} did not finish within ${timeoutMs} ms`);
+}
