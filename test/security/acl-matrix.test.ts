@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Broker, resolveBrokerConfig } from '@fjord/broker';
+import { ApiKey, ErrorCode } from '@fjord/protocol';
 import {
   type AclEntry,
   Kafka,
@@ -21,7 +22,6 @@ import {
   AclPermissionTypes as Perm,
   AclResourceTypes as Res,
 } from 'kafkajs';
-import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticatePlain, RawConnection } from './rawSasl.js';
@@ -456,27 +456,44 @@ describe('ACL matrix with real clients', () => {
     expect(await librdkafkaConsume('bob', 'orders', 'g-bob')).toBe('GROUP_AUTHORIZATION_FAILED');
   });
 
-  it('partition reassignment and leader election need ALTER (listing needs DESCRIBE) on the cluster', { timeout: 30_000 }, async () => {
+  it('partition reassignment and leader election need ALTER (listing needs DESCRIBE) on the cluster', {
+    timeout: 30_000,
+  }, async () => {
     const as = async (user: User) => {
       const c = await RawConnection.open(broker.port());
       expect(await authenticatePlain(c, user, password(user))).toMatchObject({ errorCode: 0 });
       return c;
     };
     const bob = await as('bob');
-    expect(await bob.send(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null })).toMatchObject({
+    expect(
+      await bob.send(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null }),
+    ).toMatchObject({
       errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
     });
     expect(
-      await bob.send(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'orders', partitions: [0] }], timeoutMs: 5000 }),
+      await bob.send(ApiKey.ElectLeaders, 2, {
+        electionType: 0,
+        topicPartitions: [{ topic: 'orders', partitions: [0] }],
+        timeoutMs: 5000,
+      }),
     ).toMatchObject({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED });
     expect(
-      await bob.send(ApiKey.AlterPartitionReassignments, 0, { timeoutMs: 5000, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, replicas: [1] }] }] }),
+      await bob.send(ApiKey.AlterPartitionReassignments, 0, {
+        timeoutMs: 5000,
+        topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, replicas: [1] }] }],
+      }),
     ).toMatchObject({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED });
     bob.close();
     const admin = await as('admin');
-    expect(await admin.send(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null })).toMatchObject({ errorCode: 0 });
     expect(
-      await admin.send(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'orders', partitions: [0] }], timeoutMs: 5000 }),
+      await admin.send(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null }),
+    ).toMatchObject({ errorCode: 0 });
+    expect(
+      await admin.send(ApiKey.ElectLeaders, 2, {
+        electionType: 0,
+        topicPartitions: [{ topic: 'orders', partitions: [0] }],
+        timeoutMs: 5000,
+      }),
     ).toMatchObject({ errorCode: 0 });
     admin.close();
   });
