@@ -40,7 +40,7 @@ describe('an AZ outage', () => {
     const bootstrap = t.cluster.bootstrapServers;
     const producer = new ProducerWorkload(bootstrap, 'az', 12, 25, 200, 'az');
     const consumers = [0, 1].map(() => new ConsumerWorkload(bootstrap, 'az', 'az-readers', 45));
-    await waitFor(() => producer.acked().length > 400, 15_000, 'steady acks');
+    await waitFor(() => producer.acked().length > 400, 30_000, 'steady acks');
 
     const zone = t.cluster.inZone('az-1');
     for (const b of zone) await b.kill();

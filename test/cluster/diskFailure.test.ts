@@ -54,7 +54,7 @@ describe('a failed log dir in a cluster', () => {
     await t.probe.createTopic('jbod', 6, 3);
     const bootstrap = t.cluster.bootstrapServers;
     const w = new ProducerWorkload(bootstrap, 'jbod', 6, 15, 300, 'jb');
-    await waitFor(() => w.acked().length > 300, 10_000, 'steady acks');
+    await waitFor(() => w.acked().length > 300, 30_000, 'steady acks');
 
     const broker = t.cluster.broker(1);
     const { dirs } = await placement(1, 'jbod');

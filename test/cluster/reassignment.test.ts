@@ -46,7 +46,7 @@ describe('partition reassignment', () => {
     const bootstrap = t.cluster.bootstrapServers;
     const producer = new ProducerWorkload(bootstrap, 'moving', PARTITIONS, 25, 300, 'mv');
     const consumers = [0, 1].map(() => new ConsumerWorkload(bootstrap, 'moving', 'movers', 45));
-    await waitFor(() => producer.acked().length > 1000, 15_000, 'a busy topic');
+    await waitFor(() => producer.acked().length > 1000, 30_000, 'a busy topic');
 
     const started = await runProcess(process.execPath, [
       REASSIGN,

@@ -7,6 +7,8 @@ export interface InstanceFacts {
   readonly brokerCount: number;
   readonly defaultReplicationFactor: number;
   readonly kafkaVersion: string;
+  /** The spec's bandwidth, MB/s, for the whole instance (each broker enforces its share). */
+  readonly bandwidthMBps: number;
   readonly accessRoutes: readonly AccessRoute[];
 }
 
@@ -49,6 +51,8 @@ export function brokerSpecOf(
     'auto.create.topics.enable': 'false',
     'group.initial.rebalance.delay.ms': '0',
     'fjord.kafka.version': ins.kafkaVersion,
+    // The bandwidth the customer bought: produce in and fetch out each held to it, instance-wide.
+    'fjord.instance.bandwidth.bytes.per.second': String(ins.bandwidthMBps * 1_000_000),
     // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the
     // replication listener carries broker-to-broker traffic as ANONYMOUS, which must not be refused.
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',

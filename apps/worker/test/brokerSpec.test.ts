@@ -7,6 +7,7 @@ const ins = {
   brokerCount: 3,
   defaultReplicationFactor: 2,
   kafkaVersion: '3.7',
+  bandwidthMBps: 40,
   accessRoutes: [
     { type: 'internal' as const, securityProtocol: 'PLAINTEXT' as const },
     { type: 'public' as const, securityProtocol: 'SASL_PLAINTEXT' as const },
@@ -30,6 +31,7 @@ describe('broker spec', () => {
       'fjord.kafka.version': '3.7',
       'super.users': 'User:fjord-admin;User:ANONYMOUS',
       'default.replication.factor': '1',
+      'fjord.instance.bandwidth.bytes.per.second': '40000000',
     });
     expect(s.scramUsers[0]).toBe('SCRAM-SHA-512=[name=fjord-admin,password=pw]');
     expect(s.properties['cluster.id']).toBeUndefined();

@@ -437,6 +437,7 @@ function emitSchema(model: SchemaModel, versions: Range): string {
           dec.push('for (let i = 0; i < tagCount; i++) {');
           dec.push('const tag = r.uvarint(); const size = r.uvarint(); const end = r.pos + size;');
           dec.push(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated code is a template literal
             'if (size > r.remaining) throw new ProtocolDecodeError(`tagged field ${tag} of ${size} bytes exceeds the frame`);',
           );
           dec.push('switch (tag) {');
@@ -446,6 +447,7 @@ function emitSchema(model: SchemaModel, versions: Range): string {
           dec.push('default: r.skip(size);');
           dec.push('}');
           dec.push(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated code is a template literal
             'if (r.pos !== end) throw new ProtocolDecodeError(`tagged field ${tag} has a wrong size`);',
           );
           dec.push('}');

@@ -6,7 +6,9 @@ const [scenario, bootstrap, ...args] = process.argv.slice(2);
 // Failures end with their message on the last line (the harness shows the tail of stderr).
 const fail = (e) => {
   console.error(e);
-  console.error(`error: ${e?.message ?? e}`);
+  // MultipleErrors (a retried operation) carries the attempts' errors: show their codes too.
+  const causes = (e?.errors ?? []).map((c) => c?.apiId ?? c?.code ?? c?.message).join(', ');
+  console.error(`error: ${e?.message ?? e}${causes ? ` (${causes})` : ''}`);
   process.exit(1);
 };
 process.on('unhandledRejection', fail);
@@ -55,6 +57,9 @@ switch (scenario) {
       deserializers: stringDeserializers,
       sessionTimeout: 10000,
       heartbeatInterval: 500,
+      // Each member that stops starts another rebalance; on a busy machine (CI runs this beside
+      // replicated clusters) three defaults-spaced rejoin attempts can all land in one.
+      retries: 10,
     });
     const stream = await consumer.consume({
       topics: [topic],

@@ -73,8 +73,8 @@ export async function resizeInstance(ctx: FlowContext): Promise<void> {
       throw e;
     }
   });
-  // Spec changes (bandwidth, disk, partition limit) are limits the control plane enforces; the
-  // brokers themselves need no change for them today.
+  // Disk and partition limits are enforced by the control plane. The bandwidth limit is a broker
+  // setting read at start: a new bandwidth reaches running brokers with their next rolling restart.
   await markRunning(ctx);
 }
 
@@ -93,6 +93,7 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
     const clusterId = ins.clusterId ?? ins.id;
     await ctx.prisma.metadataLog.deleteMany({ where: { clusterId } });
     await ctx.prisma.controllerLease.deleteMany({ where: { clusterId } });
+    await ctx.prisma.metadataSnapshot.deleteMany({ where: { clusterId } });
     return true;
   });
   await ctx.prisma.instance.update({
