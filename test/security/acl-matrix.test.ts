@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Broker, resolveBrokerConfig } from '@fjord/broker';
+import { ApiKey, ErrorCode } from '@fjord/protocol';
 import {
   type AclEntry,
   Kafka,
@@ -23,6 +24,7 @@ import {
 } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticatePlain, RawConnection } from './rawSasl.js';
 
 const run = promisify(execFile);
 const USERS = ['admin', 'alice', 'bob', 'carol', 'dave'] as const;
@@ -452,5 +454,47 @@ describe('ACL matrix with real clients', () => {
     const deleted = await as('carol', (a) => a.deleteAcls({ filters: [del] }));
     expect(deleted.filterResponses[0]!.matchingAcls).toHaveLength(1);
     expect(await librdkafkaConsume('bob', 'orders', 'g-bob')).toBe('GROUP_AUTHORIZATION_FAILED');
+  });
+
+  it('partition reassignment and leader election need ALTER (listing needs DESCRIBE) on the cluster', {
+    timeout: 30_000,
+  }, async () => {
+    const as = async (user: User) => {
+      const c = await RawConnection.open(broker.port());
+      expect(await authenticatePlain(c, user, password(user))).toMatchObject({ errorCode: 0 });
+      return c;
+    };
+    const bob = await as('bob');
+    expect(
+      await bob.send(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null }),
+    ).toMatchObject({
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    });
+    expect(
+      await bob.send(ApiKey.ElectLeaders, 2, {
+        electionType: 0,
+        topicPartitions: [{ topic: 'orders', partitions: [0] }],
+        timeoutMs: 5000,
+      }),
+    ).toMatchObject({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED });
+    expect(
+      await bob.send(ApiKey.AlterPartitionReassignments, 0, {
+        timeoutMs: 5000,
+        topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, replicas: [1] }] }],
+      }),
+    ).toMatchObject({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED });
+    bob.close();
+    const admin = await as('admin');
+    expect(
+      await admin.send(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null }),
+    ).toMatchObject({ errorCode: 0 });
+    expect(
+      await admin.send(ApiKey.ElectLeaders, 2, {
+        electionType: 0,
+        topicPartitions: [{ topic: 'orders', partitions: [0] }],
+        timeoutMs: 5000,
+      }),
+    ).toMatchObject({ errorCode: 0 });
+    admin.close();
   });
 });

@@ -317,6 +317,9 @@ export class Broker {
       async awaitMetadataPropagation() {
         const controller = election.isActive ? controllerService.active : undefined;
         if (!controller) return;
+        // Alone in the cluster, this broker's own image is the only one, and it has the change.
+        const live = metadata.image.liveBrokers();
+        if (live.length === 1 && live[0]!.brokerId === config.nodeId) return;
         if (!(await controller.waitForPropagation(metadata.image.offset, METADATA_PROPAGATION_WAIT_MS)))
           log.warn({ offset: metadata.image.offset }, 'metadata change not yet seen by every broker');
       },

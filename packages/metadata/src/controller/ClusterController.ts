@@ -128,6 +128,9 @@ export class ClusterController {
       brokerEpoch: req.brokerEpoch,
       deadline: now + this.settings.sessionTimeoutMs,
     });
+    // What waitForPropagation waits on: the image offset each broker last reported.
+    this.brokerOffsets.set(req.brokerId, req.currentMetadataOffset);
+    for (const check of [...this.propagationWaiters]) check();
     const unclean = this.uncleanPolicy();
 
     if (req.offlineLogDirs.some((d) => reg.logDirs.includes(d)))

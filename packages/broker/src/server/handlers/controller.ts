@@ -1,4 +1,5 @@
 import {
+  AclOperation,
   type ClusterController,
   FencedControllerError,
   ongoingReassignments as ongoing,
@@ -6,6 +7,7 @@ import {
 import { ApiKey, decodeDefaultPrincipalDataV0, ErrorCode, Reader } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { authorizeCluster } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 
 /**
@@ -277,6 +279,20 @@ export const electLeadersHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(req, ctx: RequestContext) {
+    // ALTER on the cluster, as Kafka's handleElectLeaders; every named partition carries the refusal.
+    if (!authorizeCluster(ctx, AclOperation.ALTER))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({
+          topic: t.topic,
+          partitionResult: t.partitions.map((partitionId) => ({
+            partitionId,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: null,
+          })),
+        })),
+      };
     const controller = active(ctx);
     if (!controller)
       return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, replicaElectionResults: [] };
@@ -316,6 +332,13 @@ export const alterPartitionReassignmentsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   async handle(req, ctx: RequestContext) {
+    if (!authorizeCluster(ctx, AclOperation.ALTER))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'Cluster authorization failed.',
+        responses: [],
+      };
     const controller = active(ctx);
     if (!controller)
       return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, responses: [] };
@@ -348,6 +371,13 @@ export const listPartitionReassignmentsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   handle(req, ctx: RequestContext) {
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'Cluster authorization failed.',
+        topics: [],
+      };
     const image = ctx.broker.metadata.image;
     const only =
       req.topics === null ? undefined : new Map(req.topics.map((t) => [t.name, t.partitionIndexes]));
