@@ -409,6 +409,23 @@ describe('ClusterController', () => {
     expect(second).toMatchObject({ shouldShutDown: true, isFenced: true });
   });
 
+  it('reports an admin change propagated once every live broker heartbeated an image that has it', async () => {
+    const { c, publisher } = await controller(60_000);
+    const epochs: number[] = [];
+    for (const id of [1, 2]) {
+      const r = await c.registerBroker(reg(id), 0);
+      if (!r.ok) throw new Error(r.message);
+      epochs[id] = r.brokerEpoch;
+      await c.heartbeat(beat(id, r.brokerEpoch, publisher.image.offset), 0);
+    }
+    const offset = publisher.image.offset;
+    expect(await c.waitForPropagation(offset, 10)).toBe(false); // broker 1 reported an older image
+    const waiting = c.waitForPropagation(offset, 5000);
+    await c.heartbeat(beat(1, epochs[1]!, offset), 1);
+    await c.heartbeat(beat(2, epochs[2]!, offset), 1);
+    expect(await waiting).toBe(true);
+  });
+
   it('hands out disjoint producer id blocks', async () => {
     const { c } = await controller();
     const r = await c.registerBroker(reg(1), 0);
