@@ -162,6 +162,13 @@ export class Partition {
     minInsyncReplicas: number,
     now: number,
   ): AppendOutcome {
+    // As Kafka's ReplicaManager: a replica on a failed dir says so, whoever leads now.
+    if (this.offline)
+      return {
+        ok: false,
+        error: 'KAFKA_STORAGE_ERROR',
+        message: `the log dir of ${this.topic}-${this.partition} is offline`,
+      };
     if (!this.isLeader)
       return {
         ok: false,
