@@ -17,4 +17,4 @@ for _ in range(count):
     p.flush(30)
     lat.append((time.perf_counter() - t) * 1000)
 lat.sort()
-print(json.dumps({"p50_ms": round(lat[len(lat) // 2], 2), "p99_ms": round(lat[int(len(lat) * 0.99)], 2)}))
+print(json.dumps({"p50_ms": round(lat[len(lat) // 2], 2), "p99_ms": round(lat[int(len(lat) * 0.99)], 2)}, separators=(",", ":")))
