@@ -61,7 +61,7 @@ export class Partition {
     readonly topic: string,
     readonly topicId: string,
     readonly partition: number,
-    readonly log: PartitionLog,
+    private log_: PartitionLog,
     state: PartitionState,
     private readonly context: ReplicaContext,
     now: number,
@@ -71,6 +71,15 @@ export class Partition {
     this.partitionEpoch = state.partitionEpoch;
     this.rebuildProducerState();
     if (this.isLeader) this.becomeLeader(now);
+  }
+
+  get log(): PartitionLog {
+    return this.log_;
+  }
+
+  /** The log moved to another dir (AlterReplicaLogDirs): same records, new files. */
+  replaceLog(log: PartitionLog): void {
+    this.log_ = log;
   }
 
   private get brokerId(): number {

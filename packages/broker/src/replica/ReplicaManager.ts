@@ -151,6 +151,23 @@ export class ReplicaManager {
     for (const [p, isLeader] of leadershipChanges) for (const l of this.leadershipListeners) l(p, isLeader);
   }
 
+  /**
+   * Moves a hosted replica to another of this broker's log dirs and tells the controller where it
+   * is now. Undefined when this broker does not host it.
+   */
+  async moveReplica(
+    topic: string,
+    partition: number,
+    dir: string,
+    now: number,
+  ): Promise<Partition | undefined> {
+    const p = this.get(topic, partition);
+    if (!p) return undefined;
+    p.replaceLog(await this.logs.move(topic, partition, dir, now));
+    this.reportDirectory(p);
+    return p;
+  }
+
   /** A follower fetched: update what we know of it, and let it join the ISR once caught up. */
   recordFollowerFetch(p: Partition, replicaId: number, fetchOffset: number, now: number): void {
     p.recordFollowerFetch(replicaId, fetchOffset, now);

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, read, readSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, openSync, read, readdirSync, readSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TMP_SUFFIX } from './LogFileNames.js';
 
 /** Reads `length` bytes at `position`, fewer only at end of file. Positional: no seek state. */
@@ -48,6 +48,23 @@ export function fsyncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** fsyncs every file below `dir`, then the directory itself (a copied partition made durable). */
+export function fsyncTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) fsyncTree(path);
+    else {
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  fsyncDirectory(dir);
 }
 
 /**

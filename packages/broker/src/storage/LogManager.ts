@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   accessSync,
   constants,
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -13,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isStorageIoError, KafkaStorageError } from './errors.js';
-import { fsyncDirectory, writeFileDurably } from './FileIO.js';
+import { fsyncDirectory, fsyncTree, writeFileDurably } from './FileIO.js';
 import { LogCleaner, type LogCleanerOptions } from './LogCleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './LogConfig.js';
 import { isDeletedPartitionDirName, parsePartitionDirName, partitionDirName } from './LogFileNames.js';
@@ -138,6 +139,16 @@ export class LogManager {
           }
           const tp = parsePartitionDirName(entry);
           if (!tp || !statSync(full).isDirectory()) continue;
+          const twin = this.partitions.get(entry);
+          if (twin) {
+            // A move between dirs stopped after its copy was in place: both are the same log.
+            this.logger.warn(
+              { partition: entry, kept: twin.parentDir, dropped: dir },
+              'partition found in two log dirs',
+            );
+            this.removeInBackground(full);
+            continue;
+          }
           this.partitions.set(entry, { ...tp, parentDir: dir, log: undefined });
           found.push({ ...tp, dir: full });
         }
@@ -257,6 +268,50 @@ export class LogManager {
     let best: string | undefined;
     for (const [dir, n] of counts) if (best === undefined || n < counts.get(best)!) best = dir;
     return best!;
+  }
+
+  /**
+   * Moves a partition's log to another of this broker's log dirs (AlterReplicaLogDirs): the log
+   * is flushed and closed, copied into the target under a `-delete` name (so a crash mid-copy
+   * leaves only garbage that start-up removes), renamed into place, and reopened there; then the
+   * old copy is removed. The partition takes no writes while its files are copied.
+   */
+  async move(topic: string, partition: number, targetDir: string, now: number): Promise<PartitionLog> {
+    const name = partitionDirName(topic, partition);
+    const entry = this.partitions.get(name);
+    if (!entry?.log) throw new Error(`partition ${name} is not open here`);
+    if (!this.dirs.includes(targetDir)) throw new Error(`${targetDir} is not a log dir of this broker`);
+    if (entry.parentDir === targetDir) return entry.log;
+    if (!this.isDirOnline(targetDir) || !this.isDirOnline(entry.parentDir))
+      throw new KafkaStorageError(`log dir ${targetDir} or ${entry.parentDir} is offline`, targetDir);
+    const log = entry.log;
+    await log.flushesSettled();
+    const config = log.config;
+    log.close(now);
+    const staging = join(targetDir, `${name}.${randomUUID().replace(/-/g, '')}-delete`);
+    try {
+      cpSync(join(entry.parentDir, name), staging, { recursive: true });
+      fsyncTree(staging);
+      renameSync(staging, join(targetDir, name));
+      fsyncDirectory(targetDir);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      // The original is intact: reopen it where it was.
+      this.attach(
+        entry,
+        PartitionLog.open(join(entry.parentDir, name), config, { cleanShutdown: true, now }),
+      );
+      throw error;
+    }
+    const old = join(entry.parentDir, name);
+    const moved: PartitionEntry = { topic, partition, parentDir: targetDir, log: undefined };
+    this.attach(moved, PartitionLog.open(join(targetDir, name), config, { cleanShutdown: true, now }));
+    this.partitions.set(name, moved);
+    const doomed = join(entry.parentDir, `${name}.${randomUUID().replace(/-/g, '')}-delete`);
+    renameSync(old, doomed);
+    fsyncDirectory(entry.parentDir);
+    void this.removeInBackground(doomed);
+    return moved.log!;
   }
 
   /**

@@ -237,3 +237,46 @@ export const describeLogDirsHandler = defineHandler({
     };
   },
 });
+
+/**
+ * AlterReplicaLogDirs (KIP-113): moves this broker's replicas between its log dirs. Kafka copies
+ * into a "future" replica in the background; here the partition's files are copied while it
+ * takes no writes, then it carries on from the new dir (fine for the sizes one dir move takes
+ * seconds for). Needs ALTER on the cluster. Unknown dirs answer LOG_DIR_NOT_FOUND, replicas this
+ * broker does not host REPLICA_NOT_AVAILABLE, failed dirs KAFKA_STORAGE_ERROR.
+ */
+export const alterReplicaLogDirsHandler = defineHandler({
+  apiKey: ApiKey.AlterReplicaLogDirs,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(req, ctx: RequestContext) {
+    const b = ctx.broker;
+    const allowed = authorizeCluster(ctx, AclOperation.ALTER);
+    const results = new Map<string, { partitionIndex: number; errorCode: number }[]>();
+    const answer = (topic: string, partitionIndex: number, errorCode: number) => {
+      results.set(topic, [...(results.get(topic) ?? []), { partitionIndex, errorCode }]);
+    };
+    for (const dir of req.dirs) {
+      const known = b.logs.dirs.includes(dir.path);
+      for (const t of dir.topics)
+        for (const partition of t.partitions) {
+          if (!allowed) answer(t.name, partition, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+          else if (!known) answer(t.name, partition, ErrorCode.LOG_DIR_NOT_FOUND);
+          else if (!b.logs.isDirOnline(dir.path)) answer(t.name, partition, ErrorCode.KAFKA_STORAGE_ERROR);
+          else {
+            try {
+              const moved = await b.replicas.moveReplica(t.name, partition, dir.path, b.now());
+              answer(t.name, partition, moved ? ErrorCode.NONE : ErrorCode.REPLICA_NOT_AVAILABLE);
+            } catch (err) {
+              b.log.warn({ err, topic: t.name, partition, dir: dir.path }, 'replica move failed');
+              answer(t.name, partition, ErrorCode.KAFKA_STORAGE_ERROR);
+            }
+          }
+        }
+    }
+    return {
+      throttleTimeMs: 0,
+      results: [...results].map(([topicName, partitions]) => ({ topicName, partitions })),
+    };
+  },
+});

@@ -3,6 +3,7 @@ import type { AdvertisedApi } from '../KafkaApis.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './acls.js';
 import { apiVersionsHandler } from './apiVersions.js';
 import {
+  alterReplicaLogDirsHandler,
   deleteRecordsHandler,
   describeClusterHandler,
   describeLogDirsHandler,
@@ -78,6 +79,7 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     initProducerIdHandler,
     offsetForLeaderEpochHandler,
     describeLogDirsHandler,
+    alterReplicaLogDirsHandler,
     describeClusterHandler,
     saslHandshakeHandler,
     saslAuthenticateHandler,
