@@ -19,10 +19,13 @@ import { type Principal, rateLimitKeyOf } from './auth/principal.js';
 import { InvalidToken, type TokenService } from './auth/tokens.js';
 import { IdempotencyStore, requestHash, validateKey } from './http/idempotency.js';
 import { type RateLimitSettings, TokenBuckets } from './http/rateLimiter.js';
+import { ApiMetrics } from './http/requestMetrics.js';
 import { isBackendUnavailable } from './http/unavailable.js';
 import { ApiProblem, type FieldIssue, problemBody } from './problem.js';
 import { registerRoutes } from './routes/index.js';
+import { internalRoutes } from './routes/internal.js';
 import type { ClusterAdmin } from './services/clusterAdmin.js';
+import type { MetricsReader } from './services/metricsQuery.js';
 import type { OperationQueue } from './services/operationQueue.js';
 
 export interface ApiDeps {
@@ -36,6 +39,10 @@ export interface ApiDeps {
   readonly cluster: ClusterAdmin;
   /** Seals secrets (SASL passwords) that operations carry to the worker. */
   readonly adminSecret: string;
+  /** Charts from the control plane's Prometheus; monitoring routes answer 503 without it. */
+  readonly metrics?: MetricsReader;
+  /** Token of the monitoring stack's `/internal/*` routes; they do not exist without it. */
+  readonly internalToken?: string;
   readonly logger?: LoggerOptions | false;
 }
 
@@ -88,6 +95,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   app.decorateRequest('idempotency', null);
+  const apiMetrics = new ApiMetrics();
+  apiMetrics.observe(app);
 
   const sendProblem = (
     req: FastifyRequest,
@@ -221,6 +230,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     await registerRoutes(scope.withTypeProvider<ZodTypeProvider>(), { ...deps, access });
   });
+
+  const { internalToken } = deps;
+  if (internalToken) await app.register(internalRoutes, { ...deps, access, internalToken, apiMetrics });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

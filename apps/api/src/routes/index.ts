@@ -1,13 +1,16 @@
 import { accountRoutes } from './accounts.js';
 import { aclRoutes } from './acls.js';
+import { alarmRoutes } from './alarms.js';
 import { apiKeyRoutes } from './apiKeys.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
+import { channelRoutes } from './channels.js';
 import type { App, RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
 import { instanceRoutes } from './instances.js';
 import { messageRoutes } from './messages.js';
+import { monitoringRoutes } from './monitoring.js';
 import { operationRoutes } from './operations.js';
 import { policyRoutes } from './policies.js';
 import { subAccountRoutes } from './subAccounts.js';
@@ -31,4 +34,7 @@ export async function registerRoutes(app: App, deps: RouteDeps): Promise<void> {
   groupRoutes(app, deps);
   messageRoutes(app, deps);
   auditRoutes(app, deps);
+  monitoringRoutes(app, deps);
+  alarmRoutes(app, deps);
+  channelRoutes(app, deps);
 }
