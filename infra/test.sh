@@ -6,5 +6,6 @@ bash infra/setup.sh
 bash infra/ensure-postgres.sh
 bash infra/ensure-redis.sh
 bash infra/ensure-clients.sh
+bash infra/ensure-monitoring.sh
 npm run --silent db:migrate
 npx vitest run "$@"

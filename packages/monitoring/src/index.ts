@@ -4,3 +4,4 @@ export * from './PrometheusClient.js';
 export * from './promql.js';
 export * from './stackConfig.js';
 export * from './webhookSignature.js';
+export * from './MonitoringStack.js';
