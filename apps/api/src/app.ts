@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ErrorCode } from '@fjord/contracts';
-import type { PrismaClient } from '@fjord/db';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -10,52 +9,20 @@ import {
   jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
-  type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Pool } from 'pg';
-import type { LoggerOptions } from 'pino';
 import { Access } from './access/access.js';
-import { type Principal, rateLimitKeyOf } from './auth/principal.js';
-import { InvalidToken, type TokenService } from './auth/tokens.js';
-import { IdempotencyStore, requestHash, validateKey } from './http/idempotency.js';
-import { type RateLimitSettings, TokenBuckets } from './http/rateLimiter.js';
+import { rateLimitKeyOf } from './auth/principal.js';
+import type { ApiDeps } from './deps.js';
+import { authenticate } from './http/authentication.js';
+import { spendToken } from './http/rateLimit.js';
+import { TokenBuckets } from './http/rateLimiter.js';
 import { ApiMetrics } from './http/requestMetrics.js';
 import { isBackendUnavailable } from './http/unavailable.js';
 import { ApiProblem, type FieldIssue, problemBody } from './problem.js';
-import { registerRoutes } from './routes/index.js';
+import { v1Routes } from './routes/index.js';
 import { internalRoutes } from './routes/internal.js';
-import type { ClusterAdmin } from './services/clusterAdmin.js';
-import type { MetricsReader } from './services/metricsQuery.js';
-import type { OperationQueue } from './services/operationQueue.js';
 
-export interface ApiDeps {
-  readonly prisma: PrismaClient;
-  /** node-postgres pool for hot reads (same database). */
-  readonly pool: Pool;
-  readonly queue: OperationQueue;
-  readonly tokens: TokenService;
-  readonly rateLimit: RateLimitSettings;
-  /** Reads topics (and the like) from the instance's cluster itself. */
-  readonly cluster: ClusterAdmin;
-  /** Seals secrets (SASL passwords) that operations carry to the worker. */
-  readonly adminSecret: string;
-  /** Charts from the control plane's Prometheus; monitoring routes answer 503 without it. */
-  readonly metrics?: MetricsReader;
-  /** Token of the monitoring stack's `/internal/*` routes; they do not exist without it. */
-  readonly internalToken?: string;
-  readonly logger?: LoggerOptions | false;
-}
-
-export type ZodApp = FastifyInstance & { withTypeProvider: FastifyInstance['withTypeProvider'] };
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-    idempotency: { scope: string; key: string } | null;
-  }
-}
-
-const PUBLIC_PATHS = new Set(['/v1/auth/token']);
+export type { ApiDeps } from './deps.js';
 
 function validationIssues(err: { validation?: unknown; validationContext?: string }): FieldIssue[] {
   const ctx = err.validationContext ?? 'body';
@@ -66,11 +33,6 @@ function validationIssues(err: { validation?: unknown; validationContext?: strin
     message: v.message ?? 'invalid',
     code: v.keyword,
   }));
-}
-
-export function principalOf(req: FastifyRequest): Principal {
-  if (!req.principal) throw new ApiProblem('unauthenticated', 'a bearer token is required');
-  return req.principal;
 }
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
@@ -93,6 +55,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Declared here too so that every request (404s included) has the shape the plugins declare.
   app.decorateRequest('principal', null);
   app.decorateRequest('idempotency', null);
   const apiMetrics = new ApiMetrics();
@@ -141,71 +104,23 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     req.log.error({ err }, 'unhandled error');
     return sendProblem(req, reply, 'internal', 500, 'internal error');
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(req, reply, 'not_found', 404, `no route ${req.method} ${req.url.split('?')[0]}`),
-  );
-
   const buckets = new TokenBuckets(deps.rateLimit);
-  const idempotency = new IdempotencyStore(deps.prisma);
+  const publicPaths = new Set<string>();
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    // An unknown /v1 route answers as its scope would: a public path (another method) spends the
+    // address's budget; any other needs a valid token (401) and spends the caller's budget.
+    if (path.startsWith('/v1/'))
+      spendToken(
+        buckets,
+        publicPaths.has(path) ? `ip/${req.ip}` : rateLimitKeyOf(authenticate(deps.tokens, req)),
+        reply,
+      );
+    return sendProblem(req, reply, 'not_found', 404, `no route ${req.method} ${path}`);
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    const path = req.url.split('?')[0]!;
-    if (!path.startsWith('/v1/')) return;
-    let limitKey: string;
-    if (PUBLIC_PATHS.has(path)) limitKey = `ip/${req.ip}`;
-    else {
-      const header = req.headers.authorization;
-      const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-      if (!token) throw new ApiProblem('unauthenticated', 'a bearer token is required (POST /v1/auth/token)');
-      try {
-        req.principal = deps.tokens.verify(token);
-      } catch (e) {
-        if (e instanceof InvalidToken) throw new ApiProblem('unauthenticated', `invalid token: ${e.message}`);
-        throw e;
-      }
-      limitKey = rateLimitKeyOf(req.principal);
-    }
-    const d = buckets.take(limitKey, Date.now());
-    reply.header('ratelimit-limit', d.limit);
-    reply.header('ratelimit-remaining', d.remaining);
-    reply.header('ratelimit-reset', d.resetSeconds);
-    if (!d.allowed)
-      throw new ApiProblem('rate_limited', `rate limit of ${deps.rateLimit.ratePerSecond}/s exceeded`, {
-        headers: { 'retry-after': String(d.retryAfterSeconds) },
-      });
-  });
-
-  app.addHook('preHandler', async (req, reply) => {
-    const key = req.headers['idempotency-key'];
-    if (req.method !== 'POST' || typeof key !== 'string' || !req.principal) return;
-    validateKey(key);
-    const scope = req.principal.id;
-    const claim = await idempotency.claim(scope, key, requestHash(req.method, req.url, req.body));
-    if (claim.kind === 'replay') {
-      const r = claim.response;
-      for (const [k, v] of Object.entries(r.headers)) reply.header(k, v);
-      reply.header('idempotent-replayed', 'true');
-      // Bypass the route serializer: the stored body is already the serialized response.
-      return reply
-        .code(r.status)
-        .serializer((p: unknown) => p as string)
-        .send(r.body);
-    }
-    req.idempotency = { scope, key };
-  });
-
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (req.idempotency && reply.getHeader('idempotent-replayed') === undefined) {
-      const { scope, key } = req.idempotency;
-      req.idempotency = null;
-      try {
-        await idempotency.complete(scope, key, reply.statusCode, reply.getHeaders(), String(payload ?? ''));
-      } catch (err) {
-        req.log.warn({ err }, 'could not store the idempotent response');
-      }
-    }
-    return payload;
   });
 
   await app.register(fastifySwagger, {
@@ -227,12 +142,25 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const access = new Access(deps.prisma);
-  await app.register(async (scope) => {
-    await registerRoutes(scope.withTypeProvider<ZodTypeProvider>(), { ...deps, access });
+  await app.register(v1Routes, {
+    prisma: deps.prisma,
+    pool: deps.pool,
+    queue: deps.queue,
+    cluster: deps.cluster,
+    tokens: deps.tokens,
+    adminSecret: deps.adminSecret,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    access,
+    buckets,
+    publicPaths,
   });
-
-  const { internalToken } = deps;
-  if (internalToken) await app.register(internalRoutes, { ...deps, access, internalToken, apiMetrics });
+  if (deps.internalToken)
+    await app.register(internalRoutes, {
+      prisma: deps.prisma,
+      pool: deps.pool,
+      internalToken: deps.internalToken,
+      apiMetrics,
+    });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

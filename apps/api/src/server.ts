@@ -1,10 +1,10 @@
 import { createPgPool, createPrismaClient } from '@fjord/db';
+import { PrometheusClient } from '@fjord/monitoring';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { TokenService } from './auth/tokens.js';
 import type { ApiConfig } from './config.js';
-import { PrometheusClient } from '@fjord/monitoring';
 import { KafkaClusterAdmin } from './services/clusterAdmin.js';
 import { MetricsReader } from './services/metricsQuery.js';
 import { BullOperationQueue } from './services/operationQueue.js';

@@ -62,7 +62,14 @@ export class OperationRunner {
     const flow = FLOWS[op.kind as OperationKind];
     const log = this.log.child({ operationId: op.id, kind: op.kind, instanceId: op.instanceId });
     if (!flow)
-      return this.fail(op.id, op.instanceId, op.kind, 'unsupported', `no worker flow for ${op.kind}`, op.createdAt);
+      return this.fail(
+        op.id,
+        op.instanceId,
+        op.kind,
+        'unsupported',
+        `no worker flow for ${op.kind}`,
+        op.createdAt,
+      );
     const steps = new Steps(this.prisma, op.id, {
       ...((op.progress ?? {}) as Record<string, Prisma.InputJsonValue>),
     });
@@ -116,7 +123,6 @@ export class OperationRunner {
         });
       return r.count === 1;
     });
-    if (failed)
-      this.observer?.operationFinished(kind, 'failed', (Date.now() - createdAt.getTime()) / 1000);
+    if (failed) this.observer?.operationFinished(kind, 'failed', (Date.now() - createdAt.getTime()) / 1000);
   }
 }

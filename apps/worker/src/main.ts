@@ -67,7 +67,14 @@ const stops: (() => void)[] = [];
 const dispatcher = new NotificationDispatcher(prisma, adminSecret, log, undefined, (outcome) =>
   metrics.notifications.inc({ outcome }),
 );
-stops.push(repeat('alarm-notifications', Number(env.FJORD_NOTIFY_POLL_MS ?? 1000), () => dispatcher.dispatchDue(), log));
+stops.push(
+  repeat(
+    'alarm-notifications',
+    Number(env.FJORD_NOTIFY_POLL_MS ?? 1000),
+    () => dispatcher.dispatchDue(),
+    log,
+  ),
+);
 if (env.FJORD_PROMETHEUS_URL && env.FJORD_PROMETHEUS_RULES_DIR) {
   const scrape = Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15);
   const rules = new AlarmRulesSync(

@@ -18,30 +18,150 @@ interface MetricInfo {
  */
 export const METRICS = [
   { name: 'instance.bytes_in', level: 'instance', unit: 'bytes/s', description: 'Bytes produced per second' },
-  { name: 'instance.bytes_out', level: 'instance', unit: 'bytes/s', description: 'Bytes fetched by consumers per second' },
-  { name: 'instance.messages_in', level: 'instance', unit: 'messages/s', description: 'Messages produced per second' },
-  { name: 'instance.failed_produce', level: 'instance', unit: 'requests/s', description: 'Failed produce requests per second' },
-  { name: 'instance.failed_fetch', level: 'instance', unit: 'requests/s', description: 'Failed fetch requests per second' },
-  { name: 'instance.requests', level: 'instance', unit: 'requests/s', description: 'Kafka requests per second, all APIs' },
-  { name: 'instance.connections', level: 'instance', unit: 'connections', description: 'Open client connections' },
-  { name: 'instance.brokers_up', level: 'instance', unit: 'brokers', description: 'Brokers answering metric scrapes' },
-  { name: 'instance.partitions', level: 'instance', unit: 'partitions', description: 'Partitions (leaders) in the instance' },
-  { name: 'instance.under_replicated_partitions', level: 'instance', unit: 'partitions', description: 'Partitions with fewer in-sync replicas than replicas' },
-  { name: 'instance.offline_partitions', level: 'instance', unit: 'partitions', description: 'Partitions without a leader' },
-  { name: 'instance.disk_used_bytes', level: 'instance', unit: 'bytes', description: 'Bytes used by partition data on all brokers' },
-  { name: 'instance.disk_used_percent', level: 'instance', unit: 'percent', description: 'Used share of the fullest broker log dir' },
-  { name: 'topic.bytes_in', level: 'topic', unit: 'bytes/s', description: 'Bytes produced to the topic per second' },
-  { name: 'topic.bytes_out', level: 'topic', unit: 'bytes/s', description: 'Bytes fetched from the topic by consumers per second' },
-  { name: 'topic.messages_in', level: 'topic', unit: 'messages/s', description: 'Messages produced to the topic per second' },
-  { name: 'topic.failed_produce', level: 'topic', unit: 'requests/s', description: 'Failed produce requests to the topic per second' },
-  { name: 'topic.size_bytes', level: 'topic', unit: 'bytes', description: 'Size of the topic (one replica of each partition)' },
-  { name: 'group.lag', level: 'group', unit: 'messages', description: 'Messages not yet consumed by the group, all partitions' },
-  { name: 'group.max_partition_lag', level: 'group', unit: 'messages', description: 'Largest lag of any partition the group consumes' },
-  { name: 'partition.size_bytes', level: 'partition', unit: 'bytes', description: 'Size of the partition (one replica)' },
-  { name: 'partition.log_end_offset', level: 'partition', unit: 'offset', description: 'Offset of the next message produced' },
-  { name: 'partition.log_start_offset', level: 'partition', unit: 'offset', description: 'First offset still kept' },
-  { name: 'partition.consumer_lag', level: 'partition', unit: 'messages', description: "A group's lag on the partition" },
-  { name: 'partition.consumer_offset', level: 'partition', unit: 'offset', description: "A group's committed offset on the partition" },
+  {
+    name: 'instance.bytes_out',
+    level: 'instance',
+    unit: 'bytes/s',
+    description: 'Bytes fetched by consumers per second',
+  },
+  {
+    name: 'instance.messages_in',
+    level: 'instance',
+    unit: 'messages/s',
+    description: 'Messages produced per second',
+  },
+  {
+    name: 'instance.failed_produce',
+    level: 'instance',
+    unit: 'requests/s',
+    description: 'Failed produce requests per second',
+  },
+  {
+    name: 'instance.failed_fetch',
+    level: 'instance',
+    unit: 'requests/s',
+    description: 'Failed fetch requests per second',
+  },
+  {
+    name: 'instance.requests',
+    level: 'instance',
+    unit: 'requests/s',
+    description: 'Kafka requests per second, all APIs',
+  },
+  {
+    name: 'instance.connections',
+    level: 'instance',
+    unit: 'connections',
+    description: 'Open client connections',
+  },
+  {
+    name: 'instance.brokers_up',
+    level: 'instance',
+    unit: 'brokers',
+    description: 'Brokers answering metric scrapes',
+  },
+  {
+    name: 'instance.partitions',
+    level: 'instance',
+    unit: 'partitions',
+    description: 'Partitions (leaders) in the instance',
+  },
+  {
+    name: 'instance.under_replicated_partitions',
+    level: 'instance',
+    unit: 'partitions',
+    description: 'Partitions with fewer in-sync replicas than replicas',
+  },
+  {
+    name: 'instance.offline_partitions',
+    level: 'instance',
+    unit: 'partitions',
+    description: 'Partitions without a leader',
+  },
+  {
+    name: 'instance.disk_used_bytes',
+    level: 'instance',
+    unit: 'bytes',
+    description: 'Bytes used by partition data on all brokers',
+  },
+  {
+    name: 'instance.disk_used_percent',
+    level: 'instance',
+    unit: 'percent',
+    description: 'Used share of the fullest broker log dir',
+  },
+  {
+    name: 'topic.bytes_in',
+    level: 'topic',
+    unit: 'bytes/s',
+    description: 'Bytes produced to the topic per second',
+  },
+  {
+    name: 'topic.bytes_out',
+    level: 'topic',
+    unit: 'bytes/s',
+    description: 'Bytes fetched from the topic by consumers per second',
+  },
+  {
+    name: 'topic.messages_in',
+    level: 'topic',
+    unit: 'messages/s',
+    description: 'Messages produced to the topic per second',
+  },
+  {
+    name: 'topic.failed_produce',
+    level: 'topic',
+    unit: 'requests/s',
+    description: 'Failed produce requests to the topic per second',
+  },
+  {
+    name: 'topic.size_bytes',
+    level: 'topic',
+    unit: 'bytes',
+    description: 'Size of the topic (one replica of each partition)',
+  },
+  {
+    name: 'group.lag',
+    level: 'group',
+    unit: 'messages',
+    description: 'Messages not yet consumed by the group, all partitions',
+  },
+  {
+    name: 'group.max_partition_lag',
+    level: 'group',
+    unit: 'messages',
+    description: 'Largest lag of any partition the group consumes',
+  },
+  {
+    name: 'partition.size_bytes',
+    level: 'partition',
+    unit: 'bytes',
+    description: 'Size of the partition (one replica)',
+  },
+  {
+    name: 'partition.log_end_offset',
+    level: 'partition',
+    unit: 'offset',
+    description: 'Offset of the next message produced',
+  },
+  {
+    name: 'partition.log_start_offset',
+    level: 'partition',
+    unit: 'offset',
+    description: 'First offset still kept',
+  },
+  {
+    name: 'partition.consumer_lag',
+    level: 'partition',
+    unit: 'messages',
+    description: "A group's lag on the partition",
+  },
+  {
+    name: 'partition.consumer_offset',
+    level: 'partition',
+    unit: 'offset',
+    description: "A group's committed offset on the partition",
+  },
 ] as const satisfies readonly MetricInfo[];
 
 export type MetricName = (typeof METRICS)[number]['name'];
@@ -122,7 +242,10 @@ export const METRIC_QUERY_LIMITS = {
 
 export const MetricQuery = z
   .object({
-    from: z.iso.datetime({ offset: true }).optional().describe('start (RFC 3339); default: an hour before `to`'),
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('start (RFC 3339); default: an hour before `to`'),
     to: z.iso.datetime({ offset: true }).optional().describe('end (RFC 3339); default: now'),
     step: z.coerce
       .number()
@@ -286,7 +409,7 @@ export const CreatedNotificationChannel = NotificationChannel.extend({
   secret: z
     .string()
     .describe(
-      'HMAC-SHA256 key for X-Fjord-Signature; shown only now. Signature = hex(HMAC(secret, `${X-Fjord-Timestamp}.${body}`))',
+      'HMAC-SHA256 key for X-Fjord-Signature; shown only now. X-Fjord-Signature is sha256= and the hex HMAC of the X-Fjord-Timestamp value, a dot, and the body',
     ),
 }).meta({ id: 'CreatedNotificationChannel' });
 

@@ -31,7 +31,8 @@ export class PrometheusClient {
     });
     const json = await this.call('/api/v1/query_range', body);
     const data = json.data as { resultType: string; result: RangeSeries[] };
-    if (data.resultType !== 'matrix') throw new PrometheusError(`unexpected result type ${data.resultType}`, true);
+    if (data.resultType !== 'matrix')
+      throw new PrometheusError(`unexpected result type ${data.resultType}`, true);
     return data.result;
   }
 
@@ -55,9 +56,15 @@ export class PrometheusClient {
 
   private async fetch(path: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(new URL(path, this.baseUrl), { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      return await fetch(new URL(path, this.baseUrl), {
+        ...init,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     } catch (err) {
-      throw new PrometheusError(`Prometheus at ${this.baseUrl} is unreachable: ${(err as Error).message}`, false);
+      throw new PrometheusError(
+        `Prometheus at ${this.baseUrl} is unreachable: ${(err as Error).message}`,
+        false,
+      );
     }
   }
 }

@@ -73,7 +73,8 @@ export function metricQuery(metric: MetricName, scope: QueryScope, windowSeconds
   const w = `[${Math.max(1, Math.round(windowSeconds))}s]`;
   // Broker-wide aggregates are the series without a topic label (as the JMX exporter shows them).
   const brokerWide = { ...inst, topic: '' };
-  const topicSel: Matchers = scope.topic !== undefined ? { ...inst, topic: scope.topic } : { ...inst, topic: { not: '' } };
+  const topicSel: Matchers =
+    scope.topic !== undefined ? { ...inst, topic: scope.topic } : { ...inst, topic: { not: '' } };
   const partitionSel: Matchers = {
     ...topicSel,
     ...(scope.partition !== undefined ? { partition: String(scope.partition) } : {}),

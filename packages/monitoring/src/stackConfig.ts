@@ -51,7 +51,12 @@ export function renderPrometheusConfig(o: PrometheusConfigOptions): string {
         static_configs: [{ targets: [api.host], labels: { component: 'api' } }],
       },
       ...(o.worker
-        ? [{ job_name: 'fjord-worker', static_configs: [{ targets: [o.worker], labels: { component: 'worker' } }] }]
+        ? [
+            {
+              job_name: 'fjord-worker',
+              static_configs: [{ targets: [o.worker], labels: { component: 'worker' } }],
+            },
+          ]
         : []),
     ],
   };

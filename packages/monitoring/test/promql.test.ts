@@ -75,7 +75,9 @@ describe('PromQL built from the catalogue', () => {
       expr: 'sum by (topic) (rate(kafka_server_brokertopicmetrics_bytesin_total{instance="ins-1",topic="orders"}[30s]))',
       by: ['topic'],
     });
-    expect(metricQuery('partition.log_end_offset', { instanceId: 'ins-1', topic: 't', partition: 2 }, 30).expr).toBe(
+    expect(
+      metricQuery('partition.log_end_offset', { instanceId: 'ins-1', topic: 't', partition: 2 }, 30).expr,
+    ).toBe(
       'max by (topic, partition) (kafka_log_log_logendoffset{instance="ins-1",topic="t",partition="2"})',
     );
   });
@@ -101,11 +103,21 @@ describe('alert rules', () => {
       'sum by (group) (kafka_consumergroup_lag{instance="ins-1",group="billing\\"}or{x=\\""}) > 100',
     );
     expect(rule.for).toBe('30s');
-    expect(rule.labels).toMatchObject({ fjord_alarm_policy: policy.id, fjord_instance: 'ins-1', severity: 'critical' });
+    expect(rule.labels).toMatchObject({
+      fjord_alarm_policy: policy.id,
+      fjord_instance: 'ins-1',
+      severity: 'critical',
+    });
   });
 
   it('renders the same bytes for the same policies in any order, grouped by instance', () => {
-    const other = { ...policy, id: 'alm-0000000002abcdefghij', instanceId: 'ins-2', metric: 'instance.bytes_in' as const, scope: {} };
+    const other = {
+      ...policy,
+      id: 'alm-0000000002abcdefghij',
+      instanceId: 'ins-2',
+      metric: 'instance.bytes_in' as const,
+      scope: {},
+    };
     const a = renderRuleFile([policy, other], 60);
     expect(renderRuleFile([other, policy], 60)).toBe(a);
     const parsed = parse(a) as { groups: { name: string; rules: { expr: string }[] }[] };

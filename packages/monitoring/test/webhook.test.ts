@@ -27,15 +27,33 @@ describe('alert state changes', () => {
   it('reads our labels and the value annotation, and skips foreign alerts', () => {
     const s = subjectOf({
       status: 'firing',
-      labels: { fjord_alarm_policy: 'alm-1', fjord_instance: 'ins-1', group: 'g', instance: 'x', severity: 'info' },
+      labels: {
+        fjord_alarm_policy: 'alm-1',
+        fjord_instance: 'ins-1',
+        group: 'g',
+        instance: 'x',
+        severity: 'info',
+      },
       annotations: { value: '42' },
       startsAt: '2026-12-05T10:00:00Z',
       endsAt: '0001-01-01T00:00:00Z',
       fingerprint: 'abc',
     });
-    expect(s).toMatchObject({ policyId: 'alm-1', instanceId: 'ins-1', labels: { group: 'g' }, value: 42, endsAt: null });
+    expect(s).toMatchObject({
+      policyId: 'alm-1',
+      instanceId: 'ins-1',
+      labels: { group: 'g' },
+      value: 42,
+      endsAt: null,
+    });
     expect(
-      subjectOf({ status: 'firing', labels: { alertname: 'x' }, annotations: {}, startsAt: '2026-12-05T10:00:00Z', fingerprint: 'f' }),
+      subjectOf({
+        status: 'firing',
+        labels: { alertname: 'x' },
+        annotations: {},
+        startsAt: '2026-12-05T10:00:00Z',
+        fingerprint: 'f',
+      }),
     ).toBeUndefined();
   });
 });

@@ -26,6 +26,10 @@ export class TokenBuckets {
 
   constructor(private readonly settings: RateLimitSettings) {}
 
+  get ratePerSecond(): number {
+    return this.settings.ratePerSecond;
+  }
+
   take(key: string, nowMs: number): RateLimitDecision {
     const { ratePerSecond: rate, burst } = this.settings;
     let b = this.buckets.get(key);

@@ -9,18 +9,21 @@ import {
   pageOf,
 } from '@fjord/contracts';
 import type { Account as AccountRow } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { createApiKey } from './apiKeys.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 const accountView = (a: AccountRow) => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() });
 const Params = z.object({ accountId: idSchema('account') });
 
-export function accountRoutes(app: App, deps: RouteDeps): void {
+export type AccountRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
   app.post(
     '/v1/accounts',
@@ -33,7 +36,7 @@ export function accountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       access.requireOperator(p);
       if (await prisma.account.findUnique({ where: { name: req.body.name } }))
         throw new ApiProblem('name_taken', `an account named ${req.body.name} exists`);
@@ -58,7 +61,7 @@ export function accountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      access.requireOperator(principalOf(req));
+      access.requireOperator(requirePrincipal(req));
       const after = decodeCursor(req.query.cursor);
       const rows = await prisma.account.findMany({
         where: {
@@ -84,7 +87,7 @@ export function accountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       if (p.kind !== 'operator' && p.accountId !== req.params.accountId)
         throw notFound(`account ${req.params.accountId}`);
       const a = await prisma.account.findUnique({ where: { id: req.params.accountId } });
@@ -105,7 +108,7 @@ export function accountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       access.requireOperator(p);
       const a = await prisma.account.findUnique({ where: { id: req.params.accountId } });
       if (!a) throw notFound(`account ${req.params.accountId}`);
@@ -113,4 +116,4 @@ export function accountRoutes(app: App, deps: RouteDeps): void {
       return createApiKey(prisma, p, a.id, undefined, req.body.description);
     },
   );
-}
+};

@@ -1,12 +1,13 @@
 import { AclBinding, AclFilterQuery, instanceId, Operation, PageQuery, pageOf } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const Params = z.object({ instanceId });
@@ -17,7 +18,9 @@ export const aclKey = (a: z.infer<typeof AclBinding>) =>
   [a.resourceType, a.patternType, a.resourceName, a.principal, a.host, a.operation, a.permission].join('|');
 
 /** Kafka ACLs of an instance: read from the cluster, changed through CreateAcls/DeleteAcls. */
-export function aclRoutes(app: App, deps: RouteDeps): void {
+export type AclRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
+
+export const aclRoutes: FastifyPluginAsyncZod<AclRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue, cluster } = deps;
 
   app.post(
@@ -32,7 +35,7 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:CreateAcl', ins.accountId, `instance/${ins.id}/acl`);
       await cluster.listAcls(ins.id, ins.brokers);
@@ -71,7 +74,7 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListAcls', ins.accountId, `instance/${ins.id}/acl`);
       const q = req.query;
@@ -106,7 +109,7 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:DeleteAcl', ins.accountId, `instance/${ins.id}/acl`);
       const acl = req.body;
@@ -134,4 +137,4 @@ export function aclRoutes(app: App, deps: RouteDeps): void {
       return { acl, operation: operationView(operation) };
     },
   );
-}
+};

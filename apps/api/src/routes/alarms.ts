@@ -14,14 +14,15 @@ import {
   scopeIssues,
 } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { checkIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, type FieldIssue, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { alarmEventView, alarmPolicyView } from '../views/alarmViews.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const Params = z.object({ instanceId });
@@ -29,7 +30,11 @@ const PolicyParams = Params.extend({ policyId: alarmPolicyId });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
 
 /** Channels must be the account's own, live ones; the issues name the offending entries. */
-async function channelIssues(prisma: PrismaClient, accountId: string, ids: readonly string[]): Promise<FieldIssue[]> {
+async function channelIssues(
+  prisma: PrismaClient,
+  accountId: string,
+  ids: readonly string[],
+): Promise<FieldIssue[]> {
   if (ids.length === 0) return [];
   const found = await prisma.notificationChannel.findMany({
     where: { id: { in: [...ids] }, accountId, deletedAt: null },
@@ -37,16 +42,21 @@ async function channelIssues(prisma: PrismaClient, accountId: string, ids: reado
   });
   const known = new Set(found.map((c) => c.id));
   return ids.flatMap((id, i) =>
-    known.has(id) ? [] : [{ path: `/channelIds/${i}`, message: `no notification channel ${id}`, code: 'not_found' }],
+    known.has(id)
+      ? []
+      : [{ path: `/channelIds/${i}`, message: `no notification channel ${id}`, code: 'not_found' }],
   );
 }
 
 function refuse(issues: FieldIssue[]): void {
-  if (issues.length) throw new ApiProblem('validation_failed', 'the alarm policy is not valid', { errors: issues });
+  if (issues.length)
+    throw new ApiProblem('validation_failed', 'the alarm policy is not valid', { errors: issues });
 }
 
 /** Alarm policies of an instance (they become Prometheus alerting rules) and the events they raised. */
-export function alarmRoutes(app: App, deps: RouteDeps): void {
+export type AlarmRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access'>;
+
+export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
 
   app.post(
@@ -54,17 +64,21 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
     {
       schema: {
         tags: ['alarms'],
-        summary: 'Create an alarm policy (evaluated within a few seconds; notifies its channels on each state change)',
+        summary:
+          'Create an alarm policy (evaluated within a few seconds; notifies its channels on each state change)',
         params: Params,
         body: CreateAlarmPolicy,
         response: { 201: AlarmPolicy, ...problems(409) },
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:CreateAlarm');
       const b = req.body;
-      refuse([...scopeIssues(b.metric, b.scope, '/scope'), ...(await channelIssues(prisma, ins.accountId, b.channelIds))]);
+      refuse([
+        ...scopeIssues(b.metric, b.scope, '/scope'),
+        ...(await channelIssues(prisma, ins.accountId, b.channelIds)),
+      ]);
       const row = await prisma.$transaction(async (tx) => {
         const created = await tx.alarmPolicy.create({
           data: {
@@ -108,7 +122,7 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:ListAlarms');
       const after = decodeCursor(req.query.cursor);
       const rows = await prisma.alarmPolicy.findMany({
@@ -138,7 +152,7 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:ListAlarms');
       const row = await loadPolicy(ins.id, req.params.policyId);
       reply.header('etag', etagOf(row.version));
@@ -159,7 +173,7 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:ModifyAlarm');
       const row = await loadPolicy(ins.id, req.params.policyId);
       checkIfMatch(req.headers['if-match'], row.version);
@@ -187,7 +201,8 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
             version: { increment: 1 },
           },
         });
-        if (r.count === 0) throw new ApiProblem('precondition_failed', 'the alarm policy changed meanwhile; fetch it again');
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the alarm policy changed meanwhile; fetch it again');
         await recordAudit(tx, p, {
           accountId: ins.accountId,
           action: 'ModifyAlarmPolicy',
@@ -212,7 +227,7 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:DeleteAlarm');
       const row = await loadPolicy(ins.id, req.params.policyId);
       await prisma.$transaction(async (tx) => {
@@ -239,7 +254,7 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:ListAlarms');
       const q = req.query;
       const before = decodeCursor(q.cursor);
@@ -249,7 +264,12 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
           ...(q.status ? { status: q.status } : {}),
           ...(q.policyId ? { policyId: q.policyId } : {}),
           ...(q.from || q.to
-            ? { startsAt: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lt: new Date(q.to) } : {}) } }
+            ? {
+                startsAt: {
+                  ...(q.from ? { gte: new Date(q.from) } : {}),
+                  ...(q.to ? { lt: new Date(q.to) } : {}),
+                },
+              }
             : {}),
           ...(before ? { id: { lt: before } } : {}),
         },
@@ -261,4 +281,4 @@ export function alarmRoutes(app: App, deps: RouteDeps): void {
       return { items: page.items.map(alarmEventView), nextCursor: page.nextCursor };
     },
   );
-}
+};

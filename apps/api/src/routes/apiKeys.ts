@@ -1,13 +1,14 @@
 import { ApiKey, CreateApiKey, CreatedApiKey, idSchema, newId, PageQuery, pageOf } from '@fjord/contracts';
 import type { ApiKey as ApiKeyRow, PrismaClient } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
 import type { Principal } from '../auth/principal.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { hashSecret, newSecret } from '../auth/secrets.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 const keyView = (k: ApiKeyRow) => ({
   id: k.id,
@@ -46,7 +47,9 @@ export async function createApiKey(
   return { ...keyView(key), secret };
 }
 
-export function apiKeyRoutes(app: App, deps: RouteDeps): void {
+export type ApiKeyRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const apiKeyRoutes: FastifyPluginAsyncZod<ApiKeyRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
   app.post(
     '/v1/api-keys',
@@ -59,7 +62,7 @@ export function apiKeyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       if (p.kind === 'operator') throw notFound('account');
       await access.require(p, 'iam:CreateApiKey', p.accountId, `apikey/*`);
       if (req.body.subAccountId) {
@@ -85,7 +88,7 @@ export function apiKeyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       if (p.kind === 'operator') return { items: [], nextCursor: null };
       await access.require(p, 'iam:ListApiKeys', p.accountId, 'apikey/*');
       const after = decodeCursor(req.query.cursor);
@@ -115,7 +118,7 @@ export function apiKeyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const key = await prisma.apiKey.findUnique({ where: { id: req.params.keyId } });
       if (!key || key.revokedAt) throw notFound(`api key ${req.params.keyId}`);
       await access.require(p, 'iam:DeleteApiKey', key.accountId, `apikey/${key.id}`);
@@ -130,4 +133,4 @@ export function apiKeyRoutes(app: App, deps: RouteDeps): void {
       return reply.code(204).send();
     },
   );
-}
+};

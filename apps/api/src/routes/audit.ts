@@ -1,10 +1,13 @@
 import { AuditEvent, idSchema, PageQuery, pageOf } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
-export function auditRoutes(app: App, deps: RouteDeps): void {
+export type AuditRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const auditRoutes: FastifyPluginAsyncZod<AuditRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
   app.get(
     '/v1/audit-events',
@@ -21,7 +24,7 @@ export function auditRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const q = req.query;
       let accountId: string | undefined;
       if (p.kind === 'operator') accountId = q.accountId;
@@ -56,4 +59,4 @@ export function auditRoutes(app: App, deps: RouteDeps): void {
       };
     },
   );
-}
+};

@@ -1,10 +1,13 @@
 import { Problem, TokenRequest, TokenResponse } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../auth/principal.js';
 import { secretMatches } from '../auth/secrets.js';
 import { ApiProblem } from '../problem.js';
-import type { App, RouteDeps } from './common.js';
+import type { RouteDeps } from './common.js';
 
-export function authRoutes(app: App, deps: RouteDeps): void {
+export type AuthRoutesOptions = Pick<RouteDeps, 'prisma' | 'tokens'>;
+
+export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, deps) => {
   app.post(
     '/v1/auth/token',
     {
@@ -39,4 +42,4 @@ export function authRoutes(app: App, deps: RouteDeps): void {
       };
     },
   );
-}
+};

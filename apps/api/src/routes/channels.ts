@@ -1,30 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import {
-  channelId,
   CreatedNotificationChannel,
   CreateNotificationChannel,
+  channelId,
   NotificationChannel,
   newId,
   PageQuery,
   pageOf,
 } from '@fjord/contracts';
 import { seal } from '@fjord/fleet';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
 import type { Principal } from '../auth/principal.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { channelView } from '../views/alarmViews.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 function accountOf(p: Principal): string {
-  if (p.kind === 'operator') throw new ApiProblem('forbidden', 'notification channels belong to accounts; use an account key');
+  if (p.kind === 'operator')
+    throw new ApiProblem('forbidden', 'notification channels belong to accounts; use an account key');
   return p.accountId;
 }
 
 /** Where alarm notifications go: signed webhooks, one set per account. */
-export function channelRoutes(app: App, deps: RouteDeps): void {
+export type ChannelRoutesOptions = Pick<RouteDeps, 'prisma' | 'access' | 'adminSecret'>;
+
+export const channelRoutes: FastifyPluginAsyncZod<ChannelRoutesOptions> = async (app, deps) => {
   const { prisma, access, adminSecret } = deps;
 
   app.post(
@@ -38,7 +42,7 @@ export function channelRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const accountId = accountOf(p);
       await access.require(p, 'monitor:CreateChannel', accountId, 'channel/*');
       const secret = `whsec_${randomBytes(24).toString('base64url')}`;
@@ -77,7 +81,7 @@ export function channelRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const accountId = accountOf(p);
       await access.require(p, 'monitor:ListChannels', accountId, 'channel/*');
       const after = decodeCursor(req.query.cursor);
@@ -109,7 +113,8 @@ export function channelRoutes(app: App, deps: RouteDeps): void {
         response: { 200: NotificationChannel, ...problems() },
       },
     },
-    async (req) => channelView(await load(principalOf(req), req.params.channelId, 'monitor:ListChannels')),
+    async (req) =>
+      channelView(await load(requirePrincipal(req), req.params.channelId, 'monitor:ListChannels')),
   );
 
   app.delete(
@@ -123,13 +128,17 @@ export function channelRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await load(p, req.params.channelId, 'monitor:DeleteChannel');
       await prisma.$transaction(async (tx) => {
         await tx.notificationChannel.update({ where: { id: row.id }, data: { deletedAt: new Date() } });
-        await recordAudit(tx, p, { accountId: row.accountId, action: 'DeleteNotificationChannel', resource: `channel/${row.id}` });
+        await recordAudit(tx, p, {
+          accountId: row.accountId,
+          action: 'DeleteNotificationChannel',
+          resource: `channel/${row.id}`,
+        });
       });
       return reply.code(204).send(null);
     },
   );
-}
+};

@@ -1,24 +1,12 @@
 import { Problem } from '@fjord/contracts';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Access } from '../access/access.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 
-export type App = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
-
-export interface RouteDeps extends ApiDeps {
+/**
+ * Everything a route plugin may be given. Each plugin declares the part it uses as its options
+ * (`Pick<RouteDeps, …>`), and `routes/index.ts` passes exactly that.
+ */
+export interface RouteDeps extends Omit<ApiDeps, 'logger' | 'rateLimit'> {
   readonly access: Access;
 }
 

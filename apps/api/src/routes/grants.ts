@@ -1,11 +1,12 @@
 import { CreateGrant, Grant, idSchema, newId, PageQuery, pageOf } from '@fjord/contracts';
 import type { CollaboratorGrant } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 const grantView = (g: CollaboratorGrant) => ({
   id: g.id,
@@ -17,9 +18,11 @@ const grantView = (g: CollaboratorGrant) => ({
 });
 
 /** Collaborator grants: a root account lets another root account act on some of its resources. */
-export function grantRoutes(app: App, deps: RouteDeps): void {
+export type GrantRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const grantRoutes: FastifyPluginAsyncZod<GrantRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
-  const root = (p: ReturnType<typeof principalOf>) => {
+  const root = (p: ReturnType<typeof requirePrincipal>) => {
     if (p.kind === 'operator') throw new ApiProblem('forbidden', 'grants are between accounts');
     return p.accountId;
   };
@@ -35,7 +38,7 @@ export function grantRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const owner = root(p);
       await access.require(p, 'iam:CreateGrant', owner, 'grant/*');
       if (req.body.granteeAccountId === owner)
@@ -70,7 +73,7 @@ export function grantRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const me = root(p);
       await access.require(p, 'iam:ListGrants', me, 'grant/*');
       const after = decodeCursor(req.query.cursor);
@@ -98,7 +101,7 @@ export function grantRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const g = await prisma.collaboratorGrant.findUnique({ where: { id: req.params.grantId } });
       if (!g) throw notFound(`grant ${req.params.grantId}`);
       await access.require(p, 'iam:DeleteGrant', g.ownerAccountId, `grant/${g.id}`);
@@ -113,4 +116,4 @@ export function grantRoutes(app: App, deps: RouteDeps): void {
       return reply.code(204).send();
     },
   );
-}
+};

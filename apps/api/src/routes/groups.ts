@@ -7,21 +7,24 @@ import {
   pageOf,
   ResetOffsets,
 } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const Params = z.object({ instanceId });
 const GroupParams = Params.extend({ groupId: z.string().min(1).max(249) });
 
 /** Consumer groups, their members and lag, read from the cluster; offset resets when empty. */
-export function groupRoutes(app: App, deps: RouteDeps): void {
+export type GroupRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
+
+export const groupRoutes: FastifyPluginAsyncZod<GroupRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue, cluster } = deps;
 
   app.get(
@@ -36,7 +39,7 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListGroups', ins.accountId, `instance/${ins.id}/group/*`);
       const after = decodeCursor(req.query.cursor);
@@ -62,7 +65,7 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(
         p,
@@ -89,7 +92,7 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/group/${req.params.groupId}`;
       await access.require(p, 'kafka:ResetGroupOffsets', ins.accountId, resource);
@@ -120,4 +123,4 @@ export function groupRoutes(app: App, deps: RouteDeps): void {
       return { operation: operationView(operation) };
     },
   );
-}
+};

@@ -1,3 +1,11 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { rateLimitKeyOf } from '../auth/principal.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
+import { authentication } from '../http/authentication.js';
+import { IdempotencyStore } from '../http/idempotency.js';
+import { idempotentReplay } from '../http/idempotentReplay.js';
+import { rateLimit } from '../http/rateLimit.js';
+import type { TokenBuckets } from '../http/rateLimiter.js';
 import { accountRoutes } from './accounts.js';
 import { aclRoutes } from './acls.js';
 import { alarmRoutes } from './alarms.js';
@@ -5,7 +13,7 @@ import { apiKeyRoutes } from './apiKeys.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
 import { channelRoutes } from './channels.js';
-import type { App, RouteDeps } from './common.js';
+import type { RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
 import { instanceRoutes } from './instances.js';
@@ -18,23 +26,54 @@ import { topicRoutes } from './topics.js';
 import { userRoutes } from './users.js';
 import { zoneRoutes } from './zones.js';
 
-export async function registerRoutes(app: App, deps: RouteDeps): Promise<void> {
-  authRoutes(app, deps);
-  accountRoutes(app, deps);
-  subAccountRoutes(app, deps);
-  policyRoutes(app, deps);
-  apiKeyRoutes(app, deps);
-  grantRoutes(app, deps);
-  zoneRoutes(app, deps);
-  instanceRoutes(app, deps);
-  operationRoutes(app, deps);
-  topicRoutes(app, deps);
-  userRoutes(app, deps);
-  aclRoutes(app, deps);
-  groupRoutes(app, deps);
-  messageRoutes(app, deps);
-  auditRoutes(app, deps);
-  monitoringRoutes(app, deps);
-  alarmRoutes(app, deps);
-  channelRoutes(app, deps);
+export interface V1RoutesOptions extends RouteDeps {
+  /** Rate-limit budgets, shared by the public and the authenticated scope. */
+  readonly buckets: TokenBuckets;
+  /** Filled with the public scope's paths, so that the root's 404 handler can tell them apart. */
+  readonly publicPaths: Set<string>;
 }
+
+/**
+ * The `/v1` API: two encapsulated scopes. A route plugin goes in the public scope only if it
+ * must work without a token; everything else goes in the authenticated scope, where the
+ * authentication plugin has set `req.principal` (read it with `requirePrincipal`). Each plugin
+ * gets the dependencies it declares in its options, nothing more. Registration order is the
+ * order of paths in the OpenAPI document.
+ */
+export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) => {
+  const { prisma, pool, access, queue, cluster, tokens, adminSecret, metrics, buckets, publicPaths } = deps;
+
+  // Public: no bearer token; each client address has its own rate-limit budget.
+  await app.register(async (pub) => {
+    pub.addHook('onRoute', (route) => {
+      publicPaths.add(route.url);
+    });
+    await pub.register(rateLimit, { buckets, keyOf: (req) => `ip/${req.ip}` });
+    await pub.register(authRoutes, { prisma, tokens });
+  });
+
+  // Authenticated: bearer token required, budgets per account, Idempotency-Key on POSTs.
+  await app.register(async (authed) => {
+    await authed.register(authentication, { tokens });
+    await authed.register(rateLimit, { buckets, keyOf: (req) => rateLimitKeyOf(requirePrincipal(req)) });
+    await authed.register(idempotentReplay, { store: new IdempotencyStore(prisma) });
+
+    await authed.register(accountRoutes, { prisma, access });
+    await authed.register(subAccountRoutes, { prisma, access });
+    await authed.register(policyRoutes, { prisma, access });
+    await authed.register(apiKeyRoutes, { prisma, access });
+    await authed.register(grantRoutes, { prisma, access });
+    await authed.register(zoneRoutes, { prisma, access });
+    await authed.register(instanceRoutes, { prisma, pool, access, queue, cluster });
+    await authed.register(operationRoutes, { prisma, access });
+    await authed.register(topicRoutes, { prisma, pool, access, queue, cluster });
+    await authed.register(userRoutes, { prisma, pool, access, queue, cluster, adminSecret });
+    await authed.register(aclRoutes, { prisma, pool, access, queue, cluster });
+    await authed.register(groupRoutes, { prisma, pool, access, queue, cluster });
+    await authed.register(messageRoutes, { prisma, pool, access, cluster });
+    await authed.register(auditRoutes, { prisma, access });
+    await authed.register(monitoringRoutes, { pool, access, ...(metrics ? { metrics } : {}) });
+    await authed.register(alarmRoutes, { prisma, pool, access });
+    await authed.register(channelRoutes, { prisma, access, adminSecret });
+  });
+};

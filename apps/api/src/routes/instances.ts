@@ -13,11 +13,12 @@ import {
   ResizeInstance,
 } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { Access } from '../access/access.js';
-import { principalOf } from '../app.js';
 import type { Principal } from '../auth/principal.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { checkIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
@@ -26,7 +27,7 @@ import { instanceById } from '../services/instanceReads.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
 import { operationView } from '../views/operationView.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 const Params = z.object({ instanceId });
 const Accepted = z.object({ instance: Instance, operation: Operation });
@@ -88,7 +89,9 @@ export async function loadInstance(
   return row;
 }
 
-export function instanceRoutes(app: App, deps: RouteDeps): void {
+export type InstanceRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
+
+export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue } = deps;
 
   app.post(
@@ -102,7 +105,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       if (p.kind === 'operator')
         throw new ApiProblem('forbidden', 'instances belong to accounts; use an account key');
       const accountId = p.accountId;
@@ -195,7 +198,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const q = req.query;
       const accountId = await access.listScope(p, 'kafka:ListInstances', 'instance/*', q.accountId);
       const after = decodeCursor(q.cursor);
@@ -231,7 +234,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       const row = await loadInstance(
         deps,
         access,
-        principalOf(req),
+        requirePrincipal(req),
         req.params.instanceId,
         'kafka:DescribeInstance',
       );
@@ -253,7 +256,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
       const { name, deletionProtection } = req.body;
@@ -303,7 +306,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
       const brokerCount = req.body.brokerCount ?? row.brokerCount;
@@ -391,7 +394,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:RestartInstance');
       // Refused up front when a broker's restart would take a replicated partition below its
       // min.insync.replicas even with every replica in sync (replication factor = min ISR).
@@ -457,7 +460,7 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DeleteInstance');
       checkIfMatch(req.headers['if-match'], row.version);
       if (row.deletionProtection)
@@ -495,4 +498,4 @@ export function instanceRoutes(app: App, deps: RouteDeps): void {
       return { instance: instanceView(instance), operation: operationView(operation) };
     },
   );
-}
+};

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { AlertmanagerPayload } from '@fjord/monitoring';
-import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiMetrics } from '../http/requestMetrics.js';
 import { ApiProblem } from '../problem.js';
@@ -19,11 +18,12 @@ interface TargetGroup {
  * receiver and the API's own metrics. Behind a token of their own and left out of the OpenAPI
  * document; absent when no token is configured.
  */
-export async function internalRoutes(
-  scope: FastifyInstance,
-  deps: RouteDeps & { internalToken: string; apiMetrics: ApiMetrics },
-): Promise<void> {
-  const app = scope.withTypeProvider<ZodTypeProvider>();
+export interface InternalRoutesOptions extends Pick<RouteDeps, 'prisma' | 'pool'> {
+  readonly internalToken: string;
+  readonly apiMetrics: ApiMetrics;
+}
+
+export const internalRoutes: FastifyPluginAsyncZod<InternalRoutesOptions> = async (app, deps) => {
   const expected = Buffer.from(`Bearer ${deps.internalToken}`);
   app.addHook('onRequest', async (req) => {
     const got = Buffer.from(req.headers.authorization ?? '');
@@ -36,7 +36,10 @@ export async function internalRoutes(
     { schema: { hide: true, querystring: z.object({ kind: z.enum(['broker', 'agent']) }).strict() } },
     async (req): Promise<TargetGroup[]> => {
       if (req.query.kind === 'agent') {
-        const zones = await deps.prisma.zone.findMany({ where: { agentUrl: { not: '' } }, orderBy: { name: 'asc' } });
+        const zones = await deps.prisma.zone.findMany({
+          where: { agentUrl: { not: '' } },
+          orderBy: { name: 'asc' },
+        });
         return zones.map((z) => ({ targets: [new URL(z.agentUrl).host], labels: { zone: z.name } }));
       }
       const { rows } = await deps.pool.query<{
@@ -70,4 +73,4 @@ export async function internalRoutes(
     reply.type(deps.apiMetrics.registry.contentType);
     return deps.apiMetrics.registry.metrics();
   });
-}
+};

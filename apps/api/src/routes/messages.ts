@@ -1,16 +1,19 @@
 import { instanceId, Message, MessagePage, MessageQuery, ProduceMessage, TopicName } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const TopicParams = z.object({ instanceId, topic: TopicName });
 const PartitionParams = TopicParams.extend({ partition: z.coerce.number().int().min(0).max(9999) });
 
 /** The console's message browser: bounded pages by offset or time, and producing one record. */
-export function messageRoutes(app: App, deps: RouteDeps): void {
+export type MessageRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'cluster'>;
+
+export const messageRoutes: FastifyPluginAsyncZod<MessageRoutesOptions> = async (app, deps) => {
   const { prisma, access, cluster } = deps;
 
   app.get(
@@ -25,7 +28,7 @@ export function messageRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(
         p,
@@ -65,7 +68,7 @@ export function messageRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:ProduceMessage', ins.accountId, resource);
@@ -82,4 +85,4 @@ export function messageRoutes(app: App, deps: RouteDeps): void {
       return r;
     },
   );
-}
+};

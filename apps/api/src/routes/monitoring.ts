@@ -1,14 +1,25 @@
-import { filtersOf, instanceId, METRICS, MetricCatalogueEntry, MetricName, MetricQuery, MetricQueryResult } from '@fjord/contracts';
+import {
+  filtersOf,
+  instanceId,
+  METRICS,
+  MetricCatalogueEntry,
+  MetricName,
+  MetricQuery,
+  MetricQueryResult,
+} from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { ApiProblem } from '../problem.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const catalogue = METRICS.map((m) => ({ ...m, filters: [...filtersOf(m.name)] }));
 
 /** Charts of an instance at four levels, read from the control plane's Prometheus. */
-export function monitoringRoutes(app: App, deps: RouteDeps): void {
+export type MonitoringRoutesOptions = Pick<RouteDeps, 'pool' | 'access' | 'metrics'>;
+
+export const monitoringRoutes: FastifyPluginAsyncZod<MonitoringRoutesOptions> = async (app, deps) => {
   const { access, metrics } = deps;
 
   app.get(
@@ -21,7 +32,7 @@ export function monitoringRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      principalOf(req);
+      requirePrincipal(req);
       return { items: catalogue };
     },
   );
@@ -31,17 +42,19 @@ export function monitoringRoutes(app: App, deps: RouteDeps): void {
     {
       schema: {
         tags: ['monitoring'],
-        summary: 'A metric of the instance over time (filters: topic, group, partition, by the metric’s level)',
+        summary:
+          'A metric of the instance over time (filters: topic, group, partition, by the metric’s level)',
         params: z.object({ instanceId, metric: MetricName }),
         querystring: MetricQuery,
         response: { 200: MetricQueryResult, ...problems() },
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:GetMetrics');
-      if (!metrics) throw new ApiProblem('service_unavailable', 'monitoring is not configured on this deployment');
+      if (!metrics)
+        throw new ApiProblem('service_unavailable', 'monitoring is not configured on this deployment');
       return metrics.query(ins.id, req.params.metric, req.query);
     },
   );
-}
+};

@@ -1,12 +1,15 @@
 import { idSchema, instanceId, Operation, OperationStatus, PageQuery, pageOf } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { notFound } from '../problem.js';
 import { operationView } from '../views/operationView.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
-export function operationRoutes(app: App, deps: RouteDeps): void {
+export type OperationRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const operationRoutes: FastifyPluginAsyncZod<OperationRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
   app.get(
     '/v1/operations/:operationId',
@@ -19,7 +22,7 @@ export function operationRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const op = await prisma.operation.findUnique({ where: { id: req.params.operationId } });
       if (!op) throw notFound(`operation ${req.params.operationId}`);
       await access.require(p, 'kafka:DescribeOperation', op.accountId, op.target);
@@ -44,7 +47,7 @@ export function operationRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const q = req.query;
       const accountId = await access.listScope(
         p,
@@ -67,4 +70,4 @@ export function operationRoutes(app: App, deps: RouteDeps): void {
       return { items: page.items.map(operationView), nextCursor: page.nextCursor };
     },
   );
-}
+};

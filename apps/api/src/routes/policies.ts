@@ -1,11 +1,12 @@
 import { CreatePolicy, idSchema, newId, PageQuery, Policy, pageOf } from '@fjord/contracts';
 import type { Policy as PolicyRow } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 const policyView = (x: PolicyRow) => ({
   id: x.id,
@@ -19,9 +20,11 @@ const policyView = (x: PolicyRow) => ({
 
 const Params = z.object({ policyId: idSchema('policy') });
 
-export function policyRoutes(app: App, deps: RouteDeps): void {
+export type PolicyRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
-  const tenant = (p: ReturnType<typeof principalOf>) => {
+  const tenant = (p: ReturnType<typeof requirePrincipal>) => {
     if (p.kind === 'operator')
       throw new ApiProblem('forbidden', 'policies belong to accounts; use an account key');
     return p.accountId;
@@ -38,7 +41,7 @@ export function policyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const accountId = tenant(p);
       await access.require(p, 'iam:CreatePolicy', accountId, 'policy/*');
       if (await prisma.policy.findUnique({ where: { accountId_name: { accountId, name: req.body.name } } }))
@@ -73,7 +76,7 @@ export function policyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const accountId = tenant(p);
       await access.require(p, 'iam:ListPolicies', accountId, 'policy/*');
       const after = decodeCursor(req.query.cursor);
@@ -102,7 +105,7 @@ export function policyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
       if (!row) throw notFound(`policy ${req.params.policyId}`);
       await access.require(p, 'iam:ListPolicies', row.accountId, `policy/${row.id}`);
@@ -121,7 +124,7 @@ export function policyRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const row = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
       if (!row) throw notFound(`policy ${req.params.policyId}`);
       await access.require(p, 'iam:DeletePolicy', row.accountId, `policy/${row.id}`);
@@ -136,4 +139,4 @@ export function policyRoutes(app: App, deps: RouteDeps): void {
       return reply.code(204).send();
     },
   );
-}
+};

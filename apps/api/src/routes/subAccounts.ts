@@ -1,12 +1,13 @@
 import { CreateSubAccount, idSchema, newId, PageQuery, pageOf, SubAccount } from '@fjord/contracts';
 import type { SubAccount as SubAccountRow } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
 import type { Principal } from '../auth/principal.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { auditEvent, recordAudit } from '../services/audit.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
 const subView = (s: SubAccountRow & { policies: { policyId: string }[] }) => ({
   id: s.id,
@@ -25,7 +26,9 @@ const tenantOf = (p: Principal): string => {
 const SubParams = z.object({ subAccountId: idSchema('subAccount') });
 const AttachParams = SubParams.extend({ policyId: idSchema('policy') });
 
-export function subAccountRoutes(app: App, deps: RouteDeps): void {
+export type SubAccountRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
   const load = async (p: Principal, id: string, action: Parameters<typeof access.require>[1]) => {
     const s = await prisma.subAccount.findUnique({ where: { id }, include: { policies: true } });
@@ -45,7 +48,7 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const accountId = tenantOf(p);
       await access.require(p, 'iam:CreateSubAccount', accountId, `subaccount/*`);
       // A batch transaction (one round trip of statements) rather than an interactive one: the id is
@@ -74,7 +77,7 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const accountId = tenantOf(p);
       await access.require(p, 'iam:ListSubAccounts', accountId, 'subaccount/*');
       const after = decodeCursor(req.query.cursor);
@@ -103,7 +106,7 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
         response: { 200: SubAccount, ...problems() },
       },
     },
-    async (req) => subView(await load(principalOf(req), req.params.subAccountId, 'iam:ListSubAccounts')),
+    async (req) => subView(await load(requirePrincipal(req), req.params.subAccountId, 'iam:ListSubAccounts')),
   );
 
   app.delete(
@@ -117,7 +120,7 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const s = await load(p, req.params.subAccountId, 'iam:DeleteSubAccount');
       await prisma.$transaction(async (tx) => {
         await tx.subAccount.delete({ where: { id: s.id } });
@@ -142,7 +145,7 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const s = await load(p, req.params.subAccountId, 'iam:AttachPolicy');
       const policy = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
       if (!policy || policy.accountId !== s.accountId) throw notFound(`policy ${req.params.policyId}`);
@@ -173,7 +176,7 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const s = await load(p, req.params.subAccountId, 'iam:DetachPolicy');
       const removed = await prisma.$transaction(async (tx) => {
         const r = await tx.policyAttachment.deleteMany({
@@ -192,4 +195,4 @@ export function subAccountRoutes(app: App, deps: RouteDeps): void {
       return reply.code(204).send();
     },
   );
-}
+};

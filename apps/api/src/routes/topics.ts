@@ -9,15 +9,16 @@ import {
   TopicName,
 } from '@fjord/contracts';
 import type { Operation as OperationRow } from '@fjord/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import type { TopicState } from '../services/clusterAdmin.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const Params = z.object({ instanceId });
@@ -69,7 +70,9 @@ export function mergeTopics(cluster: readonly TopicState[], active: readonly Ope
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export function topicRoutes(app: App, deps: RouteDeps): void {
+export type TopicRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
+
+export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue, cluster } = deps;
 
   const currentTopics = async (instance: Awaited<ReturnType<typeof loadInstance>>) => {
@@ -100,7 +103,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const body = req.body;
       await access.require(p, 'kafka:CreateTopic', ins.accountId, `instance/${ins.id}/topic/${body.name}`);
@@ -164,7 +167,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListTopics', ins.accountId, `instance/${ins.id}/topic/*`);
       const after = decodeCursor(req.query.cursor);
@@ -190,7 +193,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(
         p,
@@ -216,7 +219,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:ModifyTopic', ins.accountId, resource);
@@ -287,7 +290,7 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:DeleteTopic', ins.accountId, resource);
@@ -316,4 +319,4 @@ export function topicRoutes(app: App, deps: RouteDeps): void {
       };
     },
   );
-}
+};

@@ -8,14 +8,15 @@ import {
   SaslUserName,
 } from '@fjord/contracts';
 import { seal } from '@fjord/fleet';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const Params = z.object({ instanceId });
@@ -23,7 +24,12 @@ const UserParams = Params.extend({ user: SaslUserName });
 const Accepted = z.object({ user: SaslUser, operation: Operation });
 
 /** SASL/SCRAM users of an instance: read from the cluster, changed through AlterUserScramCredentials. */
-export function userRoutes(app: App, deps: RouteDeps): void {
+export type UserRoutesOptions = Pick<
+  RouteDeps,
+  'prisma' | 'pool' | 'access' | 'queue' | 'cluster' | 'adminSecret'
+>;
+
+export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue, cluster } = deps;
 
   const currentUsers = async (ins: Awaited<ReturnType<typeof loadInstance>>) => {
@@ -62,7 +68,7 @@ export function userRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/user/${req.body.name}`;
       await access.require(p, 'kafka:CreateUser', ins.accountId, resource);
@@ -109,7 +115,7 @@ export function userRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       await access.require(p, 'kafka:ListUsers', ins.accountId, `instance/${ins.id}/user/*`);
       const after = decodeCursor(req.query.cursor);
@@ -133,7 +139,7 @@ export function userRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req, reply) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
       const resource = `instance/${ins.id}/user/${req.params.user}`;
       await access.require(p, 'kafka:DeleteUser', ins.accountId, resource);
@@ -161,4 +167,4 @@ export function userRoutes(app: App, deps: RouteDeps): void {
       return { user: { ...user, status: 'deleting' as const }, operation: operationView(operation) };
     },
   );
-}
+};

@@ -1,10 +1,13 @@
 import { PutZone, Zone, ZoneName } from '@fjord/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { principalOf } from '../app.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { recordAudit } from '../services/audit.js';
-import { type App, problems, type RouteDeps } from './common.js';
+import { problems, type RouteDeps } from './common.js';
 
-export function zoneRoutes(app: App, deps: RouteDeps): void {
+export type ZoneRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
+
+export const zoneRoutes: FastifyPluginAsyncZod<ZoneRoutesOptions> = async (app, deps) => {
   const { prisma, access } = deps;
   const usedByZone = async () => {
     const rows = await prisma.brokerPlacement.groupBy({ by: ['zone'], _count: { _all: true } });
@@ -23,7 +26,7 @@ export function zoneRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       access.requireOperator(p);
       const zone = await prisma.$transaction(async (tx) => {
         const z = await tx.zone.upsert({
@@ -53,7 +56,7 @@ export function zoneRoutes(app: App, deps: RouteDeps): void {
       },
     },
     async (req) => {
-      const p = principalOf(req);
+      const p = requirePrincipal(req);
       await access.require(p, 'kafka:ListZones', null, 'zone/*');
       const [zones, used] = await Promise.all([
         prisma.zone.findMany({ orderBy: { name: 'asc' } }),
@@ -65,4 +68,4 @@ export function zoneRoutes(app: App, deps: RouteDeps): void {
       };
     },
   );
-}
+};

@@ -14,7 +14,10 @@ export interface ReceiveResult {
  * queues one notification per channel of the policy (none while it is muted) in the same
  * transaction. Alertmanager's repeats and retries therefore notify no one twice.
  */
-export async function receiveAlerts(prisma: PrismaClient, payload: AlertmanagerPayload): Promise<ReceiveResult> {
+export async function receiveAlerts(
+  prisma: PrismaClient,
+  payload: AlertmanagerPayload,
+): Promise<ReceiveResult> {
   let opened = 0;
   let resolved = 0;
   let ignored = 0;
@@ -52,7 +55,12 @@ export async function receiveAlerts(prisma: PrismaClient, payload: AlertmanagerP
           },
         });
         await tx.alarmNotification.createMany({
-          data: channels.map((channelId) => ({ id: newId('notification'), eventId: event.id, channelId, state: 'firing' })),
+          data: channels.map((channelId) => ({
+            id: newId('notification'),
+            eventId: event.id,
+            channelId,
+            state: 'firing',
+          })),
           skipDuplicates: true,
         });
       } else {

@@ -23,7 +23,11 @@ export function resolveRange(q: MetricQuery, nowSeconds: number): QueryRange | F
   const issues: FieldIssue[] = [];
   if (from >= to) issues.push({ path: 'query/from', message: 'must be before `to`', code: 'invalid_range' });
   else if (to - from > L.maxRangeSeconds)
-    issues.push({ path: 'query/from', message: `the range is at most ${L.maxRangeSeconds} s`, code: 'too_big' });
+    issues.push({
+      path: 'query/from',
+      message: `the range is at most ${L.maxRangeSeconds} s`,
+      code: 'too_big',
+    });
   if (to > nowSeconds + 3600)
     issues.push({ path: 'query/to', message: 'must not be more than an hour ahead', code: 'too_big' });
   if (issues.length) return issues;
@@ -62,7 +66,9 @@ export class MetricsReader {
     const range = resolveRange(q, nowSeconds);
     if (Array.isArray(range)) issues.push(...range);
     if (issues.length || Array.isArray(range))
-      throw new ApiProblem('validation_failed', 'the query is not one the API can answer', { errors: issues });
+      throw new ApiProblem('validation_failed', 'the query is not one the API can answer', {
+        errors: issues,
+      });
     const built = metricQuery(
       metric,
       { instanceId, ...scope },
@@ -87,7 +93,9 @@ export class MetricsReader {
       to: new Date(range.to * 1000).toISOString(),
       step: range.step,
       series: result.map((s) => ({
-        labels: Object.fromEntries(built.by.filter((l) => s.metric[l] !== undefined).map((l) => [l, s.metric[l]!])),
+        labels: Object.fromEntries(
+          built.by.filter((l) => s.metric[l] !== undefined).map((l) => [l, s.metric[l]!]),
+        ),
         points: s.values.map(([t, v]) => {
           const n = Number(v);
           return [t, Number.isFinite(n) ? n : null] as [number, number | null];

@@ -37,7 +37,11 @@ export class AlarmRulesSync {
     const live = new Set(
       (
         await this.prisma.instance.findMany({
-          where: { id: { in: [...new Set(rows.map((r) => r.instanceId))] }, deletedAt: null, status: { notIn: ['DELETING', 'DELETED'] } },
+          where: {
+            id: { in: [...new Set(rows.map((r) => r.instanceId))] },
+            deletedAt: null,
+            status: { notIn: ['DELETING', 'DELETED'] },
+          },
           select: { id: true },
         })
       ).map((i) => i.id),

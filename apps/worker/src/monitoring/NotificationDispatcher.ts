@@ -130,7 +130,10 @@ export class NotificationDispatcher {
     }
     const final = r.final || n.attempts >= this.o.maxAttempts;
     this.onOutcome(final ? 'failed' : 'retry');
-    this.log.warn({ notification: n.id, attempts: n.attempts, error: r.error, final }, 'alarm notification not delivered');
+    this.log.warn(
+      { notification: n.id, attempts: n.attempts, error: r.error, final },
+      'alarm notification not delivered',
+    );
     await this.prisma.alarmNotification.update({
       where: { id: n.id },
       data: {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { OperationObserver } from '../OperationRunner.js';
 
 /** The worker's metrics: operations by kind and outcome, queue depth, notification deliveries. */
