@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs';
 import type { MetadataPublisher } from '@fjord/metadata';
-import { collectDefaultMetrics, Counter, Gauge, type Metric, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';

@@ -5,8 +5,8 @@
 import { ConfigError } from '@fjord/metadata';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveBrokerConfig } from '../../src/config/BrokerConfig.js';
 import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
+import { resolveBrokerConfig } from '../../src/config/BrokerConfig.js';
 import { eventually, exact, family, http, parsePromText, type Sample, scrape } from './promText.js';
 
 const TOPIC = 'metered';

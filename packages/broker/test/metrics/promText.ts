@@ -17,9 +17,8 @@ export function parsePromText(text: string): Sample[] {
     const labels: Record<string, string> = {};
     const body = m[3] ?? '';
     const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
-    let lm: RegExpExecArray | null;
     let consumed = 0;
-    while ((lm = re.exec(body)) !== null) {
+    for (let lm = re.exec(body); lm !== null; lm = re.exec(body)) {
       labels[lm[1]!] = lm[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
       consumed = re.lastIndex;
     }
