@@ -25,6 +25,7 @@ import { ControllerElection } from './controller/ControllerElection.js';
 import { ControllerService } from './controller/ControllerService.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
+import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
@@ -84,6 +85,7 @@ export class Broker {
       readonly controllerService: ControllerService;
       readonly channel: ControllerChannel;
       readonly lifecycle: BrokerLifecycleManager;
+      readonly metricsServer: MetricsServer | undefined;
     },
     readonly boundPorts: ReadonlyMap<string, number>,
   ) {}
@@ -214,6 +216,7 @@ export class Broker {
 
     let groups: GroupCoordinator | undefined;
     let offsetsStore: ConsumerOffsetsStore | undefined;
+    const traffic = trafficMetricsFor(config);
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
@@ -245,6 +248,7 @@ export class Broker {
       ),
       fetchSessions: new FetchSessionCache(int('max.incremental.fetch.session.cache.slots')),
       topicDefaults,
+      metrics: traffic && { traffic },
       log,
       now: () => Date.now(),
       async ensureTopic(name, partitions, topicConfigs) {
@@ -384,6 +388,21 @@ export class Broker {
       allHandlers(() => apis!.advertised),
       kafkaRelease(config.kafkaVersion),
     );
+    const metricsServer =
+      traffic &&
+      (await serveMetrics(
+        config,
+        {
+          traffic,
+          replicas,
+          logs,
+          metadata,
+          groups: coordinator,
+          isActiveController: () => election.isActive,
+          connectionCounts: () => socketServer.connectionCounts(),
+        },
+        log,
+      ));
     const bound = await socketServer.listen(config.listeners);
     const boundPorts = new Map(bound.map((b) => [b.listener.name, b.port]));
 
@@ -463,7 +482,7 @@ export class Broker {
     const broker = new Broker(
       config,
       services,
-      { socketServer, store, election, controllerService, channel, lifecycle },
+      { socketServer, store, election, controllerService, channel, lifecycle, metricsServer },
       boundPorts,
     );
     const scheduler = new TimerScheduler((name, err) =>
@@ -485,6 +504,11 @@ export class Broker {
       ),
     );
     return broker;
+  }
+
+  /** Port of the Prometheus endpoint (`fjord.metrics.listen`), undefined when off. */
+  get metricsPort(): number | undefined {
+    return this.parts.metricsServer?.port;
   }
 
   /** Port bound for a listener (useful when configured with port 0). */
@@ -511,6 +535,7 @@ export class Broker {
     await election.stop();
     controllerService.stop();
     await socketServer.close();
+    await this.parts.metricsServer?.close();
     await this.services.replicas.shutdown();
     channel.close();
     this.services.groups.shutdown();

@@ -92,6 +92,21 @@ export class KafkaApis implements FrameHandler {
   }
 
   handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
+    const traffic = this.services.metrics?.traffic;
+    if (!traffic || frame.length < 2) return this.handle(connection, frame);
+    // Kafka's RequestMetrics: count and time per API, from receipt to the response being ready.
+    const apiKey = frame.readInt16BE(0);
+    const started = performance.now();
+    const record = (r: FrameResult): FrameResult => {
+      const throttleMs = r !== null && typeof r === 'object' && 'throttleMs' in r ? (r.throttleMs ?? 0) : 0;
+      traffic.request(apiKey, performance.now() - started, throttleMs);
+      return r;
+    };
+    const result = this.handle(connection, frame);
+    return result instanceof Promise ? result.then(record) : record(result);
+  }
+
+  private handle(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
     if (connection.sasl?.stage === 'raw-token') return this.rawSaslToken(connection, frame);
     let header: RequestHeaderInfo;
     try {
@@ -207,7 +222,8 @@ export class KafkaApis implements FrameHandler {
 
   /** Answers a frame through these handlers, for the controller channel and forwarded requests. */
   async dispatch(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null> {
-    const r = await this.handleFrame(connection, frame);
+    // Not counted in request metrics: the request (or the client's, forwarded) was counted on receipt.
+    const r = await this.handle(connection, frame);
     if (r === null || r === 'close') return null;
     return Array.isArray(r) ? r : [...r.chunks];
   }

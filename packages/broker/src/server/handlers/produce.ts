@@ -8,6 +8,7 @@ import {
   recompressBatches,
   validateProduceRecords,
 } from '@fjord/protocol';
+import type { TrafficMetrics } from '../../metrics/TrafficMetrics.js';
 import {
   awaitReplication,
   type ReplicationOutcome,
@@ -45,6 +46,15 @@ function failed(
   };
 }
 
+/** Kafka's FailedProduceRequestsPerSec: one per partition answered with an error. */
+function countFailures(
+  traffic: TrafficMetrics,
+  responses: readonly ProduceResponseTopicProduceResponseInput[],
+) {
+  for (const t of responses)
+    for (const p of t.partitionResponses) if (p.errorCode !== ErrorCode.NONE) traffic.produceFailed(t.name);
+}
+
 /**
  * Produce: validate each partition's batches from their headers, append the client's bytes
  * as they are (offsets stamped in place), answer per partition. acks=0 gets no response.
@@ -57,6 +67,7 @@ export const produceHandler = defineHandler({
     const b = ctx.broker;
     const image = b.metadata.image;
     const now = b.now();
+    const traffic = b.metrics?.traffic;
     const responses: ProduceResponseTopicProduceResponseInput[] = [];
     const writable = filterAuthorized(
       ctx,
@@ -119,6 +130,8 @@ export const produceHandler = defineHandler({
           partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
           continue;
         }
+        // Messages from the batch headers (validation summed them), bytes as the client sent them.
+        traffic?.produced(topic.name, validated.recordCount, p.records.length);
         const response: ProduceResponsePartitionProduceResponseInput = {
           index: p.index,
           errorCode: ErrorCode.NONE,
@@ -136,6 +149,7 @@ export const produceHandler = defineHandler({
       }
       responses.push({ name: topic.name, partitionResponses });
     }
+    if (traffic) countFailures(traffic, responses);
     // Produce byte-rate quotas count the whole request; KafkaApis answers and mutes with the throttle.
     ctx.throttleTimeMs = b.quotas.recordProduce(image, quotaClient(ctx), ctx.requestSize, now);
     if (req.acks === 0) return null;

@@ -1,0 +1,351 @@
+import { statfsSync } from 'node:fs';
+import type { MetadataPublisher } from '@fjord/metadata';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import type { GroupCoordinator } from '../group/GroupCoordinator.js';
+import type { Partition } from '../replica/Partition.js';
+import type { ReplicaManager } from '../replica/ReplicaManager.js';
+import type { LogManager } from '../storage/LogManager.js';
+import { REQUEST_TIME_BUCKETS_MS, type TopicTraffic, type TrafficMetrics } from './TrafficMetrics.js';
+
+/** The broker state scrapes read; nothing here is touched between scrapes. */
+export interface BrokerMetricsSources {
+  readonly traffic: TrafficMetrics;
+  readonly replicas: ReplicaManager;
+  readonly logs: LogManager;
+  readonly metadata: MetadataPublisher;
+  readonly groups: GroupCoordinator;
+  isActiveController(): boolean;
+  /** Open connections per listener name. */
+  connectionCounts(): ReadonlyMap<string, number>;
+  /** `fjord.metrics.partition.series.max`: per-partition rows per family; 0 turns them off. */
+  readonly partitionSeriesMax: number;
+}
+
+type TrafficField = keyof TopicTraffic;
+
+/**
+ * A broker's Prometheus registry. Series carry the names the Prometheus JMX exporter gives
+ * Kafka's MBeans (and kafka-exporter's for consumer lag), so dashboards built for Kafka work.
+ * Traffic counters are read from TrafficMetrics' plain numbers; every gauge is computed at
+ * scrape time from the replica manager, log manager, metadata image and group coordinator.
+ * One registry per broker (never prom-client's global one): tests run several brokers in a process.
+ */
+export class BrokerMetrics {
+  readonly registry = new Registry();
+
+  constructor(private readonly s: BrokerMetricsSources) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+
+    const topicCounter = (name: string, help: string, field: TrafficField) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['topic'],
+        registers: [r],
+        collect() {
+          // Rebuilt from the accumulators: counts never go backwards, deleted topics disappear.
+          this.reset();
+          this.inc({}, s.traffic.total[field]);
+          for (const [topic, t] of s.traffic.topics) this.inc({ topic }, t[field]);
+        },
+      });
+    const prefix = 'kafka_server_brokertopicmetrics_';
+    topicCounter(`${prefix}messagesin_total`, 'Messages appended as leader', 'messagesIn');
+    topicCounter(`${prefix}bytesin_total`, 'Bytes produced by clients', 'bytesIn');
+    topicCounter(`${prefix}bytesout_total`, 'Bytes fetched by consumers', 'bytesOut');
+    topicCounter(
+      `${prefix}failedproducerequests_total`,
+      'Produce partitions answered with an error',
+      'failedProduce',
+    );
+    topicCounter(
+      `${prefix}failedfetchrequests_total`,
+      'Fetch partitions answered with an error',
+      'failedFetch',
+    );
+    topicCounter(`${prefix}replicationbytesin_total`, 'Bytes appended as follower', 'replicationBytesIn');
+    topicCounter(`${prefix}replicationbytesout_total`, 'Bytes fetched by followers', 'replicationBytesOut');
+
+    new Counter({
+      name: 'kafka_network_requestmetrics_requests_total',
+      help: 'Requests received, by API',
+      labelNames: ['request'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const q of s.traffic.requests) if (q) this.inc({ request: q.name }, q.count);
+      },
+    });
+    new Counter({
+      name: 'kafka_network_requestmetrics_throttletimems_total',
+      help: 'Milliseconds responses told clients to back off (quotas), by API',
+      labelNames: ['request'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const q of s.traffic.requests) if (q) this.inc({ request: q.name }, q.throttleMs);
+      },
+    });
+    r.registerMetric(requestTimeHistogram(s.traffic));
+
+    new Gauge({
+      name: 'kafka_server_socketservermetrics_connection_count',
+      help: 'Open client and broker connections, by listener',
+      labelNames: ['listener'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [listener, n] of s.connectionCounts()) this.set({ listener }, n);
+      },
+    });
+
+    const rm = 'kafka_server_replicamanager_';
+    const replicaGauge = (name: string, help: string, count: (p: Partition) => boolean) =>
+      new Gauge({
+        name: `${rm}${name}`,
+        help,
+        registers: [r],
+        collect() {
+          let n = 0;
+          for (const p of s.replicas.all()) if (count(p)) n++;
+          this.set(n);
+        },
+      });
+    replicaGauge('partitioncount', 'Partitions hosted', () => true);
+    replicaGauge('leadercount', 'Partitions led', (p) => p.isLeader);
+    replicaGauge(
+      'underreplicatedpartitions',
+      'Led partitions whose ISR is smaller than their replica set',
+      (p) => p.isLeader && p.isr().length < p.state.replicas.length,
+    );
+    replicaGauge('offlinereplicacount', 'Hosted replicas on a failed log dir', (p) => p.offline);
+    new Counter({
+      name: `${rm}isrshrinks_total`,
+      help: 'ISR shrinks committed while leader',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(s.replicas.isrChanges.shrinks);
+      },
+    });
+    new Counter({
+      name: `${rm}isrexpands_total`,
+      help: 'ISR expands committed while leader',
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(s.replicas.isrChanges.expands);
+      },
+    });
+
+    const kc = 'kafka_controller_kafkacontroller_';
+    new Gauge({
+      name: `${kc}activecontrollercount`,
+      help: '1 on the active controller, 0 elsewhere',
+      registers: [r],
+      collect() {
+        this.set(s.isActiveController() ? 1 : 0);
+      },
+    });
+    // As Kafka, only the active controller reports cluster-wide counts; the others say 0.
+    const controllerGauge = (name: string, help: string, count: () => number) =>
+      new Gauge({
+        name: `${kc}${name}`,
+        help,
+        registers: [r],
+        collect() {
+          this.set(s.isActiveController() ? count() : 0);
+        },
+      });
+    controllerGauge('offlinepartitionscount', 'Partitions without a leader', () => {
+      let n = 0;
+      for (const t of s.metadata.image.topicsByName.values())
+        for (const p of t.partitions) if (p && p.leader < 0) n++;
+      return n;
+    });
+    controllerGauge('globalpartitioncount', 'Partitions in the cluster', () => {
+      let n = 0;
+      for (const t of s.metadata.image.topicsByName.values()) n += t.partitions.length;
+      return n;
+    });
+    controllerGauge('globaltopiccount', 'Topics in the cluster', () => s.metadata.image.topicsByName.size);
+
+    new Gauge({
+      name: 'fjord_metrics_partition_series_dropped',
+      help: 'Rows left out of per-partition series by fjord.metrics.partition.series.max, by family',
+      labelNames: ['family'],
+      registers: [r],
+      collect() {
+        // Counted here rather than by the families' collects: the registry reads families concurrently.
+        let partitions = 0;
+        for (const p of s.replicas.all()) if (!p.offline) partitions++;
+        let rows = 0;
+        for (const _ of s.groups.committedOffsets()) rows++;
+        this.set({ family: 'log' }, Math.max(0, partitions - s.partitionSeriesMax));
+        this.set({ family: 'consumergroup' }, Math.max(0, rows - s.partitionSeriesMax));
+      },
+    });
+    this.partitionSeries(r);
+    this.logDirSeries(r);
+    this.consumerGroupSeries(r);
+  }
+
+  /** The Prometheus text exposition of every series. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    // Topics deleted since the last scrape stop being reported (their bytes stay in the totals).
+    const image = this.s.metadata.image;
+    this.s.traffic.prune((t) => image.topicsByName.has(t));
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Log size and offsets per hosted partition, up to the cap; a gauge counts what was left out. */
+  private partitionSeries(r: Registry): void {
+    const s = this.s;
+    const perPartition = (name: string, help: string, value: (p: Partition) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers: [r],
+        collect() {
+          this.reset();
+          let n = 0;
+          for (const p of s.replicas.all()) {
+            // An offline replica's log cannot be read; it is counted by offlinereplicacount.
+            if (p.offline || n++ >= s.partitionSeriesMax) continue;
+            this.set({ topic: p.topic, partition: String(p.partition) }, value(p));
+          }
+        },
+      });
+    perPartition('kafka_log_log_size', 'Bytes in the partition log', (p) => p.log.sizeInBytes);
+    perPartition('kafka_log_log_logstartoffset', 'First offset in the log', (p) => p.log.logStartOffset);
+    perPartition('kafka_log_log_logendoffset', 'Offset the next record gets', (p) => p.log.logEndOffset);
+  }
+
+  /** Capacity per log dir from statfs (the file system holding it), and whether it is online. */
+  private logDirSeries(r: Registry): void {
+    const logs = this.s.logs;
+    const fsGauge = (
+      name: string,
+      help: string,
+      pick: (st: { bsize: number; blocks: number; bfree: number; bavail: number }) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['dir'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const dir of logs.dirs) {
+            if (!logs.isDirOnline(dir)) continue;
+            try {
+              this.set({ dir }, pick(statfsSync(dir)));
+            } catch {
+              // A dir that vanished is reported offline by the log manager; no capacity then.
+            }
+          }
+        },
+      });
+    fsGauge(
+      'kafka_log_logdir_total_bytes',
+      'Size of the file system holding the log dir',
+      (st) => st.blocks * st.bsize,
+    );
+    fsGauge(
+      'kafka_log_logdir_used_bytes',
+      'Bytes used on that file system',
+      (st) => (st.blocks - st.bfree) * st.bsize,
+    );
+    fsGauge(
+      'kafka_log_logdir_available_bytes',
+      'Bytes available to the broker there',
+      (st) => st.bavail * st.bsize,
+    );
+    new Gauge({
+      name: 'kafka_log_logdir_online',
+      help: '1 while the log dir is online, 0 after it failed',
+      labelNames: ['dir'],
+      registers: [r],
+      collect() {
+        for (const dir of logs.dirs) this.set({ dir }, logs.isDirOnline(dir) ? 1 : 0);
+      },
+    });
+  }
+
+  /**
+   * kafka-exporter's consumer lag, reported by each group's coordinator only (it holds the
+   * committed offsets), so series are not duplicated across brokers. The end is the high watermark
+   * of the partition's replica on this broker: exact where it leads, up to one replication round
+   * behind where it follows. Partitions this broker does not host get current_offset but no lag.
+   */
+  private consumerGroupSeries(r: Registry): void {
+    const s = this.s;
+    const groupGauge = (name: string, help: string, lagged: boolean) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['group', 'topic', 'partition'],
+        registers: [r],
+        collect() {
+          this.reset();
+          let n = 0;
+          for (const o of s.groups.committedOffsets()) {
+            if (n++ >= s.partitionSeriesMax) continue;
+            const labels = { group: o.groupId, topic: o.topic, partition: String(o.partition) };
+            const offset = Number(o.offset);
+            if (!lagged) this.set(labels, offset);
+            else {
+              const p = s.replicas.get(o.topic, o.partition);
+              if (p && !p.offline) this.set(labels, Math.max(0, p.highWatermark - offset));
+            }
+          }
+        },
+      });
+    groupGauge(
+      'kafka_consumergroup_current_offset',
+      'Committed offset per group partition (on the group coordinator)',
+      false,
+    );
+    groupGauge(
+      'kafka_consumergroup_lag',
+      'High watermark minus the committed offset, per group partition (on the group coordinator)',
+      true,
+    );
+  }
+}
+
+/**
+ * Kafka's TotalTimeMs per API as a Prometheus histogram in milliseconds. prom-client's Histogram
+ * hashes labels on every observe; this one exposes TrafficMetrics' bucket arrays instead, so the
+ * request path only bumps a number. The registry accepts any object with this shape.
+ */
+function requestTimeHistogram(traffic: TrafficMetrics): Metric {
+  const name = 'kafka_network_requestmetrics_totaltimems';
+  const help = 'Request time in milliseconds from receipt to response ready, by API';
+  const bounds = REQUEST_TIME_BUCKETS_MS.map(String);
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+      for (const q of traffic.requests) {
+        if (!q) continue;
+        let cumulative = 0;
+        for (let i = 0; i < q.buckets.length; i++) {
+          cumulative += q.buckets[i]!;
+          const le = i < bounds.length ? bounds[i]! : '+Inf';
+          values.push({ metricName: `${name}_bucket`, labels: { le, request: q.name }, value: cumulative });
+        }
+        values.push({ metricName: `${name}_sum`, labels: { request: q.name }, value: q.sumMs });
+        values.push({ metricName: `${name}_count`, labels: { request: q.name }, value: q.count });
+      }
+      return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
+    },
+    reset() {},
+  };
+  return metric as unknown as Metric;
+}
