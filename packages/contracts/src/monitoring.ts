@@ -82,7 +82,7 @@ export const METRICS = [
     name: 'instance.disk_used_bytes',
     level: 'instance',
     unit: 'bytes',
-    description: 'Bytes used by partition data on all brokers',
+    description: 'Bytes of partition data on all brokers (every replica)',
   },
   {
     name: 'instance.disk_used_percent',

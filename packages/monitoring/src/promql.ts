@@ -110,7 +110,7 @@ export function metricQuery(metric: MetricName, scope: QueryScope, windowSeconds
     case 'instance.offline_partitions':
       return { expr: `sum(${selector(SERIES.offline, inst)})`, by: [] };
     case 'instance.disk_used_bytes':
-      return { expr: `sum(${selector(SERIES.dirUsed, inst)})`, by: [] };
+      return { expr: `sum(${selector(SERIES.logSize, inst)})`, by: [] };
     case 'instance.disk_used_percent':
       return {
         expr: `100 * max(${selector(SERIES.dirUsed, inst)} / ${selector(SERIES.dirTotal, inst)})`,

@@ -26,7 +26,8 @@ export function renderPrometheusConfig(o: PrometheusConfigOptions): string {
   const sd = (kind: string) => ({
     url: new URL(`/internal/prometheus/targets?kind=${kind}`, o.apiUrl).toString(),
     refresh_interval: `${o.discoveryRefreshSeconds}s`,
-    authorization: { credentials_file: o.internalTokenFile },
+    // Prometheus 2.42's HTTP discovery leaves out the default type: spelled out, it sends `Bearer`.
+    authorization: { type: 'Bearer', credentials_file: o.internalTokenFile },
   });
   const config = {
     global: {

@@ -55,11 +55,17 @@ export const internalRoutes: FastifyPluginAsyncZod<InternalRoutesOptions> = asyn
           WHERE i."deletedAt" IS NULL AND i."status" NOT IN ('DELETING', 'DELETED') AND b."metricsPort" IS NOT NULL
           ORDER BY i."id", b."brokerId"`,
       );
-      return rows.map((r) => ({
-        targets: [`${r.host}:${r.metricsPort}`],
-        // `instance` is the Fjord instance (not host:port): every series of its brokers carries it.
-        labels: { account: r.accountId, instance: r.instanceId, broker: String(r.brokerId), zone: r.zone },
-      }));
+      return [
+        // Prometheus 2.42 keeps scraping the last targets of a job whose discovery turns empty
+        // across a configuration reload; a group that is always there (with no targets) keeps the
+        // job known, so the last broker of a deleted instance is dropped too.
+        { targets: [], labels: {} },
+        ...rows.map((r) => ({
+          targets: [`${r.host}:${r.metricsPort}`],
+          // `instance` is the Fjord instance (not host:port): every series of its brokers carries it.
+          labels: { account: r.accountId, instance: r.instanceId, broker: String(r.brokerId), zone: r.zone },
+        })),
+      ];
     },
   );
 

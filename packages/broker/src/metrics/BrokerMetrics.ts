@@ -196,6 +196,7 @@ export class BrokerMetrics {
     // Topics deleted since the last scrape stop being reported (their bytes stay in the totals).
     const image = this.s.metadata.image;
     this.s.traffic.prune((t) => image.topicsByName.has(t));
+    for (const p of this.s.replicas.all()) if (p.isLeader) this.s.traffic.track(p.topic);
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 

@@ -128,6 +128,15 @@ export class TrafficMetrics {
     r.buckets[i]!++;
   }
 
+  /**
+   * Starts a topic's counters at zero before its first message, so the first scrape sees 0 and
+   * Prometheus's rate() sees the first traffic as an increase (a series born at its final value
+   * shows no rate).
+   */
+  track(topic: string): void {
+    this.topic(topic);
+  }
+
   /** Forgets topics that no longer exist (keeps their bytes in the totals). */
   prune(exists: (topic: string) => boolean): void {
     for (const name of this.topics.keys()) if (!exists(name)) this.topics.delete(name);
