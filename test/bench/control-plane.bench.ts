@@ -93,7 +93,8 @@ try {
   }
   console.log(`create→ready (3 brokers, 3 zones): ${readyMs.map((m) => m.toFixed(0)).join(', ')} ms`);
 
-  const cannon = async (title: string, opts: Partial<autocannon.Options>) => {
+  // `path` is appended to the base URL here (autocannon's types do not declare it).
+  const cannon = async (title: string, opts: Partial<autocannon.Options> & { path?: string }) => {
     const r = await autocannon({
       url: `${base}${opts.path ?? '/'}`,
       connections: CONCURRENCY,

@@ -56,7 +56,7 @@ describe('replica placement', () => {
         fc.integer({ min: 1, max: 30 }),
         fc.nat(1000),
         (perZone, rf, partitions, start) => {
-          const brokers = [];
+          const brokers: { brokerId: number; rack: string }[] = [];
           for (let z = 0; z < 3; z++)
             for (let i = 0; i < perZone; i++) brokers.push({ brokerId: z * 10 + i, rack: `az-${z + 1}` });
           const rack = (id: number) => brokers.find((b) => b.brokerId === id)!.rack;
