@@ -3,6 +3,7 @@ import {
   ApiKey,
   CompressionCodec,
   ErrorCode,
+  keylessRecordIndexes,
   type ProduceResponsePartitionProduceResponseInput,
   type ProduceResponseTopicProduceResponseInput,
   recompressBatches,
@@ -13,6 +14,7 @@ import {
   type ReplicationOutcome,
   type ReplicationWait,
 } from '../../replica/DelayedProduce.js';
+import { parseCleanupPolicy } from '../../storage/LogConfig.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { quotaClient } from '../QuotaClient.js';
@@ -42,6 +44,30 @@ function failed(
     logStartOffset: -1n,
     recordErrors: [],
     errorMessage: message,
+  };
+}
+
+/**
+ * A compacted topic refuses records without a key (the cleaner could never keep them), as
+ * Kafka 3.x's LogValidator does: INVALID_RECORD with one record error per keyless record.
+ */
+function keylessRefusal(
+  index: number,
+  topic: string,
+  keyless: readonly number[],
+): ProduceResponsePartitionProduceResponseInput {
+  const message = `Compacted topic cannot accept message without key in topic partition ${topic}-${index}.`;
+  const shown = keyless
+    .slice(0, 3)
+    .map((i) => `RecordError(batchIndex=${i}, message='${message}')`)
+    .join(', ');
+  return {
+    ...failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `One or more records have been rejected due to ${keyless.length} record errors in total, and only showing the first three errors at most: [${shown}]`,
+    ),
+    recordErrors: keyless.map((batchIndex) => ({ batchIndex, batchIndexErrorMessage: message })),
   };
 }
 
@@ -80,6 +106,9 @@ export const produceHandler = defineHandler({
       const targetCodec = known
         ? TOPIC_CODECS[b.configs.topicConfig(image, topic.name, 'compression.type') ?? 'producer']
         : undefined;
+      // Only compacted topics pay for decoding records (the key check); others stay header-only.
+      const compacted =
+        known && parseCleanupPolicy(b.configs.topicConfig(image, topic.name, 'cleanup.policy')).compact;
       for (const p of topic.partitionData) {
         const partition = b.replicas.get(topic.name, p.index);
         if (!partition) {
@@ -106,6 +135,19 @@ export const produceHandler = defineHandler({
           continue;
         }
         let data = validated.data;
+        if (compacted) {
+          let keyless: number[];
+          try {
+            keyless = keylessRecordIndexes(data, maxBatchBytes * 64);
+          } catch (e) {
+            partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message));
+            continue;
+          }
+          if (keyless.length > 0) {
+            partitionResponses.push(keylessRefusal(p.index, topic.name, keyless));
+            continue;
+          }
+        }
         if (targetCodec !== undefined) {
           try {
             data = recompressBatches(data, targetCodec, maxBatchBytes * 64);
