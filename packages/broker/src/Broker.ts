@@ -24,7 +24,7 @@ import { ControllerChannel } from './controller/ControllerChannel.js';
 import { ControllerElection } from './controller/ControllerElection.js';
 import { ControllerService } from './controller/ControllerService.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
-import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
+import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
@@ -54,14 +54,8 @@ const UNFENCE_WAIT_MS = 30_000;
 /** How long an admin change waits for every broker to apply it before it is answered anyway. */
 const METADATA_PROPAGATION_WAIT_MS = 3000;
 
-const timerScheduler: Scheduler = {
-  now: () => Date.now(),
-  schedule(delayMs, fn) {
-    const t = setTimeout(fn, delayMs);
-    t.unref();
-    return () => clearTimeout(t);
-  },
-};
+/** Group sessions and rebalance timeouts run on real timers. */
+const timerScheduler = new TimerScheduler();
 
 /**
  * A Fjord broker: partitions in `log.dirs`, the Kafka protocol on every listener, a group
