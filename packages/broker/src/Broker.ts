@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   EffectiveConfigs,
@@ -44,6 +44,7 @@ import { addressToBytes, securityProtocolId } from './server/handlers/controller
 import { allHandlers } from './server/handlers/index.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
+import { readOrCreateClusterId } from './storage/MetaProperties.js';
 import { TimerScheduler } from './storage/Scheduler.js';
 
 const METADATA_DIR = '__fjord_metadata';
@@ -512,22 +513,6 @@ export class Broker {
     await store.close();
     this.services.log.info('broker stopped');
   }
-}
-
-/** Kafka's meta.properties keeps the cluster id with the data; we do the same. */
-function readOrCreateClusterId(dir: string, configured: string | null): string {
-  const path = join(dir, 'meta.properties');
-  if (existsSync(path)) {
-    const m = /^cluster\.id=(.+)$/m.exec(readFileSync(path, 'utf8'));
-    if (m) {
-      if (configured && configured !== m[1])
-        throw new Error(`cluster.id ${configured} does not match ${m[1]} in ${path}`);
-      return m[1]!;
-    }
-  }
-  const id = configured ?? randomUUID().replace(/-/g, '').slice(0, 22);
-  writeFileSync(path, `version=1\ncluster.id=${id}\n`);
-  return id;
 }
 
 /** `fjord.kafka.version=3.8` → the newest release tag of that line in the API tables. */
