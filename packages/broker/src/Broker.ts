@@ -48,8 +48,6 @@ import { readOrCreateClusterId } from './storage/MetaProperties.js';
 import { TimerScheduler } from './storage/Scheduler.js';
 
 const METADATA_DIR = '__fjord_metadata';
-/** The product allows up to three replicas per partition. */
-export const MAX_REPLICATION_FACTOR = 3;
 /** How long start-up waits for the controller to unfence this broker before serving anyway. */
 const UNFENCE_WAIT_MS = 30_000;
 /** How long an admin change waits for every broker to apply it before it is answered anyway. */
@@ -138,7 +136,7 @@ export class Broker {
     const topicDefaults: TopicDefaults = {
       numPartitions: config.numPartitions,
       replicationFactor: config.defaultReplicationFactor,
-      maxReplicationFactor: MAX_REPLICATION_FACTOR,
+      maxReplicationFactor: config.maxReplicationFactor,
     };
 
     const controllerService = new ControllerService(
@@ -148,7 +146,7 @@ export class Broker {
         clusterId,
         sessionTimeoutMs: int('broker.session.timeout.ms'),
         heartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
-        maxReplicationFactor: MAX_REPLICATION_FACTOR,
+        maxReplicationFactor: config.maxReplicationFactor,
         leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
         autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
         leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
