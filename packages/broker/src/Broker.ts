@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import {
   EffectiveConfigs,
   LocalFileMetadataStore,
+  MetadataAppendQueue,
   MetadataPublisher,
   type MetadataStore,
   PostgresMetadataStore,
-  QuorumController,
   type TopicDefaults,
 } from '@fjord/metadata';
 import {
@@ -19,10 +19,6 @@ import {
 } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
-import { BrokerLifecycleManager } from './controller/BrokerLifecycleManager.js';
-import { ControllerChannel } from './controller/ControllerChannel.js';
-import { ControllerElection } from './controller/ControllerElection.js';
-import { ControllerService } from './controller/ControllerService.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
@@ -31,6 +27,10 @@ import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { tlsByListener } from './network/TlsContext.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
+import { BrokerLifecycleManager } from './quorum/BrokerLifecycleManager.js';
+import { ControllerChannel } from './quorum/ControllerChannel.js';
+import { ControllerElection } from './quorum/ControllerElection.js';
+import { ControllerService } from './quorum/ControllerService.js';
 import { QuotaManagers } from './quota/QuotaManagers.js';
 import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
@@ -40,7 +40,7 @@ import { SaslConfig } from './security/SaslConfig.js';
 import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
-import { addressToBytes, securityProtocolId } from './server/handlers/controller.js';
+import { addressToBytes, securityProtocolId } from './server/handlers/controllerApis.js';
 import { allHandlers } from './server/handlers/index.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
@@ -93,7 +93,7 @@ export class Broker {
       : undefined;
     const store: MetadataStore = pgStore ?? new LocalFileMetadataStore(join(firstDir, METADATA_DIR));
     const metadata = new MetadataPublisher(store);
-    const quorum = new QuorumController(store, metadata);
+    const metadataQueue = new MetadataAppendQueue(store, metadata);
     const sasl = new SaslConfig(config.passthrough, config.scramUsers, int('connections.max.reauth.ms'));
     const authorizer = authorizerFromConfig(config);
     // TLS material is loaded (and refused with the key named) before anything else starts.
@@ -140,7 +140,7 @@ export class Broker {
     };
 
     const controllerService = new ControllerService(
-      quorum,
+      metadataQueue,
       metadata,
       {
         clusterId,
@@ -213,7 +213,7 @@ export class Broker {
       config,
       configs,
       metadata,
-      controller: quorum,
+      metadataQueue,
       activeController: () => (election.isActive ? controllerService.active : undefined),
       isActiveController: () => election.isActive,
       controllerId: () => election.controllerId ?? -1,
