@@ -3,8 +3,15 @@
  * here (the restart cell restarts it). The table goes to test/compat/.results/RESULTS.md
  * (test/compat/RESULTS.md with FJORD_COMPAT_UPDATE_RESULTS=1).
  */
+
+import {
+  COMPAT_PASSWORD,
+  COMPAT_USER,
+  type RunningBroker,
+  removeDir,
+  startBroker,
+} from '@fjord/test-support/broker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMPAT_PASSWORD, COMPAT_USER, type RunningBroker, removeDir, startBroker } from './brokerHarness.js';
 import { type CompatTarget, type MatrixResults, runClient, selectedClients, writeResults } from './matrix.js';
 
 const results: MatrixResults = new Map();

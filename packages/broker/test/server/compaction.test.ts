@@ -1,7 +1,7 @@
 import { ApiKey, batchOffsets, buildRecordBatch, decodeRecords, RecordBatchHeader } from '@fjord/protocol';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { RawClient } from './rawClient.js';
 
 describe('cleanup.policy=compact through the broker', () => {
