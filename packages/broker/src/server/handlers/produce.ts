@@ -20,6 +20,7 @@ import type { RequestContext } from '../BrokerServices.js';
 import { quotaClient } from '../QuotaClient.js';
 import { filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
+import { producePartitionError } from './partitionErrors.js';
 
 /** Topic compression.type → codec id; "producer" keeps the client's batches as they are. */
 const TOPIC_CODECS: Record<string, number | undefined> = {
@@ -30,22 +31,6 @@ const TOPIC_CODECS: Record<string, number | undefined> = {
   lz4: CompressionCodec.lz4,
   zstd: CompressionCodec.zstd,
 };
-
-function failed(
-  index: number,
-  errorCode: number,
-  message: string | null,
-): ProduceResponsePartitionProduceResponseInput {
-  return {
-    index,
-    errorCode,
-    baseOffset: -1n,
-    logAppendTimeMs: -1n,
-    logStartOffset: -1n,
-    recordErrors: [],
-    errorMessage: message,
-  };
-}
 
 /**
  * A compacted topic refuses records without a key (the cleaner could never keep them), as
@@ -62,7 +47,7 @@ function keylessRefusal(
     .map((i) => `RecordError(batchIndex=${i}, message='${message}')`)
     .join(', ');
   return {
-    ...failed(
+    ...producePartitionError(
       index,
       ErrorCode.INVALID_RECORD,
       `One or more records have been rejected due to ${keyless.length} record errors in total, and only showing the first three errors at most: [${shown}]`,
@@ -96,7 +81,7 @@ export const produceHandler = defineHandler({
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
       if (!writable.has(topic.name)) {
         for (const p of topic.partitionData)
-          partitionResponses.push(failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
+          partitionResponses.push(producePartitionError(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
         responses.push({ name: topic.name, partitionResponses });
         continue;
       }
@@ -114,7 +99,7 @@ export const produceHandler = defineHandler({
         if (!partition) {
           const state = image.partition(topic.name, p.index);
           partitionResponses.push(
-            failed(
+            producePartitionError(
               p.index,
               state ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
               null,
@@ -123,7 +108,9 @@ export const produceHandler = defineHandler({
           continue;
         }
         if (p.records === null || p.records.length === 0) {
-          partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set'));
+          partitionResponses.push(
+            producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set'),
+          );
           continue;
         }
         const validated = validateProduceRecords(p.records, {
@@ -131,7 +118,7 @@ export const produceHandler = defineHandler({
           maxBatchBytes,
         });
         if (!validated.ok) {
-          partitionResponses.push(failed(p.index, code(validated.error), validated.message));
+          partitionResponses.push(producePartitionError(p.index, code(validated.error), validated.message));
           continue;
         }
         let data = validated.data;
@@ -140,7 +127,9 @@ export const produceHandler = defineHandler({
           try {
             keyless = keylessRecordIndexes(data, maxBatchBytes * 64);
           } catch (e) {
-            partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message));
+            partitionResponses.push(
+              producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message),
+            );
             continue;
           }
           if (keyless.length > 0) {
@@ -152,13 +141,15 @@ export const produceHandler = defineHandler({
           try {
             data = recompressBatches(data, targetCodec, maxBatchBytes * 64);
           } catch (e) {
-            partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message));
+            partitionResponses.push(
+              producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message),
+            );
             continue;
           }
         }
         const outcome = partition.appendAsLeader(data, validated.batches, req.acks, minIsr, now);
         if (!outcome.ok) {
-          partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
+          partitionResponses.push(producePartitionError(p.index, code(outcome.error), outcome.message));
           continue;
         }
         const response: ProduceResponsePartitionProduceResponseInput = {
