@@ -12,12 +12,12 @@ import { join, resolve } from 'node:path';
 import { hashSecret, newSecret } from '@fjord/api';
 import { newId } from '@fjord/contracts';
 import { createPrismaClient } from '@fjord/db';
+import { RestClient } from '@fjord/test-support/api';
+import { createTestDatabase } from '@fjord/test-support/database';
+import { testQueuePrefix } from '@fjord/test-support/redis';
+import { waitForOperation } from '@fjord/test-support/service';
 import { buildZoneAgent } from '@fjord/zone-agent';
 import autocannon from 'autocannon';
-import { RestClient } from '../support/api.js';
-import { createTestDatabase } from '../support/database.js';
-import { testQueuePrefix } from '../support/redis.js';
-import { waitForOperation } from '../support/service.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const CONCURRENCY = 32;
@@ -93,7 +93,8 @@ try {
   }
   console.log(`create→ready (3 brokers, 3 zones): ${readyMs.map((m) => m.toFixed(0)).join(', ')} ms`);
 
-  const cannon = async (title: string, opts: Partial<autocannon.Options>) => {
+  // `path` is appended to the base URL here (autocannon's types do not declare it).
+  const cannon = async (title: string, opts: Partial<autocannon.Options> & { path?: string }) => {
     const r = await autocannon({
       url: `${base}${opts.path ?? '/'}`,
       connections: CONCURRENCY,

@@ -93,6 +93,7 @@ export class ClusterProbe {
     const md = await this.send(ApiKey.Metadata, 9, {
       topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
     const t = md.topics[0];
@@ -113,14 +114,19 @@ export class ClusterProbe {
     partitions: number,
     replicationFactor: number,
     configs: Record<string, string> = {},
+    /** Replicas per partition; Kafka then wants numPartitions and replicationFactor as -1. */
+    assignments?: readonly (readonly number[])[],
   ) {
     const r = await this.send(ApiKey.CreateTopics, 7, {
       topics: [
         {
           name,
-          numPartitions: partitions,
-          replicationFactor,
-          assignments: [],
+          numPartitions: assignments ? -1 : partitions,
+          replicationFactor: assignments ? -1 : replicationFactor,
+          assignments: (assignments ?? []).map((ids, partitionIndex) => ({
+            partitionIndex,
+            brokerIds: [...ids],
+          })),
           configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
         },
       ],
@@ -140,6 +146,7 @@ export class ClusterProbe {
     const md = await this.send(ApiKey.Metadata, 9, {
       topics: [],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
     return md.controllerId;
@@ -147,7 +154,7 @@ export class ClusterProbe {
 
   /** A group as its coordinator describes it. */
   async group(groupId: string): Promise<{ state: string; members: number }> {
-    const c = await this.send(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0 });
+    const c = await this.send(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0, coordinatorKeys: [] });
     if (c.errorCode !== ErrorCode.NONE) return { state: 'unknown', members: 0 };
     const d = await this.sendTo(c.nodeId, ApiKey.DescribeGroups, 5, {
       groups: [groupId],
@@ -163,6 +170,7 @@ export class ClusterProbe {
     const md = await this.send(ApiKey.Metadata, 9, {
       topics: null,
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
     let n = 0;
@@ -189,6 +197,7 @@ export class ClusterProbe {
     const md = await this.send(ApiKey.Metadata, 9, {
       topics: [],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
     return md.brokers.map((b) => b.nodeId).sort();

@@ -1,10 +1,17 @@
 /**
  * The compatibility matrix against standalone brokers: each client gets its own broker started
- * here (the restart cell restarts it). The table goes to test/compat/RESULTS.md.
+ * here (the restart cell restarts it). The table goes to test/compat/.results/RESULTS.md
+ * (test/compat/RESULTS.md with FJORD_COMPAT_UPDATE_RESULTS=1).
  */
-import { join } from 'node:path';
+
+import {
+  COMPAT_PASSWORD,
+  COMPAT_USER,
+  type RunningBroker,
+  removeDir,
+  startBroker,
+} from '@fjord/test-support/broker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMPAT_PASSWORD, COMPAT_USER, type RunningBroker, removeDir, startBroker } from './brokerHarness.js';
 import { type CompatTarget, type MatrixResults, runClient, selectedClients, writeResults } from './matrix.js';
 
 const results: MatrixResults = new Map();
@@ -53,7 +60,7 @@ describe.concurrent('real Kafka clients against a Fjord broker', () => {
 
 afterAll(() => {
   writeResults(
-    join(import.meta.dirname, 'RESULTS.md'),
+    'RESULTS.md',
     results,
     '# Compatibility matrix',
     'Written by `test/compat/compat.test.ts` (part of `npm test`): each cell is a real client over a real\nsocket against a standalone Fjord broker started by the test. ✅ passed, ❌ failed, — not applicable\n(reason below the table). The same matrix against a replicated cluster is in `RESULTS-cluster.md`.',

@@ -2,9 +2,9 @@
  * The compatibility matrix against a replicated cluster: 3 broker processes in 3 AZs, replication
  * factor 3 and min.insync.replicas 2 for every topic, shared by all clients at once (each in its
  * own topic and group names). The restart cell restarts every broker in turn, once for all of them.
- * The table goes to test/compat/RESULTS-cluster.md.
+ * The table goes to test/compat/.results/RESULTS-cluster.md
+ * (test/compat/RESULTS-cluster.md with FJORD_COMPAT_UPDATE_RESULTS=1).
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../cluster/harness.js';
 import { CLIENTS } from './clients.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   writeResults(
-    join(import.meta.dirname, 'RESULTS-cluster.md'),
+    'RESULTS-cluster.md',
     results,
     '# Compatibility matrix: replicated cluster',
     'Written by `test/compat/compatCluster.test.ts` (part of `npm test`): the cells of `RESULTS.md`, with\nevery client at once against one cluster of 3 broker processes in 3 AZs, replication factor 3 and\nmin.insync.replicas 2. "restart+resume" restarts every broker in turn (controlled shutdowns), once\nfor all clients, between each client consuming before and its produce and consume after. ✅ passed, ❌ failed, — not applicable (reason below the table).',

@@ -3,7 +3,8 @@
  * order against a target (a standalone broker, or a replicated cluster). Each check throws (via
  * expect) when the client's view is wrong; outcomes are written as a Markdown table.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import {
   CELLS,
@@ -197,9 +198,21 @@ export async function runClient(
   return failures;
 }
 
-/** The results as a Markdown table (written only when every client ran). */
-export function writeResults(path: string, results: MatrixResults, heading: string, intro: string): void {
+/**
+ * Where a full run writes the table `name` (RESULTS.md, RESULTS-cluster.md): the tracked file in
+ * test/compat only when FJORD_COMPAT_UPDATE_RESULTS=1, otherwise test/compat/.results/ (gitignored),
+ * so that running the tests leaves the working tree clean.
+ */
+export function resultsPath(name: string): string {
+  return process.env.FJORD_COMPAT_UPDATE_RESULTS === '1'
+    ? join(import.meta.dirname, name)
+    : join(import.meta.dirname, '.results', name);
+}
+
+/** The results as a Markdown table (written only when every client ran), see resultsPath. */
+export function writeResults(name: string, results: MatrixResults, heading: string, intro: string): void {
   if (partial || results.size !== CLIENTS.length) return;
+  const path = resultsPath(name);
   const cells = CELLS.map((c) => c.id);
   const lines = [
     heading,
@@ -229,5 +242,6 @@ export function writeResults(path: string, results: MatrixResults, heading: stri
     lines.push(`| ${client.name} | ${marks.join(' | ')} |`);
   }
   lines.push('', ...notes, '');
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, lines.join('\n'));
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
+import type { RestClient } from '@fjord/test-support/api';
+import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RestClient } from '../support/api.js';
-import { startTestService, type TestService, waitForOperation } from '../support/service.js';
 
 let s: TestService;
 

@@ -3,15 +3,15 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { verifyWebhook } from '@fjord/monitoring';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RestClient } from '../support/api.js';
+import type { RestClient } from '@fjord/test-support/api';
 import {
   eventually,
   type MonitoredService,
   prometheusApi,
   startMonitoredService,
-} from '../support/monitoring.js';
-import { waitForOperation } from '../support/service.js';
+} from '@fjord/test-support/monitoring';
+import { waitForOperation } from '@fjord/test-support/service';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const PARTITIONS = 3;

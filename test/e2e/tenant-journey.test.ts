@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { RestClient } from '@fjord/test-support/api';
+import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RestClient } from '../support/api.js';
-import { startTestService, type TestService, waitForOperation } from '../support/service.js';
 
 const run = promisify(execFile);
 let s: TestService;

@@ -383,6 +383,7 @@ describe('ACL matrix with real clients', () => {
       try {
         return await outcome(() =>
           a.alterConfigs({
+            validateOnly: false,
             resources: [
               { type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
             ],

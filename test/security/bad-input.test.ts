@@ -14,9 +14,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { Broker, resolveBrokerConfig } from '@fjord/broker';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
+import { makePki, type TestPki } from '@fjord/test-support/certs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki, type TestPki } from './certs.js';
 import { authenticatePlain, logCapture, RawConnection, ScramClient } from './rawSasl.js';
 
 const run = promisify(execFile);

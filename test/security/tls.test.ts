@@ -10,10 +10,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, resolveBrokerConfig } from '@fjord/broker';
+import { makePki, type TestPki } from '@fjord/test-support/certs';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki, type TestPki } from './certs.js';
 import { logCapture } from './rawSasl.js';
 
 let pki: TestPki;

@@ -1,6 +1,6 @@
+import { RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
 
 let t: TestApi;
 let operator: RestClient;

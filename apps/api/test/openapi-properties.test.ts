@@ -1,6 +1,6 @@
+import { type RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
 
 interface JsonSchema {
   type?: string | string[];

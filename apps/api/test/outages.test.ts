@@ -1,6 +1,6 @@
+import { RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
+import { TcpProxy } from '@fjord/test-support/tcpProxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RestClient, startTestApi, type TestApi } from '../../../test/support/api.js';
-import { TcpProxy } from '../../../test/support/tcpProxy.js';
 
 let base: TestApi;
 let viaProxies: TestApi;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { MAX_REPLICATION_FACTOR } from '@fjord/contracts';
 
 // Works from src/ (tests run the sources) and from dist/ alike: the daemon is always the built one.
 const MAIN = join(import.meta.dirname, '../dist/main.js');
@@ -165,6 +166,8 @@ export class LocalCluster {
         'offsets.topic.replication.factor': String(Math.min(3, options.brokers)),
         'group.initial.rebalance.delay.ms': '0',
         'fjord.metrics.listen': `${host}:${metricsPort}`,
+        // The product's replication-factor cap, owned by contracts.
+        'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
         ...options.overrides,
       };
       const args = Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`]);

@@ -1,4 +1,4 @@
-import type { AccessRoute } from '@fjord/contracts';
+import { type AccessRoute, MAX_REPLICATION_FACTOR } from '@fjord/contracts';
 import { ADMIN_USER, type BrokerSpec, type ListenerProtocols } from '@fjord/fleet';
 
 export interface InstanceFacts {
@@ -51,6 +51,8 @@ export function brokerSpecOf(
     'auto.create.topics.enable': 'false',
     'group.initial.rebalance.delay.ms': '0',
     'fjord.kafka.version': ins.kafkaVersion,
+    // The product's replication-factor cap, owned by contracts.
+    'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
     // The bandwidth the customer bought: produce in and fetch out each held to it, instance-wide.
     'fjord.instance.bandwidth.bytes.per.second': String(ins.bandwidthMBps * 1_000_000),
     // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the

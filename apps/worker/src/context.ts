@@ -1,6 +1,7 @@
 import type { BrokerPlacement, Operation, PrismaClient } from '@fjord/db';
 import { type FleetDriver, InstanceAdmin, instanceAdminCredential } from '@fjord/fleet';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { ClusterSettings } from './brokerSpec.js';
 import type { Steps } from './steps.js';
 
@@ -27,6 +28,20 @@ export class PermanentError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The operation's input parsed with its contract schema (@fjord/contracts); an input that does
+ * not match can never succeed, so it fails the operation for good.
+ */
+export function operationInput<S extends z.ZodType>(ctx: FlowContext, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(ctx.op.input);
+  if (!parsed.success)
+    throw new PermanentError(
+      'invalid_input',
+      `operation ${ctx.op.id} (${ctx.op.kind}) has an invalid input: ${z.prettifyError(parsed.error)}`,
+    );
+  return parsed.data;
 }
 
 export const portsOf = (b: BrokerPlacement) => b.ports as Record<string, number>;

@@ -35,7 +35,7 @@ describe('rebalance after adding brokers', () => {
           const partitions = layouts.map((replicas, i) => ({ topic: 't', partition: i, replicas }));
           const plan = planRebalance(partitions, brokers);
           const after = partitions.map((p) => plan.find((x) => x.partition === p.partition) ?? p);
-          const spread = (ps: typeof partitions) => {
+          const spread = (ps: readonly { replicas: readonly number[] }[]) => {
             const load = new Map(brokers.map((b) => [b.id, 0]));
             for (const p of ps) for (const r of p.replicas) load.set(r, load.get(r)! + 1);
             return Math.max(...load.values()) - Math.min(...load.values());

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   EffectiveConfigs,
   LocalFileMetadataStore,
+  MetadataAppendQueue,
   MetadataPublisher,
   type MetadataStore,
   PostgresMetadataStore,
-  QuorumController,
   type TopicDefaults,
 } from '@fjord/metadata';
 import {
@@ -19,12 +19,8 @@ import {
 } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
-import { BrokerLifecycleManager } from './controller/BrokerLifecycleManager.js';
-import { ControllerChannel } from './controller/ControllerChannel.js';
-import { ControllerElection } from './controller/ControllerElection.js';
-import { ControllerService } from './controller/ControllerService.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
-import { GroupCoordinator, type Scheduler } from './group/GroupCoordinator.js';
+import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
@@ -32,6 +28,10 @@ import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { tlsByListener } from './network/TlsContext.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
+import { BrokerLifecycleManager } from './quorum/BrokerLifecycleManager.js';
+import { ControllerChannel } from './quorum/ControllerChannel.js';
+import { ControllerElection } from './quorum/ControllerElection.js';
+import { ControllerService } from './quorum/ControllerService.js';
 import { QuotaManagers } from './quota/QuotaManagers.js';
 import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
@@ -41,28 +41,21 @@ import { SaslConfig } from './security/SaslConfig.js';
 import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
-import { addressToBytes, securityProtocolId } from './server/handlers/controller.js';
+import { addressToBytes, securityProtocolId } from './server/handlers/controllerApis.js';
 import { allHandlers } from './server/handlers/index.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
+import { readOrCreateClusterId } from './storage/MetaProperties.js';
 import { TimerScheduler } from './storage/Scheduler.js';
 
 const METADATA_DIR = '__fjord_metadata';
-/** The product allows up to three replicas per partition. */
-export const MAX_REPLICATION_FACTOR = 3;
 /** How long start-up waits for the controller to unfence this broker before serving anyway. */
 const UNFENCE_WAIT_MS = 30_000;
 /** How long an admin change waits for every broker to apply it before it is answered anyway. */
 const METADATA_PROPAGATION_WAIT_MS = 3000;
 
-const timerScheduler: Scheduler = {
-  now: () => Date.now(),
-  schedule(delayMs, fn) {
-    const t = setTimeout(fn, delayMs);
-    t.unref();
-    return () => clearTimeout(t);
-  },
-};
+/** Group sessions and rebalance timeouts run on real timers. */
+const timerScheduler = new TimerScheduler();
 
 /**
  * A Fjord broker: partitions in `log.dirs`, the Kafka protocol on every listener, a group
@@ -102,7 +95,7 @@ export class Broker {
       : undefined;
     const store: MetadataStore = pgStore ?? new LocalFileMetadataStore(join(firstDir, METADATA_DIR));
     const metadata = new MetadataPublisher(store);
-    const quorum = new QuorumController(store, metadata);
+    const metadataQueue = new MetadataAppendQueue(store, metadata);
     const sasl = new SaslConfig(config.passthrough, config.scramUsers, int('connections.max.reauth.ms'));
     const authorizer = authorizerFromConfig(config);
     // TLS material is loaded (and refused with the key named) before anything else starts.
@@ -145,17 +138,17 @@ export class Broker {
     const topicDefaults: TopicDefaults = {
       numPartitions: config.numPartitions,
       replicationFactor: config.defaultReplicationFactor,
-      maxReplicationFactor: MAX_REPLICATION_FACTOR,
+      maxReplicationFactor: config.maxReplicationFactor,
     };
 
     const controllerService = new ControllerService(
-      quorum,
+      metadataQueue,
       metadata,
       {
         clusterId,
         sessionTimeoutMs: int('broker.session.timeout.ms'),
         heartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
-        maxReplicationFactor: MAX_REPLICATION_FACTOR,
+        maxReplicationFactor: config.maxReplicationFactor,
         leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
         autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
         leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
@@ -223,7 +216,7 @@ export class Broker {
       config,
       configs,
       metadata,
-      controller: quorum,
+      metadataQueue,
       activeController: () => (election.isActive ? controllerService.active : undefined),
       isActiveController: () => election.isActive,
       controllerId: () => election.controllerId ?? -1,
@@ -543,22 +536,6 @@ export class Broker {
     await store.close();
     this.services.log.info('broker stopped');
   }
-}
-
-/** Kafka's meta.properties keeps the cluster id with the data; we do the same. */
-function readOrCreateClusterId(dir: string, configured: string | null): string {
-  const path = join(dir, 'meta.properties');
-  if (existsSync(path)) {
-    const m = /^cluster\.id=(.+)$/m.exec(readFileSync(path, 'utf8'));
-    if (m) {
-      if (configured && configured !== m[1])
-        throw new Error(`cluster.id ${configured} does not match ${m[1]} in ${path}`);
-      return m[1]!;
-    }
-  }
-  const id = configured ?? randomUUID().replace(/-/g, '').slice(0, 22);
-  writeFileSync(path, `version=1\ncluster.id=${id}\n`);
-  return id;
 }
 
 /** `fjord.kafka.version=3.8` → the newest release tag of that line in the API tables. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AclBinding, ResetOffsets, SaslMechanism } from './access.js';
 import { idSchema } from './ids.js';
 
 export const OPERATION_KINDS = [
@@ -48,3 +49,43 @@ export const OperationJob = z.object({ operationId: z.string() });
 export type OperationJob = z.infer<typeof OperationJob>;
 
 export const OPERATIONS_QUEUE = 'fjord-operations';
+
+// What each operation kind carries in `input`: written by the API, parsed by the worker. They
+// describe what the API accepted (its own schemas applied the product's rules), so they check
+// shape, not policy again.
+const TopicConfigValues = z.record(z.string(), z.string());
+
+export const TopicCreateInput = z.object({
+  name: z.string(),
+  partitions: z.number().int(),
+  replicationFactor: z.number().int(),
+  configs: TopicConfigValues,
+});
+export type TopicCreateInput = z.infer<typeof TopicCreateInput>;
+
+export const TopicUpdateInput = z.object({
+  name: z.string(),
+  partitions: z.number().int().optional(),
+  configs: TopicConfigValues.optional(),
+});
+export type TopicUpdateInput = z.infer<typeof TopicUpdateInput>;
+
+export const TopicDeleteInput = z.object({ name: z.string() });
+export type TopicDeleteInput = z.infer<typeof TopicDeleteInput>;
+
+export const UserCreateInput = z.object({
+  name: z.string(),
+  mechanism: SaslMechanism,
+  /** Sealed with the admin secret; removed from the row once the brokers have the credential. */
+  passwordSealed: z.string().optional(),
+});
+export type UserCreateInput = z.infer<typeof UserCreateInput>;
+
+export const UserDeleteInput = z.object({ name: z.string(), mechanisms: z.array(SaslMechanism) });
+export type UserDeleteInput = z.infer<typeof UserDeleteInput>;
+
+/** acl.create / acl.delete carry the binding itself. */
+export const AclInput = AclBinding;
+
+export const GroupResetOffsetsInput = z.object({ groupId: z.string() }).and(ResetOffsets);
+export type GroupResetOffsetsInput = z.infer<typeof GroupResetOffsetsInput>;

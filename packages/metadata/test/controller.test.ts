@@ -5,10 +5,10 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   applied,
-  ClusterController,
   imageFromSnapshot,
   imageToRecords,
   LocalFileMetadataStore,
+  MetadataAppendQueue,
   MetadataImage,
   MetadataPublisher,
   type MetadataRecord,
@@ -299,7 +299,7 @@ describe('leader elections', () => {
   });
 });
 
-describe('ClusterController', () => {
+describe('QuorumController', () => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -310,8 +310,8 @@ describe('ClusterController', () => {
     dirs.push(dir);
     const store = new LocalFileMetadataStore(dir);
     const publisher = new MetadataPublisher(store);
-    const quorum = new QuorumController(store, publisher);
-    const c = new ClusterController(quorum, publisher, {
+    const quorum = new MetadataAppendQueue(store, publisher);
+    const c = new QuorumController(quorum, publisher, {
       clusterId: 'c1',
       sessionTimeoutMs,
       maxReplicationFactor: 3,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AlterConfigOp,
   LocalFileMetadataStore,
+  MetadataAppendQueue,
   MetadataImage,
   MetadataPublisher,
   type MetadataRecord,
@@ -14,7 +15,6 @@ import {
   planCreatePartitions,
   planCreateTopic,
   planDeleteTopic,
-  QuorumController,
   replay,
 } from '../src/index.js';
 
@@ -56,7 +56,7 @@ describe('replica placement', () => {
         fc.integer({ min: 1, max: 30 }),
         fc.nat(1000),
         (perZone, rf, partitions, start) => {
-          const brokers = [];
+          const brokers: { brokerId: number; rack: string }[] = [];
           for (let z = 0; z < 3; z++)
             for (let i = 0; i < perZone; i++) brokers.push({ brokerId: z * 10 + i, rack: `az-${z + 1}` });
           const rack = (id: number) => brokers.find((b) => b.brokerId === id)!.rack;
@@ -195,7 +195,7 @@ describe('local file metadata store', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fjord-meta-'));
     const store = new LocalFileMetadataStore(dir);
     const publisher = new MetadataPublisher(store);
-    const controller = new QuorumController(store, publisher);
+    const controller = new MetadataAppendQueue(store, publisher);
     await controller.submit(() => ({ ok: true, records: [broker(1)] }));
     const created = await controller.submit((img) => planCreateTopic(img, create('t', 2), defaults));
     expect(created.ok).toBe(true);

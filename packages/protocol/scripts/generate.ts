@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
 const schemaDir = process.env.FJORD_KAFKA_PROTOCOL_DIR ?? resolve(repoRoot, '../shared/kafka-protocol');
-const outDir = resolve(here, '../src/generated');
+// FJORD_PROTOCOL_GENERATED_DIR: generate elsewhere (the test command's drift check compares the two).
+const outDir = process.env.FJORD_PROTOCOL_GENERATED_DIR ?? resolve(here, '../src/generated');
 
 // ---------------------------------------------------------------------------------------
 // Schema model

@@ -1,13 +1,6 @@
-import type { ResetOffsets } from '@fjord/contracts';
-import {
-  type AclSpec,
-  AdminError,
-  instanceAdminCredential,
-  ScramAdmin,
-  type ScramMechanism,
-  unseal,
-} from '@fjord/fleet';
-import { type FlowContext, PermanentError, portsOf, withInstanceAdmins } from '../context.js';
+import { AclInput, GroupResetOffsetsInput, UserCreateInput, UserDeleteInput } from '@fjord/contracts';
+import { type AclSpec, AdminError, instanceAdminCredential, ScramAdmin, unseal } from '@fjord/fleet';
+import { type FlowContext, operationInput, PermanentError, portsOf, withInstanceAdmins } from '../context.js';
 import { loadInstance } from './brokers.js';
 
 function permanentIfUnsupported(e: unknown): never {
@@ -31,7 +24,7 @@ async function scramAdmins(ctx: FlowContext): Promise<ScramAdmin[]> {
 }
 
 export async function createUser(ctx: FlowContext): Promise<void> {
-  const input = ctx.op.input as { name: string; mechanism: ScramMechanism; passwordSealed?: string };
+  const input = operationInput(ctx, UserCreateInput);
   if (input.passwordSealed) {
     const password = unseal(input.passwordSealed, ctx.settings.adminSecret);
     try {
@@ -48,7 +41,7 @@ export async function createUser(ctx: FlowContext): Promise<void> {
 }
 
 export async function deleteUser(ctx: FlowContext): Promise<void> {
-  const input = ctx.op.input as { name: string; mechanisms: ScramMechanism[] };
+  const input = operationInput(ctx, UserDeleteInput);
   try {
     for (const a of await scramAdmins(ctx)) for (const m of input.mechanisms) await a.delete(input.name, m);
   } catch (e) {
@@ -66,21 +59,21 @@ async function onAdmins(ctx: FlowContext, fn: Parameters<typeof withInstanceAdmi
 }
 
 export async function createAcl(ctx: FlowContext): Promise<void> {
-  const acl = ctx.op.input as unknown as AclSpec;
+  const acl: AclSpec = operationInput(ctx, AclInput);
   await onAdmins(ctx, async (admins) => {
     for (const a of admins) await a.createAcl(acl);
   });
 }
 
 export async function deleteAcl(ctx: FlowContext): Promise<void> {
-  const acl = ctx.op.input as unknown as AclSpec;
+  const acl: AclSpec = operationInput(ctx, AclInput);
   await onAdmins(ctx, async (admins) => {
     for (const a of admins) await a.deleteAcl(acl);
   });
 }
 
 export async function resetGroupOffsets(ctx: FlowContext): Promise<void> {
-  const input = ctx.op.input as unknown as ResetOffsets & { groupId: string };
+  const input = operationInput(ctx, GroupResetOffsetsInput);
   const to =
     input.to === 'timestamp'
       ? { kind: 'timestamp' as const, timestamp: input.timestamp! }

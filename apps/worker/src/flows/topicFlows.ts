@@ -1,13 +1,7 @@
+import { TopicCreateInput, TopicDeleteInput, TopicUpdateInput } from '@fjord/contracts';
 import { AdminError } from '@fjord/fleet';
-import { type FlowContext, PermanentError, withInstanceAdmins } from '../context.js';
+import { type FlowContext, operationInput, PermanentError, withInstanceAdmins } from '../context.js';
 import { loadInstance } from './brokers.js';
-
-interface TopicInput {
-  readonly name: string;
-  readonly partitions?: number;
-  readonly replicationFactor?: number;
-  readonly configs?: Record<string, string>;
-}
 
 const PERMANENT_KAFKA_ERRORS = new Set([
   'INVALID_PARTITIONS',
@@ -34,7 +28,7 @@ async function onAdmins(
 }
 
 export async function createTopic(ctx: FlowContext): Promise<void> {
-  const t = ctx.op.input as unknown as Required<TopicInput>;
+  const t = operationInput(ctx, TopicCreateInput);
   await onAdmins(ctx, async (admins) => {
     for (const a of admins) {
       const brokers = (await a.clusterBrokerIds()).length;
@@ -49,7 +43,7 @@ export async function createTopic(ctx: FlowContext): Promise<void> {
 }
 
 export async function updateTopic(ctx: FlowContext): Promise<void> {
-  const t = ctx.op.input as unknown as TopicInput;
+  const t = operationInput(ctx, TopicUpdateInput);
   await onAdmins(ctx, async (admins) => {
     for (const a of admins) {
       if (t.partitions !== undefined) await a.ensurePartitions(t.name, t.partitions);
@@ -59,7 +53,7 @@ export async function updateTopic(ctx: FlowContext): Promise<void> {
 }
 
 export async function deleteTopic(ctx: FlowContext): Promise<void> {
-  const t = ctx.op.input as unknown as TopicInput;
+  const t = operationInput(ctx, TopicDeleteInput);
   await onAdmins(ctx, async (admins) => {
     for (const a of admins) await a.deleteTopic(t.name);
   });

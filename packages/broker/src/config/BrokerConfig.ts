@@ -108,6 +108,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('transactional.id.expiration.ms', 'int', 604_800_000),
   key('producer.id.expiration.ms', 'int', 86_400_000),
   key('fjord.kafka.version', 'string', '3.8'),
+  // The product's cap (@fjord/contracts' MAX_REPLICATION_FACTOR) arrives here from whoever starts
+  // the broker; the library itself keeps Kafka's lack of one (int16 replication factors).
+  key('fjord.max.replication.factor', 'int', 32_767, { validate: atLeast(1) }),
   // Data-plane security and quotas; listener-prefixed and ssl.* keys are read by security/.
   key('authorizer.class.name', 'string', ''),
   key('super.users', 'string', null),
@@ -197,6 +200,8 @@ export interface ResolvedBrokerConfig {
   readonly logRollMs: number;
   readonly logFlushIntervalMs: number;
   readonly kafkaVersion: string;
+  /** fjord.max.replication.factor: the largest replication factor topics may have. */
+  readonly maxReplicationFactor: number;
   /** Every broker key's effective value (explicit or default), for DescribeConfigs. */
   readonly values: ReadonlyMap<string, ConfigValue>;
   /** Keys set explicitly (file or override). */
@@ -316,6 +321,7 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
     logRollMs: rollMs,
     logFlushIntervalMs: flushMs,
     kafkaVersion: values.get('fjord.kafka.version') as string,
+    maxReplicationFactor: values.get('fjord.max.replication.factor') as number,
     values,
     explicit,
     unknownKeys,

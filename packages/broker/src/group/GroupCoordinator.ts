@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@fjord/protocol';
+import type { Scheduler } from '../storage/Scheduler.js';
 import type { GroupMetadataValue, OffsetCommitValue } from './ConsumerOffsetsRecords.js';
 
 /**
@@ -12,11 +13,8 @@ import type { GroupMetadataValue, OffsetCommitValue } from './ConsumerOffsetsRec
  */
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
-export interface Scheduler {
-  now(): number;
-  /** Runs `fn` after `delayMs`; returns a cancel function. */
-  schedule(delayMs: number, fn: () => void): () => void;
-}
+/** What the coordinator needs of the broker's Scheduler: the time and one-shot timeouts. */
+export type GroupTimers = Pick<Scheduler, 'now' | 'after'>;
 
 export interface GroupPersistence {
   storeOffsets(group: string, offsets: readonly OffsetEntry[]): Promise<void>;
@@ -142,7 +140,7 @@ export class GroupCoordinator {
 
   constructor(
     private readonly config: GroupConfig,
-    private readonly scheduler: Scheduler,
+    private readonly scheduler: GroupTimers,
     private readonly persistence: GroupPersistence,
   ) {}
 
@@ -190,7 +188,7 @@ export class GroupCoordinator {
         return this.replaceStaticMember(group, oldId, newId, req);
     } else if (req.requireKnownMemberId) {
       // KIP-394: hand out an id first; the member must rejoin with it within its session timeout.
-      const cancel = this.scheduler.schedule(req.sessionTimeoutMs, () => {
+      const cancel = this.scheduler.after(req.sessionTimeoutMs, () => {
         group.pendingMembers.delete(newId);
         if (group.state === 'PreparingRebalance' && group.allMembersJoined()) this.tryCompleteJoin(group);
       });
@@ -348,12 +346,12 @@ export class GroupCoordinator {
     if (wasEmpty && this.config.initialRebalanceDelayMs > 0) {
       group.initialDelayUntil =
         now + Math.min(this.config.initialRebalanceDelayMs, group.rebalanceTimeoutMs());
-      group.cancelRebalance = this.scheduler.schedule(group.initialDelayUntil - now, () =>
+      group.cancelRebalance = this.scheduler.after(group.initialDelayUntil - now, () =>
         this.onInitialDelay(group),
       );
     } else {
       group.initialDelayUntil = 0;
-      group.cancelRebalance = this.scheduler.schedule(group.rebalanceTimeoutMs(), () =>
+      group.cancelRebalance = this.scheduler.after(group.rebalanceTimeoutMs(), () =>
         this.completeJoin(group),
       );
       this.maybeCompleteJoin(group);
@@ -364,7 +362,7 @@ export class GroupCoordinator {
     group.initialDelayUntil = 0;
     if (group.allMembersJoined()) this.completeJoin(group);
     else
-      group.cancelRebalance = this.scheduler.schedule(group.rebalanceTimeoutMs(), () =>
+      group.cancelRebalance = this.scheduler.after(group.rebalanceTimeoutMs(), () =>
         this.completeJoin(group),
       );
   }
@@ -568,7 +566,7 @@ export class GroupCoordinator {
   /** Resets the member's session deadline. */
   private touch(group: Group, member: Member): void {
     member.cancelSession?.();
-    member.cancelSession = this.scheduler.schedule(member.sessionTimeoutMs, () => {
+    member.cancelSession = this.scheduler.after(member.sessionTimeoutMs, () => {
       if (group.members.get(member.memberId) === member && !member.awaitingJoin)
         this.memberGone(group, member);
     });

@@ -1,6 +1,6 @@
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import type { Logger } from 'pino';
-import type { ControllerChannel } from '../controller/ControllerChannel.js';
+import type { ControllerChannel } from '../quorum/ControllerChannel.js';
 import type { Partition } from './Partition.js';
 
 const ALTER_PARTITION_VERSION = 3;

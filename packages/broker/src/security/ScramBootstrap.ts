@@ -1,7 +1,7 @@
 import { type MetadataPublisher, SCRAM_MECHANISM_CODE } from '@fjord/metadata';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import type { Logger } from 'pino';
-import type { ControllerChannel } from '../controller/ControllerChannel.js';
+import type { ControllerChannel } from '../quorum/ControllerChannel.js';
 import type { BootstrapScramCredential } from './SaslConfig.js';
 
 /**

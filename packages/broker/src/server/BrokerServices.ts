@@ -1,6 +1,6 @@
 import type {
-  ClusterController,
   EffectiveConfigs,
+  MetadataAppendQueue,
   MetadataImage,
   MetadataPublisher,
   QuorumController,
@@ -27,9 +27,9 @@ export interface BrokerServices {
   readonly configs: EffectiveConfigs;
   readonly metadata: MetadataPublisher;
   /** Appends metadata changes; only the active controller's handlers use it. */
-  readonly controller: QuorumController;
+  readonly metadataQueue: MetadataAppendQueue;
   /** The controller logic while this broker is the active controller. */
-  activeController(): ClusterController | undefined;
+  activeController(): QuorumController | undefined;
   isActiveController(): boolean;
   /** The active controller's id as far as this broker knows (-1 when unknown). */
   controllerId(): number;

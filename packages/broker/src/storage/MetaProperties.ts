@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseProperties } from '../config/PropertiesFile.js';
 import { writeFileDurably } from './FileIO.js';
 
 export const META_PROPERTIES_FILE = 'meta.properties';
@@ -23,7 +24,7 @@ export function ensureMetaProperties(
   expected: { clusterId?: string; nodeId?: number },
 ): MetaProperties {
   const path = join(dir, META_PROPERTIES_FILE);
-  const props = existsSync(path) ? parseProperties(readFileSync(path, 'utf8')) : new Map<string, string>();
+  const props = readMetaProperties(path);
   const clusterId = props.get('cluster.id');
   if (expected.clusterId !== undefined && clusterId !== undefined && clusterId !== expected.clusterId)
     throw new Error(`${path} belongs to cluster ${clusterId}, not ${expected.clusterId}`);
@@ -37,8 +38,7 @@ export function ensureMetaProperties(
   if (expected.nodeId !== undefined && nodeId === undefined) props.set('node.id', String(expected.nodeId));
   // Kafka's directory ids are base64url UUIDs; any unique string serves the same purpose.
   if (!props.has('directory.id')) props.set('directory.id', randomUUID());
-  const after = serialise(props);
-  if (after !== before) writeFileDurably(path, after);
+  if (serialise(props) !== before) writeMetaProperties(path, props);
   const node = props.get('node.id');
   return {
     clusterId: props.get('cluster.id'),
@@ -47,18 +47,35 @@ export function ensureMetaProperties(
   };
 }
 
-function parseProperties(text: string): Map<string, string> {
-  const props = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    const eq = line.search(/[=:]/);
-    if (eq < 0) continue;
-    props.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
-  }
-  return props;
-}
-
 function serialise(props: Map<string, string>): string {
   return [...props].map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+/**
+ * The cluster id a dir's meta.properties names (Kafka keeps it with the data; so do we). When
+ * it names none, `configured` (or a new id) is added to the file, keeping its other lines.
+ */
+export function readOrCreateClusterId(dir: string, configured: string | null): string {
+  const path = join(dir, META_PROPERTIES_FILE);
+  const props = readMetaProperties(path);
+  const existing = props.get('cluster.id');
+  if (existing !== undefined && existing !== '') {
+    if (configured && configured !== existing)
+      throw new Error(`cluster.id ${configured} does not match ${existing} in ${path}`);
+    return existing;
+  }
+  const id = configured ?? randomUUID().replace(/-/g, '').slice(0, 22);
+  if (!props.has('version')) props.set('version', '1');
+  props.set('cluster.id', id);
+  writeMetaProperties(path, props);
+  return id;
+}
+
+function readMetaProperties(path: string): Map<string, string> {
+  return existsSync(path) ? parseProperties(readFileSync(path, 'utf8')) : new Map<string, string>();
+}
+
+/** The one writer of meta.properties: temp file, fsync, rename, fsync of the dir. */
+function writeMetaProperties(path: string, props: Map<string, string>): void {
+  writeFileDurably(path, serialise(props));
 }

@@ -2,12 +2,15 @@
 export type ScheduledTask = () => unknown;
 
 /**
- * Periodic work (retention, flush, checkpoints, cleaning, dir checks) behind an interface, so
- * the storage core runs on real timers in the broker and on a manual clock in tests.
+ * The broker's one notion of time and timers: periodic work (retention, flush, checkpoints,
+ * cleaning, dir checks) and one-shot timeouts (group sessions and rebalances), behind an
+ * interface so that the broker runs on real timers and tests on a manual clock.
  */
 export interface Scheduler {
   /** Runs `task` every `periodMs`, the first time after `periodMs`. Returns a cancel function. */
   schedule(name: string, periodMs: number, task: ScheduledTask): () => void;
+  /** Runs `fn` once after `delayMs`. Returns a cancel function. */
+  after(delayMs: number, fn: () => void): () => void;
   now(): number;
 }
 
@@ -32,6 +35,12 @@ export class TimerScheduler implements Scheduler {
     );
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  after(delayMs: number, fn: () => void): () => void {
+    const t = setTimeout(fn, delayMs);
+    t.unref();
+    return () => clearTimeout(t);
   }
 
   now(): number {
@@ -72,6 +81,15 @@ export class ManualScheduler implements Scheduler {
     return () => {
       entry.cancelled = true;
     };
+  }
+
+  after(delayMs: number, fn: () => void): () => void {
+    let cancel = () => {};
+    cancel = this.schedule('after', delayMs, () => {
+      cancel();
+      fn();
+    });
+    return () => cancel();
   }
 
   now(): number {

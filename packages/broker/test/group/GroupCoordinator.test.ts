@@ -10,20 +10,20 @@ import {
 import {
   GroupCoordinator,
   type GroupPersistence,
+  type GroupTimers,
   type JoinRequest,
   type OffsetEntry,
-  type Scheduler,
 } from '../../src/group/GroupCoordinator.js';
 
 /** Deterministic time: timers fire only when the test advances the clock. */
-class VirtualClock implements Scheduler {
+class VirtualClock implements GroupTimers {
   private t = 0;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private nextId = 0;
   now(): number {
     return this.t;
   }
-  schedule(delayMs: number, fn: () => void): () => void {
+  after(delayMs: number, fn: () => void): () => void {
     const id = this.nextId++;
     this.timers.push({ at: this.t + delayMs, fn, id });
     return () => {

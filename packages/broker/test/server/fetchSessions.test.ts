@@ -1,6 +1,6 @@
 import { ApiKey, buildRecordBatch, ErrorCode } from '@fjord/protocol';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { RawClient } from './rawClient.js';
 
 let broker: RunningBroker;

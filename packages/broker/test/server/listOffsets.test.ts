@@ -1,6 +1,6 @@
 import { ApiKey, buildRecordBatch } from '@fjord/protocol';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { RawClient } from './rawClient.js';
 
 describe('ListOffsets', () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKey, buildRecordBatch, ErrorCode } from '@fjord/protocol';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { RawClient } from './rawClient.js';
 
 describe('a failed log dir (JBOD)', () => {

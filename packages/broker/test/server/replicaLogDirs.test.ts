@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKey, buildRecordBatch, decodeRecords, ErrorCode } from '@fjord/protocol';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { RawClient } from './rawClient.js';
 
 describe('AlterReplicaLogDirs', () => {
@@ -55,7 +55,7 @@ describe('AlterReplicaLogDirs', () => {
     expect(holding).toEqual([to]);
     await produce('d');
     const values = (data: Buffer) => [...decodeRecords(data, 0)].map((r) => r.value?.toString());
-    const all: string[] = [];
+    const all: (string | undefined)[] = [];
     for (let offset = 0n; offset < 4n; offset++)
       all.push(...values(await client.fetchRecords('mv', 0, offset)).slice(0, 1));
     expect(all).toEqual(['a', 'b', 'c', 'd']);

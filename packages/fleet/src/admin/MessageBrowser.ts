@@ -1,5 +1,6 @@
-import { Connection, fetchV12, listOffsetsV5 } from '@platformatic/kafka';
+import { type Connection, fetchV12, listOffsetsV5 } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
+import { withBrokerConnection } from './brokerConnection.js';
 import { type AdminCredential, AdminError } from './InstanceAdmin.js';
 
 export interface BrowsedMessage {
@@ -19,6 +20,7 @@ export interface MessagePage {
 }
 
 const PAGE_BYTES = 1024 * 1024;
+const CONSOLE = { clientId: 'fjord-console', purpose: 'messages' };
 const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
 
 /**
@@ -32,29 +34,6 @@ export class MessageBrowser {
     private readonly port: number,
     private readonly credential: AdminCredential,
   ) {}
-
-  private async withConnection<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
-    const c = new Connection('fjord-console', {
-      connectTimeout: 3000,
-      sasl: {
-        mechanism: 'SCRAM-SHA-512',
-        username: this.credential.username,
-        password: this.credential.password,
-      },
-    });
-    try {
-      await c.connect(this.host, this.port);
-      return await fn(c);
-    } catch (e) {
-      if (e instanceof AdminError) throw e;
-      const err = e as Error & { errors?: Error[] };
-      throw new AdminError(
-        `messages on ${this.host}:${this.port}: ${err.errors?.[0]?.message ?? err.message}`,
-      );
-    } finally {
-      await c.close().catch(() => {});
-    }
-  }
 
   /** The first offset whose timestamp is at or after `timestamp` (the end offset when none is). */
   private async offsetForTime(
@@ -79,71 +58,75 @@ export class MessageBrowser {
     from: { offset: number } | { timestamp: number } | { latest: number },
     limit: number,
   ): Promise<MessagePage> {
-    return this.withConnection(async (c) => {
-      let start: bigint;
-      if ('offset' in from) start = BigInt(from.offset);
-      else if ('timestamp' in from)
-        start = await this.offsetForTime(c, topic, partition, BigInt(from.timestamp));
-      else {
-        const end = await this.offsetForTime(c, topic, partition, -1n);
-        start = end - BigInt(from.latest) > 0n ? end - BigInt(from.latest) : 0n;
-      }
-      const r = await fetchV12.api.async(
-        c,
-        0,
-        1,
-        PAGE_BYTES,
-        0,
-        0,
-        -1,
-        [
-          {
-            topicId: topic,
-            partitions: [
-              {
-                partition,
-                currentLeaderEpoch: -1,
-                fetchOffset: start,
-                lastFetchedEpoch: -1,
-                partitionMaxBytes: PAGE_BYTES,
-              },
-            ],
-          },
-        ],
-        [],
-        '',
-      );
-      const p = r.responses[0]?.partitions[0];
-      if (!p) throw new AdminError(`Fetch ${topic}-${partition}: empty answer`);
-      if (p.errorCode === 1) {
-        // OFFSET_OUT_OF_RANGE: an offset before the log start or past the end is an empty page.
-        return { messages: [], nextOffset: Number(start), highWatermark: Number(p.highWatermark) };
-      }
-      if (p.errorCode !== 0)
-        throw new AdminError(`Fetch ${topic}-${partition}: error ${p.errorCode}`, `KAFKA_${p.errorCode}`);
-      const messages: BrowsedMessage[] = [];
-      for (const batch of p.records ?? []) {
-        for (const rec of batch.records) {
-          const offset = batch.firstOffset + BigInt(rec.offsetDelta);
-          if (offset < start || messages.length >= limit) continue;
-          messages.push({
-            partition,
-            offset: Number(offset),
-            timestamp: Number(batch.firstTimestamp + rec.timestampDelta),
-            key: text(rec.key),
-            value: text(rec.value),
-            headers: Object.fromEntries(rec.headers.map(([k, v]) => [text(k) ?? '', text(v) ?? ''])),
-          });
+    return withBrokerConnection(
+      { host: this.host, port: this.port, credential: this.credential },
+      CONSOLE,
+      async (c) => {
+        let start: bigint;
+        if ('offset' in from) start = BigInt(from.offset);
+        else if ('timestamp' in from)
+          start = await this.offsetForTime(c, topic, partition, BigInt(from.timestamp));
+        else {
+          const end = await this.offsetForTime(c, topic, partition, -1n);
+          start = end - BigInt(from.latest) > 0n ? end - BigInt(from.latest) : 0n;
         }
-      }
-      const last = messages[messages.length - 1];
-      const hw = Number(p.highWatermark);
-      return {
-        messages,
-        nextOffset: last ? last.offset + 1 : Math.min(Number(start), hw),
-        highWatermark: hw,
-      };
-    });
+        const r = await fetchV12.api.async(
+          c,
+          0,
+          1,
+          PAGE_BYTES,
+          0,
+          0,
+          -1,
+          [
+            {
+              topicId: topic,
+              partitions: [
+                {
+                  partition,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: start,
+                  lastFetchedEpoch: -1,
+                  partitionMaxBytes: PAGE_BYTES,
+                },
+              ],
+            },
+          ],
+          [],
+          '',
+        );
+        const p = r.responses[0]?.partitions[0];
+        if (!p) throw new AdminError(`Fetch ${topic}-${partition}: empty answer`);
+        if (p.errorCode === 1) {
+          // OFFSET_OUT_OF_RANGE: an offset before the log start or past the end is an empty page.
+          return { messages: [], nextOffset: Number(start), highWatermark: Number(p.highWatermark) };
+        }
+        if (p.errorCode !== 0)
+          throw new AdminError(`Fetch ${topic}-${partition}: error ${p.errorCode}`, `KAFKA_${p.errorCode}`);
+        const messages: BrowsedMessage[] = [];
+        for (const batch of p.records ?? []) {
+          for (const rec of batch.records) {
+            const offset = batch.firstOffset + BigInt(rec.offsetDelta);
+            if (offset < start || messages.length >= limit) continue;
+            messages.push({
+              partition,
+              offset: Number(offset),
+              timestamp: Number(batch.firstTimestamp + rec.timestampDelta),
+              key: text(rec.key),
+              value: text(rec.value),
+              headers: Object.fromEntries(rec.headers.map(([k, v]) => [text(k) ?? '', text(v) ?? ''])),
+            });
+          }
+        }
+        const last = messages[messages.length - 1];
+        const hw = Number(p.highWatermark);
+        return {
+          messages,
+          nextOffset: last ? last.offset + 1 : Math.min(Number(start), hw),
+          highWatermark: hw,
+        };
+      },
+    );
   }
 
   async produce(

@@ -1,5 +1,6 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { alterUserScramCredentialsV0, Connection, describeUserScramCredentialsV0 } from '@platformatic/kafka';
+import { alterUserScramCredentialsV0, describeUserScramCredentialsV0 } from '@platformatic/kafka';
+import { withBrokerConnection } from './brokerConnection.js';
 import { type AdminCredential, AdminError } from './InstanceAdmin.js';
 
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
@@ -7,6 +8,7 @@ export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 const MECHANISM_CODE: Record<ScramMechanism, 1 | 2> = { 'SCRAM-SHA-256': 1, 'SCRAM-SHA-512': 2 };
 const CODE_MECHANISM: Record<number, ScramMechanism> = { 1: 'SCRAM-SHA-256', 2: 'SCRAM-SHA-512' };
 const ITERATIONS = 8192;
+const SCRAM_ADMIN = { clientId: 'fjord-control-plane', purpose: 'SCRAM admin', kafkaType: kind };
 
 export interface ScramUser {
   readonly name: string;
@@ -28,74 +30,66 @@ export class ScramAdmin {
     private readonly credential: AdminCredential,
   ) {}
 
-  private async withConnection<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
-    const c = new Connection('fjord-control-plane', {
-      connectTimeout: 3000,
-      sasl: {
-        mechanism: 'SCRAM-SHA-512',
-        username: this.credential.username,
-        password: this.credential.password,
-      },
-    });
-    try {
-      await c.connect(this.host, this.port);
-      return await fn(c);
-    } catch (e) {
-      if (e instanceof AdminError) throw e;
-      const err = e as Error & { errors?: Error[] };
-      throw new AdminError(
-        `SCRAM admin on ${this.host}:${this.port}: ${err.errors?.[0]?.message ?? err.message}`,
-        kind(err),
-      );
-    } finally {
-      await c.close().catch(() => {});
-    }
-  }
-
   list(): Promise<ScramUser[]> {
-    return this.withConnection(async (c) => {
-      const r = await describeUserScramCredentialsV0.api.async(c, []);
-      if (r.errorCode !== 0)
-        throw new AdminError(`DescribeUserScramCredentials: ${r.errorMessage ?? r.errorCode}`);
-      return r.results
-        .filter((u) => u.errorCode === 0)
-        .map((u) => ({
-          name: u.user,
-          mechanisms: u.credentialInfos
-            .map((i) => CODE_MECHANISM[i.mechanism])
-            .filter((m): m is ScramMechanism => !!m),
-        }))
-        .sort((a, b) => a.name.localeCompare(b.name));
-    });
+    return withBrokerConnection(
+      { host: this.host, port: this.port, credential: this.credential },
+      SCRAM_ADMIN,
+      async (c) => {
+        const r = await describeUserScramCredentialsV0.api.async(c, []);
+        if (r.errorCode !== 0)
+          throw new AdminError(`DescribeUserScramCredentials: ${r.errorMessage ?? r.errorCode}`);
+        return r.results
+          .filter((u) => u.errorCode === 0)
+          .map((u) => ({
+            name: u.user,
+            mechanisms: u.credentialInfos
+              .map((i) => CODE_MECHANISM[i.mechanism])
+              .filter((m): m is ScramMechanism => !!m),
+          }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+      },
+    );
   }
 
   upsert(name: string, mechanism: ScramMechanism, password: string): Promise<void> {
     const salt = randomBytes(32);
     const hash = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
     const saltedPassword = pbkdf2Sync(password, salt, ITERATIONS, hash === 'sha256' ? 32 : 64, hash);
-    return this.withConnection(async (c) => {
-      const r = await alterUserScramCredentialsV0.api.async(
-        c,
-        [],
-        [{ name, mechanism: MECHANISM_CODE[mechanism], iterations: ITERATIONS, salt, saltedPassword }],
-      );
-      const failed = r.results.find((x) => x.errorCode !== 0);
-      if (failed)
-        throw new AdminError(`AlterUserScramCredentials ${name}: ${failed.errorMessage ?? failed.errorCode}`);
-    });
+    return withBrokerConnection(
+      { host: this.host, port: this.port, credential: this.credential },
+      SCRAM_ADMIN,
+      async (c) => {
+        const r = await alterUserScramCredentialsV0.api.async(
+          c,
+          [],
+          [{ name, mechanism: MECHANISM_CODE[mechanism], iterations: ITERATIONS, salt, saltedPassword }],
+        );
+        const failed = r.results.find((x) => x.errorCode !== 0);
+        if (failed)
+          throw new AdminError(
+            `AlterUserScramCredentials ${name}: ${failed.errorMessage ?? failed.errorCode}`,
+          );
+      },
+    );
   }
 
   delete(name: string, mechanism: ScramMechanism): Promise<void> {
-    return this.withConnection(async (c) => {
-      const r = await alterUserScramCredentialsV0.api.async(
-        c,
-        [{ name, mechanism: MECHANISM_CODE[mechanism] }],
-        [],
-      );
-      const failed = r.results.find((x) => x.errorCode !== 0 && x.errorCode !== RESOURCE_NOT_FOUND);
-      if (failed)
-        throw new AdminError(`AlterUserScramCredentials ${name}: ${failed.errorMessage ?? failed.errorCode}`);
-    });
+    return withBrokerConnection(
+      { host: this.host, port: this.port, credential: this.credential },
+      SCRAM_ADMIN,
+      async (c) => {
+        const r = await alterUserScramCredentialsV0.api.async(
+          c,
+          [{ name, mechanism: MECHANISM_CODE[mechanism] }],
+          [],
+        );
+        const failed = r.results.find((x) => x.errorCode !== 0 && x.errorCode !== RESOURCE_NOT_FOUND);
+        if (failed)
+          throw new AdminError(
+            `AlterUserScramCredentials ${name}: ${failed.errorMessage ?? failed.errorCode}`,
+          );
+      },
+    );
   }
 }
 

@@ -10,7 +10,7 @@ import {
 import type { MetadataImage } from '../image/MetadataImage.js';
 import type { MetadataRecord } from '../records.js';
 
-/** Kafka's bound on the records one user operation may produce (QuorumController). */
+/** Kafka's bound on the records one user operation may produce (Kafka's QuorumController). */
 export const MAX_RECORDS_PER_USER_OP = 10_000;
 
 export interface ItemResult {

@@ -179,6 +179,24 @@ export function batchOffsets(buf: Buffer): number[] {
 }
 
 /**
+ * Positions (counted across the whole v2 record set) of the records that have no key. This
+ * decodes every record, so the produce path calls it only for compacted topics, which must
+ * refuse such records (Kafka's LogValidator.validateKey). Control batches are skipped.
+ */
+export function keylessRecordIndexes(buf: Buffer, maxDecompressedBytes?: number): number[] {
+  const out: number[] = [];
+  let index = 0;
+  for (const pos of batchOffsets(buf)) {
+    if (new RecordBatchHeader(buf, pos).isControl) continue;
+    for (const record of decodeRecords(buf, pos, maxDecompressedBytes)) {
+      if (record.key === null) out.push(index);
+      index++;
+    }
+  }
+  return out;
+}
+
+/**
  * Re-encodes every batch of a record set with `codec`, keeping producer id, epoch, sequence,
  * transactional flag and timestamps (a topic whose compression.type is not "producer").
  * Batches already in that codec are kept byte for byte.

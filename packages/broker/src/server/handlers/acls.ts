@@ -131,7 +131,7 @@ export const createAclsHandler = defineHandler({
     if (!authorizeCluster(ctx, AclOperation.ALTER))
       return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
     if (!ctx.broker.authorizer) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
-    const plan = await ctx.broker.controller.submit((image) => planCreateAcls(image, bindings));
+    const plan = await ctx.broker.metadataQueue.submit((image) => planCreateAcls(image, bindings));
     for (const [i, r] of plan.results.entries())
       if (r.error === null)
         ctx.broker.log.info({ principal: ctx.connection.principal, acl: bindings[i] }, 'ACL created');
@@ -159,7 +159,7 @@ export const deleteAclsHandler = defineHandler({
     if (!authorizeCluster(ctx, AclOperation.ALTER))
       return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
     if (!ctx.broker.authorizer) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
-    const plan = await ctx.broker.controller.submit((image) => planDeleteAcls(image, filters));
+    const plan = await ctx.broker.metadataQueue.submit((image) => planDeleteAcls(image, filters));
     return {
       throttleTimeMs: 0,
       filterResults: plan.results.map((r) => ({

@@ -12,6 +12,7 @@ import {
   filterAuthorized,
 } from '../RequestAuthorizer.js';
 import { brokersFor } from './metadata.js';
+import { deleteRecordsPartitionError, epochEndOffsetError } from './partitionErrors.js';
 
 export const describeClusterHandler = defineHandler({
   apiKey: ApiKey.DescribeCluster,
@@ -105,22 +106,13 @@ export const deleteRecordsHandler = defineHandler({
         name: t.name,
         partitions: t.partitions.map((rp) => {
           if (!deletable.has(t.name))
-            return {
-              partitionIndex: rp.partitionIndex,
-              lowWatermark: -1n,
-              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-            };
+            return deleteRecordsPartitionError(rp.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const p = b.replicas.leaderFor(b.metadata.image, t.name, rp.partitionIndex);
-          if (typeof p === 'number')
-            return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: p };
+          if (typeof p === 'number') return deleteRecordsPartitionError(rp.partitionIndex, p);
           // -1 means "up to the high watermark".
           const target = rp.offset === -1n ? p.highWatermark : Number(rp.offset);
           if (target > p.highWatermark || target < 0)
-            return {
-              partitionIndex: rp.partitionIndex,
-              lowWatermark: -1n,
-              errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
-            };
+            return deleteRecordsPartitionError(rp.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE);
           try {
             return {
               partitionIndex: rp.partitionIndex,
@@ -129,11 +121,7 @@ export const deleteRecordsHandler = defineHandler({
             };
           } catch (e) {
             if (!(e instanceof OffsetOutOfRangeError)) throw e;
-            return {
-              partitionIndex: rp.partitionIndex,
-              lowWatermark: -1n,
-              errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
-            };
+            return deleteRecordsPartitionError(rp.partitionIndex, ErrorCode.OFFSET_OUT_OF_RANGE);
           }
         }),
       })),
@@ -161,14 +149,13 @@ export const offsetForLeaderEpochHandler = defineHandler({
       topics: req.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((rp) => {
-          const base = { partition: rp.partition, leaderEpoch: -1, endOffset: -1n };
           if (describable && !describable.has(t.topic))
-            return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+            return epochEndOffsetError(rp.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const p = b.replicas.leaderFor(b.metadata.image, t.topic, rp.partition, rp.currentLeaderEpoch);
-          if (typeof p === 'number') return { ...base, errorCode: p };
+          if (typeof p === 'number') return epochEndOffsetError(rp.partition, p);
           const r = p.log.leaderEpochs.endOffsetFor(rp.leaderEpoch, p.log.logEndOffset);
           return {
-            ...base,
+            partition: rp.partition,
             errorCode: ErrorCode.NONE,
             leaderEpoch: ctx.apiVersion >= 1 ? r.epoch : -1,
             endOffset: BigInt(r.endOffset),

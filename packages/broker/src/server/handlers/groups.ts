@@ -6,6 +6,7 @@ import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, authorizedOperations, filterAuthorized } from '../RequestAuthorizer.js';
 import { brokersFor } from './metadata.js';
+import { offsetFetchPartitionError } from './partitionErrors.js';
 
 /** Group membership and commits need READ on the group (GROUP_AUTHORIZATION_FAILED otherwise). */
 function readGroup(ctx: RequestContext, groupId: string): boolean {
@@ -339,13 +340,9 @@ export const offsetFetchHandler = defineHandler({
         if (!describable.has(t.name))
           byTopic.set(
             t.name,
-            t.partitionIndexes.map((partitionIndex) => ({
-              partitionIndex,
-              committedOffset: -1n,
-              committedLeaderEpoch: -1,
-              metadata: '',
-              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-            })),
+            t.partitionIndexes.map((partitionIndex) =>
+              offsetFetchPartitionError(partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+            ),
           );
       return [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions }));
     };
@@ -372,13 +369,9 @@ export const offsetFetchHandler = defineHandler({
         groups: [],
         topics: (req.topics ?? []).map((t) => ({
           name: t.name,
-          partitions: t.partitionIndexes.map((partitionIndex) => ({
-            partitionIndex,
-            committedOffset: -1n,
-            committedLeaderEpoch: -1,
-            metadata: '',
-            errorCode,
-          })),
+          partitions: t.partitionIndexes.map((partitionIndex) =>
+            offsetFetchPartitionError(partitionIndex, errorCode),
+          ),
         })),
       };
     // v0 and v1 have no null topics; v1 and below read offsets the same way here.

@@ -20,7 +20,7 @@ import {
   electLeadersHandler,
   envelopeHandler,
   listPartitionReassignmentsHandler,
-} from './controller.js';
+} from './controllerApis.js';
 import { fetchHandler } from './fetch.js';
 import {
   deleteGroupsHandler,

@@ -8,6 +8,7 @@ import type { Partition } from '../../replica/Partition.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { filterAuthorized } from '../RequestAuthorizer.js';
+import { listOffsetsPartitionError } from './partitionErrors.js';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -55,9 +56,10 @@ export const listOffsetsHandler = defineHandler({
             offset: -1n,
             leaderEpoch: -1,
           };
-          if (!describable.has(t.name)) return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+          if (!describable.has(t.name))
+            return listOffsetsPartitionError(rp.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const p = b.replicas.leaderFor(image, t.name, rp.partitionIndex, rp.currentLeaderEpoch);
-          if (typeof p === 'number') return { ...base, errorCode: p };
+          if (typeof p === 'number') return listOffsetsPartitionError(rp.partitionIndex, p);
           const { offset, timestamp } = lookup(p, rp.timestamp);
           // v0 answers with a list of offsets; v1+ with one offset and its timestamp.
           if (ctx.apiVersion === 0)

@@ -3,6 +3,7 @@ import {
   ApiKey,
   CompressionCodec,
   ErrorCode,
+  keylessRecordIndexes,
   type ProduceResponsePartitionProduceResponseInput,
   type ProduceResponseTopicProduceResponseInput,
   recompressBatches,
@@ -14,11 +15,13 @@ import {
   type ReplicationOutcome,
   type ReplicationWait,
 } from '../../replica/DelayedProduce.js';
+import { parseCleanupPolicy } from '../../storage/LogConfig.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { quotaClient } from '../QuotaClient.js';
 import { filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
+import { producePartitionError } from './partitionErrors.js';
 
 /** Topic compression.type → codec id; "producer" keeps the client's batches as they are. */
 const TOPIC_CODECS: Record<string, number | undefined> = {
@@ -30,19 +33,27 @@ const TOPIC_CODECS: Record<string, number | undefined> = {
   zstd: CompressionCodec.zstd,
 };
 
-function failed(
+/**
+ * A compacted topic refuses records without a key (the cleaner could never keep them), as
+ * Kafka 3.x's LogValidator does: INVALID_RECORD with one record error per keyless record.
+ */
+function keylessRefusal(
   index: number,
-  errorCode: number,
-  message: string | null,
+  topic: string,
+  keyless: readonly number[],
 ): ProduceResponsePartitionProduceResponseInput {
+  const message = `Compacted topic cannot accept message without key in topic partition ${topic}-${index}.`;
+  const shown = keyless
+    .slice(0, 3)
+    .map((i) => `RecordError(batchIndex=${i}, message='${message}')`)
+    .join(', ');
   return {
-    index,
-    errorCode,
-    baseOffset: -1n,
-    logAppendTimeMs: -1n,
-    logStartOffset: -1n,
-    recordErrors: [],
-    errorMessage: message,
+    ...producePartitionError(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `One or more records have been rejected due to ${keyless.length} record errors in total, and only showing the first three errors at most: [${shown}]`,
+    ),
+    recordErrors: keyless.map((batchIndex) => ({ batchIndex, batchIndexErrorMessage: message })),
   };
 }
 
@@ -81,7 +92,7 @@ export const produceHandler = defineHandler({
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
       if (!writable.has(topic.name)) {
         for (const p of topic.partitionData)
-          partitionResponses.push(failed(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
+          partitionResponses.push(producePartitionError(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
         responses.push({ name: topic.name, partitionResponses });
         continue;
       }
@@ -91,12 +102,15 @@ export const produceHandler = defineHandler({
       const targetCodec = known
         ? TOPIC_CODECS[b.configs.topicConfig(image, topic.name, 'compression.type') ?? 'producer']
         : undefined;
+      // Only compacted topics pay for decoding records (the key check); others stay header-only.
+      const compacted =
+        known && parseCleanupPolicy(b.configs.topicConfig(image, topic.name, 'cleanup.policy')).compact;
       for (const p of topic.partitionData) {
         const partition = b.replicas.get(topic.name, p.index);
         if (!partition) {
           const state = image.partition(topic.name, p.index);
           partitionResponses.push(
-            failed(
+            producePartitionError(
               p.index,
               state ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
               null,
@@ -105,7 +119,9 @@ export const produceHandler = defineHandler({
           continue;
         }
         if (p.records === null || p.records.length === 0) {
-          partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set'));
+          partitionResponses.push(
+            producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, 'empty record set'),
+          );
           continue;
         }
         const validated = validateProduceRecords(p.records, {
@@ -113,21 +129,38 @@ export const produceHandler = defineHandler({
           maxBatchBytes,
         });
         if (!validated.ok) {
-          partitionResponses.push(failed(p.index, code(validated.error), validated.message));
+          partitionResponses.push(producePartitionError(p.index, code(validated.error), validated.message));
           continue;
         }
         let data = validated.data;
+        if (compacted) {
+          let keyless: number[];
+          try {
+            keyless = keylessRecordIndexes(data, maxBatchBytes * 64);
+          } catch (e) {
+            partitionResponses.push(
+              producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message),
+            );
+            continue;
+          }
+          if (keyless.length > 0) {
+            partitionResponses.push(keylessRefusal(p.index, topic.name, keyless));
+            continue;
+          }
+        }
         if (targetCodec !== undefined) {
           try {
             data = recompressBatches(data, targetCodec, maxBatchBytes * 64);
           } catch (e) {
-            partitionResponses.push(failed(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message));
+            partitionResponses.push(
+              producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message),
+            );
             continue;
           }
         }
         const outcome = partition.appendAsLeader(data, validated.batches, req.acks, minIsr, now);
         if (!outcome.ok) {
-          partitionResponses.push(failed(p.index, code(outcome.error), outcome.message));
+          partitionResponses.push(producePartitionError(p.index, code(outcome.error), outcome.message));
           continue;
         }
         // Messages from the batch headers (validation summed them), bytes as the client sent them.

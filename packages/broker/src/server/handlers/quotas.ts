@@ -54,7 +54,7 @@ export const alterClientQuotasHandler = defineHandler({
       };
     const plan = req.validateOnly
       ? planAlterClientQuotas(ctx.broker.metadata.image, alterations)
-      : await ctx.broker.controller.submit((image) => planAlterClientQuotas(image, alterations));
+      : await ctx.broker.metadataQueue.submit((image) => planAlterClientQuotas(image, alterations));
     return {
       throttleTimeMs: 0,
       entries: plan.results.map((r, i) => ({

@@ -57,7 +57,7 @@ export const alterUserScramCredentialsHandler = defineHandler({
         })),
       };
     }
-    const plan = await ctx.broker.controller.submit((image) =>
+    const plan = await ctx.broker.metadataQueue.submit((image) =>
       planAlterUserScramCredentials(image, req.deletions, req.upsertions),
     );
     ctx.broker.log.info(

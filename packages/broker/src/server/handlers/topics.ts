@@ -66,7 +66,7 @@ export const createTopicsHandler = defineHandler({
       };
       const plan = req.validateOnly
         ? planCreateTopic(b.metadata.image, request, b.topicDefaults)
-        : await b.controller.submit((image) => planCreateTopic(image, request, b.topicDefaults));
+        : await b.metadataQueue.submit((image) => planCreateTopic(image, request, b.topicDefaults));
       if (!plan.ok) {
         topics.push({ ...base, errorCode: code(plan.error), errorMessage: plan.message });
         continue;
@@ -155,7 +155,7 @@ export const deleteTopicsHandler = defineHandler({
         });
         continue;
       }
-      const plan = await b.controller.submit((image) => planDeleteTopic(image, name));
+      const plan = await b.metadataQueue.submit((image) => planDeleteTopic(image, name));
       responses.push(
         plan.ok
           ? { name, topicId: plan.topicId, errorCode: ErrorCode.NONE, errorMessage: null }
@@ -191,7 +191,7 @@ export const createPartitionsHandler = defineHandler({
       const max = b.topicDefaults.maxReplicationFactor;
       const plan = req.validateOnly
         ? planCreatePartitions(b.metadata.image, request, max)
-        : await b.controller.submit((image) => planCreatePartitions(image, request, max));
+        : await b.metadataQueue.submit((image) => planCreatePartitions(image, request, max));
       results.push(
         plan.ok
           ? { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null }
@@ -307,7 +307,7 @@ async function alterConfigs(
     }
     const plan = validateOnly
       ? planAlterConfigs(b.metadata.image, kind, r.resourceName, r.alterations, incremental)
-      : await b.controller.submit((image) =>
+      : await b.metadataQueue.submit((image) =>
           planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental),
         );
     responses.push(

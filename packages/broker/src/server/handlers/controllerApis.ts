@@ -1,8 +1,8 @@
 import {
   AclOperation,
-  type ClusterController,
   FencedControllerError,
   ongoingReassignments as ongoing,
+  type QuorumController,
 } from '@fjord/metadata';
 import { ApiKey, decodeDefaultPrincipalDataV0, ErrorCode, Reader } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
@@ -30,7 +30,7 @@ export function securityProtocolId(name: string): number {
   return SECURITY_PROTOCOL_IDS[name] ?? 0;
 }
 
-function active(ctx: RequestContext): ClusterController | undefined {
+function active(ctx: RequestContext): QuorumController | undefined {
   return ctx.broker.activeController();
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, resolveBrokerConfig } from '@fjord/broker';
 import { pino } from 'pino';
-import { makePki, type TestPki } from '../security/certs.js';
+import { makePki, type TestPki } from './certs.js';
 
 /** The users every compat broker knows: PLAIN from the listeners' JAAS configs, SCRAM bootstrapped. */
 export const COMPAT_USER = 'compat';

@@ -1,17 +1,17 @@
 import { connect } from 'node:net';
 import {
-  ClusterController,
-  type ClusterControllerSettings,
   imageToRecords,
+  type MetadataAppendQueue,
   type MetadataPublisher,
   type MetadataSnapshot,
-  type QuorumController,
+  QuorumController,
+  type QuorumControllerSettings,
 } from '@fjord/metadata';
 import type { Logger } from 'pino';
 import type { BrokerAddress } from '../network/BrokerClient.js';
 import type { ElectionListener } from './ControllerElection.js';
 
-export interface ControllerServiceSettings extends ClusterControllerSettings {
+export interface ControllerServiceSettings extends QuorumControllerSettings {
   readonly heartbeatIntervalMs: number;
   /** auto.leader.rebalance.enable / leader.imbalance.check.interval.seconds */
   readonly autoLeaderRebalance: boolean;
@@ -34,7 +34,7 @@ const PROBE_ATTEMPTS = 6;
 const PROBE_INTERVAL_MS = 200;
 
 /**
- * Runs the ClusterController while this broker holds the controller lease: starts it when the
+ * Runs the QuorumController while this broker holds the controller lease: starts it when the
  * lease is won (after catching up with the metadata log), drives its timers (session expiry,
  * leader rebalance), and notices crashed brokers early: when a broker's heartbeat connection
  * closes and its listener refuses connections, its process is gone, so it is fenced at once
@@ -42,13 +42,13 @@ const PROBE_INTERVAL_MS = 200;
  * taking over from it.
  */
 export class ControllerService implements ElectionListener {
-  private controller: ClusterController | undefined;
+  private controller: QuorumController | undefined;
   private timers: NodeJS.Timeout[] = [];
   /** Connection id → the broker (and epoch) whose heartbeats arrive on it. */
   private readonly heartbeatConnections = new Map<string, { brokerId: number; brokerEpoch: number }>();
 
   constructor(
-    private readonly quorum: QuorumController,
+    private readonly metadataQueue: MetadataAppendQueue,
     private readonly publisher: MetadataPublisher,
     private readonly settings: ControllerServiceSettings,
     private readonly addressOf: (brokerId: number) => BrokerAddress | undefined,
@@ -56,13 +56,13 @@ export class ControllerService implements ElectionListener {
     private readonly snapshots?: SnapshotWriter,
   ) {}
 
-  get active(): ClusterController | undefined {
+  get active(): QuorumController | undefined {
     return this.controller;
   }
 
   async activated(_epoch: number, previous: number | undefined): Promise<void> {
     await this.publisher.catchUp();
-    const controller = new ClusterController(this.quorum, this.publisher, this.settings);
+    const controller = new QuorumController(this.metadataQueue, this.publisher, this.settings);
     // The previous controller's heartbeats went to itself: if it lives, it heartbeats here soon.
     controller.activate(
       Date.now(),
