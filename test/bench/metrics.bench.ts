@@ -1,0 +1,206 @@
+/**
+ * Broker metrics benchmark (on demand, not part of `npm test`):
+ *  1. Produce throughput with metrics on vs off: two standalone brokers side by side, one with
+ *     `fjord.metrics.listen` (scraped every 5 s meanwhile), one without; the native load generator
+ *     produces to them in alternating rounds (on/off, then off/on, …) so the machine's load drifts
+ *     onto both alike. Two workloads: big batches (linger 5 ms) and small requests (linger 0).
+ *  2. Scrape duration of a broker holding 4,000 partitions (cap lifted so every partition has its
+ *     series) with one consumer group committed on all of them: p50/p99 of several scrapes.
+ * Run: `npm run build && npx tsx test/bench/metrics.bench.ts` (needs gcc and librdkafka-dev).
+ * ROUNDS (default 4), COUNT (messages per round, default 1,000,000) and SCRAPES (default 30).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+
+const root = resolve(import.meta.dirname, '../..');
+const out = join(root, '.tmp/bench');
+mkdirSync(out, { recursive: true });
+const loadgen = join(out, 'loadgen');
+execFileSync('gcc', ['-O2', '-o', loadgen, join(root, 'test/bench/loadgen.c'), '-lrdkafka', '-lpthread']);
+
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
+const COUNT = Number(process.env.COUNT ?? 1_000_000);
+const SCRAPES = Number(process.env.SCRAPES ?? 30);
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+async function startBroker(
+  overrides: Record<string, string>,
+): Promise<{ port: number; metricsPort?: number }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'fjord-metrics-bench-'));
+  dirs.push(dir);
+  const metricsPort = 'fjord.metrics.listen' in overrides ? await freePort() : undefined;
+  const all = {
+    ...overrides,
+    ...(metricsPort ? { 'fjord.metrics.listen': `127.0.0.1:${metricsPort}` } : {}),
+  };
+  const args = [join(root, 'apps/broker/dist/main.js'), '--listen', `127.0.0.1:${port}`, '--data-dir', dir];
+  for (const [k, v] of Object.entries(all)) args.push('--override', `${k}=${v}`);
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FJORD_LOG_LEVEL: 'warn' },
+  });
+  children.push(child);
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  for (let i = 0; i < 600; i++) {
+    if (await reachable(port)) return { port, metricsPort };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('broker did not start');
+}
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      res(true);
+    });
+    socket.on('error', () => res(false));
+  });
+}
+
+function scrape(port: number): Promise<{ ms: number; bytes: number; series: number }> {
+  const t0 = performance.now();
+  return new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => {
+        body += d;
+      });
+      r.on('end', () =>
+        res({
+          ms: performance.now() - t0,
+          bytes: body.length,
+          series: body.split('\n').filter((l) => l && !l.startsWith('#')).length,
+        }),
+      );
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+function produce(
+  port: number,
+  topic: string,
+  count: number,
+  conf?: string,
+): { msgsPerS: number; p99: number } {
+  const json = execFileSync(loadgen, ['produce', `127.0.0.1:${port}`, topic, String(count), '100', '1'], {
+    env: { ...process.env, ...(conf ? { LOADGEN_CONF: conf } : {}) },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const r = JSON.parse(json) as { msgs_per_s: number; p99_ms: number; failed: number };
+  if (r.failed) throw new Error(`${r.failed} deliveries failed`);
+  return { msgsPerS: r.msgs_per_s, p99: r.p99_ms };
+}
+
+const pct = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const median = (xs: number[]) => pct(xs, 0.5);
+
+try {
+  // ---- 1. throughput, metrics on vs off
+  const common = { 'num.partitions': '1' };
+  const on = await startBroker({ ...common, 'fjord.metrics.listen': '' });
+  const off = await startBroker(common);
+  const scraper = setInterval(() => void scrape(on.metricsPort!).catch(() => {}), 5000);
+  const workloads = [
+    { name: 'produce 100 B, acks=1, linger 5 ms (big batches)', conf: undefined, count: COUNT },
+    {
+      name: 'produce 100 B, acks=1, linger 0, batch.size 16 KiB (many small requests)',
+      conf: 'linger.ms=0;batch.size=16384',
+      count: Math.floor(COUNT / 2),
+    },
+  ];
+  console.log(`rounds ${ROUNDS}, load before: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
+  for (const w of workloads) {
+    // A warm-up round each, not counted (JIT, first segment files).
+    produce(on.port, `warm-${w.conf ? 's' : 'b'}`, Math.floor(w.count / 4), w.conf);
+    produce(off.port, `warm-${w.conf ? 's' : 'b'}`, Math.floor(w.count / 4), w.conf);
+    const results = { on: [] as number[], off: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+      for (const which of order) {
+        const b = which === 'on' ? on : off;
+        const { msgsPerS } = produce(b.port, `t-${w.conf ? 's' : 'b'}-${r}`, w.count, w.conf);
+        results[which].push(msgsPerS);
+        console.log(`  ${w.name} round ${r + 1} metrics ${which}: ${msgsPerS} msgs/s`);
+      }
+    }
+    const mOn = median(results.on);
+    const mOff = median(results.off);
+    console.log(
+      `| ${w.name} | ${results.on.join(', ')} | ${results.off.join(', ')} | ${mOn} | ${mOff} | ${(((mOff - mOn) / mOff) * 100).toFixed(1)} % |`,
+    );
+  }
+  clearInterval(scraper);
+  console.log(`load after: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
+  const last = await scrape(on.metricsPort!);
+  console.log(`scrape of the throughput broker: ${last.ms.toFixed(1)} ms, ${last.series} samples`);
+
+  // ---- 2. scrape duration with 4,000 partitions
+  const big = await startBroker({
+    'fjord.metrics.listen': '',
+    'fjord.metrics.partition.series.max': '100000',
+  });
+  const kafka = new Kafka({
+    brokers: [`127.0.0.1:${big.port}`],
+    clientId: 'bench',
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = Array.from({ length: 8 }, (_, i) => `wide-${i}`);
+  const t0 = Date.now();
+  for (const topic of topics)
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 500 }],
+      timeout: 120_000,
+      waitForLeaders: false,
+    });
+  console.log(`created 4,000 partitions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (const topic of topics)
+    await admin.setOffsets({
+      groupId: 'bench-group',
+      topic,
+      partitions: Array.from({ length: 500 }, (_, partition) => ({ partition, offset: '0' })),
+    });
+  await admin.disconnect();
+  const times: number[] = [];
+  let sample = { ms: 0, bytes: 0, series: 0 };
+  await scrape(big.metricsPort!); // first scrape warms up
+  for (let i = 0; i < SCRAPES; i++) {
+    sample = await scrape(big.metricsPort!);
+    times.push(sample.ms);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  console.log(
+    `| scrape, 4,000 partitions + 4,000 group offsets | ${SCRAPES} | ${median(times).toFixed(1)} | ${pct(times, 0.99).toFixed(1)} | ${Math.max(...times).toFixed(1)} | ${sample.series} | ${(sample.bytes / 1024).toFixed(0)} KiB |`,
+  );
+  console.log(`load at the end: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
