@@ -66,6 +66,13 @@ async function startBroker(
   throw new Error('broker did not start');
 }
 
+/** Kills the most recently started broker and removes its data. */
+function stopLast(): void {
+  children.pop()?.kill('SIGKILL');
+  const d = dirs.pop();
+  if (d) rmSync(d, { recursive: true, force: true });
+}
+
 function reachable(port: number): Promise<boolean> {
   return new Promise((res) => {
     const socket = connect({ host: '127.0.0.1', port }, () => {
@@ -121,11 +128,9 @@ const pct = (xs: number[], q: number) => {
 const median = (xs: number[]) => pct(xs, 0.5);
 
 try {
-  // ---- 1. throughput, metrics on vs off
-  const common = { 'num.partitions': '1' };
-  const on = await startBroker({ ...common, 'fjord.metrics.listen': '' });
-  const off = await startBroker(common);
-  const scraper = setInterval(() => void scrape(on.metricsPort!).catch(() => {}), 5000);
+  // ---- 1. throughput, metrics on vs off. A fresh broker per round, on and off alternating (and
+  // which goes first alternating too), so neither side keeps a process that happened to be luckier
+  // (memory layout, which core); a warm-up produce before each measured one.
   const workloads = [
     { name: 'produce 100 B, acks=1, linger 5 ms (big batches)', conf: undefined, count: COUNT },
     {
@@ -136,29 +141,34 @@ try {
   ];
   console.log(`rounds ${ROUNDS}, load before: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
   for (const w of workloads) {
-    // A warm-up round each, not counted (JIT, first segment files).
-    produce(on.port, `warm-${w.conf ? 's' : 'b'}`, Math.floor(w.count / 4), w.conf);
-    produce(off.port, `warm-${w.conf ? 's' : 'b'}`, Math.floor(w.count / 4), w.conf);
     const results = { on: [] as number[], off: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
       for (const which of order) {
-        const b = which === 'on' ? on : off;
-        const { msgsPerS } = produce(b.port, `t-${w.conf ? 's' : 'b'}-${r}`, w.count, w.conf);
+        const b = await startBroker(
+          which === 'on' ? { 'num.partitions': '1', 'fjord.metrics.listen': '' } : { 'num.partitions': '1' },
+        );
+        // Scraped every 5 s meanwhile, harsher than Prometheus' usual 15-60 s.
+        const scraper =
+          b.metricsPort !== undefined
+            ? setInterval(() => void scrape(b.metricsPort!).catch(() => {}), 5000)
+            : undefined;
+        produce(b.port, 'warm', Math.floor(w.count / 4), w.conf);
+        const { msgsPerS } = produce(b.port, 'measured', w.count, w.conf);
+        clearInterval(scraper);
+        stopLast();
         results[which].push(msgsPerS);
         console.log(`  ${w.name} round ${r + 1} metrics ${which}: ${msgsPerS} msgs/s`);
       }
     }
     const mOn = median(results.on);
     const mOff = median(results.off);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(
-      `| ${w.name} | ${results.on.join(', ')} | ${results.off.join(', ')} | ${mOn} | ${mOff} | ${(((mOff - mOn) / mOff) * 100).toFixed(1)} % |`,
+      `| ${w.name} | ${results.on.join(', ')} | ${results.off.join(', ')} | ${mOn} | ${mOff} | ${(((mOff - mOn) / mOff) * 100).toFixed(1)} % (means: ${(((mean(results.off) - mean(results.on)) / mean(results.off)) * 100).toFixed(1)} %) |`,
     );
   }
-  clearInterval(scraper);
   console.log(`load after: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
-  const last = await scrape(on.metricsPort!);
-  console.log(`scrape of the throughput broker: ${last.ms.toFixed(1)} ms, ${last.series} samples`);
 
   // ---- 2. scrape duration with 4,000 partitions
   const big = await startBroker({

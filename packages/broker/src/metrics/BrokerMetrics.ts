@@ -5,6 +5,7 @@ import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { LogManager } from '../storage/LogManager.js';
+import { type RemoteLogEnds, tpKey } from './RemoteLogEnds.js';
 import { REQUEST_TIME_BUCKETS_MS, type TopicTraffic, type TrafficMetrics } from './TrafficMetrics.js';
 
 /** The broker state scrapes read; nothing here is touched between scrapes. */
@@ -19,6 +20,8 @@ export interface BrokerMetricsSources {
   connectionCounts(): ReadonlyMap<string, number>;
   /** `fjord.metrics.partition.series.max`: per-partition rows per family; 0 turns them off. */
   readonly partitionSeriesMax: number;
+  /** Asks leaders for the high watermarks of partitions this broker does not host (consumer lag). */
+  readonly remoteEnds?: RemoteLogEnds;
 }
 
 type TrafficField = keyof TopicTraffic;
@@ -87,7 +90,7 @@ export class BrokerMetrics {
         for (const q of s.traffic.requests) if (q) this.inc({ request: q.name }, q.throttleMs);
       },
     });
-    r.registerMetric(requestTimeHistogram(s.traffic));
+    requestTimeHistogram(r, s.traffic);
 
     new Gauge({
       name: 'kafka_server_socketservermetrics_connection_count',
@@ -203,20 +206,15 @@ export class BrokerMetrics {
   private partitionSeries(r: Registry): void {
     const s = this.s;
     const perPartition = (name: string, help: string, value: (p: Partition) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['topic', 'partition'],
-        registers: [r],
-        collect() {
-          this.reset();
-          let n = 0;
-          for (const p of s.replicas.all()) {
-            // An offline replica's log cannot be read; it is counted by offlinereplicacount.
-            if (p.offline || n++ >= s.partitionSeriesMax) continue;
-            this.set({ topic: p.topic, partition: String(p.partition) }, value(p));
-          }
-        },
+      computed(r, name, help, 'gauge', () => {
+        const rows: Row[] = [];
+        for (const p of s.replicas.all()) {
+          // An offline replica's log cannot be read; it is counted by offlinereplicacount.
+          if (p.offline) continue;
+          if (rows.length >= s.partitionSeriesMax) break;
+          rows.push({ labels: { topic: p.topic, partition: String(p.partition) }, value: value(p) });
+        }
+        return rows;
       });
     perPartition('kafka_log_log_size', 'Bytes in the partition log', (p) => p.log.sizeInBytes);
     perPartition('kafka_log_log_logstartoffset', 'First offset in the log', (p) => p.log.logStartOffset);
@@ -274,64 +272,113 @@ export class BrokerMetrics {
     });
   }
 
+  /** Closes what scrapes keep open (connections to other brokers). */
+  close(): void {
+    this.s.remoteEnds?.close();
+  }
+
   /**
    * kafka-exporter's consumer lag, reported by each group's coordinator only (it holds the
-   * committed offsets), so series are not duplicated across brokers. The end is the high watermark
-   * of the partition's replica on this broker: exact where it leads, up to one replication round
-   * behind where it follows. Partitions this broker does not host get current_offset but no lag.
+   * committed offsets), so series are not duplicated across brokers. The end is the high watermark:
+   * of the local replica where this broker hosts the partition (exact where it leads, at most one
+   * replication round behind where it follows), else asked of the leader with ListOffsets during
+   * the scrape (lag left out for leaders that do not answer within 2 s).
    */
   private consumerGroupSeries(r: Registry): void {
     const s = this.s;
-    const groupGauge = (name: string, help: string, lagged: boolean) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['group', 'topic', 'partition'],
-        registers: [r],
-        collect() {
-          this.reset();
-          let n = 0;
-          for (const o of s.groups.committedOffsets()) {
-            if (n++ >= s.partitionSeriesMax) continue;
-            const labels = { group: o.groupId, topic: o.topic, partition: String(o.partition) };
-            const offset = Number(o.offset);
-            if (!lagged) this.set(labels, offset);
-            else {
-              const p = s.replicas.get(o.topic, o.partition);
-              if (p && !p.offline) this.set(labels, Math.max(0, p.highWatermark - offset));
-            }
-          }
-        },
-      });
-    groupGauge(
+    const rows = () => {
+      const out: { groupId: string; topic: string; partition: number; offset: bigint }[] = [];
+      let n = 0;
+      for (const o of s.groups.committedOffsets()) if (n++ < s.partitionSeriesMax) out.push(o);
+      return out;
+    };
+    const labelsOf = (o: { groupId: string; topic: string; partition: number }) => ({
+      group: o.groupId,
+      topic: o.topic,
+      partition: String(o.partition),
+    });
+    computed(
+      r,
       'kafka_consumergroup_current_offset',
       'Committed offset per group partition (on the group coordinator)',
-      false,
+      'gauge',
+      () => rows().map((o) => ({ labels: labelsOf(o), value: Number(o.offset) })),
     );
-    groupGauge(
+    computed(
+      r,
       'kafka_consumergroup_lag',
       'High watermark minus the committed offset, per group partition (on the group coordinator)',
-      true,
+      'gauge',
+      async () => {
+        const all = rows();
+        const localEnd = (o: { topic: string; partition: number }) => {
+          const p = s.replicas.get(o.topic, o.partition);
+          return p && !p.offline ? p.highWatermark : undefined;
+        };
+        const elsewhere = all.filter((o) => localEnd(o) === undefined);
+        const remote =
+          elsewhere.length > 0 && s.remoteEnds
+            ? await s.remoteEnds.highWatermarks(s.metadata.image, elsewhere)
+            : new Map<string, number>();
+        const out: Row[] = [];
+        for (const o of all) {
+          const end = localEnd(o) ?? remote.get(tpKey(o.topic, o.partition));
+          if (end !== undefined)
+            out.push({ labels: labelsOf(o), value: Math.max(0, end - Number(o.offset)) });
+        }
+        return out;
+      },
     );
   }
 }
 
+interface Row {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+  /** For histograms: the _bucket / _sum / _count name. */
+  readonly metricName?: string;
+}
+
 /**
- * Kafka's TotalTimeMs per API as a Prometheus histogram in milliseconds. prom-client's Histogram
- * hashes labels on every observe; this one exposes TrafficMetrics' bucket arrays instead, so the
- * request path only bumps a number. The registry accepts any object with this shape.
+ * A family whose samples are computed at scrape time straight from broker state. The large
+ * per-partition families use this rather than a prom-client Gauge, whose reset()/set() would
+ * hash and validate every label set on each scrape; the registry formats both alike (it accepts
+ * any object with this shape).
  */
-function requestTimeHistogram(traffic: TrafficMetrics): Metric {
-  const name = 'kafka_network_requestmetrics_totaltimems';
-  const help = 'Request time in milliseconds from receipt to response ready, by API';
-  const bounds = REQUEST_TIME_BUCKETS_MS.map(String);
+function computed(
+  r: Registry,
+  name: string,
+  help: string,
+  type: 'gauge' | 'counter' | 'histogram',
+  rows: () => Row[] | Promise<Row[]>,
+): void {
   const metric = {
     name,
     help,
-    type: 'histogram',
+    type,
     aggregator: 'sum',
-    get() {
-      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+    async get() {
+      return { name, help, type, aggregator: 'sum', values: await rows() };
+    },
+    reset() {},
+  };
+  r.registerMetric(metric as unknown as Metric);
+}
+
+/**
+ * Kafka's TotalTimeMs per API as a Prometheus histogram in milliseconds, from TrafficMetrics'
+ * bucket arrays: prom-client's Histogram would hash labels on every observe on the request path.
+ */
+function requestTimeHistogram(r: Registry, traffic: TrafficMetrics): void {
+  const name = 'kafka_network_requestmetrics_totaltimems';
+  const bounds = REQUEST_TIME_BUCKETS_MS.map(String);
+  computed(
+    r,
+    name,
+    'Request time in milliseconds from receipt to response ready, by API',
+    'histogram',
+    () => {
+      const values: Row[] = [];
       for (const q of traffic.requests) {
         if (!q) continue;
         let cumulative = 0;
@@ -343,9 +390,7 @@ function requestTimeHistogram(traffic: TrafficMetrics): Metric {
         values.push({ metricName: `${name}_sum`, labels: { request: q.name }, value: q.sumMs });
         values.push({ metricName: `${name}_count`, labels: { request: q.name }, value: q.count });
       }
-      return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
+      return values;
     },
-    reset() {},
-  };
-  return metric as unknown as Metric;
+  );
 }
