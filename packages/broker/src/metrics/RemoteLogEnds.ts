@@ -35,10 +35,13 @@ export class RemoteLogEnds {
       const leader = image.partition(w.topic, w.partition)?.leader ?? -1;
       if (leader < 0 || leader === this.brokerId) continue;
       let topics = byLeader.get(leader);
-      if (!topics) byLeader.set(leader, (topics = new Map()));
-      let parts = topics.get(w.topic);
-      if (!parts) topics.set(w.topic, (parts = []));
-      if (!parts.includes(w.partition)) parts.push(w.partition);
+      if (!topics) {
+        topics = new Map();
+        byLeader.set(leader, topics);
+      }
+      const parts = topics.get(w.topic);
+      if (!parts) topics.set(w.topic, [w.partition]);
+      else if (!parts.includes(w.partition)) parts.push(w.partition);
     }
     const ends = new Map<string, number>();
     await Promise.allSettled(
