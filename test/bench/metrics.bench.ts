@@ -10,7 +10,7 @@
  * ROUNDS (default 4), COUNT (messages per round, default 1,000,000) and SCRAPES (default 30).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,9 +40,15 @@ function freePort(): Promise<number> {
   });
 }
 
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 async function startBroker(
   overrides: Record<string, string>,
-): Promise<{ port: number; metricsPort?: number }> {
+): Promise<{ port: number; metricsPort?: number; pid: number }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fjord-metrics-bench-'));
   dirs.push(dir);
@@ -60,7 +66,7 @@ async function startBroker(
   children.push(child);
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   for (let i = 0; i < 600; i++) {
-    if (await reachable(port)) return { port, metricsPort };
+    if (await reachable(port)) return { port, metricsPort, pid: child.pid! };
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('broker did not start');
@@ -142,6 +148,8 @@ try {
   console.log(`rounds ${ROUNDS}, load before: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
   for (const w of workloads) {
     const results = { on: [] as number[], off: [] as number[] };
+    // Broker CPU per million messages: less disturbed than throughput by others' load on the machine.
+    const cpu = { on: [] as number[], off: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
       for (const which of order) {
@@ -154,11 +162,16 @@ try {
             ? setInterval(() => void scrape(b.metricsPort!).catch(() => {}), 5000)
             : undefined;
         produce(b.port, 'warm', Math.floor(w.count / 4), w.conf);
+        const cpu0 = cpuSeconds(b.pid);
         const { msgsPerS } = produce(b.port, 'measured', w.count, w.conf);
+        const cpuPerM = ((cpuSeconds(b.pid) - cpu0) * 1e6) / w.count;
         clearInterval(scraper);
         stopLast();
         results[which].push(msgsPerS);
-        console.log(`  ${w.name} round ${r + 1} metrics ${which}: ${msgsPerS} msgs/s`);
+        cpu[which].push(Number(cpuPerM.toFixed(3)));
+        console.log(
+          `  ${w.name} round ${r + 1} metrics ${which}: ${msgsPerS} msgs/s, broker CPU ${cpuPerM.toFixed(3)} s per million`,
+        );
       }
     }
     const mOn = median(results.on);
@@ -166,6 +179,11 @@ try {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(
       `| ${w.name} | ${results.on.join(', ')} | ${results.off.join(', ')} | ${mOn} | ${mOff} | ${(((mOff - mOn) / mOff) * 100).toFixed(1)} % (means: ${(((mean(results.off) - mean(results.on)) / mean(results.off)) * 100).toFixed(1)} %) |`,
+    );
+    const cOn = median(cpu.on);
+    const cOff = median(cpu.off);
+    console.log(
+      `| ${w.name}: broker CPU s per million msgs | ${cpu.on.join(', ')} | ${cpu.off.join(', ')} | ${cOn} | ${cOff} | ${(((cOn - cOff) / cOff) * 100).toFixed(1)} % more CPU (means: ${(((mean(cpu.on) - mean(cpu.off)) / mean(cpu.off)) * 100).toFixed(1)} %) |`,
     );
   }
   console.log(`load after: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);

@@ -5,7 +5,8 @@ import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { LogManager } from '../storage/LogManager.js';
-import { type RemoteLogEnds, tpKey } from './RemoteLogEnds.js';
+import { PartitionSeries } from './PartitionSeries.js';
+import type { RemoteLogEnds } from './RemoteLogEnds.js';
 import { REQUEST_TIME_BUCKETS_MS, type TopicTraffic, type TrafficMetrics } from './TrafficMetrics.js';
 
 /** The broker state scrapes read; nothing here is touched between scrapes. */
@@ -189,36 +190,19 @@ export class BrokerMetrics {
         this.set({ family: 'consumergroup' }, Math.max(0, rows - s.partitionSeriesMax));
       },
     });
-    this.partitionSeries(r);
     this.logDirSeries(r);
-    this.consumerGroupSeries(r);
+    this.partitions = new PartitionSeries({ ...s, image: () => s.metadata.image });
   }
+
+  private readonly partitions: PartitionSeries;
 
   /** The Prometheus text exposition of every series. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     // Topics deleted since the last scrape stop being reported (their bytes stay in the totals).
     const image = this.s.metadata.image;
     this.s.traffic.prune((t) => image.topicsByName.has(t));
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
-  }
-
-  /** Log size and offsets per hosted partition, up to the cap; a gauge counts what was left out. */
-  private partitionSeries(r: Registry): void {
-    const s = this.s;
-    const perPartition = (name: string, help: string, value: (p: Partition) => number) =>
-      computed(r, name, help, 'gauge', () => {
-        const rows: Row[] = [];
-        for (const p of s.replicas.all()) {
-          // An offline replica's log cannot be read; it is counted by offlinereplicacount.
-          if (p.offline) continue;
-          if (rows.length >= s.partitionSeriesMax) break;
-          rows.push({ labels: { topic: p.topic, partition: String(p.partition) }, value: value(p) });
-        }
-        return rows;
-      });
-    perPartition('kafka_log_log_size', 'Bytes in the partition log', (p) => p.log.sizeInBytes);
-    perPartition('kafka_log_log_logstartoffset', 'First offset in the log', (p) => p.log.logStartOffset);
-    perPartition('kafka_log_log_logendoffset', 'Offset the next record gets', (p) => p.log.logEndOffset);
+    const [registered, partitions] = await Promise.all([this.registry.metrics(), this.partitions.render()]);
+    return { contentType: this.registry.contentType, body: `${registered}\n${partitions}` };
   }
 
   /** Capacity per log dir from statfs (the file system holding it), and whether it is online. */
@@ -275,60 +259,6 @@ export class BrokerMetrics {
   /** Closes what scrapes keep open (connections to other brokers). */
   close(): void {
     this.s.remoteEnds?.close();
-  }
-
-  /**
-   * kafka-exporter's consumer lag, reported by each group's coordinator only (it holds the
-   * committed offsets), so series are not duplicated across brokers. The end is the high watermark:
-   * of the local replica where this broker hosts the partition (exact where it leads, at most one
-   * replication round behind where it follows), else asked of the leader with ListOffsets during
-   * the scrape (lag left out for leaders that do not answer within 2 s).
-   */
-  private consumerGroupSeries(r: Registry): void {
-    const s = this.s;
-    const rows = () => {
-      const out: { groupId: string; topic: string; partition: number; offset: bigint }[] = [];
-      let n = 0;
-      for (const o of s.groups.committedOffsets()) if (n++ < s.partitionSeriesMax) out.push(o);
-      return out;
-    };
-    const labelsOf = (o: { groupId: string; topic: string; partition: number }) => ({
-      group: o.groupId,
-      topic: o.topic,
-      partition: String(o.partition),
-    });
-    computed(
-      r,
-      'kafka_consumergroup_current_offset',
-      'Committed offset per group partition (on the group coordinator)',
-      'gauge',
-      () => rows().map((o) => ({ labels: labelsOf(o), value: Number(o.offset) })),
-    );
-    computed(
-      r,
-      'kafka_consumergroup_lag',
-      'High watermark minus the committed offset, per group partition (on the group coordinator)',
-      'gauge',
-      async () => {
-        const all = rows();
-        const localEnd = (o: { topic: string; partition: number }) => {
-          const p = s.replicas.get(o.topic, o.partition);
-          return p && !p.offline ? p.highWatermark : undefined;
-        };
-        const elsewhere = all.filter((o) => localEnd(o) === undefined);
-        const remote =
-          elsewhere.length > 0 && s.remoteEnds
-            ? await s.remoteEnds.highWatermarks(s.metadata.image, elsewhere)
-            : new Map<string, number>();
-        const out: Row[] = [];
-        for (const o of all) {
-          const end = localEnd(o) ?? remote.get(tpKey(o.topic, o.partition));
-          if (end !== undefined)
-            out.push({ labels: labelsOf(o), value: Math.max(0, end - Number(o.offset)) });
-        }
-        return out;
-      },
-    );
   }
 }
 
