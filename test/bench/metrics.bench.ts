@@ -16,6 +16,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { TrafficMetrics } from '../../packages/broker/src/metrics/TrafficMetrics.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const out = join(root, '.tmp/bench');
@@ -89,6 +90,21 @@ function reachable(port: number): Promise<boolean> {
   });
 }
 
+function scrapeText(port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => {
+        body += d;
+      });
+      r.on('end', () => res(body));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
 function scrape(port: number): Promise<{ ms: number; bytes: number; series: number }> {
   const t0 = performance.now();
   return new Promise((res, rej) => {
@@ -134,6 +150,27 @@ const pct = (xs: number[], q: number) => {
 const median = (xs: number[]) => pct(xs, 0.5);
 
 try {
+  // ---- 0. What metrics add per produce request on the broker's request path, timed in isolation
+  // (deterministic, unlike throughput on a shared machine): the request timing and count, and the
+  // per-topic produce counters, for a one-partition request.
+  {
+    const traffic = new TrafficMetrics();
+    const n = 5_000_000;
+    let sink = 0;
+    for (let round = 0; round < 2; round++) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const started = performance.now();
+        traffic.produced('bench-topic', 130, 16_000);
+        traffic.request(0, performance.now() - started, 0);
+        sink += traffic.total.messagesIn;
+      }
+      const nsPerRequest = ((performance.now() - t0) * 1e6) / n;
+      if (round === 1)
+        console.log(`metrics bookkeeping per produce request: ${nsPerRequest.toFixed(0)} ns (${sink > 0})`);
+    }
+  }
+
   // ---- 1. throughput, metrics on vs off. A fresh broker per round, on and off alternating (and
   // which goes first alternating too), so neither side keeps a process that happened to be luckier
   // (memory layout, which core); a warm-up produce before each measured one.
@@ -162,9 +199,24 @@ try {
             ? setInterval(() => void scrape(b.metricsPort!).catch(() => {}), 5000)
             : undefined;
         produce(b.port, 'warm', Math.floor(w.count / 4), w.conf);
+        const produces = async () =>
+          b.metricsPort === undefined
+            ? 0
+            : Number(
+                /kafka_network_requestmetrics_requests_total\{request="Produce"\} (\d+)/.exec(
+                  (await scrapeText(b.metricsPort)) ?? '',
+                )?.[1] ?? 0,
+              );
+        const req0 = await produces();
         const cpu0 = cpuSeconds(b.pid);
         const { msgsPerS } = produce(b.port, 'measured', w.count, w.conf);
-        const cpuPerM = ((cpuSeconds(b.pid) - cpu0) * 1e6) / w.count;
+        const cpuUsed = cpuSeconds(b.pid) - cpu0;
+        const cpuPerM = (cpuUsed * 1e6) / w.count;
+        const requests = (await produces()) - req0;
+        if (requests > 0)
+          console.log(
+            `    ${requests} produce requests (${(w.count / requests).toFixed(0)} msgs each), broker CPU ${((cpuUsed * 1e6) / requests).toFixed(1)} µs per request`,
+          );
         clearInterval(scraper);
         stopLast();
         results[which].push(msgsPerS);

@@ -31,7 +31,8 @@ type TrafficField = keyof TopicTraffic;
  * A broker's Prometheus registry. Series carry the names the Prometheus JMX exporter gives
  * Kafka's MBeans (and kafka-exporter's for consumer lag), so dashboards built for Kafka work.
  * Traffic counters are read from TrafficMetrics' plain numbers; every gauge is computed at
- * scrape time from the replica manager, log manager, metadata image and group coordinator.
+ * scrape time from the replica manager, log manager, metadata image and group coordinator. The
+ * per-partition families are written by PartitionSeries and follow the registry's text.
  * One registry per broker (never prom-client's global one): tests run several brokers in a process.
  */
 export class BrokerMetrics {
@@ -181,7 +182,7 @@ export class BrokerMetrics {
       labelNames: ['family'],
       registers: [r],
       collect() {
-        // Counted here rather than by the families' collects: the registry reads families concurrently.
+        // The same caps PartitionSeries applies.
         let partitions = 0;
         for (const p of s.replicas.all()) if (!p.offline) partitions++;
         let rows = 0;
@@ -270,10 +271,9 @@ interface Row {
 }
 
 /**
- * A family whose samples are computed at scrape time straight from broker state. The large
- * per-partition families use this rather than a prom-client Gauge, whose reset()/set() would
- * hash and validate every label set on each scrape; the registry formats both alike (it accepts
- * any object with this shape).
+ * A family whose samples are computed at scrape time straight from broker state, without a
+ * prom-client metric's reset()/set() (which hash and validate every label set); the registry
+ * formats it like its own (it accepts any object with this shape).
  */
 function computed(
   r: Registry,
