@@ -242,50 +242,51 @@ try {
   console.log(`load after: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
 
   // ---- 2. scrape duration with 4,000 partitions
-  if (SCRAPES === 0) process.exit(0);
-  const big = await startBroker({
-    'fjord.metrics.listen': '',
-    'fjord.metrics.partition.series.max': '100000',
-  });
-  const kafka = new Kafka({
-    brokers: [`127.0.0.1:${big.port}`],
-    clientId: 'bench',
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  const topics = Array.from({ length: 8 }, (_, i) => `wide-${i}`);
-  const t0 = Date.now();
-  for (const topic of topics)
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 500 }],
-      timeout: 120_000,
-      waitForLeaders: false,
+  if (SCRAPES > 0) {
+    const big = await startBroker({
+      'fjord.metrics.listen': '',
+      'fjord.metrics.partition.series.max': '100000',
     });
-  console.log(`created 4,000 partitions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  for (const topic of topics)
-    await admin.setOffsets({
-      groupId: 'bench-group',
-      topic,
-      partitions: Array.from({ length: 500 }, (_, partition) => ({ partition, offset: '0' })),
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${big.port}`],
+      clientId: 'bench',
+      logLevel: logLevel.NOTHING,
     });
-  await admin.disconnect();
-  const times: number[] = [];
-  let sample = { ms: 0, bytes: 0, series: 0 };
-  await scrape(big.metricsPort!); // first scrape warms up
-  const scrapeCpu0 = cpuSeconds(big.pid);
-  for (let i = 0; i < SCRAPES; i++) {
-    sample = await scrape(big.metricsPort!);
-    times.push(sample.ms);
-    await new Promise((r) => setTimeout(r, 200));
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = Array.from({ length: 8 }, (_, i) => `wide-${i}`);
+    const t0 = Date.now();
+    for (const topic of topics)
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 500 }],
+        timeout: 120_000,
+        waitForLeaders: false,
+      });
+    console.log(`created 4,000 partitions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const topic of topics)
+      await admin.setOffsets({
+        groupId: 'bench-group',
+        topic,
+        partitions: Array.from({ length: 500 }, (_, partition) => ({ partition, offset: '0' })),
+      });
+    await admin.disconnect();
+    const times: number[] = [];
+    let sample = { ms: 0, bytes: 0, series: 0 };
+    await scrape(big.metricsPort!); // first scrape warms up
+    const scrapeCpu0 = cpuSeconds(big.pid);
+    for (let i = 0; i < SCRAPES; i++) {
+      sample = await scrape(big.metricsPort!);
+      times.push(sample.ms);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Includes the broker's idle ticking over the pauses between scrapes (a few ms per second).
+    const cpuMsPerScrape = ((cpuSeconds(big.pid) - scrapeCpu0) * 1000) / SCRAPES;
+    console.log(`broker CPU per scrape (incl. idle between them): ${cpuMsPerScrape.toFixed(1)} ms`);
+    console.log(
+      `| scrape, 4,000 partitions + 4,000 group offsets | ${SCRAPES} | ${median(times).toFixed(1)} | ${pct(times, 0.99).toFixed(1)} | ${Math.max(...times).toFixed(1)} | ${sample.series} | ${(sample.bytes / 1024).toFixed(0)} KiB |`,
+    );
+    console.log(`load at the end: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
   }
-  // Includes the broker's idle ticking over the pauses between scrapes (a few ms per second).
-  const cpuMsPerScrape = ((cpuSeconds(big.pid) - scrapeCpu0) * 1000) / SCRAPES;
-  console.log(`broker CPU per scrape (incl. idle between them): ${cpuMsPerScrape.toFixed(1)} ms`);
-  console.log(
-    `| scrape, 4,000 partitions + 4,000 group offsets | ${SCRAPES} | ${median(times).toFixed(1)} | ${pct(times, 0.99).toFixed(1)} | ${Math.max(...times).toFixed(1)} | ${sample.series} | ${(sample.bytes / 1024).toFixed(0)} KiB |`,
-  );
-  console.log(`load at the end: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
 } finally {
   for (const c of children) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
