@@ -9,16 +9,18 @@
  * Run: `npm run build && npx tsx test/bench/metrics.bench.ts` (needs gcc and librdkafka-dev).
  * ROUNDS (default 4), COUNT (messages per round, default 1,000,000) and SCRAPES (default 30).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { TrafficMetrics } from '../../packages/broker/src/metrics/TrafficMetrics.js';
 
 const root = resolve(import.meta.dirname, '../..');
+const execFileAsync = promisify(execFile);
 const out = join(root, '.tmp/bench');
 mkdirSync(out, { recursive: true });
 const loadgen = join(out, 'loadgen');
@@ -125,6 +127,18 @@ function scrape(port: number): Promise<{ ms: number; bytes: number; series: numb
     req.on('error', rej);
     req.end();
   });
+}
+
+/** The same load generator run, asynchronously (two at once in the paired rounds). */
+async function produceAsync(port: number, topic: string, count: number, conf?: string): Promise<number> {
+  const { stdout } = await execFileAsync(
+    loadgen,
+    ['produce', `127.0.0.1:${port}`, topic, String(count), '100', '1'],
+    { env: { ...process.env, ...(conf ? { LOADGEN_CONF: conf } : {}) }, encoding: 'utf8' },
+  );
+  const r = JSON.parse(stdout) as { msgs_per_s: number; failed: number };
+  if (r.failed) throw new Error(`${r.failed} deliveries failed`);
+  return r.msgs_per_s;
 }
 
 function produce(
@@ -240,6 +254,36 @@ try {
     );
   }
   console.log(`load after: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
+
+  // ---- 1b. Paired: an "on" and an "off" broker loaded at the same time by one load generator
+  // each, so whatever else the machine does hits both alike; fresh brokers every round.
+  for (const w of workloads) {
+    if (process.env.ONLY && !w.name.includes(process.env.ONLY)) continue;
+    const ratios: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const on = await startBroker({ 'num.partitions': '1', 'fjord.metrics.listen': '' });
+      const off = await startBroker({ 'num.partitions': '1' });
+      const scraper = setInterval(() => void scrape(on.metricsPort!).catch(() => {}), 5000);
+      await Promise.all([
+        produceAsync(on.port, 'warm', Math.floor(w.count / 4), w.conf),
+        produceAsync(off.port, 'warm', Math.floor(w.count / 4), w.conf),
+      ]);
+      const [a, b] = await Promise.all([
+        produceAsync(on.port, 'measured', w.count, w.conf),
+        produceAsync(off.port, 'measured', w.count, w.conf),
+      ]);
+      clearInterval(scraper);
+      stopLast();
+      stopLast();
+      ratios.push(Number((a / b).toFixed(3)));
+      console.log(`  paired ${w.name} round ${r + 1}: on ${a} msgs/s, off ${b} msgs/s`);
+    }
+    const mean = ratios.reduce((x, y) => x + y, 0) / ratios.length;
+    console.log(
+      `| paired: ${w.name} | on/off per round: ${ratios.join(', ')} | median ${median(ratios)} | mean ${mean.toFixed(3)} |`,
+    );
+  }
+  console.log(`load after paired: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
 
   // ---- 2. scrape duration with 4,000 partitions
   if (SCRAPES > 0) {
