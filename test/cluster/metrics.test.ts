@@ -123,4 +123,72 @@ describe.sequential('metrics of a 3-broker cluster', () => {
     expect(total(s, 'kafka_server_replicamanager_isrexpands_total')).toBeGreaterThan(0);
     expect(total(s, 'kafka_controller_kafkacontroller_offlinepartitionscount')).toBe(0);
   }, 240_000);
+
+  it('reports lag on the coordinator for partitions led elsewhere, asking their leaders', async () => {
+    const kafka = new Kafka({
+      brokers: t.cluster.bootstrapServers.split(','),
+      clientId: 'metrics-cluster-lag',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    // One replica each, spread over the brokers: the coordinator hosts at most some of them.
+    await admin.createTopics({
+      topics: [{ topic: 'single', numPartitions: 3, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'single',
+      acks: -1,
+      messages: Array.from({ length: 30 }, (_, i) => ({ value: `m${i}`, partition: i % 3 })),
+    });
+    await producer.disconnect();
+    const committed = [1, 4, 9];
+    await admin.setOffsets({
+      groupId: 'remote-lag',
+      topic: 'single',
+      partitions: committed.map((offset, partition) => ({ partition, offset: String(offset) })),
+    });
+    await admin.disconnect();
+
+    const labels = (partition: number) => ({
+      group: 'remote-lag',
+      topic: 'single',
+      partition: String(partition),
+    });
+    await waitFor(
+      async () => {
+        const s = await scrapeAll();
+        const reporting = [...s.values()].filter(
+          (m) => exact(m, 'kafka_consumergroup_current_offset', labels(0)) !== undefined,
+        );
+        return (
+          reporting.length === 1 &&
+          committed.every(
+            (offset, p) => exact(reporting[0]!, 'kafka_consumergroup_lag', labels(p)) === 10 - offset,
+          )
+        );
+      },
+      LIVENESS_MS,
+      'lag of every partition on the coordinator only',
+    );
+    const s = await scrapeAll();
+    const reporters = [...s].filter(
+      ([, m]) => exact(m, 'kafka_consumergroup_current_offset', labels(0)) !== undefined,
+    );
+    expect(reporters).toHaveLength(1);
+    const [coordinator, m] = reporters[0]!;
+    committed.forEach((offset, p) => {
+      expect(exact(m, 'kafka_consumergroup_current_offset', labels(p))).toBe(offset);
+      expect(exact(m, 'kafka_consumergroup_lag', labels(p))).toBe(10 - offset);
+    });
+    // At least one of the three partitions is led by another broker (one replica each, three brokers).
+    const hostedThere = [0, 1, 2].filter(
+      (p) => exact(m, 'kafka_log_log_logendoffset', { topic: 'single', partition: String(p) }) !== undefined,
+    );
+    expect(hostedThere.length, `broker ${coordinator} hosts ${hostedThere}`).toBeLessThan(3);
+  }, 180_000);
 });

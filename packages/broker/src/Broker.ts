@@ -394,6 +394,7 @@ export class Broker {
           isActiveController: () => election.isActive,
           connectionCounts: () => socketServer.connectionCounts(),
         },
+        interBrokerAddress,
         log,
       ));
     const bound = await socketServer.listen(config.listeners);

@@ -5,6 +5,8 @@ import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { LogManager } from '../storage/LogManager.js';
+import { PartitionSeries } from './PartitionSeries.js';
+import type { RemoteLogEnds } from './RemoteLogEnds.js';
 import { REQUEST_TIME_BUCKETS_MS, type TopicTraffic, type TrafficMetrics } from './TrafficMetrics.js';
 
 /** The broker state scrapes read; nothing here is touched between scrapes. */
@@ -19,6 +21,8 @@ export interface BrokerMetricsSources {
   connectionCounts(): ReadonlyMap<string, number>;
   /** `fjord.metrics.partition.series.max`: per-partition rows per family; 0 turns them off. */
   readonly partitionSeriesMax: number;
+  /** Asks leaders for the high watermarks of partitions this broker does not host (consumer lag). */
+  readonly remoteEnds?: RemoteLogEnds;
 }
 
 type TrafficField = keyof TopicTraffic;
@@ -27,7 +31,8 @@ type TrafficField = keyof TopicTraffic;
  * A broker's Prometheus registry. Series carry the names the Prometheus JMX exporter gives
  * Kafka's MBeans (and kafka-exporter's for consumer lag), so dashboards built for Kafka work.
  * Traffic counters are read from TrafficMetrics' plain numbers; every gauge is computed at
- * scrape time from the replica manager, log manager, metadata image and group coordinator.
+ * scrape time from the replica manager, log manager, metadata image and group coordinator. The
+ * per-partition families are written by PartitionSeries and follow the registry's text.
  * One registry per broker (never prom-client's global one): tests run several brokers in a process.
  */
 export class BrokerMetrics {
@@ -87,7 +92,7 @@ export class BrokerMetrics {
         for (const q of s.traffic.requests) if (q) this.inc({ request: q.name }, q.throttleMs);
       },
     });
-    r.registerMetric(requestTimeHistogram(s.traffic));
+    requestTimeHistogram(r, s.traffic);
 
     new Gauge({
       name: 'kafka_server_socketservermetrics_connection_count',
@@ -177,7 +182,7 @@ export class BrokerMetrics {
       labelNames: ['family'],
       registers: [r],
       collect() {
-        // Counted here rather than by the families' collects: the registry reads families concurrently.
+        // The same caps PartitionSeries applies.
         let partitions = 0;
         for (const p of s.replicas.all()) if (!p.offline) partitions++;
         let rows = 0;
@@ -186,10 +191,11 @@ export class BrokerMetrics {
         this.set({ family: 'consumergroup' }, Math.max(0, rows - s.partitionSeriesMax));
       },
     });
-    this.partitionSeries(r);
     this.logDirSeries(r);
-    this.consumerGroupSeries(r);
+    this.partitions = new PartitionSeries({ ...s, image: () => s.metadata.image });
   }
+
+  private readonly partitions: PartitionSeries;
 
   /** The Prometheus text exposition of every series. */
   async scrape(): Promise<{ contentType: string; body: string }> {
@@ -197,31 +203,8 @@ export class BrokerMetrics {
     const image = this.s.metadata.image;
     this.s.traffic.prune((t) => image.topicsByName.has(t));
     for (const p of this.s.replicas.all()) if (p.isLeader) this.s.traffic.track(p.topic);
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
-  }
-
-  /** Log size and offsets per hosted partition, up to the cap; a gauge counts what was left out. */
-  private partitionSeries(r: Registry): void {
-    const s = this.s;
-    const perPartition = (name: string, help: string, value: (p: Partition) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['topic', 'partition'],
-        registers: [r],
-        collect() {
-          this.reset();
-          let n = 0;
-          for (const p of s.replicas.all()) {
-            // An offline replica's log cannot be read; it is counted by offlinereplicacount.
-            if (p.offline || n++ >= s.partitionSeriesMax) continue;
-            this.set({ topic: p.topic, partition: String(p.partition) }, value(p));
-          }
-        },
-      });
-    perPartition('kafka_log_log_size', 'Bytes in the partition log', (p) => p.log.sizeInBytes);
-    perPartition('kafka_log_log_logstartoffset', 'First offset in the log', (p) => p.log.logStartOffset);
-    perPartition('kafka_log_log_logendoffset', 'Offset the next record gets', (p) => p.log.logEndOffset);
+    const [registered, partitions] = await Promise.all([this.registry.metrics(), this.partitions.render()]);
+    return { contentType: this.registry.contentType, body: `${registered}\n${partitions}` };
   }
 
   /** Capacity per log dir from statfs (the file system holding it), and whether it is online. */
@@ -275,64 +258,58 @@ export class BrokerMetrics {
     });
   }
 
-  /**
-   * kafka-exporter's consumer lag, reported by each group's coordinator only (it holds the
-   * committed offsets), so series are not duplicated across brokers. The end is the high watermark
-   * of the partition's replica on this broker: exact where it leads, up to one replication round
-   * behind where it follows. Partitions this broker does not host get current_offset but no lag.
-   */
-  private consumerGroupSeries(r: Registry): void {
-    const s = this.s;
-    const groupGauge = (name: string, help: string, lagged: boolean) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['group', 'topic', 'partition'],
-        registers: [r],
-        collect() {
-          this.reset();
-          let n = 0;
-          for (const o of s.groups.committedOffsets()) {
-            if (n++ >= s.partitionSeriesMax) continue;
-            const labels = { group: o.groupId, topic: o.topic, partition: String(o.partition) };
-            const offset = Number(o.offset);
-            if (!lagged) this.set(labels, offset);
-            else {
-              const p = s.replicas.get(o.topic, o.partition);
-              if (p && !p.offline) this.set(labels, Math.max(0, p.highWatermark - offset));
-            }
-          }
-        },
-      });
-    groupGauge(
-      'kafka_consumergroup_current_offset',
-      'Committed offset per group partition (on the group coordinator)',
-      false,
-    );
-    groupGauge(
-      'kafka_consumergroup_lag',
-      'High watermark minus the committed offset, per group partition (on the group coordinator)',
-      true,
-    );
+  /** Closes what scrapes keep open (connections to other brokers). */
+  close(): void {
+    this.s.remoteEnds?.close();
   }
 }
 
+interface Row {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+  /** For histograms: the _bucket / _sum / _count name. */
+  readonly metricName?: string;
+}
+
 /**
- * Kafka's TotalTimeMs per API as a Prometheus histogram in milliseconds. prom-client's Histogram
- * hashes labels on every observe; this one exposes TrafficMetrics' bucket arrays instead, so the
- * request path only bumps a number. The registry accepts any object with this shape.
+ * A family whose samples are computed at scrape time straight from broker state, without a
+ * prom-client metric's reset()/set() (which hash and validate every label set); the registry
+ * formats it like its own (it accepts any object with this shape).
  */
-function requestTimeHistogram(traffic: TrafficMetrics): Metric {
-  const name = 'kafka_network_requestmetrics_totaltimems';
-  const help = 'Request time in milliseconds from receipt to response ready, by API';
-  const bounds = REQUEST_TIME_BUCKETS_MS.map(String);
+function computed(
+  r: Registry,
+  name: string,
+  help: string,
+  type: 'gauge' | 'counter' | 'histogram',
+  rows: () => Row[] | Promise<Row[]>,
+): void {
   const metric = {
     name,
     help,
-    type: 'histogram',
+    type,
     aggregator: 'sum',
-    get() {
-      const values: { metricName: string; labels: Record<string, string>; value: number }[] = [];
+    async get() {
+      return { name, help, type, aggregator: 'sum', values: await rows() };
+    },
+    reset() {},
+  };
+  r.registerMetric(metric as unknown as Metric);
+}
+
+/**
+ * Kafka's TotalTimeMs per API as a Prometheus histogram in milliseconds, from TrafficMetrics'
+ * bucket arrays: prom-client's Histogram would hash labels on every observe on the request path.
+ */
+function requestTimeHistogram(r: Registry, traffic: TrafficMetrics): void {
+  const name = 'kafka_network_requestmetrics_totaltimems';
+  const bounds = REQUEST_TIME_BUCKETS_MS.map(String);
+  computed(
+    r,
+    name,
+    'Request time in milliseconds from receipt to response ready, by API',
+    'histogram',
+    () => {
+      const values: Row[] = [];
       for (const q of traffic.requests) {
         if (!q) continue;
         let cumulative = 0;
@@ -344,9 +321,7 @@ function requestTimeHistogram(traffic: TrafficMetrics): Metric {
         values.push({ metricName: `${name}_sum`, labels: { request: q.name }, value: q.sumMs });
         values.push({ metricName: `${name}_count`, labels: { request: q.name }, value: q.count });
       }
-      return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
+      return values;
     },
-    reset() {},
-  };
-  return metric as unknown as Metric;
+  );
 }

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 /** What the server exposes: the Prometheus text of a registry. */
 export interface Scrapeable {
   scrape(): Promise<{ contentType: string; body: string }>;
+  /** Called when the server closes. */
+  close?(): void;
 }
 
 /**
@@ -16,6 +18,7 @@ export class MetricsServer {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private readonly source: Scrapeable,
   ) {}
 
   static async listen(host: string, port: number, source: Scrapeable, log: Logger): Promise<MetricsServer> {
@@ -52,10 +55,11 @@ export class MetricsServer {
     server.on('error', (err) => log.error({ err }, 'metrics server error'));
     const bound = (server.address() as AddressInfo).port;
     log.info({ host, port: bound }, 'metrics listening');
-    return new MetricsServer(server, bound);
+    return new MetricsServer(server, bound, source);
   }
 
   async close(): Promise<void> {
+    this.source.close?.();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { parseHostPort, type ResolvedBrokerConfig } from '../config/BrokerConfig.js';
+import type { BrokerAddress } from '../network/BrokerClient.js';
 import { BrokerMetrics, type BrokerMetricsSources } from './BrokerMetrics.js';
 import { MetricsServer } from './MetricsServer.js';
+import { RemoteLogEnds } from './RemoteLogEnds.js';
 import { TrafficMetrics } from './TrafficMetrics.js';
 
 export { BrokerMetrics, MetricsServer, TrafficMetrics };
@@ -14,7 +16,8 @@ export function trafficMetricsFor(config: ResolvedBrokerConfig): TrafficMetrics 
 /** Builds the broker's registry over its state and serves it on `fjord.metrics.listen`. */
 export async function serveMetrics(
   config: ResolvedBrokerConfig,
-  sources: Omit<BrokerMetricsSources, 'partitionSeriesMax'>,
+  sources: Omit<BrokerMetricsSources, 'partitionSeriesMax' | 'remoteEnds'>,
+  brokerAddress: (brokerId: number) => BrokerAddress | undefined,
   log: Logger,
 ): Promise<MetricsServer> {
   // Validated with the config; parsed again here so the config module stays free of metrics types.
@@ -22,6 +25,7 @@ export async function serveMetrics(
   const metrics = new BrokerMetrics({
     ...sources,
     partitionSeriesMax: Number(config.values.get('fjord.metrics.partition.series.max')),
+    remoteEnds: new RemoteLogEnds(config.nodeId, brokerAddress),
   });
   sources.replicas.onReplicatedBytes = (topic, bytes) => sources.traffic.replicated(topic, bytes);
   return MetricsServer.listen(host, port, metrics, log);

@@ -11,6 +11,7 @@ import {
   Reader,
   type RequestHeaderInfo,
 } from '@fjord/protocol';
+import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
 import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
@@ -18,6 +19,17 @@ import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
 import { InvalidRequestError } from './InvalidRequestError.js';
 import { authorizeCluster } from './RequestAuthorizer.js';
+
+function recordRequest(
+  traffic: TrafficMetrics,
+  apiKey: number,
+  started: number,
+  r: FrameResult,
+): FrameResult {
+  const throttleMs = r !== null && typeof r === 'object' && 'throttleMs' in r ? (r.throttleMs ?? 0) : 0;
+  traffic.request(apiKey, performance.now() - started, throttleMs);
+  return r;
+}
 
 /** Requests no request-time quota applies to (Kafka exempts these from throttling). */
 const QUOTA_EXEMPT_APIS: ReadonlySet<number> = new Set([
@@ -97,13 +109,9 @@ export class KafkaApis implements FrameHandler {
     // Kafka's RequestMetrics: count and time per API, from receipt to the response being ready.
     const apiKey = frame.readInt16BE(0);
     const started = performance.now();
-    const record = (r: FrameResult): FrameResult => {
-      const throttleMs = r !== null && typeof r === 'object' && 'throttleMs' in r ? (r.throttleMs ?? 0) : 0;
-      traffic.request(apiKey, performance.now() - started, throttleMs);
-      return r;
-    };
     const result = this.handle(connection, frame);
-    return result instanceof Promise ? result.then(record) : record(result);
+    if (result instanceof Promise) return result.then((r) => recordRequest(traffic, apiKey, started, r));
+    return recordRequest(traffic, apiKey, started, result);
   }
 
   private handle(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
