@@ -171,6 +171,19 @@ describe('monitoring with a real Prometheus', () => {
       expect(r.headers.get('content-type')).toContain('application/problem+json');
       expect(JSON.stringify(r.body.errors), path).toContain(field);
     }
+    // The monitoring stack's own routes want its token: no forged alerts, no target lists.
+    for (const [method, path] of [
+      ['GET', '/internal/prometheus/targets?kind=broker'],
+      ['POST', '/internal/alertmanager/alerts'],
+      ['GET', '/internal/metrics'],
+    ] as const) {
+      const r = await tenant.client.call(
+        method,
+        path,
+        method === 'POST' ? { status: 'firing', alerts: [] } : undefined,
+      );
+      expect(r.status, path).toBe(401);
+    }
     // A group id with PromQL in it is only ever a label value: an empty chart, not an error.
     const crafted = await tenant.client.call(
       'GET',

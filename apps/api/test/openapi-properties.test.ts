@@ -161,8 +161,26 @@ describe('tenant isolation across every route', () => {
         resources: ['zone/*'],
       })
     ).body;
+    const channel = (
+      await owner.client.call('POST', '/v1/notification-channels', {
+        name: 'ops',
+        type: 'webhook',
+        url: 'http://127.0.0.1:9/hook',
+      })
+    ).body;
+    const alarm = (
+      await owner.client.call('POST', `/v1/instances/${ins.instance.id}/alarm-policies`, {
+        name: 'lag',
+        metric: 'group.lag',
+        comparison: '>',
+        threshold: 10,
+      })
+    ).body;
     const ids: Record<string, string> = {
       instanceId: ins.instance.id,
+      metric: 'instance.bytes_in',
+      alarmPolicyId: alarm.id,
+      channelId: channel.id,
       operationId: ins.operation.id,
       subAccountId: sub.id,
       policyId: pol.id,
@@ -201,6 +219,13 @@ describe('tenant isolation across every route', () => {
       'POST /v1/accounts/{accountId}/api-keys': {},
       'POST /v1/instances/{instanceId}/topics/{topic}/messages': { value: 'hello' },
       'PUT /v1/zones/{zone}': { capacity: 1, agentUrl: 'http://127.0.0.1:2' },
+      'POST /v1/instances/{instanceId}/alarm-policies': {
+        name: 'sneaky',
+        metric: 'instance.bytes_in',
+        comparison: '>',
+        threshold: 1,
+      },
+      'PATCH /v1/instances/{instanceId}/alarm-policies/{alarmPolicyId}': { muted: true },
     };
     let checked = 0;
     for (const [path, methods] of Object.entries(doc.paths)) {

@@ -26,7 +26,7 @@ import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
 const Params = z.object({ instanceId });
-const PolicyParams = Params.extend({ policyId: alarmPolicyId });
+const PolicyParams = Params.extend({ alarmPolicyId });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
 
 /** Channels must be the account's own, live ones; the issues name the offending entries. */
@@ -142,7 +142,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
   };
 
   app.get(
-    '/v1/instances/:instanceId/alarm-policies/:policyId',
+    '/v1/instances/:instanceId/alarm-policies/:alarmPolicyId',
     {
       schema: {
         tags: ['alarms'],
@@ -154,14 +154,14 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
     async (req, reply) => {
       const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:ListAlarms');
-      const row = await loadPolicy(ins.id, req.params.policyId);
+      const row = await loadPolicy(ins.id, req.params.alarmPolicyId);
       reply.header('etag', etagOf(row.version));
       return alarmPolicyView(row);
     },
   );
 
   app.patch(
-    '/v1/instances/:instanceId/alarm-policies/:policyId',
+    '/v1/instances/:instanceId/alarm-policies/:alarmPolicyId',
     {
       schema: {
         tags: ['alarms'],
@@ -175,7 +175,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
     async (req, reply) => {
       const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:ModifyAlarm');
-      const row = await loadPolicy(ins.id, req.params.policyId);
+      const row = await loadPolicy(ins.id, req.params.alarmPolicyId);
       checkIfMatch(req.headers['if-match'], row.version);
       const b = req.body;
       const scope = (b.scope ?? row.scope) as MetricScope;
@@ -217,7 +217,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
   );
 
   app.delete(
-    '/v1/instances/:instanceId/alarm-policies/:policyId',
+    '/v1/instances/:instanceId/alarm-policies/:alarmPolicyId',
     {
       schema: {
         tags: ['alarms'],
@@ -229,7 +229,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
     async (req, reply) => {
       const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:DeleteAlarm');
-      const row = await loadPolicy(ins.id, req.params.policyId);
+      const row = await loadPolicy(ins.id, req.params.alarmPolicyId);
       await prisma.$transaction(async (tx) => {
         await tx.alarmPolicy.delete({ where: { id: row.id } });
         await recordAudit(tx, p, {

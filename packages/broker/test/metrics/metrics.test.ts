@@ -5,7 +5,7 @@
 import { ConfigError } from '@fjord/metadata';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { resolveBrokerConfig } from '../../src/config/BrokerConfig.js';
 import { eventually, exact, family, http, parsePromText, type Sample, scrape } from './promText.js';
 
