@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type BrokerSpec, FleetError, LocalBrokerProcesses } from '@fjord/fleet';
+import { type BrokerSpec, FleetError, LocalBrokerProcesses, type RestartPolicy } from '@fjord/fleet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
@@ -15,6 +15,9 @@ export interface ZoneAgentOptions {
   readonly brokerHost?: string;
   readonly brokerMain?: string;
   readonly logger?: boolean;
+  /** How often crashed brokers are looked for and restarted (0: not supervised). */
+  readonly superviseEveryMs?: number;
+  readonly restartPolicy?: RestartPolicy;
 }
 
 /** apps/broker/dist/main.js of this checkout. */
@@ -47,8 +50,16 @@ export async function buildZoneAgent(
     root: o.dataDir,
     host: o.brokerHost ?? o.host,
     brokerMain: o.brokerMain ?? DEFAULT_BROKER_MAIN,
+    ...(o.restartPolicy ? { restartPolicy: o.restartPolicy } : {}),
   });
   const app = Fastify({ logger: o.logger ?? false, forceCloseConnections: true });
+  // Brokers that die are restarted here, by the host that runs them; the agent adopts the brokers
+  // it finds running when it starts (pid files) and supervises them from then on.
+  const everyMs = o.superviseEveryMs ?? 1000;
+  if (everyMs > 0) {
+    const stop = processes.supervise(everyMs, (err) => app.log.error({ err }, 'supervision pass failed'));
+    app.addHook('onClose', async () => stop());
+  }
   const expected = Buffer.from(`Bearer ${o.secret}`);
 
   app.addHook('onRequest', async (req, reply) => {
@@ -92,6 +103,17 @@ export async function buildZoneAgent(
 function agentMetrics(processes: LocalBrokerProcesses): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fjord_zone_agent_' });
+  new Gauge({
+    name: 'fjord_zone_agent_broker_restarts',
+    help: 'Restarts of a broker by this agent since the agent started',
+    labelNames: ['instance_id', 'broker'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await processes.list())
+        this.set({ instance_id: b.instanceId, broker: String(b.brokerId) }, b.restarts);
+    },
+  });
   new Gauge({
     name: 'fjord_zone_agent_broker_up',
     help: 'Whether a broker process this agent supervises is running and answering (1) or not (0)',

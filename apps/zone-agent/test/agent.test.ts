@@ -89,3 +89,75 @@ describe('zone agent with a real broker process', () => {
     ).toBe(400);
   });
 });
+
+describe('supervision', () => {
+  it('restarts a broker killed with SIGKILL, with its ports and data, and leaves a stopped one alone', async () => {
+    const s: BrokerSpec = { ...spec, key: 'ins-test-b2', brokerId: 2, properties: { 'node.id': '2' } };
+    const fleet = new ZoneAgentClient(async () => url, secret);
+    const first = await fleet.ensureBroker('az-1', s);
+    process.kill(first.pid!, 'SIGKILL');
+    const back = await until(60_000, async () => {
+      const h = await fleet.getBroker('az-1', s.key);
+      return h?.running && h.reachable && h.pid !== first.pid ? h : undefined;
+    });
+    expect(back).toMatchObject({
+      state: 'running',
+      restarts: 1,
+      ports: first.ports,
+      metricsPort: first.metricsPort,
+    });
+
+    await fleet.stopBroker('az-1', s.key);
+    await sleep(2500);
+    expect(await fleet.getBroker('az-1', s.key)).toMatchObject({ running: false, state: 'stopped' });
+    await fleet.removeBroker('az-1', s.key);
+  }, 90_000);
+
+  it('backs off a broker that cannot start and reports the crash loop with the reason', async () => {
+    const local = await buildZoneAgent({
+      zone: 'az-2',
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dataDir, 'az-2'),
+      secret,
+      superviseEveryMs: 100,
+      restartPolicy: {
+        baseBackoffMs: 100,
+        maxBackoffMs: 400,
+        crashLoopRestarts: 3,
+        windowMs: 60_000,
+        crashLoopPauseMs: 60_000,
+      },
+    });
+    try {
+      // An invalid setting: the broker refuses to start, every time.
+      const bad: BrokerSpec = {
+        ...spec,
+        key: 'ins-bad-b1',
+        properties: { 'node.id': '1', 'num.partitions': 'many' },
+      };
+      await expect(local.processes.ensure(bad)).rejects.toThrow(/exited during start-up/);
+      const looping = await until(60_000, async () => {
+        const h = await local.processes.handle(bad.key);
+        return h?.state === 'crash-loop' ? h : undefined;
+      });
+      expect(looping.restarts).toBe(3);
+      expect(looping.lastError).toContain('num.partitions');
+      await local.processes.remove(bad.key);
+    } finally {
+      await local.app.close();
+    }
+  }, 90_000);
+});
+
+async function until<T>(timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

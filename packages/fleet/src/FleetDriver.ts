@@ -30,7 +30,19 @@ export interface BrokerHandle {
   /** The broker answers TCP on its first listener. */
   readonly reachable: boolean;
   readonly diskUsedBytes: number;
+  /** What the agent's supervisor makes of it (see BrokerState). */
+  readonly state: BrokerState;
+  /** Restarts the supervisor made since the agent started. */
+  readonly restarts: number;
+  /** Why the last restart failed, while it is down. */
+  readonly lastError: string | null;
 }
+
+/**
+ * `running`; `stopped` on purpose (stopBroker); `restarting` now; `backoff` until its next restart;
+ * `crash-loop`: it kept dying and is left down for a pause; `down`: not running and not supervised.
+ */
+export type BrokerState = 'running' | 'stopped' | 'restarting' | 'backoff' | 'crash-loop' | 'down';
 
 export interface ZoneHealth {
   readonly zone: string;

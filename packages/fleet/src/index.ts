@@ -7,4 +7,5 @@ export * from './FleetDriver.js';
 export * from './process/LocalBrokerProcesses.js';
 export * from './process/ports.js';
 export * from './process/processes.js';
+export * from './process/restartPolicy.js';
 export * from './ZoneAgentClient.js';

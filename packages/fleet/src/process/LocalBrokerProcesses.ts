@@ -12,9 +12,22 @@ import {
 } from 'node:fs';
 import { statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BrokerHandle, type BrokerSpec, FleetError, type ZoneHealth } from '../FleetDriver.js';
+import {
+  type BrokerHandle,
+  type BrokerSpec,
+  type BrokerState,
+  FleetError,
+  type ZoneHealth,
+} from '../FleetDriver.js';
 import { freePorts } from './ports.js';
 import { isOurProcess, sleep, tcpReachable } from './processes.js';
+import {
+  DEFAULT_RESTART_POLICY,
+  decideRestart,
+  type RestartHistory,
+  type RestartPolicy,
+  recordRestart,
+} from './restartPolicy.js';
 
 export interface LocalBrokerProcessesOptions {
   readonly zone: string;
@@ -26,6 +39,15 @@ export interface LocalBrokerProcessesOptions {
   readonly brokerMain: string;
   readonly startTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
+  readonly restartPolicy?: RestartPolicy;
+}
+
+/** What the supervisor knows of one broker (in memory: a restarted agent starts afresh). */
+interface Supervision {
+  history: RestartHistory;
+  restarts: number;
+  state: 'restarting' | 'backoff' | 'crash-loop' | undefined;
+  lastError: string | null;
 }
 
 interface Stored {
@@ -34,6 +56,8 @@ interface Stored {
   readonly ports: Record<string, number>;
   /** The broker's Prometheus endpoint; absent in files written before metrics existed. */
   readonly metricsPort?: number;
+  /** Whether the broker should run (the supervisor restarts it); absent means running. */
+  readonly desired?: 'running' | 'stopped';
 }
 
 const KEY_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
@@ -45,6 +69,7 @@ const KEY_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
  */
 export class LocalBrokerProcesses {
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly supervision = new Map<string, Supervision>();
 
   constructor(private readonly o: LocalBrokerProcessesOptions) {
     mkdirSync(o.root, { recursive: true });
@@ -59,10 +84,15 @@ export class LocalBrokerProcesses {
   private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.locks.set(
-      key,
-      next.catch(() => {}),
+    const settled = next.then(
+      () => {},
+      () => {},
     );
+    this.locks.set(key, settled);
+    // The entry goes once nothing else queued behind it, so `locks` says what is in progress.
+    void settled.then(() => {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    });
     return next;
   }
 
@@ -112,6 +142,7 @@ export class LocalBrokerProcesses {
           metricsPort: stored?.metricsPort ?? ports[names.length]!,
         };
       } else stored = { ...stored, spec };
+      stored = { ...stored, desired: 'running' };
       await writeFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
       await writeFile(join(dir, 'server.properties'), this.propertiesOf(stored));
       if (this.pid(spec.key) === null) await this.spawn(stored);
@@ -145,7 +176,17 @@ export class LocalBrokerProcesses {
   }
 
   stop(key: string): Promise<void> {
-    return this.serial(key, () => this.stopNow(key));
+    return this.serial(key, async () => {
+      // Stopped on purpose: the supervisor leaves it down until the next ensure.
+      const s = this.stored(key);
+      if (s)
+        await writeFile(
+          join(this.dir(key), 'broker.json'),
+          JSON.stringify({ ...s, desired: 'stopped' }, null, 2),
+        );
+      this.supervision.delete(key);
+      await this.stopNow(key);
+    });
   }
 
   private async stopNow(key: string): Promise<void> {
@@ -169,7 +210,69 @@ export class LocalBrokerProcesses {
     return this.serial(key, async () => {
       await this.stopNow(key);
       rmSync(this.dir(key), { recursive: true, force: true });
+      this.supervision.delete(key);
     });
+  }
+
+  /**
+   * One supervision pass: every broker that should run but does not (it crashed, was killed, or
+   * died while the agent was away) is restarted with its ports and data, following the restart
+   * policy's backoff and crash-loop pause. Brokers stopped on purpose are left alone.
+   */
+  async superviseOnce(now = Date.now()): Promise<void> {
+    const policy = this.o.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const keys = readdirSync(this.o.root).filter(
+      (k) => KEY_RE.test(k) && existsSync(join(this.o.root, k, 'broker.json')),
+    );
+    await Promise.all(
+      keys.map(async (key) => {
+        const s = this.stored(key);
+        if (!s || s.desired === 'stopped' || this.locks.has(key) || this.pid(key) !== null) return;
+        const sup = this.supervision.get(key) ?? {
+          history: [],
+          restarts: 0,
+          state: undefined,
+          lastError: null,
+        };
+        this.supervision.set(key, sup);
+        const d = decideRestart(sup.history, now, policy);
+        if (d.kind !== 'restart') {
+          sup.state = d.kind;
+          return;
+        }
+        sup.history = recordRestart(sup.history, now, policy);
+        sup.restarts++;
+        sup.state = 'restarting';
+        try {
+          await this.serial(key, async () => {
+            // Stopped, removed or started meanwhile: nothing to do.
+            const again = this.stored(key);
+            if (again && again.desired !== 'stopped' && this.pid(key) === null) await this.spawn(again);
+          });
+          sup.state = undefined;
+          sup.lastError = null;
+        } catch (err) {
+          sup.state = 'backoff';
+          sup.lastError = (err as Error).message.slice(0, 2000);
+        }
+      }),
+    );
+  }
+
+  /** Runs `superviseOnce` every `everyMs` (no overlapping passes); returns the stop function. */
+  supervise(everyMs: number, onError: (err: Error) => void = () => {}): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.superviseOnce()
+        .catch(onError)
+        .finally(() => {
+          running = false;
+        });
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async handle(key: string): Promise<BrokerHandle | undefined> {
@@ -177,6 +280,9 @@ export class LocalBrokerProcesses {
     if (!s) return undefined;
     const pid = this.pid(key);
     const first = Object.keys(s.spec.listeners)[0]!;
+    const sup = this.supervision.get(key);
+    const state: BrokerState =
+      pid !== null ? 'running' : s.desired === 'stopped' ? 'stopped' : (sup?.state ?? 'down');
     return {
       key,
       instanceId: s.spec.instanceId,
@@ -189,6 +295,9 @@ export class LocalBrokerProcesses {
       running: pid !== null,
       reachable: pid !== null && (await tcpReachable(s.host, s.ports[first]!, 2000)),
       diskUsedBytes: dirSize(join(this.dir(key), 'data')),
+      state,
+      restarts: sup?.restarts ?? 0,
+      lastError: pid === null ? (sup?.lastError ?? null) : null,
     };
   }
 
