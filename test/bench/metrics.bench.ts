@@ -7,7 +7,8 @@
  *  2. Scrape duration of a broker holding 4,000 partitions (cap lifted so every partition has its
  *     series) with one consumer group committed on all of them: p50/p99 of several scrapes.
  * Run: `npm run build && npx tsx test/bench/metrics.bench.ts` (needs gcc and librdkafka-dev).
- * ROUNDS (default 4), COUNT (messages per round, default 1,000,000) and SCRAPES (default 30).
+ * BENCH_ROUNDS (default 4), BENCH_COUNT (messages per round, default 1,000,000), BENCH_SCRAPES (default
+ * 30; 0 skips the scrape part) and BENCH_ONLY (run only the workloads whose name contains it: "small", "big").
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,9 +27,9 @@ mkdirSync(out, { recursive: true });
 const loadgen = join(out, 'loadgen');
 execFileSync('gcc', ['-O2', '-o', loadgen, join(root, 'test/bench/loadgen.c'), '-lrdkafka', '-lpthread']);
 
-const ROUNDS = Number(process.env.ROUNDS ?? 4);
-const COUNT = Number(process.env.COUNT ?? 1_000_000);
-const SCRAPES = Number(process.env.SCRAPES ?? 30);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
+const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 30);
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
@@ -198,7 +199,7 @@ try {
   ];
   console.log(`rounds ${ROUNDS}, load before: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
   for (const w of workloads) {
-    if (process.env.ONLY && !w.name.includes(process.env.ONLY)) continue;
+    if (process.env.BENCH_ONLY && !w.name.includes(process.env.BENCH_ONLY)) continue;
     const results = { on: [] as number[], off: [] as number[] };
     // Broker CPU per million messages: less disturbed than throughput by others' load on the machine.
     const cpu = { on: [] as number[], off: [] as number[] };
@@ -258,7 +259,7 @@ try {
   // ---- 1b. Paired: an "on" and an "off" broker loaded at the same time by one load generator
   // each, so whatever else the machine does hits both alike; fresh brokers every round.
   for (const w of workloads) {
-    if (process.env.ONLY && !w.name.includes(process.env.ONLY)) continue;
+    if (process.env.BENCH_ONLY && !w.name.includes(process.env.BENCH_ONLY)) continue;
     const ratios: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const on = await startBroker({ 'num.partitions': '1', 'fjord.metrics.listen': '' });

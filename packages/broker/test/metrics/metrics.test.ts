@@ -221,3 +221,34 @@ describe('per-partition series cap', () => {
     expect(broker.broker.services.metrics).toBeUndefined();
   });
 });
+
+describe('throttle time', () => {
+  let broker: RunningBroker;
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('counts the throttle time produce responses carry (instance bandwidth limit)', async () => {
+    broker = await startBroker({
+      'fjord.metrics.listen': '127.0.0.1:0',
+      'fjord.instance.bandwidth.bytes.per.second': '100000',
+      'quota.window.num': '2',
+      'quota.window.size.seconds': '1',
+    });
+    const kafka = new Kafka({
+      brokers: [broker.bootstrap],
+      clientId: 'throttled',
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const value = 'y'.repeat(20_000);
+    for (let i = 0; i < 20; i++) await producer.send({ topic: 'throttled', acks: 1, messages: [{ value }] });
+    await producer.disconnect();
+    const m = await scrape(broker.broker.metricsPort!);
+    expect(
+      exact(m, 'kafka_network_requestmetrics_throttletimems_total', { request: 'Produce' }),
+    ).toBeGreaterThan(0);
+    expect(exact(m, 'kafka_server_brokertopicmetrics_messagesin_total', { topic: 'throttled' })).toBe(20);
+  }, 120_000);
+});
