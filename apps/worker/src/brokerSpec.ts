@@ -9,6 +9,8 @@ export interface InstanceFacts {
   readonly kafkaVersion: string;
   /** The spec's bandwidth, MB/s, for the whole instance (each broker enforces its share). */
   readonly bandwidthMBps: number;
+  /** The spec's partition limit for the whole instance. */
+  readonly partitionLimit: number;
   readonly accessRoutes: readonly AccessRoute[];
 }
 
@@ -55,6 +57,8 @@ export function brokerSpecOf(
     'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
     // The bandwidth the customer bought: produce in and fetch out each held to it, instance-wide.
     'fjord.instance.bandwidth.bytes.per.second': String(ins.bandwidthMBps * 1_000_000),
+    // The partition limit holds for every client, not only REST (the controller refuses past it).
+    'fjord.instance.partition.limit': String(ins.partitionLimit),
     // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the
     // replication listener carries broker-to-broker traffic as ANONYMOUS, which must not be refused.
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',

@@ -8,6 +8,7 @@ const ins = {
   defaultReplicationFactor: 2,
   kafkaVersion: '3.7',
   bandwidthMBps: 40,
+  partitionLimit: 400,
   accessRoutes: [
     { type: 'internal' as const, securityProtocol: 'PLAINTEXT' as const },
     { type: 'public' as const, securityProtocol: 'SASL_PLAINTEXT' as const },

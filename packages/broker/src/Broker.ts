@@ -139,6 +139,7 @@ export class Broker {
       numPartitions: config.numPartitions,
       replicationFactor: config.defaultReplicationFactor,
       maxReplicationFactor: config.maxReplicationFactor,
+      partitionLimit: config.partitionLimit,
     };
 
     const controllerService = new ControllerService(

@@ -111,6 +111,9 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   // The product's cap (@fjord/contracts' MAX_REPLICATION_FACTOR) arrives here from whoever starts
   // the broker; the library itself keeps Kafka's lack of one (int16 replication factors).
   key('fjord.max.replication.factor', 'int', 32_767, { validate: atLeast(1) }),
+  // The instance's partition limit (the product's spec), enforced by the controller for every
+  // client; 0 means none.
+  key('fjord.instance.partition.limit', 'int', 0, { validate: atLeast(0) }),
   // Data-plane security and quotas; listener-prefixed and ssl.* keys are read by security/.
   key('authorizer.class.name', 'string', ''),
   key('super.users', 'string', null),
@@ -202,6 +205,8 @@ export interface ResolvedBrokerConfig {
   readonly kafkaVersion: string;
   /** fjord.max.replication.factor: the largest replication factor topics may have. */
   readonly maxReplicationFactor: number;
+  /** fjord.instance.partition.limit: partitions all user topics may have together (0: no limit). */
+  readonly partitionLimit: number;
   /** Every broker key's effective value (explicit or default), for DescribeConfigs. */
   readonly values: ReadonlyMap<string, ConfigValue>;
   /** Keys set explicitly (file or override). */
@@ -322,6 +327,7 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
     logFlushIntervalMs: flushMs,
     kafkaVersion: values.get('fjord.kafka.version') as string,
     maxReplicationFactor: values.get('fjord.max.replication.factor') as number,
+    partitionLimit: values.get('fjord.instance.partition.limit') as number,
     values,
     explicit,
     unknownKeys,

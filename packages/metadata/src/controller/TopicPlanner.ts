@@ -31,6 +31,29 @@ export interface TopicDefaults {
   readonly replicationFactor: number;
   /** Product limit: the most replicas a partition may have. */
   readonly maxReplicationFactor: number;
+  /** Product limit: the most partitions the instance's topics may have together (0: none). */
+  readonly partitionLimit?: number;
+}
+
+/**
+ * The instance's partition limit, whoever asks (REST, kafka-topics, any admin client): partitions
+ * of internal topics (`__…`) do not count and are never refused.
+ */
+export function partitionLimitError(
+  image: MetadataImage,
+  topic: string,
+  adding: number,
+  limit: number | undefined,
+): Extract<Plan, { ok: false }> | undefined {
+  if (!limit || topic.startsWith('__')) return undefined;
+  let used = 0;
+  for (const t of image.topicsByName.values()) if (!t.name.startsWith('__')) used += t.partitions.length;
+  if (used + adding <= limit) return undefined;
+  return {
+    ok: false,
+    error: 'POLICY_VIOLATION',
+    message: `The instance's partition limit is ${limit}; ${used} partitions are in use and ${adding} more do not fit.`,
+  };
 }
 
 export interface CreateTopicRequest {
@@ -153,6 +176,8 @@ export function planCreateTopic(
     }
   }
 
+  const overLimit = partitionLimitError(image, req.name, assignment.length, defaults.partitionLimit);
+  if (overLimit) return overLimit;
   const topicId = randomUUID();
   const records: MetadataRecord[] = [{ type: 'Topic', name: req.name, topicId }];
   for (const { name, value } of req.configs) {
@@ -254,6 +279,7 @@ export function planCreatePartitions(
     readonly assignments: readonly (readonly number[])[] | null;
   },
   maxReplicationFactor: number,
+  partitionLimit?: number,
 ): Plan {
   const topic = image.topic(req.name);
   if (!topic)
@@ -271,6 +297,8 @@ export function planCreatePartitions(
     };
   if (req.count === current)
     return { ok: false, error: 'INVALID_PARTITIONS', message: `Topic already has ${current} partitions.` };
+  const overLimit = partitionLimitError(image, req.name, req.count - current, partitionLimit);
+  if (overLimit) return overLimit;
   const rf = topic.partitions[0]!.replicas.length;
   let assignment: number[][];
   if (req.assignments) {

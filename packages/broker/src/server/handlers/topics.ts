@@ -188,10 +188,10 @@ export const createPartitionsHandler = defineHandler({
         // As in Kafka, an empty assignment list means "place the new partitions automatically".
         assignments: t.assignments?.length ? t.assignments.map((a) => a.brokerIds) : null,
       };
-      const max = b.topicDefaults.maxReplicationFactor;
+      const { maxReplicationFactor: max, partitionLimit: limit } = b.topicDefaults;
       const plan = req.validateOnly
-        ? planCreatePartitions(b.metadata.image, request, max)
-        : await b.metadataQueue.submit((image) => planCreatePartitions(image, request, max));
+        ? planCreatePartitions(b.metadata.image, request, max, limit)
+        : await b.metadataQueue.submit((image) => planCreatePartitions(image, request, max, limit));
       results.push(
         plan.ok
           ? { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null }
