@@ -73,6 +73,7 @@ export async function startTestService(
           FJORD_ADMIN_SECRET: TEST_ADMIN_SECRET,
           FJORD_LOG_LEVEL: process.env.FJORD_TEST_LOG ? 'info' : 'warn',
           FJORD_RECONCILE_MS: '1000',
+          FJORD_HEALTH_MS: '1000',
           FJORD_JOB_LOCK_MS: '2000',
           ...workerEnv,
           ...env,

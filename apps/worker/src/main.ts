@@ -3,6 +3,7 @@ import { createPrismaClient } from '@fjord/db';
 import { ZoneAgentClient } from '@fjord/fleet';
 import { PrometheusClient } from '@fjord/monitoring';
 import { pino } from 'pino';
+import { HealthReconciler } from './health/HealthReconciler.js';
 import { AlarmRulesSync } from './monitoring/AlarmRulesSync.js';
 import { NotificationDispatcher } from './monitoring/NotificationDispatcher.js';
 import { repeat } from './monitoring/repeat.js';
@@ -35,23 +36,19 @@ const fleet = new ZoneAgentClient(async (zone) => {
 // Scrapes start once the metrics server listens, after `worker` exists.
 const metrics: WorkerMetrics = new WorkerMetrics((): Promise<Record<string, number>> => worker.jobCounts());
 const adminSecret = required('FJORD_ADMIN_SECRET');
+// Instances run clustered, their metadata log in PostgreSQL (this database unless told otherwise);
+// FJORD_STANDALONE_BROKERS=1 runs each broker alone (brokers without clustered mode).
+const clusterSettings =
+  env.FJORD_STANDALONE_BROKERS === '1'
+    ? {}
+    : {
+        metadataDatabaseUrl:
+          env.FJORD_METADATA_DATABASE_URL ?? env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/fjord',
+      };
 const runner = new OperationRunner(
   prisma,
   fleet,
-  {
-    adminSecret,
-    readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
-    // Instances run clustered, their metadata log in PostgreSQL (this database unless told otherwise);
-    // FJORD_STANDALONE_BROKERS=1 runs each broker alone (brokers without clustered mode).
-    ...(env.FJORD_STANDALONE_BROKERS === '1'
-      ? {}
-      : {
-          metadataDatabaseUrl:
-            env.FJORD_METADATA_DATABASE_URL ??
-            env.DATABASE_URL ??
-            'postgresql://postgres@127.0.0.1:5432/fjord',
-        }),
-  },
+  { adminSecret, readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000), ...clusterSettings },
   log,
   metrics,
 );
@@ -63,6 +60,9 @@ const worker = new OperationWorker(prisma, runner, log, {
   lockMs: Number(env.FJORD_JOB_LOCK_MS ?? 10_000),
 });
 const stops: (() => void)[] = [];
+// Desired against observed state: health per instance, brokers gone from their hosts replaced.
+const health = new HealthReconciler(prisma, fleet, { adminSecret, ...clusterSettings }, log);
+stops.push(repeat('instance-health', Number(env.FJORD_HEALTH_MS ?? 5000), () => health.reconcile(), log));
 // Alarm notifications go out whether or not this deployment runs Prometheus (events may be queued).
 const dispatcher = new NotificationDispatcher(prisma, adminSecret, log, undefined, (outcome) =>
   metrics.notifications.inc({ outcome }),

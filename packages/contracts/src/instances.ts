@@ -46,7 +46,18 @@ export const InstanceStatus = z.enum(['creating', 'running', 'resizing', 'restar
 export const Broker = z.object({
   id: z.number().int(),
   zone: z.string(),
-  status: z.string(),
+  status: z.string().describe('where the control plane is with it: planned, starting, running, …'),
+  observed: z
+    .enum(['running', 'stopped', 'restarting', 'backoff', 'crash-loop', 'down'])
+    .nullable()
+    .describe('what its zone agent last reported of the process; null before the first look'),
+  restarts: z.number().int().describe('restarts by its zone agent, as last reported'),
+});
+
+export const InstanceHealth = z.object({
+  status: z.enum(['healthy', 'degraded', 'repairing', 'unknown']),
+  reason: z.string().nullable().describe('what is wrong or being repaired, broker by broker'),
+  checkedAt: z.iso.datetime().nullable(),
 });
 
 export const Instance = z
@@ -62,6 +73,7 @@ export const Instance = z
     accessRoutes: z.array(AccessRoute),
     status: InstanceStatus,
     statusReason: z.string().nullable(),
+    health: InstanceHealth.describe('observed by the control plane from the brokers themselves'),
     deletionProtection: z.boolean(),
     bootstrapServers: z
       .array(z.object({ route: z.enum(['internal', 'public']), servers: z.string() }))

@@ -15,6 +15,8 @@ export const OPERATION_KINDS = [
   'acl.create',
   'acl.delete',
   'group.resetOffsets',
+  // Recorded (already finished) by the health reconciler when it repairs a broker; actor `system`.
+  'broker.repair',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 

@@ -32,11 +32,22 @@ export function instanceView(row: InstanceWithBrokers): Instance {
     accessRoutes: row.accessRoutes as AccessRoute[],
     status: row.status.toLowerCase() as Instance['status'],
     statusReason: row.statusReason,
+    health: {
+      status: row.health as Instance['health']['status'],
+      reason: row.healthReason,
+      checkedAt: row.healthCheckedAt ? new Date(row.healthCheckedAt).toISOString() : null,
+    },
     deletionProtection: row.deletionProtection,
     bootstrapServers: bootstrapServersOf(row),
     brokers: [...row.brokers]
       .sort((a, b) => a.brokerId - b.brokerId)
-      .map((b) => ({ id: b.brokerId, zone: b.zone, status: b.status.toLowerCase() })),
+      .map((b) => ({
+        id: b.brokerId,
+        zone: b.zone,
+        status: b.status.toLowerCase(),
+        observed: (b.observedState ?? null) as Instance['brokers'][number]['observed'],
+        restarts: b.restarts ?? 0,
+      })),
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
