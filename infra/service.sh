@@ -49,9 +49,17 @@ stop() {
 trap stop EXIT INT TERM
 
 zones=()
+# Zone agents listen on AGENT_BASE_PORT+1..3; their brokers take ports from FJORD_BROKER_PORTS,
+# a range of its own (each zone a third of it), clear of the OS's ephemeral ports (32768+).
+AGENT_BASE_PORT=${FJORD_AGENT_BASE_PORT:-7100}
+BROKER_PORTS=${FJORD_BROKER_PORTS:-20000-29999}
+ports_from=${BROKER_PORTS%-*}
+ports_to=${BROKER_PORTS#*-}
+ports_each=$(((ports_to - ports_from + 1) / 3))
 for i in 1 2 3; do
-  port=$((7100 + i))
-  FJORD_ZONE=az-$i FJORD_AGENT_PORT=$port FJORD_AGENT_DATA_DIR="$PWD/.service/zones/az-$i" \
+  port=$((AGENT_BASE_PORT + i))
+  zone_from=$((ports_from + (i - 1) * ports_each))
+  FJORD_ZONE=az-$i FJORD_AGENT_PORT=$port FJORD_BROKER_PORTS="$zone_from-$((zone_from + ports_each - 1))" FJORD_AGENT_DATA_DIR="$PWD/.service/zones/az-$i" \
     node apps/zone-agent/dist/main.js >>"$state/logs/agent-az-$i.log" 2>&1 &
   pids+=($!)
   zones+=("az-$i=http://127.0.0.1:$port")

@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type BrokerSpec, FleetError, LocalBrokerProcesses, type RestartPolicy } from '@fjord/fleet';
+import {
+  type BrokerSpec,
+  FleetError,
+  LocalBrokerProcesses,
+  type PortRange,
+  type RestartPolicy,
+} from '@fjord/fleet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
@@ -18,6 +24,8 @@ export interface ZoneAgentOptions {
   /** How often crashed brokers are looked for and restarted (0: not supervised). */
   readonly superviseEveryMs?: number;
   readonly restartPolicy?: RestartPolicy;
+  /** Ports brokers get; unset: any free ports. */
+  readonly brokerPorts?: PortRange;
 }
 
 /** apps/broker/dist/main.js of this checkout. */
@@ -51,6 +59,7 @@ export async function buildZoneAgent(
     host: o.brokerHost ?? o.host,
     brokerMain: o.brokerMain ?? DEFAULT_BROKER_MAIN,
     ...(o.restartPolicy ? { restartPolicy: o.restartPolicy } : {}),
+    ...(o.brokerPorts ? { portRange: o.brokerPorts } : {}),
   });
   const app = Fastify({ logger: o.logger ?? false, forceCloseConnections: true });
   // Brokers that die are restarted here, by the host that runs them; the agent adopts the brokers

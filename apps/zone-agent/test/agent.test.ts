@@ -150,6 +150,35 @@ describe('supervision', () => {
   }, 90_000);
 });
 
+describe('broker ports', () => {
+  it('come from the configured range, listeners and metrics alike, and never twice', async () => {
+    const local = await buildZoneAgent({
+      zone: 'az-3',
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(dataDir, 'az-3'),
+      secret,
+      brokerPorts: { from: 26200, to: 26299 },
+    });
+    try {
+      const a = await local.processes.ensure({ ...spec, key: 'ins-ports-b1' });
+      const b = await local.processes.ensure({
+        ...spec,
+        key: 'ins-ports-b2',
+        brokerId: 2,
+        properties: { 'node.id': '2' },
+      });
+      const all = [...Object.values(a.ports), a.metricsPort, ...Object.values(b.ports), b.metricsPort];
+      expect(new Set(all).size).toBe(all.length);
+      for (const p of all) expect(p >= 26200 && p <= 26299, String(p)).toBe(true);
+      await local.processes.remove(a.key);
+      await local.processes.remove(b.key);
+    } finally {
+      await local.app.close();
+    }
+  }, 90_000);
+});
+
 async function until<T>(timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -19,7 +19,7 @@ import {
   FleetError,
   type ZoneHealth,
 } from '../FleetDriver.js';
-import { freePorts } from './ports.js';
+import { freePorts, type PortRange } from './ports.js';
 import { isOurProcess, sleep, tcpReachable } from './processes.js';
 import {
   DEFAULT_RESTART_POLICY,
@@ -40,6 +40,8 @@ export interface LocalBrokerProcessesOptions {
   readonly startTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
   readonly restartPolicy?: RestartPolicy;
+  /** Ports brokers get (listeners and metrics); unset: any free ports. */
+  readonly portRange?: PortRange;
 }
 
 /** What the supervisor knows of one broker (in memory: a restarted agent starts afresh). */
@@ -126,6 +128,18 @@ export class LocalBrokerProcesses {
     return `${lines.join('\n')}\n`;
   }
 
+  /** Ports already given to this host's brokers, running or not (a stopped one keeps its ports). */
+  private portsTaken(): Set<number> {
+    const taken = new Set<number>();
+    for (const k of readdirSync(this.o.root)) {
+      if (!KEY_RE.test(k) || !existsSync(join(this.o.root, k, 'broker.json'))) continue;
+      const s = this.stored(k);
+      for (const p of Object.values(s?.ports ?? {})) taken.add(p);
+      if (s?.metricsPort) taken.add(s.metricsPort);
+    }
+    return taken;
+  }
+
   ensure(spec: BrokerSpec): Promise<BrokerHandle> {
     return this.serial(spec.key, async () => {
       const dir = this.dir(spec.key);
@@ -134,7 +148,7 @@ export class LocalBrokerProcesses {
       const names = Object.keys(spec.listeners);
       if (!stored || stored.metricsPort === undefined || names.some((n) => stored!.ports[n] === undefined)) {
         // One more port than listeners: the last is the metrics port (not a listener).
-        const ports = await freePorts(this.o.host, names.length + 1);
+        const ports = await freePorts(this.o.host, names.length + 1, this.o.portRange, this.portsTaken());
         stored = {
           spec,
           host: this.o.host,
