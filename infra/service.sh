@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash infra/setup.sh
 bash infra/ensure-postgres.sh
 bash infra/ensure-redis.sh
+bash infra/ensure-monitoring.sh
 npm run --silent db:migrate
 
 state=.service
@@ -20,12 +21,25 @@ if [ ! -f "$state/secrets.env" ]; then
     echo "FJORD_AGENT_SECRET=$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')"
   } >"$state/secrets.env"
 fi
+# Secrets added by later versions of the service are appended once.
+if ! grep -q '^FJORD_INTERNAL_TOKEN=' "$state/secrets.env"; then
+  (umask 077; echo "FJORD_INTERNAL_TOKEN=$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')" >>"$state/secrets.env")
+fi
 set -a
 . "$state/secrets.env"
 set +a
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/fjord}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 API_PORT=${FJORD_API_PORT:-8080}
+# Monitoring: Prometheus scrapes brokers, agents, API and worker; Alertmanager sends alarms to the API.
+export FJORD_PROMETHEUS_PORT=${FJORD_PROMETHEUS_PORT:-9090}
+export FJORD_ALERTMANAGER_PORT=${FJORD_ALERTMANAGER_PORT:-9093}
+export FJORD_PROMETHEUS_URL=http://127.0.0.1:$FJORD_PROMETHEUS_PORT
+export FJORD_MONITORING_DIR="$PWD/$state/monitoring"
+export FJORD_PROMETHEUS_RULES_DIR="$FJORD_MONITORING_DIR/rules"
+export FJORD_WORKER_METRICS_LISTEN=${FJORD_WORKER_METRICS_LISTEN:-127.0.0.1:9101}
+export FJORD_SCRAPE_INTERVAL_SECONDS=${FJORD_SCRAPE_INTERVAL_SECONDS:-15}
+export FJORD_API_URL=http://127.0.0.1:$API_PORT
 
 pids=()
 stop() {
@@ -46,11 +60,14 @@ FJORD_API_PORT=$API_PORT node apps/api/dist/main.js >>"$state/logs/api.log" 2>&1
 pids+=($!)
 node apps/worker/dist/main.js >>"$state/logs/worker.log" 2>&1 &
 pids+=($!)
+node packages/monitoring/dist/cli/runStack.js >>"$state/logs/monitoring.log" 2>&1 &
+pids+=($!)
 
 for _ in $(seq 1 80); do
   curl -sf "http://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.25
 done
 node apps/api/dist/cli/bootstrap.js "http://127.0.0.1:$API_PORT" "${zones[@]}"
+echo "prometheus: $FJORD_PROMETHEUS_URL   alertmanager: http://127.0.0.1:$FJORD_ALERTMANAGER_PORT"
 echo "logs: $state/logs/   (Ctrl-C stops the service; brokers keep running)"
 wait

@@ -11,5 +11,6 @@ bash infra/check-generated.sh
 bash infra/ensure-postgres.sh
 bash infra/ensure-redis.sh
 bash infra/ensure-clients.sh
+bash infra/ensure-monitoring.sh
 npm run --silent db:migrate
 npx vitest run "$@"

@@ -66,12 +66,12 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
   char err[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
-  extra(conf);
   set(conf, "acks", acks);
   set(conf, "linger.ms", "5");
   set(conf, "batch.size", "1000000");
   set(conf, "queue.buffering.max.messages", "1000000");
   set(conf, "queue.buffering.max.kbytes", "1048576");
+  extra(conf); /* after the defaults, so LOADGEN_CONF may change linger.ms / batch.size too */
   rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {

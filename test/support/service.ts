@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ApiConfig } from '@fjord/api';
 import type { LocalBrokerProcesses } from '@fjord/fleet';
 import { buildZoneAgent } from '@fjord/zone-agent';
 import type { FastifyInstance } from 'fastify';
@@ -33,8 +34,9 @@ export interface TestService {
 export async function startTestService(
   zones = 3,
   workerEnv: Record<string, string> = {},
+  apiOverrides: Partial<ApiConfig> = {},
 ): Promise<TestService> {
-  const t = await startTestApi();
+  const t = await startTestApi(apiOverrides);
   const dataDir = mkdtempSync(join(tmpdir(), 'fjord-service-'));
   const agents: ZoneAgentUnderTest[] = [];
   const operator = await t.operator();

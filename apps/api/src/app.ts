@@ -16,9 +16,11 @@ import type { ApiDeps } from './deps.js';
 import { authenticate } from './http/authentication.js';
 import { spendToken } from './http/rateLimit.js';
 import { TokenBuckets } from './http/rateLimiter.js';
+import { ApiMetrics } from './http/requestMetrics.js';
 import { isBackendUnavailable } from './http/unavailable.js';
 import { ApiProblem, type FieldIssue, problemBody } from './problem.js';
 import { v1Routes } from './routes/index.js';
+import { internalRoutes } from './routes/internal.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -56,6 +58,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Declared here too so that every request (404s included) has the shape the plugins declare.
   app.decorateRequest('principal', null);
   app.decorateRequest('idempotency', null);
+  const apiMetrics = new ApiMetrics();
+  apiMetrics.observe(app);
 
   const sendProblem = (
     req: FastifyRequest,
@@ -137,6 +141,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  const access = new Access(deps.prisma);
   await app.register(v1Routes, {
     prisma: deps.prisma,
     pool: deps.pool,
@@ -144,10 +149,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     cluster: deps.cluster,
     tokens: deps.tokens,
     adminSecret: deps.adminSecret,
-    access: new Access(deps.prisma),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    access,
     buckets,
     publicPaths,
   });
+  if (deps.internalToken)
+    await app.register(internalRoutes, {
+      prisma: deps.prisma,
+      pool: deps.pool,
+      internalToken: deps.internalToken,
+      apiMetrics,
+    });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

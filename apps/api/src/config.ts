@@ -13,6 +13,12 @@ export interface ApiConfig {
   /** Shared with workers: derives each instance's control-plane SCRAM password. */
   readonly adminSecret: string;
   readonly logLevel: string;
+  /** The control plane's Prometheus (monitoring queries); unset: monitoring routes answer 503. */
+  readonly prometheusUrl?: string;
+  /** Prometheus's scrape interval, which rate windows are sized from. */
+  readonly scrapeIntervalSeconds?: number;
+  /** Token Prometheus and Alertmanager present on `/internal/*`. */
+  readonly internalToken?: string;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -34,5 +40,8 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     burst: Number(env.FJORD_RATE_LIMIT_BURST ?? 200),
     adminSecret: required(env, 'FJORD_ADMIN_SECRET'),
     logLevel: env.FJORD_LOG_LEVEL ?? 'info',
+    ...(env.FJORD_PROMETHEUS_URL ? { prometheusUrl: env.FJORD_PROMETHEUS_URL } : {}),
+    scrapeIntervalSeconds: Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15),
+    ...(env.FJORD_INTERNAL_TOKEN ? { internalToken: env.FJORD_INTERNAL_TOKEN } : {}),
   };
 }

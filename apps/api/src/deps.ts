@@ -4,6 +4,7 @@ import type { LoggerOptions } from 'pino';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimitSettings } from './http/rateLimiter.js';
 import type { ClusterAdmin } from './services/clusterAdmin.js';
+import type { MetricsReader } from './services/metricsQuery.js';
 import type { OperationQueue } from './services/operationQueue.js';
 
 /** What the API is built from; `server.ts` wires the real ones, tests may wire others. */
@@ -18,5 +19,9 @@ export interface ApiDeps {
   readonly cluster: ClusterAdmin;
   /** Seals secrets (SASL passwords) that operations carry to the worker. */
   readonly adminSecret: string;
+  /** Charts from the control plane's Prometheus; monitoring routes answer 503 without it. */
+  readonly metrics?: MetricsReader;
+  /** Token of the monitoring stack's `/internal/*` routes; they do not exist without it. */
+  readonly internalToken?: string;
   readonly logger?: LoggerOptions | false;
 }

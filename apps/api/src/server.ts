@@ -1,10 +1,12 @@
 import { createPgPool, createPrismaClient } from '@fjord/db';
+import { PrometheusClient } from '@fjord/monitoring';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { TokenService } from './auth/tokens.js';
 import type { ApiConfig } from './config.js';
 import { KafkaClusterAdmin } from './services/clusterAdmin.js';
+import { MetricsReader } from './services/metricsQuery.js';
 import { BullOperationQueue } from './services/operationQueue.js';
 
 export interface RunningApi {
@@ -32,6 +34,15 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     queue,
     cluster,
     adminSecret: config.adminSecret,
+    ...(config.prometheusUrl
+      ? {
+          metrics: new MetricsReader(
+            new PrometheusClient(config.prometheusUrl),
+            config.scrapeIntervalSeconds ?? 15,
+          ),
+        }
+      : {}),
+    ...(config.internalToken ? { internalToken: config.internalToken } : {}),
     tokens: new TokenService({
       keys: config.jwtKeys,
       issuer: 'fjord',

@@ -19,6 +19,11 @@ export interface LocalClusterOptions {
   readonly clusterId?: string;
   /** First port; broker i listens on 127.0.0.i:(basePort + i). Free ports are found when absent. */
   readonly basePort?: number;
+  /**
+   * First metrics port; broker i serves /metrics on 127.0.0.i:(metricsBasePort + i). Defaults to
+   * basePort + 100 when basePort is given, else free ports are found.
+   */
+  readonly metricsBasePort?: number;
   /** Log dirs per broker (JBOD). */
   readonly logDirsPerBroker?: number;
   /** Broker settings for every broker (Kafka names). */
@@ -39,6 +44,8 @@ export class LocalBroker {
     readonly zone: string,
     readonly host: string,
     readonly port: number,
+    /** Where the broker serves Prometheus metrics (`fjord.metrics.listen`), on `host`. */
+    readonly metricsPort: number,
     readonly dataDir: string,
     readonly logDirs: readonly string[],
     private readonly args: readonly string[],
@@ -47,6 +54,10 @@ export class LocalBroker {
 
   get address(): string {
     return `${this.host}:${this.port}`;
+  }
+
+  get metricsUrl(): string {
+    return `http://${this.host}:${this.metricsPort}/metrics`;
   }
 
   get running(): boolean {
@@ -136,6 +147,9 @@ export class LocalCluster {
     for (let id = 1; id <= options.brokers; id++) {
       const host = `127.0.0.${id}`;
       const port = options.basePort !== undefined ? options.basePort + id : await freePort(host);
+      const metricsBase =
+        options.metricsBasePort ?? (options.basePort !== undefined ? options.basePort + 100 : undefined);
+      const metricsPort = metricsBase !== undefined ? metricsBase + id : await freePort(host);
       const zone = `az-${((id - 1) % options.zones) + 1}`;
       const dataDir = join(options.baseDir, `broker-${id}`);
       const logDirs = Array.from({ length: options.logDirsPerBroker ?? 1 }, (_, i) =>
@@ -151,12 +165,13 @@ export class LocalCluster {
         'default.replication.factor': String(Math.min(2, options.brokers)),
         'offsets.topic.replication.factor': String(Math.min(3, options.brokers)),
         'group.initial.rebalance.delay.ms': '0',
+        'fjord.metrics.listen': `${host}:${metricsPort}`,
         // The product's replication-factor cap, owned by contracts.
         'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
         ...options.overrides,
       };
       const args = Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
-      brokers.push(new LocalBroker(id, zone, host, port, dataDir, logDirs, args, options));
+      brokers.push(new LocalBroker(id, zone, host, port, metricsPort, dataDir, logDirs, args, options));
     }
     return new LocalCluster(clusterId, brokers);
   }

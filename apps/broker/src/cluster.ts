@@ -5,6 +5,7 @@ import { LocalCluster } from './LocalCluster.js';
 
 const USAGE = `Usage: npm run cluster -- [--brokers N] [--zones N] [--data-dir DIR] [--base-port P] [--override k=v ...]
   Starts a replicated Fjord cluster on this machine: broker i on 127.0.0.i:(P+i) in zone az-((i-1)%zones+1),
+  Prometheus metrics at http://127.0.0.i:(P+100+i)/metrics,
   the metadata log in PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/fjord).
   Ctrl-C stops the brokers with controlled shutdowns.`;
 
@@ -44,9 +45,11 @@ async function main(): Promise<void> {
     overrides,
   });
   console.log(`cluster ${cluster.clusterId}: ${brokers} brokers in ${zones} zones`);
-  for (const b of cluster.brokers) console.log(`  broker ${b.id}  ${b.address}  ${b.zone}  ${b.dataDir}`);
+  for (const b of cluster.brokers)
+    console.log(`  broker ${b.id}  ${b.address}  ${b.zone}  ${b.dataDir}  metrics ${b.metricsUrl}`);
   console.log(`bootstrap servers: ${cluster.bootstrapServers}`);
   console.log(`try: kcat -b ${cluster.bootstrapServers} -L`);
+  console.log(`metrics (Prometheus): ${cluster.brokers.map((b) => b.metricsUrl).join(' ')}`);
   const stop = async () => {
     console.log('stopping brokers (controlled shutdown)…');
     await cluster.stop();

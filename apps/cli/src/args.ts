@@ -63,7 +63,14 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord topics create INSTANCE NAME [--partitions N] [--replication-factor N] [--config k=v,...] [--wait]
   fjord topics list INSTANCE | get INSTANCE NAME | delete INSTANCE NAME [--wait]
   fjord topics alter INSTANCE NAME [--partitions N] [--config k=v,...] [--wait]
-  fjord operations get ID`;
+  fjord operations get ID
+  fjord metrics list
+  fjord metrics query INSTANCE METRIC [--topic T] [--group G] [--partition N] [--from TIME] [--to TIME] [--step SECONDS]
+  fjord channels create --name NAME --url URL | list | delete ID
+  fjord alarms create INSTANCE --name NAME --metric METRIC --comparison '>' --threshold N [--duration SECONDS]
+               [--severity info|warning|critical] [--channels ID,...] [--topic T] [--group G] [--partition N]
+  fjord alarms list INSTANCE | get INSTANCE ID | delete INSTANCE ID | events INSTANCE [--status firing|resolved]
+  fjord alarms mute INSTANCE ID | unmute INSTANCE ID | enable INSTANCE ID | disable INSTANCE ID`;
 
 function configs(args: ParsedArgs): Record<string, string> | undefined {
   const v = flag(args, 'config');
@@ -78,6 +85,25 @@ function configs(args: ParsedArgs): Record<string, string> | undefined {
 }
 
 const enc = encodeURIComponent;
+
+/** `--topic/--group/--partition` as a metric scope (query string or alarm scope). */
+function scopeFlags(args: ParsedArgs): Record<string, string | number> {
+  const partition = intFlag(args, 'partition');
+  const topic = flag(args, 'topic');
+  const group = flag(args, 'group');
+  return {
+    ...(topic !== undefined ? { topic } : {}),
+    ...(group !== undefined ? { group } : {}),
+    ...(partition !== undefined ? { partition } : {}),
+  };
+}
+
+function numberFlag(args: ParsedArgs, name: string): number {
+  const v = requiredFlag(args, name);
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number`);
+  return n;
+}
 
 export function toRequest(args: ParsedArgs): ApiRequest {
   const [group, verb, a, b] = args.command;
@@ -164,6 +190,89 @@ export function toRequest(args: ParsedArgs): ApiRequest {
     }
     case 'operations get':
       return { method: 'GET', path: `/v1/operations/${enc(need(a, 'an operation id'))}`, wait: false };
+    case 'metrics list':
+      return { method: 'GET', path: '/v1/monitoring/metrics', wait: false };
+    case 'metrics query': {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(scopeFlags(args))) q.set(k, String(v));
+      for (const k of ['from', 'to', 'step']) {
+        const v = flag(args, k);
+        if (v !== undefined) q.set(k, v);
+      }
+      const query = q.toString();
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/metrics/${enc(need(b, 'a metric name'))}${query ? `?${query}` : ''}`,
+        wait: false,
+      };
+    }
+    case 'channels create':
+      return {
+        method: 'POST',
+        path: '/v1/notification-channels',
+        body: { name: requiredFlag(args, 'name'), type: 'webhook', url: requiredFlag(args, 'url') },
+        wait: false,
+      };
+    case 'channels list':
+      return { method: 'GET', path: '/v1/notification-channels?limit=100', wait: false };
+    case 'channels delete':
+      return {
+        method: 'DELETE',
+        path: `/v1/notification-channels/${enc(need(a, 'a channel id'))}`,
+        wait: false,
+      };
+    case 'alarms create': {
+      const duration = intFlag(args, 'duration');
+      const severity = flag(args, 'severity');
+      const channels = flag(args, 'channels');
+      return {
+        method: 'POST',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/alarm-policies`,
+        body: {
+          name: requiredFlag(args, 'name'),
+          metric: requiredFlag(args, 'metric'),
+          scope: scopeFlags(args),
+          comparison: requiredFlag(args, 'comparison'),
+          threshold: numberFlag(args, 'threshold'),
+          ...(duration !== undefined ? { durationSeconds: duration } : {}),
+          ...(severity !== undefined ? { severity } : {}),
+          ...(channels !== undefined ? { channelIds: channels.split(',') } : {}),
+        },
+        wait: false,
+      };
+    }
+    case 'alarms list':
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/alarm-policies?limit=100`,
+        wait: false,
+      };
+    case 'alarms get':
+    case 'alarms delete':
+      return {
+        method: verb === 'get' ? 'GET' : 'DELETE',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/alarm-policies/${enc(need(b, 'an alarm policy id'))}`,
+        wait: false,
+      };
+    case 'alarms mute':
+    case 'alarms unmute':
+    case 'alarms enable':
+    case 'alarms disable':
+      return {
+        method: 'PATCH',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/alarm-policies/${enc(need(b, 'an alarm policy id'))}`,
+        body:
+          verb === 'mute' || verb === 'unmute' ? { muted: verb === 'mute' } : { enabled: verb === 'enable' },
+        wait: false,
+      };
+    case 'alarms events': {
+      const status = flag(args, 'status');
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/alarm-events?limit=100${status ? `&status=${enc(status)}` : ''}`,
+        wait: false,
+      };
+    }
     default:
       throw new UsageError(USAGE);
   }

@@ -32,3 +32,44 @@ describe('fjord CLI commands map to REST calls', () => {
     expect(() => req('nonsense here')).toThrow(UsageError);
   });
 });
+
+describe('metrics and alarms commands', () => {
+  it('map to the monitoring routes', () => {
+    expect(req('metrics list')).toEqual({ method: 'GET', path: '/v1/monitoring/metrics', wait: false });
+    expect(req('metrics query ins-1 group.lag --group a"b --step 60').path).toBe(
+      '/v1/instances/ins-1/metrics/group.lag?group=a%22b&step=60',
+    );
+    expect(
+      req(
+        'alarms create ins-1 --name lag --metric group.lag --group billing --comparison > --threshold 100 --channels nch-1,nch-2',
+      ),
+    ).toEqual({
+      method: 'POST',
+      path: '/v1/instances/ins-1/alarm-policies',
+      body: {
+        name: 'lag',
+        metric: 'group.lag',
+        scope: { group: 'billing' },
+        comparison: '>',
+        threshold: 100,
+        channelIds: ['nch-1', 'nch-2'],
+      },
+      wait: false,
+    });
+    expect(req('alarms mute ins-1 alm-1')).toMatchObject({ method: 'PATCH', body: { muted: true } });
+    expect(req('alarms events ins-1 --status firing').path).toBe(
+      '/v1/instances/ins-1/alarm-events?limit=100&status=firing',
+    );
+    expect(req('channels create --name ops --url http://h/x').body).toEqual({
+      name: 'ops',
+      type: 'webhook',
+      url: 'http://h/x',
+    });
+  });
+
+  it('refuses a threshold that is not a number', () => {
+    expect(() =>
+      req('alarms create ins-1 --name x --metric group.lag --comparison > --threshold lots'),
+    ).toThrow(UsageError);
+  });
+});

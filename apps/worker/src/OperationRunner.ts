@@ -27,6 +27,11 @@ const FLOWS: Partial<Record<OperationKind, Flow>> = {
 
 export class OperationNotVisible extends Error {}
 
+/** Told of every operation that reaches its end (for metrics). */
+export interface OperationObserver {
+  operationFinished(kind: string, outcome: 'succeeded' | 'failed', secondsSinceCreated: number): void;
+}
+
 /**
  * Carries out one operation: PENDING → RUNNING, the kind's flow (resumable through Steps), then
  * exactly one transition to SUCCEEDED or FAILED. A duplicate job of a finished operation is a no-op.
@@ -37,6 +42,7 @@ export class OperationRunner {
     private readonly fleet: FleetDriver,
     private readonly settings: WorkerSettings,
     private readonly log: Logger,
+    private readonly observer?: OperationObserver,
   ) {}
 
   /** `finalAttempt`: a transient failure now fails the operation instead of being retried. */
@@ -56,7 +62,14 @@ export class OperationRunner {
     const flow = FLOWS[op.kind as OperationKind];
     const log = this.log.child({ operationId: op.id, kind: op.kind, instanceId: op.instanceId });
     if (!flow)
-      return this.fail(op.id, op.instanceId, op.kind, 'unsupported', `no worker flow for ${op.kind}`);
+      return this.fail(
+        op.id,
+        op.instanceId,
+        op.kind,
+        'unsupported',
+        `no worker flow for ${op.kind}`,
+        op.createdAt,
+      );
     const steps = new Steps(this.prisma, op.id, {
       ...((op.progress ?? {}) as Record<string, Prisma.InputJsonValue>),
     });
@@ -68,6 +81,8 @@ export class OperationRunner {
         data: { status: 'SUCCEEDED' },
       });
       log.info({ transitioned: done.count === 1 }, 'succeeded');
+      if (done.count === 1)
+        this.observer?.operationFinished(op.kind, 'succeeded', (Date.now() - op.createdAt.getTime()) / 1000);
     } catch (e) {
       const permanent = e instanceof PermanentError;
       log.warn({ err: e, permanent, finalAttempt }, 'step failed');
@@ -78,6 +93,7 @@ export class OperationRunner {
           op.kind,
           permanent ? (e as PermanentError).code : 'failed',
           (e as Error).message,
+          op.createdAt,
         );
       throw e;
     }
@@ -89,8 +105,9 @@ export class OperationRunner {
     kind: string,
     code: string,
     message: string,
+    createdAt: Date,
   ): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+    const failed = await this.prisma.$transaction(async (tx) => {
       const r = await tx.operation.updateMany({
         where: { id, status: { in: ['PENDING', 'RUNNING'] } },
         data: { status: 'FAILED', error: { code, message: message.slice(0, 2000) } },
@@ -104,6 +121,8 @@ export class OperationRunner {
             version: { increment: 1 },
           },
         });
+      return r.count === 1;
     });
+    if (failed) this.observer?.operationFinished(kind, 'failed', (Date.now() - createdAt.getTime()) / 1000);
   }
 }

@@ -88,6 +88,11 @@ export class OperationWorker {
     }
   }
 
+  /** Jobs in the queue by state (waiting, active, delayed, failed). */
+  async jobCounts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+  }
+
   async close(): Promise<void> {
     clearInterval(this.reconciler);
     await this.worker.close();

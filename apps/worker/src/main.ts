@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { createPrismaClient } from '@fjord/db';
 import { ZoneAgentClient } from '@fjord/fleet';
+import { PrometheusClient } from '@fjord/monitoring';
 import { pino } from 'pino';
+import { AlarmRulesSync } from './monitoring/AlarmRulesSync.js';
+import { NotificationDispatcher } from './monitoring/NotificationDispatcher.js';
+import { repeat } from './monitoring/repeat.js';
+import { WorkerMetrics } from './monitoring/WorkerMetrics.js';
 import { OperationRunner } from './OperationRunner.js';
 import { OperationWorker } from './OperationWorker.js';
 
@@ -27,11 +32,14 @@ const fleet = new ZoneAgentClient(async (zone) => {
   }
   return url;
 }, required('FJORD_AGENT_SECRET'));
+// Scrapes start once the metrics server listens, after `worker` exists.
+const metrics: WorkerMetrics = new WorkerMetrics((): Promise<Record<string, number>> => worker.jobCounts());
+const adminSecret = required('FJORD_ADMIN_SECRET');
 const runner = new OperationRunner(
   prisma,
   fleet,
   {
-    adminSecret: required('FJORD_ADMIN_SECRET'),
+    adminSecret,
     readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
     // Instances run clustered, their metadata log in PostgreSQL (this database unless told otherwise);
     // FJORD_STANDALONE_BROKERS=1 runs each broker alone (brokers without clustered mode).
@@ -45,6 +53,7 @@ const runner = new OperationRunner(
         }),
   },
   log,
+  metrics,
 );
 const worker = new OperationWorker(prisma, runner, log, {
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -53,10 +62,41 @@ const worker = new OperationWorker(prisma, runner, log, {
   reconcileEveryMs: Number(env.FJORD_RECONCILE_MS ?? 5000),
   lockMs: Number(env.FJORD_JOB_LOCK_MS ?? 10_000),
 });
+const stops: (() => void)[] = [];
+// Alarm notifications go out whether or not this deployment runs Prometheus (events may be queued).
+const dispatcher = new NotificationDispatcher(prisma, adminSecret, log, undefined, (outcome) =>
+  metrics.notifications.inc({ outcome }),
+);
+stops.push(
+  repeat(
+    'alarm-notifications',
+    Number(env.FJORD_NOTIFY_POLL_MS ?? 1000),
+    () => dispatcher.dispatchDue(),
+    log,
+  ),
+);
+if (env.FJORD_PROMETHEUS_URL && env.FJORD_PROMETHEUS_RULES_DIR) {
+  const scrape = Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15);
+  const rules = new AlarmRulesSync(
+    prisma,
+    new PrometheusClient(env.FJORD_PROMETHEUS_URL),
+    env.FJORD_PROMETHEUS_RULES_DIR,
+    4 * scrape,
+    log,
+    (outcome) => metrics.ruleReloads.inc({ outcome }),
+  );
+  stops.push(repeat('alarm-rules', Number(env.FJORD_ALARM_SYNC_MS ?? 5000), () => rules.sync(), log));
+}
+if (env.FJORD_WORKER_METRICS_LISTEN) {
+  const [host, port] = env.FJORD_WORKER_METRICS_LISTEN.split(':');
+  const { server } = await metrics.listen(host || '127.0.0.1', Number(port));
+  stops.push(() => server.close());
+}
 log.info('fjord worker started');
 for (const signal of ['SIGTERM', 'SIGINT'] as const)
   process.on(signal, () => {
     log.info({ signal }, 'stopping');
+    for (const stop of stops) stop();
     // Brokers keep running; unfinished jobs are resumed by the next worker.
     void worker
       .close()

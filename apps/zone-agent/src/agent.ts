@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type BrokerSpec, FleetError, LocalBrokerProcesses } from '@fjord/fleet';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface ZoneAgentOptions {
   readonly zone: string;
@@ -60,6 +61,11 @@ export async function buildZoneAgent(
     reply.code(err instanceof FleetError ? 409 : 500).send({ error: (err as Error).message });
   });
 
+  const metrics = agentMetrics(processes);
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.contentType);
+    return metrics.metrics();
+  });
   app.get('/health', async () => processes.health());
   app.get('/brokers', async () => ({ items: await processes.list() }));
   app.get<{ Params: { key: string } }>('/brokers/:key', async (req, reply) => {
@@ -80,4 +86,22 @@ export async function buildZoneAgent(
     return reply.code(204).send();
   });
   return { app, processes };
+}
+
+/** The agent's metrics: its broker processes (up or not) and its own process. */
+function agentMetrics(processes: LocalBrokerProcesses): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fjord_zone_agent_' });
+  new Gauge({
+    name: 'fjord_zone_agent_broker_up',
+    help: 'Whether a broker process this agent supervises is running and answering (1) or not (0)',
+    labelNames: ['instance_id', 'broker'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await processes.list())
+        this.set({ instance_id: b.instanceId, broker: String(b.brokerId) }, b.running && b.reachable ? 1 : 0);
+    },
+  });
+  return registry;
 }

@@ -45,6 +45,12 @@ describe('zone agent with a real broker process', () => {
     const first = await fleet.ensureBroker('az-1', spec);
     expect(first).toMatchObject({ running: true, reachable: true, brokerId: 1 });
     expect((await fleet.ensureBroker('az-1', spec)).pid).toBe(first.pid);
+    // Its own metrics port, not a listener; the broker serves Prometheus text there.
+    expect(first.metricsPort).toBeGreaterThan(0);
+    expect(Object.values(first.ports)).not.toContain(first.metricsPort);
+    const scraped = await fetch(`http://127.0.0.1:${first.metricsPort}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain('kafka_server_replicamanager_partitioncount');
 
     // The agent goes away and comes back: the broker kept running and is found again.
     await agent.app.close();
@@ -60,6 +66,8 @@ describe('zone agent with a real broker process', () => {
     expect((await fleet.getBroker('az-1', spec.key))?.running).toBe(false);
     const again = await fleet.ensureBroker('az-1', spec);
     expect(again.ports).toEqual(first.ports);
+    expect(again.metricsPort).toBe(first.metricsPort);
+    expect((await fetch(`http://127.0.0.1:${again.metricsPort}/metrics`)).status).toBe(200);
     expect(again.pid).not.toBe(first.pid);
 
     await fleet.removeBroker('az-1', spec.key);

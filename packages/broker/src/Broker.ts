@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator } from './group/GroupCoordinator.js';
+import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
@@ -77,6 +78,7 @@ export class Broker {
       readonly controllerService: ControllerService;
       readonly channel: ControllerChannel;
       readonly lifecycle: BrokerLifecycleManager;
+      readonly metricsServer: MetricsServer | undefined;
     },
     readonly boundPorts: ReadonlyMap<string, number>,
   ) {}
@@ -207,6 +209,7 @@ export class Broker {
 
     let groups: GroupCoordinator | undefined;
     let offsetsStore: ConsumerOffsetsStore | undefined;
+    const traffic = trafficMetricsFor(config);
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
@@ -238,6 +241,7 @@ export class Broker {
       ),
       fetchSessions: new FetchSessionCache(int('max.incremental.fetch.session.cache.slots')),
       topicDefaults,
+      metrics: traffic && { traffic },
       log,
       now: () => Date.now(),
       async ensureTopic(name, partitions, topicConfigs) {
@@ -377,6 +381,22 @@ export class Broker {
       allHandlers(() => apis!.advertised),
       kafkaRelease(config.kafkaVersion),
     );
+    const metricsServer =
+      traffic &&
+      (await serveMetrics(
+        config,
+        {
+          traffic,
+          replicas,
+          logs,
+          metadata,
+          groups: coordinator,
+          isActiveController: () => election.isActive,
+          connectionCounts: () => socketServer.connectionCounts(),
+        },
+        interBrokerAddress,
+        log,
+      ));
     const bound = await socketServer.listen(config.listeners);
     const boundPorts = new Map(bound.map((b) => [b.listener.name, b.port]));
 
@@ -456,7 +476,7 @@ export class Broker {
     const broker = new Broker(
       config,
       services,
-      { socketServer, store, election, controllerService, channel, lifecycle },
+      { socketServer, store, election, controllerService, channel, lifecycle, metricsServer },
       boundPorts,
     );
     const scheduler = new TimerScheduler((name, err) =>
@@ -478,6 +498,11 @@ export class Broker {
       ),
     );
     return broker;
+  }
+
+  /** Port of the Prometheus endpoint (`fjord.metrics.listen`), undefined when off. */
+  get metricsPort(): number | undefined {
+    return this.parts.metricsServer?.port;
   }
 
   /** Port bound for a listener (useful when configured with port 0). */
@@ -504,6 +529,7 @@ export class Broker {
     await election.stop();
     controllerService.stop();
     await socketServer.close();
+    await this.parts.metricsServer?.close();
     await this.services.replicas.shutdown();
     channel.close();
     this.services.groups.shutdown();

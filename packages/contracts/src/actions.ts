@@ -42,6 +42,14 @@ export const ACTIONS = [
   'iam:ListGrants',
   'iam:DeleteGrant',
   'audit:ListEvents',
+  'monitor:GetMetrics',
+  'monitor:ListAlarms',
+  'monitor:CreateAlarm',
+  'monitor:ModifyAlarm',
+  'monitor:DeleteAlarm',
+  'monitor:ListChannels',
+  'monitor:CreateChannel',
+  'monitor:DeleteChannel',
 ] as const;
 
 export type Action = (typeof ACTIONS)[number];

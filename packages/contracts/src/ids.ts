@@ -10,6 +10,10 @@ export const ID_PREFIX = {
   grant: 'grt',
   instance: 'ins',
   operation: 'op',
+  alarmPolicy: 'alm',
+  alarmEvent: 'alev',
+  notificationChannel: 'nch',
+  notification: 'ntf',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

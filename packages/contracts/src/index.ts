@@ -4,6 +4,7 @@ export * from './audit.js';
 export * from './identity.js';
 export * from './ids.js';
 export * from './instances.js';
+export * from './monitoring.js';
 export * from './operations.js';
 export * from './pagination.js';
 export * from './placement.js';

@@ -26,11 +26,15 @@ export function createPrismaClient(
 
 export type {
   Account,
+  AlarmEvent,
+  AlarmNotification,
+  AlarmPolicy,
   ApiKey,
   AuditEvent,
   BrokerPlacement,
   CollaboratorGrant,
   Instance,
+  NotificationChannel,
   Operation,
   OperatorKey,
   Policy,

@@ -22,6 +22,8 @@ export interface BrokerHandle {
   readonly host: string;
   /** Port per listener name. */
   readonly ports: Readonly<Record<string, number>>;
+  /** Where the broker serves Prometheus metrics (`http://host:metricsPort/metrics`); 0 if unknown. */
+  readonly metricsPort: number;
   readonly dataDir: string;
   readonly pid: number | null;
   readonly running: boolean;

@@ -8,14 +8,17 @@ import { rateLimit } from '../http/rateLimit.js';
 import type { TokenBuckets } from '../http/rateLimiter.js';
 import { accountRoutes } from './accounts.js';
 import { aclRoutes } from './acls.js';
+import { alarmRoutes } from './alarms.js';
 import { apiKeyRoutes } from './apiKeys.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
+import { channelRoutes } from './channels.js';
 import type { RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
 import { instanceRoutes } from './instances.js';
 import { messageRoutes } from './messages.js';
+import { monitoringRoutes } from './monitoring.js';
 import { operationRoutes } from './operations.js';
 import { policyRoutes } from './policies.js';
 import { subAccountRoutes } from './subAccounts.js';
@@ -38,7 +41,7 @@ export interface V1RoutesOptions extends RouteDeps {
  * order of paths in the OpenAPI document.
  */
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) => {
-  const { prisma, pool, access, queue, cluster, tokens, adminSecret, buckets, publicPaths } = deps;
+  const { prisma, pool, access, queue, cluster, tokens, adminSecret, metrics, buckets, publicPaths } = deps;
 
   // Public: no bearer token; each client address has its own rate-limit budget.
   await app.register(async (pub) => {
@@ -69,5 +72,8 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(groupRoutes, { prisma, pool, access, queue, cluster });
     await authed.register(messageRoutes, { prisma, pool, access, cluster });
     await authed.register(auditRoutes, { prisma, access });
+    await authed.register(monitoringRoutes, { pool, access, ...(metrics ? { metrics } : {}) });
+    await authed.register(alarmRoutes, { prisma, pool, access });
+    await authed.register(channelRoutes, { prisma, access, adminSecret });
   });
 };

@@ -27,6 +27,7 @@ export async function startBroker(
       host: handle.host,
       port: handle.ports.INTERNAL ?? 0,
       ports: handle.ports,
+      metricsPort: handle.metricsPort || null,
       dataDir: handle.dataDir,
       status: b.status === 'RUNNING' ? 'RUNNING' : 'STARTING',
     },

@@ -125,7 +125,22 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('fjord.instance.bandwidth.bytes.per.second', 'long', null, {
     validate: (v) => (v === null || (v as number) > 0 ? undefined : 'must be positive'),
   }),
+  // Prometheus /metrics over HTTP on HOST:PORT (port 0: any free port); off when unset.
+  key('fjord.metrics.listen', 'string', null, {
+    validate: (v) => (v === null || parseHostPort(v as string) ? undefined : `'${v}' is not HOST:PORT`),
+  }),
+  // Per-partition series (log offsets and sizes, group lag) beyond this many are left out; 0: none.
+  key('fjord.metrics.partition.series.max', 'int', 2000, { validate: atLeast(0) }),
 ];
+
+/** `host:port` or `[v6]:port` with a port in 0..65535; undefined when malformed. */
+export function parseHostPort(value: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(value.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
 
 /**
  * Keys of a stock Kafka server.properties that have no meaning for Fjord (threads, ZooKeeper,

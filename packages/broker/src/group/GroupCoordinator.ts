@@ -667,6 +667,13 @@ export class GroupCoordinator {
     return codes;
   }
 
+  /** Every committed offset of every group this coordinator holds (metrics: consumer lag). */
+  *committedOffsets(): Generator<{ groupId: string; topic: string; partition: number; offset: bigint }> {
+    for (const g of this.groups.values())
+      for (const o of g.offsets.values())
+        yield { groupId: g.groupId, topic: o.topic, partition: o.partition, offset: o.value.offset };
+  }
+
   /** Committed offsets; `topics` null means every partition the group has committed. */
   fetchOffsets(
     groupId: string,

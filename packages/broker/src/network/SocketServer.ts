@@ -40,6 +40,7 @@ export function clientIp(socket: Socket): string {
 export class SocketServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<KafkaConnection>();
+  private readonly listenerNames: string[] = [];
   private readonly rawSockets = new Set<Socket>();
   private nextConnectionId = 0;
 
@@ -53,6 +54,7 @@ export class SocketServer {
   async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
     for (const listener of listeners) {
+      this.listenerNames.push(listener.name);
       const server = this.serverFor(listener);
       server.on('error', (err) => this.log.error({ err, listener: listener.name }, 'listener error'));
       await new Promise<void>((resolve, reject) => {
@@ -168,6 +170,15 @@ export class SocketServer {
     );
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));
+  }
+
+  /** Open connections per listener name (every configured listener present, even at 0). */
+  connectionCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const l of this.listenerNames) counts.set(l, 0);
+    for (const c of this.connections)
+      counts.set(c.info.listenerName, (counts.get(c.info.listenerName) ?? 0) + 1);
+    return counts;
   }
 
   /** Stops accepting, then closes open connections. */

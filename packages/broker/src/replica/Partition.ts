@@ -123,10 +123,10 @@ export class Partition {
     this.state = state;
     if (state.partitionEpoch > this.partitionEpoch) {
       // A newer partition state: our proposal was committed, or overtaken by another change.
-      this.committedIsr = state.isr;
+      this.commitIsr(state.isr, wasLeader);
       this.partitionEpoch = state.partitionEpoch;
       this.pendingIsr = undefined;
-    } else if (state.partitionEpoch === this.partitionEpoch) this.committedIsr = state.isr;
+    } else if (state.partitionEpoch === this.partitionEpoch) this.commitIsr(state.isr, wasLeader);
     if (this.isLeader && (!wasLeader || epochChanged)) {
       this.becomeLeader(now);
       return 'leader';
@@ -283,12 +283,23 @@ export class Partition {
   /** The controller accepted an ISR change (its answer may arrive before the image does). */
   isrCommitted(isr: readonly number[], partitionEpoch: number, now: number): void {
     if (partitionEpoch >= this.partitionEpoch) {
-      this.committedIsr = isr;
+      this.commitIsr(isr, this.isLeader);
       this.partitionEpoch = partitionEpoch;
     }
     this.pendingIsr = undefined;
     this.maybeAdvanceHighWatermark(now);
     this.notifyWaiters();
+  }
+
+  /** Takes a committed ISR; a leader counts shrinks and expands (Kafka's IsrShrinks/IsrExpands). */
+  private commitIsr(isr: readonly number[], asLeader: boolean): void {
+    const counts = this.context.isrChanges;
+    const old = this.committedIsr;
+    if (counts && asLeader && old !== isr) {
+      if (isr.some((b) => !old.includes(b))) counts.expands++;
+      if (old.some((b) => !isr.includes(b))) counts.shrinks++;
+    }
+    this.committedIsr = isr;
   }
 
   /** The controller refused the change or could not be reached: propose again a little later. */
@@ -430,4 +441,11 @@ export interface ReplicaContext {
   readonly replicaLagTimeMaxMs: number;
   /** Whether a replica may join the ISR or hold back the high watermark (per the latest image). */
   eligible(state: PartitionState, brokerId: number): boolean;
+  /** ISR changes this broker committed as leader, for metrics. */
+  readonly isrChanges?: IsrChangeCounts;
+}
+
+export interface IsrChangeCounts {
+  shrinks: number;
+  expands: number;
 }

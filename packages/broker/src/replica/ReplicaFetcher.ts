@@ -49,6 +49,7 @@ export class ReplicaFetcher {
     private readonly client: BrokerClient,
     private readonly settings: ReplicaFetcherSettings,
     private readonly log: Logger,
+    private readonly replicated?: (topic: string, bytes: number) => void,
   ) {
     this.done = this.run();
   }
@@ -158,14 +159,11 @@ export class ReplicaFetcher {
           if (r.errorCode === ErrorCode.NONE) {
             if (r.divergingEpoch.epoch >= 0)
               this.truncateToDivergence(p, r.divergingEpoch.epoch, Number(r.divergingEpoch.endOffset));
-            else if (r.records && r.records.length > 0)
-              p.appendAsFollower(
-                wholeBatches(r.records),
-                Number(r.highWatermark),
-                Number(r.logStartOffset),
-                now,
-              );
-            else p.appendAsFollower(EMPTY, Number(r.highWatermark), Number(r.logStartOffset), now);
+            else if (r.records && r.records.length > 0) {
+              const data = wholeBatches(r.records);
+              p.appendAsFollower(data, Number(r.highWatermark), Number(r.logStartOffset), now);
+              this.replicated?.(p.topic, data.length);
+            } else p.appendAsFollower(EMPTY, Number(r.highWatermark), Number(r.logStartOffset), now);
           } else if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
             await this.resetOutOfRange(p);
           } else {

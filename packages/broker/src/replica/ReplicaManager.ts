@@ -6,7 +6,7 @@ import { type LogConfig, logConfigFromTopicConfigs } from '../storage/LogConfig.
 import type { LogManager } from '../storage/LogManager.js';
 import type { AlterPartitionManager } from './AlterPartitionManager.js';
 import type { DirectoryAssignmentManager } from './DirectoryAssignmentManager.js';
-import { Partition, type ReplicaContext } from './Partition.js';
+import { type IsrChangeCounts, Partition, type ReplicaContext } from './Partition.js';
 import { ReplicaFetcher, type ReplicaFetcherSettings } from './ReplicaFetcher.js';
 
 /** Broker-level log defaults by Kafka broker key (after resolution of ms/hours synonyms). */
@@ -40,6 +40,10 @@ export class ReplicaManager {
   /** Set once the controller channel exists: reports which log dir holds each replica. */
   directoryAssignments: DirectoryAssignmentManager | undefined;
   private readonly context: ReplicaContext;
+  /** ISR shrinks and expands committed while this broker led the partition (metrics read them). */
+  readonly isrChanges: IsrChangeCounts = { shrinks: 0, expands: 0 };
+  /** Called with the bytes each follower fetch appended (replication bytes-in metrics). */
+  onReplicatedBytes: ((topic: string, bytes: number) => void) | undefined;
 
   constructor(
     private readonly logs: LogManager,
@@ -51,6 +55,7 @@ export class ReplicaManager {
       brokerId: settings.brokerId,
       replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs,
       eligible: (state, brokerId) => this.image.isReplicaEligible(state, brokerId),
+      isrChanges: this.isrChanges,
     };
     logs.onDirOffline((event) => {
       for (const tp of event.partitions) {
@@ -204,7 +209,13 @@ export class ReplicaManager {
     if (wanted === undefined) return;
     let fetcher = this.fetchers.get(wanted);
     if (!fetcher) {
-      fetcher = new ReplicaFetcher(wanted, this.settings.connectTo(wanted), this.settings.fetcher, this.log);
+      fetcher = new ReplicaFetcher(
+        wanted,
+        this.settings.connectTo(wanted),
+        this.settings.fetcher,
+        this.log,
+        (t, n) => this.onReplicatedBytes?.(t, n),
+      );
       this.fetchers.set(wanted, fetcher);
     }
     if (!fetcher.has(p)) fetcher.add(p);

@@ -9,6 +9,7 @@ import type {
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
+import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
 import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { QuotaManagers } from '../quota/QuotaManagers.js';
@@ -43,6 +44,8 @@ export interface BrokerServices {
   /** Client quotas and the instance bandwidth limit. */
   readonly quotas: QuotaManagers;
   readonly topicDefaults: TopicDefaults;
+  /** Set when `fjord.metrics.listen` is: what produce, fetch and dispatch count. */
+  readonly metrics?: { readonly traffic: TrafficMetrics };
   readonly log: Logger;
   now(): number;
   /** Creates the topic when missing (auto-creation and internal topics); resolves to the image. */

@@ -11,6 +11,7 @@ import {
   Reader,
   type RequestHeaderInfo,
 } from '@fjord/protocol';
+import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
 import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
@@ -18,6 +19,17 @@ import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
 import { InvalidRequestError } from './InvalidRequestError.js';
 import { authorizeCluster } from './RequestAuthorizer.js';
+
+function recordRequest(
+  traffic: TrafficMetrics,
+  apiKey: number,
+  started: number,
+  r: FrameResult,
+): FrameResult {
+  const throttleMs = r !== null && typeof r === 'object' && 'throttleMs' in r ? (r.throttleMs ?? 0) : 0;
+  traffic.request(apiKey, performance.now() - started, throttleMs);
+  return r;
+}
 
 /** Requests no request-time quota applies to (Kafka exempts these from throttling). */
 const QUOTA_EXEMPT_APIS: ReadonlySet<number> = new Set([
@@ -92,6 +104,17 @@ export class KafkaApis implements FrameHandler {
   }
 
   handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
+    const traffic = this.services.metrics?.traffic;
+    if (!traffic || frame.length < 2) return this.handle(connection, frame);
+    // Kafka's RequestMetrics: count and time per API, from receipt to the response being ready.
+    const apiKey = frame.readInt16BE(0);
+    const started = performance.now();
+    const result = this.handle(connection, frame);
+    if (result instanceof Promise) return result.then((r) => recordRequest(traffic, apiKey, started, r));
+    return recordRequest(traffic, apiKey, started, result);
+  }
+
+  private handle(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
     if (connection.sasl?.stage === 'raw-token') return this.rawSaslToken(connection, frame);
     let header: RequestHeaderInfo;
     try {
@@ -207,7 +230,8 @@ export class KafkaApis implements FrameHandler {
 
   /** Answers a frame through these handlers, for the controller channel and forwarded requests. */
   async dispatch(connection: ConnectionInfo, frame: Buffer): Promise<Buffer[] | null> {
-    const r = await this.handleFrame(connection, frame);
+    // Not counted in request metrics: the request (or the client's, forwarded) was counted on receipt.
+    const r = await this.handle(connection, frame);
     if (r === null || r === 'close') return null;
     return Array.isArray(r) ? r : [...r.chunks];
   }

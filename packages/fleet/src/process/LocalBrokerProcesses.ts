@@ -32,6 +32,8 @@ interface Stored {
   readonly spec: BrokerSpec;
   readonly host: string;
   readonly ports: Record<string, number>;
+  /** The broker's Prometheus endpoint; absent in files written before metrics existed. */
+  readonly metricsPort?: number;
 }
 
 const KEY_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
@@ -88,6 +90,8 @@ export class LocalBrokerProcesses {
       `listener.security.protocol.map=${names.map((n) => `${n}:${s.spec.listeners[n]}`).join(',')}`,
       `log.dirs=${join(this.dir(s.spec.key), 'data')}`,
       ...Object.entries(s.spec.properties).map(([k, v]) => `${k}=${v}`),
+      // Last, so it wins: the agent reports this port in the broker's handle.
+      `fjord.metrics.listen=${s.host}:${s.metricsPort}`,
     ];
     return `${lines.join('\n')}\n`;
   }
@@ -98,12 +102,14 @@ export class LocalBrokerProcesses {
       mkdirSync(join(dir, 'data'), { recursive: true });
       let stored = this.stored(spec.key);
       const names = Object.keys(spec.listeners);
-      if (!stored || names.some((n) => stored!.ports[n] === undefined)) {
-        const ports = await freePorts(this.o.host, names.length);
+      if (!stored || stored.metricsPort === undefined || names.some((n) => stored!.ports[n] === undefined)) {
+        // One more port than listeners: the last is the metrics port (not a listener).
+        const ports = await freePorts(this.o.host, names.length + 1);
         stored = {
           spec,
           host: this.o.host,
           ports: Object.fromEntries(names.map((n, i) => [n, stored?.ports[n] ?? ports[i]!])),
+          metricsPort: stored?.metricsPort ?? ports[names.length]!,
         };
       } else stored = { ...stored, spec };
       await writeFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
@@ -177,6 +183,7 @@ export class LocalBrokerProcesses {
       brokerId: s.spec.brokerId,
       host: s.host,
       ports: s.ports,
+      metricsPort: s.metricsPort ?? 0,
       dataDir: join(this.dir(key), 'data'),
       pid,
       running: pid !== null,

@@ -9,6 +9,7 @@ import {
   type FetchResponsePartitionDataInput,
   ZERO_UUID,
 } from '@fjord/protocol';
+import type { TrafficMetrics } from '../../metrics/TrafficMetrics.js';
 import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
@@ -112,6 +113,8 @@ export const fetchHandler = defineHandler({
           return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses: [] };
         }
       }
+      const traffic = b.metrics?.traffic;
+      if (traffic) countFetched(traffic, result.partitions, wanted, fromFollower);
       return shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId);
     };
     const first = read();
@@ -148,6 +151,22 @@ export const fetchHandler = defineHandler({
     });
   },
 });
+
+/** Bytes out per topic (consumers', or replication for followers) and failed partitions. */
+function countFetched(
+  traffic: TrafficMetrics,
+  results: readonly FetchResponsePartitionDataInput[],
+  wanted: readonly Wanted[],
+  follower: boolean,
+): void {
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    const topic = wanted[i]!.topic;
+    if (r.errorCode !== ErrorCode.NONE) traffic.fetchFailed(topic);
+    const n = r.records?.length ?? 0;
+    if (n > 0) traffic.fetched(topic, n, follower);
+  }
+}
 
 /** The partitions named in the request, resolved against the current metadata. */
 function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {

@@ -9,6 +9,7 @@ import {
   recompressBatches,
   validateProduceRecords,
 } from '@fjord/protocol';
+import type { TrafficMetrics } from '../../metrics/TrafficMetrics.js';
 import {
   awaitReplication,
   type ReplicationOutcome,
@@ -56,6 +57,15 @@ function keylessRefusal(
   };
 }
 
+/** Kafka's FailedProduceRequestsPerSec: one per partition answered with an error. */
+function countFailures(
+  traffic: TrafficMetrics,
+  responses: readonly ProduceResponseTopicProduceResponseInput[],
+) {
+  for (const t of responses)
+    for (const p of t.partitionResponses) if (p.errorCode !== ErrorCode.NONE) traffic.produceFailed(t.name);
+}
+
 /**
  * Produce: validate each partition's batches from their headers, append the client's bytes
  * as they are (offsets stamped in place), answer per partition. acks=0 gets no response.
@@ -68,6 +78,7 @@ export const produceHandler = defineHandler({
     const b = ctx.broker;
     const image = b.metadata.image;
     const now = b.now();
+    const traffic = b.metrics?.traffic;
     const responses: ProduceResponseTopicProduceResponseInput[] = [];
     const writable = filterAuthorized(
       ctx,
@@ -152,6 +163,8 @@ export const produceHandler = defineHandler({
           partitionResponses.push(producePartitionError(p.index, code(outcome.error), outcome.message));
           continue;
         }
+        // Messages from the batch headers (validation summed them), bytes as the client sent them.
+        traffic?.produced(topic.name, validated.recordCount, p.records.length);
         const response: ProduceResponsePartitionProduceResponseInput = {
           index: p.index,
           errorCode: ErrorCode.NONE,
@@ -169,6 +182,7 @@ export const produceHandler = defineHandler({
       }
       responses.push({ name: topic.name, partitionResponses });
     }
+    if (traffic) countFailures(traffic, responses);
     // Produce byte-rate quotas count the whole request; KafkaApis answers and mutes with the throttle.
     ctx.throttleTimeMs = b.quotas.recordProduce(image, quotaClient(ctx), ctx.requestSize, now);
     if (req.acks === 0) return null;
