@@ -3,9 +3,9 @@
  * scraped over HTTP.
  */
 import { ConfigError } from '@fjord/metadata';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../../../test/compat/brokerHarness.js';
 import { resolveBrokerConfig } from '../../src/config/BrokerConfig.js';
 import { eventually, exact, family, http, parsePromText, type Sample, scrape } from './promText.js';
 
