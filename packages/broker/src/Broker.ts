@@ -18,6 +18,7 @@ import {
   Writer,
 } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import { ComponentStack, LateBound } from './BrokerComponents.js';
 import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator } from './group/GroupCoordinator.js';
@@ -66,37 +67,52 @@ const timerScheduler = new TimerScheduler();
  * leaders. This is the composition root; every piece it wires is usable and tested on its own.
  */
 export class Broker {
-  private readonly stopBackground: (() => void)[] = [];
-
   private constructor(
     readonly config: ResolvedBrokerConfig,
     readonly services: BrokerServices,
     private readonly parts: {
-      readonly socketServer: SocketServer;
-      readonly store: MetadataStore;
-      readonly election: ControllerElection;
-      readonly controllerService: ControllerService;
-      readonly channel: ControllerChannel;
+      readonly components: ComponentStack;
       readonly lifecycle: BrokerLifecycleManager;
       readonly metricsServer: MetricsServer | undefined;
     },
     readonly boundPorts: ReadonlyMap<string, number>,
   ) {}
 
+  /**
+   * Builds the broker's components with their dependencies, then starts them in order (storage,
+   * the metadata image, request handling, listeners, the controller quorum, this broker's
+   * registration, background work); `stop` stops them in the reverse order. A failed start-up
+   * stops what it had started.
+   */
   static async start(config: ResolvedBrokerConfig, log: Logger): Promise<Broker> {
+    const components = new ComponentStack();
+    try {
+      return await Broker.assemble(config, log, components);
+    } catch (err) {
+      await components.stopAll().catch((e) => log.error({ err: e }, 'stopping after a failed start-up'));
+      throw err;
+    }
+  }
+
+  private static async assemble(
+    config: ResolvedBrokerConfig,
+    log: Logger,
+    components: ComponentStack,
+  ): Promise<Broker> {
+    const { replica, quorum, groups: groupSettings, network, logMaintenance } = config;
     const firstDir = config.logDirs[0]!;
     mkdirSync(firstDir, { recursive: true });
     const clusterId = readOrCreateClusterId(firstDir, config.clusterId);
     const clustered = config.metadataDatabaseUrl !== null;
-    const int = (k: string) => Number(config.values.get(k));
 
+    // ---- Build: every component gets its dependencies here; nothing runs yet. ----
     const pgStore = clustered
       ? new PostgresMetadataStore(clusterId, config.nodeId, config.metadataDatabaseUrl!)
       : undefined;
     const store: MetadataStore = pgStore ?? new LocalFileMetadataStore(join(firstDir, METADATA_DIR));
     const metadata = new MetadataPublisher(store);
     const metadataQueue = new MetadataAppendQueue(store, metadata);
-    const sasl = new SaslConfig(config.passthrough, config.scramUsers, int('connections.max.reauth.ms'));
+    const sasl = new SaslConfig(config.passthrough, config.scramUsers, network.connectionsMaxReauthMs);
     const authorizer = authorizerFromConfig(config);
     // TLS material is loaded (and refused with the key named) before anything else starts.
     const tls = tlsByListener(config.listeners, config.passthrough);
@@ -104,9 +120,8 @@ export class Broker {
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
       nodeId: config.nodeId,
-      cleaner: config.values.get('log.cleaner.enable') === false ? false : {},
+      cleaner: logMaintenance.cleanerEnable ? {} : false,
     });
-    const found = logs.startup();
     const configs = new EffectiveConfigs(config.nodeId, config.values, config.explicit);
     const interBrokerAddress = (brokerId: number): BrokerAddress | undefined => {
       const ep = metadata.image.brokers
@@ -114,25 +129,24 @@ export class Broker {
         ?.endpoints.find((e) => e.name === config.interBrokerListener);
       return ep && { host: ep.host, port: ep.port };
     };
-    const replicaTimeoutMs = int('replica.socket.timeout.ms');
     const replicas = new ReplicaManager(logs, configs, log, {
       brokerId: config.nodeId,
-      replicaLagTimeMaxMs: int('replica.lag.time.max.ms'),
+      replicaLagTimeMaxMs: replica.lagTimeMaxMs,
       fetcher: {
         brokerId: config.nodeId,
-        maxWaitMs: int('replica.fetch.wait.max.ms'),
-        minBytes: int('replica.fetch.min.bytes'),
-        maxBytes: int('replica.fetch.response.max.bytes'),
-        partitionMaxBytes: int('replica.fetch.max.bytes'),
-        backoffMs: int('replica.fetch.backoff.ms'),
-        requestTimeoutMs: replicaTimeoutMs,
+        maxWaitMs: replica.fetchWaitMaxMs,
+        minBytes: replica.fetchMinBytes,
+        maxBytes: replica.fetchResponseMaxBytes,
+        partitionMaxBytes: replica.fetchMaxBytes,
+        backoffMs: replica.fetchBackoffMs,
+        requestTimeoutMs: replica.socketTimeoutMs,
       },
       connectTo: (leaderId) =>
         new BrokerClient(() => interBrokerAddress(leaderId), {
           clientId: `broker-${config.nodeId}-fetcher`,
-          connectTimeoutMs: replicaTimeoutMs,
-          requestTimeoutMs: replicaTimeoutMs,
-          maxResponseBytes: config.socketRequestMaxBytes + int('replica.fetch.response.max.bytes'),
+          connectTimeoutMs: replica.socketTimeoutMs,
+          requestTimeoutMs: replica.socketTimeoutMs,
+          maxResponseBytes: config.socketRequestMaxBytes + replica.fetchResponseMaxBytes,
         }),
     });
     const topicDefaults: TopicDefaults = {
@@ -147,13 +161,13 @@ export class Broker {
       metadata,
       {
         clusterId,
-        sessionTimeoutMs: int('broker.session.timeout.ms'),
-        heartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
+        sessionTimeoutMs: quorum.brokerSessionTimeoutMs,
+        heartbeatIntervalMs: quorum.brokerHeartbeatIntervalMs,
         maxReplicationFactor: config.maxReplicationFactor,
-        leaderImbalancePercent: int('leader.imbalance.per.broker.percentage'),
-        autoLeaderRebalance: config.values.get('auto.leader.rebalance.enable') === true,
-        leaderRebalanceIntervalMs: int('leader.imbalance.check.interval.seconds') * 1000,
-        snapshotIntervalRecords: int('fjord.metadata.snapshot.interval.records'),
+        leaderImbalancePercent: quorum.leaderImbalancePerBrokerPercentage,
+        autoLeaderRebalance: quorum.autoLeaderRebalanceEnable,
+        leaderRebalanceIntervalMs: quorum.leaderImbalanceCheckIntervalSeconds * 1000,
+        snapshotIntervalRecords: quorum.metadataSnapshotIntervalRecords,
         uncleanAllowed: (image, topic) =>
           configs.topicConfig(image, topic, 'unclean.leader.election.enable') === 'true',
       },
@@ -165,14 +179,18 @@ export class Broker {
       pgStore,
       {
         brokerId: config.nodeId,
-        leaseMs: int('fjord.controller.lease.ms'),
-        renewMs: int('fjord.controller.lease.renew.ms'),
+        leaseMs: quorum.controllerLeaseMs,
+        renewMs: quorum.controllerLeaseRenewMs,
       },
       controllerService,
       log,
     );
 
-    let apis: KafkaApis | undefined;
+    // The request dispatcher and this broker's lifecycle manager depend (through the services
+    // and the controller channel) on parts built before them: bound late, checked when read.
+    const apis = new LateBound<KafkaApis>('KafkaApis');
+    const lifecycle = new LateBound<BrokerLifecycleManager>('BrokerLifecycleManager');
+    const brokerEpoch = () => lifecycle.peek()?.brokerEpoch ?? -1;
     const loopback: ConnectionInfo = {
       connectionId: 'loopback',
       listenerName: config.interBrokerListener,
@@ -185,31 +203,42 @@ export class Broker {
     const channel = new ControllerChannel(
       election,
       interBrokerAddress,
-      (frame) => apis!.dispatch(loopback, frame),
+      (frame) => apis.get().dispatch(loopback, frame),
       {
         brokerId: config.nodeId,
-        requestTimeoutMs: replicaTimeoutMs,
+        requestTimeoutMs: replica.socketTimeoutMs,
         retryBackoffMs: 100,
       },
     );
-    let lifecycle: BrokerLifecycleManager | undefined;
     replicas.alterPartitions = new AlterPartitionManager(
       channel,
       config.nodeId,
-      () => lifecycle?.brokerEpoch ?? -1,
-      replicaTimeoutMs,
+      brokerEpoch,
+      replica.socketTimeoutMs,
       log,
     );
+    replicas.directoryAssignments = new DirectoryAssignmentManager(channel, config.nodeId, brokerEpoch, log);
 
-    replicas.directoryAssignments = new DirectoryAssignmentManager(
-      channel,
-      config.nodeId,
-      () => lifecycle?.brokerEpoch ?? -1,
+    const offsetsStore = new ConsumerOffsetsStore(
+      replicas,
+      () => config.offsetsTopicPartitions,
+      () => Date.now(),
       log,
+      groupSettings.offsetsCommitTimeoutMs,
+      () => Number(configs.topicConfig(metadata.image, OFFSETS_TOPIC, 'min.insync.replicas') ?? 1),
+    );
+    const groups = new GroupCoordinator(
+      {
+        minSessionTimeoutMs: groupSettings.minSessionTimeoutMs,
+        maxSessionTimeoutMs: groupSettings.maxSessionTimeoutMs,
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        maxGroupSize: groupSettings.maxSize,
+        offsetMetadataMaxBytes: groupSettings.offsetMetadataMaxBytes,
+      },
+      timerScheduler,
+      offsetsStore,
     );
 
-    let groups: GroupCoordinator | undefined;
-    let offsetsStore: ConsumerOffsetsStore | undefined;
     const traffic = trafficMetricsFor(config);
     const services: BrokerServices = {
       brokerId: config.nodeId,
@@ -223,13 +252,11 @@ export class Broker {
       controllerId: () => election.controllerId ?? -1,
       replicas,
       logs,
-      get groups() {
-        return groups!;
-      },
+      groups,
       producerIds: new ProducerIdAllocator(async () => {
         const r = await channel.send(ApiKey.AllocateProducerIds, 0, {
           brokerId: config.nodeId,
-          brokerEpoch: BigInt(lifecycle?.brokerEpoch ?? -1),
+          brokerEpoch: BigInt(brokerEpoch()),
         });
         if (r.errorCode !== ErrorCode.NONE) throw new Error(`AllocateProducerIds failed: ${r.errorCode}`);
         return { start: Number(r.producerIdStart), length: r.producerIdLen };
@@ -237,10 +264,10 @@ export class Broker {
       sasl,
       authorizer,
       quotas: new QuotaManagers(
-        { samples: int('quota.window.num'), windowMs: int('quota.window.size.seconds') * 1000 },
-        config.values.get('fjord.instance.bandwidth.bytes.per.second') as number | null,
+        { samples: network.quotaWindowNum, windowMs: network.quotaWindowSizeSeconds * 1000 },
+        network.instanceBandwidthBytesPerSecond,
       ),
-      fetchSessions: new FetchSessionCache(int('max.incremental.fetch.session.cache.slots')),
+      fetchSessions: new FetchSessionCache(network.maxIncrementalFetchSessionCacheSlots),
       topicDefaults,
       metrics: traffic && { traffic },
       log,
@@ -248,7 +275,9 @@ export class Broker {
       async ensureTopic(name, partitions, topicConfigs) {
         if (metadata.image.topic(name)) return metadata.image;
         const internal = name.startsWith('__');
-        const wanted = internal ? int('offsets.topic.replication.factor') : config.defaultReplicationFactor;
+        const wanted = internal
+          ? groupSettings.offsetsTopicReplicationFactor
+          : config.defaultReplicationFactor;
         // A standalone broker makes do with the replicas it has; a cluster waits for enough
         // brokers (the create fails and clients retry), as Kafka does.
         const live = metadata.image.liveBrokers().length;
@@ -287,7 +316,7 @@ export class Broker {
       },
       coordinatorError(groupId) {
         if (!metadata.image.topic(OFFSETS_TOPIC)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-        const p = replicas.get(OFFSETS_TOPIC, offsetsStore!.partitionOf(groupId));
+        const p = replicas.get(OFFSETS_TOPIC, offsetsStore.partitionOf(groupId));
         if (!p?.isLeader) return ErrorCode.NOT_COORDINATOR;
         if (p.offline) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
         return ErrorCode.NONE;
@@ -311,7 +340,7 @@ export class Broker {
         size.writeInt32BE(r.responseData.length);
         return [size, r.responseData];
       },
-      dispatchLocal: (connection, frame) => apis!.dispatch(connection, frame),
+      dispatchLocal: (connection, frame) => apis.get().dispatch(connection, frame),
       async awaitMetadataPropagation() {
         const controller = election.isActive ? controllerService.active : undefined;
         if (!controller) return;
@@ -324,82 +353,116 @@ export class Broker {
       heartbeatSeen: (brokerId, brokerEpoch, connection) =>
         controllerService.heartbeatSeen(brokerId, brokerEpoch, connection.connectionId),
     };
-    logs.onDirOffline(() => lifecycle?.heartbeatSoon());
+    logs.onDirOffline(() => lifecycle.peek()?.heartbeatSoon());
     // Retention and compaction never touch what consumers cannot read yet.
     logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
-
-    offsetsStore = new ConsumerOffsetsStore(
-      replicas,
-      () => config.offsetsTopicPartitions,
-      () => Date.now(),
-      log,
-      int('offsets.commit.timeout.ms'),
-      () => Number(configs.topicConfig(metadata.image, OFFSETS_TOPIC, 'min.insync.replicas') ?? 1),
-    );
-    const coordinator = new GroupCoordinator(
-      {
-        minSessionTimeoutMs: int('group.min.session.timeout.ms'),
-        maxSessionTimeoutMs: int('group.max.session.timeout.ms'),
-        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        maxGroupSize: int('group.max.size'),
-        offsetMetadataMaxBytes: int('offset.metadata.max.bytes'),
-      },
-      timerScheduler,
-      offsetsStore,
-    );
-    groups = coordinator;
     // The coordinator owns the groups of the `__consumer_offsets` partitions this broker leads.
     replicas.onLeadershipChange((p, isLeader) => {
       if (p.topic !== OFFSETS_TOPIC) return;
-      const owned = (groupId: string) => offsetsStore!.partitionOf(groupId) === p.partition;
-      coordinator.unload(owned);
+      const owned = (groupId: string) => offsetsStore.partitionOf(groupId) === p.partition;
+      groups.unload(owned);
       if (!isLeader) return;
-      const loaded = offsetsStore!.loadPartition(coordinator, p);
+      const loaded = offsetsStore.loadPartition(groups, p);
       log.info({ partition: p.partition, records: loaded }, 'loaded consumer groups');
     });
     metadata.onChange((image) => {
       replicas.applyImage(image, Date.now());
-      lifecycle?.heartbeatSoon();
+      lifecycle.peek()?.heartbeatSoon();
     });
-    await metadata.catchUp();
 
     const socketServer = new SocketServer(
       {
-        handleFrame: (c, f) => apis!.handleFrame(c, f),
+        handleFrame: (c, f) => apis.get().handleFrame(c, f),
         connectionClosed: (c) => controllerService.connectionClosed(c.connectionId),
       },
       {
         maxFrameBytes: config.socketRequestMaxBytes,
-        maxUnauthenticatedFrameBytes: int('sasl.server.max.receive.size'),
+        maxUnauthenticatedFrameBytes: network.saslServerMaxReceiveSize,
         maxInFlight: 64,
-        idleTimeoutMs: int('connections.max.idle.ms'),
+        idleTimeoutMs: network.connectionsMaxIdleMs,
       },
       log,
       { tls, connectionQuotas: connectionQuotasFromConfig(config) },
     );
-    apis = new KafkaApis(
-      services,
-      allHandlers(() => apis!.advertised),
-      kafkaRelease(config.kafkaVersion),
+    apis.set(
+      new KafkaApis(
+        services,
+        allHandlers(() => apis.get().advertised),
+        kafkaRelease(config.kafkaVersion),
+      ),
     );
-    const metricsServer =
-      traffic &&
-      (await serveMetrics(
-        config,
-        {
-          traffic,
-          replicas,
-          logs,
-          metadata,
-          groups: coordinator,
-          isActiveController: () => election.isActive,
-          connectionCounts: () => socketServer.connectionCounts(),
+
+    // ---- Start, in order; each component is stopped in the reverse order. ----
+    // Storage: the metadata store (closed last) and the log dirs (partitions found on disk).
+    await components.start({ name: 'metadata-store', stop: () => store.close() });
+    let found: ReturnType<LogManager['startup']> = [];
+    await components.start({
+      name: 'log-manager',
+      start: () => {
+        found = logs.startup();
+      },
+      stop: () => logs.shutdown(Date.now()),
+    });
+    await components.start({ name: 'group-coordinator', stop: () => groups.shutdown() });
+    await components.start({ name: 'controller-channel', stop: () => channel.close() });
+    // The image as far as the log goes; replicas follow it from here on.
+    await components.start({
+      name: 'replica-manager',
+      start: () => metadata.catchUp(),
+      stop: () => replicas.shutdown(),
+    });
+    let metricsServer: MetricsServer | undefined;
+    await components.start({
+      name: 'metrics-server',
+      start: async () => {
+        metricsServer =
+          traffic &&
+          (await serveMetrics(
+            config,
+            {
+              traffic,
+              replicas,
+              logs,
+              metadata,
+              groups,
+              isActiveController: () => election.isActive,
+              connectionCounts: () => socketServer.connectionCounts(),
+            },
+            interBrokerAddress,
+            log,
+          ));
+      },
+      stop: () => metricsServer?.close(),
+    });
+    const boundPorts = new Map<string, number>();
+    await components.start({
+      name: 'socket-server',
+      start: async () => {
+        for (const b of await socketServer.listen(config.listeners)) boundPorts.set(b.listener.name, b.port);
+      },
+      stop: () => socketServer.close(),
+    });
+    await components.start({ name: 'controller-service', stop: () => controllerService.stop() });
+    if (pgStore) {
+      // Wake-ups by NOTIFY, and a periodic look in case one was missed.
+      let timer: NodeJS.Timeout | undefined;
+      await components.start({
+        name: 'metadata-catch-up',
+        start: async () => {
+          await pgStore.listen(() => void metadata.catchUp().catch(() => {}));
+          timer = setInterval(() => void metadata.catchUp().catch(() => {}), 1000);
+          timer.unref();
         },
-        interBrokerAddress,
-        log,
-      ));
-    const bound = await socketServer.listen(config.listeners);
-    const boundPorts = new Map(bound.map((b) => [b.listener.name, b.port]));
+        stop: () => clearInterval(timer),
+      });
+    }
+    await components.start({
+      name: 'controller-election',
+      start: () => election.start(),
+      stop: () => election.stop(),
+    });
+    // --add-scram users go into the metadata log (through the controller), where authentication reads them.
+    await bootstrapScramCredentials(sasl.bootstrapScram, metadata, channel, log);
 
     const endpoints = config.advertisedListeners.map((l) => ({
       name: l.name,
@@ -413,51 +476,47 @@ export class Broker {
         .filter((d) => logs.isDirOnline(d))
         .map((d) => logs.directoryId(d) ?? '')
         .filter(Boolean);
-    lifecycle = new BrokerLifecycleManager(
-      channel,
-      {
-        brokerId: config.nodeId,
-        heartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
-        fencedHeartbeatIntervalMs: Math.min(100, int('broker.heartbeat.interval.ms')),
-        requestTimeoutMs: replicaTimeoutMs,
-      },
-      () => ({
-        brokerId: config.nodeId,
-        clusterId,
-        incarnationId,
-        listeners: endpoints.map((e) => ({
-          name: e.name,
-          host: e.host,
-          port: e.port,
-          securityProtocol: securityProtocolId(e.securityProtocol),
-        })),
-        features: [],
-        rack: config.rack,
-        logDirs: onlineDirIds(),
-      }),
-      () => metadata.image.offset,
-      () =>
-        logs.dirs
-          .filter((d) => !logs.isDirOnline(d))
-          .map((d) => logs.directoryId(d) ?? '')
-          .filter(Boolean),
-      log,
+    const brokerLifecycle = lifecycle.set(
+      new BrokerLifecycleManager(
+        channel,
+        {
+          brokerId: config.nodeId,
+          heartbeatIntervalMs: quorum.brokerHeartbeatIntervalMs,
+          fencedHeartbeatIntervalMs: Math.min(100, quorum.brokerHeartbeatIntervalMs),
+          requestTimeoutMs: replica.socketTimeoutMs,
+        },
+        () => ({
+          brokerId: config.nodeId,
+          clusterId,
+          incarnationId,
+          listeners: endpoints.map((e) => ({
+            name: e.name,
+            host: e.host,
+            port: e.port,
+            securityProtocol: securityProtocolId(e.securityProtocol),
+          })),
+          features: [],
+          rack: config.rack,
+          logDirs: onlineDirIds(),
+        }),
+        () => metadata.image.offset,
+        () =>
+          logs.dirs
+            .filter((d) => !logs.isDirOnline(d))
+            .map((d) => logs.directoryId(d) ?? '')
+            .filter(Boolean),
+        log,
+      ),
     );
-
-    const stopCatchUp: (() => void)[] = [];
-    if (pgStore) {
-      // Wake-ups by NOTIFY, and a periodic look in case one was missed.
-      await pgStore.listen(() => void metadata.catchUp().catch(() => {}));
-      const t = setInterval(() => void metadata.catchUp().catch(() => {}), 1000);
-      t.unref();
-      stopCatchUp.push(() => clearInterval(t));
-    }
-    await election.start();
-    // --add-scram users go into the metadata log (through the controller), where authentication reads them.
-    await bootstrapScramCredentials(sasl.bootstrapScram, metadata, channel, log);
-    lifecycle.start();
-    const unfenced = await lifecycle.waitUntilUnfenced(UNFENCE_WAIT_MS);
-    if (!unfenced) log.warn('not unfenced by the controller yet; serving with the metadata we have');
+    await components.start({
+      name: 'broker-lifecycle',
+      start: async () => {
+        brokerLifecycle.start();
+        const unfenced = await brokerLifecycle.waitUntilUnfenced(UNFENCE_WAIT_MS);
+        if (!unfenced) log.warn('not unfenced by the controller yet; serving with the metadata we have');
+      },
+      stop: () => brokerLifecycle.stop(),
+    });
 
     // Partition directories the metadata no longer knows (topic deleted while down) are removed.
     for (const f of found) {
@@ -474,31 +533,37 @@ export class Broker {
       'broker started',
     );
 
-    const broker = new Broker(
-      config,
-      services,
-      { socketServer, store, election, controllerService, channel, lifecycle, metricsServer },
-      boundPorts,
-    );
     const scheduler = new TimerScheduler((name, err) =>
       log.error({ err, task: name }, 'background task failed'),
     );
-    const lagMs = int('replica.lag.time.max.ms');
-    broker.stopBackground.push(
-      ...stopCatchUp,
-      logs.schedule(scheduler, {
-        retentionCheckMs: int('log.retention.check.interval.ms'),
-        cleanerBackoffMs: int('log.cleaner.backoff.ms'),
-        checkpointMs: int('replica.high.watermark.checkpoint.interval.ms'),
-      }),
-      scheduler.schedule('offset-expiry', 60_000, () =>
-        groups!.expireOffsets(int('offsets.retention.minutes') * 60_000),
-      ),
-      scheduler.schedule('isr-expiry', Math.max(10, Math.floor(lagMs / 2)), () =>
-        replicas.checkIsrs(Date.now()),
-      ),
+    const background: (() => void)[] = [];
+    await components.start({
+      name: 'background-tasks',
+      start: () => {
+        background.push(
+          logs.schedule(scheduler, {
+            retentionCheckMs: logMaintenance.retentionCheckIntervalMs,
+            cleanerBackoffMs: logMaintenance.cleanerBackoffMs,
+            checkpointMs: replica.highWatermarkCheckpointIntervalMs,
+          }),
+          scheduler.schedule('offset-expiry', 60_000, () =>
+            groups.expireOffsets(groupSettings.offsetsRetentionMinutes * 60_000),
+          ),
+          scheduler.schedule('isr-expiry', Math.max(10, Math.floor(replica.lagTimeMaxMs / 2)), () =>
+            replicas.checkIsrs(Date.now()),
+          ),
+        );
+      },
+      stop: () => {
+        for (const cancel of background) cancel();
+      },
+    });
+    return new Broker(
+      config,
+      services,
+      { components, lifecycle: brokerLifecycle, metricsServer },
+      boundPorts,
     );
-    return broker;
   }
 
   /** Port of the Prometheus endpoint (`fjord.metrics.listen`), undefined when off. */
@@ -514,28 +579,19 @@ export class Broker {
   /**
    * Stops the broker. With `controlled` (the default, as `controlled.shutdown.enable`), it first
    * asks the controller to move its leadership away and waits until that is done, so clients
-   * see a leader change rather than an outage; then it hands over the controller lease.
+   * see a leader change rather than an outage; then every component stops, the last started
+   * first (background work, this broker's registration, the controller lease, listeners, …,
+   * storage).
    */
-  async stop(controlled = this.config.values.get('controlled.shutdown.enable') === true): Promise<void> {
-    const { lifecycle, election, controllerService, socketServer, channel, store } = this.parts;
+  async stop(controlled = this.config.quorum.controlledShutdownEnable): Promise<void> {
     const others = this.services.metadata.image.liveBrokers().some((b) => b.brokerId !== this.config.nodeId);
     if (controlled && others) {
-      const ok = await lifecycle.controlledShutdown(
-        Number(this.config.values.get('fjord.controlled.shutdown.timeout.ms')),
+      const ok = await this.parts.lifecycle.controlledShutdown(
+        this.config.quorum.controlledShutdownTimeoutMs,
       );
       if (!ok) this.services.log.warn('controlled shutdown timed out; stopping anyway');
     }
-    lifecycle.stop();
-    for (const stop of this.stopBackground) stop();
-    await election.stop();
-    controllerService.stop();
-    await socketServer.close();
-    await this.parts.metricsServer?.close();
-    await this.services.replicas.shutdown();
-    channel.close();
-    this.services.groups.shutdown();
-    this.services.logs.shutdown(Date.now());
-    await store.close();
+    await this.parts.components.stopAll();
     this.services.log.info('broker stopped');
   }
 }

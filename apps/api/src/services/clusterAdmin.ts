@@ -5,6 +5,7 @@ import {
   type GroupState,
   InstanceAdmin,
   instanceAdminCredential,
+  kafkaErrorType,
   MessageBrowser,
   type MessagePage,
   ScramAdmin,
@@ -59,11 +60,7 @@ const controlPort = (b: BrokerPlacement) => (b.ports as Record<string, number>).
 
 /** A broker that does not implement an admin API (older broker builds) is a clean 501, not a 502. */
 function unsupported(e: unknown): boolean {
-  const m = (e as Error).message ?? '';
-  return (
-    (e as AdminError).kafkaType === 'UNSUPPORTED_VERSION' ||
-    /not supported|unsupported|does not support/i.test(m)
-  );
+  return kafkaErrorType(e) === 'UNSUPPORTED_VERSION';
 }
 
 /**

@@ -1,13 +1,17 @@
 import { AclInput, GroupResetOffsetsInput, UserCreateInput, UserDeleteInput } from '@fjord/contracts';
-import { type AclSpec, AdminError, instanceAdminCredential, ScramAdmin, unseal } from '@fjord/fleet';
+import {
+  type AclSpec,
+  AdminError,
+  instanceAdminCredential,
+  kafkaErrorType,
+  ScramAdmin,
+  unseal,
+} from '@fjord/fleet';
 import { type FlowContext, operationInput, PermanentError, portsOf, withInstanceAdmins } from '../context.js';
 import { loadInstance } from './brokers.js';
 
 function permanentIfUnsupported(e: unknown): never {
-  if (
-    e instanceof AdminError &&
-    (e.kafkaType === 'UNSUPPORTED_VERSION' || /not supported|unsupported/i.test(e.message))
-  )
+  if (e instanceof AdminError && kafkaErrorType(e) === 'UNSUPPORTED_VERSION')
     throw new PermanentError('not_supported_by_brokers', e.message);
   throw e;
 }

@@ -181,6 +181,62 @@ export interface BrokerConfigSource {
   readonly scramUsers?: readonly string[];
 }
 
+/** replica.* keys: follower fetching and ISR membership. */
+export interface ReplicaSettings {
+  readonly lagTimeMaxMs: number;
+  readonly fetchWaitMaxMs: number;
+  readonly fetchMinBytes: number;
+  readonly fetchResponseMaxBytes: number;
+  readonly fetchMaxBytes: number;
+  readonly fetchBackoffMs: number;
+  readonly socketTimeoutMs: number;
+  readonly highWatermarkCheckpointIntervalMs: number;
+}
+
+/** The controller quorum: broker sessions, leader balance, the lease, controlled shutdown. */
+export interface QuorumSettings {
+  readonly brokerSessionTimeoutMs: number;
+  readonly brokerHeartbeatIntervalMs: number;
+  readonly leaderImbalancePerBrokerPercentage: number;
+  readonly leaderImbalanceCheckIntervalSeconds: number;
+  readonly autoLeaderRebalanceEnable: boolean;
+  readonly metadataSnapshotIntervalRecords: number;
+  readonly controllerLeaseMs: number;
+  readonly controllerLeaseRenewMs: number;
+  readonly controlledShutdownEnable: boolean;
+  readonly controlledShutdownTimeoutMs: number;
+}
+
+/** The group coordinator and `__consumer_offsets`. */
+export interface GroupSettings {
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  readonly maxSize: number;
+  readonly offsetMetadataMaxBytes: number;
+  readonly offsetsCommitTimeoutMs: number;
+  readonly offsetsRetentionMinutes: number;
+  readonly offsetsTopicReplicationFactor: number;
+}
+
+/** Connections, quotas and fetch sessions. */
+export interface NetworkSettings {
+  readonly connectionsMaxIdleMs: number;
+  readonly connectionsMaxReauthMs: number;
+  readonly saslServerMaxReceiveSize: number;
+  readonly maxIncrementalFetchSessionCacheSlots: number;
+  readonly quotaWindowNum: number;
+  readonly quotaWindowSizeSeconds: number;
+  /** fjord.instance.bandwidth.bytes.per.second; null: no instance-wide cap. */
+  readonly instanceBandwidthBytesPerSecond: number | null;
+}
+
+/** Background log maintenance. */
+export interface LogMaintenanceSettings {
+  readonly retentionCheckIntervalMs: number;
+  readonly cleanerEnable: boolean;
+  readonly cleanerBackoffMs: number;
+}
+
 export interface ResolvedBrokerConfig {
   readonly nodeId: number;
   readonly clusterId: string | null;
@@ -207,6 +263,12 @@ export interface ResolvedBrokerConfig {
   readonly maxReplicationFactor: number;
   /** fjord.instance.partition.limit: partitions all user topics may have together (0: no limit). */
   readonly partitionLimit: number;
+  // Typed views of the keys the broker's components are built from (same values as `values`).
+  readonly replica: ReplicaSettings;
+  readonly quorum: QuorumSettings;
+  readonly groups: GroupSettings;
+  readonly network: NetworkSettings;
+  readonly logMaintenance: LogMaintenanceSettings;
   /** Every broker key's effective value (explicit or default), for DescribeConfigs. */
   readonly values: ReadonlyMap<string, ConfigValue>;
   /** Keys set explicitly (file or override). */
@@ -328,6 +390,52 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
     kafkaVersion: values.get('fjord.kafka.version') as string,
     maxReplicationFactor: values.get('fjord.max.replication.factor') as number,
     partitionLimit: values.get('fjord.instance.partition.limit') as number,
+    replica: {
+      lagTimeMaxMs: int('replica.lag.time.max.ms'),
+      fetchWaitMaxMs: int('replica.fetch.wait.max.ms'),
+      fetchMinBytes: int('replica.fetch.min.bytes'),
+      fetchResponseMaxBytes: int('replica.fetch.response.max.bytes'),
+      fetchMaxBytes: int('replica.fetch.max.bytes'),
+      fetchBackoffMs: int('replica.fetch.backoff.ms'),
+      socketTimeoutMs: int('replica.socket.timeout.ms'),
+      highWatermarkCheckpointIntervalMs: int('replica.high.watermark.checkpoint.interval.ms'),
+    },
+    quorum: {
+      brokerSessionTimeoutMs: int('broker.session.timeout.ms'),
+      brokerHeartbeatIntervalMs: int('broker.heartbeat.interval.ms'),
+      leaderImbalancePerBrokerPercentage: int('leader.imbalance.per.broker.percentage'),
+      leaderImbalanceCheckIntervalSeconds: int('leader.imbalance.check.interval.seconds'),
+      autoLeaderRebalanceEnable: values.get('auto.leader.rebalance.enable') === true,
+      metadataSnapshotIntervalRecords: int('fjord.metadata.snapshot.interval.records'),
+      controllerLeaseMs: int('fjord.controller.lease.ms'),
+      controllerLeaseRenewMs: int('fjord.controller.lease.renew.ms'),
+      controlledShutdownEnable: values.get('controlled.shutdown.enable') === true,
+      controlledShutdownTimeoutMs: int('fjord.controlled.shutdown.timeout.ms'),
+    },
+    groups: {
+      minSessionTimeoutMs: int('group.min.session.timeout.ms'),
+      maxSessionTimeoutMs: int('group.max.session.timeout.ms'),
+      maxSize: int('group.max.size'),
+      offsetMetadataMaxBytes: int('offset.metadata.max.bytes'),
+      offsetsCommitTimeoutMs: int('offsets.commit.timeout.ms'),
+      offsetsRetentionMinutes: int('offsets.retention.minutes'),
+      offsetsTopicReplicationFactor: int('offsets.topic.replication.factor'),
+    },
+    network: {
+      connectionsMaxIdleMs: int('connections.max.idle.ms'),
+      connectionsMaxReauthMs: int('connections.max.reauth.ms'),
+      saslServerMaxReceiveSize: int('sasl.server.max.receive.size'),
+      maxIncrementalFetchSessionCacheSlots: int('max.incremental.fetch.session.cache.slots'),
+      quotaWindowNum: int('quota.window.num'),
+      quotaWindowSizeSeconds: int('quota.window.size.seconds'),
+      instanceBandwidthBytesPerSecond: maybe('fjord.instance.bandwidth.bytes.per.second'),
+    },
+    logMaintenance: {
+      retentionCheckIntervalMs: int('log.retention.check.interval.ms'),
+      // Only an explicit false turns the cleaner off (as Broker.start read it before).
+      cleanerEnable: values.get('log.cleaner.enable') !== false,
+      cleanerBackoffMs: int('log.cleaner.backoff.ms'),
+    },
     values,
     explicit,
     unknownKeys,

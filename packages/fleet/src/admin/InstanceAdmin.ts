@@ -1,4 +1,5 @@
 import kafkajs, { type Admin } from 'kafkajs';
+import { kafkaErrorType } from './kafkaErrors.js';
 
 // kafkajs is CommonJS: its enums and classes come from the default export under ESM.
 const {
@@ -104,7 +105,7 @@ export class AdminError extends Error {
   }
 }
 
-const kafkaType = (e: unknown): string | undefined => (e as { type?: string }).type;
+const kafkaType = kafkaErrorType;
 
 /**
  * The Kafka Admin protocol view of one instance, through kafkajs: what the API reads and the
@@ -217,7 +218,7 @@ export class InstanceAdmin {
         ],
       });
     } catch (e) {
-      if (kafkaType(e) === 'TOPIC_ALREADY_EXISTS' || /already exists/i.test((e as Error).message)) return;
+      if (kafkaType(e) === 'TOPIC_ALREADY_EXISTS') return;
       throw new AdminError(`CreateTopics ${spec.name}: ${(e as Error).message}`, kafkaType(e));
     }
   }

@@ -2,6 +2,7 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { alterUserScramCredentialsV0, describeUserScramCredentialsV0 } from '@platformatic/kafka';
 import { withBrokerConnection } from './brokerConnection.js';
 import { type AdminCredential, AdminError } from './InstanceAdmin.js';
+import { kafkaErrorType } from './kafkaErrors.js';
 
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
@@ -93,6 +94,6 @@ export class ScramAdmin {
   }
 }
 
-function kind(e: Error & { apiKey?: number; code?: string }): string | undefined {
-  return /unsupported|not supported|UNSUPPORTED_VERSION/i.test(e.message) ? 'UNSUPPORTED_VERSION' : e.code;
+function kind(e: Error & { code?: string }): string | undefined {
+  return kafkaErrorType(e) === 'UNSUPPORTED_VERSION' ? 'UNSUPPORTED_VERSION' : e.code;
 }
