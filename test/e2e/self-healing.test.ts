@@ -185,4 +185,48 @@ describe('self-healing', () => {
       return r.body.health.status === 'healthy';
     });
   }, 180_000);
+
+  it('a spec change reaches running brokers without a restart (bandwidth and partition limit)', async () => {
+    const pids = async () => Promise.all([1, 2, 3].map(async (id) => (await brokerOf(id)).handle.pid));
+    const before = await pids();
+    const r = await client.call('POST', `/v1/instances/${instanceId}/resize`, {
+      spec: { bandwidthMBps: 80, partitionLimit: 5 },
+    });
+    expect(r.status).toBe(202);
+    expect((await waitForOperation(client, r.body.operation.id, 120_000)).status).toBe('succeeded');
+    expect(await pids()).toEqual(before);
+
+    const admin = new Kafka({
+      brokers: bootstrap.split(','),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [1, 2, 3].map((id) => ({
+          type: 4,
+          name: String(id),
+          configNames: ['fjord.instance.bandwidth.bytes.per.second', 'fjord.instance.partition.limit'],
+        })),
+      });
+      for (const res of described.resources)
+        expect(Object.fromEntries(res.configEntries.map((e) => [e.configName, e.configValue]))).toEqual({
+          'fjord.instance.bandwidth.bytes.per.second': '80000000',
+          'fjord.instance.partition.limit': '5',
+        });
+      // 3 partitions in use, 3 more would pass the new limit of 5: refused whichever client asks.
+      await expect(
+        admin.createTopics({ topics: [{ topic: 'more', numPartitions: 3 }] }),
+      ).rejects.toMatchObject({
+        errors: [expect.objectContaining({ type: 'POLICY_VIOLATION' })],
+      });
+      expect(
+        await admin.createTopics({ topics: [{ topic: 'fits', numPartitions: 2, replicationFactor: 3 }] }),
+      ).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 180_000);
 });

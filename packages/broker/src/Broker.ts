@@ -266,6 +266,7 @@ export class Broker {
       quotas: new QuotaManagers(
         { samples: network.quotaWindowNum, windowMs: network.quotaWindowSizeSeconds * 1000 },
         network.instanceBandwidthBytesPerSecond,
+        config.nodeId,
       ),
       fetchSessions: new FetchSessionCache(network.maxIncrementalFetchSessionCacheSlots),
       topicDefaults,

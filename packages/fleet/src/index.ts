@@ -1,4 +1,5 @@
 export * from './admin/adminCredential.js';
+export * from './admin/BrokerConfigAdmin.js';
 export * from './admin/InstanceAdmin.js';
 export * from './admin/kafkaErrors.js';
 export * from './admin/MessageBrowser.js';

@@ -3,6 +3,7 @@ import { brokerKey } from '../brokerSpec.js';
 import { type FlowContext, PermanentError, until, withInstanceAdmins } from '../context.js';
 import { planRebalance } from '../rebalancePlan.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
+import { applyLiveSpec } from './liveSpec.js';
 
 /** Starts every placement not yet running (all of them on create, the new ones on resize). */
 async function bringUpBrokers(ctx: FlowContext): Promise<void> {
@@ -73,8 +74,17 @@ export async function resizeInstance(ctx: FlowContext): Promise<void> {
       throw e;
     }
   });
-  // Disk and partition limits are enforced by the control plane. The bandwidth limit is a broker
-  // setting read at start: a new bandwidth reaches running brokers with their next rolling restart.
+  // Bandwidth and partition limit reach the running brokers now, no restart (the disk size is a
+  // control-plane figure).
+  await ctx.steps.once('live-spec', async () => {
+    const ins = await loadInstance(ctx);
+    await applyLiveSpec(
+      ctx,
+      ins,
+      ins.brokers.filter((b) => b.status === 'RUNNING'),
+    );
+    return true;
+  });
   await markRunning(ctx);
 }
 

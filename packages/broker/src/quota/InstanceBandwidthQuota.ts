@@ -11,7 +11,8 @@ export class InstanceBandwidthQuota {
   private readonly egress: SampledRate;
 
   constructor(
-    readonly bytesPerSecond: number,
+    /** Changed in place when the instance's spec changes (a dynamic broker config). */
+    public bytesPerSecond: number,
     window: RateWindow,
   ) {
     this.ingress = new SampledRate(window);

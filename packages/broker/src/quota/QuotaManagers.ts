@@ -1,4 +1,4 @@
-import type { MetadataImage } from '@fjord/metadata';
+import { dynamicInstanceValue, INSTANCE_BANDWIDTH_KEY, type MetadataImage } from '@fjord/metadata';
 import { ClientQuotaManager } from './ClientQuotaManager.js';
 import { quotaUserOf } from './ClientQuotaResolver.js';
 import { InstanceBandwidthQuota } from './InstanceBandwidthQuota.js';
@@ -19,25 +19,42 @@ export class QuotaManagers {
   readonly produce: ClientQuotaManager;
   readonly fetch: ClientQuotaManager;
   readonly request: ClientQuotaManager;
-  readonly instance?: InstanceBandwidthQuota;
+  private bandwidth: InstanceBandwidthQuota | undefined;
+  /** The image the bandwidth was last resolved from (images are replaced, never changed). */
+  private bandwidthImage: MetadataImage | undefined;
 
   constructor(
     readonly window: RateWindow,
-    instanceBytesPerSecond: number | null,
+    /** The static `fjord.instance.bandwidth.bytes.per.second` (null: no instance limit). */
+    private readonly staticBandwidth: number | null,
+    private readonly brokerId: number,
   ) {
     this.produce = new ClientQuotaManager('producer_byte_rate', window);
     this.fetch = new ClientQuotaManager('consumer_byte_rate', window);
     // As ClientRequestQuotaManager: a request-time throttle never exceeds one window.
     this.request = new ClientQuotaManager('request_percentage', window, window.windowMs);
-    if (instanceBytesPerSecond !== null)
-      this.instance = new InstanceBandwidthQuota(instanceBytesPerSecond, window);
+  }
+
+  /**
+   * The instance bandwidth quota as the image has it: a dynamic broker config (per broker, then
+   * cluster-wide) overrides the static one, so a spec change applies without a restart; 0 lifts
+   * the limit. Resolved once per image; the rates measured so far are kept across a change.
+   */
+  instance(image: MetadataImage): InstanceBandwidthQuota | undefined {
+    if (image === this.bandwidthImage) return this.bandwidth;
+    this.bandwidthImage = image;
+    const rate = dynamicInstanceValue(image, this.brokerId, INSTANCE_BANDWIDTH_KEY) ?? this.staticBandwidth;
+    if (!rate) this.bandwidth = undefined;
+    else if (this.bandwidth) this.bandwidth.bytesPerSecond = rate;
+    else this.bandwidth = new InstanceBandwidthQuota(rate, this.window);
+    return this.bandwidth;
   }
 
   /** Produce request bytes (the whole request, as Kafka counts them). */
   recordProduce(image: MetadataImage, c: QuotaClient, bytes: number, nowMs: number): number {
     const user = quotaUserOf(c.principal);
     const client = this.produce.record(image.clientQuotas, user, c.clientId, bytes, nowMs);
-    const instance = this.instance?.record('in', bytes, image.liveBrokers().length, nowMs) ?? 0;
+    const instance = this.instance(image)?.record('in', bytes, image.liveBrokers().length, nowMs) ?? 0;
     return Math.max(client, instance);
   }
 
@@ -48,11 +65,11 @@ export class QuotaManagers {
   recordFetch(image: MetadataImage, c: QuotaClient, bytes: number, nowMs: number): number {
     const user = quotaUserOf(c.principal);
     const client = this.fetch.record(image.clientQuotas, user, c.clientId, bytes, nowMs);
-    const instance = this.instance?.record('out', bytes, image.liveBrokers().length, nowMs) ?? 0;
+    const instance = this.instance(image)?.record('out', bytes, image.liveBrokers().length, nowMs) ?? 0;
     const throttle = Math.max(client, instance);
     if (throttle > 0) {
       this.fetch.unrecord(image.clientQuotas, user, c.clientId, bytes, nowMs);
-      this.instance?.unrecord('out', bytes, nowMs);
+      this.instance(image)?.unrecord('out', bytes, nowMs);
     }
     return throttle;
   }
@@ -60,7 +77,8 @@ export class QuotaManagers {
   /** The most one fetch may return without certain throttling. */
   maxFetchBytes(image: MetadataImage, c: QuotaClient): number {
     const client = this.fetch.maxValueInWindow(image.clientQuotas, quotaUserOf(c.principal), c.clientId);
-    const instance = this.instance?.maxBytesInWindow(image.liveBrokers().length) ?? Number.POSITIVE_INFINITY;
+    const instance =
+      this.instance(image)?.maxBytesInWindow(image.liveBrokers().length) ?? Number.POSITIVE_INFINITY;
     return Math.min(client, instance);
   }
 

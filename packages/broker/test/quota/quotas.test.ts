@@ -1,4 +1,10 @@
-import { MetadataImage, planAlterClientQuotas, replay } from '@fjord/metadata';
+import {
+  AlterConfigOp,
+  MetadataImage,
+  planAlterClientQuotas,
+  planAlterConfigs,
+  replay,
+} from '@fjord/metadata';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClientQuotaManager } from '../../src/quota/ClientQuotaManager.js';
@@ -138,7 +144,7 @@ describe('QuotaManagers', () => {
   };
 
   it('a throttled fetch does not count its bytes, and fetch sizes are bounded by the quota window', () => {
-    const q = new QuotaManagers(window, null);
+    const q = new QuotaManagers(window, null, 1);
     const img = image([[{ user: 'alice' }, 'consumer_byte_rate', 1000]]);
     const alice = { principal: 'User:alice', clientId: 'c' };
     expect(q.maxFetchBytes(img, alice)).toBe(1000 * 10);
@@ -151,7 +157,7 @@ describe('QuotaManagers', () => {
   });
 
   it('request_percentage counts handler time as a share of one thread, throttled at most one window', () => {
-    const q = new QuotaManagers(window, null);
+    const q = new QuotaManagers(window, null, 1);
     const img = image([[{ 'client-id': 'busy' }, 'request_percentage', 10]]);
     const busy = { principal: 'User:x', clientId: 'busy' };
     // 10 % of one thread over the 10 s minimum window is 1 s of handler time.
@@ -167,5 +173,37 @@ describe('QuotaManagers', () => {
     expect(one.record('in', 9000, 1, 0)).toBe(0);
     expect(three.record('in', 9000, 3, 0)).toBeGreaterThan(0);
     expect(one.maxBytesInWindow(2)).toBe(500 * 10);
+  });
+
+  it('the instance bandwidth follows a dynamic broker config over the static one, 0 lifting it', () => {
+    const alter = (img: MetadataImage, name: string, value: string) => {
+      const plan = planAlterConfigs(
+        img,
+        'broker',
+        name,
+        [{ name: 'fjord.instance.bandwidth.bytes.per.second', op: AlterConfigOp.SET, value }],
+        true,
+      );
+      if (!plan.ok) throw new Error(plan.message);
+      return replay(
+        img,
+        plan.records.map((record, offset) => ({ offset: img.offset + 1 + offset, record })),
+      );
+    };
+    const q = new QuotaManagers(window, 1000, 1);
+    const c = { principal: 'User:x', clientId: 'c' };
+    expect(q.maxFetchBytes(MetadataImage.EMPTY, c)).toBe(1000 * 10);
+    const clusterWide = alter(MetadataImage.EMPTY, '', '5000');
+    expect(q.maxFetchBytes(clusterWide, c)).toBe(5000 * 10);
+    expect(q.maxFetchBytes(alter(clusterWide, '', '0'), c)).toBe(Number.POSITIVE_INFINITY);
+    // A value that is not a non-negative number is refused, naming the key.
+    const bad = planAlterConfigs(
+      clusterWide,
+      'broker',
+      '',
+      [{ name: 'fjord.instance.bandwidth.bytes.per.second', op: AlterConfigOp.SET, value: '-1' }],
+      true,
+    );
+    expect(bad).toMatchObject({ ok: false, error: 'INVALID_CONFIG' });
   });
 });

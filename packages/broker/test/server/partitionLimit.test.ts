@@ -1,4 +1,5 @@
 import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
+import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -37,6 +38,30 @@ describe('fjord.instance.partition.limit, whichever client asks', () => {
     });
     const meta = await admin.fetchTopicMetadata({ topics: ['a'] });
     expect(meta.topics[0]!.partitions).toHaveLength(6);
+  });
+
+  it('takes a new limit at run time from a dynamic broker config, as a spec change does', async () => {
+    // IncrementalAlterConfigs on the broker's own BROKER resource, as the control plane sends it.
+    const p = new Admin({ clientId: 'spec-change', bootstrapBrokers: [`127.0.0.1:${broker.port}`] });
+    try {
+      await p.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: 4,
+            resourceName: '1',
+            configs: [{ name: 'fjord.instance.partition.limit', configOperation: 0, value: '20' }],
+          },
+        ],
+      });
+    } finally {
+      await p.close();
+    }
+    expect(await admin.createTopics({ topics: [{ topic: 'b', numPartitions: 5 }] })).toBe(true);
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 4, name: '1', configNames: ['fjord.instance.partition.limit'] }],
+    });
+    expect(described.resources[0]!.configEntries[0]).toMatchObject({ configValue: '20', readOnly: false });
   });
 
   it('never refuses the internal topics', async () => {

@@ -1,5 +1,6 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
 import { type ConfigValue, formatConfigValue } from './ConfigDef.js';
+import { INSTANCE_CONFIG_DEFS } from './InstanceConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS, type TopicConfigDef } from './TopicConfigDefs.js';
 
 /** Kafka's DescribeConfigs source ids. */
@@ -106,7 +107,14 @@ export class EffectiveConfigs {
   }
 }
 
-const DYNAMIC_KEYS = new Set(TOPIC_CONFIG_DEFS.map((d) => d.brokerSynonym));
+/**
+ * Broker configs that may be changed at run time (cluster-wide with resource name '' or per
+ * broker): the log defaults that topic configs inherit, and the managed instance's limits.
+ */
+export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
+  ...TOPIC_CONFIG_DEFS.map((d) => d.brokerSynonym),
+  ...INSTANCE_CONFIG_DEFS.map((d) => d.name),
+]);
 function isDynamic(key: string): boolean {
-  return DYNAMIC_KEYS.has(key);
+  return DYNAMIC_BROKER_CONFIGS.has(key);
 }

@@ -1,4 +1,6 @@
 import { ConfigError, parseConfigValue } from '../config/ConfigDef.js';
+import { DYNAMIC_BROKER_CONFIGS } from '../config/EffectiveConfigs.js';
+import { INSTANCE_CONFIG_DEFS } from '../config/InstanceConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS } from '../config/TopicConfigDefs.js';
 import type { MetadataImage } from '../image/MetadataImage.js';
 import type { ConfigResourceType, MetadataRecord } from '../records.js';
@@ -13,14 +15,6 @@ export interface ConfigAlteration {
   readonly op: AlterConfigOpType;
   readonly value: string | null;
 }
-
-/**
- * Broker configs that may be changed at run time (cluster-wide with resource name '' or per
- * broker): the log defaults that topic configs inherit.
- */
-export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set(
-  TOPIC_CONFIG_DEFS.map((d) => d.brokerSynonym),
-);
 
 /**
  * Plans AlterConfigs (`incremental=false`: the given set replaces all overrides) or
@@ -118,6 +112,8 @@ export function planAlterConfigs(
 
 function brokerDef(name: string) {
   if (!DYNAMIC_BROKER_CONFIGS.has(name)) return undefined;
+  const instanceDef = INSTANCE_CONFIG_DEFS.find((d) => d.name === name);
+  if (instanceDef) return instanceDef;
   const topicDef = TOPIC_CONFIG_DEFS.find((d) => d.brokerSynonym === name)!;
   return { ...topicDef, name };
 }

@@ -3,6 +3,9 @@ import {
   type ConfigAlteration,
   type ConfigResourceType,
   ConfigSource,
+  dynamicInstanceValue,
+  INSTANCE_PARTITION_LIMIT_KEY,
+  type MetadataImage,
   planAlterConfigs,
   planCreatePartitions,
   planCreateTopic,
@@ -15,6 +18,13 @@ import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 import { INTERNAL_TOPICS } from './metadata.js';
+
+/** The instance's partition limit as `image` has it: a dynamic broker config overrides the static one. */
+function partitionLimitOf(b: RequestContext['broker'], image: MetadataImage): number | undefined {
+  return (
+    dynamicInstanceValue(image, b.brokerId, INSTANCE_PARTITION_LIMIT_KEY) ?? b.topicDefaults.partitionLimit
+  );
+}
 
 export const createTopicsHandler = defineHandler({
   apiKey: ApiKey.CreateTopics,
@@ -65,8 +75,16 @@ export const createTopicsHandler = defineHandler({
         configs: t.configs,
       };
       const plan = req.validateOnly
-        ? planCreateTopic(b.metadata.image, request, b.topicDefaults)
-        : await b.metadataQueue.submit((image) => planCreateTopic(image, request, b.topicDefaults));
+        ? planCreateTopic(b.metadata.image, request, {
+            ...b.topicDefaults,
+            partitionLimit: partitionLimitOf(b, b.metadata.image),
+          })
+        : await b.metadataQueue.submit((image) =>
+            planCreateTopic(image, request, {
+              ...b.topicDefaults,
+              partitionLimit: partitionLimitOf(b, image),
+            }),
+          );
       if (!plan.ok) {
         topics.push({ ...base, errorCode: code(plan.error), errorMessage: plan.message });
         continue;
@@ -188,10 +206,12 @@ export const createPartitionsHandler = defineHandler({
         // As in Kafka, an empty assignment list means "place the new partitions automatically".
         assignments: t.assignments?.length ? t.assignments.map((a) => a.brokerIds) : null,
       };
-      const { maxReplicationFactor: max, partitionLimit: limit } = b.topicDefaults;
+      const max = b.topicDefaults.maxReplicationFactor;
       const plan = req.validateOnly
-        ? planCreatePartitions(b.metadata.image, request, max, limit)
-        : await b.metadataQueue.submit((image) => planCreatePartitions(image, request, max, limit));
+        ? planCreatePartitions(b.metadata.image, request, max, partitionLimitOf(b, b.metadata.image))
+        : await b.metadataQueue.submit((image) =>
+            planCreatePartitions(image, request, max, partitionLimitOf(b, image)),
+          );
       results.push(
         plan.ok
           ? { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null }
