@@ -26,6 +26,11 @@ export interface ProduceRequest {
 /** What the API reads from an instance's cluster itself (topics, ACLs, users, groups live there). */
 export interface ClusterAdmin {
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<TopicState[]>;
+  /** The topic (internal ones included) with the most replicas of a partition; undefined without topics. */
+  widestReplication(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+  ): Promise<{ topic: string; replicationFactor: number } | undefined>;
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<AclSpec[]>;
   listUsers(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<ScramUser[]>;
   listGroups(
@@ -123,6 +128,16 @@ export class KafkaClusterAdmin implements ClusterAdmin {
 
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]) {
     return this.guarded(instanceId, 'topics', () => this.clientFor(instanceId, brokers).listTopics());
+  }
+
+  widestReplication(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'topics', async () => {
+      let widest: { topic: string; replicationFactor: number } | undefined;
+      for (const p of await this.clientFor(instanceId, brokers).partitionLayout())
+        if (!widest || p.replicas.length > widest.replicationFactor)
+          widest = { topic: p.topic, replicationFactor: p.replicas.length };
+      return widest;
+    });
   }
 
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]) {
