@@ -19,8 +19,7 @@ export function planDrain(
   const remaining = brokers.filter((b) => !leaving.has(b.id));
   const zoneOf = new Map(brokers.map((b) => [b.id, b.zone]));
   const load = new Map(remaining.map((b) => [b.id, 0]));
-  for (const p of partitions)
-    for (const r of p.replicas) if (load.has(r)) load.set(r, load.get(r)! + 1);
+  for (const p of partitions) for (const r of p.replicas) if (load.has(r)) load.set(r, load.get(r)! + 1);
   const sorted = [...partitions].sort((a, b) =>
     a.topic === b.topic ? a.partition - b.partition : a.topic.localeCompare(b.topic),
   );

@@ -41,6 +41,7 @@ const runner = new OperationRunner(
   {
     adminSecret,
     readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
+    rollingSettleMs: Number(env.FJORD_ROLLING_SETTLE_MS ?? 10_000),
     // Instances run clustered, their metadata log in PostgreSQL (this database unless told otherwise);
     // FJORD_STANDALONE_BROKERS=1 runs each broker alone (brokers without clustered mode).
     ...(env.FJORD_STANDALONE_BROKERS === '1'

@@ -37,9 +37,12 @@ describe('drain before removing brokers', () => {
             zoneCount: fc.integer({ min: 1, max: 4 }),
             brokerZones: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n }),
             leavingMask: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
-            layouts: fc.array(fc.uniqueArray(fc.integer({ min: 1, max: n }), { minLength: 1, maxLength: 3 }), {
-              maxLength: 40,
-            }),
+            layouts: fc.array(
+              fc.uniqueArray(fc.integer({ min: 1, max: n }), { minLength: 1, maxLength: 3 }),
+              {
+                maxLength: 40,
+              },
+            ),
           }),
         ),
         ({ zoneCount, brokerZones, leavingMask, layouts }) => {
@@ -70,9 +73,9 @@ describe('drain before removing brokers', () => {
           });
           // Only partitions that had a replica on a leaving broker are in the plan.
           for (const p of plan)
-            expect(partitions.find((x) => x.partition === p.partition)!.replicas.some((r) => leaving.has(r))).toBe(
-              true,
-            );
+            expect(
+              partitions.find((x) => x.partition === p.partition)!.replicas.some((r) => leaving.has(r)),
+            ).toBe(true);
         },
       ),
       { numRuns: 500 },

@@ -475,7 +475,9 @@ export class InstanceAdmin {
    * Partitions whose leader is not their preferred (first) replica although that replica is in
    * sync: what a preferred leader election would move.
    */
-  async nonPreferredLeaders(): Promise<{ topic: string; partition: number; leader: number; preferred: number }[]> {
+  async nonPreferredLeaders(): Promise<
+    { topic: string; partition: number; leader: number; preferred: number }[]
+  > {
     const admin = await this.ready();
     const names = await admin.listTopics();
     if (names.length === 0) return [];
@@ -483,7 +485,12 @@ export class InstanceAdmin {
     return meta.topics.flatMap((t) =>
       t.partitions
         .filter((p) => p.replicas.length > 0 && p.leader !== p.replicas[0] && p.isr.includes(p.replicas[0]!))
-        .map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, preferred: p.replicas[0]! })),
+        .map((p) => ({
+          topic: t.name,
+          partition: p.partitionId,
+          leader: p.leader,
+          preferred: p.replicas[0]!,
+        })),
     );
   }
 

@@ -36,4 +36,9 @@ function parseResponse(_correlationId: number, _apiKey: number, _apiVersion: num
   return { errorCode, partitions } satisfies ElectLeadersResult;
 }
 
-export const electLeadersV2 = createAPI<[number, number], ElectLeadersResult>(43, 2, createRequest, parseResponse);
+export const electLeadersV2 = createAPI<[number, number], ElectLeadersResult>(
+  43,
+  2,
+  createRequest,
+  parseResponse,
+);
