@@ -74,6 +74,8 @@ export async function startTestService(
           FJORD_LOG_LEVEL: process.env.FJORD_TEST_LOG ? 'info' : 'warn',
           FJORD_RECONCILE_MS: '1000',
           FJORD_JOB_LOCK_MS: '2000',
+          // Rolling work pauses between brokers; 10 s in production, shorter so tests stay quick.
+          FJORD_ROLLING_SETTLE_MS: '1000',
           ...workerEnv,
           ...env,
         },
