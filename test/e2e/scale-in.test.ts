@@ -204,3 +204,23 @@ describe('scale out and back in under load', () => {
     await expectSucceeded(del.body.operation.id);
   }, 180_000);
 });
+
+describe('rolling restart that clients ride through', () => {
+  it('waits between brokers for in-sync replicas, preferred leaders and the settle time', async () => {
+    const { id, bootstrap } = await createInstance('rolling');
+    await createTopic(id, 'steady', 3);
+    const r = await client.call('POST', `/v1/instances/${id}/restart`);
+    expect(r.status).toBe(202);
+    const op = await expectSucceeded(r.body.operation.id);
+    const times = [1, 2, 3].map((b) => Date.parse(op.progress[`restarted-broker-${b}`]));
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    console.log(`rolling restart: ${gaps.join(', ')} ms between brokers (settle ${SETTLE_MS} ms)`);
+    // Each broker's step ends after its restart, the waits and the settle time.
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(SETTLE_MS);
+    const parts = await layout(bootstrap);
+    expect(parts.filter((p) => p.isr.length < p.replicas.length)).toEqual([]);
+    expect(parts.filter((p) => p.leader !== p.replicas[0])).toEqual([]);
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await expectSucceeded(del.body.operation.id);
+  }, 300_000);
+});
