@@ -193,8 +193,9 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
     });
     await ctx.steps.once(`removed-broker-${b.brokerId}`, async () => {
       await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
-      await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
       await awaitRollingSettled(ctx, remaining);
+      // Last, so that a worker killed while waiting finds the placement and runs this step again.
+      await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
       return new Date().toISOString();
     });
   }
