@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import type { RestClient } from '@fjord/test-support/api';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { instanceAdminCredential, replicaBytesOn } from '@fjord/fleet';
+import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,8 +191,21 @@ describe('scale out and back in under load', () => {
   }, 600_000);
 
   it('refuses up front what the remaining brokers cannot hold', async () => {
-    const { id } = await createInstance('narrow');
+    const { id, bootstrap } = await createInstance('narrow');
     await createTopic(id, 'wide', 3);
+    execFileSync('kcat', ['-b', bootstrap, '-t', 'wide', '-P'], {
+      input: `${Array.from({ length: 200 }, (_, i) => `v${i}`).join('\n')}\n`,
+    });
+    // What the API's data-fit check reads: each broker's replica bytes (DescribeLogDirs).
+    const credential = instanceAdminCredential(id, TEST_ADMIN_SECRET);
+    const placements = await s.t.prisma.brokerPlacement.findMany({ where: { instanceId: id } });
+    const bytes = await Promise.all(
+      placements.map((b) =>
+        replicaBytesOn({ host: b.host, port: (b.ports as Record<string, number>).CONTROL!, credential }),
+      ),
+    );
+    // RF 3 on 3 brokers: every broker holds a copy of the 200 values.
+    for (const n of bytes) expect(n).toBeGreaterThan(200 * 4);
     const r = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 2 });
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);

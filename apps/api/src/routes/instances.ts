@@ -90,6 +90,9 @@ export async function loadInstance(
   return row;
 }
 
+/** How full the remaining brokers' disks may be after a scale-in. */
+const DISK_FILL_LIMIT = 0.85;
+
 const tooFewBrokers = (message: string) =>
   new ApiProblem('unprocessable', message, {
     errors: [{ path: '/brokerCount', message, code: 'too_small' }],
@@ -112,10 +115,19 @@ async function removalOrRefuse(
   );
   if (!plan.ok) throw tooFewBrokers(plan.reason);
   if (row.status === 'RUNNING') {
-    const widest = await deps.cluster.widestReplication(row.id, row.brokers);
+    const [widest, bytes] = await Promise.all([
+      deps.cluster.widestReplication(row.id, row.brokers),
+      deps.cluster.replicaBytes(row.id, row.brokers),
+    ]);
     if (widest && widest.replicationFactor > brokerCount)
       throw tooFewBrokers(
         `${brokerCount} broker(s) cannot hold the ${widest.replicationFactor} replicas of topic ${widest.topic} in distinct zones; lower its replication factor or keep more brokers`,
+      );
+    // Replicas move, they do not shrink: the remaining disks must take all of them, with headroom.
+    const room = brokerCount * row.diskGiB * 2 ** 30 * DISK_FILL_LIMIT;
+    if (bytes > room)
+      throw tooFewBrokers(
+        `the data would not fit: ${(bytes / 2 ** 30).toFixed(1)} GiB of replicas, ${brokerCount} broker(s) × ${row.diskGiB} GiB holds ${(room / 2 ** 30).toFixed(1)} GiB at ${DISK_FILL_LIMIT * 100}% full`,
       );
   }
   return plan.remove.map((b) => b.brokerId);

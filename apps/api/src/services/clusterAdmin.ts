@@ -7,6 +7,7 @@ import {
   instanceAdminCredential,
   MessageBrowser,
   type MessagePage,
+  replicaBytesOn,
   ScramAdmin,
   type ScramUser,
   type TopicState,
@@ -31,6 +32,8 @@ export interface ClusterAdmin {
     instanceId: string,
     brokers: readonly BrokerPlacement[],
   ): Promise<{ topic: string; replicationFactor: number } | undefined>;
+  /** Bytes of every replica on every running broker (DescribeLogDirs on each). */
+  replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<number>;
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<AclSpec[]>;
   listUsers(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<ScramUser[]>;
   listGroups(
@@ -137,6 +140,18 @@ export class KafkaClusterAdmin implements ClusterAdmin {
         if (!widest || p.replicas.length > widest.replicationFactor)
           widest = { topic: p.topic, replicationFactor: p.replicas.length };
       return widest;
+    });
+  }
+
+  replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'log dirs (DescribeLogDirs)', async () => {
+      const credential = instanceAdminCredential(instanceId, this.adminSecret);
+      const sizes = await Promise.all(
+        brokers
+          .filter((b) => b.status === 'RUNNING' && controlPort(b))
+          .map((b) => replicaBytesOn({ host: b.host, port: controlPort(b)!, credential })),
+      );
+      return sizes.reduce((a, b) => a + b, 0);
     });
   }
 
