@@ -99,6 +99,37 @@ describe('a worker killed at any step of create or resize', () => {
     await remove(id);
   }, 180_000);
 
+  it('scale in: killed after the drain and after stopping a leaving broker, the next worker finishes', async () => {
+    if (!s.worker) s.startWorker();
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'shrink',
+      zones: ['az-1', 'az-2', 'az-3'],
+    });
+    const id = created.body.instance.id;
+    expect((await waitForOperation(client, created.body.operation.id)).status).toBe('succeeded');
+    const topic = await client.call('POST', `/v1/instances/${id}/topics`, { name: 'kept', partitions: 6 });
+    expect((await waitForOperation(client, topic.body.operation.id)).status).toBe('succeeded');
+    const grow = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 5 });
+    expect((await waitForOperation(client, grow.body.operation.id, 180_000)).status).toBe('succeeded');
+    // az-2 holds brokers 2 and 5, az-1 holds 1 and 4: 5 leaves first, then 4.
+    for (const [count, point] of [
+      [4, 'after:drained'],
+      [3, 'after:stopped-broker-4'],
+    ] as const) {
+      await s.stopWorker();
+      const r = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: count });
+      expect(r.status).toBe(202);
+      await killAt(point);
+      const op = await waitForOperation(client, r.body.operation.id, 180_000);
+      expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+      await expectHealthy(id, count);
+      expect((await client.call('GET', `/v1/instances/${id}`)).body.brokerCount).toBe(count);
+    }
+    const kept = (await client.call('GET', `/v1/instances/${id}/topics/kept`)).body;
+    expect(kept).toMatchObject({ partitions: 6, replicationFactor: 2 });
+    await remove(id);
+  }, 420_000);
+
   it('delete: killed after removing the first broker, the next worker removes the rest', async () => {
     if (!s.worker) s.startWorker();
     const created = await client.call('POST', '/v1/instances', {

@@ -58,7 +58,7 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord login --api URL --key KEY_ID --secret SECRET
   fjord instances create --name NAME --zones az-1,az-2,az-3 [--brokers N] [--disk GIB] [--wait]
   fjord instances list | get ID | delete ID [--wait]
-  fjord instances resize ID --brokers N [--wait]
+  fjord instances resize ID --brokers N [--wait]   (more or fewer brokers)
   fjord instances restart ID [--wait]
   fjord topics create INSTANCE NAME [--partitions N] [--replication-factor N] [--config k=v,...] [--wait]
   fjord topics list INSTANCE | get INSTANCE NAME | delete INSTANCE NAME [--wait]

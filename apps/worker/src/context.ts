@@ -9,6 +9,12 @@ export interface WorkerSettings extends ClusterSettings {
   readonly adminSecret: string;
   /** How long to wait for brokers to answer / replicas to catch up. */
   readonly readyTimeoutMs: number;
+  /**
+   * Rolling work (restarts, resizes) pauses this long between brokers once every replica is back in
+   * sync and leaders are on their preferred replicas, so clients refresh metadata and reconnect
+   * before the next broker goes (FJORD_ROLLING_SETTLE_MS, default 10 s).
+   */
+  readonly rollingSettleMs?: number;
 }
 
 export interface FlowContext {

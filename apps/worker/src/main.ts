@@ -48,7 +48,12 @@ const clusterSettings =
 const runner = new OperationRunner(
   prisma,
   fleet,
-  { adminSecret, readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000), ...clusterSettings },
+  {
+    adminSecret,
+    readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
+    rollingSettleMs: Number(env.FJORD_ROLLING_SETTLE_MS ?? 10_000),
+    ...clusterSettings,
+  },
   log,
   metrics,
 );

@@ -57,6 +57,13 @@ export const OPERATIONS_QUEUE = 'fjord-operations';
 // shape, not policy again.
 const TopicConfigValues = z.record(z.string(), z.string());
 
+/** instance.resize: the target broker count and, when shrinking, the brokers chosen to leave. */
+export const ResizeInput = z.object({
+  brokerCount: z.number().int().min(1),
+  remove: z.array(z.number().int()).default([]),
+});
+export type ResizeInput = z.infer<typeof ResizeInput>;
+
 export const TopicCreateInput = z.object({
   name: z.string(),
   partitions: z.number().int(),

@@ -48,3 +48,43 @@ export function planPlacement(
   }
   return { ok: true, add };
 }
+
+export type RemovalPlan =
+  | { readonly ok: true; readonly remove: PlacedBroker[] }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Which brokers leave when an instance shrinks to `targetCount`: always from the zone holding the
+ * most of its brokers (so the rest keep spanning every zone as long as there are enough), the
+ * highest broker id of that zone first. Refused when fewer brokers than zones would remain.
+ */
+export function planRemoval(
+  existing: readonly PlacedBroker[],
+  targetCount: number,
+  zones: readonly string[],
+): RemovalPlan {
+  if (targetCount < zones.length)
+    return {
+      ok: false,
+      reason: `${targetCount} broker(s) cannot span the instance's ${zones.length} zones (${zones.join(', ')})`,
+    };
+  const byZone = new Map<string, PlacedBroker[]>();
+  for (const b of existing) byZone.set(b.zone, [...(byZone.get(b.zone) ?? []), b]);
+  for (const list of byZone.values()) list.sort((a, b) => a.brokerId - b.brokerId);
+  const remove: PlacedBroker[] = [];
+  for (let left = existing.length; left > targetCount; left--) {
+    let from: PlacedBroker[] | undefined;
+    for (const list of byZone.values()) {
+      if (list.length === 0) continue;
+      // Most brokers first; between equal zones the one whose highest id is higher.
+      if (
+        !from ||
+        list.length > from.length ||
+        (list.length === from.length && list.at(-1)!.brokerId > from.at(-1)!.brokerId)
+      )
+        from = list;
+    }
+    remove.push(from!.pop()!);
+  }
+  return { ok: true, remove };
+}

@@ -2,6 +2,7 @@ export * from './admin/adminCredential.js';
 export * from './admin/BrokerConfigAdmin.js';
 export * from './admin/InstanceAdmin.js';
 export * from './admin/kafkaErrors.js';
+export * from './admin/logDirs.js';
 export * from './admin/MessageBrowser.js';
 export * from './admin/ScramAdmin.js';
 export * from './admin/sealedSecret.js';

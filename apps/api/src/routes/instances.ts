@@ -10,6 +10,7 @@ import {
   PatchInstance,
   pageOf,
   planPlacement,
+  planRemoval,
   ResizeInstance,
 } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
@@ -87,6 +88,49 @@ export async function loadInstance(
   if (!row || row.deletedAt) throw notFound(`instance ${id}`);
   await access.require(p, action, row.accountId, `instance/${row.id}`);
   return row;
+}
+
+/** How full the remaining brokers' disks may be after a scale-in. */
+const DISK_FILL_LIMIT = 0.85;
+
+const tooFewBrokers = (message: string) =>
+  new ApiProblem('unprocessable', message, {
+    errors: [{ path: '/brokerCount', message, code: 'too_small' }],
+  });
+
+/**
+ * The brokers that leave when the instance shrinks to `brokerCount`, or a 422 naming /brokerCount:
+ * the rest must still span every zone and hold each topic's replicas (internal ones included) on
+ * distinct brokers, which with every zone spanned keeps them in distinct zones as far as now.
+ */
+async function removalOrRefuse(
+  deps: Pick<InstanceRoutesOptions, 'cluster'>,
+  row: InstanceWithBrokers,
+  brokerCount: number,
+): Promise<number[]> {
+  const plan = planRemoval(
+    row.brokers.map((b) => ({ brokerId: b.brokerId, zone: b.zone })),
+    brokerCount,
+    row.zones,
+  );
+  if (!plan.ok) throw tooFewBrokers(plan.reason);
+  if (row.status === 'RUNNING') {
+    const [widest, bytes] = await Promise.all([
+      deps.cluster.widestReplication(row.id, row.brokers),
+      deps.cluster.replicaBytes(row.id, row.brokers),
+    ]);
+    if (widest && widest.replicationFactor > brokerCount)
+      throw tooFewBrokers(
+        `${brokerCount} broker(s) cannot hold the ${widest.replicationFactor} replicas of topic ${widest.topic} in distinct zones; lower its replication factor or keep more brokers`,
+      );
+    // Replicas move, they do not shrink: the remaining disks must take all of them, with headroom.
+    const room = brokerCount * row.diskGiB * 2 ** 30 * DISK_FILL_LIMIT;
+    if (bytes > room)
+      throw tooFewBrokers(
+        `the data would not fit: ${(bytes / 2 ** 30).toFixed(1)} GiB of replicas, ${brokerCount} broker(s) × ${row.diskGiB} GiB holds ${(room / 2 ** 30).toFixed(1)} GiB at ${DISK_FILL_LIMIT * 100}% full`,
+      );
+  }
+  return plan.remove.map((b) => b.brokerId);
 }
 
 export type InstanceRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
@@ -298,7 +342,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
       schema: {
         tags: ['instances'],
         summary:
-          'Change broker count (up) and/or spec; refused up front when placement or quotas cannot take it',
+          'Change broker count (up or down) and/or spec; refused up front when placement, replication or quotas cannot take it',
         params: Params,
         headers: IfMatch,
         body: ResizeInstance,
@@ -315,30 +359,24 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         diskGiB: req.body.spec?.diskGiB ?? row.diskGiB,
         partitionLimit: req.body.spec?.partitionLimit ?? row.partitionLimit,
       };
-      if (brokerCount < row.brokerCount)
-        throw new ApiProblem(
-          'unprocessable',
-          `removing brokers is not supported (${row.brokerCount} → ${brokerCount})`,
-          {
-            errors: [
-              { path: '/brokerCount', message: `must be at least ${row.brokerCount}`, code: 'too_small' },
-            ],
-          },
-        );
+      const shrinking = brokerCount < row.brokerCount;
+      const remove = shrinking ? await removalOrRefuse(deps, row, brokerCount) : [];
       if (spec.diskGiB < row.diskGiB)
         throw new ApiProblem('unprocessable', `disks cannot shrink (${row.diskGiB} → ${spec.diskGiB} GiB)`, {
           errors: [{ path: '/spec/diskGiB', message: `must be at least ${row.diskGiB}`, code: 'too_small' }],
         });
       const existing = row.brokers.map((b) => ({ brokerId: b.brokerId, zone: b.zone }));
-      const precheck = planPlacement(existing, brokerCount, await zoneRoom(prisma, row.zones));
-      if (!precheck.ok) throw new ApiProblem('placement_unsatisfiable', precheck.reason);
+      if (!shrinking) {
+        const precheck = planPlacement(existing, brokerCount, await zoneRoom(prisma, row.zones));
+        if (!precheck.ok) throw new ApiProblem('placement_unsatisfiable', precheck.reason);
+      }
       const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         const operation = await createOperation(tx, p, {
           accountId: row.accountId,
           instanceId: row.id,
           kind: 'instance.resize',
           target: `instance/${row.id}`,
-          input: { brokerCount, spec },
+          input: { brokerCount, spec, remove },
         });
         const current = await tx.instance.findUniqueOrThrow({ where: { id: row.id } });
         if (current.status !== 'RUNNING')
@@ -349,23 +387,26 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         const r = await tx.instance.updateMany({
           where: { id: row.id, version: row.version },
           data: {
-            brokerCount,
+            // A shrinking instance keeps its count until the worker has drained and removed the brokers.
+            brokerCount: shrinking ? row.brokerCount : brokerCount,
             bandwidthMBps: spec.bandwidthMBps,
             diskGiB: spec.diskGiB,
             partitionLimit: spec.partitionLimit,
             status: 'RESIZING',
-            statusReason: `resizing to ${brokerCount} brokers`,
+            statusReason: shrinking
+              ? `resizing to ${brokerCount} brokers (draining ${remove.join(', ')})`
+              : `resizing to ${brokerCount} brokers`,
             version: { increment: 1 },
           },
         });
         if (r.count === 0)
           throw new ApiProblem('precondition_failed', 'the instance changed meanwhile; fetch it again');
-        await reservePlacement(tx, row.id, existing, brokerCount, row.zones);
+        if (!shrinking) await reservePlacement(tx, row.id, existing, brokerCount, row.zones);
         await recordAudit(tx, p, {
           accountId: row.accountId,
           action: 'ResizeInstance',
           resource: `instance/${row.id}`,
-          details: { brokerCount, spec, operationId: operation.id },
+          details: { brokerCount, spec, operationId: operation.id, ...(shrinking ? { remove } : {}) },
         });
         return {
           operation,

@@ -8,6 +8,7 @@ import {
   kafkaErrorType,
   MessageBrowser,
   type MessagePage,
+  replicaBytesOn,
   ScramAdmin,
   type ScramUser,
   type TopicState,
@@ -27,6 +28,13 @@ export interface ProduceRequest {
 /** What the API reads from an instance's cluster itself (topics, ACLs, users, groups live there). */
 export interface ClusterAdmin {
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<TopicState[]>;
+  /** The topic (internal ones included) with the most replicas of a partition; undefined without topics. */
+  widestReplication(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+  ): Promise<{ topic: string; replicationFactor: number } | undefined>;
+  /** Bytes of every replica on every running broker (DescribeLogDirs on each). */
+  replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<number>;
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<AclSpec[]>;
   listUsers(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<ScramUser[]>;
   listGroups(
@@ -120,6 +128,28 @@ export class KafkaClusterAdmin implements ClusterAdmin {
 
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]) {
     return this.guarded(instanceId, 'topics', () => this.clientFor(instanceId, brokers).listTopics());
+  }
+
+  widestReplication(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'topics', async () => {
+      let widest: { topic: string; replicationFactor: number } | undefined;
+      for (const p of await this.clientFor(instanceId, brokers).partitionLayout())
+        if (!widest || p.replicas.length > widest.replicationFactor)
+          widest = { topic: p.topic, replicationFactor: p.replicas.length };
+      return widest;
+    });
+  }
+
+  replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]) {
+    return this.guarded(instanceId, 'log dirs (DescribeLogDirs)', async () => {
+      const credential = instanceAdminCredential(instanceId, this.adminSecret);
+      const sizes = await Promise.all(
+        brokers
+          .filter((b) => b.status === 'RUNNING' && controlPort(b))
+          .map((b) => replicaBytesOn({ host: b.host, port: controlPort(b)!, credential })),
+      );
+      return sizes.reduce((a, b) => a + b, 0);
+    });
   }
 
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]) {

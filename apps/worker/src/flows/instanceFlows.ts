@@ -1,6 +1,9 @@
-import { AdminError } from '@fjord/fleet';
+import { ResizeInput } from '@fjord/contracts';
+import type { BrokerPlacement } from '@fjord/db';
+import { AdminError, type InstanceAdmin } from '@fjord/fleet';
 import { brokerKey } from '../brokerSpec.js';
-import { type FlowContext, PermanentError, until, withInstanceAdmins } from '../context.js';
+import { type FlowContext, operationInput, PermanentError, until, withInstanceAdmins } from '../context.js';
+import { DrainImpossible, planDrain } from '../drainPlan.js';
 import { planRebalance } from '../rebalancePlan.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
@@ -24,11 +27,57 @@ async function bringUpBrokers(ctx: FlowContext): Promise<void> {
   );
 }
 
-async function markRunning(ctx: FlowContext): Promise<void> {
+async function markRunning(ctx: FlowContext, brokerCount?: number): Promise<void> {
   await ctx.prisma.instance.update({
     where: { id: ctx.op.instanceId! },
-    data: { status: 'RUNNING', statusReason: null, version: { increment: 1 } },
+    data: {
+      status: 'RUNNING',
+      statusReason: null,
+      ...(brokerCount !== undefined ? { brokerCount } : {}),
+      version: { increment: 1 },
+    },
   });
+}
+
+const settledTimeout = (ctx: FlowContext) => ctx.settings.readyTimeoutMs * 6;
+
+async function replicasSettled(admin: InstanceAdmin): Promise<boolean> {
+  return (await admin.reassignmentsInProgress()) === 0 && (await admin.underReplicatedPartitions()) === 0;
+}
+
+/**
+ * What rolling work waits for between brokers, so clients ride through it: no reassignment running
+ * and no partition under-replicated, leaders back on their preferred replicas (a preferred leader
+ * election, repeated while replicas rejoin), then the settle time, during which clients refresh
+ * their metadata and reconnect before the next broker is touched.
+ */
+async function awaitRollingSettled(ctx: FlowContext, brokers: readonly BrokerPlacement[]): Promise<void> {
+  await withInstanceAdmins(ctx, ctx.op.instanceId!, brokers, async (admins) => {
+    for (const a of admins)
+      await until(
+        'under-replicated partitions to reach 0',
+        settledTimeout(ctx),
+        () => replicasSettled(a),
+        500,
+      );
+    if (admins.length !== 1) return; // standalone brokers lead every partition they hold
+    const admin = admins[0]!;
+    await until(
+      'leaders to return to their preferred replicas',
+      settledTimeout(ctx),
+      async () => {
+        if ((await admin.nonPreferredLeaders()).length === 0) return true;
+        // Repeated while replicas rejoin their ISR; a failed election (controller moving) is retried.
+        await admin
+          .electPreferredLeaders()
+          .catch((e) => ctx.log.warn({ err: (e as Error).message }, 'preferred leader election failed'));
+        return false;
+      },
+      1000,
+    );
+  });
+  const settleMs = ctx.settings.rollingSettleMs ?? 10_000;
+  if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
 }
 
 export async function createInstance(ctx: FlowContext): Promise<void> {
@@ -62,6 +111,8 @@ async function rebalance(ctx: FlowContext): Promise<void> {
 }
 
 export async function resizeInstance(ctx: FlowContext): Promise<void> {
+  const input = operationInput(ctx, ResizeInput);
+  if (input.remove.length > 0) return shrinkInstance(ctx, input);
   await bringUpBrokers(ctx);
   await ctx.steps.once('rebalanced', async () => {
     try {
@@ -74,8 +125,16 @@ export async function resizeInstance(ctx: FlowContext): Promise<void> {
       throw e;
     }
   });
-  // Bandwidth and partition limit reach the running brokers now, no restart (the disk size is a
-  // control-plane figure).
+  await ctx.steps.once('settled', async () => {
+    await awaitRollingSettled(ctx, (await loadInstance(ctx)).brokers);
+    return true;
+  });
+  await liveSpecStep(ctx);
+  await markRunning(ctx);
+}
+
+/** Bandwidth and partition limit reach the running brokers now, no restart (the disk size is a control-plane figure). */
+async function liveSpecStep(ctx: FlowContext): Promise<void> {
   await ctx.steps.once('live-spec', async () => {
     const ins = await loadInstance(ctx);
     await applyLiveSpec(
@@ -85,7 +144,76 @@ export async function resizeInstance(ctx: FlowContext): Promise<void> {
     );
     return true;
   });
-  await markRunning(ctx);
+}
+
+/**
+ * Reassigns every replica off the leaving brokers (Kafka adds the new replica, lets it catch up,
+ * then drops the old one, moving leadership if the leaver led) and waits until no reassignment
+ * runs, nothing is under-replicated and the leavers hold nothing. Idempotent: a re-run plans again
+ * from the layout the cluster reports, which is empty once drained.
+ */
+async function drain(
+  ctx: FlowContext,
+  remaining: readonly BrokerPlacement[],
+  all: readonly { id: number; zone: string }[],
+  leaving: ReadonlySet<number>,
+): Promise<number> {
+  // Remaining brokers only as bootstrap: a leaver already stopped must not look like a lost broker.
+  return withInstanceAdmins(ctx, ctx.op.instanceId!, remaining, async (admins) => {
+    if (admins.length !== 1) return 0; // standalone brokers hold no replicas of each other
+    const admin = admins[0]!;
+    await until('earlier reassignments to finish', settledTimeout(ctx), () => replicasSettled(admin), 500);
+    let plan: ReturnType<typeof planDrain>;
+    try {
+      plan = planDrain(await admin.partitionLayout(), all, leaving);
+    } catch (e) {
+      if (e instanceof DrainImpossible) throw new PermanentError('drain_impossible', e.message);
+      throw e;
+    }
+    ctx.log.info({ partitions: plan.length, leaving: [...leaving] }, 'draining replicas off leaving brokers');
+    await admin.reassign(plan);
+    await until(
+      `replicas to leave brokers ${[...leaving].join(', ')}`,
+      settledTimeout(ctx),
+      async () =>
+        (await replicasSettled(admin)) &&
+        (await admin.partitionLayout()).every((p) => !p.replicas.some((r) => leaving.has(r))),
+      500,
+    );
+    return plan.length;
+  });
+}
+
+/**
+ * Scale in: drain the leaving brokers, then one at a time (highest id first) stop it — a controlled
+ * shutdown, which hands on any leadership left — remove it with its data and its placement, and
+ * wait for the cluster to settle before the next. The brokers were chosen by the API
+ * (planRemoval); the instance takes its new broker count at the end. Every step is recorded.
+ */
+async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<void> {
+  const ins = await loadInstance(ctx);
+  const leaving = new Set(input.remove);
+  const all = ins.brokers.map((b) => ({ id: b.brokerId, zone: b.zone }));
+  const remaining = ins.brokers.filter((b) => !leaving.has(b.brokerId));
+  await ctx.steps.once('drained', async () => ({ partitions: await drain(ctx, remaining, all, leaving) }));
+  const leavers = ins.brokers.filter((b) => leaving.has(b.brokerId)).sort((a, b) => b.brokerId - a.brokerId);
+  for (const b of leavers) {
+    await ctx.steps.once(`stopped-broker-${b.brokerId}`, async () => {
+      // A topic created since the drain may have put replicas here: move them too first.
+      await drain(ctx, remaining, all, leaving);
+      await stopBroker(ctx, b);
+      return true;
+    });
+    await ctx.steps.once(`removed-broker-${b.brokerId}`, async () => {
+      await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
+      await awaitRollingSettled(ctx, remaining);
+      // Last, so that a worker killed while waiting finds the placement and runs this step again.
+      await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
+      return new Date().toISOString();
+    });
+  }
+  await liveSpecStep(ctx);
+  await markRunning(ctx, input.brokerCount);
 }
 
 export async function deleteInstance(ctx: FlowContext): Promise<void> {
@@ -149,12 +277,7 @@ export async function restartInstance(ctx: FlowContext): Promise<void> {
       await stopBroker(ctx, b);
       await startBroker(ctx, ins, b);
       await awaitBrokerReady(ctx, ins, b);
-      await until(
-        'under-replicated partitions to reach 0',
-        ctx.settings.readyTimeoutMs * 6,
-        noUnderReplicated,
-        500,
-      );
+      await awaitRollingSettled(ctx, brokers);
       return new Date().toISOString();
     });
   }

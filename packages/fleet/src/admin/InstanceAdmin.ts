@@ -1,4 +1,6 @@
 import kafkajs, { type Admin } from 'kafkajs';
+import { withBrokerConnection } from './brokerConnection.js';
+import { electLeadersV2 } from './electLeaders.js';
 import { kafkaErrorType } from './kafkaErrors.js';
 
 // kafkajs is CommonJS: its enums and classes come from the default export under ESM.
@@ -115,11 +117,13 @@ const kafkaType = kafkaErrorType;
 export class InstanceAdmin {
   private readonly admin: Admin;
   private connected: Promise<void> | undefined;
+  private readonly sasl: AdminCredential | undefined;
 
   constructor(
     readonly bootstrap: readonly string[],
     options: { clientId?: string; requestTimeoutMs?: number; sasl?: AdminCredential } = {},
   ) {
+    this.sasl = options.sasl;
     const kafka = new Kafka({
       ...(options.sasl
         ? {
@@ -468,6 +472,45 @@ export class InstanceAdmin {
     }
   }
 
+  /**
+   * Partitions whose leader is not their preferred (first) replica although that replica is in
+   * sync: what a preferred leader election would move.
+   */
+  async nonPreferredLeaders(): Promise<
+    { topic: string; partition: number; leader: number; preferred: number }[]
+  > {
+    const admin = await this.ready();
+    const names = await admin.listTopics();
+    if (names.length === 0) return [];
+    const meta = await admin.fetchTopicMetadata({ topics: names });
+    return meta.topics.flatMap((t) =>
+      t.partitions
+        .filter((p) => p.replicas.length > 0 && p.leader !== p.replicas[0] && p.isr.includes(p.replicas[0]!))
+        .map((p) => ({
+          topic: t.name,
+          partition: p.partitionId,
+          leader: p.leader,
+          preferred: p.replicas[0]!,
+        })),
+    );
+  }
+
+  /**
+   * A preferred leader election over every partition (ElectLeaders, forwarded to the controller by
+   * whichever broker gets it), so leadership returns to the brokers it was spread over after a
+   * broker stopped or a reassignment. Partitions already led by their preferred replica are no error.
+   */
+  async electPreferredLeaders(): Promise<void> {
+    if (!this.sasl) throw new AdminError('electing leaders needs the admin credential');
+    const [host, port] = splitHostPort(this.bootstrap[0]!);
+    const r = await withBrokerConnection(
+      { host, port, credential: this.sasl },
+      { clientId: 'fjord-control-plane', purpose: 'ElectLeaders' },
+      (c) => electLeadersV2.async(c, 0, 10_000),
+    );
+    if (r.errorCode !== 0) throw new AdminError(`ElectLeaders: error ${r.errorCode}`);
+  }
+
   async reassignmentsInProgress(): Promise<number> {
     const admin = await this.ready();
     const r = await admin.listPartitionReassignments({});
@@ -485,6 +528,11 @@ export class InstanceAdmin {
       0,
     );
   }
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
 /** Topics named in a consumer protocol assignment (version, then topic → partitions). */

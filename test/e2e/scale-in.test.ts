@@ -1,0 +1,240 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { instanceAdminCredential, replicaBytesOn } from '@fjord/fleet';
+import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
+import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Long enough to tell apart from a restart's own time, short enough for a busy 2-core machine.
+const SETTLE_MS = 3000;
+
+let s: TestService;
+let client: RestClient;
+
+beforeAll(async () => {
+  s = await startTestService(3, { FJORD_ROLLING_SETTLE_MS: String(SETTLE_MS) });
+  client = (await s.t.tenant('elastic')).client;
+}, 120_000);
+afterAll(() => s?.close());
+
+async function expectSucceeded(operationId: string, timeoutMs = 240_000) {
+  const op = await waitForOperation(client, operationId, timeoutMs);
+  expect(op.status, `${op.kind}: ${JSON.stringify(op.error)}`).toBe('succeeded');
+  return op;
+}
+
+async function createInstance(name: string): Promise<{ id: string; bootstrap: string }> {
+  const created = await client.call('POST', '/v1/instances', { name, zones: ['az-1', 'az-2', 'az-3'] });
+  expect(created.status).toBe(202);
+  await expectSucceeded(created.body.operation.id);
+  const ins = (await client.call('GET', `/v1/instances/${created.body.instance.id}`)).body;
+  const bootstrap = ins.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+  return { id: ins.id, bootstrap };
+}
+
+async function createTopic(id: string, name: string, replicationFactor: number) {
+  const r = await client.call('POST', `/v1/instances/${id}/topics`, {
+    name,
+    partitions: 6,
+    replicationFactor,
+  });
+  expect(r.status).toBe(202);
+  await expectSucceeded(r.body.operation.id);
+}
+
+async function resize(id: string, brokerCount: number) {
+  const r = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount });
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  return r.body.operation.id as string;
+}
+
+/** Partitions of every topic (internal ones included) through one broker that stays. */
+async function layout(bootstrap: string) {
+  const admin = new kafkajs.Kafka({
+    brokers: bootstrap.split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const names = await admin.listTopics();
+    return (await admin.fetchTopicMetadata({ topics: names })).topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, ...p })),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function expectHealthy(id: string, bootstrap: string, brokerIds: number[]) {
+  const ins = (await client.call('GET', `/v1/instances/${id}`)).body;
+  expect(ins.status).toBe('running');
+  expect(ins.brokerCount).toBe(brokerIds.length);
+  expect(ins.brokers.map((b: { id: number }) => b.id).sort()).toEqual(brokerIds);
+  expect(new Set(ins.brokers.map((b: { zone: string }) => b.zone)).size).toBe(3);
+  const procs = (await Promise.all(s.agents.map((a) => a.processes.list())))
+    .flat()
+    .filter((b) => b.instanceId === id);
+  expect(procs.map((p) => p.brokerId).sort()).toEqual(brokerIds);
+  const parts = await layout(bootstrap);
+  expect(parts.filter((p) => p.isr.length < p.replicas.length)).toEqual([]);
+  expect(parts.flatMap((p) => p.replicas).every((r) => brokerIds.includes(r))).toBe(true);
+}
+
+/** kcat (librdkafka, default settings) producing numbered lines, one every few ms, until stopped. */
+function kcatProducer(bootstrap: string, topic: string) {
+  const p = spawn('kcat', ['-b', bootstrap, '-t', topic, '-P'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  p.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
+  let sent = 0;
+  const timer = setInterval(() => {
+    p.stdin!.write(`m${sent++}\n`);
+  }, 10);
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  return {
+    get sent() {
+      return sent;
+    },
+    async stop() {
+      clearInterval(timer);
+      p.stdin!.end();
+      // kcat flushes what is in flight before it exits.
+      const code = await exited;
+      return { code, stderr };
+    },
+  };
+}
+
+/** A kcat consumer group member printing every value it reads. */
+function kcatGroupConsumer(bootstrap: string, topic: string, group: string) {
+  const p: ChildProcess = spawn(
+    'kcat',
+    ['-b', bootstrap, '-G', group, '-X', 'auto.offset.reset=earliest', '-f', '%s\\n', '-u', '-q', topic],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const seen = new Set<string>();
+  let rest = '';
+  p.stdout!.on('data', (d) => {
+    const lines = (rest + String(d)).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) if (l) seen.add(l);
+  });
+  let stderr = '';
+  p.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
+  return {
+    seen,
+    get stderr() {
+      return stderr;
+    },
+    async stop() {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('scale out and back in under load', () => {
+  it('3 → 4 → 3 brokers with a kcat producer and a consumer group: nothing lost, no delivery failure', async () => {
+    const { id, bootstrap } = await createInstance('elastic');
+    await createTopic(id, 'load', 3);
+    const consumer = kcatGroupConsumer(bootstrap, 'load', 'load-watch');
+    const producer = kcatProducer(bootstrap, 'load');
+    let stopped: { code: number | null; stderr: string } | undefined;
+    try {
+      await new Promise((r) => setTimeout(r, 3000));
+      await expectSucceeded(await resize(id, 4));
+      await expectHealthy(id, bootstrap, [1, 2, 3, 4]);
+      const parts = await layout(bootstrap);
+      expect(parts.some((p) => p.replicas.includes(4))).toBe(true);
+
+      const started = Date.now();
+      const shrink = await resize(id, 3);
+      // The count changes when the brokers are gone, not before.
+      expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
+        status: 'resizing',
+        brokerCount: 4,
+      });
+      const op = await expectSucceeded(shrink);
+      console.log(`scale-in 4 → 3 took ${Date.now() - started} ms`);
+      expect(Object.keys(op.progress)).toEqual(
+        expect.arrayContaining(['drained', 'stopped-broker-4', 'removed-broker-4']),
+      );
+      await expectHealthy(id, bootstrap, [1, 2, 3]);
+      // Leadership is back on the preferred replicas.
+      expect((await layout(bootstrap)).filter((p) => p.leader !== p.replicas[0])).toEqual([]);
+    } finally {
+      stopped = await producer.stop();
+    }
+    const deadline = Date.now() + 60_000;
+    while (consumer.seen.size < producer.sent && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    await consumer.stop();
+    console.log(`produced ${producer.sent}, read back ${consumer.seen.size}`);
+    expect(stopped.stderr).not.toMatch(/fail|error/i);
+    expect(stopped.code).toBe(0);
+    expect(producer.sent).toBeGreaterThan(500);
+    const missing = Array.from({ length: producer.sent }, (_, i) => `m${i}`).filter(
+      (m) => !consumer.seen.has(m),
+    );
+    expect(missing.slice(0, 10)).toEqual([]);
+
+    const audit = await s.t.prisma.auditEvent.findMany({
+      where: { resource: `instance/${id}`, action: 'ResizeInstance' },
+    });
+    expect(audit.map((a) => (a.details as { brokerCount: number }).brokerCount).sort()).toEqual([3, 4]);
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await expectSucceeded(del.body.operation.id);
+  }, 600_000);
+
+  it('refuses up front what the remaining brokers cannot hold', async () => {
+    const { id, bootstrap } = await createInstance('narrow');
+    await createTopic(id, 'wide', 3);
+    execFileSync('kcat', ['-b', bootstrap, '-t', 'wide', '-P'], {
+      input: `${Array.from({ length: 200 }, (_, i) => `v${i}`).join('\n')}\n`,
+    });
+    // What the API's data-fit check reads: each broker's replica bytes (DescribeLogDirs).
+    const credential = instanceAdminCredential(id, TEST_ADMIN_SECRET);
+    const placements = await s.t.prisma.brokerPlacement.findMany({ where: { instanceId: id } });
+    const bytes = await Promise.all(
+      placements.map((b) =>
+        replicaBytesOn({ host: b.host, port: (b.ports as Record<string, number>).CONTROL!, credential }),
+      ),
+    );
+    // RF 3 on 3 brokers: every broker holds a copy of the 200 values.
+    for (const n of bytes) expect(n).toBeGreaterThan(200 * 4);
+    const r = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 2 });
+    expect(r.status).toBe(422);
+    expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/brokerCount']);
+    expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
+      status: 'running',
+      brokerCount: 3,
+    });
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await expectSucceeded(del.body.operation.id);
+  }, 180_000);
+});
+
+describe('rolling restart that clients ride through', () => {
+  it('waits between brokers for in-sync replicas, preferred leaders and the settle time', async () => {
+    const { id, bootstrap } = await createInstance('rolling');
+    await createTopic(id, 'steady', 3);
+    const r = await client.call('POST', `/v1/instances/${id}/restart`);
+    expect(r.status).toBe(202);
+    const op = await expectSucceeded(r.body.operation.id);
+    const times = [1, 2, 3].map((b) => Date.parse(op.progress[`restarted-broker-${b}`]));
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    console.log(`rolling restart: ${gaps.join(', ')} ms between brokers (settle ${SETTLE_MS} ms)`);
+    // Each broker's step ends after its restart, the waits and the settle time.
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(SETTLE_MS);
+    const parts = await layout(bootstrap);
+    expect(parts.filter((p) => p.isr.length < p.replicas.length)).toEqual([]);
+    expect(parts.filter((p) => p.leader !== p.replicas[0])).toEqual([]);
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await expectSucceeded(del.body.operation.id);
+  }, 300_000);
+});
