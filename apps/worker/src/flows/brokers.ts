@@ -1,17 +1,33 @@
 import type { AccessRoute } from '@fjord/contracts';
 import type { BrokerPlacement, Instance } from '@fjord/db';
-import { instanceAdminCredential } from '@fjord/fleet';
+import { type BrokerHandle, instanceAdminCredential } from '@fjord/fleet';
 import { brokerKey, brokerSpecOf } from '../brokerSpec.js';
-import { adminOf, type FlowContext, portsOf, until } from '../context.js';
+import { adminOf, type FlowContext, portsOf, until, type WorkerSettings } from '../context.js';
 
-export function specFor(ctx: FlowContext, ins: Instance, b: BrokerPlacement) {
+/** The broker spec of a placement. */
+export function specFor(
+  settings: Pick<WorkerSettings, 'adminSecret' | 'metadataDatabaseUrl'>,
+  ins: Instance,
+  b: BrokerPlacement,
+) {
   return brokerSpecOf(
     { ...ins, accessRoutes: ins.accessRoutes as AccessRoute[] },
     b.brokerId,
     b.zone,
-    instanceAdminCredential(ins.id, ctx.settings.adminSecret).password,
-    ctx.settings,
+    instanceAdminCredential(ins.id, settings.adminSecret).password,
+    settings,
   );
+}
+
+/** Where a started broker listens, as its placement records it. */
+export function listeningAt(handle: BrokerHandle) {
+  return {
+    host: handle.host,
+    port: handle.ports.INTERNAL ?? 0,
+    ports: handle.ports,
+    metricsPort: handle.metricsPort || null,
+    dataDir: handle.dataDir,
+  };
 }
 
 /** Starts (or finds running) the broker of a placement and records where it listens. */
@@ -20,17 +36,10 @@ export async function startBroker(
   ins: Instance,
   b: BrokerPlacement,
 ): Promise<BrokerPlacement> {
-  const handle = await ctx.fleet.ensureBroker(b.zone, specFor(ctx, ins, b));
+  const handle = await ctx.fleet.ensureBroker(b.zone, specFor(ctx.settings, ins, b));
   return ctx.prisma.brokerPlacement.update({
     where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
-    data: {
-      host: handle.host,
-      port: handle.ports.INTERNAL ?? 0,
-      ports: handle.ports,
-      metricsPort: handle.metricsPort || null,
-      dataDir: handle.dataDir,
-      status: b.status === 'RUNNING' ? 'RUNNING' : 'STARTING',
-    },
+    data: { ...listeningAt(handle), status: b.status === 'RUNNING' ? 'RUNNING' : 'STARTING' },
   });
 }
 

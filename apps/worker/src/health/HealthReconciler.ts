@@ -1,8 +1,9 @@
-import { type AccessRoute, newId } from '@fjord/contracts';
+import { newId } from '@fjord/contracts';
 import type { BrokerPlacement, Instance, PrismaClient } from '@fjord/db';
-import { type BrokerHandle, type FleetDriver, instanceAdminCredential } from '@fjord/fleet';
+import type { BrokerHandle, FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
-import { brokerKey, brokerSpecOf, type ClusterSettings } from '../brokerSpec.js';
+import { brokerKey, type ClusterSettings } from '../brokerSpec.js';
+import { listeningAt, specFor } from '../flows/brokers.js';
 import { assessHealth } from './assessHealth.js';
 
 /**
@@ -124,25 +125,10 @@ export class HealthReconciler {
       { instanceId: ins.id, brokerId: b.brokerId, zone: b.zone },
       'broker gone from its host; replacing it',
     );
-    const spec = brokerSpecOf(
-      { ...ins, accessRoutes: ins.accessRoutes as AccessRoute[] },
-      b.brokerId,
-      b.zone,
-      instanceAdminCredential(ins.id, this.settings.adminSecret).password,
-      this.settings,
-    );
-    const h = await this.fleet.ensureBroker(b.zone, spec);
+    const h = await this.fleet.ensureBroker(b.zone, specFor(this.settings, ins, b));
     await this.prisma.brokerPlacement.update({
       where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
-      data: {
-        host: h.host,
-        port: h.ports.INTERNAL ?? 0,
-        ports: h.ports,
-        metricsPort: h.metricsPort || null,
-        dataDir: h.dataDir,
-        observedState: h.state,
-        restarts: h.restarts,
-      },
+      data: { ...listeningAt(h), observedState: h.state, restarts: h.restarts },
     });
     await this.recordRepair(
       ins,
