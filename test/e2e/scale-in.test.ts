@@ -78,6 +78,13 @@ async function expectHealthy(id: string, bootstrap: string, brokerIds: number[])
   const parts = await layout(bootstrap);
   expect(parts.filter((p) => p.isr.length < p.replicas.length)).toEqual([]);
   expect(parts.flatMap((p) => p.replicas).every((r) => brokerIds.includes(r))).toBe(true);
+  // One replica per zone (RF ≤ 3 over 3 zones).
+  const zoneOf = new Map(ins.brokers.map((b: { id: number; zone: string }) => [b.id, b.zone]));
+  expect(
+    parts
+      .filter((p) => new Set(p.replicas.map((r) => zoneOf.get(r))).size < p.replicas.length)
+      .map((p) => `${p.topic}-${p.partitionId} on ${p.replicas.join(',')}`),
+  ).toEqual([]);
 }
 
 /** kcat (librdkafka, default settings) producing numbered lines, one every few ms, until stopped. */
@@ -138,7 +145,7 @@ function kcatGroupConsumer(bootstrap: string, topic: string, group: string) {
 }
 
 describe('scale out and back in under load', () => {
-  it('3 → 4 → 3 brokers with a kcat producer and a consumer group: nothing lost, no delivery failure', async () => {
+  it('3 → 6 → 3 brokers with a kcat producer and a consumer group: nothing lost, no delivery failure', async () => {
     const { id, bootstrap } = await createInstance('elastic');
     await createTopic(id, 'load', 3);
     const consumer = kcatGroupConsumer(bootstrap, 'load', 'load-watch');
@@ -146,22 +153,25 @@ describe('scale out and back in under load', () => {
     let stopped: { code: number | null; stderr: string } | undefined;
     try {
       await new Promise((r) => setTimeout(r, 3000));
-      await expectSucceeded(await resize(id, 4));
-      await expectHealthy(id, bootstrap, [1, 2, 3, 4]);
+      await expectSucceeded(await resize(id, 6));
+      await expectHealthy(id, bootstrap, [1, 2, 3, 4, 5, 6]);
       const parts = await layout(bootstrap);
-      expect(parts.some((p) => p.replicas.includes(4))).toBe(true);
+      for (const b of [4, 5, 6]) expect(parts.some((p) => p.replicas.includes(b))).toBe(true);
 
       const started = Date.now();
       const shrink = await resize(id, 3);
       // The count changes when the brokers are gone, not before.
       expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
         status: 'resizing',
-        brokerCount: 4,
+        brokerCount: 6,
       });
       const op = await expectSucceeded(shrink);
-      console.log(`scale-in 4 → 3 took ${Date.now() - started} ms`);
+      console.log(`scale-in 6 → 3 took ${Date.now() - started} ms`);
       expect(Object.keys(op.progress)).toEqual(
-        expect.arrayContaining(['drained', 'stopped-broker-4', 'removed-broker-4']),
+        expect.arrayContaining([
+          'drained',
+          ...[6, 5, 4].flatMap((b) => [`stopped-broker-${b}`, `removed-broker-${b}`]),
+        ]),
       );
       await expectHealthy(id, bootstrap, [1, 2, 3]);
       // Leadership is back on the preferred replicas.
@@ -185,7 +195,7 @@ describe('scale out and back in under load', () => {
     const audit = await s.t.prisma.auditEvent.findMany({
       where: { resource: `instance/${id}`, action: 'ResizeInstance' },
     });
-    expect(audit.map((a) => (a.details as { brokerCount: number }).brokerCount).sort()).toEqual([3, 4]);
+    expect(audit.map((a) => (a.details as { brokerCount: number }).brokerCount).sort()).toEqual([3, 6]);
     const del = await client.call('DELETE', `/v1/instances/${id}`);
     await expectSucceeded(del.body.operation.id);
   }, 600_000);
