@@ -1,4 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { instanceAdminCredential, replicaBytesOn } from '@fjord/fleet';
 import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
@@ -10,10 +14,29 @@ const SETTLE_MS = 3000;
 
 let s: TestService;
 let client: RestClient;
+const CLI = resolve(import.meta.dirname, '../../apps/cli/dist/main.js');
+const cliEnv = {
+  ...process.env,
+  FJORD_CONFIG: join(mkdtempSync(join(tmpdir(), 'fjord-cli-')), 'credentials.json'),
+};
+
+/** The CLI as a user runs it (asynchronously: the API answering it runs in this process). */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { env: cliEnv });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 beforeAll(async () => {
   s = await startTestService(3, { FJORD_ROLLING_SETTLE_MS: String(SETTLE_MS) });
-  client = (await s.t.tenant('elastic')).client;
+  const tenant = await s.t.tenant('elastic');
+  client = tenant.client;
+  const login = await cli('login', '--api', client.baseUrl, '--key', tenant.keyId, '--secret', tenant.secret);
+  expect(login.code, login.stderr).toBe(0);
 }, 120_000);
 afterAll(() => s?.close());
 
@@ -40,12 +63,6 @@ async function createTopic(id: string, name: string, replicationFactor: number) 
   });
   expect(r.status).toBe(202);
   await expectSucceeded(r.body.operation.id);
-}
-
-async function resize(id: string, brokerCount: number) {
-  const r = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body.operation.id as string;
 }
 
 /** Partitions of every topic (internal ones included) through one broker that stays. */
@@ -153,13 +170,18 @@ describe('scale out and back in under load', () => {
     let stopped: { code: number | null; stderr: string } | undefined;
     try {
       await new Promise((r) => setTimeout(r, 3000));
-      await expectSucceeded(await resize(id, 6));
+      // Through the CLI, both ways.
+      const grown = await cli('instances', 'resize', id, '--brokers', '6', '--wait');
+      expect(grown.code, grown.stderr).toBe(0);
+      expect(JSON.parse(grown.stdout).status).toBe('succeeded');
       await expectHealthy(id, bootstrap, [1, 2, 3, 4, 5, 6]);
       const parts = await layout(bootstrap);
       for (const b of [4, 5, 6]) expect(parts.some((p) => p.replicas.includes(b))).toBe(true);
 
       const started = Date.now();
-      const shrink = await resize(id, 3);
+      const shrinking = await cli('instances', 'resize', id, '--brokers', '3');
+      expect(shrinking.code, shrinking.stderr).toBe(0);
+      const shrink = JSON.parse(shrinking.stdout).operation.id as string;
       // The count changes when the brokers are gone, not before.
       expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
         status: 'resizing',
@@ -220,6 +242,9 @@ describe('scale out and back in under load', () => {
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/brokerCount']);
+    const refused = await cli('instances', 'resize', id, '--brokers', '2');
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr).errors[0].path).toBe('/brokerCount');
     expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
       status: 'running',
       brokerCount: 3,
