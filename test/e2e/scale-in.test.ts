@@ -254,6 +254,26 @@ describe('scale out and back in under load', () => {
   }, 180_000);
 });
 
+describe('removing a broker that is down', () => {
+  it('drains it from the other replicas and removes it', async () => {
+    const { id, bootstrap } = await createInstance('limping');
+    await createTopic(id, 'kept', 2);
+    const grow = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 4 });
+    expect(grow.status).toBe(202);
+    await expectSucceeded(grow.body.operation.id);
+    expect((await layout(bootstrap)).some((p) => p.replicas.includes(4))).toBe(true);
+    // Stopped on purpose, so the zone agent leaves it down.
+    const four = (await s.t.prisma.brokerPlacement.findMany({ where: { instanceId: id, brokerId: 4 } }))[0]!;
+    await s.agents.find((a) => a.zone === four.zone)!.processes.stop(`${id}-b4`);
+    const shrink = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 3 });
+    expect(shrink.status, JSON.stringify(shrink.body)).toBe(202);
+    await expectSucceeded(shrink.body.operation.id);
+    await expectHealthy(id, bootstrap, [1, 2, 3]);
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await expectSucceeded(del.body.operation.id);
+  }, 300_000);
+});
+
 describe('rolling restart that clients ride through', () => {
   it('waits between brokers for in-sync replicas, preferred leaders and the settle time', async () => {
     const { id, bootstrap } = await createInstance('rolling');

@@ -149,7 +149,14 @@ async function drain(
   return withInstanceAdmins(ctx, ctx.op.instanceId!, remaining, async (admins) => {
     if (admins.length !== 1) return 0; // standalone brokers hold no replicas of each other
     const admin = admins[0]!;
-    await until('earlier reassignments to finish', settledTimeout(ctx), () => replicasSettled(admin), 500);
+    // Not waiting for in-sync replicas here: a leaving broker that is down keeps its partitions
+    // under-replicated until the drain has replaced its replicas.
+    await until(
+      'earlier reassignments to finish',
+      settledTimeout(ctx),
+      async () => (await admin.reassignmentsInProgress()) === 0,
+      500,
+    );
     let plan: ReturnType<typeof planDrain>;
     try {
       plan = planDrain(await admin.partitionLayout(), all, leaving);
