@@ -242,6 +242,7 @@ describe('scale out and back in under load', () => {
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/brokerCount']);
+    expect(r.body.detail).toMatch(/cannot span the instance's 3 zones/);
     const refused = await cli('instances', 'resize', id, '--brokers', '2');
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stderr).errors[0].path).toBe('/brokerCount');
@@ -251,7 +252,32 @@ describe('scale out and back in under load', () => {
     });
     const del = await client.call('DELETE', `/v1/instances/${id}`);
     await expectSucceeded(del.body.operation.id);
-  }, 180_000);
+
+    // Two zones, four brokers: two would still span the zones but cannot hold an RF=3 topic.
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'two-zones',
+      zones: ['az-1', 'az-2'],
+      brokerCount: 4,
+      defaultReplicationFactor: 3,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    await expectSucceeded(created.body.operation.id);
+    const twoZones = created.body.instance.id;
+    await createTopic(twoZones, 'wide', 3);
+    const narrow = await client.call('POST', `/v1/instances/${twoZones}/resize`, { brokerCount: 2 });
+    expect(narrow.status).toBe(422);
+    expect(narrow.body.errors.map((e: { path: string }) => e.path)).toEqual(['/brokerCount']);
+    expect(narrow.body.detail).toMatch(/cannot hold the 3 replicas of topic/);
+    // Three brokers can: the one leaving is the highest id of the fuller zone.
+    const three = await client.call('POST', `/v1/instances/${twoZones}/resize`, { brokerCount: 3 });
+    expect(three.status, JSON.stringify(three.body)).toBe(202);
+    expect(three.body.instance.statusReason).toBe('resizing to 3 brokers (draining 4)');
+    await expectSucceeded(three.body.operation.id);
+    const after = (await client.call('GET', `/v1/instances/${twoZones}`)).body;
+    expect(after.brokers.map((b: { id: number }) => b.id).sort()).toEqual([1, 2, 3]);
+    const gone = await client.call('DELETE', `/v1/instances/${twoZones}`);
+    await expectSucceeded(gone.body.operation.id);
+  }, 300_000);
 });
 
 describe('removing a broker that is down', () => {
