@@ -295,6 +295,12 @@ describe('removing a broker that is down', () => {
     expect(shrink.status, JSON.stringify(shrink.body)).toBe(202);
     await expectSucceeded(shrink.body.operation.id);
     await expectHealthy(id, bootstrap, [1, 2, 3]);
+    // Growing again reuses id 4: a new broker with empty disks joins under the removed one's id.
+    const again = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 4 });
+    expect(again.status).toBe(202);
+    await expectSucceeded(again.body.operation.id);
+    await expectHealthy(id, bootstrap, [1, 2, 3, 4]);
+    expect((await layout(bootstrap)).some((p) => p.replicas.includes(4))).toBe(true);
     const del = await client.call('DELETE', `/v1/instances/${id}`);
     await expectSucceeded(del.body.operation.id);
   }, 300_000);
