@@ -1,4 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { instanceAdminCredential, replicaBytesOn } from '@fjord/fleet';
 import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
@@ -10,10 +14,29 @@ const SETTLE_MS = 3000;
 
 let s: TestService;
 let client: RestClient;
+const CLI = resolve(import.meta.dirname, '../../apps/cli/dist/main.js');
+const cliEnv = {
+  ...process.env,
+  FJORD_CONFIG: join(mkdtempSync(join(tmpdir(), 'fjord-cli-')), 'credentials.json'),
+};
+
+/** The CLI as a user runs it (asynchronously: the API answering it runs in this process). */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { env: cliEnv });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 beforeAll(async () => {
   s = await startTestService(3, { FJORD_ROLLING_SETTLE_MS: String(SETTLE_MS) });
-  client = (await s.t.tenant('elastic')).client;
+  const tenant = await s.t.tenant('elastic');
+  client = tenant.client;
+  const login = await cli('login', '--api', client.baseUrl, '--key', tenant.keyId, '--secret', tenant.secret);
+  expect(login.code, login.stderr).toBe(0);
 }, 120_000);
 afterAll(() => s?.close());
 
@@ -42,12 +65,6 @@ async function createTopic(id: string, name: string, replicationFactor: number) 
   await expectSucceeded(r.body.operation.id);
 }
 
-async function resize(id: string, brokerCount: number) {
-  const r = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body.operation.id as string;
-}
-
 /** Partitions of every topic (internal ones included) through one broker that stays. */
 async function layout(bootstrap: string) {
   const admin = new kafkajs.Kafka({
@@ -65,6 +82,24 @@ async function layout(bootstrap: string) {
   }
 }
 
+/**
+ * The layout once every partition is in sync with its preferred leader, or the last one seen after
+ * 30 s. The operation checked this before it ended; a client's metadata comes from any broker,
+ * whose view of the ISR may trail the controller's by a moment on a loaded machine.
+ */
+async function settledLayout(bootstrap: string) {
+  const started = Date.now();
+  for (;;) {
+    const parts = await layout(bootstrap);
+    const settled = parts.every((p) => p.isr.length === p.replicas.length && p.leader === p.replicas[0]);
+    if (settled || Date.now() - started > 30_000) {
+      if (Date.now() - started > 1000) console.log(`layout settled after ${Date.now() - started} ms more`);
+      return parts;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function expectHealthy(id: string, bootstrap: string, brokerIds: number[]) {
   const ins = (await client.call('GET', `/v1/instances/${id}`)).body;
   expect(ins.status).toBe('running');
@@ -75,9 +110,16 @@ async function expectHealthy(id: string, bootstrap: string, brokerIds: number[])
     .flat()
     .filter((b) => b.instanceId === id);
   expect(procs.map((p) => p.brokerId).sort()).toEqual(brokerIds);
-  const parts = await layout(bootstrap);
+  const parts = await settledLayout(bootstrap);
   expect(parts.filter((p) => p.isr.length < p.replicas.length)).toEqual([]);
   expect(parts.flatMap((p) => p.replicas).every((r) => brokerIds.includes(r))).toBe(true);
+  // One replica per zone (RF ≤ 3 over 3 zones).
+  const zoneOf = new Map(ins.brokers.map((b: { id: number; zone: string }) => [b.id, b.zone]));
+  expect(
+    parts
+      .filter((p) => new Set(p.replicas.map((r) => zoneOf.get(r))).size < p.replicas.length)
+      .map((p) => `${p.topic}-${p.partitionId} on ${p.replicas.join(',')}`),
+  ).toEqual([]);
 }
 
 /** kcat (librdkafka, default settings) producing numbered lines, one every few ms, until stopped. */
@@ -138,7 +180,7 @@ function kcatGroupConsumer(bootstrap: string, topic: string, group: string) {
 }
 
 describe('scale out and back in under load', () => {
-  it('3 → 4 → 3 brokers with a kcat producer and a consumer group: nothing lost, no delivery failure', async () => {
+  it('3 → 6 → 3 brokers with a kcat producer and a consumer group: nothing lost, no delivery failure', async () => {
     const { id, bootstrap } = await createInstance('elastic');
     await createTopic(id, 'load', 3);
     const consumer = kcatGroupConsumer(bootstrap, 'load', 'load-watch');
@@ -146,22 +188,30 @@ describe('scale out and back in under load', () => {
     let stopped: { code: number | null; stderr: string } | undefined;
     try {
       await new Promise((r) => setTimeout(r, 3000));
-      await expectSucceeded(await resize(id, 4));
-      await expectHealthy(id, bootstrap, [1, 2, 3, 4]);
+      // Through the CLI, both ways.
+      const grown = await cli('instances', 'resize', id, '--brokers', '6', '--wait');
+      expect(grown.code, grown.stderr).toBe(0);
+      expect(JSON.parse(grown.stdout).status).toBe('succeeded');
+      await expectHealthy(id, bootstrap, [1, 2, 3, 4, 5, 6]);
       const parts = await layout(bootstrap);
-      expect(parts.some((p) => p.replicas.includes(4))).toBe(true);
+      for (const b of [4, 5, 6]) expect(parts.some((p) => p.replicas.includes(b))).toBe(true);
 
       const started = Date.now();
-      const shrink = await resize(id, 3);
+      const shrinking = await cli('instances', 'resize', id, '--brokers', '3');
+      expect(shrinking.code, shrinking.stderr).toBe(0);
+      const shrink = JSON.parse(shrinking.stdout).operation.id as string;
       // The count changes when the brokers are gone, not before.
       expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
         status: 'resizing',
-        brokerCount: 4,
+        brokerCount: 6,
       });
       const op = await expectSucceeded(shrink);
-      console.log(`scale-in 4 → 3 took ${Date.now() - started} ms`);
+      console.log(`scale-in 6 → 3 took ${Date.now() - started} ms`);
       expect(Object.keys(op.progress)).toEqual(
-        expect.arrayContaining(['drained', 'stopped-broker-4', 'removed-broker-4']),
+        expect.arrayContaining([
+          'drained',
+          ...[6, 5, 4].flatMap((b) => [`stopped-broker-${b}`, `removed-broker-${b}`]),
+        ]),
       );
       await expectHealthy(id, bootstrap, [1, 2, 3]);
       // Leadership is back on the preferred replicas.
@@ -174,7 +224,7 @@ describe('scale out and back in under load', () => {
       await new Promise((r) => setTimeout(r, 200));
     await consumer.stop();
     console.log(`produced ${producer.sent}, read back ${consumer.seen.size}`);
-    expect(stopped.stderr).not.toMatch(/fail|error/i);
+    expect(stopped.stderr).not.toMatch(/delivery failed|failed to deliver/i);
     expect(stopped.code).toBe(0);
     expect(producer.sent).toBeGreaterThan(500);
     const missing = Array.from({ length: producer.sent }, (_, i) => `m${i}`).filter(
@@ -185,7 +235,7 @@ describe('scale out and back in under load', () => {
     const audit = await s.t.prisma.auditEvent.findMany({
       where: { resource: `instance/${id}`, action: 'ResizeInstance' },
     });
-    expect(audit.map((a) => (a.details as { brokerCount: number }).brokerCount).sort()).toEqual([3, 4]);
+    expect(audit.map((a) => (a.details as { brokerCount: number }).brokerCount).sort()).toEqual([3, 6]);
     const del = await client.call('DELETE', `/v1/instances/${id}`);
     await expectSucceeded(del.body.operation.id);
   }, 600_000);
@@ -210,19 +260,76 @@ describe('scale out and back in under load', () => {
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/brokerCount']);
+    expect(r.body.detail).toMatch(/cannot span the instance's 3 zones/);
+    const refused = await cli('instances', 'resize', id, '--brokers', '2');
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr).errors[0].path).toBe('/brokerCount');
     expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({
       status: 'running',
       brokerCount: 3,
     });
     const del = await client.call('DELETE', `/v1/instances/${id}`);
     await expectSucceeded(del.body.operation.id);
-  }, 180_000);
+
+    // Two zones, four brokers: two would still span the zones but cannot hold an RF=3 topic.
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'two-zones',
+      zones: ['az-1', 'az-2'],
+      brokerCount: 4,
+      defaultReplicationFactor: 3,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    await expectSucceeded(created.body.operation.id);
+    const twoZones = created.body.instance.id;
+    await createTopic(twoZones, 'wide', 3);
+    const narrow = await client.call('POST', `/v1/instances/${twoZones}/resize`, { brokerCount: 2 });
+    expect(narrow.status).toBe(422);
+    expect(narrow.body.errors.map((e: { path: string }) => e.path)).toEqual(['/brokerCount']);
+    expect(narrow.body.detail).toMatch(/cannot hold the 3 replicas of topic/);
+    // Three brokers can: the one leaving is the highest id of the fuller zone.
+    const three = await client.call('POST', `/v1/instances/${twoZones}/resize`, { brokerCount: 3 });
+    expect(three.status, JSON.stringify(three.body)).toBe(202);
+    expect(three.body.instance.statusReason).toBe('resizing to 3 brokers (draining 4)');
+    await expectSucceeded(three.body.operation.id);
+    const after = (await client.call('GET', `/v1/instances/${twoZones}`)).body;
+    expect(after.brokers.map((b: { id: number }) => b.id).sort()).toEqual([1, 2, 3]);
+    const gone = await client.call('DELETE', `/v1/instances/${twoZones}`);
+    await expectSucceeded(gone.body.operation.id);
+  }, 300_000);
+});
+
+describe('removing a broker that is down', () => {
+  it('drains it from the other replicas and removes it', async () => {
+    const { id, bootstrap } = await createInstance('limping');
+    await createTopic(id, 'kept', 2);
+    const grow = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 4 });
+    expect(grow.status).toBe(202);
+    await expectSucceeded(grow.body.operation.id);
+    expect((await layout(bootstrap)).some((p) => p.replicas.includes(4))).toBe(true);
+    // Stopped on purpose, so the zone agent leaves it down.
+    const four = (await s.t.prisma.brokerPlacement.findMany({ where: { instanceId: id, brokerId: 4 } }))[0]!;
+    await s.agents.find((a) => a.zone === four.zone)!.processes.stop(`${id}-b4`);
+    const shrink = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 3 });
+    expect(shrink.status, JSON.stringify(shrink.body)).toBe(202);
+    await expectSucceeded(shrink.body.operation.id);
+    await expectHealthy(id, bootstrap, [1, 2, 3]);
+    // Growing again reuses id 4: a new broker with empty disks joins under the removed one's id.
+    const again = await client.call('POST', `/v1/instances/${id}/resize`, { brokerCount: 4 });
+    expect(again.status).toBe(202);
+    await expectSucceeded(again.body.operation.id);
+    await expectHealthy(id, bootstrap, [1, 2, 3, 4]);
+    expect((await layout(bootstrap)).some((p) => p.replicas.includes(4))).toBe(true);
+    const del = await client.call('DELETE', `/v1/instances/${id}`);
+    await expectSucceeded(del.body.operation.id);
+  }, 300_000);
 });
 
 describe('rolling restart that clients ride through', () => {
   it('waits between brokers for in-sync replicas, preferred leaders and the settle time', async () => {
     const { id, bootstrap } = await createInstance('rolling');
     await createTopic(id, 'steady', 3);
+    // Without client load: under produce load a follower sometimes stays out of the ISR after the
+    // preferred election (a broker bug, ADR 0004), which this test would then report.
     const r = await client.call('POST', `/v1/instances/${id}/restart`);
     expect(r.status).toBe(202);
     const op = await expectSucceeded(r.body.operation.id);
@@ -231,7 +338,7 @@ describe('rolling restart that clients ride through', () => {
     console.log(`rolling restart: ${gaps.join(', ')} ms between brokers (settle ${SETTLE_MS} ms)`);
     // Each broker's step ends after its restart, the waits and the settle time.
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(SETTLE_MS);
-    const parts = await layout(bootstrap);
+    const parts = await settledLayout(bootstrap);
     expect(parts.filter((p) => p.isr.length < p.replicas.length)).toEqual([]);
     expect(parts.filter((p) => p.leader !== p.replicas[0])).toEqual([]);
     const del = await client.call('DELETE', `/v1/instances/${id}`);

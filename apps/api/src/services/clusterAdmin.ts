@@ -143,12 +143,17 @@ export class KafkaClusterAdmin implements ClusterAdmin {
   replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]) {
     return this.guarded(instanceId, 'log dirs (DescribeLogDirs)', async () => {
       const credential = instanceAdminCredential(instanceId, this.adminSecret);
-      const sizes = await Promise.all(
-        brokers
-          .filter((b) => b.status === 'RUNNING' && controlPort(b))
-          .map((b) => replicaBytesOn({ host: b.host, port: controlPort(b)!, credential })),
-      );
-      return sizes.reduce((a, b) => a + b, 0);
+      const running = brokers.filter((b) => b.status === 'RUNNING' && controlPort(b));
+      const sizes = (
+        await Promise.all(
+          running.map((b) =>
+            replicaBytesOn({ host: b.host, port: controlPort(b)!, credential }).catch(() => undefined),
+          ),
+        )
+      ).filter((n): n is number => n !== undefined);
+      if (sizes.length === 0) throw new AdminError('no broker answered DescribeLogDirs');
+      // A broker that is down (perhaps the one being removed) is estimated from the others.
+      return (sizes.reduce((a, b) => a + b, 0) * running.length) / sizes.length;
     });
   }
 

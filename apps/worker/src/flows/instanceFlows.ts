@@ -52,32 +52,38 @@ async function replicasSettled(admin: InstanceAdmin): Promise<boolean> {
  * their metadata and reconnect before the next broker is touched.
  */
 async function awaitRollingSettled(ctx: FlowContext, brokers: readonly BrokerPlacement[]): Promise<void> {
-  await withInstanceAdmins(ctx, ctx.op.instanceId!, brokers, async (admins) => {
-    for (const a of admins)
-      await until(
-        'under-replicated partitions to reach 0',
-        settledTimeout(ctx),
-        () => replicasSettled(a),
-        500,
-      );
-    if (admins.length !== 1) return; // standalone brokers lead every partition they hold
-    const admin = admins[0]!;
-    await until(
-      'leaders to return to their preferred replicas',
-      settledTimeout(ctx),
-      async () => {
-        if ((await admin.nonPreferredLeaders()).length === 0) return true;
-        // Repeated while replicas rejoin their ISR; a failed election (controller moving) is retried.
-        await admin
-          .electPreferredLeaders()
-          .catch((e) => ctx.log.warn({ err: (e as Error).message }, 'preferred leader election failed'));
-        return false;
-      },
-      1000,
-    );
-  });
   const settleMs = ctx.settings.rollingSettleMs ?? 10_000;
-  if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+  await withInstanceAdmins(ctx, ctx.op.instanceId!, brokers, async (admins) => {
+    const inSync = async () => {
+      for (const a of admins)
+        await until(
+          'under-replicated partitions to reach 0',
+          settledTimeout(ctx),
+          () => replicasSettled(a),
+          500,
+        );
+    };
+    await inSync();
+    if (admins.length === 1) {
+      const admin = admins[0]!;
+      await until(
+        'leaders to return to their preferred replicas, all replicas in sync',
+        settledTimeout(ctx),
+        async () => {
+          if ((await admin.nonPreferredLeaders()).length === 0) return replicasSettled(admin);
+          // Repeated while replicas rejoin their ISR; a failed election (controller moving) is retried.
+          await admin
+            .electPreferredLeaders()
+            .catch((e) => ctx.log.warn({ err: (e as Error).message }, 'preferred leader election failed'));
+          return false;
+        },
+        1000,
+      );
+    }
+    if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+    // Followers switch to the elected leaders meanwhile: the next broker goes only with all in sync.
+    await inSync();
+  });
 }
 
 export async function createInstance(ctx: FlowContext): Promise<void> {
@@ -162,7 +168,14 @@ async function drain(
   return withInstanceAdmins(ctx, ctx.op.instanceId!, remaining, async (admins) => {
     if (admins.length !== 1) return 0; // standalone brokers hold no replicas of each other
     const admin = admins[0]!;
-    await until('earlier reassignments to finish', settledTimeout(ctx), () => replicasSettled(admin), 500);
+    // Not waiting for in-sync replicas here: a leaving broker that is down keeps its partitions
+    // under-replicated until the drain has replaced its replicas.
+    await until(
+      'earlier reassignments to finish',
+      settledTimeout(ctx),
+      async () => (await admin.reassignmentsInProgress()) === 0,
+      500,
+    );
     let plan: ReturnType<typeof planDrain>;
     try {
       plan = planDrain(await admin.partitionLayout(), all, leaving);

@@ -501,14 +501,25 @@ export class InstanceAdmin {
    * broker stopped or a reassignment. Partitions already led by their preferred replica are no error.
    */
   async electPreferredLeaders(): Promise<void> {
-    if (!this.sasl) throw new AdminError('electing leaders needs the admin credential');
-    const [host, port] = splitHostPort(this.bootstrap[0]!);
-    const r = await withBrokerConnection(
-      { host, port, credential: this.sasl },
-      { clientId: 'fjord-control-plane', purpose: 'ElectLeaders' },
-      (c) => electLeadersV2.async(c, 0, 10_000),
-    );
-    if (r.errorCode !== 0) throw new AdminError(`ElectLeaders: error ${r.errorCode}`);
+    const credential = this.sasl;
+    if (!credential) throw new AdminError('electing leaders needs the admin credential');
+    let failure: unknown;
+    // Any broker forwards it: the next one is tried when one does not answer.
+    for (const address of this.bootstrap) {
+      const [host, port] = splitHostPort(address);
+      try {
+        const r = await withBrokerConnection(
+          { host, port, credential },
+          { clientId: 'fjord-control-plane', purpose: 'ElectLeaders' },
+          (c) => electLeadersV2.async(c, 0, 10_000),
+        );
+        if (r.errorCode !== 0) throw new AdminError(`ElectLeaders: error ${r.errorCode}`);
+        return;
+      } catch (e) {
+        failure = e;
+      }
+    }
+    throw failure;
   }
 
   async reassignmentsInProgress(): Promise<number> {

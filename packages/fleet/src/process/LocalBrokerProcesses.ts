@@ -144,23 +144,38 @@ export class LocalBrokerProcesses {
     return this.serial(spec.key, async () => {
       const dir = this.dir(spec.key);
       mkdirSync(join(dir, 'data'), { recursive: true });
-      let stored = this.stored(spec.key);
+      const before = this.stored(spec.key);
       const names = Object.keys(spec.listeners);
-      if (!stored || stored.metricsPort === undefined || names.some((n) => stored!.ports[n] === undefined)) {
-        // One more port than listeners: the last is the metrics port (not a listener).
-        const ports = await freePorts(this.o.host, names.length + 1, this.o.portRange, this.portsTaken());
-        stored = {
-          spec,
-          host: this.o.host,
-          ports: Object.fromEntries(names.map((n, i) => [n, stored?.ports[n] ?? ports[i]!])),
-          metricsPort: stored?.metricsPort ?? ports[names.length]!,
-        };
-      } else stored = { ...stored, spec };
-      stored = { ...stored, desired: 'running' };
-      await writeFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
-      await writeFile(join(dir, 'server.properties'), this.propertiesOf(stored));
-      if (this.pid(spec.key) === null) await this.spawn(stored);
-      return this.handle(spec.key) as Promise<BrokerHandle>;
+      // A broker that never started has told nobody its ports: if one was taken between choosing
+      // it and binding it (an outgoing connection's ephemeral port, on a busy host), choose again.
+      const neverStarted = !before || before.metricsPort === undefined;
+      for (let attempt = 1; ; attempt++) {
+        let stored = attempt === 1 ? before : undefined;
+        if (
+          !stored ||
+          stored.metricsPort === undefined ||
+          names.some((n) => stored!.ports[n] === undefined)
+        ) {
+          // One more port than listeners: the last is the metrics port (not a listener).
+          const ports = await freePorts(this.o.host, names.length + 1, this.o.portRange, this.portsTaken());
+          stored = {
+            spec,
+            host: this.o.host,
+            ports: Object.fromEntries(names.map((n, i) => [n, stored?.ports[n] ?? ports[i]!])),
+            metricsPort: stored?.metricsPort ?? ports[names.length]!,
+          };
+        } else stored = { ...stored, spec };
+        stored = { ...stored, desired: 'running' };
+        await writeFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
+        await writeFile(join(dir, 'server.properties'), this.propertiesOf(stored));
+        try {
+          if (this.pid(spec.key) === null) await this.spawn(stored);
+        } catch (e) {
+          if (neverStarted && attempt < 3 && /EADDRINUSE/.test((e as Error).message)) continue;
+          throw e;
+        }
+        return this.handle(spec.key) as Promise<BrokerHandle>;
+      }
     });
   }
 
