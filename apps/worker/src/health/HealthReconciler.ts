@@ -50,6 +50,10 @@ export class HealthReconciler {
         this.log.warn({ err: (err as Error).message, instanceId: ins.id }, 'health reconcile failed');
       }
     }
+    // Forget brokers no agent runs any more (removed, or their instance deleted); with an agent
+    // silent, its brokers are only out of sight, so their counts are kept.
+    if (agentErrors.size === 0)
+      for (const key of this.seenRestarts.keys()) if (!handles.has(key)) this.seenRestarts.delete(key);
   }
 
   private async reconcileInstance(
