@@ -190,7 +190,7 @@ describe('scale out and back in under load', () => {
       await new Promise((r) => setTimeout(r, 3000));
       // Through the CLI, both ways.
       const grown = await cli('instances', 'resize', id, '--brokers', '6', '--wait');
-      expect(grown.code, grown.stderr).toBe(0);
+      expect(grown.code, grown.stderr + grown.stdout).toBe(0);
       expect(JSON.parse(grown.stdout).status).toBe('succeeded');
       await expectHealthy(id, bootstrap, [1, 2, 3, 4, 5, 6]);
       const parts = await layout(bootstrap);
@@ -198,7 +198,7 @@ describe('scale out and back in under load', () => {
 
       const started = Date.now();
       const shrinking = await cli('instances', 'resize', id, '--brokers', '3');
-      expect(shrinking.code, shrinking.stderr).toBe(0);
+      expect(shrinking.code, shrinking.stderr + shrinking.stdout).toBe(0);
       const shrink = JSON.parse(shrinking.stdout).operation.id as string;
       // The count changes when the brokers are gone, not before.
       expect((await client.call('GET', `/v1/instances/${id}`)).body).toMatchObject({

@@ -1,4 +1,9 @@
-import { OPERATIONS_QUEUE, type OperationJob } from '@fjord/contracts';
+import {
+  OPERATION_JOB_OPTIONS,
+  OPERATIONS_QUEUE,
+  type OperationJob,
+  operationRetryDelayMs,
+} from '@fjord/contracts';
 import type { PrismaClient } from '@fjord/db';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,13 +19,6 @@ export interface OperationWorkerOptions {
   /** Job lock; a dead worker's job is taken over after about this long. */
   readonly lockMs?: number;
 }
-
-export const JOB_OPTIONS = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 500 },
-  removeOnComplete: true,
-  removeOnFail: 1000,
-} as const;
 
 /**
  * BullMQ consumer of operation jobs. A worker that dies holding a job loses its lock; BullMQ's
@@ -61,6 +59,7 @@ export class OperationWorker {
         lockDuration: o.lockMs ?? 10_000,
         stalledInterval: Math.max(500, Math.floor((o.lockMs ?? 10_000) / 3)),
         maxStalledCount: 1000,
+        settings: { backoffStrategy: (attemptsMade) => operationRetryDelayMs(attemptsMade) },
       },
     );
     this.worker.on('error', (err) => log.warn({ err: err.message }, 'worker'));
@@ -81,7 +80,7 @@ export class OperationWorker {
         const state = job ? await job.getState() : 'missing';
         if (state === 'failed' || state === 'completed') await job!.remove().catch(() => {});
         if (state === 'missing' || state === 'failed' || state === 'completed')
-          await this.queue.add('operation', { operationId: o.id }, { jobId: o.id, ...JOB_OPTIONS });
+          await this.queue.add('operation', { operationId: o.id }, { jobId: o.id, ...OPERATION_JOB_OPTIONS });
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'reconcile failed; will retry');

@@ -52,6 +52,24 @@ export type OperationJob = z.infer<typeof OperationJob>;
 
 export const OPERATIONS_QUEUE = 'fjord-operations';
 
+/**
+ * How operation jobs are retried, whoever enqueues them. A transient failure (a broker still
+ * starting, a controller moving) is retried for several minutes, with the delay growing to a cap
+ * (`operationRetryDelayMs`, the worker's backoff strategy): a busy host makes an operation slow,
+ * not failed. Permanent errors fail at once.
+ */
+export const OPERATION_JOB_OPTIONS = {
+  attempts: 40,
+  backoff: { type: 'operation' },
+  removeOnComplete: true,
+  removeOnFail: 1000,
+} as const;
+
+/** Delay before retry `attemptsMade` (1-based): 0.5 s doubling to 15 s, about 8 minutes over all attempts. */
+export function operationRetryDelayMs(attemptsMade: number): number {
+  return Math.min(500 * 2 ** (attemptsMade - 1), 15_000);
+}
+
 // What each operation kind carries in `input`: written by the API, parsed by the worker. They
 // describe what the API accepted (its own schemas applied the product's rules), so they check
 // shape, not policy again.

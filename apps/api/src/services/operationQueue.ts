@@ -1,4 +1,4 @@
-import { OPERATIONS_QUEUE, type OperationJob } from '@fjord/contracts';
+import { OPERATION_JOB_OPTIONS, OPERATIONS_QUEUE, type OperationJob } from '@fjord/contracts';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiProblem } from '../problem.js';
@@ -40,17 +40,7 @@ export class BullOperationQueue implements OperationQueue {
     if (this.redis.status !== 'ready')
       throw new ApiProblem('service_unavailable', 'the job queue (Redis) is unreachable');
     await withTimeout(
-      this.queue.add(
-        'operation',
-        { operationId },
-        {
-          jobId: operationId,
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 500 },
-          removeOnComplete: true,
-          removeOnFail: 1000,
-        },
-      ),
+      this.queue.add('operation', { operationId }, { jobId: operationId, ...OPERATION_JOB_OPTIONS }),
       'the job queue (Redis)',
     );
   }

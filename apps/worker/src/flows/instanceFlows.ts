@@ -119,6 +119,16 @@ async function rebalance(ctx: FlowContext): Promise<void> {
 export async function resizeInstance(ctx: FlowContext): Promise<void> {
   const input = operationInput(ctx, ResizeInput);
   if (input.remove.length > 0) return shrinkInstance(ctx, input);
+  // Recorded once: after a crash the new brokers may already run, and a spec-only change must not
+  // wait on replication it did not disturb (a lagging replica elsewhere would hold it up for nothing).
+  await ctx.steps.once('adds', async () =>
+    (await loadInstance(ctx)).brokers.filter((b) => b.status !== 'RUNNING').map((b) => b.brokerId),
+  );
+  const adds = ctx.steps.progress.adds as number[];
+  if (adds.length === 0) {
+    await liveSpecStep(ctx);
+    return markRunning(ctx);
+  }
   await bringUpBrokers(ctx);
   await ctx.steps.once('rebalanced', async () => {
     try {
