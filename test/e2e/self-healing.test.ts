@@ -1,8 +1,9 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { RestClient } from '@fjord/test-support/api';
+import { instanceAdminCredential } from '@fjord/fleet';
+import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,20 @@ async function brokerOf(brokerId: number) {
 }
 
 describe('self-healing', () => {
+  it('brokers hold their secrets in owner-only files, never on a command line', async () => {
+    const { password } = instanceAdminCredential(instanceId, TEST_ADMIN_SECRET);
+    for (const id of [1, 2, 3]) {
+      const { handle } = await brokerOf(id);
+      const cmdline = readFileSync(`/proc/${handle.pid}/cmdline`, 'utf8');
+      expect(cmdline).toContain('--add-scram-file');
+      expect(cmdline).not.toContain(password);
+      const dir = dirname(handle.dataDir);
+      expect(readFileSync(join(dir, 'scram-users'), 'utf8')).toContain(password);
+      for (const f of ['scram-users', 'broker.json', 'server.properties'])
+        expect((statSync(join(dir, f)).mode & 0o777).toString(8), f).toBe('600');
+    }
+  });
+
   it('a broker killed with SIGKILL under idempotent acks=all load is back and in sync within 30 s, nothing lost or duplicated', async () => {
     const producer = startProducer();
     await new Promise((r) => setTimeout(r, 2000));

@@ -8,6 +8,8 @@ export interface BrokerCliOptions {
   readonly overrides: Map<string, string>;
   /** `--add-scram` specs, kafka-storage's syntax. */
   readonly scramUsers: string[];
+  /** `--add-scram-file` paths: the same specs, one per line, kept off the command line. */
+  readonly scramFiles: string[];
 }
 
 export class CliError extends Error {}
@@ -18,12 +20,15 @@ const USAGE = `Usage: fjord-broker [--config server.properties] [options]
   --listen HOST:PORT       shorthand for --override listeners=PLAINTEXT://HOST:PORT
   --data-dir DIR           shorthand for --override log.dirs=DIR
   --node-id N              shorthand for --override node.id=N
-  --add-scram SPEC         SCRAM user, e.g. 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (repeatable)
+  --add-scram SPEC         SCRAM user, e.g. 'SCRAM-SHA-256=[name=alice,password=alice-secret]' (repeatable;
+                           visible to every local user in ps: prefer --add-scram-file)
+  --add-scram-file PATH    SCRAM users, one SPEC per line, from a file only its owner reads (repeatable)
   --help                   show this help`;
 
 export function parseBrokerArgs(argv: readonly string[]): BrokerCliOptions | 'help' {
   const overrides = new Map<string, string>();
   const scramUsers: string[] = [];
+  const scramFiles: string[] = [];
   let configPath: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -62,11 +67,14 @@ export function parseBrokerArgs(argv: readonly string[]): BrokerCliOptions | 'he
       case '--add-scram':
         scramUsers.push(value());
         break;
+      case '--add-scram-file':
+        scramFiles.push(value());
+        break;
       default:
         throw new CliError(`Unknown argument '${arg}'\n${USAGE}`);
     }
   }
-  return { configPath, overrides, scramUsers };
+  return { configPath, overrides, scramUsers, scramFiles };
 }
 
 export { USAGE };

@@ -6,6 +6,14 @@ import { CliError, parseBrokerArgs, USAGE } from './cli.js';
 
 const log = pino({ name: 'fjord-broker', level: process.env.FJORD_LOG_LEVEL ?? 'info' });
 
+/** One `--add-scram` spec per non-empty line. */
+function scramSpecsIn(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
 async function main(): Promise<void> {
   const args = parseBrokerArgs(process.argv.slice(2));
   if (args === 'help') {
@@ -16,7 +24,7 @@ async function main(): Promise<void> {
   const config = resolveBrokerConfig({
     propertiesText,
     overrides: args.overrides,
-    scramUsers: args.scramUsers,
+    scramUsers: [...args.scramUsers, ...args.scramFiles.flatMap(scramSpecsIn)],
   });
   for (const key of config.unknownKeys) log.warn({ key }, 'unknown configuration key ignored');
   if (config.ignoredKeys.length > 0)

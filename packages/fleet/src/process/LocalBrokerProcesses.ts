@@ -28,6 +28,7 @@ import {
   type RestartPolicy,
   recordRestart,
 } from './restartPolicy.js';
+import { writeSecretFile } from './secretFile.js';
 
 export interface LocalBrokerProcessesOptions {
   readonly zone: string;
@@ -166,8 +167,9 @@ export class LocalBrokerProcesses {
           };
         } else stored = { ...stored, spec };
         stored = { ...stored, desired: 'running' };
-        await writeFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
-        await writeFile(join(dir, 'server.properties'), this.propertiesOf(stored));
+        // Both hold secrets (SCRAM passwords, the metadata store's URL): owner-only.
+        await writeSecretFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
+        await writeSecretFile(join(dir, 'server.properties'), this.propertiesOf(stored));
         try {
           if (this.pid(spec.key) === null) await this.spawn(stored);
         } catch (e) {
@@ -183,8 +185,16 @@ export class LocalBrokerProcesses {
     const dir = this.dir(s.spec.key);
     const logFile = join(dir, 'broker.log');
     const out = openSync(logFile, 'a');
-    const args = [this.o.brokerMain, '--config', join(dir, 'server.properties')];
-    for (const u of s.spec.scramUsers) args.push('--add-scram', u);
+    // Passwords go in a file only this user reads, never on the command line (ps shows it to all).
+    const scramFile = join(dir, 'scram-users');
+    await writeSecretFile(scramFile, s.spec.scramUsers.map((u) => `${u}\n`).join(''));
+    const args = [
+      this.o.brokerMain,
+      '--config',
+      join(dir, 'server.properties'),
+      '--add-scram-file',
+      scramFile,
+    ];
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: dir });
     closeSync(out);
     child.unref();
@@ -209,7 +219,7 @@ export class LocalBrokerProcesses {
       // Stopped on purpose: the supervisor leaves it down until the next ensure.
       const s = this.stored(key);
       if (s)
-        await writeFile(
+        await writeSecretFile(
           join(this.dir(key), 'broker.json'),
           JSON.stringify({ ...s, desired: 'stopped' }, null, 2),
         );
