@@ -382,9 +382,9 @@ export class Partition {
 
   /** Cuts the log back to `offset` (divergence from the leader) and rebuilds producer state. */
   truncateTo(offset: number): void {
-    if (offset >= this.log.logEndOffset) return;
+    const cuts = offset < this.log.logEndOffset;
     this.log.truncateTo(offset);
-    this.rebuildProducerState();
+    if (cuts) this.rebuildProducerState();
   }
 
   /** Drops the whole log and restarts it at `offset` (the leader no longer has what follows ours). */

@@ -484,7 +484,14 @@ export class PartitionLog {
    */
   truncateTo(offset: number): void {
     this.guard(() => {
-      if (offset >= this.logEndOffset) return;
+      if (offset >= this.logEndOffset) {
+        // Nothing to cut, but an epoch this replica started as leader without appending to it
+        // (its start is the log end) must go: the new leader never had it, and a follower
+        // naming it as its last fetched epoch is told it diverged, again and again (Kafka's
+        // UnifiedLog.truncateTo does the same).
+        this.leaderEpochs.truncateFromEnd(this.logEndOffset);
+        return;
+      }
       if (offset < this.segments[0]!.baseOffset) {
         this.truncateFullyAndStartAtUnguarded(offset);
         return;

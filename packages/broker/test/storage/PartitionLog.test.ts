@@ -224,6 +224,16 @@ describe('PartitionLog truncation, DeleteRecords and retention', () => {
     expect(log.leaderEpochs.all()).toEqual([]);
   });
 
+  it('forgets an epoch started at the log end on a truncation to the log end (a leader demoted before it appended)', () => {
+    const log = open();
+    for (let i = 0; i < 5; i++) log.append(batchOf([`v${i}`]), 4, 0);
+    log.leaderEpochs.assign(5, log.logEndOffset); // became leader at epoch 5, appended nothing
+    log.truncateTo(5); // the new leader's divergence answer: epoch 4 ends at 5
+    expect(log.logEndOffset).toBe(5);
+    expect(log.leaderEpochs.latestEpoch).toBe(4);
+    expect(log.leaderEpochs.endOffsetFor(4, log.logEndOffset)).toEqual({ epoch: 4, endOffset: 5 });
+  });
+
   it('DeleteRecords moves the log start, drops whole segments below it, and survives a restart', () => {
     const dir = tempDir();
     const log = open(SMALL_LOG, dir);
