@@ -1,5 +1,5 @@
 import type { BrokerPlacement, Operation, PrismaClient } from '@fjord/db';
-import { type FleetDriver, InstanceAdmin, instanceAdminCredential } from '@fjord/fleet';
+import { BrokerConfigAdmin, type FleetDriver, InstanceAdmin, instanceAdminCredential } from '@fjord/fleet';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ClusterSettings } from './brokerSpec.js';
@@ -15,6 +15,11 @@ export interface WorkerSettings extends ClusterSettings {
    * before the next broker goes (FJORD_ROLLING_SETTLE_MS, default 10 s).
    */
   readonly rollingSettleMs?: number;
+  /**
+   * Replication throttle during reassignments, bytes/s per broker and direction
+   * (FJORD_REASSIGNMENT_THROTTLE_BYTES, default 50 MB/s; 0: unthrottled).
+   */
+  readonly reassignmentThrottleBytes?: number;
 }
 
 export interface FlowContext {
@@ -61,6 +66,19 @@ export function adminOf(
     brokers.map((b) => `${b.host}:${portsOf(b).CONTROL}`),
     { sasl: instanceAdminCredential(instanceId, ctx.settings.adminSecret), clientId: 'fjord-worker' },
   );
+}
+
+/** Dynamic configs of one broker, through its own CONTROL listener. */
+export function brokerConfigAdminOf(
+  ctx: FlowContext,
+  instanceId: string,
+  b: BrokerPlacement,
+): BrokerConfigAdmin {
+  return new BrokerConfigAdmin({
+    host: b.host,
+    port: portsOf(b).CONTROL!,
+    credential: instanceAdminCredential(instanceId, ctx.settings.adminSecret),
+  });
 }
 
 /**

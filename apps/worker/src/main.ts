@@ -52,6 +52,7 @@ const runner = new OperationRunner(
     adminSecret,
     readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
     rollingSettleMs: Number(env.FJORD_ROLLING_SETTLE_MS ?? 10_000),
+    reassignmentThrottleBytes: Number(env.FJORD_REASSIGNMENT_THROTTLE_BYTES ?? 50_000_000),
     ...clusterSettings,
   },
   log,

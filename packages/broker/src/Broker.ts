@@ -141,6 +141,10 @@ export class Broker {
         backoffMs: replica.fetchBackoffMs,
         requestTimeoutMs: replica.socketTimeoutMs,
       },
+      replicationQuotaWindow: {
+        samples: network.quotaWindowNum,
+        windowMs: network.quotaWindowSizeSeconds * 1000,
+      },
       connectTo: (leaderId) =>
         new BrokerClient(() => interBrokerAddress(leaderId), {
           clientId: `broker-${config.nodeId}-fetcher`,

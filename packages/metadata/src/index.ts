@@ -2,6 +2,7 @@ export * from './acl/AclBinding.js';
 export * from './config/ConfigDef.js';
 export * from './config/EffectiveConfigs.js';
 export * from './config/InstanceConfigDefs.js';
+export * from './config/ReplicationThrottleConfigDefs.js';
 export * from './config/TopicConfigDefs.js';
 export * from './controller/AclPlanner.js';
 export * from './controller/AlterPartitionPlanner.js';

@@ -2,8 +2,23 @@ import { ResizeInput } from '@fjord/contracts';
 import type { BrokerPlacement } from '@fjord/db';
 import { AdminError, type InstanceAdmin } from '@fjord/fleet';
 import { brokerKey } from '../brokerSpec.js';
-import { type FlowContext, operationInput, PermanentError, until, withInstanceAdmins } from '../context.js';
+import {
+  brokerConfigAdminOf,
+  type FlowContext,
+  operationInput,
+  PermanentError,
+  portsOf,
+  until,
+  withInstanceAdmins,
+} from '../context.js';
 import { DrainImpossible, planDrain } from '../drainPlan.js';
+import {
+  type PartitionReplicas,
+  THROTTLE_RATE_KEYS,
+  THROTTLE_TOPIC_KEYS,
+  throttledReplicasOf,
+  throttleRates,
+} from '../reassignmentThrottle.js';
 import { planRebalance } from '../rebalancePlan.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
@@ -111,9 +126,41 @@ async function rebalance(ctx: FlowContext): Promise<void> {
       ins.brokers.map((b) => ({ id: b.brokerId, zone: b.zone })),
     );
     ctx.log.info({ partitions: plan.length }, 'rebalancing replicas onto the new brokers');
-    await admin.reassign(plan);
-    await until('reassignments to finish', timeout, settled, 500);
+    await reassignThrottled(ctx, admin, ins.brokers, await admin.partitionLayout(), plan, () =>
+      until('reassignments to finish', timeout, settled, 500),
+    );
   });
+}
+
+/**
+ * Runs a reassignment under Kafka's replication throttles (`settings.reassignmentThrottleBytes`
+ * per broker and direction), so catching up new replicas leaves bandwidth to clients; in-sync
+ * replication is never throttled. The throttles go when `finished` returns — from every topic
+ * and broker, so a run after a crash also clears what an earlier one left.
+ */
+async function reassignThrottled(
+  ctx: FlowContext,
+  admin: InstanceAdmin,
+  brokers: readonly BrokerPlacement[],
+  layout: readonly PartitionReplicas[],
+  plan: readonly PartitionReplicas[],
+  finished: () => Promise<void>,
+): Promise<void> {
+  const rate = ctx.settings.reassignmentThrottleBytes ?? 0;
+  const throttled = rate > 0 ? throttledReplicasOf(layout, plan) : new Map<string, Record<string, string>>();
+  const configAdmins = brokers
+    .filter((b) => portsOf(b).CONTROL)
+    .map((b) => [b.brokerId, brokerConfigAdminOf(ctx, ctx.op.instanceId!, b)] as const);
+  if (throttled.size > 0) {
+    for (const [id, a] of configAdmins) await a.set(id, throttleRates(rate));
+    for (const [topic, configs] of throttled) await admin.setTopicConfigs(topic, configs);
+  }
+  await admin.reassign(plan);
+  await finished();
+  for (const t of await admin.listTopics())
+    if (THROTTLE_TOPIC_KEYS.some((k) => k in t.configs))
+      await admin.setTopicConfigs(t.name, {}, THROTTLE_TOPIC_KEYS);
+  for (const [id, a] of configAdmins) await a.remove(id, THROTTLE_RATE_KEYS);
 }
 
 export async function resizeInstance(ctx: FlowContext): Promise<void> {
@@ -187,21 +234,25 @@ async function drain(
       500,
     );
     let plan: ReturnType<typeof planDrain>;
+    const layout = await admin.partitionLayout();
     try {
-      plan = planDrain(await admin.partitionLayout(), all, leaving);
+      plan = planDrain(layout, all, leaving);
     } catch (e) {
       if (e instanceof DrainImpossible) throw new PermanentError('drain_impossible', e.message);
       throw e;
     }
     ctx.log.info({ partitions: plan.length, leaving: [...leaving] }, 'draining replicas off leaving brokers');
-    await admin.reassign(plan);
-    await until(
-      `replicas to leave brokers ${[...leaving].join(', ')}`,
-      settledTimeout(ctx),
-      async () =>
-        (await replicasSettled(admin)) &&
-        (await admin.partitionLayout()).every((p) => !p.replicas.some((r) => leaving.has(r))),
-      500,
+    // Rates on the brokers that stay: a leaving broker may be down, and the followers' throttle
+    // on the replicas being added bounds the catch-up either way.
+    await reassignThrottled(ctx, admin, remaining, layout, plan, () =>
+      until(
+        `replicas to leave brokers ${[...leaving].join(', ')}`,
+        settledTimeout(ctx),
+        async () =>
+          (await replicasSettled(admin)) &&
+          (await admin.partitionLayout()).every((p) => !p.replicas.some((r) => leaving.has(r))),
+        500,
+      ),
     );
     return plan.length;
   });

@@ -1,7 +1,6 @@
 import type { BrokerPlacement, Instance } from '@fjord/db';
-import { BrokerConfigAdmin, instanceAdminCredential } from '@fjord/fleet';
 import { INSTANCE_BANDWIDTH_KEY, INSTANCE_PARTITION_LIMIT_KEY } from '@fjord/metadata';
-import { type FlowContext, portsOf, until } from '../context.js';
+import { brokerConfigAdminOf, type FlowContext, until } from '../context.js';
 
 /** The spec settings brokers take at run time, as their dynamic broker configs. */
 export function liveSpecConfigs(
@@ -25,9 +24,7 @@ export async function applyLiveSpec(
   brokers: readonly BrokerPlacement[],
 ): Promise<void> {
   const wanted = liveSpecConfigs(ins);
-  const credential = instanceAdminCredential(ins.id, ctx.settings.adminSecret);
-  const adminOf = (b: BrokerPlacement) =>
-    new BrokerConfigAdmin({ host: b.host, port: portsOf(b).CONTROL!, credential });
+  const adminOf = (b: BrokerPlacement) => brokerConfigAdminOf(ctx, ins.id, b);
   for (const b of brokers) await adminOf(b).set(b.brokerId, wanted);
   await until('every broker reporting the new spec', ctx.settings.readyTimeoutMs, async () => {
     for (const b of brokers) {

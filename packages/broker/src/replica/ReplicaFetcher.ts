@@ -30,6 +30,14 @@ export interface ReplicaFetcherSettings {
   readonly requestTimeoutMs: number;
 }
 
+/** What the replica manager decides per partition: the follower side of replication throttles. */
+export interface FetcherCallbacks {
+  /** Leave this partition out of the next fetch (a throttled replica over its rate). */
+  holdsBack(p: Partition, now: number): boolean;
+  /** Bytes appended from a fetch (metrics and the follower throttle count them). */
+  replicated(p: Partition, bytes: number, now: number): void;
+}
+
 /**
  * Copies the partitions one leader leads into this broker's logs, as Kafka's follower fetcher
  * thread does: one long-polling Fetch at a time for all of them, appending what comes back,
@@ -49,7 +57,7 @@ export class ReplicaFetcher {
     private readonly client: BrokerClient,
     private readonly settings: ReplicaFetcherSettings,
     private readonly log: Logger,
-    private readonly replicated?: (topic: string, bytes: number) => void,
+    private readonly callbacks?: FetcherCallbacks,
   ) {
     this.done = this.run();
   }
@@ -84,7 +92,8 @@ export class ReplicaFetcher {
     while (this.running) {
       const now = Date.now();
       const ready = [...this.partitions.values()].filter(
-        (p) => !p.offline && (this.delayedUntil.get(keyOf(p)) ?? 0) <= now,
+        (p) =>
+          !p.offline && (this.delayedUntil.get(keyOf(p)) ?? 0) <= now && !this.callbacks?.holdsBack(p, now),
       );
       if (ready.length === 0) {
         const nextDelay = Math.min(
@@ -162,7 +171,7 @@ export class ReplicaFetcher {
             else if (r.records && r.records.length > 0) {
               const data = wholeBatches(r.records);
               p.appendAsFollower(data, Number(r.highWatermark), Number(r.logStartOffset), now);
-              this.replicated?.(p.topic, data.length);
+              this.callbacks?.replicated(p, data.length, now);
             } else p.appendAsFollower(EMPTY, Number(r.highWatermark), Number(r.logStartOffset), now);
           } else if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
             await this.resetOutOfRange(p);

@@ -1,7 +1,18 @@
-import { type EffectiveConfigs, MetadataImage } from '@fjord/metadata';
+import {
+  dynamicInstanceValue,
+  type EffectiveConfigs,
+  FOLLOWER_THROTTLE_RATE_KEY,
+  FOLLOWER_THROTTLED_REPLICAS_KEY,
+  LEADER_THROTTLE_RATE_KEY,
+  LEADER_THROTTLED_REPLICAS_KEY,
+  MetadataImage,
+  throttledPartitionsOn,
+} from '@fjord/metadata';
 import { ErrorCode } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { BrokerClient } from '../network/BrokerClient.js';
+import { ReplicationQuota } from '../quota/ReplicationQuota.js';
+import type { RateWindow } from '../quota/SampledRate.js';
 import { type LogConfig, logConfigFromTopicConfigs } from '../storage/LogConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
 import type { AlterPartitionManager } from './AlterPartitionManager.js';
@@ -19,7 +30,11 @@ export interface ReplicaManagerSettings {
   readonly fetcher: ReplicaFetcherSettings;
   /** A connection to a leader's inter-broker listener, for its fetcher. */
   readonly connectTo: (leaderId: number) => BrokerClient;
+  /** The window replication throttles are measured over (replication.quota.window.*). */
+  readonly replicationQuotaWindow: RateWindow;
 }
+
+type ThrottleSide = typeof LEADER_THROTTLED_REPLICAS_KEY | typeof FOLLOWER_THROTTLED_REPLICAS_KEY;
 
 /** A hosted partition gained or lost leadership (the group coordinator loads or unloads groups). */
 export type LeadershipListener = (p: Partition, isLeader: boolean) => void;
@@ -44,6 +59,10 @@ export class ReplicaManager {
   readonly isrChanges: IsrChangeCounts = { shrinks: 0, expands: 0 };
   /** Called with the bytes each follower fetch appended (replication bytes-in metrics). */
   onReplicatedBytes: ((topic: string, bytes: number) => void) | undefined;
+  private readonly leaderQuota: ReplicationQuota;
+  private readonly followerQuota: ReplicationQuota;
+  /** Per image: each topic's throttled partitions on this broker, by side (parsed once). */
+  private throttled = new Map<string, 'all' | ReadonlySet<number>>();
 
   constructor(
     private readonly logs: LogManager,
@@ -57,6 +76,8 @@ export class ReplicaManager {
       eligible: (state, brokerId) => this.image.isReplicaEligible(state, brokerId),
       isrChanges: this.isrChanges,
     };
+    this.leaderQuota = new ReplicationQuota(settings.replicationQuotaWindow);
+    this.followerQuota = new ReplicationQuota(settings.replicationQuotaWindow);
     logs.onDirOffline((event) => {
       for (const tp of event.partitions) {
         const p = this.get(tp.topic, tp.partition);
@@ -115,6 +136,7 @@ export class ReplicaManager {
   /** Applies a new metadata image: the only way partitions appear, change role or go away. */
   applyImage(image: MetadataImage, now: number): void {
     this.image = image;
+    this.throttled = new Map();
     const seen = new Set<string>();
     const leadershipChanges: [Partition, boolean][] = [];
     for (const topic of image.topicsByName.values()) {
@@ -179,6 +201,50 @@ export class ReplicaManager {
     this.maybeProposeIsr(p, now);
   }
 
+  /**
+   * Leader side of the replication throttle: a fetch by a follower outside the ISR gets no data
+   * for a throttled replica while the leader's replication rate is above
+   * `leader.replication.throttled.rate` (Kafka's shouldLeaderThrottle).
+   */
+  leaderHoldsBack(p: Partition, replicaId: number, now: number): boolean {
+    if (p.isr().includes(replicaId) || !this.isThrottled(p, LEADER_THROTTLED_REPLICAS_KEY)) return false;
+    return this.leaderQuota.exceeded(this.throttleRate(LEADER_THROTTLE_RATE_KEY), now);
+  }
+
+  /** Bytes a leader sent a follower: counted against the leader quota when the replica is throttled. */
+  recordLeaderReplication(p: Partition, bytes: number, now: number): void {
+    if (bytes > 0 && this.isThrottled(p, LEADER_THROTTLED_REPLICAS_KEY)) this.leaderQuota.record(bytes, now);
+  }
+
+  /** Follower side: a throttled replica outside the ISR is left out of fetches while over the rate. */
+  private followerHoldsBack(p: Partition, now: number): boolean {
+    if (p.isr().includes(this.brokerId) || !this.isThrottled(p, FOLLOWER_THROTTLED_REPLICAS_KEY))
+      return false;
+    return this.followerQuota.exceeded(this.throttleRate(FOLLOWER_THROTTLE_RATE_KEY), now);
+  }
+
+  private recordFollowerReplication(p: Partition, bytes: number, now: number): void {
+    this.onReplicatedBytes?.(p.topic, bytes);
+    if (this.isThrottled(p, FOLLOWER_THROTTLED_REPLICAS_KEY)) this.followerQuota.record(bytes, now);
+  }
+
+  private isThrottled(p: Partition, side: ThrottleSide): boolean {
+    const key = `${side}\u0000${p.topic}`;
+    let partitions = this.throttled.get(key);
+    if (!partitions) {
+      partitions = throttledPartitionsOn(
+        this.configSource.topicConfig(this.image, p.topic, side),
+        this.brokerId,
+      );
+      this.throttled.set(key, partitions);
+    }
+    return partitions === 'all' || partitions.has(p.partition);
+  }
+
+  private throttleRate(key: string): number {
+    return dynamicInstanceValue(this.image, this.brokerId, key) ?? Number.MAX_SAFE_INTEGER;
+  }
+
   /** replica.lag.time.max.ms's check: leaders drop followers that fell behind. */
   checkIsrs(now: number): void {
     for (const p of this.partitions.values()) if (p.isLeader) this.maybeProposeIsr(p, now);
@@ -209,13 +275,10 @@ export class ReplicaManager {
     if (wanted === undefined) return;
     let fetcher = this.fetchers.get(wanted);
     if (!fetcher) {
-      fetcher = new ReplicaFetcher(
-        wanted,
-        this.settings.connectTo(wanted),
-        this.settings.fetcher,
-        this.log,
-        (t, n) => this.onReplicatedBytes?.(t, n),
-      );
+      fetcher = new ReplicaFetcher(wanted, this.settings.connectTo(wanted), this.settings.fetcher, this.log, {
+        holdsBack: (p, now) => this.followerHoldsBack(p, now),
+        replicated: (p, bytes, now) => this.recordFollowerReplication(p, bytes, now),
+      });
       this.fetchers.set(wanted, fetcher);
     }
     if (!fetcher.has(p)) fetcher.add(p);

@@ -4,6 +4,8 @@ import { AdminError } from './InstanceAdmin.js';
 
 const BROKER_RESOURCE = 4;
 const SET = 0;
+const DELETE = 1;
+type ConfigChanges = Parameters<typeof incrementalAlterConfigsV1.api.async>[1][number]['configs'];
 const USE = { clientId: 'fjord-control-plane', purpose: 'broker configs' };
 
 /**
@@ -17,16 +19,25 @@ export class BrokerConfigAdmin {
 
   /** Sets `values` on broker `brokerId` (its own resource; other keys are left as they are). */
   set(brokerId: number, values: Readonly<Record<string, string>>): Promise<void> {
+    return this.alter(
+      brokerId,
+      Object.entries(values).map(([name, value]) => ({ name, configOperation: SET, value })),
+    );
+  }
+
+  /** Removes `names` from broker `brokerId`'s dynamic configs (back to the static or default value). */
+  remove(brokerId: number, names: readonly string[]): Promise<void> {
+    return this.alter(
+      brokerId,
+      names.map((name) => ({ name, configOperation: DELETE })),
+    );
+  }
+
+  private alter(brokerId: number, configs: ConfigChanges): Promise<void> {
     return withBrokerConnection(this.target, USE, async (c) => {
       const r = await incrementalAlterConfigsV1.api.async(
         c,
-        [
-          {
-            resourceType: BROKER_RESOURCE,
-            resourceName: String(brokerId),
-            configs: Object.entries(values).map(([name, value]) => ({ name, configOperation: SET, value })),
-          },
-        ],
+        [{ resourceType: BROKER_RESOURCE, resourceName: String(brokerId), configs }],
         false,
       );
       const failed = r.responses.find((x) => x.errorCode !== 0);

@@ -250,12 +250,20 @@ export class InstanceAdmin {
     }
   }
 
-  /** Sets the given topic configs, keeping the others (AlterConfigs replaces the whole set). */
-  async setTopicConfigs(name: string, changes: Record<string, string>): Promise<void> {
+  /**
+   * Sets the given topic configs and removes `remove`, keeping the others (AlterConfigs replaces
+   * the whole set).
+   */
+  async setTopicConfigs(
+    name: string,
+    changes: Record<string, string>,
+    remove: readonly string[] = [],
+  ): Promise<void> {
     const admin = await this.ready();
     const current = await this.describeTopic(name);
     if (!current) throw new AdminError(`topic ${name} does not exist`, 'UNKNOWN_TOPIC_OR_PARTITION');
     const merged = { ...current.configs, ...changes };
+    for (const key of remove) delete merged[key];
     try {
       await admin.alterConfigs({
         validateOnly: false,

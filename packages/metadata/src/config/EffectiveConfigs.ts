@@ -1,6 +1,7 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
 import { type ConfigValue, formatConfigValue } from './ConfigDef.js';
 import { INSTANCE_CONFIG_DEFS } from './InstanceConfigDefs.js';
+import { REPLICATION_THROTTLE_RATE_DEFS } from './ReplicationThrottleConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS, type TopicConfigDef } from './TopicConfigDefs.js';
 
 /** Kafka's DescribeConfigs source ids. */
@@ -55,7 +56,8 @@ export class EffectiveConfigs {
     const override = image.configsOf('topic', topic).get(def.name);
     if (override !== undefined)
       chain.push({ name: def.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-    chain.push(...this.brokerChain(image, def.brokerSynonym, def.default));
+    if (def.brokerSynonym) chain.push(...this.brokerChain(image, def.brokerSynonym, def.default));
+    else chain.push({ name: def.name, value: display(def.default), source: ConfigSource.DEFAULT_CONFIG });
     const top = chain[0]!;
     return {
       name: def.name,
@@ -112,8 +114,9 @@ export class EffectiveConfigs {
  * broker): the log defaults that topic configs inherit, and the managed instance's limits.
  */
 export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
-  ...TOPIC_CONFIG_DEFS.map((d) => d.brokerSynonym),
+  ...TOPIC_CONFIG_DEFS.flatMap((d) => (d.brokerSynonym ? [d.brokerSynonym] : [])),
   ...INSTANCE_CONFIG_DEFS.map((d) => d.name),
+  ...REPLICATION_THROTTLE_RATE_DEFS.map((d) => d.name),
 ]);
 function isDynamic(key: string): boolean {
   return DYNAMIC_BROKER_CONFIGS.has(key);

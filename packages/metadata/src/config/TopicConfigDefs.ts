@@ -1,12 +1,13 @@
 import { atLeast, between, type ConfigKeyDef, type ConfigValue } from './ConfigDef.js';
+import { validateThrottledReplicas } from './ReplicationThrottleConfigDefs.js';
 
 /**
  * Topic-level configurations with Kafka's names, each paired with the broker key that
  * supplies its default (as Kafka's LogConfig / ServerTopicConfigSynonyms do).
  */
 export interface TopicConfigDef extends ConfigKeyDef {
-  /** Broker configuration whose value is this topic config's default. */
-  readonly brokerSynonym: string;
+  /** Broker configuration whose value is this topic config's default (none: only the default). */
+  readonly brokerSynonym?: string;
 }
 
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
@@ -16,10 +17,10 @@ function def(
   name: string,
   type: ConfigKeyDef['type'],
   dflt: ConfigValue,
-  brokerSynonym: string,
+  brokerSynonym: string | undefined,
   extra: Partial<ConfigKeyDef> = {},
 ): TopicConfigDef {
-  return { name, type, default: dflt, brokerSynonym, ...extra };
+  return { name, type, default: dflt, ...(brokerSynonym ? { brokerSynonym } : {}), ...extra };
 }
 
 export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
@@ -29,9 +30,15 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   }),
   def('delete.retention.ms', 'long', DAY_MS, 'log.cleaner.delete.retention.ms', { validate: atLeast(0) }),
   def('file.delete.delay.ms', 'long', 60_000, 'log.segment.delete.delay.ms', { validate: atLeast(0) }),
+  def('follower.replication.throttled.replicas', 'list', [], undefined, {
+    validate: validateThrottledReplicas,
+  }),
   def('flush.messages', 'long', LONG_MAX, 'log.flush.interval.messages', { validate: atLeast(1) }),
   def('flush.ms', 'long', LONG_MAX, 'log.flush.interval.ms', { validate: atLeast(0) }),
   def('index.interval.bytes', 'int', 4096, 'log.index.interval.bytes', { validate: atLeast(0) }),
+  def('leader.replication.throttled.replicas', 'list', [], undefined, {
+    validate: validateThrottledReplicas,
+  }),
   def('max.compaction.lag.ms', 'long', LONG_MAX, 'log.cleaner.max.compaction.lag.ms', {
     validate: atLeast(1),
   }),

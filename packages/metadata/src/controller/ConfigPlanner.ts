@@ -1,6 +1,7 @@
 import { ConfigError, parseConfigValue } from '../config/ConfigDef.js';
 import { DYNAMIC_BROKER_CONFIGS } from '../config/EffectiveConfigs.js';
 import { INSTANCE_CONFIG_DEFS } from '../config/InstanceConfigDefs.js';
+import { REPLICATION_THROTTLE_RATE_DEFS } from '../config/ReplicationThrottleConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS } from '../config/TopicConfigDefs.js';
 import type { MetadataImage } from '../image/MetadataImage.js';
 import type { ConfigResourceType, MetadataRecord } from '../records.js';
@@ -112,8 +113,8 @@ export function planAlterConfigs(
 
 function brokerDef(name: string) {
   if (!DYNAMIC_BROKER_CONFIGS.has(name)) return undefined;
-  const instanceDef = INSTANCE_CONFIG_DEFS.find((d) => d.name === name);
-  if (instanceDef) return instanceDef;
+  const ownDef = [...INSTANCE_CONFIG_DEFS, ...REPLICATION_THROTTLE_RATE_DEFS].find((d) => d.name === name);
+  if (ownDef) return ownDef;
   const topicDef = TOPIC_CONFIG_DEFS.find((d) => d.brokerSynonym === name)!;
   return { ...topicDef, name };
 }

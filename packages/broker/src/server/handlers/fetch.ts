@@ -255,6 +255,8 @@ function readAll(
     out.logStartOffset = BigInt(p.log.logStartOffset);
     out.records = Buffer.alloc(0);
     if (diverged) return out;
+    // A reassignment's catch-up over the leader's replication throttle waits (KIP-73).
+    if (replicaId >= 0 && ctx.broker.replicas.leaderHoldsBack(p, replicaId, now)) return out;
     // Once the total limit is spent, later partitions get their offsets but no data; the very
     // first data may exceed the limit by one batch (KIP-74).
     const limit = Math.min(w.maxBytes, remaining);
@@ -264,6 +266,7 @@ function readAll(
       let data = p.log.read(w.fetchOffset, Math.max(limit, 1), replicaId >= 0 ? p.log.logEndOffset : hw);
       if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
       if (data && data.length > 0) {
+        if (replicaId >= 0) ctx.broker.replicas.recordLeaderReplication(p, data.length, now);
         out.records = data;
         bytes += data.length;
         remaining -= data.length;
