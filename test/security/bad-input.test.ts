@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { Broker, resolveBrokerConfig } from '@fjord/broker';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { makePki, type TestPki } from '@fjord/test-support/certs';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticatePlain, logCapture, RawConnection, ScramClient } from './rawSasl.js';
@@ -26,6 +27,7 @@ let pki: TestPki;
 let dir: string;
 let sasl: number;
 let ssl: number;
+let saslSsl: number;
 const METADATA = {
   topics: null,
   allowAutoTopicCreation: false,
@@ -39,9 +41,10 @@ beforeAll(async () => {
   broker = await Broker.start(
     resolveBrokerConfig({
       overrides: new Map([
-        ['listeners', 'SASL_PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0'],
+        ['listeners', 'SASL_PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0'],
         ['log.dirs', dir],
         ['listener.name.sasl_plaintext.plain.sasl.jaas.config', 'x required user_alice="alice-secret";'],
+        ['listener.name.sasl_ssl.plain.sasl.jaas.config', 'x required user_alice="alice-secret";'],
         ['sasl.server.max.receive.size', '65536'],
         ['ssl.keystore.location', pki.brokerPem],
       ]),
@@ -51,6 +54,7 @@ beforeAll(async () => {
   );
   sasl = broker.port('SASL_PLAINTEXT');
   ssl = broker.port('SSL');
+  saslSsl = broker.port('SASL_SSL');
 });
 
 afterAll(async () => {
@@ -245,6 +249,78 @@ describe('TLS listener under bad input', () => {
       { timeout: 20_000 },
     );
     expect(JSON.parse(stdout).brokers).toHaveLength(1);
+    await stillServes();
+  });
+});
+
+describe('SASL_SSL listener before authentication, fuzzed', () => {
+  /**
+   * What a TLS client that has not authenticated may send: random frames under a plausible
+   * header (any API key and version, including the two allowed before SASL) or no header at all.
+   * Kafka answers ApiVersions and SaslHandshake and closes the connection on anything else.
+   */
+  const frame = fc.oneof(
+    fc
+      .record({
+        apiKey: fc.oneof(
+          fc.constantFrom(ApiKey.ApiVersions, ApiKey.SaslHandshake),
+          fc.integer({ min: -1, max: 90 }),
+        ),
+        apiVersion: fc.integer({ min: -2, max: 20 }),
+        correlationId: fc.integer(),
+        clientId: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 40 })),
+        body: fc.uint8Array({ maxLength: 300 }),
+      })
+      .map(({ apiKey, apiVersion, correlationId, clientId, body }) => {
+        const header = Buffer.alloc(10 + Math.max(clientId, 0));
+        header.writeInt16BE(apiKey, 0);
+        header.writeInt16BE(apiVersion, 2);
+        header.writeInt32BE(correlationId, 4);
+        header.writeInt16BE(clientId, 8);
+        const payload = Buffer.concat([header, Buffer.from(body)]);
+        const size = Buffer.alloc(4);
+        size.writeInt32BE(payload.length);
+        return {
+          bytes: Buffer.concat([size, payload]),
+          framed: true,
+          answerable: apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake,
+        };
+      }),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 300 })
+      .map((b) => ({ bytes: Buffer.from(b), framed: false, answerable: true })),
+  );
+
+  it('random frames get an answer or a closed connection, never a crash, and the broker keeps serving', {
+    timeout: 300_000,
+  }, async () => {
+    const caPem = readFileSync(pki.ca);
+    await fc.assert(
+      fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 4 }), async (frames) => {
+        const s = tlsConnect({ port: saslSsl, host: '127.0.0.1', ca: caPem, servername: 'localhost' });
+        await new Promise<void>((resolve, reject) => {
+          s.once('secureConnect', () => resolve());
+          s.once('error', reject);
+        });
+        s.on('error', () => {});
+        // Whichever comes first: a response, or the connection closed.
+        const reaction = new Promise<'answered' | 'closed'>((resolve) => {
+          s.once('data', () => resolve('answered'));
+          s.once('close', () => resolve('closed'));
+        });
+        for (const f of frames) s.write(f.bytes);
+        // A whole first request gets a reaction: one that needs authentication first a closed
+        // connection, ApiVersions and SaslHandshake an answer or a close. Bytes without a frame
+        // may announce more than was sent, which a broker rightly waits for.
+        const first = frames[0]!;
+        const deadline = new Promise<'none'>((r) => setTimeout(() => r('none'), first.framed ? 10_000 : 200));
+        const outcome = await Promise.race([reaction, deadline]);
+        if (first.framed && !first.answerable) expect(outcome).toBe('closed');
+        else if (first.framed) expect(outcome).not.toBe('none');
+        s.destroy();
+      }),
+      { numRuns: 60, seed: 20261205 },
+    );
     await stillServes();
   });
 });
