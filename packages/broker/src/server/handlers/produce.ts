@@ -88,6 +88,8 @@ export const produceHandler = defineHandler({
     );
     const waits: ReplicationWait[] = [];
     const waiting: ProduceResponsePartitionProduceResponseInput[] = [];
+    // Asked once per request, when the first partition is about to be appended to.
+    let diskFull: string | null | undefined;
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
       if (!writable.has(topic.name)) {
@@ -155,6 +157,15 @@ export const produceHandler = defineHandler({
             partitionResponses.push(
               producePartitionError(p.index, ErrorCode.CORRUPT_MESSAGE, (e as Error).message),
             );
+            continue;
+          }
+        }
+        if (partition.isLeader) {
+          if (diskFull === undefined) diskFull = b.diskBudget.fullReason() ?? null;
+          if (diskFull !== null) {
+            // Retriable in every client (Java, librdkafka, kafkajs), and nothing was written.
+            b.diskBudget.refusedProduce++;
+            partitionResponses.push(producePartitionError(p.index, ErrorCode.KAFKA_STORAGE_ERROR, diskFull));
             continue;
           }
         }
