@@ -9,7 +9,12 @@ import { promisify } from 'node:util';
 import { BrokerConfigAdmin, instanceAdminCredential } from '@fjord/fleet';
 import type { RestClient } from '@fjord/test-support/api';
 import { TEST_ADMIN_SECRET } from '@fjord/test-support/api';
-import { eventually, type MonitoredService, startMonitoredService } from '@fjord/test-support/monitoring';
+import {
+  eventually,
+  type MonitoredService,
+  prometheusApi,
+  startMonitoredService,
+} from '@fjord/test-support/monitoring';
 import { waitForOperation } from '@fjord/test-support/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -78,6 +83,16 @@ describe('disk budget on a managed instance', () => {
     });
     await admin.set(b!.brokerId, { 'fjord.instance.disk.bytes': String(BUDGET) });
 
+    // The alarm counts checks past the mark between scrapes: Prometheus must know the broker first.
+    await eventually('the broker scraped', 60_000, async () => {
+      const t = await prometheusApi<{ activeTargets: { labels: Record<string, string>; health: string }[] }>(
+        s.stack,
+        '/api/v1/targets?state=active',
+      );
+      return t.activeTargets.some((x) => x.labels.instance === instanceId && x.health === 'up')
+        ? true
+        : undefined;
+    });
     // About 4 MB through kcat: twice the budget.
     const line = (i: number) => `${i}-${'d'.repeat(1000)}`;
     for (let round = 0; round < 4; round++)

@@ -8,7 +8,13 @@ function alter(img: MetadataImage, name: string, configs: Record<string, string>
     img,
     Object.entries(configs).map(([n, value], i) => ({
       offset: img.offset + 1 + i,
-      record: { type: 'Config' as const, resourceType: 'broker' as const, resourceName: name, name: n, value },
+      record: {
+        type: 'Config' as const,
+        resourceType: 'broker' as const,
+        resourceName: name,
+        name: n,
+        value,
+      },
     })),
   );
 }
@@ -37,7 +43,13 @@ describe('diskLimitsOf', () => {
       ['fjord.instance.disk.high.water.ratio', '0'],
       ['fjord.instance.disk.bytes', '-1'],
     ] as const) {
-      const plan = planAlterConfigs(MetadataImage.EMPTY, 'broker', '', [{ name, op: AlterConfigOp.SET, value }], true);
+      const plan = planAlterConfigs(
+        MetadataImage.EMPTY,
+        'broker',
+        '',
+        [{ name, op: AlterConfigOp.SET, value }],
+        true,
+      );
       expect(plan).toMatchObject({ ok: false, error: 'INVALID_CONFIG' });
       if (!plan.ok) expect(plan.message).toContain(name);
     }
