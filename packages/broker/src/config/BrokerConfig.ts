@@ -1,4 +1,11 @@
-import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue, parseConfigValue } from '@fjord/metadata';
+import {
+  atLeast,
+  ConfigError,
+  type ConfigKeyDef,
+  type ConfigValue,
+  DEFAULT_DISK_HIGH_WATER_RATIO,
+  parseConfigValue,
+} from '@fjord/metadata';
 import { parseProperties } from './PropertiesFile.js';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
@@ -117,7 +124,7 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   // The instance's disk per broker (the product's spec): partition data past the high-water
   // share of it is trimmed, oldest segments first; at all of it produce is refused. 0: no budget.
   key('fjord.instance.disk.bytes', 'long', 0, { validate: atLeast(0) }),
-  key('fjord.instance.disk.high.water.ratio', 'double', 0.9, {
+  key('fjord.instance.disk.high.water.ratio', 'double', DEFAULT_DISK_HIGH_WATER_RATIO, {
     validate: (v) => ((v as number) > 0 && (v as number) <= 1 ? undefined : 'must be above 0 and at most 1'),
   }),
   key('fjord.instance.disk.check.interval.ms', 'int', 1000, { validate: atLeast(10) }),
