@@ -8,6 +8,9 @@ import type { Logger } from 'pino';
 import type { DiskBudgetSettings } from '../config/BrokerConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
 
+/** How long produce trusts a sum of the logs' sizes (its own appends are added meanwhile). */
+const USAGE_TTL_MS = 100;
+
 /** One broker's disk budget in bytes. */
 export interface DiskLimits {
   /** At this much partition data produce is refused. */
@@ -48,6 +51,9 @@ export class InstanceDiskBudget {
   refusedProduce = 0;
   private above = false;
   private soon: NodeJS.Immediate | undefined;
+  /** Usage as produce sees it: summed at most every USAGE_TTL_MS, plus what produce appended since. */
+  private seenUsed = 0;
+  private seenAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly logs: LogManager,
@@ -62,22 +68,36 @@ export class InstanceDiskBudget {
     return diskLimitsOf(this.image(), this.brokerId, this.statics);
   }
 
+  /** The partition data the broker holds now (every log's size, summed). */
   usedBytes(): number {
-    return this.logs.usedBytes();
+    return this.see(this.logs.usedBytes(), this.seenAt);
+  }
+
+  /** Produce appended `bytes` as leader (counted at once, before the next sum). */
+  appended(bytes: number): void {
+    this.seenUsed += bytes;
   }
 
   /**
-   * Why produce must be refused now (the budget is used up), or undefined. Sums the logs' sizes
-   * kept in memory; a produce request asks once. Past the high-water mark it also brings the next
-   * check forward, so a fast producer does not wait a whole interval for space.
+   * Why produce must be refused now (the budget is used up), or undefined; a produce request asks
+   * once. Summing every log's size on each request would cost a broker with thousands of
+   * partitions, so the sum is refreshed at most every USAGE_TTL_MS and produce's own appends are
+   * added in between (follower appends wait for the next sum). Past the high-water mark it also
+   * brings the next check forward, so a fast producer does not wait a whole interval for space.
    */
-  fullReason(): string | undefined {
+  fullReason(now: number): string | undefined {
     const limits = this.limits();
     if (!limits) return undefined;
-    const used = this.logs.usedBytes();
+    const used = now - this.seenAt >= USAGE_TTL_MS ? this.see(this.logs.usedBytes(), now) : this.seenUsed;
     if (used >= limits.highWaterBytes) this.enforceSoon();
     if (used < limits.budgetBytes) return undefined;
     return `broker ${this.brokerId} holds ${used} bytes, its disk budget is ${limits.budgetBytes}; retry once retention frees space`;
+  }
+
+  private see(used: number, at: number): number {
+    this.seenUsed = used;
+    this.seenAt = at;
+    return used;
   }
 
   private enforceSoon(): void {
@@ -105,6 +125,8 @@ export class InstanceDiskBudget {
       return;
     }
     const r = this.logs.trimBelow(limits.highWaterBytes, (topic) => this.protectedTopics.has(topic));
+    // Freed space lets produce in at once, not a TTL later.
+    this.see(r.usedBytes, this.seenAt);
     const before = r.usedBytes + r.freedBytes;
     if (before < limits.highWaterBytes) {
       if (this.above) this.log.info({ usedBytes: before, ...limits }, 'disk usage below the high-water mark');

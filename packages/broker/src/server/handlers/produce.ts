@@ -161,7 +161,7 @@ export const produceHandler = defineHandler({
           }
         }
         if (partition.isLeader) {
-          if (diskFull === undefined) diskFull = b.diskBudget.fullReason() ?? null;
+          if (diskFull === undefined) diskFull = b.diskBudget.fullReason(now) ?? null;
           if (diskFull !== null) {
             // Retriable in every client (Java, librdkafka, kafkajs), and nothing was written.
             b.diskBudget.refusedProduce++;
@@ -174,6 +174,7 @@ export const produceHandler = defineHandler({
           partitionResponses.push(producePartitionError(p.index, code(outcome.error), outcome.message));
           continue;
         }
+        b.diskBudget.appended(data.length);
         // Messages from the batch headers (validation summed them), bytes as the client sent them.
         traffic?.produced(topic.name, validated.recordCount, p.records.length);
         const response: ProduceResponsePartitionProduceResponseInput = {
