@@ -54,6 +54,7 @@ export class InstanceDiskBudget {
   /** Usage as produce sees it: summed at most every USAGE_TTL_MS, plus what produce appended since. */
   private seenUsed = 0;
   private seenAt = Number.NEGATIVE_INFINITY;
+  private enforcedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly logs: LogManager,
@@ -83,13 +84,14 @@ export class InstanceDiskBudget {
    * once. Summing every log's size on each request would cost a broker with thousands of
    * partitions, so the sum is refreshed at most every USAGE_TTL_MS and produce's own appends are
    * added in between (follower appends wait for the next sum). Past the high-water mark it also
-   * brings the next check forward, so a fast producer does not wait a whole interval for space.
+   * brings the next check forward (at most one per USAGE_TTL_MS), so a fast producer does not wait
+   * a whole interval for space.
    */
   fullReason(now: number): string | undefined {
     const limits = this.limits();
     if (!limits) return undefined;
     const used = now - this.seenAt >= USAGE_TTL_MS ? this.see(this.logs.usedBytes(), now) : this.seenUsed;
-    if (used >= limits.highWaterBytes) this.enforceSoon();
+    if (used >= limits.highWaterBytes && now - this.enforcedAt >= USAGE_TTL_MS) this.enforceSoon();
     if (used < limits.budgetBytes) return undefined;
     return `broker ${this.brokerId} holds ${used} bytes, its disk budget is ${limits.budgetBytes}; retry once retention frees space`;
   }
@@ -119,6 +121,7 @@ export class InstanceDiskBudget {
 
   /** One check (on the scheduler): trims below the high-water mark when usage reached it. */
   enforce(): void {
+    this.enforcedAt = Date.now();
     const limits = this.limits();
     if (!limits) {
       this.above = false;
