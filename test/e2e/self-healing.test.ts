@@ -201,11 +201,11 @@ describe('self-healing', () => {
     });
   }, 180_000);
 
-  it('a spec change reaches running brokers without a restart (bandwidth and partition limit)', async () => {
+  it('a spec change reaches running brokers without a restart (bandwidth, partition limit, disk)', async () => {
     const pids = async () => Promise.all([1, 2, 3].map(async (id) => (await brokerOf(id)).handle.pid));
     const before = await pids();
     const r = await client.call('POST', `/v1/instances/${instanceId}/resize`, {
-      spec: { bandwidthMBps: 80, partitionLimit: 5 },
+      spec: { bandwidthMBps: 80, partitionLimit: 5, diskGiB: 120 },
     });
     expect(r.status).toBe(202);
     expect((await waitForOperation(client, r.body.operation.id, 120_000)).status).toBe('succeeded');
@@ -223,13 +223,18 @@ describe('self-healing', () => {
         resources: [1, 2, 3].map((id) => ({
           type: 4,
           name: String(id),
-          configNames: ['fjord.instance.bandwidth.bytes.per.second', 'fjord.instance.partition.limit'],
+          configNames: [
+            'fjord.instance.bandwidth.bytes.per.second',
+            'fjord.instance.partition.limit',
+            'fjord.instance.disk.bytes',
+          ],
         })),
       });
       for (const res of described.resources)
         expect(Object.fromEntries(res.configEntries.map((e) => [e.configName, e.configValue]))).toEqual({
           'fjord.instance.bandwidth.bytes.per.second': '80000000',
           'fjord.instance.partition.limit': '5',
+          'fjord.instance.disk.bytes': String(120 * 1024 ** 3),
         });
       // 3 partitions in use, 3 more would pass the new limit of 5: refused whichever client asks.
       await expect(

@@ -1,5 +1,6 @@
 import { type AccessRoute, MAX_REPLICATION_FACTOR } from '@fjord/contracts';
 import { ADMIN_USER, type BrokerSpec, type ListenerProtocols } from '@fjord/fleet';
+import { liveSpecConfigs } from './flows/liveSpec.js';
 
 export interface InstanceFacts {
   readonly id: string;
@@ -11,6 +12,8 @@ export interface InstanceFacts {
   readonly bandwidthMBps: number;
   /** The spec's partition limit for the whole instance. */
   readonly partitionLimit: number;
+  /** The spec's disk per broker, GiB. */
+  readonly diskGiB: number;
   readonly accessRoutes: readonly AccessRoute[];
 }
 
@@ -55,10 +58,8 @@ export function brokerSpecOf(
     'fjord.kafka.version': ins.kafkaVersion,
     // The product's replication-factor cap, owned by contracts.
     'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
-    // The bandwidth the customer bought: produce in and fetch out each held to it, instance-wide.
-    'fjord.instance.bandwidth.bytes.per.second': String(ins.bandwidthMBps * 1_000_000),
-    // The partition limit holds for every client, not only REST (the controller refuses past it).
-    'fjord.instance.partition.limit': String(ins.partitionLimit),
+    // The spec (bandwidth, partition limit, disk), as resizes later set it at run time.
+    ...liveSpecConfigs(ins),
     // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the
     // replication listener carries broker-to-broker traffic as ANONYMOUS, which must not be refused.
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',

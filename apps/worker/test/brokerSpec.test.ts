@@ -9,6 +9,7 @@ const ins = {
   kafkaVersion: '3.7',
   bandwidthMBps: 40,
   partitionLimit: 400,
+  diskGiB: 2,
   accessRoutes: [
     { type: 'internal' as const, securityProtocol: 'PLAINTEXT' as const },
     { type: 'public' as const, securityProtocol: 'SASL_PLAINTEXT' as const },
@@ -33,6 +34,9 @@ describe('broker spec', () => {
       'super.users': 'User:fjord-admin;User:ANONYMOUS',
       'default.replication.factor': '1',
       'fjord.instance.bandwidth.bytes.per.second': '40000000',
+      'fjord.instance.partition.limit': '400',
+      'fjord.instance.disk.bytes': String(2 * 1024 ** 3),
+      'fjord.instance.disk.high.water.ratio': '0.9',
     });
     expect(s.scramUsers[0]).toBe('SCRAM-SHA-512=[name=fjord-admin,password=pw]');
     expect(s.properties['cluster.id']).toBeUndefined();

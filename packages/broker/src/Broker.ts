@@ -33,6 +33,7 @@ import { BrokerLifecycleManager } from './quorum/BrokerLifecycleManager.js';
 import { ControllerChannel } from './quorum/ControllerChannel.js';
 import { ControllerElection } from './quorum/ControllerElection.js';
 import { ControllerService } from './quorum/ControllerService.js';
+import { InstanceDiskBudget } from './quota/InstanceDiskBudget.js';
 import { QuotaManagers } from './quota/QuotaManagers.js';
 import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
@@ -44,6 +45,7 @@ import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
 import { addressToBytes, securityProtocolId } from './server/handlers/controllerApis.js';
 import { allHandlers } from './server/handlers/index.js';
+import { INTERNAL_TOPICS } from './server/handlers/metadata.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
 import { readOrCreateClusterId } from './storage/MetaProperties.js';
@@ -244,6 +246,14 @@ export class Broker {
     );
 
     const traffic = trafficMetricsFor(config);
+    const diskBudget = new InstanceDiskBudget(
+      logs,
+      () => metadata.image,
+      config.nodeId,
+      config.disk,
+      INTERNAL_TOPICS,
+      log,
+    );
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
@@ -272,6 +282,7 @@ export class Broker {
         network.instanceBandwidthBytesPerSecond,
         config.nodeId,
       ),
+      diskBudget,
       fetchSessions: new FetchSessionCache(network.maxIncrementalFetchSessionCacheSlots),
       topicDefaults,
       metrics: traffic && { traffic },
@@ -428,6 +439,7 @@ export class Broker {
               traffic,
               replicas,
               logs,
+              diskBudget,
               metadata,
               groups,
               isActiveController: () => election.isActive,
@@ -551,6 +563,7 @@ export class Broker {
             cleanerBackoffMs: logMaintenance.cleanerBackoffMs,
             checkpointMs: replica.highWatermarkCheckpointIntervalMs,
           }),
+          scheduler.schedule('disk-budget', config.disk.checkIntervalMs, () => diskBudget.enforce()),
           scheduler.schedule('offset-expiry', 60_000, () =>
             groups.expireOffsets(groupSettings.offsetsRetentionMinutes * 60_000),
           ),
@@ -561,6 +574,7 @@ export class Broker {
       },
       stop: () => {
         for (const cancel of background) cancel();
+        diskBudget.close();
       },
     });
     return new Broker(

@@ -6,6 +6,13 @@ export const KAFKA_VERSIONS = ['2.8', '3.0', '3.1', '3.2', '3.3', '3.4', '3.5', 
 
 export const MAX_REPLICATION_FACTOR = 3;
 export const MAX_BROKERS = 12;
+/**
+ * Share of the disk per broker (the spec's diskGiB) past which a broker deletes its oldest
+ * segments and raises the disk alarm; at the whole of it produce waits (ADR 0008).
+ */
+export const DISK_HIGH_WATER_RATIO = 0.9;
+/** The spec's diskGiB in bytes, as brokers hold it (`fjord.instance.disk.bytes`). */
+export const diskBytesOf = (diskGiB: number) => diskGiB * 1024 ** 3;
 
 /** Server-side defaults, returned explicitly in every instance so clients see what they got. */
 export const INSTANCE_DEFAULTS = {

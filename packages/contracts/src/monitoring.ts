@@ -91,6 +91,19 @@ export const METRICS = [
     description: 'Used share of the fullest broker log dir',
   },
   {
+    name: 'instance.disk_budget_used_percent',
+    level: 'instance',
+    unit: 'percent',
+    description: "Used share of the fullest broker's disk per broker (the spec's diskGiB)",
+  },
+  {
+    name: 'instance.disk_high_water_hits',
+    level: 'instance',
+    unit: 'checks',
+    description:
+      'Checks that found a broker at or above its disk high-water mark (its oldest segments then deleted)',
+  },
+  {
     name: 'topic.bytes_in',
     level: 'topic',
     unit: 'bytes/s',
@@ -340,12 +353,38 @@ export const AlarmPolicy = z
     channelIds: z.array(z.string()),
     enabled: z.boolean(),
     muted: z.boolean(),
+    system: z
+      .boolean()
+      .describe(
+        'built in, every instance has it: channels, severity, enabled and muted may change; it cannot be deleted',
+      ),
     version: z.number().int(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'AlarmPolicy' });
 export type AlarmPolicy = z.infer<typeof AlarmPolicy>;
+
+/** What a system alarm policy's owner may change (what it watches stays as built). */
+export const SYSTEM_POLICY_MUTABLE = ['channelIds', 'severity', 'enabled', 'muted'] as const;
+
+/**
+ * The alarm policies every instance gets at creation (ADR 0008). The disk high-water alarm fires
+ * while brokers keep finding themselves at the mark (each check past it counts), and resolves a
+ * window after the last: the broker trims back below the mark within a second, faster than any
+ * scrape would see a usage gauge above it.
+ */
+export const SYSTEM_ALARM_POLICIES = [
+  {
+    name: 'disk-high-water',
+    metric: 'instance.disk_high_water_hits',
+    scope: {},
+    comparison: '>',
+    threshold: 0,
+    durationSeconds: 0,
+    severity: 'critical',
+  },
+] as const satisfies readonly Omit<CreateAlarmPolicy, 'channelIds' | 'enabled' | 'muted'>[];
 
 export const NotificationDelivery = z.object({
   channelId: z.string(),

@@ -25,6 +25,9 @@ export const SERIES = {
   dirTotal: 'kafka_log_logdir_total_bytes',
   groupLag: 'kafka_consumergroup_lag',
   groupOffset: 'kafka_consumergroup_current_offset',
+  diskBudgetUsed: 'fjord_disk_budget_used_bytes',
+  diskBudget: 'fjord_disk_budget_bytes',
+  diskHighWaterHits: 'fjord_disk_budget_high_water_hits_total',
 } as const;
 
 /** The job whose targets are brokers (the scrape config names it). */
@@ -116,6 +119,14 @@ export function metricQuery(metric: MetricName, scope: QueryScope, windowSeconds
         expr: `100 * max(${selector(SERIES.dirUsed, inst)} / ${selector(SERIES.dirTotal, inst)})`,
         by: [],
       };
+    case 'instance.disk_budget_used_percent':
+      // Brokers without a budget report 0: left out rather than divided by.
+      return {
+        expr: `100 * max(${selector(SERIES.diskBudgetUsed, inst)} / (${selector(SERIES.diskBudget, inst)} > 0))`,
+        by: [],
+      };
+    case 'instance.disk_high_water_hits':
+      return { expr: `sum(increase(${selector(SERIES.diskHighWaterHits, inst)}${w}))`, by: [] };
     case 'topic.bytes_in':
       return { expr: topicRate(SERIES.bytesIn), by: ['topic'] };
     case 'topic.bytes_out':

@@ -11,6 +11,7 @@ import {
   PageQuery,
   PatchAlarmPolicy,
   pageOf,
+  SYSTEM_POLICY_MUTABLE,
   scopeIssues,
 } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
@@ -179,7 +180,17 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
       checkIfMatch(req.headers['if-match'], row.version);
       const b = req.body;
       const scope = (b.scope ?? row.scope) as MetricScope;
+      const mutable: readonly string[] = SYSTEM_POLICY_MUTABLE;
       refuse([
+        ...(row.system
+          ? Object.keys(b)
+              .filter((k) => !mutable.includes(k))
+              .map((k) => ({
+                path: `/${k}`,
+                message: `a system alarm policy keeps its ${k}; only ${mutable.join(', ')} may change`,
+                code: 'read_only',
+              }))
+          : []),
         ...(b.scope ? scopeIssues(row.metric as MetricName, scope, '/scope') : []),
         ...(await channelIssues(prisma, ins.accountId, b.channelIds ?? [])),
       ]);
@@ -221,15 +232,17 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
     {
       schema: {
         tags: ['alarms'],
-        summary: 'Delete an alarm policy and its events',
+        summary: 'Delete an alarm policy and its events (system policies cannot be: disable or mute them)',
         params: PolicyParams,
-        response: { 204: z.null(), ...problems() },
+        response: { 204: z.null(), ...problems(409) },
       },
     },
     async (req, reply) => {
       const p = requirePrincipal(req);
       const ins = await loadInstance(deps, access, p, req.params.instanceId, 'monitor:DeleteAlarm');
       const row = await loadPolicy(ins.id, req.params.alarmPolicyId);
+      if (row.system)
+        throw new ApiProblem('conflict', `${row.name} is a system alarm policy: disable or mute it instead`);
       await prisma.$transaction(async (tx) => {
         await tx.alarmPolicy.delete({ where: { id: row.id } });
         await recordAudit(tx, p, {

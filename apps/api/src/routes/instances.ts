@@ -26,6 +26,7 @@ import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { instanceById } from '../services/instanceReads.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { createSystemAlarmPolicies } from '../services/systemAlarms.js';
 import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
 import { operationView } from '../views/operationView.js';
 import { problems, type RouteDeps } from './common.js';
@@ -201,6 +202,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
           },
         });
         await reservePlacement(tx, id, [], body.brokerCount, body.zones);
+        await createSystemAlarmPolicies(tx, accountId, id);
         const operation = await createOperation(tx, p, {
           accountId,
           instanceId: id,

@@ -20,6 +20,7 @@ export function alarmPolicyView(p: AlarmPolicyRow): AlarmPolicy {
     channelIds: p.channelIds,
     enabled: p.enabled,
     muted: p.muted,
+    system: p.system,
     version: p.version,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),

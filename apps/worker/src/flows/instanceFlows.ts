@@ -196,7 +196,7 @@ export async function resizeInstance(ctx: FlowContext): Promise<void> {
   await markRunning(ctx);
 }
 
-/** Bandwidth and partition limit reach the running brokers now, no restart (the disk size is a control-plane figure). */
+/** Bandwidth, partition limit and disk per broker reach the running brokers now, no restart. */
 async function liveSpecStep(ctx: FlowContext): Promise<void> {
   await ctx.steps.once('live-spec', async () => {
     const ins = await loadInstance(ctx);

@@ -1,4 +1,11 @@
-import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue, parseConfigValue } from '@fjord/metadata';
+import {
+  atLeast,
+  ConfigError,
+  type ConfigKeyDef,
+  type ConfigValue,
+  DEFAULT_DISK_HIGH_WATER_RATIO,
+  parseConfigValue,
+} from '@fjord/metadata';
 import { parseProperties } from './PropertiesFile.js';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
@@ -114,6 +121,13 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   // The instance's partition limit (the product's spec), enforced by the controller for every
   // client; 0 means none.
   key('fjord.instance.partition.limit', 'int', 0, { validate: atLeast(0) }),
+  // The instance's disk per broker (the product's spec): partition data past the high-water
+  // share of it is trimmed, oldest segments first; at all of it produce is refused. 0: no budget.
+  key('fjord.instance.disk.bytes', 'long', 0, { validate: atLeast(0) }),
+  key('fjord.instance.disk.high.water.ratio', 'double', DEFAULT_DISK_HIGH_WATER_RATIO, {
+    validate: (v) => ((v as number) > 0 && (v as number) <= 1 ? undefined : 'must be above 0 and at most 1'),
+  }),
+  key('fjord.instance.disk.check.interval.ms', 'int', 1000, { validate: atLeast(10) }),
   // Data-plane security and quotas; listener-prefixed and ssl.* keys are read by security/.
   key('authorizer.class.name', 'string', ''),
   key('super.users', 'string', null),
@@ -230,6 +244,16 @@ export interface NetworkSettings {
   readonly instanceBandwidthBytesPerSecond: number | null;
 }
 
+/** The instance's disk budget as configured at start (dynamic broker configs override both values). */
+export interface DiskBudgetSettings {
+  /** fjord.instance.disk.bytes; 0: no budget. */
+  readonly budgetBytes: number;
+  /** fjord.instance.disk.high.water.ratio */
+  readonly highWaterRatio: number;
+  /** fjord.instance.disk.check.interval.ms: how often usage is compared with the high-water mark. */
+  readonly checkIntervalMs: number;
+}
+
 /** Background log maintenance. */
 export interface LogMaintenanceSettings {
   readonly retentionCheckIntervalMs: number;
@@ -269,6 +293,7 @@ export interface ResolvedBrokerConfig {
   readonly groups: GroupSettings;
   readonly network: NetworkSettings;
   readonly logMaintenance: LogMaintenanceSettings;
+  readonly disk: DiskBudgetSettings;
   /** Every broker key's effective value (explicit or default), for DescribeConfigs. */
   readonly values: ReadonlyMap<string, ConfigValue>;
   /** Keys set explicitly (file or override). */
@@ -435,6 +460,11 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
       // Only an explicit false turns the cleaner off (as Broker.start read it before).
       cleanerEnable: values.get('log.cleaner.enable') !== false,
       cleanerBackoffMs: int('log.cleaner.backoff.ms'),
+    },
+    disk: {
+      budgetBytes: int('fjord.instance.disk.bytes'),
+      highWaterRatio: values.get('fjord.instance.disk.high.water.ratio') as number,
+      checkIntervalMs: int('fjord.instance.disk.check.interval.ms'),
     },
     values,
     explicit,

@@ -2,6 +2,7 @@ import { statfsSync } from 'node:fs';
 import type { MetadataPublisher } from '@fjord/metadata';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
+import type { DiskLimits, InstanceDiskBudget } from '../quota/InstanceDiskBudget.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { LogManager } from '../storage/LogManager.js';
@@ -14,6 +15,7 @@ export interface BrokerMetricsSources {
   readonly traffic: TrafficMetrics;
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
+  readonly diskBudget: InstanceDiskBudget;
   readonly metadata: MetadataPublisher;
   readonly groups: GroupCoordinator;
   isActiveController(): boolean;
@@ -192,6 +194,7 @@ export class BrokerMetrics {
       },
     });
     this.logDirSeries(r);
+    diskBudgetSeries(r, s.diskBudget);
     this.partitions = new PartitionSeries({ ...s, image: () => s.metadata.image });
   }
 
@@ -323,5 +326,67 @@ function requestTimeHistogram(r: Registry, traffic: TrafficMetrics): void {
       }
       return values;
     },
+  );
+}
+
+/**
+ * The instance's disk budget on this broker (Kafka has no MBean for it, hence `fjord_`): usage
+ * against the budget and its high-water mark, and what holding it did. Budget gauges say 0 while
+ * there is no budget (queries dividing by them filter those out).
+ */
+function diskBudgetSeries(r: Registry, budget: InstanceDiskBudget): void {
+  new Gauge({
+    name: 'fjord_disk_budget_used_bytes',
+    help: 'Bytes of partition data on this broker, what the instance disk budget counts',
+    registers: [r],
+    collect() {
+      this.set(budget.usedBytes());
+    },
+  });
+  const limitGauge = (name: string, help: string, pick: (l: DiskLimits) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [r],
+      collect() {
+        const limits = budget.limits();
+        this.set(limits ? pick(limits) : 0);
+      },
+    });
+  limitGauge(
+    'fjord_disk_budget_bytes',
+    'The instance disk budget of this broker (fjord.instance.disk.bytes)',
+    (l) => l.budgetBytes,
+  );
+  limitGauge(
+    'fjord_disk_budget_high_water_bytes',
+    'Usage past which the oldest segments are deleted',
+    (l) => l.highWaterBytes,
+  );
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter(
+    'fjord_disk_budget_high_water_hits_total',
+    'Budget checks that found usage at or above the high-water mark',
+    () => budget.highWaterHits,
+  );
+  counter(
+    'fjord_disk_budget_deleted_segments_total',
+    'Segments deleted to bring usage below the high-water mark',
+    () => budget.deletedSegments,
+  );
+  counter('fjord_disk_budget_deleted_bytes_total', 'Bytes those segments held', () => budget.deletedBytes);
+  counter(
+    'fjord_disk_budget_refused_produce_total',
+    'Produce partitions refused with KAFKA_STORAGE_ERROR at the budget',
+    () => budget.refusedProduce,
   );
 }

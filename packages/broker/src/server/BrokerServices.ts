@@ -12,6 +12,7 @@ import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
 import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
+import type { InstanceDiskBudget } from '../quota/InstanceDiskBudget.js';
 import type { QuotaManagers } from '../quota/QuotaManagers.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { Authorizer } from '../security/Authorizer.js';
@@ -43,6 +44,8 @@ export interface BrokerServices {
   readonly authorizer?: Authorizer;
   /** Client quotas and the instance bandwidth limit. */
   readonly quotas: QuotaManagers;
+  /** The instance's disk per broker: produce is refused once it is used up. */
+  readonly diskBudget: InstanceDiskBudget;
   readonly topicDefaults: TopicDefaults;
   /** Set when `fjord.metrics.listen` is: what produce, fetch and dispatch count. */
   readonly metrics?: { readonly traffic: TrafficMetrics };

@@ -13,6 +13,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { planDiskTrim, type TrimCandidate } from './DiskTrimPlanner.js';
 import { isStorageIoError, KafkaStorageError } from './errors.js';
 import { fsyncDirectory, fsyncTree, writeFileDurably } from './FileIO.js';
 import { LogCleaner, type LogCleanerOptions } from './LogCleaner.js';
@@ -388,6 +389,49 @@ export class LogManager {
       deleted += log.applyRetention(now, this.upperBoundOf(entry, log));
     });
     return deleted;
+  }
+
+  /**
+   * Bytes the online logs hold (their segments' sizes, known in memory: no directory walk), what
+   * the instance's disk budget counts.
+   */
+  usedBytes(): number {
+    let total = 0;
+    for (const [, log] of this.onlineLogs()) total += log.sizeInBytes;
+    return total;
+  }
+
+  /**
+   * Deletes the oldest closed segments across every log until usage is below `highWaterBytes`
+   * (planDiskTrim decides which), through retention's deletion path and within its bounds. Logs
+   * of topics `keep` names are left whole. Returns what went and what is left.
+   */
+  trimBelow(
+    highWaterBytes: number,
+    keep: (topic: string) => boolean,
+  ): { segments: number; freedBytes: number; usedBytes: number } {
+    const used = this.usedBytes();
+    if (used < highWaterBytes) return { segments: 0, freedBytes: 0, usedBytes: used };
+    const logs = new Map<string, [PartitionEntry, PartitionLog]>();
+    const candidates: TrimCandidate[] = [];
+    for (const [name, entry] of this.partitions) {
+      const log = entry.log;
+      if (!log || log.isOffline || this.offline.has(entry.parentDir) || keep(entry.topic)) continue;
+      logs.set(name, [entry, log]);
+      candidates.push({ key: name, segments: log.deletableSegments(this.upperBoundOf(entry, log)) });
+    }
+    const plan = planDiskTrim(used, highWaterBytes, candidates);
+    let segments = 0;
+    for (const [name, count] of plan.deletions) {
+      const [entry, log] = logs.get(name)!;
+      try {
+        segments += log.deleteOldestSegments(count, this.upperBoundOf(entry, log));
+      } catch (error) {
+        if (!(error instanceof KafkaStorageError)) throw error;
+      }
+    }
+    const after = this.usedBytes();
+    return { segments, freedBytes: used - after, usedBytes: after };
   }
 
   /** flush.ms / flush.messages for every log. */

@@ -16,6 +16,7 @@ import {
   RecordBatchHeader,
 } from '@fjord/protocol';
 import type { BatchLocation } from './BatchScanner.js';
+import type { TrimmableSegment } from './DiskTrimPlanner.js';
 import { InvalidOffsetError, isStorageIoError, KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
 import { fsyncDirectory } from './FileIO.js';
 import { readInt64, writeInt64 } from './Int64.js';
@@ -562,27 +563,61 @@ export class PartitionLog {
     return this.guard(() => {
       if (!this.resolved.cleanupPolicy.delete) return 0;
       const { retentionMs, retentionBytes } = this.resolved;
-      let deleted = 0;
       let total = this.sizeInBytes;
-      while (this.segments.length > 1) {
-        const oldest = this.segments[0]!;
-        if (this.segments[1]!.baseOffset > upperBound) break;
+      return this.deleteOldestSegmentsWhile(upperBound, (oldest) => {
         const tooOld = retentionMs >= 0 && now - oldest.largestTimestamp > retentionMs;
         const tooBig = retentionBytes >= 0 && total - oldest.size >= retentionBytes;
-        if (!tooOld && !tooBig) break;
-        this.segments.shift();
-        total -= oldest.size;
-        oldest.delete();
-        deleted++;
-      }
-      if (deleted > 0) {
-        this.structureVersion_++;
-        this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
-        this.leaderEpochs.truncateFromStart(this.logStartOffset);
-        this.writeCheckpointIfChanged();
-      }
-      return deleted;
+        if (tooOld || tooBig) total -= oldest.size;
+        return tooOld || tooBig;
+      });
     });
+  }
+
+  /**
+   * The segments retention could delete now, oldest first: closed and wholly below
+   * `upperBound`; none unless `cleanup.policy` includes `delete` (compacted logs keep every key).
+   */
+  deletableSegments(upperBound = this.logEndOffset): TrimmableSegment[] {
+    if (this.failure || !this.resolved.cleanupPolicy.delete) return [];
+    const out: TrimmableSegment[] = [];
+    for (let i = 0; i + 1 < this.segments.length && this.segments[i + 1]!.baseOffset <= upperBound; i++) {
+      const s = this.segments[i]!;
+      out.push({ sizeBytes: s.size, largestTimestamp: s.largestTimestamp });
+    }
+    return out;
+  }
+
+  /**
+   * Deletes the `count` oldest segments for the instance's disk budget, through retention's own
+   * path (log start offset, leader epochs, checkpoint), within what deletableSegments allows.
+   */
+  deleteOldestSegments(count: number, upperBound = this.logEndOffset): number {
+    return this.guard(() => {
+      if (!this.resolved.cleanupPolicy.delete) return 0;
+      let left = count;
+      return this.deleteOldestSegmentsWhile(upperBound, () => left-- > 0);
+    });
+  }
+
+  private deleteOldestSegmentsWhile(
+    upperBound: number,
+    shouldDelete: (oldest: LogSegment) => boolean,
+  ): number {
+    let deleted = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      if (this.segments[1]!.baseOffset > upperBound || !shouldDelete(oldest)) break;
+      this.segments.shift();
+      oldest.delete();
+      deleted++;
+    }
+    if (deleted > 0) {
+      this.structureVersion_++;
+      this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
+      this.leaderEpochs.truncateFromStart(this.logStartOffset);
+      this.writeCheckpointIfChanged();
+    }
+    return deleted;
   }
 
   // ---- flush and checkpoints -------------------------------------------------------------

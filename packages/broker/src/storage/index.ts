@@ -1,5 +1,6 @@
 export * from './BatchCompactor.js';
 export * from './BatchScanner.js';
+export * from './DiskTrimPlanner.js';
 export * from './errors.js';
 export * from './LeaderEpochCache.js';
 export * from './LogCleaner.js';

@@ -277,6 +277,35 @@ describe('PartitionLog truncation, DeleteRecords and retention', () => {
     expect(compacted.applyRetention(1e12)).toBe(0);
   });
 
+  it('deletes the oldest segments for the disk budget as retention does, never the active one', () => {
+    const dir = tempDir();
+    const log = open(SMALL_LOG, dir);
+    for (let i = 0; i < 30; i++) log.append(batchOf([`v${i}`], { timestamp: 1_000 + i }), i < 15 ? 4 : 5, 0);
+    const bases = log.segmentBaseOffsets();
+    const deletable = log.deletableSegments(bases[3]!);
+    expect(deletable).toHaveLength(3);
+    expect(deletable.map((s) => s.largestTimestamp)).toEqual(
+      [...deletable.map((s) => s.largestTimestamp)].sort(),
+    );
+    // Asked for more than the bound allows: only what lies wholly below it goes.
+    expect(log.deleteOldestSegments(5, bases[3]!)).toBe(3);
+    expect(log.logStartOffset).toBe(bases[3]);
+    expect(log.leaderEpochs.all()[0]!.startOffset).toBe(bases[3]);
+    expect(readAll(log)[0]).toBe(`${bases[3]}:v${bases[3]}`);
+    // The new log start was checkpointed when it moved, as retention's is.
+    simulateCrash(log);
+    const reopened = PartitionLog.open(dir, SMALL_LOG, { cleanShutdown: false, now: 0 });
+    expect(reopened.logStartOffset).toBe(bases[3]);
+    expect(reopened.deleteOldestSegments(1_000)).toBe(bases.length - 4);
+    expect(reopened.segmentCount).toBe(1);
+    expect(reopened.deletableSegments()).toEqual([]);
+    expect(reopened.logEndOffset).toBe(30);
+    const compacted = open({ ...SMALL_LOG, cleanupPolicy: { delete: false, compact: true } });
+    for (let i = 0; i < 10; i++) compacted.append(batchOf([{ key: 'k', value: `v${i}` }]), 0, 0);
+    expect(compacted.deletableSegments()).toEqual([]);
+    expect(compacted.deleteOldestSegments(5)).toBe(0);
+  });
+
   it('keeps logStartOffset, epochs and data across a clean restart', () => {
     const dir = tempDir();
     const log = open(SMALL_LOG, dir);

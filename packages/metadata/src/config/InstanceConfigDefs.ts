@@ -2,6 +2,8 @@ import type { MetadataImage } from '../image/MetadataImage.js';
 import type { ConfigKeyDef, ConfigValue } from './ConfigDef.js';
 
 const atLeastZero = (v: ConfigValue) => (typeof v === 'number' && v < 0 ? 'must be at least 0' : undefined);
+const aRatio = (v: ConfigValue) =>
+  typeof v === 'number' && !(v > 0 && v <= 1) ? 'must be above 0 and at most 1' : undefined;
 
 /**
  * The managed instance's spec as broker configs that change at run time, as Kafka's dynamic
@@ -10,10 +12,22 @@ const atLeastZero = (v: ConfigValue) => (typeof v === 'number' && v < 0 ? 'must 
  */
 export const INSTANCE_BANDWIDTH_KEY = 'fjord.instance.bandwidth.bytes.per.second';
 export const INSTANCE_PARTITION_LIMIT_KEY = 'fjord.instance.partition.limit';
+/** Bytes of partition data one broker may hold (the spec's disk per broker); 0: no budget. */
+export const INSTANCE_DISK_BYTES_KEY = 'fjord.instance.disk.bytes';
+/** Share of the disk budget past which the broker deletes its oldest segments. */
+export const INSTANCE_DISK_HIGH_WATER_RATIO_KEY = 'fjord.instance.disk.high.water.ratio';
+export const DEFAULT_DISK_HIGH_WATER_RATIO = 0.9;
 
 export const INSTANCE_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   { name: INSTANCE_BANDWIDTH_KEY, type: 'long', default: null, validate: atLeastZero },
   { name: INSTANCE_PARTITION_LIMIT_KEY, type: 'int', default: 0, validate: atLeastZero },
+  { name: INSTANCE_DISK_BYTES_KEY, type: 'long', default: 0, validate: atLeastZero },
+  {
+    name: INSTANCE_DISK_HIGH_WATER_RATIO_KEY,
+    type: 'double',
+    default: DEFAULT_DISK_HIGH_WATER_RATIO,
+    validate: aRatio,
+  },
 ];
 
 /**

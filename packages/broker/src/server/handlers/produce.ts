@@ -88,6 +88,8 @@ export const produceHandler = defineHandler({
     );
     const waits: ReplicationWait[] = [];
     const waiting: ProduceResponsePartitionProduceResponseInput[] = [];
+    // Asked once per request, when the first partition is about to be appended to.
+    let diskFull: string | null | undefined;
     for (const topic of req.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponseInput[] = [];
       if (!writable.has(topic.name)) {
@@ -158,11 +160,21 @@ export const produceHandler = defineHandler({
             continue;
           }
         }
+        if (partition.isLeader) {
+          if (diskFull === undefined) diskFull = b.diskBudget.fullReason(now) ?? null;
+          if (diskFull !== null) {
+            // Retriable in every client (Java, librdkafka, kafkajs), and nothing was written.
+            b.diskBudget.refusedProduce++;
+            partitionResponses.push(producePartitionError(p.index, ErrorCode.KAFKA_STORAGE_ERROR, diskFull));
+            continue;
+          }
+        }
         const outcome = partition.appendAsLeader(data, validated.batches, req.acks, minIsr, now);
         if (!outcome.ok) {
           partitionResponses.push(producePartitionError(p.index, code(outcome.error), outcome.message));
           continue;
         }
+        b.diskBudget.appended(data.length);
         // Messages from the batch headers (validation summed them), bytes as the client sent them.
         traffic?.produced(topic.name, validated.recordCount, p.records.length);
         const response: ProduceResponsePartitionProduceResponseInput = {
