@@ -152,7 +152,7 @@ function wish(
     }
   }
   const to = clamp(current, min, max);
-  if (to !== current) return { to, why: `${what}: the policy allows ${min} to ${max}` };
+  if (to !== current) return { to, why: `the policy allows ${min} to ${max}` };
   return {
     to,
     why:

@@ -95,6 +95,7 @@ describe('planAutoscaling', () => {
     );
     // Below minBrokers: out to 3; the bandwidth above the maximum waits (an out-move wins).
     expect(plan).toMatchObject({ action: 'scale_out', brokerCount: 3, bandwidthMBps: 200 });
+    expect(plan.reason).toBe('brokers 2 → 3: the policy allows 3 to 6');
   });
 });
 
