@@ -50,7 +50,7 @@ export async function reservePlacement(
 }
 
 /** How full the remaining brokers' disks may be after a scale-in. */
-export const DISK_FILL_LIMIT = 0.85;
+const DISK_FILL_LIMIT = 0.85;
 
 const tooFewBrokers = (message: string) =>
   new Refusal('unprocessable', message, {
