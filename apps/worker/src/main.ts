@@ -82,21 +82,23 @@ stops.push(
     log,
   ),
 );
+const scrapeSeconds = Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15);
 if (env.FJORD_PROMETHEUS_URL && env.FJORD_PROMETHEUS_RULES_DIR) {
-  const scrape = Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15);
   const rules = new AlarmRulesSync(
     prisma,
     new PrometheusClient(env.FJORD_PROMETHEUS_URL),
     env.FJORD_PROMETHEUS_RULES_DIR,
-    4 * scrape,
+    4 * scrapeSeconds,
     log,
     (outcome) => metrics.ruleReloads.inc({ outcome }),
   );
   stops.push(repeat('alarm-rules', Number(env.FJORD_ALARM_SYNC_MS ?? 5000), () => rules.sync(), log));
-  // Autoscaling reads utilisation from Prometheus: without it there is nothing to decide from.
+}
+// Autoscaling reads utilisation from Prometheus: without it there is nothing to decide from.
+if (env.FJORD_PROMETHEUS_URL) {
   const autoscaler = new Autoscaler(
     prisma,
-    new AutoscaleObservation(prisma, new PrometheusClient(env.FJORD_PROMETHEUS_URL), scrape),
+    new AutoscaleObservation(prisma, new PrometheusClient(env.FJORD_PROMETHEUS_URL), scrapeSeconds),
     { prisma, queue: worker, footprint: new BrokerReplicaFootprint(adminSecret) },
     log,
   );
