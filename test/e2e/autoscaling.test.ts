@@ -154,6 +154,7 @@ describe('autoscaling with a real Prometheus and a real producer', () => {
     expect(grown.spec.bandwidthMBps).toBeGreaterThan(10);
     expect(grown.spec.bandwidthMBps).toBeLessThanOrEqual(50);
     expect(grown.brokerCount).toBe(1);
+    console.log(`autoscaled bandwidth 10 → ${grown.spec.bandwidthMBps} MB/s (operation ${out.id})`);
     const audit = await client.call(
       'GET',
       `/v1/audit-events?resource=instance/${instanceId}&action=ResizeInstance`,
