@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from './ids.js';
 import { MAX_BROKERS } from './instances.js';
 
 /** Product limits of an autoscaling policy; the bandwidth range is the instance spec's. */
@@ -64,7 +65,7 @@ export type PutAutoscalingPolicy = z.infer<typeof PutAutoscalingPolicy>;
 
 export const AutoscalingPolicy = z
   .object({
-    instanceId: z.string(),
+    instanceId: idSchema('instance'),
     enabled: z.boolean(),
     minBrokers: z.number().int(),
     maxBrokers: z.number().int(),
@@ -88,7 +89,7 @@ export type AutoscalingPolicy = z.infer<typeof AutoscalingPolicy>;
 export const AutoscalingAction = z.enum(['none', 'scale_out', 'scale_in']);
 export type AutoscalingAction = z.infer<typeof AutoscalingAction>;
 
-const Utilisation = z.object({
+const ObservedUtilisation = z.object({
   percent: z.number().nullable().describe('latest figure, percent of the spec; null without samples'),
   targetPercent: z.number().int(),
   heldSeconds: z.number().describe('how far back the samples reach (the hold time at most)'),
@@ -97,14 +98,14 @@ const Utilisation = z.object({
 /** What the autoscaler would do now and why (read-only). */
 export const AutoscalingRecommendation = z
   .object({
-    instanceId: z.string(),
+    instanceId: idSchema('instance'),
     evaluatedAt: z.iso.datetime(),
     observed: z.object({
-      bandwidth: Utilisation.extend({
+      bandwidth: ObservedUtilisation.extend({
         mbps: z.number().nullable().describe('the higher of produce-in and fetch-out, MB/s'),
         specMBps: z.number().int(),
       }),
-      disk: Utilisation.extend({
+      disk: ObservedUtilisation.extend({
         usedBytes: z.number().nullable().describe('every replica on every broker'),
         specBytes: z.number().describe('brokers × disk per broker'),
       }),
