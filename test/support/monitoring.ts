@@ -12,7 +12,10 @@ export interface MonitoredService extends TestService {
   readonly internalToken: string;
 }
 
-export async function startMonitoredService(zones = 3): Promise<MonitoredService> {
+export async function startMonitoredService(
+  zones = 3,
+  workerEnv: Record<string, string> = {},
+): Promise<MonitoredService> {
   const [prometheusPort, alertmanagerPort] = await freePorts('127.0.0.1', 2);
   const dir = mkdtempSync(join(tmpdir(), 'fjord-monitoring-'));
   const internalToken = randomBytes(16).toString('hex');
@@ -25,6 +28,7 @@ export async function startMonitoredService(zones = 3): Promise<MonitoredService
       FJORD_SCRAPE_INTERVAL_SECONDS: '1',
       FJORD_ALARM_SYNC_MS: '500',
       FJORD_NOTIFY_POLL_MS: '250',
+      ...workerEnv,
     },
     { prometheusUrl, internalToken, scrapeIntervalSeconds: 1 },
   );

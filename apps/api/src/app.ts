@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { ErrorCode } from '@fjord/contracts';
+import { ERROR_CODES, type ErrorCode } from '@fjord/contracts';
+import { Refusal } from '@fjord/provisioning';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -84,6 +85,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       if (err.status === 401) reply.header('www-authenticate', 'Bearer');
       return sendProblem(req, reply, err.code, err.status, err.message, err.extra);
     }
+    // Refusals of the shared provisioning checks (resize admission, operation conflicts).
+    if (err instanceof Refusal)
+      return sendProblem(req, reply, err.code, ERROR_CODES[err.code], err.message, {
+        ...(err.extra.errors ? { errors: [...err.extra.errors] } : {}),
+        ...(err.extra.operationId ? { operationId: err.extra.operationId } : {}),
+      });
     // A unique index lost a race that the route's own check could not see (two creates at once).
     if ((err as { code?: string }).code === 'P2002')
       return sendProblem(req, reply, 'name_taken', 409, 'a resource with this name exists');

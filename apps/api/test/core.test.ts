@@ -1,10 +1,10 @@
 import { planPlacement } from '@fjord/contracts';
+import { conflictingOperation } from '@fjord/provisioning';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { globMatches } from '../src/access/patterns.js';
 import { evaluate } from '../src/access/policyEvaluation.js';
 import { TokenBuckets } from '../src/http/rateLimiter.js';
-import { conflictingOperation } from '../src/services/operations.js';
 
 describe('policy evaluation', () => {
   const allowTopics = {

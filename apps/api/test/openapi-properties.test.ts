@@ -196,6 +196,12 @@ describe('tenant isolation across every route', () => {
     const samples: Record<string, unknown> = {
       'PATCH /v1/instances/{instanceId}': { name: 'stolen' },
       'POST /v1/instances/{instanceId}/resize': { brokerCount: 2 },
+      'PUT /v1/instances/{instanceId}/autoscaling-policy': {
+        minBrokers: 1,
+        maxBrokers: 3,
+        minBandwidthMBps: 10,
+        maxBandwidthMBps: 100,
+      },
       'POST /v1/instances/{instanceId}/topics': { name: 'orders' },
       'PATCH /v1/instances/{instanceId}/topics/{topic}': { partitions: 9 },
       'POST /v1/instances/{instanceId}/users': { name: 'alice', password: 'password-1' },

@@ -47,7 +47,7 @@ export function intFlag(args: ParsedArgs, name: string): number | undefined {
 
 /** Request a command maps to: method, path, body; `wait` polls the returned operation. */
 export interface ApiRequest {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly path: string;
   readonly body?: unknown;
   readonly wait: boolean;
@@ -70,7 +70,10 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord alarms create INSTANCE --name NAME --metric METRIC --comparison '>' --threshold N [--duration SECONDS]
                [--severity info|warning|critical] [--channels ID,...] [--topic T] [--group G] [--partition N]
   fjord alarms list INSTANCE | get INSTANCE ID | delete INSTANCE ID | events INSTANCE [--status firing|resolved]
-  fjord alarms mute INSTANCE ID | unmute INSTANCE ID | enable INSTANCE ID | disable INSTANCE ID`;
+  fjord alarms mute INSTANCE ID | unmute INSTANCE ID | enable INSTANCE ID | disable INSTANCE ID
+  fjord autoscaling set INSTANCE --min-brokers N --max-brokers N --min-bandwidth MBPS --max-bandwidth MBPS
+               [--target-bandwidth PERCENT] [--target-disk PERCENT] [--hold SECONDS] [--cooldown SECONDS] [--disabled]
+  fjord autoscaling get INSTANCE | delete INSTANCE | recommend INSTANCE   (what it would do now, and why)`;
 
 function configs(args: ParsedArgs): Record<string, string> | undefined {
   const v = flag(args, 'config');
@@ -273,6 +276,45 @@ export function toRequest(args: ParsedArgs): ApiRequest {
         wait: false,
       };
     }
+    case 'autoscaling set': {
+      const optional = {
+        targetBandwidthPercent: intFlag(args, 'target-bandwidth'),
+        targetDiskPercent: intFlag(args, 'target-disk'),
+        holdSeconds: intFlag(args, 'hold'),
+        cooldownSeconds: intFlag(args, 'cooldown'),
+      };
+      const whole = (name: string) => {
+        const v = intFlag(args, name);
+        if (v === undefined) throw new UsageError(`--${name} is required`);
+        return v;
+      };
+      return {
+        method: 'PUT',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/autoscaling-policy`,
+        body: {
+          enabled: args.flags.disabled !== true,
+          minBrokers: whole('min-brokers'),
+          maxBrokers: whole('max-brokers'),
+          minBandwidthMBps: whole('min-bandwidth'),
+          maxBandwidthMBps: whole('max-bandwidth'),
+          ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+        },
+        wait: false,
+      };
+    }
+    case 'autoscaling get':
+    case 'autoscaling delete':
+      return {
+        method: verb === 'get' ? 'GET' : 'DELETE',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/autoscaling-policy`,
+        wait: false,
+      };
+    case 'autoscaling recommend':
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/autoscaling-policy/recommendation`,
+        wait: false,
+      };
     default:
       throw new UsageError(USAGE);
   }

@@ -73,3 +73,46 @@ describe('metrics and alarms commands', () => {
     ).toThrow(UsageError);
   });
 });
+
+describe('autoscaling commands', () => {
+  it('set puts the whole policy; get, delete and recommend name the instance', () => {
+    expect(
+      req(
+        'autoscaling set ins-1 --min-brokers 3 --max-brokers 6 --min-bandwidth 20 --max-bandwidth 200 --target-bandwidth 60 --cooldown 900',
+      ),
+    ).toEqual({
+      method: 'PUT',
+      path: '/v1/instances/ins-1/autoscaling-policy',
+      body: {
+        enabled: true,
+        minBrokers: 3,
+        maxBrokers: 6,
+        minBandwidthMBps: 20,
+        maxBandwidthMBps: 200,
+        targetBandwidthPercent: 60,
+        cooldownSeconds: 900,
+      },
+      wait: false,
+    });
+    expect(
+      req(
+        'autoscaling set ins-1 --min-brokers 3 --max-brokers 3 --min-bandwidth 20 --max-bandwidth 20 --disabled',
+      ).body,
+    ).toMatchObject({ enabled: false });
+    expect(req('autoscaling get ins-1')).toMatchObject({
+      method: 'GET',
+      path: '/v1/instances/ins-1/autoscaling-policy',
+    });
+    expect(req('autoscaling delete ins-1').method).toBe('DELETE');
+    expect(req('autoscaling recommend ins-1').path).toBe(
+      '/v1/instances/ins-1/autoscaling-policy/recommendation',
+    );
+  });
+  it('refuses a policy without its bounds', () => {
+    expect(() => req('autoscaling set ins-1 --min-brokers 3 --max-brokers 6 --min-bandwidth 20')).toThrow(
+      /--max-bandwidth is required/,
+    );
+    expect(() => req('autoscaling set ins-1 --min-brokers three')).toThrow(/whole number/);
+    expect(() => req('autoscaling recommend')).toThrow(/needs an instance id/);
+  });
+});

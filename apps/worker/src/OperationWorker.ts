@@ -87,6 +87,11 @@ export class OperationWorker {
     }
   }
 
+  /** Hands a just-recorded operation to the workers (jobId = operation id, as everywhere). */
+  async enqueue(operationId: string): Promise<void> {
+    await this.queue.add('operation', { operationId }, { jobId: operationId, ...OPERATION_JOB_OPTIONS });
+  }
+
   /** Jobs in the queue by state (waiting, active, delayed, failed). */
   async jobCounts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');

@@ -2,7 +2,9 @@
 import { createPrismaClient } from '@fjord/db';
 import { ZoneAgentClient } from '@fjord/fleet';
 import { PrometheusClient } from '@fjord/monitoring';
+import { AutoscaleObservation, BrokerReplicaFootprint } from '@fjord/provisioning';
 import { pino } from 'pino';
+import { Autoscaler } from './autoscaling/Autoscaler.js';
 import { HealthReconciler } from './health/HealthReconciler.js';
 import { AlarmRulesSync } from './monitoring/AlarmRulesSync.js';
 import { NotificationDispatcher } from './monitoring/NotificationDispatcher.js';
@@ -81,17 +83,27 @@ stops.push(
     log,
   ),
 );
+const scrapeSeconds = Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15);
 if (env.FJORD_PROMETHEUS_URL && env.FJORD_PROMETHEUS_RULES_DIR) {
-  const scrape = Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15);
   const rules = new AlarmRulesSync(
     prisma,
     new PrometheusClient(env.FJORD_PROMETHEUS_URL),
     env.FJORD_PROMETHEUS_RULES_DIR,
-    4 * scrape,
+    4 * scrapeSeconds,
     log,
     (outcome) => metrics.ruleReloads.inc({ outcome }),
   );
   stops.push(repeat('alarm-rules', Number(env.FJORD_ALARM_SYNC_MS ?? 5000), () => rules.sync(), log));
+}
+// Autoscaling reads utilisation from Prometheus: without it there is nothing to decide from.
+if (env.FJORD_PROMETHEUS_URL) {
+  const autoscaler = new Autoscaler(
+    prisma,
+    new AutoscaleObservation(prisma, new PrometheusClient(env.FJORD_PROMETHEUS_URL), scrapeSeconds),
+    { prisma, queue: worker, footprint: new BrokerReplicaFootprint(adminSecret) },
+    log,
+  );
+  stops.push(repeat('autoscaler', Number(env.FJORD_AUTOSCALE_MS ?? 30_000), () => autoscaler.runOnce(), log));
 }
 if (env.FJORD_WORKER_METRICS_LISTEN) {
   const [host, port] = env.FJORD_WORKER_METRICS_LISTEN.split(':');

@@ -9,6 +9,8 @@ export const ACTIONS = [
   'kafka:ModifyInstance',
   'kafka:DeleteInstance',
   'kafka:RestartInstance',
+  'kafka:DescribeAutoscaling',
+  'kafka:ModifyAutoscaling',
   'kafka:CreateTopic',
   'kafka:DescribeTopic',
   'kafka:ListTopics',

@@ -38,6 +38,9 @@ export const Operation = z
     kind: z.enum(OPERATION_KINDS),
     status: OperationStatus,
     target: z.string().describe('the resource the operation changes, e.g. instance/ins-…/topic/orders'),
+    actor: z
+      .string()
+      .describe('who started it: account/…, subaccount/…, operator/…, system (repairs) or autoscaler'),
     progress: z.record(z.string(), z.unknown()).describe('steps done so far, per step'),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     createdAt: z.iso.datetime(),

@@ -31,6 +31,7 @@ export type {
   AlarmPolicy,
   ApiKey,
   AuditEvent,
+  AutoscalingPolicy,
   BrokerPlacement,
   CollaboratorGrant,
   Instance,

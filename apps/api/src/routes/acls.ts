@@ -1,11 +1,12 @@
 import { AclBinding, AclFilterQuery, instanceId, Operation, PageQuery, pageOf } from '@fjord/contracts';
+import { inTransactionWithOperation } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { createOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
 import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';

@@ -12,6 +12,7 @@ import { alarmRoutes } from './alarms.js';
 import { apiKeyRoutes } from './apiKeys.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
+import { autoscalingRoutes } from './autoscaling.js';
 import { channelRoutes } from './channels.js';
 import type { RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
@@ -74,6 +75,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(auditRoutes, { prisma, access });
     await authed.register(monitoringRoutes, { pool, access, ...(metrics ? { metrics } : {}) });
     await authed.register(alarmRoutes, { prisma, pool, access });
+    await authed.register(autoscalingRoutes, { prisma, pool, access, ...(metrics ? { metrics } : {}) });
     await authed.register(channelRoutes, { prisma, access, adminSecret });
   });
 };

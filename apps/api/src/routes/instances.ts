@@ -10,22 +10,21 @@ import {
   PatchInstance,
   pageOf,
   planPlacement,
-  planRemoval,
   ResizeInstance,
 } from '@fjord/contracts';
-import type { Prisma, PrismaClient } from '@fjord/db';
+import { admitResize, inTransactionWithOperation, reservePlacement, zoneRoom } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { Access } from '../access/access.js';
-import type { Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { checkIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { instanceById } from '../services/instanceReads.js';
-import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { createOperation } from '../services/operations.js';
 import { createSystemAlarmPolicies } from '../services/systemAlarms.js';
 import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
 import { operationView } from '../views/operationView.js';
@@ -34,48 +33,6 @@ import { problems, type RouteDeps } from './common.js';
 const Params = z.object({ instanceId });
 const Accepted = z.object({ instance: Instance, operation: Operation });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
-
-/** Room left per zone: capacity minus brokers of every instance placed there. */
-export async function zoneRoom(db: PrismaClient | Prisma.TransactionClient, zones: readonly string[]) {
-  const [rows, used] = await Promise.all([
-    db.zone.findMany({ where: { name: { in: [...zones] } } }),
-    db.brokerPlacement.groupBy({ by: ['zone'], where: { zone: { in: [...zones] } }, _count: { _all: true } }),
-  ]);
-  const usedBy = new Map(used.map((u) => [u.zone, u._count._all]));
-  const byName = new Map(rows.map((r) => [r.name, r]));
-  return zones.map((name) => ({
-    name,
-    known: byName.has(name),
-    free: (byName.get(name)?.capacity ?? 0) - (usedBy.get(name) ?? 0),
-  }));
-}
-
-/**
- * Decides where new brokers go and records them as PLANNED placements, which reserves zone
- * capacity at once (the worker starts them). Zone rows are locked so concurrent creates cannot
- * both take the last slot.
- */
-async function reservePlacement(
-  tx: Prisma.TransactionClient,
-  instanceId: string,
-  existing: { brokerId: number; zone: string }[],
-  brokerCount: number,
-  zones: readonly string[],
-): Promise<void> {
-  await tx.$queryRaw`SELECT name FROM "Zone" WHERE name = ANY(${[...zones]}) ORDER BY name FOR UPDATE`;
-  const plan = planPlacement(existing, brokerCount, await zoneRoom(tx, zones));
-  if (!plan.ok) throw new ApiProblem('placement_unsatisfiable', plan.reason);
-  await tx.brokerPlacement.createMany({
-    data: plan.add.map((b) => ({
-      instanceId,
-      brokerId: b.brokerId,
-      zone: b.zone,
-      host: '',
-      port: 0,
-      status: 'PLANNED',
-    })),
-  });
-}
 
 /** The instance if it exists, is not deleted and the caller may act on it; 404 otherwise. */
 export async function loadInstance(
@@ -89,49 +46,6 @@ export async function loadInstance(
   if (!row || row.deletedAt) throw notFound(`instance ${id}`);
   await access.require(p, action, row.accountId, `instance/${row.id}`);
   return row;
-}
-
-/** How full the remaining brokers' disks may be after a scale-in. */
-const DISK_FILL_LIMIT = 0.85;
-
-const tooFewBrokers = (message: string) =>
-  new ApiProblem('unprocessable', message, {
-    errors: [{ path: '/brokerCount', message, code: 'too_small' }],
-  });
-
-/**
- * The brokers that leave when the instance shrinks to `brokerCount`, or a 422 naming /brokerCount:
- * the rest must still span every zone and hold each topic's replicas (internal ones included) on
- * distinct brokers, which with every zone spanned keeps them in distinct zones as far as now.
- */
-async function removalOrRefuse(
-  deps: Pick<InstanceRoutesOptions, 'cluster'>,
-  row: InstanceWithBrokers,
-  brokerCount: number,
-): Promise<number[]> {
-  const plan = planRemoval(
-    row.brokers.map((b) => ({ brokerId: b.brokerId, zone: b.zone })),
-    brokerCount,
-    row.zones,
-  );
-  if (!plan.ok) throw tooFewBrokers(plan.reason);
-  if (row.status === 'RUNNING') {
-    const [widest, bytes] = await Promise.all([
-      deps.cluster.widestReplication(row.id, row.brokers),
-      deps.cluster.replicaBytes(row.id, row.brokers),
-    ]);
-    if (widest && widest.replicationFactor > brokerCount)
-      throw tooFewBrokers(
-        `${brokerCount} broker(s) cannot hold the ${widest.replicationFactor} replicas of topic ${widest.topic} in distinct zones; lower its replication factor or keep more brokers`,
-      );
-    // Replicas move, they do not shrink: the remaining disks must take all of them, with headroom.
-    const room = brokerCount * row.diskGiB * 2 ** 30 * DISK_FILL_LIMIT;
-    if (bytes > room)
-      throw tooFewBrokers(
-        `the data would not fit: ${(bytes / 2 ** 30).toFixed(1)} GiB of replicas, ${brokerCount} broker(s) × ${row.diskGiB} GiB holds ${(room / 2 ** 30).toFixed(1)} GiB at ${DISK_FILL_LIMIT * 100}% full`,
-      );
-  }
-  return plan.remove.map((b) => b.brokerId);
 }
 
 export type InstanceRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
@@ -355,69 +269,12 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
       const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
-      const brokerCount = req.body.brokerCount ?? row.brokerCount;
-      const spec = {
-        bandwidthMBps: req.body.spec?.bandwidthMBps ?? row.bandwidthMBps,
-        diskGiB: req.body.spec?.diskGiB ?? row.diskGiB,
-        partitionLimit: req.body.spec?.partitionLimit ?? row.partitionLimit,
-      };
-      const shrinking = brokerCount < row.brokerCount;
-      const remove = shrinking ? await removalOrRefuse(deps, row, brokerCount) : [];
-      if (spec.diskGiB < row.diskGiB)
-        throw new ApiProblem('unprocessable', `disks cannot shrink (${row.diskGiB} → ${spec.diskGiB} GiB)`, {
-          errors: [{ path: '/spec/diskGiB', message: `must be at least ${row.diskGiB}`, code: 'too_small' }],
-        });
-      const existing = row.brokers.map((b) => ({ brokerId: b.brokerId, zone: b.zone }));
-      if (!shrinking) {
-        const precheck = planPlacement(existing, brokerCount, await zoneRoom(prisma, row.zones));
-        if (!precheck.ok) throw new ApiProblem('placement_unsatisfiable', precheck.reason);
-      }
-      const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
-        const operation = await createOperation(tx, p, {
-          accountId: row.accountId,
-          instanceId: row.id,
-          kind: 'instance.resize',
-          target: `instance/${row.id}`,
-          input: { brokerCount, spec, remove },
-        });
-        const current = await tx.instance.findUniqueOrThrow({ where: { id: row.id } });
-        if (current.status !== 'RUNNING')
-          throw new ApiProblem(
-            'instance_not_ready',
-            `instance is ${current.status.toLowerCase()}, not running`,
-          );
-        const r = await tx.instance.updateMany({
-          where: { id: row.id, version: row.version },
-          data: {
-            // A shrinking instance keeps its count until the worker has drained and removed the brokers.
-            brokerCount: shrinking ? row.brokerCount : brokerCount,
-            bandwidthMBps: spec.bandwidthMBps,
-            diskGiB: spec.diskGiB,
-            partitionLimit: spec.partitionLimit,
-            status: 'RESIZING',
-            statusReason: shrinking
-              ? `resizing to ${brokerCount} brokers (draining ${remove.join(', ')})`
-              : `resizing to ${brokerCount} brokers`,
-            version: { increment: 1 },
-          },
-        });
-        if (r.count === 0)
-          throw new ApiProblem('precondition_failed', 'the instance changed meanwhile; fetch it again');
-        if (!shrinking) await reservePlacement(tx, row.id, existing, brokerCount, row.zones);
-        await recordAudit(tx, p, {
-          accountId: row.accountId,
-          action: 'ResizeInstance',
-          resource: `instance/${row.id}`,
-          details: { brokerCount, spec, operationId: operation.id, ...(shrinking ? { remove } : {}) },
-        });
-        return {
-          operation,
-          instance: await tx.instance.findUniqueOrThrow({
-            where: { id: row.id },
-            include: { brokers: true },
-          }),
-        };
-      });
+      const { instance, operation } = await admitResize(
+        { prisma, queue, footprint: deps.cluster },
+        row,
+        req.body,
+        actorOf(p),
+      );
       reply
         .code(202)
         .header('location', `/v1/operations/${operation.id}`)

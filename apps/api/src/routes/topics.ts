@@ -9,6 +9,7 @@ import {
   TopicName,
 } from '@fjord/contracts';
 import type { Operation as OperationRow } from '@fjord/db';
+import { inTransactionWithOperation } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
@@ -16,7 +17,7 @@ import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import type { TopicState } from '../services/clusterAdmin.js';
-import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { createOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
 import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';

@@ -8,13 +8,14 @@ import {
   SaslUserName,
 } from '@fjord/contracts';
 import { seal } from '@fjord/fleet';
+import { inTransactionWithOperation } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { createOperation, inTransactionWithOperation } from '../services/operations.js';
+import { createOperation } from '../services/operations.js';
 import { operationView } from '../views/operationView.js';
 import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';

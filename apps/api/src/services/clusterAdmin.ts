@@ -8,11 +8,11 @@ import {
   kafkaErrorType,
   MessageBrowser,
   type MessagePage,
-  replicaBytesOn,
   ScramAdmin,
   type ScramUser,
   type TopicState,
 } from '@fjord/fleet';
+import { type ReplicaFootprint, replicaBytesOfBrokers, widestOf } from '@fjord/provisioning';
 import { ApiProblem } from '../problem.js';
 
 export type { AclSpec, GroupState, MessagePage, ScramUser, TopicState };
@@ -26,15 +26,8 @@ export interface ProduceRequest {
 }
 
 /** What the API reads from an instance's cluster itself (topics, ACLs, users, groups live there). */
-export interface ClusterAdmin {
+export interface ClusterAdmin extends ReplicaFootprint {
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<TopicState[]>;
-  /** The topic (internal ones included) with the most replicas of a partition; undefined without topics. */
-  widestReplication(
-    instanceId: string,
-    brokers: readonly BrokerPlacement[],
-  ): Promise<{ topic: string; replicationFactor: number } | undefined>;
-  /** Bytes of every replica on every running broker (DescribeLogDirs on each). */
-  replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<number>;
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<AclSpec[]>;
   listUsers(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<ScramUser[]>;
   listGroups(
@@ -131,30 +124,15 @@ export class KafkaClusterAdmin implements ClusterAdmin {
   }
 
   widestReplication(instanceId: string, brokers: readonly BrokerPlacement[]) {
-    return this.guarded(instanceId, 'topics', async () => {
-      let widest: { topic: string; replicationFactor: number } | undefined;
-      for (const p of await this.clientFor(instanceId, brokers).partitionLayout())
-        if (!widest || p.replicas.length > widest.replicationFactor)
-          widest = { topic: p.topic, replicationFactor: p.replicas.length };
-      return widest;
-    });
+    return this.guarded(instanceId, 'topics', async () =>
+      widestOf(await this.clientFor(instanceId, brokers).partitionLayout()),
+    );
   }
 
   replicaBytes(instanceId: string, brokers: readonly BrokerPlacement[]) {
-    return this.guarded(instanceId, 'log dirs (DescribeLogDirs)', async () => {
-      const credential = instanceAdminCredential(instanceId, this.adminSecret);
-      const running = brokers.filter((b) => b.status === 'RUNNING' && controlPort(b));
-      const sizes = (
-        await Promise.all(
-          running.map((b) =>
-            replicaBytesOn({ host: b.host, port: controlPort(b)!, credential }).catch(() => undefined),
-          ),
-        )
-      ).filter((n): n is number => n !== undefined);
-      if (sizes.length === 0) throw new AdminError('no broker answered DescribeLogDirs');
-      // A broker that is down (perhaps the one being removed) is estimated from the others.
-      return (sizes.reduce((a, b) => a + b, 0) * running.length) / sizes.length;
-    });
+    return this.guarded(instanceId, 'log dirs (DescribeLogDirs)', () =>
+      replicaBytesOfBrokers(instanceId, brokers, this.adminSecret),
+    );
   }
 
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]) {

@@ -46,9 +46,9 @@ export function resolveRange(q: MetricQuery, nowSeconds: number): QueryRange | F
 /** Charts for the REST API: validated names and scope in, Prometheus's numbers out. */
 export class MetricsReader {
   constructor(
-    private readonly prometheus: PrometheusClient,
+    readonly prometheus: PrometheusClient,
     /** How often Prometheus scrapes; rates look back over several scrapes. */
-    private readonly scrapeIntervalSeconds: number,
+    readonly scrapeIntervalSeconds: number,
   ) {}
 
   async query(

@@ -1,9 +1,10 @@
 import type { AccessRoute, Instance } from '@fjord/contracts';
-import type { BrokerPlacement, Instance as InstanceRow } from '@fjord/db';
+import type { BrokerPlacement } from '@fjord/db';
+import type { InstanceWithBrokers } from '@fjord/provisioning';
 
 export const portsOf = (b: BrokerPlacement) => b.ports as Record<string, number>;
 
-export type InstanceWithBrokers = InstanceRow & { brokers: BrokerPlacement[] };
+export type { InstanceWithBrokers };
 
 export function bootstrapServersOf(row: InstanceWithBrokers): Instance['bootstrapServers'] {
   const routes = row.accessRoutes as AccessRoute[];

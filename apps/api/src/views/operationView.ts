@@ -9,6 +9,7 @@ export function operationView(o: OperationRow): Operation {
     kind: o.kind as Operation['kind'],
     status: o.status.toLowerCase() as Operation['status'],
     target: o.target,
+    actor: o.actor,
     progress: (o.progress ?? {}) as Record<string, unknown>,
     error: (o.error as Operation['error']) ?? null,
     createdAt: o.createdAt.toISOString(),
