@@ -56,4 +56,8 @@ export function problemBody(
   };
 }
 
-export const notFound = (what: string) => new ApiProblem('not_found', `${what} not found`);
+/**
+ * 404 for a resource the caller cannot see. The detail names only the kind: the same answer whether
+ * the id does not exist or belongs to another tenant, and never another tenant's ids or names.
+ */
+export const notFound = (kind: string) => new ApiProblem('not_found', `${kind} not found`);

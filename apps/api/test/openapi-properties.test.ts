@@ -1,3 +1,4 @@
+import { newId } from '@fjord/contracts';
 import { type RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,7 +137,7 @@ describe('requests generated from the OpenAPI document', () => {
 });
 
 describe('tenant isolation across every route', () => {
-  it("another tenant's resources answer 404 (or 403 for operator-only routes) on every route that names one", async () => {
+  it("another tenant's resources answer exactly as missing ones (404, or 403 for operator-only routes) on every route that names one", async () => {
     const owner = await t.tenant('iso-owner');
     const op = await t.operator();
     await op.call('PUT', '/v1/zones/az-1', { capacity: 100, agentUrl: 'http://127.0.0.1:1' });
@@ -227,6 +228,25 @@ describe('tenant isolation across every route', () => {
       },
       'PATCH /v1/instances/{instanceId}/alarm-policies/{alarmPolicyId}': { muted: true },
     };
+    // The same names, and ids of the same kinds that exist nowhere.
+    const missingIds: Record<string, string> = {
+      ...ids,
+      instanceId: newId('instance'),
+      alarmPolicyId: newId('alarmPolicy'),
+      channelId: newId('notificationChannel'),
+      operationId: newId('operation'),
+      subAccountId: newId('subAccount'),
+      policyId: newId('policy'),
+      keyId: newId('apiKey'),
+      grantId: newId('grant'),
+      accountId: newId('account'),
+    };
+    const secretsOf = (body: unknown) => JSON.stringify(body ?? null);
+    // What a caller can compare: everything but the request's own id and path.
+    const comparable = (r: { status: number; body: Record<string, unknown> }) => {
+      const { requestId: _r, instance: _i, ...rest } = r.body ?? {};
+      return { status: r.status, ...rest };
+    };
     let checked = 0;
     for (const [path, methods] of Object.entries(doc.paths)) {
       if (!path.includes('{')) continue;
@@ -235,9 +255,28 @@ describe('tenant isolation across every route', () => {
         const route = `${method} ${path}`;
         const hasBody = !!opDef.requestBody;
         if (hasBody) expect(samples, `add a valid sample body for ${route}`).toHaveProperty([route]);
-        const url = path.replace(/\{(\w+)\}/g, (_, n: string) => ids[n] ?? 'x');
-        const r = await other.client.call(method, url, hasBody ? samples[route] : undefined);
-        expect([404, 403], `${route} → ${r.status} ${JSON.stringify(r.body)}`).toContain(r.status);
+        const urlWith = (values: Record<string, string>) =>
+          path.replace(/\{(\w+)\}/g, (_, n: string) => values[n] ?? 'x');
+        const body = hasBody ? samples[route] : undefined;
+        const existing = await other.client.call(method, urlWith(ids), body);
+        const missing = await other.client.call(method, urlWith(missingIds), body);
+        expect([404, 403], `${route} → ${existing.status} ${JSON.stringify(existing.body)}`).toContain(
+          existing.status,
+        );
+        expect(comparable(existing), `${route}: existing and missing ids answer alike`).toEqual(
+          comparable(missing),
+        );
+        // No id or name of the owner's appears in the answer.
+        for (const secret of [
+          ins.instance.id,
+          ins.operation.id,
+          alarm.id,
+          channel.id,
+          sub.id,
+          pol.id,
+          key.id,
+        ])
+          expect(secretsOf(existing.body).replace(urlWith(ids), ''), route).not.toContain(secret);
         checked++;
       }
     }

@@ -32,7 +32,7 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
   const { prisma, access } = deps;
   const load = async (p: Principal, id: string, action: Parameters<typeof access.require>[1]) => {
     const s = await prisma.subAccount.findUnique({ where: { id }, include: { policies: true } });
-    if (!s) throw notFound(`sub-account ${id}`);
+    if (!s) throw notFound('sub-account');
     await access.require(p, action, s.accountId, `subaccount/${s.id}`);
     return s;
   };
@@ -148,7 +148,7 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
       const p = requirePrincipal(req);
       const s = await load(p, req.params.subAccountId, 'iam:AttachPolicy');
       const policy = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
-      if (!policy || policy.accountId !== s.accountId) throw notFound(`policy ${req.params.policyId}`);
+      if (!policy || policy.accountId !== s.accountId) throw notFound('policy');
       await prisma.$transaction(async (tx) => {
         await tx.policyAttachment.createMany({
           data: [{ policyId: policy.id, subAccountId: s.id }],
@@ -191,7 +191,7 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
           });
         return r.count;
       });
-      if (removed === 0) throw notFound(`attachment of ${req.params.policyId}`);
+      if (removed === 0) throw notFound('policy attachment');
       return reply.code(204).send();
     },
   );
