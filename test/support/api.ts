@@ -87,6 +87,7 @@ export async function startTestApi(
     queuePrefix,
     jwtKeys: [{ kid: 'k1', secret: randomBytes(32).toString('hex') }],
     tokenTtlSeconds: 900,
+    tokenMaxLifetimeSeconds: 3600,
     ratePerSecond: 1000,
     burst: 2000,
     adminSecret: TEST_ADMIN_SECRET,

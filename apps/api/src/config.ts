@@ -6,8 +6,12 @@ export interface ApiConfig {
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly queuePrefix: string;
+  /** Verification keys; the signing one is `jwtSigningKid` (default: the first). */
   readonly jwtKeys: readonly SigningKey[];
+  readonly jwtSigningKid?: string;
   readonly tokenTtlSeconds: number;
+  /** Longest lifetime a presented token may have (from `iat`, or from now), whoever signed it. */
+  readonly tokenMaxLifetimeSeconds: number;
   readonly ratePerSecond: number;
   readonly burst: number;
   /** Shared with workers: derives each instance's control-plane SCRAM password. */
@@ -35,7 +39,9 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.FJORD_QUEUE_PREFIX ?? 'fjord',
     jwtKeys: parseSigningKeys(required(env, 'FJORD_JWT_KEYS')),
+    ...(env.FJORD_JWT_SIGNING_KID ? { jwtSigningKid: env.FJORD_JWT_SIGNING_KID } : {}),
     tokenTtlSeconds: Number(env.FJORD_TOKEN_TTL_SECONDS ?? 900),
+    tokenMaxLifetimeSeconds: Number(env.FJORD_TOKEN_MAX_LIFETIME_SECONDS ?? 3600),
     ratePerSecond: Number(env.FJORD_RATE_LIMIT_RPS ?? 100),
     burst: Number(env.FJORD_RATE_LIMIT_BURST ?? 200),
     adminSecret: required(env, 'FJORD_ADMIN_SECRET'),

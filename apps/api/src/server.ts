@@ -45,9 +45,11 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     ...(config.internalToken ? { internalToken: config.internalToken } : {}),
     tokens: new TokenService({
       keys: config.jwtKeys,
+      ...(config.jwtSigningKid ? { signingKid: config.jwtSigningKid } : {}),
       issuer: 'fjord',
       audience: 'fjord-api',
       ttlSeconds: config.tokenTtlSeconds,
+      maxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
     }),
     rateLimit: { ratePerSecond: config.ratePerSecond, burst: config.burst },
     logger: options.logger === false ? false : { level: config.logLevel },
