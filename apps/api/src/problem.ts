@@ -12,7 +12,13 @@ export class ApiProblem extends Error {
   constructor(
     readonly code: ErrorCode,
     detail: string,
-    readonly extra: { errors?: FieldIssue[]; operationId?: string; headers?: Record<string, string> } = {},
+    readonly extra: {
+      errors?: FieldIssue[];
+      operationId?: string;
+      headers?: Record<string, string>;
+      /** What a 403 refused, for its audit event (the route's method and path otherwise). */
+      refused?: { action: string; resource: string };
+    } = {},
   ) {
     super(detail);
     this.status = ERROR_CODES[code];

@@ -65,6 +65,7 @@ export class Access {
       throw new ApiProblem(
         'forbidden',
         `${action} on ${resource} is ${decision === 'explicit-deny' ? 'explicitly denied' : 'not allowed'} by the policies of ${p.id}`,
+        { refused: { action, resource } },
       );
   }
 
