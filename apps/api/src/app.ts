@@ -168,6 +168,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     cluster: deps.cluster,
     tokens: deps.tokens,
     adminSecret: deps.adminSecret,
+    sharedLimits: deps.sharedLimits,
+    tokenExchangeLimits: deps.tokenExchangeLimits,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     access,
     buckets,

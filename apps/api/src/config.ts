@@ -1,4 +1,5 @@
 import { parseSigningKeys, type SigningKey } from './auth/tokens.js';
+import type { TokenExchangeLimitSettings } from './http/tokenExchangeLimits.js';
 
 export interface ApiConfig {
   readonly host: string;
@@ -14,6 +15,8 @@ export interface ApiConfig {
   readonly tokenMaxLifetimeSeconds: number;
   readonly ratePerSecond: number;
   readonly burst: number;
+  /** Token exchange limits, shared by every API process through Redis. */
+  readonly tokenExchangeLimits: TokenExchangeLimitSettings;
   /** Shared with workers: derives each instance's control-plane SCRAM password. */
   readonly adminSecret: string;
   readonly logLevel: string;
@@ -44,6 +47,12 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     tokenMaxLifetimeSeconds: Number(env.FJORD_TOKEN_MAX_LIFETIME_SECONDS ?? 3600),
     ratePerSecond: Number(env.FJORD_RATE_LIMIT_RPS ?? 100),
     burst: Number(env.FJORD_RATE_LIMIT_BURST ?? 200),
+    tokenExchangeLimits: {
+      perAddressPerMinute: Number(env.FJORD_AUTH_RATE_LIMIT_PER_MINUTE ?? 60),
+      lockoutFailures: Number(env.FJORD_AUTH_LOCKOUT_FAILURES ?? 5),
+      failureWindowSeconds: Number(env.FJORD_AUTH_FAILURE_WINDOW_SECONDS ?? 300),
+      lockoutSeconds: Number(env.FJORD_AUTH_LOCKOUT_SECONDS ?? 900),
+    },
     adminSecret: required(env, 'FJORD_ADMIN_SECRET'),
     logLevel: env.FJORD_LOG_LEVEL ?? 'info',
     ...(env.FJORD_PROMETHEUS_URL ? { prometheusUrl: env.FJORD_PROMETHEUS_URL } : {}),

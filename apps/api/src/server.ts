@@ -52,6 +52,8 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
       maxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
     }),
     rateLimit: { ratePerSecond: config.ratePerSecond, burst: config.burst },
+    sharedLimits: { redis, keyPrefix: config.queuePrefix },
+    tokenExchangeLimits: config.tokenExchangeLimits,
     logger: options.logger === false ? false : { level: config.logLevel },
   });
   await app.listen({ host: config.host, port: config.port });
