@@ -4,11 +4,6 @@ import type { Principal } from '../auth/principal.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { evaluate, type PolicyStatement } from './policyEvaluation.js';
 
-/**
- * Decides whether a principal may perform an action on a resource of an account. Resources of other
- * tenants answer 404 (their existence is not revealed) unless a collaborator grant covers them;
- * a sub-account whose policies do not allow the action gets 403.
- */
 /** The noun a 404 uses for each resource kind (the first segment of a resource string). */
 const KIND_NOUNS: Record<string, string> = {
   subaccount: 'sub-account',
@@ -21,6 +16,11 @@ export function kindOf(resource: string): string {
   return KIND_NOUNS[first] ?? first;
 }
 
+/**
+ * Decides whether a principal may perform an action on a resource of an account. Resources of other
+ * tenants answer 404 (their existence is not revealed) unless a collaborator grant covers them;
+ * a sub-account whose policies do not allow the action gets 403.
+ */
 export class Access {
   constructor(private readonly prisma: PrismaClient) {}
 

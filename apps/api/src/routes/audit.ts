@@ -12,7 +12,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
-import { decodeCursor, pageFrom } from '../http/pagination.js';
+import { decodeCursor, invalidCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem } from '../problem.js';
 import { problems, type RouteDeps } from './common.js';
 
@@ -60,7 +60,7 @@ function chainCursor(cursor: string | undefined): { chain: string; seq: bigint }
   const v = decodeCursor(cursor);
   if (v === undefined) return undefined;
   const m = /^([^/]+)\/(\d{1,19})$/.exec(v);
-  if (!m) return decodeCursor('!') as never;
+  if (!m) throw invalidCursor();
   return { chain: m[1]!, seq: BigInt(m[2]!) };
 }
 
