@@ -87,8 +87,16 @@ export async function startTestApi(
     queuePrefix,
     jwtKeys: [{ kid: 'k1', secret: randomBytes(32).toString('hex') }],
     tokenTtlSeconds: 900,
+    tokenMaxLifetimeSeconds: 3600,
     ratePerSecond: 1000,
     burst: 2000,
+    // Every test logs in from 127.0.0.1; tests of these limits set their own.
+    tokenExchangeLimits: {
+      perAddressPerMinute: 100_000,
+      lockoutFailures: 50,
+      failureWindowSeconds: 60,
+      lockoutSeconds: 60,
+    },
     adminSecret: TEST_ADMIN_SECRET,
     logLevel: 'warn',
     ...overrides,

@@ -12,7 +12,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { Access } from './access/access.js';
-import { rateLimitKeyOf } from './auth/principal.js';
+import { actorOf, rateLimitKeyOf } from './auth/principal.js';
 import type { ApiDeps } from './deps.js';
 import { authenticate } from './http/authentication.js';
 import { spendToken } from './http/rateLimit.js';
@@ -22,6 +22,7 @@ import { isBackendUnavailable } from './http/unavailable.js';
 import { ApiProblem, type FieldIssue, problemBody } from './problem.js';
 import { v1Routes } from './routes/index.js';
 import { internalRoutes } from './routes/internal.js';
+import { recordAttempt } from './services/audit.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -75,12 +76,30 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       .type('application/problem+json')
       .send(problemBody(code, status, detail, req.url.split('?')[0]!, req.id, extra));
 
-  app.setErrorHandler((err, req, reply) => {
+  // A refused attempt (403) is an audit event of the caller's account: who tried what.
+  const recordRefusal = async (req: FastifyRequest, problem: ApiProblem) => {
+    const p = req.principal;
+    if (!p) return;
+    const route = req.routeOptions.url ?? req.url.split('?')[0]!;
+    try {
+      await recordAttempt(deps.prisma, actorOf(p), 'DENIED', {
+        accountId: p.kind === 'operator' ? null : p.accountId,
+        action: problem.extra.refused?.action ?? `${req.method} ${route}`,
+        resource: problem.extra.refused?.resource ?? req.url.split('?')[0]!,
+        details: { method: req.method, route, reason: problem.message },
+      });
+    } catch (err) {
+      req.log.warn({ err }, 'could not record the refused attempt');
+    }
+  };
+
+  app.setErrorHandler(async (err, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err))
       return sendProblem(req, reply, 'validation_failed', 400, 'the request does not match the schema', {
         errors: validationIssues(err as unknown as { validation: unknown; validationContext?: string }),
       });
     if (err instanceof ApiProblem) {
+      if (err.status === 403) await recordRefusal(req, err);
       for (const [k, v] of Object.entries(err.extra.headers ?? {})) reply.header(k, v);
       if (err.status === 401) reply.header('www-authenticate', 'Bearer');
       return sendProblem(req, reply, err.code, err.status, err.message, err.extra);
@@ -156,6 +175,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     cluster: deps.cluster,
     tokens: deps.tokens,
     adminSecret: deps.adminSecret,
+    sharedLimits: deps.sharedLimits,
+    tokenExchangeLimits: deps.tokenExchangeLimits,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     access,
     buckets,

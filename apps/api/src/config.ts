@@ -1,4 +1,5 @@
 import { parseSigningKeys, type SigningKey } from './auth/tokens.js';
+import type { TokenExchangeLimitSettings } from './http/tokenExchangeLimits.js';
 
 export interface ApiConfig {
   readonly host: string;
@@ -6,10 +7,16 @@ export interface ApiConfig {
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly queuePrefix: string;
+  /** Verification keys; the signing one is `jwtSigningKid` (default: the first). */
   readonly jwtKeys: readonly SigningKey[];
+  readonly jwtSigningKid?: string;
   readonly tokenTtlSeconds: number;
+  /** Longest lifetime a presented token may have (from `iat`, or from now), whoever signed it. */
+  readonly tokenMaxLifetimeSeconds: number;
   readonly ratePerSecond: number;
   readonly burst: number;
+  /** Token exchange limits, shared by every API process through Redis. */
+  readonly tokenExchangeLimits: TokenExchangeLimitSettings;
   /** Shared with workers: derives each instance's control-plane SCRAM password. */
   readonly adminSecret: string;
   readonly logLevel: string;
@@ -35,9 +42,17 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.FJORD_QUEUE_PREFIX ?? 'fjord',
     jwtKeys: parseSigningKeys(required(env, 'FJORD_JWT_KEYS')),
+    ...(env.FJORD_JWT_SIGNING_KID ? { jwtSigningKid: env.FJORD_JWT_SIGNING_KID } : {}),
     tokenTtlSeconds: Number(env.FJORD_TOKEN_TTL_SECONDS ?? 900),
+    tokenMaxLifetimeSeconds: Number(env.FJORD_TOKEN_MAX_LIFETIME_SECONDS ?? 3600),
     ratePerSecond: Number(env.FJORD_RATE_LIMIT_RPS ?? 100),
     burst: Number(env.FJORD_RATE_LIMIT_BURST ?? 200),
+    tokenExchangeLimits: {
+      perAddressPerMinute: Number(env.FJORD_AUTH_RATE_LIMIT_PER_MINUTE ?? 60),
+      lockoutFailures: Number(env.FJORD_AUTH_LOCKOUT_FAILURES ?? 5),
+      failureWindowSeconds: Number(env.FJORD_AUTH_FAILURE_WINDOW_SECONDS ?? 300),
+      lockoutSeconds: Number(env.FJORD_AUTH_LOCKOUT_SECONDS ?? 900),
+    },
     adminSecret: required(env, 'FJORD_ADMIN_SECRET'),
     logLevel: env.FJORD_LOG_LEVEL ?? 'info',
     ...(env.FJORD_PROMETHEUS_URL ? { prometheusUrl: env.FJORD_PROMETHEUS_URL } : {}),

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { LoggerOptions } from 'pino';
 import type { TokenService } from './auth/tokens.js';
 import type { RateLimitSettings } from './http/rateLimiter.js';
+import type { SharedLimitStore, TokenExchangeLimitSettings } from './http/tokenExchangeLimits.js';
 import type { ClusterAdmin } from './services/clusterAdmin.js';
 import type { MetricsReader } from './services/metricsQuery.js';
 import type { OperationQueue } from './services/operationQueue.js';
@@ -15,6 +16,9 @@ export interface ApiDeps {
   readonly queue: OperationQueue;
   readonly tokens: TokenService;
   readonly rateLimit: RateLimitSettings;
+  /** Where limits shared by every API process live (Redis). */
+  readonly sharedLimits: SharedLimitStore;
+  readonly tokenExchangeLimits: TokenExchangeLimitSettings;
   /** Reads topics (and the like) from the instance's cluster itself. */
   readonly cluster: ClusterAdmin;
   /** Seals secrets (SASL passwords) that operations carry to the worker. */

@@ -12,7 +12,13 @@ export class ApiProblem extends Error {
   constructor(
     readonly code: ErrorCode,
     detail: string,
-    readonly extra: { errors?: FieldIssue[]; operationId?: string; headers?: Record<string, string> } = {},
+    readonly extra: {
+      errors?: FieldIssue[];
+      operationId?: string;
+      headers?: Record<string, string>;
+      /** What a 403 refused, for its audit event (the route's method and path otherwise). */
+      refused?: { action: string; resource: string };
+    } = {},
   ) {
     super(detail);
     this.status = ERROR_CODES[code];
@@ -56,4 +62,8 @@ export function problemBody(
   };
 }
 
-export const notFound = (what: string) => new ApiProblem('not_found', `${what} not found`);
+/**
+ * 404 for a resource the caller cannot see. The detail names only the kind: the same answer whether
+ * the id does not exist or belongs to another tenant, and never another tenant's ids or names.
+ */
+export const notFound = (kind: string) => new ApiProblem('not_found', `${kind} not found`);

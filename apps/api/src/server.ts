@@ -45,11 +45,15 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     ...(config.internalToken ? { internalToken: config.internalToken } : {}),
     tokens: new TokenService({
       keys: config.jwtKeys,
+      ...(config.jwtSigningKid ? { signingKid: config.jwtSigningKid } : {}),
       issuer: 'fjord',
       audience: 'fjord-api',
       ttlSeconds: config.tokenTtlSeconds,
+      maxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
     }),
     rateLimit: { ratePerSecond: config.ratePerSecond, burst: config.burst },
+    sharedLimits: { redis, keyPrefix: config.queuePrefix },
+    tokenExchangeLimits: config.tokenExchangeLimits,
     logger: options.logger === false ? false : { level: config.logLevel },
   });
   await app.listen({ host: config.host, port: config.port });

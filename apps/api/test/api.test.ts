@@ -71,24 +71,72 @@ describe('authentication', () => {
     }
   });
 
-  it('key rotation: tokens signed with the previous key stay valid while it is listed', async () => {
+  it('refuses tokens without expiry or valid for longer than the maximum lifetime', async () => {
+    const { accountId } = await t.tenant('auth-e');
+    const key = t.config.jwtKeys[0]!;
+    const claims = { sub: accountId, typ: 'root', acc: accountId };
+    const sign = (extra: object, opts: jwt.SignOptions = {}) =>
+      jwt.sign({ ...claims, ...extra }, key.secret, {
+        algorithm: 'HS256',
+        keyid: key.kid,
+        issuer: 'fjord',
+        audience: 'fjord-api',
+        ...opts,
+      });
+    const max = t.config.tokenMaxLifetimeSeconds;
+    const now = Math.floor(Date.now() / 1000);
+    const refused = {
+      'no exp': sign({}),
+      'lifetime above the maximum': sign({}, { expiresIn: max + 60 }),
+      'backdated iat, still valid too long from now': sign({ iat: now - 60, exp: now + max + 30 }),
+    };
+    for (const [why, token] of Object.entries(refused)) {
+      const r = await t.anonymous.withToken(token).call('GET', '/v1/instances');
+      expect(r.status, why).toBe(401);
+      expect(r.body.detail, why).toMatch(/no expiry|exceeds the maximum/);
+    }
+    expect(
+      (await t.anonymous.withToken(sign({}, { expiresIn: max })).call('GET', '/v1/instances')).status,
+    ).toBe(200);
+  });
+
+  it('key rotation by kid: verify the new key everywhere, then sign with it; old tokens live until they expire', async () => {
     const { keyId, secret } = await t.tenant('auth-d');
     const old = await t.anonymous.login(keyId, secret);
-    const rotated = await startTestApi(
-      { jwtKeys: [{ kid: 'k2', secret: 'b'.repeat(48) }, ...t.config.jwtKeys] },
-      { databaseUrl: t.databaseUrl, queuePrefix: t.queuePrefix },
-    );
+    const k1 = t.config.jwtKeys[0]!;
+    const k2 = { kid: 'k2', secret: 'b'.repeat(48) };
+    const shared = { databaseUrl: t.databaseUrl, queuePrefix: t.queuePrefix };
+    // Step 1: a process that verifies k2 but still signs with k1.
+    const verifying = await startTestApi({ jwtKeys: [k1, k2], jwtSigningKid: 'k1' }, shared);
+    // Step 2: a process that signs with k2.
+    const signing = await startTestApi({ jwtKeys: [k1, k2], jwtSigningKid: 'k2' }, shared);
+    // Step 3: k1 dropped.
+    const retired = await startTestApi({ jwtKeys: [k2] }, shared);
+    const kidOf = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
     try {
-      expect((await new RestClient(rotated.api.url, old.token).call('GET', '/v1/instances')).status).toBe(
+      const fromVerifying = await verifying.anonymous.login(keyId, secret);
+      expect(kidOf(fromVerifying.token!)).toBe('k1');
+      const fresh = await signing.anonymous.login(keyId, secret);
+      expect(kidOf(fresh.token!)).toBe('k2');
+      // Tokens of either key work on every process that lists both.
+      for (const api of [verifying, signing])
+        for (const token of [old.token!, fresh.token!])
+          expect((await new RestClient(api.api.url, token).call('GET', '/v1/instances')).status).toBe(200);
+      // A process that does not know k2 refuses k2 tokens: why step 1 comes first.
+      expect((await t.anonymous.withToken(fresh.token!).call('GET', '/v1/instances')).status).toBe(401);
+      // Once k1 is dropped its tokens are refused; k2's still work.
+      expect((await new RestClient(retired.api.url, old.token).call('GET', '/v1/instances')).status).toBe(
+        401,
+      );
+      expect((await new RestClient(retired.api.url, fresh.token).call('GET', '/v1/instances')).status).toBe(
         200,
       );
-      const fresh = await rotated.anonymous.login(keyId, secret);
-      expect(JSON.parse(Buffer.from(fresh.token!.split('.')[0]!, 'base64url').toString()).kid).toBe('k2');
-      // The old API, which does not know k2, refuses the new token.
-      expect((await t.anonymous.withToken(fresh.token!).call('GET', '/v1/instances')).status).toBe(401);
     } finally {
-      await rotated.api.close();
-      await rotated.prisma.$disconnect();
+      for (const api of [verifying, signing, retired]) {
+        await api.api.close();
+        await api.prisma.$disconnect();
+      }
     }
   });
 
@@ -218,6 +266,14 @@ describe('instances', () => {
       { 'if-match': '"7"' },
     );
     expect(stale.status).toBe(412);
+    // Weak tags promise no exact version: If-Match compares strongly.
+    const weak = await client.call(
+      'PATCH',
+      `/v1/instances/${instance.id}`,
+      { name: 'renamed' },
+      { 'if-match': 'W/"1"' },
+    );
+    expect(weak.status).toBe(412);
     const ok = await client.call(
       'PATCH',
       `/v1/instances/${instance.id}`,

@@ -64,6 +64,7 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord topics list INSTANCE | get INSTANCE NAME | delete INSTANCE NAME [--wait]
   fjord topics alter INSTANCE NAME [--partitions N] [--config k=v,...] [--wait]
   fjord operations get ID
+  fjord audit verify [--account ID]   (fetches the audit export and checks its hash chain; exit 1 names the first broken event)
   fjord metrics list
   fjord metrics query INSTANCE METRIC [--topic T] [--group G] [--partition N] [--from TIME] [--to TIME] [--step SECONDS]
   fjord channels create --name NAME --url URL | list | delete ID

@@ -1,1 +1,2 @@
 export * from './args.js';
+export * from './auditVerify.js';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { flag, parseArgs, requiredFlag, toRequest, USAGE, UsageError } from './args.js';
+import { verifyAuditExport } from './auditVerify.js';
 import { type Credentials, loadCredentials, saveCredentials } from './session.js';
 
 async function exchange(c: Credentials): Promise<string> {
@@ -35,6 +36,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const c = loadCredentials();
   if (!c) throw new UsageError('not logged in: fjord login --api URL --key KEY_ID --secret SECRET');
+  if (args.command[0] === 'audit' && args.command[1] === 'verify') {
+    const account = flag(args, 'account');
+    const res = await fetch(
+      `${c.api}/v1/audit-events/export${account ? `?accountId=${encodeURIComponent(account)}` : ''}`,
+      { headers: { authorization: `Bearer ${await exchange(c)}` } },
+    );
+    const text = await res.text();
+    if (!res.ok) {
+      console.error(text);
+      return 1;
+    }
+    const report = verifyAuditExport(account ?? 'of this account', text);
+    (report.ok ? console.log : console.error)(report.text);
+    return report.ok ? 0 : 1;
+  }
   const req = toRequest(args);
   const token = await exchange(c);
   const call = async (method: string, path: string, body?: unknown) => {

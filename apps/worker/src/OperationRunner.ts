@@ -1,5 +1,5 @@
 import type { OperationKind } from '@fjord/contracts';
-import type { Prisma, PrismaClient } from '@fjord/db';
+import { appendAuditEvent, type Operation, type Prisma, type PrismaClient } from '@fjord/db';
 import type { FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
 import { type FlowContext, PermanentError, type WorkerSettings } from './context.js';
@@ -61,15 +61,7 @@ export class OperationRunner {
       });
     const flow = FLOWS[op.kind as OperationKind];
     const log = this.log.child({ operationId: op.id, kind: op.kind, instanceId: op.instanceId });
-    if (!flow)
-      return this.fail(
-        op.id,
-        op.instanceId,
-        op.kind,
-        'unsupported',
-        `no worker flow for ${op.kind}`,
-        op.createdAt,
-      );
+    if (!flow) return this.fail(op, 'unsupported', `no worker flow for ${op.kind}`);
     const steps = new Steps(this.prisma, op.id, {
       ...((op.progress ?? {}) as Record<string, Prisma.InputJsonValue>),
     });
@@ -87,32 +79,25 @@ export class OperationRunner {
       const permanent = e instanceof PermanentError;
       log.warn({ err: e, permanent, finalAttempt }, 'step failed');
       if (permanent || finalAttempt)
-        return this.fail(
-          op.id,
-          op.instanceId,
-          op.kind,
-          permanent ? (e as PermanentError).code : 'failed',
-          (e as Error).message,
-          op.createdAt,
-        );
+        return this.fail(op, permanent ? (e as PermanentError).code : 'failed', (e as Error).message);
       throw e;
     }
   }
 
+  /** Marks the operation failed and records that in its account's audit trail (outcome failed). */
   private async fail(
-    id: string,
-    instanceId: string | null,
-    kind: string,
+    op: Pick<Operation, 'id' | 'accountId' | 'instanceId' | 'kind' | 'target' | 'createdAt'>,
     code: string,
     message: string,
-    createdAt: Date,
   ): Promise<void> {
+    const { id, instanceId, kind } = op;
     const failed = await this.prisma.$transaction(async (tx) => {
       const r = await tx.operation.updateMany({
         where: { id, status: { in: ['PENDING', 'RUNNING'] } },
         data: { status: 'FAILED', error: { code, message: message.slice(0, 2000) } },
       });
-      if (r.count === 1 && instanceId && kind.startsWith('instance.') && kind !== 'instance.delete')
+      if (r.count !== 1) return false;
+      if (instanceId && kind.startsWith('instance.') && kind !== 'instance.delete')
         await tx.instance.update({
           where: { id: instanceId },
           data: {
@@ -121,8 +106,17 @@ export class OperationRunner {
             version: { increment: 1 },
           },
         });
-      return r.count === 1;
+      await appendAuditEvent(tx, {
+        accountId: op.accountId,
+        actor: 'system',
+        action: 'FinishOperation',
+        resource: op.target,
+        outcome: 'FAILED',
+        details: { operationId: id, kind, code, message: message.slice(0, 500) },
+      });
+      return true;
     });
-    if (failed) this.observer?.operationFinished(kind, 'failed', (Date.now() - createdAt.getTime()) / 1000);
+    if (failed)
+      this.observer?.operationFinished(kind, 'failed', (Date.now() - op.createdAt.getTime()) / 1000);
   }
 }

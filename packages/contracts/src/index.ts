@@ -1,6 +1,7 @@
 export * from './access.js';
 export * from './actions.js';
 export * from './audit.js';
+export * from './auditChain.js';
 export * from './autoscaling.js';
 export * from './identity.js';
 export * from './ids.js';

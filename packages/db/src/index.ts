@@ -1,2 +1,3 @@
+export * from './auditLog.js';
 export * from './client.js';
 export * from './migrate.js';

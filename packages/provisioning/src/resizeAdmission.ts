@@ -1,5 +1,12 @@
 import { type InstanceSpec, planPlacement, planRemoval } from '@fjord/contracts';
-import type { BrokerPlacement, Instance, Operation, Prisma, PrismaClient } from '@fjord/db';
+import {
+  appendAuditEvent,
+  type BrokerPlacement,
+  type Instance,
+  type Operation,
+  type Prisma,
+  type PrismaClient,
+} from '@fjord/db';
 import { inTransactionWithOperation, type OperationEnqueuer, recordOperation } from './operations.js';
 import { Refusal } from './Refusal.js';
 import type { ReplicaFootprint } from './replicaFootprint.js';
@@ -165,19 +172,17 @@ export async function admitResize(
     if (r.count === 0)
       throw new Refusal('precondition_failed', 'the instance changed meanwhile; fetch it again');
     if (!shrinking) await reservePlacement(tx, row.id, existing, brokerCount, row.zones);
-    await tx.auditEvent.create({
-      data: {
-        accountId: row.accountId,
-        actor,
-        action: 'ResizeInstance',
-        resource: `instance/${row.id}`,
-        details: {
-          brokerCount,
-          spec,
-          operationId: operation.id,
-          ...(shrinking ? { remove } : {}),
-          ...auditDetails,
-        },
+    await appendAuditEvent(tx, {
+      accountId: row.accountId,
+      actor,
+      action: 'ResizeInstance',
+      resource: `instance/${row.id}`,
+      details: {
+        brokerCount,
+        spec,
+        operationId: operation.id,
+        ...(shrinking ? { remove } : {}),
+        ...auditDetails,
       },
     });
     return {

@@ -1,8 +1,20 @@
 import type { Action } from '@fjord/contracts';
 import type { PrismaClient } from '@fjord/db';
 import type { Principal } from '../auth/principal.js';
-import { ApiProblem } from '../problem.js';
+import { ApiProblem, notFound } from '../problem.js';
 import { evaluate, type PolicyStatement } from './policyEvaluation.js';
+
+/** The noun a 404 uses for each resource kind (the first segment of a resource string). */
+const KIND_NOUNS: Record<string, string> = {
+  subaccount: 'sub-account',
+  apikey: 'API key',
+  channel: 'notification channel',
+};
+
+export function kindOf(resource: string): string {
+  const first = resource.split('/')[0]!;
+  return KIND_NOUNS[first] ?? first;
+}
 
 /**
  * Decides whether a principal may perform an action on a resource of an account. Resources of other
@@ -29,17 +41,23 @@ export class Access {
     return accountId;
   }
 
+  /**
+   * `hiddenAs` is the kind a 404 names when the owner is another tenant: it must be the kind the
+   * route answers for a missing id, so that both answers are the same (by default the resource's
+   * kind, e.g. `instance` for `instance/ins-…/topic/x`).
+   */
   async require(
     p: Principal,
     action: Action,
     ownerAccountId: string | null,
     resource: string,
+    hiddenAs: string = kindOf(resource),
   ): Promise<void> {
     if (p.kind === 'operator') return;
     if (ownerAccountId !== null && ownerAccountId !== p.accountId) {
       if (p.kind === 'root' && (await this.grantAllows(ownerAccountId, p.accountId, action, resource)))
         return;
-      throw new ApiProblem('not_found', `${resource} not found`);
+      throw notFound(hiddenAs);
     }
     if (p.kind === 'root') return;
     const decision = evaluate(await this.policiesOf(p.id), action, resource);
@@ -47,6 +65,7 @@ export class Access {
       throw new ApiProblem(
         'forbidden',
         `${action} on ${resource} is ${decision === 'explicit-deny' ? 'explicitly denied' : 'not allowed'} by the policies of ${p.id}`,
+        { refused: { action, resource } },
       );
   }
 

@@ -8,11 +8,17 @@ export interface SigningKey {
 }
 
 export interface TokenSettings {
-  /** The first key signs; all verify (rotation: add a new key first, drop the old one after the TTL). */
+  /**
+   * Every key verifies; `signingKid` (default: the first) signs. Rotation: list the new key on every
+   * API process, then make it the signing key, then drop the old one once `maxLifetimeSeconds` passed.
+   */
   readonly keys: readonly SigningKey[];
+  readonly signingKid?: string;
   readonly issuer: string;
   readonly audience: string;
   readonly ttlSeconds: number;
+  /** Tokens without `exp`, or valid for longer than this, are refused whoever signed them. */
+  readonly maxLifetimeSeconds: number;
 }
 
 interface Claims {
@@ -34,9 +40,15 @@ export class TokenService {
     if (settings.keys.length === 0) throw new Error('at least one JWT signing key is required');
     for (const k of settings.keys)
       if (Buffer.byteLength(k.secret) < 32) throw new Error(`JWT key ${k.kid} is shorter than 32 bytes`);
+    if (settings.ttlSeconds > settings.maxLifetimeSeconds)
+      throw new Error(
+        `token TTL ${settings.ttlSeconds}s exceeds the maximum token lifetime ${settings.maxLifetimeSeconds}s`,
+      );
     this.byKid = new Map(settings.keys.map((k) => [k.kid, createSecretKey(Buffer.from(k.secret))]));
-    const first = settings.keys[0]!;
-    this.signing = { kid: first.kid, key: this.byKid.get(first.kid)! };
+    const kid = settings.signingKid ?? settings.keys[0]!.kid;
+    const key = this.byKid.get(kid);
+    if (!key) throw new Error(`the signing key ${kid} is not among the configured JWT keys`);
+    this.signing = { kid, key };
   }
 
   get ttlSeconds(): number {
@@ -69,6 +81,8 @@ export class TokenService {
     } catch (e) {
       throw new InvalidToken((e as Error).message);
     }
+    const lifetime = boundedLifetime(claims, Date.now() / 1000, this.settings.maxLifetimeSeconds);
+    if (lifetime) throw new InvalidToken(lifetime);
     const { sub, typ, acc } = claims as jwt.JwtPayload & Partial<Claims>;
     if (typeof sub !== 'string') throw new InvalidToken('token has no subject');
     if (typ === 'operator') return { kind: 'operator', id: sub };
@@ -76,6 +90,22 @@ export class TokenService {
       return { kind: typ, id: sub, accountId: acc };
     throw new InvalidToken('token has an unknown principal type');
   }
+}
+
+/**
+ * Why a verified token's validity window is refused, or undefined when it is acceptable: it must
+ * expire, and neither from its issue time nor from now may it last longer than the maximum.
+ */
+export function boundedLifetime(
+  claims: { exp?: unknown; iat?: unknown },
+  nowSeconds: number,
+  maxLifetimeSeconds: number,
+): string | undefined {
+  if (typeof claims.exp !== 'number') return 'token has no expiry';
+  const from = typeof claims.iat === 'number' ? Math.min(claims.iat, nowSeconds) : nowSeconds;
+  if (claims.exp - from > maxLifetimeSeconds)
+    return `token lifetime exceeds the maximum of ${maxLifetimeSeconds}s`;
+  return undefined;
 }
 
 /** `kid1:secret1,kid2:secret2` as in FJORD_JWT_KEYS. */

@@ -1,3 +1,4 @@
+import { Problem } from '@fjord/contracts';
 import fp from 'fastify-plugin';
 import { type IdempotencyStore, requestHash, validateKey } from './idempotency.js';
 
@@ -19,6 +20,13 @@ export interface IdempotentReplayOptions {
 export const idempotentReplay = fp<IdempotentReplayOptions>(
   async (app, { store }) => {
     if (!app.hasRequestDecorator('idempotency')) app.decorateRequest('idempotency', null);
+
+    // Every POST of the scope can answer what this plugin answers: documented where they happen.
+    app.addHook('onRoute', (route) => {
+      const response = route.schema?.response as Record<number, unknown> | undefined;
+      if (route.method === 'POST' && response)
+        route.schema!.response = { 409: Problem, 422: Problem, ...response };
+    });
 
     app.addHook('preHandler', async (req, reply) => {
       const key = req.headers['idempotency-key'];

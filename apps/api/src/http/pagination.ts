@@ -13,10 +13,13 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   } catch {
     // fall through to the problem below
   }
-  throw new ApiProblem('validation_failed', 'cursor is not one this API issued', {
+  throw invalidCursor();
+}
+
+export const invalidCursor = () =>
+  new ApiProblem('validation_failed', 'cursor is not one this API issued', {
     errors: [{ path: '/cursor', message: 'invalid cursor', code: 'invalid_cursor' }],
   });
-}
 
 /** Given limit+1 rows fetched in id order, the page and the cursor of the next one. */
 export function pageFrom<T>(

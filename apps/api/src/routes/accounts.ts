@@ -88,10 +88,9 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
     },
     async (req) => {
       const p = requirePrincipal(req);
-      if (p.kind !== 'operator' && p.accountId !== req.params.accountId)
-        throw notFound(`account ${req.params.accountId}`);
+      if (p.kind !== 'operator' && p.accountId !== req.params.accountId) throw notFound('account');
       const a = await prisma.account.findUnique({ where: { id: req.params.accountId } });
-      if (!a) throw notFound(`account ${req.params.accountId}`);
+      if (!a) throw notFound('account');
       return accountView(a);
     },
   );
@@ -111,7 +110,7 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
       const p = requirePrincipal(req);
       access.requireOperator(p);
       const a = await prisma.account.findUnique({ where: { id: req.params.accountId } });
-      if (!a) throw notFound(`account ${req.params.accountId}`);
+      if (!a) throw notFound('account');
       reply.code(201);
       return createApiKey(prisma, p, a.id, undefined, req.body.description);
     },

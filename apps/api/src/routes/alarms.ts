@@ -45,7 +45,7 @@ async function channelIssues(
   return ids.flatMap((id, i) =>
     known.has(id)
       ? []
-      : [{ path: `/channelIds/${i}`, message: `no notification channel ${id}`, code: 'not_found' }],
+      : [{ path: `/channelIds/${i}`, message: 'no such notification channel', code: 'not_found' }],
   );
 }
 
@@ -138,7 +138,7 @@ export const alarmRoutes: FastifyPluginAsyncZod<AlarmRoutesOptions> = async (app
 
   const loadPolicy = async (instance: string, id: string) => {
     const row = await prisma.alarmPolicy.findUnique({ where: { id } });
-    if (!row || row.instanceId !== instance) throw notFound(`alarm policy ${id}`);
+    if (!row || row.instanceId !== instance) throw notFound('alarm policy');
     return row;
   };
 

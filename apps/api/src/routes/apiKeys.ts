@@ -67,7 +67,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<ApiKeyRoutesOptions> = async (a
       await access.require(p, 'iam:CreateApiKey', p.accountId, `apikey/*`);
       if (req.body.subAccountId) {
         const sub = await prisma.subAccount.findUnique({ where: { id: req.body.subAccountId } });
-        if (!sub || sub.accountId !== p.accountId) throw notFound(`sub-account ${req.body.subAccountId}`);
+        if (!sub || sub.accountId !== p.accountId) throw notFound('sub-account');
       } else if (p.kind === 'sub') {
         // A sub-account may not mint keys of its root.
         await access.require(p, 'iam:CreateApiKey', p.accountId, 'apikey/root');
@@ -120,7 +120,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<ApiKeyRoutesOptions> = async (a
     async (req, reply) => {
       const p = requirePrincipal(req);
       const key = await prisma.apiKey.findUnique({ where: { id: req.params.keyId } });
-      if (!key || key.revokedAt) throw notFound(`api key ${req.params.keyId}`);
+      if (!key || key.revokedAt) throw notFound('API key');
       await access.require(p, 'iam:DeleteApiKey', key.accountId, `apikey/${key.id}`);
       await prisma.$transaction(async (tx) => {
         await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });

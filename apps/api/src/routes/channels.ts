@@ -98,7 +98,7 @@ export const channelRoutes: FastifyPluginAsyncZod<ChannelRoutesOptions> = async 
   const load = async (p: Principal, id: string, action: 'monitor:ListChannels' | 'monitor:DeleteChannel') => {
     const accountId = accountOf(p);
     const row = await prisma.notificationChannel.findUnique({ where: { id } });
-    if (!row || row.deletedAt || row.accountId !== accountId) throw notFound(`notification channel ${id}`);
+    if (!row || row.deletedAt || row.accountId !== accountId) throw notFound('notification channel');
     await access.require(p, action, accountId, `channel/${id}`);
     return row;
   };

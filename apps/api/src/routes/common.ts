@@ -6,7 +6,8 @@ import type { ApiDeps } from '../deps.js';
  * Everything a route plugin may be given. Each plugin declares the part it uses as its options
  * (`Pick<RouteDeps, …>`), and `routes/index.ts` passes exactly that.
  */
-export interface RouteDeps extends Omit<ApiDeps, 'logger' | 'rateLimit'> {
+export interface RouteDeps
+  extends Omit<ApiDeps, 'logger' | 'rateLimit' | 'sharedLimits' | 'tokenExchangeLimits'> {
   readonly access: Access;
 }
 

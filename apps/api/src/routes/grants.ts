@@ -44,7 +44,7 @@ export const grantRoutes: FastifyPluginAsyncZod<GrantRoutesOptions> = async (app
       if (req.body.granteeAccountId === owner)
         throw new ApiProblem('unprocessable', 'an account cannot grant itself');
       if (!(await prisma.account.findUnique({ where: { id: req.body.granteeAccountId } })))
-        throw notFound(`account ${req.body.granteeAccountId}`);
+        throw notFound('account');
       const g = await prisma.$transaction(async (tx) => {
         const row = await tx.collaboratorGrant.create({
           data: { id: newId('grant'), ownerAccountId: owner, ...req.body },
@@ -103,7 +103,7 @@ export const grantRoutes: FastifyPluginAsyncZod<GrantRoutesOptions> = async (app
     async (req, reply) => {
       const p = requirePrincipal(req);
       const g = await prisma.collaboratorGrant.findUnique({ where: { id: req.params.grantId } });
-      if (!g) throw notFound(`grant ${req.params.grantId}`);
+      if (!g) throw notFound('grant');
       await access.require(p, 'iam:DeleteGrant', g.ownerAccountId, `grant/${g.id}`);
       await prisma.$transaction(async (tx) => {
         await tx.collaboratorGrant.delete({ where: { id: g.id } });

@@ -75,7 +75,7 @@ export const groupRoutes: FastifyPluginAsyncZod<GroupRoutesOptions> = async (app
         `instance/${ins.id}/group/${req.params.groupId}`,
       );
       const g = await cluster.describeGroup(ins.id, ins.brokers, req.params.groupId);
-      if (!g) throw notFound(`consumer group ${req.params.groupId}`);
+      if (!g) throw notFound('consumer group');
       return g;
     },
   );

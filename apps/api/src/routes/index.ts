@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { rateLimitKeyOf } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
+import type { ApiDeps } from '../deps.js';
 import { authentication } from '../http/authentication.js';
 import { IdempotencyStore } from '../http/idempotency.js';
 import { idempotentReplay } from '../http/idempotentReplay.js';
 import { rateLimit } from '../http/rateLimit.js';
 import type { TokenBuckets } from '../http/rateLimiter.js';
+import { tokenExchangeLimits } from '../http/tokenExchangeLimits.js';
 import { accountRoutes } from './accounts.js';
 import { aclRoutes } from './acls.js';
 import { alarmRoutes } from './alarms.js';
@@ -27,7 +29,7 @@ import { topicRoutes } from './topics.js';
 import { userRoutes } from './users.js';
 import { zoneRoutes } from './zones.js';
 
-export interface V1RoutesOptions extends RouteDeps {
+export interface V1RoutesOptions extends RouteDeps, Pick<ApiDeps, 'sharedLimits' | 'tokenExchangeLimits'> {
   /** Rate-limit budgets, shared by the public and the authenticated scope. */
   readonly buckets: TokenBuckets;
   /** Filled with the public scope's paths, so that the root's 404 handler can tell them apart. */
@@ -43,14 +45,16 @@ export interface V1RoutesOptions extends RouteDeps {
  */
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) => {
   const { prisma, pool, access, queue, cluster, tokens, adminSecret, metrics, buckets, publicPaths } = deps;
+  const { sharedLimits, tokenExchangeLimits: exchangeLimits } = deps;
 
-  // Public: no bearer token; each client address has its own rate-limit budget.
+  // Public: no bearer token; limits per client address and lockouts per key, shared by every API
+  // process through Redis (guessing spread over processes gains nothing).
   await app.register(async (pub) => {
     pub.addHook('onRoute', (route) => {
       publicPaths.add(route.url);
     });
-    await pub.register(rateLimit, { buckets, keyOf: (req) => `ip/${req.ip}` });
-    await pub.register(authRoutes, { prisma, tokens });
+    const lockout = await tokenExchangeLimits(pub, sharedLimits, exchangeLimits);
+    await pub.register(authRoutes, { prisma, tokens, lockout });
   });
 
   // Authenticated: bearer token required, budgets per account, Idempotency-Key on POSTs.

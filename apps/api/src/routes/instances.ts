@@ -43,7 +43,7 @@ export async function loadInstance(
   action: Parameters<Access['require']>[1],
 ): Promise<InstanceWithBrokers> {
   const row = await instanceById(deps.pool, id);
-  if (!row || row.deletedAt) throw notFound(`instance ${id}`);
+  if (!row || row.deletedAt) throw notFound('instance');
   await access.require(p, action, row.accountId, `instance/${row.id}`);
   return row;
 }

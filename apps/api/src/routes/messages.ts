@@ -51,7 +51,7 @@ export const messageRoutes: FastifyPluginAsyncZod<MessageRoutesOptions> = async 
         from,
         q.limit,
       );
-      if (!page) throw notFound(`partition ${req.params.topic}-${req.params.partition}`);
+      if (!page) throw notFound('partition');
       return page;
     },
   );
@@ -73,7 +73,7 @@ export const messageRoutes: FastifyPluginAsyncZod<MessageRoutesOptions> = async 
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:ProduceMessage', ins.accountId, resource);
       const r = await cluster.produce(ins.id, ins.brokers, req.params.topic, req.body);
-      if (!r) throw notFound(`partition ${req.params.topic}-${req.body.partition ?? 0}`);
+      if (!r) throw notFound('partition');
       await prisma.$transaction((tx) =>
         recordAudit(tx, p, {
           accountId: ins.accountId,

@@ -24,8 +24,8 @@ export const operationRoutes: FastifyPluginAsyncZod<OperationRoutesOptions> = as
     async (req) => {
       const p = requirePrincipal(req);
       const op = await prisma.operation.findUnique({ where: { id: req.params.operationId } });
-      if (!op) throw notFound(`operation ${req.params.operationId}`);
-      await access.require(p, 'kafka:DescribeOperation', op.accountId, op.target);
+      if (!op) throw notFound('operation');
+      await access.require(p, 'kafka:DescribeOperation', op.accountId, op.target, 'operation');
       return operationView(op);
     },
   );

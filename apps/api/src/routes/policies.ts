@@ -107,7 +107,7 @@ export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (a
     async (req) => {
       const p = requirePrincipal(req);
       const row = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
-      if (!row) throw notFound(`policy ${req.params.policyId}`);
+      if (!row) throw notFound('policy');
       await access.require(p, 'iam:ListPolicies', row.accountId, `policy/${row.id}`);
       return policyView(row);
     },
@@ -126,7 +126,7 @@ export const policyRoutes: FastifyPluginAsyncZod<PolicyRoutesOptions> = async (a
     async (req, reply) => {
       const p = requirePrincipal(req);
       const row = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
-      if (!row) throw notFound(`policy ${req.params.policyId}`);
+      if (!row) throw notFound('policy');
       await access.require(p, 'iam:DeletePolicy', row.accountId, `policy/${row.id}`);
       await prisma.$transaction(async (tx) => {
         await tx.policy.delete({ where: { id: row.id } });

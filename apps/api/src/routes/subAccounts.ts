@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
-import { auditEvent, recordAudit } from '../services/audit.js';
+import { recordAudit } from '../services/audit.js';
 import { problems, type RouteDeps } from './common.js';
 
 const subView = (s: SubAccountRow & { policies: { policyId: string }[] }) => ({
@@ -32,7 +32,7 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
   const { prisma, access } = deps;
   const load = async (p: Principal, id: string, action: Parameters<typeof access.require>[1]) => {
     const s = await prisma.subAccount.findUnique({ where: { id }, include: { policies: true } });
-    if (!s) throw notFound(`sub-account ${id}`);
+    if (!s) throw notFound('sub-account');
     await access.require(p, action, s.accountId, `subaccount/${s.id}`);
     return s;
   };
@@ -51,16 +51,13 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
       const p = requirePrincipal(req);
       const accountId = tenantOf(p);
       await access.require(p, 'iam:CreateSubAccount', accountId, `subaccount/*`);
-      // A batch transaction (one round trip of statements) rather than an interactive one: the id is
-      // made here, so nothing depends on a result, and this is the hottest write path.
       const id = newId('subAccount');
-      const [s] = await prisma.$transaction([
+      const s = await prisma.$transaction(async (tx) => {
         // A duplicate name fails on the unique index and answers 409 name_taken.
-        prisma.subAccount.create({ data: { id, accountId, name: req.body.name } }),
-        prisma.auditEvent.create(
-          auditEvent(p, { accountId, action: 'CreateSubAccount', resource: `subaccount/${id}` }),
-        ),
-      ]);
+        const created = await tx.subAccount.create({ data: { id, accountId, name: req.body.name } });
+        await recordAudit(tx, p, { accountId, action: 'CreateSubAccount', resource: `subaccount/${id}` });
+        return created;
+      });
       reply.code(201).header('location', `/v1/sub-accounts/${s.id}`);
       return subView({ ...s, policies: [] });
     },
@@ -148,7 +145,7 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
       const p = requirePrincipal(req);
       const s = await load(p, req.params.subAccountId, 'iam:AttachPolicy');
       const policy = await prisma.policy.findUnique({ where: { id: req.params.policyId } });
-      if (!policy || policy.accountId !== s.accountId) throw notFound(`policy ${req.params.policyId}`);
+      if (!policy || policy.accountId !== s.accountId) throw notFound('policy');
       await prisma.$transaction(async (tx) => {
         await tx.policyAttachment.createMany({
           data: [{ policyId: policy.id, subAccountId: s.id }],
@@ -191,7 +188,7 @@ export const subAccountRoutes: FastifyPluginAsyncZod<SubAccountRoutesOptions> = 
           });
         return r.count;
       });
-      if (removed === 0) throw notFound(`attachment of ${req.params.policyId}`);
+      if (removed === 0) throw notFound('policy attachment');
       return reply.code(204).send();
     },
   );

@@ -203,7 +203,7 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
         `instance/${ins.id}/topic/${req.params.topic}`,
       );
       const topic = (await currentTopics(ins)).find((t) => t.name === req.params.topic);
-      if (!topic) throw notFound(`topic ${req.params.topic}`);
+      if (!topic) throw notFound('topic');
       return topic;
     },
   );
@@ -226,7 +226,7 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
       await access.require(p, 'kafka:ModifyTopic', ins.accountId, resource);
       const topics = await currentTopics(ins);
       const topic = topics.find((t) => t.name === req.params.topic);
-      if (!topic) throw notFound(`topic ${req.params.topic}`);
+      if (!topic) throw notFound('topic');
       const { partitions, configs } = req.body;
       if (partitions !== undefined && partitions < topic.partitions)
         throw new ApiProblem(
@@ -296,7 +296,7 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
       const resource = `instance/${ins.id}/topic/${req.params.topic}`;
       await access.require(p, 'kafka:DeleteTopic', ins.accountId, resource);
       const topic = (await currentTopics(ins)).find((t) => t.name === req.params.topic);
-      if (!topic) throw notFound(`topic ${req.params.topic}`);
+      if (!topic) throw notFound('topic');
       const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         const operation = await createOperation(tx, p, {
           accountId: ins.accountId,

@@ -145,7 +145,7 @@ export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, 
       const resource = `instance/${ins.id}/user/${req.params.user}`;
       await access.require(p, 'kafka:DeleteUser', ins.accountId, resource);
       const user = (await currentUsers(ins)).find((u) => u.name === req.params.user);
-      if (!user) throw notFound(`user ${req.params.user}`);
+      if (!user) throw notFound('user');
       if (user.status === 'creating')
         throw new ApiProblem('operation_in_progress', 'the user is still being created');
       const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {

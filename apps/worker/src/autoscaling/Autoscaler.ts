@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@fjord/db';
+import { appendAuditEvent, type Prisma, type PrismaClient } from '@fjord/db';
 import {
   type AutoscaleObservation,
   admitResize,
@@ -73,26 +73,25 @@ export class Autoscaler {
   private async recordRefusal(
     instanceId: string,
     accountId: string,
-    request: object,
+    request: Prisma.InputJsonObject,
     reason: string,
     at: Date,
   ): Promise<void> {
     this.log.warn({ instanceId, reason }, 'autoscaler resize refused; waiting for the cooldown');
-    await this.prisma.$transaction([
+    await this.prisma.$transaction(async (tx) => {
       // No version bump: the refusal is the autoscaler's observation, not a change of the policy.
-      this.prisma.autoscalingPolicy.update({
+      await tx.autoscalingPolicy.update({
         where: { instanceId },
         data: { lastRefusal: reason.slice(0, 500), lastRefusedAt: at },
-      }),
-      this.prisma.auditEvent.create({
-        data: {
-          accountId,
-          actor: AUTOSCALER_ACTOR,
-          action: 'AutoscaleRefused',
-          resource: `instance/${instanceId}`,
-          details: { ...request, reason },
-        },
-      }),
-    ]);
+      });
+      await appendAuditEvent(tx, {
+        accountId,
+        actor: AUTOSCALER_ACTOR,
+        action: 'AutoscaleRefused',
+        resource: `instance/${instanceId}`,
+        outcome: 'FAILED',
+        details: { ...request, reason },
+      });
+    });
   }
 }

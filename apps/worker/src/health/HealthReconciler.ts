@@ -1,5 +1,5 @@
 import { newId } from '@fjord/contracts';
-import type { BrokerPlacement, Instance, PrismaClient } from '@fjord/db';
+import { appendAuditEvent, type BrokerPlacement, type Instance, type PrismaClient } from '@fjord/db';
 import type { BrokerHandle, FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
 import { brokerKey, type ClusterSettings } from '../brokerSpec.js';
@@ -150,8 +150,8 @@ export class HealthReconciler {
   ): Promise<void> {
     const target = `instance/${ins.id}/broker/${b.brokerId}`;
     const input = { brokerId: b.brokerId, zone: b.zone, action, detail };
-    await this.prisma.$transaction([
-      this.prisma.operation.create({
+    await this.prisma.$transaction(async (tx) => {
+      await tx.operation.create({
         data: {
           id: newId('operation'),
           accountId: ins.accountId,
@@ -163,16 +163,14 @@ export class HealthReconciler {
           status: 'SUCCEEDED',
           progress: { [action]: true },
         },
-      }),
-      this.prisma.auditEvent.create({
-        data: {
-          accountId: ins.accountId,
-          actor: 'system',
-          action: 'RepairBroker',
-          resource: target,
-          details: input,
-        },
-      }),
-    ]);
+      });
+      await appendAuditEvent(tx, {
+        accountId: ins.accountId,
+        actor: 'system',
+        action: 'RepairBroker',
+        resource: target,
+        details: input,
+      });
+    });
   }
 }
