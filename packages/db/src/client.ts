@@ -33,6 +33,7 @@ export type {
   AuditEvent,
   BrokerPlacement,
   CollaboratorGrant,
+  Host,
   Instance,
   NotificationChannel,
   Operation,

@@ -13,7 +13,7 @@ import {
   planRemoval,
   ResizeInstance,
 } from '@fjord/contracts';
-import type { Prisma, PrismaClient } from '@fjord/db';
+import type { Prisma } from '@fjord/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -24,6 +24,7 @@ import { checkIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
+import { zoneRoom } from '../services/capacity.js';
 import { instanceById } from '../services/instanceReads.js';
 import { createOperation, inTransactionWithOperation } from '../services/operations.js';
 import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
@@ -34,25 +35,10 @@ const Params = z.object({ instanceId });
 const Accepted = z.object({ instance: Instance, operation: Operation });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
 
-/** Room left per zone: capacity minus brokers of every instance placed there. */
-export async function zoneRoom(db: PrismaClient | Prisma.TransactionClient, zones: readonly string[]) {
-  const [rows, used] = await Promise.all([
-    db.zone.findMany({ where: { name: { in: [...zones] } } }),
-    db.brokerPlacement.groupBy({ by: ['zone'], where: { zone: { in: [...zones] } }, _count: { _all: true } }),
-  ]);
-  const usedBy = new Map(used.map((u) => [u.zone, u._count._all]));
-  const byName = new Map(rows.map((r) => [r.name, r]));
-  return zones.map((name) => ({
-    name,
-    known: byName.has(name),
-    free: (byName.get(name)?.capacity ?? 0) - (usedBy.get(name) ?? 0),
-  }));
-}
-
 /**
- * Decides where new brokers go and records them as PLANNED placements, which reserves zone
- * capacity at once (the worker starts them). Zone rows are locked so concurrent creates cannot
- * both take the last slot.
+ * Decides where new brokers go (zone, then host) and records them as PLANNED placements, which
+ * reserves host capacity at once (the worker starts them). Zone rows are locked so concurrent
+ * creates (and host drains) cannot both take the last slot.
  */
 async function reservePlacement(
   tx: Prisma.TransactionClient,
@@ -69,6 +55,7 @@ async function reservePlacement(
       instanceId,
       brokerId: b.brokerId,
       zone: b.zone,
+      hostId: b.host,
       host: '',
       port: 0,
       status: 'PLANNED',

@@ -5,7 +5,7 @@ import { brokerKey } from '../brokerSpec.js';
 import { type FlowContext, operationInput, PermanentError, until, withInstanceAdmins } from '../context.js';
 import { DrainImpossible, planDrain } from '../drainPlan.js';
 import { planRebalance } from '../rebalancePlan.js';
-import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
+import { awaitBrokerReady, loadInstance, startBroker, stopBroker, targetOf } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
 
 /** Starts every placement not yet running (all of them on create, the new ones on resize). */
@@ -228,7 +228,7 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
       return true;
     });
     await ctx.steps.once(`removed-broker-${b.brokerId}`, async () => {
-      await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
+      await ctx.fleet.removeBroker(targetOf(b), brokerKey(ins.id, b.brokerId));
       await awaitRollingSettled(ctx, remaining);
       // Last, so that a worker killed while waiting finds the placement and runs this step again.
       await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
@@ -244,7 +244,7 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
   await Promise.all(
     ins.brokers.map((b) =>
       ctx.steps.run(`remove-broker-${b.brokerId}`, async () => {
-        await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
+        await ctx.fleet.removeBroker(targetOf(b), brokerKey(ins.id, b.brokerId));
         await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
         return true;
       }),
