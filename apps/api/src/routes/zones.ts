@@ -193,6 +193,20 @@ export const zoneRoutes: FastifyPluginAsyncZod<ZoneRoutesOptions> = async (app, 
           where: { zone, hostId: host },
           orderBy: [{ instanceId: 'asc' }, { brokerId: 'asc' }],
         });
+        // Instance flows own their brokers while they run (as they do for the health reconciler).
+        const busy = await tx.operation.findFirst({
+          where: {
+            instanceId: { in: [...new Set(brokers.map((b) => b.instanceId))] },
+            instanceWide: true,
+            status: { in: ['PENDING', 'RUNNING'] },
+          },
+        });
+        if (busy)
+          throw new ApiProblem(
+            'operation_in_progress',
+            `operation ${busy.id} (${busy.kind}) is running on instance ${busy.instanceId}, which has brokers on this host; retry when it finishes`,
+            { operationId: busy.id },
+          );
         const plan = planHostDrain(
           brokers,
           hosts.filter((h) => h.id !== host && h.state === 'active').map(roomOf),

@@ -51,9 +51,13 @@ async function replicasSettled(admin: InstanceAdmin): Promise<boolean> {
  * election, repeated while replicas rejoin), then the settle time, during which clients refresh
  * their metadata and reconnect before the next broker is touched.
  */
-async function awaitRollingSettled(ctx: FlowContext, brokers: readonly BrokerPlacement[]): Promise<void> {
+export async function awaitRollingSettled(
+  ctx: FlowContext,
+  brokers: readonly BrokerPlacement[],
+  instanceId = ctx.op.instanceId!,
+): Promise<void> {
   const settleMs = ctx.settings.rollingSettleMs ?? 10_000;
-  await withInstanceAdmins(ctx, ctx.op.instanceId!, brokers, async (admins) => {
+  await withInstanceAdmins(ctx, instanceId, brokers, async (admins) => {
     const inSync = async () => {
       for (const a of admins)
         await until(

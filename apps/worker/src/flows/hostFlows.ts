@@ -1,0 +1,76 @@
+import { HostDrainInput, pickHost } from '@fjord/contracts';
+import type { BrokerPlacement } from '@fjord/db';
+import { brokerKey } from '../brokerSpec.js';
+import { type FlowContext, operationInput, PermanentError } from '../context.js';
+import { awaitBrokerReady, startBroker } from './brokers.js';
+import { awaitRollingSettled } from './instanceFlows.js';
+
+/**
+ * Host drain (maintenance): the API marked the host draining, so it takes no new brokers. Each of
+ * its brokers, one at a time, moves to the active host of the zone with the most free slots: it
+ * is stopped (a controlled shutdown hands its leadership on), started with the same node id on the
+ * new host with empty data — it re-replicates from the in-sync replicas, as a replaced broker does
+ * — and, once nothing of its instance is under-replicated, removed with its data from the old host.
+ */
+export async function drainHost(ctx: FlowContext): Promise<void> {
+  const { zone, host } = operationInput(ctx, HostDrainInput);
+  await ctx.steps.once('brokers', async () =>
+    (
+      await ctx.prisma.brokerPlacement.findMany({
+        where: { zone, hostId: host },
+        orderBy: [{ instanceId: 'asc' }, { brokerId: 'asc' }],
+      })
+    ).map((b) => ({ instanceId: b.instanceId, brokerId: b.brokerId })),
+  );
+  const brokers = ctx.steps.progress.brokers as { instanceId: string; brokerId: number }[];
+  for (const b of brokers)
+    await ctx.steps.once(`moved-${b.instanceId}-${b.brokerId}`, () => moveBroker(ctx, zone, host, b));
+  const left = await ctx.prisma.brokerPlacement.count({ where: { zone, hostId: host } });
+  if (left > 0) throw new Error(`${left} broker(s) are still placed on host ${host} of ${zone}`);
+}
+
+/** Moves one broker off the drained host; every part can run again after a crash. */
+async function moveBroker(
+  ctx: FlowContext,
+  zone: string,
+  drained: string,
+  id: { instanceId: string; brokerId: number },
+): Promise<string> {
+  const where = { instanceId_brokerId: id };
+  const placed = await ctx.prisma.brokerPlacement.findUnique({ where });
+  if (!placed) return 'gone'; // its instance was deleted or shrunk meanwhile
+  const from = { zone, host: drained };
+  const key = brokerKey(id.instanceId, id.brokerId);
+  let b: BrokerPlacement = placed;
+  if (b.hostId === drained) {
+    // MOVING keeps the health reconciler off it (it watches RUNNING placements): stopped on
+    // purpose, it is not a broker to restart or replace.
+    await ctx.prisma.brokerPlacement.update({ where, data: { status: 'MOVING' } });
+    // One process per node id: the old one goes first.
+    await ctx.fleet.stopBroker(from, key);
+    b = await ctx.prisma.$transaction(async (tx) => {
+      // The lock placement takes: the slot chosen here is not taken by a create at the same time.
+      await tx.$queryRaw`SELECT name FROM "Zone" WHERE name = ${zone} FOR UPDATE`;
+      const [hosts, used] = await Promise.all([
+        tx.host.findMany({ where: { zone, state: 'active', id: { not: drained } }, orderBy: { id: 'asc' } }),
+        tx.brokerPlacement.groupBy({ by: ['hostId'], where: { zone }, _count: { _all: true } }),
+      ]);
+      const usedBy = new Map(used.map((u) => [u.hostId, u._count._all]));
+      const to = pickHost(hosts.map((h) => ({ id: h.id, free: h.capacity - (usedBy.get(h.id) ?? 0) })));
+      if (!to)
+        throw new PermanentError(
+          'no_capacity',
+          `no other active host of ${zone} has a free slot for broker ${id.brokerId} of ${id.instanceId}`,
+        );
+      return tx.brokerPlacement.update({ where, data: { hostId: to } });
+    });
+  }
+  ctx.log.info({ ...id, from: drained, to: b.hostId }, 'moving broker to another host');
+  const ins = await ctx.prisma.instance.findUniqueOrThrow({ where: { id: id.instanceId } });
+  const started = await startBroker(ctx, ins, b);
+  await awaitBrokerReady(ctx, ins, started);
+  const brokers = await ctx.prisma.brokerPlacement.findMany({ where: { instanceId: id.instanceId } });
+  await awaitRollingSettled(ctx, brokers, id.instanceId);
+  await ctx.fleet.removeBroker(from, key);
+  return b.hostId;
+}
