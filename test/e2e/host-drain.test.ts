@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 let s: TestService;
 let client: RestClient;
 let h2: ZoneAgentUnderTest;
+const INTERNAL_TOKEN = 'host-drain-internal-token';
 
 beforeAll(async () => {
   // One zone, two hosts: the default one the harness registers and h2.
-  s = await startTestService(1);
+  s = await startTestService(1, {}, { internalToken: INTERNAL_TOKEN });
   h2 = await s.startHost('az-1', 'h2', 8);
   client = (await s.t.tenant('hosts')).client;
 }, 120_000);
@@ -64,6 +65,17 @@ function kcatProducer(bootstrap: string, topic: string) {
 }
 
 describe('several hosts in a zone', () => {
+  it("Prometheus discovers every host's agent", async () => {
+    const r = await fetch(`${s.t.api.url}/internal/prometheus/targets?kind=agent`, {
+      headers: { authorization: `Bearer ${INTERNAL_TOKEN}` },
+    });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual([
+      { targets: [new URL(s.agents[0]!.url).host], labels: { zone: 'az-1', host: 'default' } },
+      { targets: [new URL(h2.url).host], labels: { zone: 'az-1', host: 'h2' } },
+    ]);
+  });
+
   it('places brokers on the emptier host and drains a host under a kcat producer with nothing lost', async () => {
     const created = await client.call('POST', '/v1/instances', {
       name: 'hosted',
