@@ -7,6 +7,7 @@ import {
   waitForOperation,
   type ZoneAgentUnderTest,
 } from '@fjord/test-support/service';
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let s: TestService;
@@ -122,6 +123,34 @@ describe('several hosts in a zone', () => {
     expect(await runningOn(s.agents[0]!, id)).toEqual([1, 2, 3]);
     // Removed from the old host, data and all.
     expect((await h2.processes.list()).filter((b) => b.instanceId === id)).toEqual([]);
+    // Broker 2 re-replicated on its new host: back in every partition's in-sync replicas (as any
+    // broker tells a client; its view may trail the controller's by a moment on a busy machine).
+    const admin = new kafkajs.Kafka({
+      brokers: bootstrap.split(','),
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    let isr: number[][] = [];
+    const looked = Date.now();
+    try {
+      const until = looked + 60_000;
+      do {
+        const [meta] = (await admin.fetchTopicMetadata({ topics: ['moving'] })).topics;
+        isr = meta!.partitions.map((p) => [...p.isr].sort());
+        if (isr.every((r) => r.length === 3)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      } while (Date.now() < until);
+    } finally {
+      await admin.disconnect();
+    }
+    console.log(
+      `in-sync replicas as a client sees them after ${Date.now() - looked} ms: ${JSON.stringify(isr)}`,
+    );
+    expect(isr).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
 
     expect(stopped.stderr).not.toMatch(/delivery failed|failed to deliver/i);
     expect(stopped.code).toBe(0);

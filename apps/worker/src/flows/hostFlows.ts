@@ -42,12 +42,7 @@ async function moveBroker(
   const from = { zone, host: drained };
   const key = brokerKey(id.instanceId, id.brokerId);
   let b: BrokerPlacement = placed;
-  if (b.hostId === drained) {
-    // MOVING keeps the health reconciler off it (it watches RUNNING placements): stopped on
-    // purpose, it is not a broker to restart or replace.
-    await ctx.prisma.brokerPlacement.update({ where, data: { status: 'MOVING' } });
-    // One process per node id: the old one goes first.
-    await ctx.fleet.stopBroker(from, key);
+  if (b.hostId === drained)
     b = await ctx.prisma.$transaction(async (tx) => {
       // The lock placement takes: the slot chosen here is not taken by a create at the same time.
       await tx.$queryRaw`SELECT name FROM "Zone" WHERE name = ${zone} FOR UPDATE`;
@@ -57,14 +52,17 @@ async function moveBroker(
       ]);
       const usedBy = new Map(used.map((u) => [u.hostId, u._count._all]));
       const to = pickHost(hosts.map((h) => ({ id: h.id, free: h.capacity - (usedBy.get(h.id) ?? 0) })));
+      // Refused before anything is stopped: the broker keeps running where it is.
       if (!to)
         throw new PermanentError(
           'no_capacity',
           `no other active host of ${zone} has a free slot for broker ${id.brokerId} of ${id.instanceId}`,
         );
-      return tx.brokerPlacement.update({ where, data: { hostId: to } });
+      // MOVING keeps the health reconciler off it (it watches RUNNING placements) while it is down.
+      return tx.brokerPlacement.update({ where, data: { hostId: to, status: 'MOVING' } });
     });
-  }
+  // One process per node id: the old one goes first (a controlled shutdown hands leadership on).
+  await ctx.fleet.stopBroker(from, key);
   ctx.log.info({ ...id, from: drained, to: b.hostId }, 'moving broker to another host');
   const ins = await ctx.prisma.instance.findUniqueOrThrow({ where: { id: id.instanceId } });
   const started = await startBroker(ctx, ins, b);
