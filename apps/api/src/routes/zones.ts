@@ -52,19 +52,15 @@ export const zoneRoutes: FastifyPluginAsyncZod<ZoneRoutesOptions> = async (app, 
   const { prisma, access, queue } = deps;
 
   /** Registers or updates a host; the zone row is created with its first host. */
-  const putHost = (
+  const putHost = async (
     tx: Prisma.TransactionClient,
     zone: string,
     id: string,
     body: { capacity: number; agentUrl: string; state?: HostState },
-  ) =>
-    tx.zone.upsert({ where: { name: zone }, create: { name: zone }, update: {} }).then(() =>
-      tx.host.upsert({
-        where: { zone_id: { zone, id } },
-        create: { zone, id, ...body },
-        update: body,
-      }),
-    );
+  ) => {
+    await tx.zone.upsert({ where: { name: zone }, create: { name: zone }, update: {} });
+    await tx.host.upsert({ where: { zone_id: { zone, id } }, create: { zone, id, ...body }, update: body });
+  };
 
   app.put(
     '/v1/zones/:zone',
