@@ -25,14 +25,14 @@ export type PlacementPlan =
   | { readonly ok: true; readonly add: NewBroker[] }
   | { readonly ok: false; readonly reason: string };
 
-/** Brokers a zone can still take: the free slots of its active hosts. */
-export const zoneFree = (zone: ZoneRoom): number => zone.hosts.reduce((n, h) => n + Math.max(0, h.free), 0);
+/** Brokers hosts can still take together. */
+const freeSlots = (hosts: readonly HostRoom[]): number => hosts.reduce((n, h) => n + Math.max(0, h.free), 0);
 
 /** The host with the most free slots (the first of equals), undefined when every host is full. */
-export function pickHost(hosts: readonly HostRoom[]): string | undefined {
-  let best: HostRoom | undefined;
+export function pickHost<H extends HostRoom>(hosts: readonly H[]): H | undefined {
+  let best: H | undefined;
   for (const h of hosts) if (h.free > 0 && (!best || h.free > best.free)) best = h;
-  return best?.id;
+  return best;
 }
 
 /**
@@ -56,7 +56,7 @@ export function planPlacement(
   for (let i = existing.length; i < targetCount; i++) {
     let best: string | undefined;
     for (const z of zones) {
-      if (zoneFree({ name: z.name, hosts: hosts.get(z.name)! }) <= 0) continue;
+      if (freeSlots(hosts.get(z.name)!) <= 0) continue;
       if (best === undefined || perZone.get(z.name)! < perZone.get(best)!) best = z.name;
     }
     if (best === undefined)
@@ -64,8 +64,7 @@ export function planPlacement(
         ok: false,
         reason: `zones ${zones.map((z) => z.name).join(', ')} have room for ${add.length} more broker(s), ${targetCount - existing.length} needed`,
       };
-    const zoneHosts = hosts.get(best)!;
-    const host = zoneHosts.find((h) => h.id === pickHost(zoneHosts))!;
+    const host = pickHost(hosts.get(best)!)!;
     add.push({ brokerId: nextId++, zone: best, host: host.id });
     perZone.set(best, perZone.get(best)! + 1);
     host.free--;
@@ -88,9 +87,9 @@ export function planHostDrain(
   const room = others.map((h) => ({ ...h }));
   const moves: { brokerId: number; host: string }[] = [];
   for (const b of brokers) {
-    const to = room.find((h) => h.id === pickHost(room));
+    const to = pickHost(room);
     if (!to) {
-      const free = others.reduce((n, h) => n + Math.max(0, h.free), 0);
+      const free = freeSlots(others);
       return {
         ok: false,
         reason:

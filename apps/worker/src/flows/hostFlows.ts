@@ -51,7 +51,7 @@ async function moveBroker(
         tx.brokerPlacement.groupBy({ by: ['hostId'], where: { zone }, _count: { _all: true } }),
       ]);
       const usedBy = new Map(used.map((u) => [u.hostId, u._count._all]));
-      const to = pickHost(hosts.map((h) => ({ id: h.id, free: h.capacity - (usedBy.get(h.id) ?? 0) })));
+      const to = pickHost(hosts.map((h) => ({ id: h.id, free: h.capacity - (usedBy.get(h.id) ?? 0) })))?.id;
       // Refused before anything is stopped: the broker keeps running where it is.
       if (!to)
         throw new PermanentError(
