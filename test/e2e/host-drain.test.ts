@@ -77,7 +77,7 @@ describe('several hosts in a zone', () => {
     ]);
   });
 
-  it('places brokers on the emptier host and drains a host under a kcat producer with nothing lost', async () => {
+  it('places brokers on the emptier host and drains a host under a kcat producer, through a worker killed mid-drain, with nothing lost', async () => {
     const created = await client.call('POST', '/v1/instances', {
       name: 'hosted',
       zones: ['az-1'],
@@ -109,13 +109,24 @@ describe('several hosts in a zone', () => {
     let stopped: { code: number | null; stderr: string };
     try {
       await new Promise((r) => setTimeout(r, 3000));
+      // The first worker dies right after recording broker 2's new host, before touching it: the
+      // next one finishes the move.
+      await s.stopWorker();
+      const doomed = s.startWorker({ FJORD_FAULT_KILL: `after:rehomed-${id}-2` });
+      const killed = new Promise<NodeJS.Signals | null>((r) =>
+        doomed.once('exit', (_code, signal) => r(signal)),
+      );
       const drain = await s.operator.call('POST', '/v1/zones/az-1/hosts/h2/drain');
       expect(drain.status, JSON.stringify(drain.body)).toBe(202);
       expect(drain.body).toMatchObject({ kind: 'host.drain', target: 'zone/az-1/host/h2' });
       // Draining at once: the host takes no new brokers.
       expect((await s.operator.call('GET', '/v1/zones/az-1/hosts')).body.items[1].state).toBe('draining');
+      expect(await killed).toBe('SIGKILL');
+      expect(await hostsOf(id)).toEqual({ 1: 'default', 2: 'default', 3: 'default' });
+      expect(await runningOn(h2, id)).toEqual([2]);
+      s.startWorker();
       const op = await expectSucceeded(s.operator, drain.body.id);
-      expect(op.progress[`moved-${id}-2`]).toBe('default');
+      expect(op.progress).toMatchObject({ [`rehomed-${id}-2`]: 'default', [`moved-${id}-2`]: 'default' });
     } finally {
       stopped = await producer.stop();
     }

@@ -1,9 +1,10 @@
 import { HostDrainInput, pickHost } from '@fjord/contracts';
-import type { BrokerPlacement } from '@fjord/db';
 import { brokerKey } from '../brokerSpec.js';
 import { type FlowContext, operationInput, PermanentError } from '../context.js';
 import { awaitBrokerReady, startBroker } from './brokers.js';
 import { awaitRollingSettled } from './instanceFlows.js';
+
+type BrokerRef = { instanceId: string; brokerId: number };
 
 /**
  * Host drain (maintenance): the API marked the host draining, so it takes no new brokers. Each of
@@ -22,45 +23,55 @@ export async function drainHost(ctx: FlowContext): Promise<void> {
       })
     ).map((b) => ({ instanceId: b.instanceId, brokerId: b.brokerId })),
   );
-  const brokers = ctx.steps.progress.brokers as { instanceId: string; brokerId: number }[];
-  for (const b of brokers)
-    await ctx.steps.once(`moved-${b.instanceId}-${b.brokerId}`, () => moveBroker(ctx, zone, host, b));
+  const brokers = ctx.steps.progress.brokers as BrokerRef[];
+  for (const b of brokers) {
+    const k = `${b.instanceId}-${b.brokerId}`;
+    await ctx.steps.once(`rehomed-${k}`, () => rehome(ctx, zone, host, b));
+    await ctx.steps.once(`moved-${k}`, () => moveBroker(ctx, zone, host, b));
+  }
   const left = await ctx.prisma.brokerPlacement.count({ where: { zone, hostId: host } });
   if (left > 0) throw new Error(`${left} broker(s) are still placed on host ${host} of ${zone}`);
 }
 
-/** Moves one broker off the drained host; every part can run again after a crash. */
-async function moveBroker(
-  ctx: FlowContext,
-  zone: string,
-  drained: string,
-  id: { instanceId: string; brokerId: number },
-): Promise<string> {
+/**
+ * Chooses the broker's new host (the other active host of the zone with the most free slots) and
+ * records it on the placement, before anything is stopped: with no slot left the drain fails and
+ * the broker keeps running where it is. Returns the new host ('gone' if the broker was removed).
+ */
+async function rehome(ctx: FlowContext, zone: string, drained: string, id: BrokerRef): Promise<string> {
   const where = { instanceId_brokerId: id };
-  const placed = await ctx.prisma.brokerPlacement.findUnique({ where });
-  if (!placed) return 'gone'; // its instance was deleted or shrunk meanwhile
+  return ctx.prisma.$transaction(async (tx) => {
+    // The lock placement takes: the slot chosen here is not taken by a create at the same time.
+    await tx.$queryRaw`SELECT name FROM "Zone" WHERE name = ${zone} FOR UPDATE`;
+    const placed = await tx.brokerPlacement.findUnique({ where });
+    if (!placed) return 'gone'; // its instance was deleted or shrunk meanwhile
+    if (placed.hostId !== drained) return placed.hostId;
+    const [hosts, used] = await Promise.all([
+      tx.host.findMany({ where: { zone, state: 'active', id: { not: drained } }, orderBy: { id: 'asc' } }),
+      tx.brokerPlacement.groupBy({ by: ['hostId'], where: { zone }, _count: { _all: true } }),
+    ]);
+    const usedBy = new Map(used.map((u) => [u.hostId, u._count._all]));
+    const to = pickHost(hosts.map((h) => ({ id: h.id, free: h.capacity - (usedBy.get(h.id) ?? 0) })))?.id;
+    if (!to)
+      throw new PermanentError(
+        'no_capacity',
+        `no other active host of ${zone} has a free slot for broker ${id.brokerId} of ${id.instanceId}`,
+      );
+    // MOVING keeps the health reconciler off it (it watches RUNNING placements) while it moves.
+    await tx.brokerPlacement.update({ where, data: { hostId: to, status: 'MOVING' } });
+    return to;
+  });
+}
+
+/**
+ * Moves a rehomed broker: stop it on the drained host, start it on its new one, wait until its
+ * instance is in sync again, remove it from the drained host. Every part can run again after a crash.
+ */
+async function moveBroker(ctx: FlowContext, zone: string, drained: string, id: BrokerRef): Promise<string> {
+  const b = await ctx.prisma.brokerPlacement.findUnique({ where: { instanceId_brokerId: id } });
+  if (!b) return 'gone';
   const from = { zone, host: drained };
   const key = brokerKey(id.instanceId, id.brokerId);
-  let b: BrokerPlacement = placed;
-  if (b.hostId === drained)
-    b = await ctx.prisma.$transaction(async (tx) => {
-      // The lock placement takes: the slot chosen here is not taken by a create at the same time.
-      await tx.$queryRaw`SELECT name FROM "Zone" WHERE name = ${zone} FOR UPDATE`;
-      const [hosts, used] = await Promise.all([
-        tx.host.findMany({ where: { zone, state: 'active', id: { not: drained } }, orderBy: { id: 'asc' } }),
-        tx.brokerPlacement.groupBy({ by: ['hostId'], where: { zone }, _count: { _all: true } }),
-      ]);
-      const usedBy = new Map(used.map((u) => [u.hostId, u._count._all]));
-      const to = pickHost(hosts.map((h) => ({ id: h.id, free: h.capacity - (usedBy.get(h.id) ?? 0) })))?.id;
-      // Refused before anything is stopped: the broker keeps running where it is.
-      if (!to)
-        throw new PermanentError(
-          'no_capacity',
-          `no other active host of ${zone} has a free slot for broker ${id.brokerId} of ${id.instanceId}`,
-        );
-      // MOVING keeps the health reconciler off it (it watches RUNNING placements) while it is down.
-      return tx.brokerPlacement.update({ where, data: { hostId: to, status: 'MOVING' } });
-    });
   // One process per node id: the old one goes first (a controlled shutdown hands leadership on).
   await ctx.fleet.stopBroker(from, key);
   ctx.log.info({ ...id, from: drained, to: b.hostId }, 'moving broker to another host');
