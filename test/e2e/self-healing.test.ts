@@ -175,7 +175,7 @@ describe('self-healing', () => {
     const { agent, handle } = await brokerOf(3);
     // The host loses the broker: process and data.
     process.kill(handle.pid!, 'SIGKILL');
-    rmSync(join(s.dataDir, agent.zone, handle.key), { recursive: true, force: true });
+    rmSync(join(s.dataDir, agent.zone, agent.host, handle.key), { recursive: true, force: true });
     await until(
       'a replacement running with the same id in the same zone, every replica in sync',
       90_000,

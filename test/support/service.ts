@@ -14,18 +14,22 @@ export const AGENT_SECRET = 'test-agent-secret';
 
 export interface ZoneAgentUnderTest {
   readonly zone: string;
+  /** The host of the zone it is (`default`: the one `PUT /v1/zones/{zone}` registers). */
+  readonly host: string;
   readonly url: string;
   readonly app: FastifyInstance;
   readonly processes: LocalBrokerProcesses;
 }
 
-/** The whole control plane on this machine: API, zone agents (az-1..n) and a worker process. */
+/** The whole control plane on this machine: API, zone agents (az-1..n, more hosts on demand) and a worker process. */
 export interface TestService {
   readonly t: TestApi;
   readonly operator: RestClient;
   readonly agents: ZoneAgentUnderTest[];
   readonly dataDir: string;
   worker: ChildProcess | undefined;
+  /** Starts another zone agent and registers it as host `host` of `zone` (the zone may be new). */
+  startHost(zone: string, host: string, capacity?: number): Promise<ZoneAgentUnderTest>;
   startWorker(env?: Record<string, string>): ChildProcess;
   stopWorker(signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
@@ -40,19 +44,24 @@ export async function startTestService(
   const dataDir = mkdtempSync(join(tmpdir(), 'fjord-service-'));
   const agents: ZoneAgentUnderTest[] = [];
   const operator = await t.operator();
-  for (let i = 1; i <= zones; i++) {
-    const zone = `az-${i}`;
+  const startAgent = async (zone: string, host: string): Promise<ZoneAgentUnderTest> => {
     const { app, processes } = await buildZoneAgent({
       zone,
       host: '127.0.0.1',
       port: 0,
-      dataDir: join(dataDir, zone),
+      dataDir: join(dataDir, zone, host),
       secret: AGENT_SECRET,
       // Lets a run use another broker build (e.g. a branch not merged yet).
       ...(process.env.FJORD_TEST_BROKER_MAIN ? { brokerMain: process.env.FJORD_TEST_BROKER_MAIN } : {}),
     });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    agents.push({ zone, url, app, processes });
+    const agent = { zone, host, url, app, processes };
+    agents.push(agent);
+    return agent;
+  };
+  for (let i = 1; i <= zones; i++) {
+    const zone = `az-${i}`;
+    const { url } = await startAgent(zone, 'default');
     const r = await operator.call('PUT', `/v1/zones/${zone}`, { capacity: 8, agentUrl: url });
     if (r.status !== 200) throw new Error(`zone ${zone}: ${r.status}`);
   }
@@ -62,6 +71,15 @@ export async function startTestService(
     agents,
     dataDir,
     worker: undefined,
+    async startHost(zone, host, capacity = 8) {
+      const agent = await startAgent(zone, host);
+      const r = await operator.call('PUT', `/v1/zones/${zone}/hosts/${host}`, {
+        capacity,
+        agentUrl: agent.url,
+      });
+      if (r.status !== 200) throw new Error(`host ${zone}/${host}: ${r.status} ${JSON.stringify(r.body)}`);
+      return agent;
+    },
     startWorker(env = {}) {
       const child = spawn(process.execPath, [WORKER_MAIN], {
         env: {

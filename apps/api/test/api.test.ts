@@ -335,6 +335,86 @@ describe('instances', () => {
   });
 });
 
+describe('hosts', () => {
+  it('operators register hosts; placement fills the emptiest; a drain is refused while it cannot go through', async () => {
+    const put = (host: string, body: unknown) =>
+      operator.call('PUT', `/v1/zones/az-hosts/hosts/${host}`, body);
+    expect((await put('a', { capacity: 1, agentUrl: 'http://127.0.0.1:2' })).body).toEqual({
+      zone: 'az-hosts',
+      id: 'a',
+      agentUrl: 'http://127.0.0.1:2',
+      capacity: 1,
+      used: 0,
+      state: 'active',
+    });
+    expect((await put('b', { capacity: 2, agentUrl: 'http://127.0.0.1:3' })).status).toBe(200);
+    const bad = await put('c', { capacity: -1, agentUrl: 'not a url' });
+    expect(bad.status).toBe(400);
+    expect(problemOf(bad)).toBe('validation_failed');
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/agentUrl', '/capacity']);
+    expect((await put('Bad_Id', { capacity: 1, agentUrl: 'http://127.0.0.1:4' })).status).toBe(400);
+    const { client } = await t.tenant('hosts-a');
+    expect(
+      (await client.call('PUT', '/v1/zones/az-hosts/hosts/x', { capacity: 9, agentUrl: 'http://x:1' }))
+        .status,
+    ).toBe(403);
+    expect((await client.call('POST', '/v1/zones/az-hosts/hosts/a/drain')).status).toBe(403);
+    // The zone's capacity is its hosts': 3.
+    const zones = (await client.call('GET', '/v1/zones')).body.items;
+    expect(zones.find((z: { name: string }) => z.name === 'az-hosts')).toEqual({
+      name: 'az-hosts',
+      capacity: 3,
+      used: 0,
+    });
+
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'on-hosts',
+      zones: ['az-hosts'],
+      brokerCount: 2,
+    });
+    expect(created.status).toBe(202);
+    const hosts = (await operator.call('GET', '/v1/zones/az-hosts/hosts')).body.items;
+    expect(hosts.map((h: { id: string; used: number }) => [h.id, h.used])).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    // Its create operation still runs (no worker here): the instance's brokers are the flow's.
+    const busy = await operator.call('POST', '/v1/zones/az-hosts/hosts/a/drain');
+    expect(busy.status).toBe(409);
+    expect(problemOf(busy)).toBe('operation_in_progress');
+    expect(busy.body.operationId).toBe(created.body.operation.id);
+    await t.prisma.operation.update({
+      where: { id: created.body.operation.id },
+      data: { status: 'SUCCEEDED' },
+    });
+    // Now a can go: b has a free slot for a's broker.
+    const ok = await operator.call('POST', '/v1/zones/az-hosts/hosts/a/drain');
+    expect(ok.status).toBe(202);
+    expect(ok.body).toMatchObject({ kind: 'host.drain', status: 'pending', instanceId: null, accountId: '' });
+    const again = await operator.call('POST', '/v1/zones/az-hosts/hosts/a/drain');
+    expect(again.status).toBe(409);
+    // b cannot: a is draining, so no other host would take b's broker.
+    const refused = await operator.call('POST', '/v1/zones/az-hosts/hosts/b/drain');
+    expect(refused.status).toBe(422);
+    expect(problemOf(refused)).toBe('unprocessable');
+    expect(refused.body.detail).toBe(
+      'host b cannot be drained: the zone has no other active host to take its 1 broker(s)',
+    );
+    // A draining host takes no new brokers: only b's one free slot is left.
+    const more = await client.call('POST', '/v1/instances', {
+      name: 'more',
+      zones: ['az-hosts'],
+      brokerCount: 2,
+    });
+    expect(more.status).toBe(422);
+    expect(problemOf(more)).toBe('placement_unsatisfiable');
+    expect((await operator.call('POST', '/v1/zones/az-hosts/hosts/zz/drain')).status).toBe(404);
+    expect((await operator.call('GET', '/v1/zones/az-none/hosts')).status).toBe(404);
+    // The tenant cannot read the operator's operation.
+    expect((await client.call('GET', `/v1/operations/${ok.body.id}`)).status).toBe(404);
+  });
+});
+
 describe('tenant isolation and policies', () => {
   it("another tenant's instance is 404 everywhere; a grant opens what it names", async () => {
     const a = await t.tenant('iso-a');

@@ -1,4 +1,4 @@
-import { planPlacement } from '@fjord/contracts';
+import { planHostDrain, planPlacement } from '@fjord/contracts';
 import { conflictingOperation } from '@fjord/provisioning';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -55,24 +55,25 @@ describe('token buckets', () => {
 });
 
 describe('placement', () => {
-  const zones = (free: number) => ['az-1', 'az-2', 'az-3'].map((name) => ({ name, free }));
+  const zones = (free: number) =>
+    ['az-1', 'az-2', 'az-3'].map((name) => ({ name, hosts: [{ id: 'default', free }] }));
 
   it('spreads brokers over zones and continues ids on resize', () => {
     const first = planPlacement([], 3, zones(4));
     expect(first).toEqual({
       ok: true,
       add: [
-        { brokerId: 1, zone: 'az-1' },
-        { brokerId: 2, zone: 'az-2' },
-        { brokerId: 3, zone: 'az-3' },
+        { brokerId: 1, zone: 'az-1', host: 'default' },
+        { brokerId: 2, zone: 'az-2', host: 'default' },
+        { brokerId: 3, zone: 'az-3', host: 'default' },
       ],
     });
     const more = planPlacement(first.ok ? first.add : [], 5, zones(4));
     expect(more).toEqual({
       ok: true,
       add: [
-        { brokerId: 4, zone: 'az-1' },
-        { brokerId: 5, zone: 'az-2' },
+        { brokerId: 4, zone: 'az-1', host: 'default' },
+        { brokerId: 5, zone: 'az-2', host: 'default' },
       ],
     });
   });
@@ -83,7 +84,7 @@ describe('placement', () => {
         fc.integer({ min: 1, max: 12 }),
         fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 }),
         (n, frees) => {
-          const room = frees.map((free, i) => ({ name: `az-${i}`, free }));
+          const room = frees.map((free, i) => ({ name: `az-${i}`, free, hosts: [{ id: 'h', free }] }));
           const plan = planPlacement([], n, room);
           const total = frees.reduce((a, b) => a + b, 0);
           expect(plan.ok).toBe(n <= total);
@@ -100,6 +101,85 @@ describe('placement', () => {
         },
       ),
     );
+  });
+
+  it('puts each broker on the host of its zone with the most free slots, never on a full one', () => {
+    const plan = planPlacement([], 4, [
+      {
+        name: 'az-1',
+        hosts: [
+          { id: 'h1', free: 1 },
+          { id: 'h2', free: 3 },
+          { id: 'h3', free: 0 },
+        ],
+      },
+    ]);
+    expect(plan.ok && plan.add.map((b) => b.host)).toEqual(['h2', 'h2', 'h1', 'h2']);
+    // The zone's room is its hosts' together: a fifth broker does not fit.
+    expect(
+      planPlacement([], 5, [
+        {
+          name: 'az-1',
+          hosts: [
+            { id: 'h1', free: 1 },
+            { id: 'h2', free: 3 },
+          ],
+        },
+      ]),
+    ).toMatchObject({ ok: false, reason: expect.stringContaining('room for 4 more') });
+  });
+
+  it('never overfills a host and spreads over zones first', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 1, maxLength: 3 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (n, frees) => {
+          const room = frees.map((hs, i) => ({
+            name: `az-${i}`,
+            hosts: hs.map((free, j) => ({ id: `h${j}`, free })),
+          }));
+          const plan = planPlacement([], n, room);
+          const total = frees.flat().reduce((a, b) => a + Math.max(0, b), 0);
+          expect(plan.ok).toBe(n <= total);
+          if (plan.ok)
+            for (const z of room)
+              for (const h of z.hosts)
+                expect(
+                  plan.add.filter((b) => b.zone === z.name && b.host === h.id).length,
+                ).toBeLessThanOrEqual(Math.max(0, h.free));
+        },
+      ),
+    );
+  });
+
+  it('drains a host onto the emptiest other hosts, or refuses naming the shortfall', () => {
+    const brokers = [{ brokerId: 1 }, { brokerId: 2 }, { brokerId: 3 }];
+    expect(
+      planHostDrain(brokers, [
+        { id: 'h2', free: 1 },
+        { id: 'h3', free: 2 },
+      ]),
+    ).toEqual({
+      ok: true,
+      moves: [
+        { brokerId: 1, host: 'h3' },
+        { brokerId: 2, host: 'h2' },
+        { brokerId: 3, host: 'h3' },
+      ],
+    });
+    expect(planHostDrain(brokers, [{ id: 'h2', free: 2 }])).toEqual({
+      ok: false,
+      reason: "the zone's other active hosts (h2) have 2 free slot(s), 3 needed",
+    });
+    expect(planHostDrain(brokers, [])).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('no other active host'),
+    });
+    expect(planHostDrain([], [])).toEqual({ ok: true, moves: [] });
   });
 
   it('refuses removing brokers', () => {

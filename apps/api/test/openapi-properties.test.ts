@@ -373,6 +373,7 @@ describe('tenant isolation across every route', () => {
       'POST /v1/accounts/{accountId}/api-keys': {},
       'POST /v1/instances/{instanceId}/topics/{topic}/messages': { value: 'hello' },
       'PUT /v1/zones/{zone}': { capacity: 1, agentUrl: 'http://127.0.0.1:2' },
+      'PUT /v1/zones/{zone}/hosts/{host}': { capacity: 1, agentUrl: 'http://127.0.0.1:2' },
       'POST /v1/instances/{instanceId}/alarm-policies': {
         name: 'sneaky',
         metric: 'instance.bytes_in',

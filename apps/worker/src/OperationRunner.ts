@@ -4,6 +4,7 @@ import type { FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
 import { type FlowContext, PermanentError, type WorkerSettings } from './context.js';
 import { createAcl, createUser, deleteAcl, deleteUser, resetGroupOffsets } from './flows/accessFlows.js';
+import { drainHost } from './flows/hostFlows.js';
 import { createInstance, deleteInstance, resizeInstance, restartInstance } from './flows/instanceFlows.js';
 import { createTopic, deleteTopic, updateTopic } from './flows/topicFlows.js';
 import { Steps } from './steps.js';
@@ -23,6 +24,7 @@ const FLOWS: Partial<Record<OperationKind, Flow>> = {
   'acl.create': createAcl,
   'acl.delete': deleteAcl,
   'group.resetOffsets': resetGroupOffsets,
+  'host.drain': drainHost,
 };
 
 export class OperationNotVisible extends Error {}

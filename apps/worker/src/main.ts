@@ -25,14 +25,10 @@ const required = (name: string) => {
 };
 
 const prisma = createPrismaClient(env.DATABASE_URL);
-const agentUrls = new Map<string, string>();
-const fleet = new ZoneAgentClient(async (zone) => {
-  let url = agentUrls.get(zone);
-  if (!url) {
-    url = (await prisma.zone.findUnique({ where: { name: zone } }))?.agentUrl;
-    if (!url) throw new Error(`zone ${zone} has no agent`);
-    agentUrls.set(zone, url);
-  }
+// Read per call, not cached: an operator may move a host's agent (PUT /v1/zones/{zone}/hosts/{host}).
+const fleet = new ZoneAgentClient(async ({ zone, host }) => {
+  const url = (await prisma.host.findUnique({ where: { zone_id: { zone, id: host } } }))?.agentUrl;
+  if (!url) throw new Error(`host ${host} of zone ${zone} has no agent`);
   return url;
 }, required('FJORD_AGENT_SECRET'));
 // Scrapes start once the metrics server listens, after `worker` exists.

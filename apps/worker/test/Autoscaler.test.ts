@@ -132,7 +132,10 @@ describe('Autoscaler', () => {
   });
 
   it('after the cooldown, with room made, starts the resize as actor autoscaler through the same admission', async () => {
-    await t.prisma.zone.update({ where: { name: 'az-1' }, data: { capacity: 2 } });
+    await t.prisma.host.update({
+      where: { zone_id: { zone: 'az-1', id: 'default' } },
+      data: { capacity: 2 },
+    });
     // The cooldown passing, without waiting ten minutes: the refusal is moved into the past.
     await t.prisma.autoscalingPolicy.update({
       where: { instanceId },

@@ -4,6 +4,7 @@ import { assessHealth, type ObservedBroker } from '../src/health/assessHealth.js
 const up = (brokerId: number, zone = `az-${brokerId}`): ObservedBroker => ({
   brokerId,
   zone,
+  host: 'default',
   observed: { state: 'running', reachable: true, restarts: 0, lastError: null },
 });
 
@@ -20,9 +21,10 @@ describe('instance health from what the zone agents report', () => {
     const restarting: ObservedBroker = {
       brokerId: 2,
       zone: 'az-2',
+      host: 'default',
       observed: { state: 'backoff', reachable: false, restarts: 2, lastError: 'exited' },
     };
-    const gone: ObservedBroker = { brokerId: 3, zone: 'az-3', observed: undefined };
+    const gone: ObservedBroker = { brokerId: 3, zone: 'az-3', host: 'default', observed: undefined };
     const a = assessHealth([up(1), restarting, gone], new Map());
     expect(a.health).toBe('repairing');
     expect(a.reason).toBe(
@@ -35,6 +37,7 @@ describe('instance health from what the zone agents report', () => {
     const looping: ObservedBroker = {
       brokerId: 1,
       zone: 'az-1',
+      host: 'default',
       observed: {
         state: 'crash-loop',
         reachable: false,
@@ -45,9 +48,10 @@ describe('instance health from what the zone agents report', () => {
     const mute: ObservedBroker = {
       brokerId: 2,
       zone: 'az-2',
+      host: 'default',
       observed: { state: 'running', reachable: false, restarts: 0, lastError: null },
     };
-    const a = assessHealth([looping, mute, up(3)], new Map([['az-3', 'ECONNREFUSED']]));
+    const a = assessHealth([looping, mute, up(3)], new Map([['az-3/default', 'ECONNREFUSED']]));
     expect(a.health).toBe('degraded');
     expect(a.reason).toContain(
       'broker 1 (az-1) keeps crashing; restarts paused: ConfigError: num.partitions',

@@ -7,6 +7,7 @@ import { buildZoneAgent } from '../src/agent.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'fjord-agent-'));
 const secret = 'agent-test-secret';
+const target = { zone: 'az-1', host: 'default' };
 let agent: Awaited<ReturnType<typeof buildZoneAgent>>;
 let url: string;
 
@@ -42,9 +43,9 @@ describe('zone agent with a real broker process', () => {
 
   it('starts a broker once, which outlives the agent; stop keeps its ports; remove deletes its data', async () => {
     let fleet = new ZoneAgentClient(async () => url, secret);
-    const first = await fleet.ensureBroker('az-1', spec);
+    const first = await fleet.ensureBroker(target, spec);
     expect(first).toMatchObject({ running: true, reachable: true, brokerId: 1 });
-    expect((await fleet.ensureBroker('az-1', spec)).pid).toBe(first.pid);
+    expect((await fleet.ensureBroker(target, spec)).pid).toBe(first.pid);
     // Its own metrics port, not a listener; the broker serves Prometheus text there.
     expect(first.metricsPort).toBeGreaterThan(0);
     expect(Object.values(first.ports)).not.toContain(first.metricsPort);
@@ -55,25 +56,25 @@ describe('zone agent with a real broker process', () => {
     // The agent goes away and comes back: the broker kept running and is found again.
     await agent.app.close();
     fleet = await start();
-    const listed = await fleet.listBrokers('az-1');
+    const listed = await fleet.listBrokers(target);
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ key: spec.key, pid: first.pid, running: true });
-    const health = await fleet.health('az-1');
+    const health = await fleet.health(target);
     expect(health.brokers).toBe(1);
     expect(health.diskFreeBytes).toBeGreaterThan(0);
 
-    await fleet.stopBroker('az-1', spec.key);
-    expect((await fleet.getBroker('az-1', spec.key))?.running).toBe(false);
-    const again = await fleet.ensureBroker('az-1', spec);
+    await fleet.stopBroker(target, spec.key);
+    expect((await fleet.getBroker(target, spec.key))?.running).toBe(false);
+    const again = await fleet.ensureBroker(target, spec);
     expect(again.ports).toEqual(first.ports);
     expect(again.metricsPort).toBe(first.metricsPort);
     expect((await fetch(`http://127.0.0.1:${again.metricsPort}/metrics`)).status).toBe(200);
     expect(again.pid).not.toBe(first.pid);
 
-    await fleet.removeBroker('az-1', spec.key);
-    expect(await fleet.getBroker('az-1', spec.key)).toBeUndefined();
+    await fleet.removeBroker(target, spec.key);
+    expect(await fleet.getBroker(target, spec.key)).toBeUndefined();
     expect(existsSync(first.dataDir)).toBe(false);
-    await fleet.removeBroker('az-1', spec.key);
+    await fleet.removeBroker(target, spec.key);
   }, 60_000);
 
   it('refuses a spec that is not for the key, or has unsafe values', async () => {
@@ -94,10 +95,10 @@ describe('supervision', () => {
   it('restarts a broker killed with SIGKILL, with its ports and data, and leaves a stopped one alone', async () => {
     const s: BrokerSpec = { ...spec, key: 'ins-test-b2', brokerId: 2, properties: { 'node.id': '2' } };
     const fleet = new ZoneAgentClient(async () => url, secret);
-    const first = await fleet.ensureBroker('az-1', s);
+    const first = await fleet.ensureBroker(target, s);
     process.kill(first.pid!, 'SIGKILL');
     const back = await until(60_000, async () => {
-      const h = await fleet.getBroker('az-1', s.key);
+      const h = await fleet.getBroker(target, s.key);
       return h?.running && h.reachable && h.pid !== first.pid ? h : undefined;
     });
     expect(back).toMatchObject({
@@ -107,10 +108,10 @@ describe('supervision', () => {
       metricsPort: first.metricsPort,
     });
 
-    await fleet.stopBroker('az-1', s.key);
+    await fleet.stopBroker(target, s.key);
     await sleep(2500);
-    expect(await fleet.getBroker('az-1', s.key)).toMatchObject({ running: false, state: 'stopped' });
-    await fleet.removeBroker('az-1', s.key);
+    expect(await fleet.getBroker(target, s.key)).toMatchObject({ running: false, state: 'stopped' });
+    await fleet.removeBroker(target, s.key);
   }, 90_000);
 
   it('backs off a broker that cannot start and reports the crash loop with the reason', async () => {

@@ -15,6 +15,8 @@ export const OPERATION_KINDS = [
   'acl.create',
   'acl.delete',
   'group.resetOffsets',
+  // Operator work on the fleet (no instance, account ''): moves every broker off a host.
+  'host.drain',
   // Recorded (already finished) by the health reconciler when it repairs a broker; actor `system`.
   'broker.repair',
 ] as const;

@@ -4,20 +4,42 @@ export interface PlacedBroker {
   readonly zone: string;
 }
 
-export interface ZoneRoom {
-  readonly name: string;
-  /** Brokers the zone can still take (capacity minus brokers of all instances placed there). */
+/** A new broker: its zone and the host of that zone that runs it. */
+export interface NewBroker extends PlacedBroker {
+  readonly host: string;
+}
+
+/** An active host of a zone (draining hosts take no brokers and are left out). */
+export interface HostRoom {
+  readonly id: string;
+  /** Broker slots left (capacity minus brokers of all instances on it). */
   readonly free: number;
 }
 
+export interface ZoneRoom {
+  readonly name: string;
+  readonly hosts: readonly HostRoom[];
+}
+
 export type PlacementPlan =
-  | { readonly ok: true; readonly add: PlacedBroker[] }
+  | { readonly ok: true; readonly add: NewBroker[] }
   | { readonly ok: false; readonly reason: string };
+
+/** Brokers hosts can still take together. */
+const freeSlots = (hosts: readonly HostRoom[]): number => hosts.reduce((n, h) => n + Math.max(0, h.free), 0);
+
+/** The host with the most free slots (the first of equals), undefined when every host is full. */
+export function pickHost<H extends HostRoom>(hosts: readonly H[]): H | undefined {
+  let best: H | undefined;
+  for (const h of hosts) if (h.free > 0 && (!best || h.free > best.free)) best = h;
+  return best;
+}
 
 /**
  * Adds brokers until the instance has `targetCount`, each in the instance zone that has the fewest
- * of its brokers so far (zone order breaks ties), which spreads replicas across AZs. Existing
- * brokers never move. Broker ids continue from the highest existing id.
+ * of its brokers so far (zone order breaks ties), which spreads replicas across AZs, and within
+ * that zone on the active host with the most free slots. Existing brokers never move. Broker ids
+ * continue from the highest existing id.
  */
 export function planPlacement(
   existing: readonly PlacedBroker[],
@@ -28,13 +50,13 @@ export function planPlacement(
     return { ok: false, reason: `removing brokers is not supported (${existing.length} → ${targetCount})` };
   const perZone = new Map(zones.map((z) => [z.name, 0]));
   for (const b of existing) perZone.set(b.zone, (perZone.get(b.zone) ?? 0) + 1);
-  const free = new Map(zones.map((z) => [z.name, z.free]));
+  const hosts = new Map(zones.map((z) => [z.name, z.hosts.map((h) => ({ ...h }))]));
   let nextId = existing.reduce((m, b) => Math.max(m, b.brokerId), 0) + 1;
-  const add: PlacedBroker[] = [];
+  const add: NewBroker[] = [];
   for (let i = existing.length; i < targetCount; i++) {
     let best: string | undefined;
     for (const z of zones) {
-      if ((free.get(z.name) ?? 0) <= 0) continue;
+      if (freeSlots(hosts.get(z.name)!) <= 0) continue;
       if (best === undefined || perZone.get(z.name)! < perZone.get(best)!) best = z.name;
     }
     if (best === undefined)
@@ -42,11 +64,44 @@ export function planPlacement(
         ok: false,
         reason: `zones ${zones.map((z) => z.name).join(', ')} have room for ${add.length} more broker(s), ${targetCount - existing.length} needed`,
       };
-    add.push({ brokerId: nextId++, zone: best });
+    const host = pickHost(hosts.get(best)!)!;
+    add.push({ brokerId: nextId++, zone: best, host: host.id });
     perZone.set(best, perZone.get(best)! + 1);
-    free.set(best, free.get(best)! - 1);
+    host.free--;
   }
   return { ok: true, add };
+}
+
+export type HostDrainPlan =
+  | { readonly ok: true; readonly moves: readonly { readonly brokerId: number; readonly host: string }[] }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Where the brokers of a host being drained go: each, in order, to the other active host of the
+ * zone with the most free slots then. Refused when those hosts lack the slots.
+ */
+export function planHostDrain(
+  brokers: readonly { readonly brokerId: number }[],
+  others: readonly HostRoom[],
+): HostDrainPlan {
+  const room = others.map((h) => ({ ...h }));
+  const moves: { brokerId: number; host: string }[] = [];
+  for (const b of brokers) {
+    const to = pickHost(room);
+    if (!to) {
+      const free = freeSlots(others);
+      return {
+        ok: false,
+        reason:
+          room.length === 0
+            ? `the zone has no other active host to take its ${brokers.length} broker(s)`
+            : `the zone's other active hosts (${room.map((h) => h.id).join(', ')}) have ${free} free slot(s), ${brokers.length} needed`,
+      };
+    }
+    moves.push({ brokerId: b.brokerId, host: to.id });
+    to.free--;
+  }
+  return { ok: true, moves };
 }
 
 export type RemovalPlan =

@@ -34,6 +34,7 @@ export type {
   AutoscalingPolicy,
   BrokerPlacement,
   CollaboratorGrant,
+  Host,
   Instance,
   NotificationChannel,
   Operation,

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient } from '../src/client.js';
-import { listMigrations, migrate } from '../src/migrate.js';
+import { listMigrations, MIGRATIONS_DIR, migrate } from '../src/migrate.js';
 
 const admin = 'postgresql://postgres@127.0.0.1:5432/postgres';
 const dbName = `fjord_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -91,7 +94,9 @@ describe('migrations on a real PostgreSQL', () => {
           resources: ['instance/ins-1'],
         },
       });
-      await prisma.zone.create({ data: { name: 'az-1', capacity: 4, agentUrl: 'http://127.0.0.1:1' } });
+      await prisma.zone.create({
+        data: { name: 'az-1', hosts: { create: { id: 'h1', agentUrl: 'http://127.0.0.1:1', capacity: 4 } } },
+      });
       await prisma.operation.create({
         data: {
           id: 'op-1',
@@ -155,6 +160,50 @@ describe('migrations on a real PostgreSQL', () => {
       expect(await prisma.instance.count()).toBe(0);
     } finally {
       await prisma.$disconnect();
+    }
+  });
+
+  it("turns each zone's one agent into its default host, keeping placements on it", async () => {
+    const before = mkdtempSync(join(tmpdir(), 'fjord-migrations-'));
+    const oldDb = `${dbName}_hosts`;
+    const oldUrl = `postgresql://postgres@127.0.0.1:5432/${oldDb}`;
+    await adminQuery(`CREATE DATABASE "${oldDb}"`);
+    try {
+      for (const name of listMigrations().filter((m) => m < '20261206090000'))
+        cpSync(join(MIGRATIONS_DIR, name), join(before, name), { recursive: true });
+      await migrate(oldUrl, before);
+      const c = new pg.Client({ connectionString: oldUrl });
+      await c.connect();
+      try {
+        await c.query(
+          `INSERT INTO "Zone" ("name", "capacity", "agentUrl") VALUES ('az-1', 6, 'http://10.0.0.1:7070')`,
+        );
+        await c.query(`INSERT INTO "Account" ("id", "name") VALUES ('acc-1', 'acme')`);
+        await c.query(
+          `INSERT INTO "Instance" ("id", "accountId", "name", "zones", "brokerCount", "bandwidthMBps", "diskGiB", "partitionLimit", "kafkaVersion", "updatedAt")
+           VALUES ('ins-1', 'acc-1', 'orders', '{az-1}', 1, 40, 10, 10, '3.8', now())`,
+        );
+        await c.query(
+          `INSERT INTO "BrokerPlacement" ("instanceId", "brokerId", "zone", "host", "port", "status") VALUES ('ins-1', 1, 'az-1', '10.0.0.1', 9092, 'RUNNING')`,
+        );
+      } finally {
+        await c.end();
+      }
+      expect((await migrate(oldUrl)).applied).toContain('20261206090000_zone_hosts');
+      const prisma = createPrismaClient(oldUrl);
+      try {
+        expect(await prisma.host.findMany()).toMatchObject([
+          { zone: 'az-1', id: 'default', agentUrl: 'http://10.0.0.1:7070', capacity: 6, state: 'active' },
+        ]);
+        expect(await prisma.brokerPlacement.findMany()).toMatchObject([
+          { brokerId: 1, zone: 'az-1', hostId: 'default' },
+        ]);
+      } finally {
+        await prisma.$disconnect();
+      }
+    } finally {
+      rmSync(before, { recursive: true, force: true });
+      await adminQuery(`DROP DATABASE IF EXISTS "${oldDb}" WITH (FORCE)`);
     }
   });
 });

@@ -52,17 +52,27 @@ export interface ZoneHealth {
 }
 
 /**
- * How the worker runs brokers in a zone. Calls are idempotent: ensuring a running broker returns
- * it, stopping a stopped one or removing a removed one succeeds.
+ * Where a broker runs: a zone and one of its hosts. With zone agents a host is one agent (one
+ * machine); a Kubernetes driver would map it to a node (docs/adr/0011-fleet-driver-boundary.md).
+ */
+export interface PlacementTarget {
+  readonly zone: string;
+  readonly host: string;
+}
+
+/**
+ * How the worker runs brokers on a zone's hosts. Calls are idempotent: ensuring a running broker
+ * returns it, stopping a stopped one or removing a removed one succeeds. A broker's identity is its
+ * key (instance and node id); its data persists across stop and ensure on the same target.
  */
 export interface FleetDriver {
-  ensureBroker(zone: string, spec: BrokerSpec): Promise<BrokerHandle>;
-  stopBroker(zone: string, key: string): Promise<void>;
+  ensureBroker(target: PlacementTarget, spec: BrokerSpec): Promise<BrokerHandle>;
+  stopBroker(target: PlacementTarget, key: string): Promise<void>;
   /** Stops the broker and deletes its data directory. */
-  removeBroker(zone: string, key: string): Promise<void>;
-  listBrokers(zone: string): Promise<BrokerHandle[]>;
-  getBroker(zone: string, key: string): Promise<BrokerHandle | undefined>;
-  health(zone: string): Promise<ZoneHealth>;
+  removeBroker(target: PlacementTarget, key: string): Promise<void>;
+  listBrokers(target: PlacementTarget): Promise<BrokerHandle[]>;
+  getBroker(target: PlacementTarget, key: string): Promise<BrokerHandle | undefined>;
+  health(target: PlacementTarget): Promise<ZoneHealth>;
 }
 
 export class FleetError extends Error {}

@@ -7,32 +7,17 @@ import {
   type Prisma,
   type PrismaClient,
 } from '@fjord/db';
+import { zoneRoom } from './hostCapacity.js';
 import { inTransactionWithOperation, type OperationEnqueuer, recordOperation } from './operations.js';
 import { Refusal } from './Refusal.js';
 import type { ReplicaFootprint } from './replicaFootprint.js';
 
-type Db = PrismaClient | Prisma.TransactionClient;
 export type InstanceWithBrokers = Instance & { brokers: BrokerPlacement[] };
 
-/** Room left per zone: capacity minus brokers of every instance placed there. */
-export async function zoneRoom(db: Db, zones: readonly string[]) {
-  const [rows, used] = await Promise.all([
-    db.zone.findMany({ where: { name: { in: [...zones] } } }),
-    db.brokerPlacement.groupBy({ by: ['zone'], where: { zone: { in: [...zones] } }, _count: { _all: true } }),
-  ]);
-  const usedBy = new Map(used.map((u) => [u.zone, u._count._all]));
-  const byName = new Map(rows.map((r) => [r.name, r]));
-  return zones.map((name) => ({
-    name,
-    known: byName.has(name),
-    free: (byName.get(name)?.capacity ?? 0) - (usedBy.get(name) ?? 0),
-  }));
-}
-
 /**
- * Decides where new brokers go and records them as PLANNED placements, which reserves zone
- * capacity at once (the worker starts them). Zone rows are locked so concurrent creates cannot
- * both take the last slot.
+ * Decides where new brokers go (zone, then host) and records them as PLANNED placements, which
+ * reserves host capacity at once (the worker starts them). Zone rows are locked so concurrent
+ * creates (and host drains) cannot both take the last slot.
  */
 export async function reservePlacement(
   tx: Prisma.TransactionClient,
@@ -49,6 +34,7 @@ export async function reservePlacement(
       instanceId,
       brokerId: b.brokerId,
       zone: b.zone,
+      hostId: b.host,
       host: '',
       port: 0,
       status: 'PLANNED',

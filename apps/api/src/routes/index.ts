@@ -68,7 +68,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(policyRoutes, { prisma, access });
     await authed.register(apiKeyRoutes, { prisma, access });
     await authed.register(grantRoutes, { prisma, access });
-    await authed.register(zoneRoutes, { prisma, access });
+    await authed.register(zoneRoutes, { prisma, access, queue });
     await authed.register(instanceRoutes, { prisma, pool, access, queue, cluster });
     await authed.register(operationRoutes, { prisma, access });
     await authed.register(topicRoutes, { prisma, pool, access, queue, cluster });

@@ -36,11 +36,14 @@ export const internalRoutes: FastifyPluginAsyncZod<InternalRoutesOptions> = asyn
     { schema: { hide: true, querystring: z.object({ kind: z.enum(['broker', 'agent']) }).strict() } },
     async (req): Promise<TargetGroup[]> => {
       if (req.query.kind === 'agent') {
-        const zones = await deps.prisma.zone.findMany({
+        const hosts = await deps.prisma.host.findMany({
           where: { agentUrl: { not: '' } },
-          orderBy: { name: 'asc' },
+          orderBy: [{ zone: 'asc' }, { id: 'asc' }],
         });
-        return zones.map((z) => ({ targets: [new URL(z.agentUrl).host], labels: { zone: z.name } }));
+        return hosts.map((h) => ({
+          targets: [new URL(h.agentUrl).host],
+          labels: { zone: h.zone, host: h.id },
+        }));
       }
       const { rows } = await deps.pool.query<{
         host: string;

@@ -1,6 +1,6 @@
 import type { AccessRoute } from '@fjord/contracts';
 import type { BrokerPlacement, Instance } from '@fjord/db';
-import { type BrokerHandle, instanceAdminCredential } from '@fjord/fleet';
+import { type BrokerHandle, instanceAdminCredential, type PlacementTarget } from '@fjord/fleet';
 import { brokerKey, brokerSpecOf } from '../brokerSpec.js';
 import { adminOf, type FlowContext, portsOf, until, type WorkerSettings } from '../context.js';
 
@@ -19,6 +19,12 @@ export function specFor(
   );
 }
 
+/** The zone and host a placement runs on, as the fleet driver addresses it. */
+export const targetOf = (b: Pick<BrokerPlacement, 'zone' | 'hostId'>): PlacementTarget => ({
+  zone: b.zone,
+  host: b.hostId,
+});
+
 /** Where a started broker listens, as its placement records it. */
 export function listeningAt(handle: BrokerHandle) {
   return {
@@ -36,7 +42,7 @@ export async function startBroker(
   ins: Instance,
   b: BrokerPlacement,
 ): Promise<BrokerPlacement> {
-  const handle = await ctx.fleet.ensureBroker(b.zone, specFor(ctx.settings, ins, b));
+  const handle = await ctx.fleet.ensureBroker(targetOf(b), specFor(ctx.settings, ins, b));
   return ctx.prisma.brokerPlacement.update({
     where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
     data: { ...listeningAt(handle), status: b.status === 'RUNNING' ? 'RUNNING' : 'STARTING' },
@@ -62,7 +68,7 @@ export async function awaitBrokerReady(ctx: FlowContext, ins: Instance, b: Broke
 }
 
 export async function stopBroker(ctx: FlowContext, b: BrokerPlacement): Promise<void> {
-  await ctx.fleet.stopBroker(b.zone, brokerKey(b.instanceId, b.brokerId));
+  await ctx.fleet.stopBroker(targetOf(b), brokerKey(b.instanceId, b.brokerId));
 }
 
 export async function loadInstance(ctx: FlowContext): Promise<Instance & { brokers: BrokerPlacement[] }> {

@@ -20,7 +20,7 @@ import {
   throttleRates,
 } from '../reassignmentThrottle.js';
 import { planRebalance } from '../rebalancePlan.js';
-import { awaitBrokerReady, loadInstance, startBroker, stopBroker } from './brokers.js';
+import { awaitBrokerReady, loadInstance, startBroker, stopBroker, targetOf } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
 
 /** Starts every placement not yet running (all of them on create, the new ones on resize). */
@@ -66,9 +66,13 @@ async function replicasSettled(admin: InstanceAdmin): Promise<boolean> {
  * election, repeated while replicas rejoin), then the settle time, during which clients refresh
  * their metadata and reconnect before the next broker is touched.
  */
-async function awaitRollingSettled(ctx: FlowContext, brokers: readonly BrokerPlacement[]): Promise<void> {
+export async function awaitRollingSettled(
+  ctx: FlowContext,
+  brokers: readonly BrokerPlacement[],
+  instanceId = ctx.op.instanceId!,
+): Promise<void> {
   const settleMs = ctx.settings.rollingSettleMs ?? 10_000;
-  await withInstanceAdmins(ctx, ctx.op.instanceId!, brokers, async (admins) => {
+  await withInstanceAdmins(ctx, instanceId, brokers, async (admins) => {
     const inSync = async () => {
       for (const a of admins)
         await until(
@@ -279,7 +283,7 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
       return true;
     });
     await ctx.steps.once(`removed-broker-${b.brokerId}`, async () => {
-      await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
+      await ctx.fleet.removeBroker(targetOf(b), brokerKey(ins.id, b.brokerId));
       await awaitRollingSettled(ctx, remaining);
       // Last, so that a worker killed while waiting finds the placement and runs this step again.
       await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
@@ -295,7 +299,7 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
   await Promise.all(
     ins.brokers.map((b) =>
       ctx.steps.run(`remove-broker-${b.brokerId}`, async () => {
-        await ctx.fleet.removeBroker(b.zone, brokerKey(ins.id, b.brokerId));
+        await ctx.fleet.removeBroker(targetOf(b), brokerKey(ins.id, b.brokerId));
         await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
         return true;
       }),

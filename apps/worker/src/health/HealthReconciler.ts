@@ -3,8 +3,8 @@ import { appendAuditEvent, type BrokerPlacement, type Instance, type PrismaClien
 import type { BrokerHandle, FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
 import { brokerKey, type ClusterSettings } from '../brokerSpec.js';
-import { listeningAt, specFor } from '../flows/brokers.js';
-import { assessHealth } from './assessHealth.js';
+import { listeningAt, specFor, targetOf } from '../flows/brokers.js';
+import { agentKey, assessHealth } from './assessHealth.js';
 
 /**
  * Compares what should run (instances and their placements in PostgreSQL) with what runs (the
@@ -31,15 +31,17 @@ export class HealthReconciler {
       include: { brokers: true },
     });
     if (instances.length === 0) return;
-    const zones = [...new Set(instances.flatMap((i) => i.brokers.map((b) => b.zone)))];
+    const targets = new Map(
+      instances.flatMap((i) => i.brokers.map((b) => [agentKey(b.zone, b.hostId), targetOf(b)] as const)),
+    );
     const handles = new Map<string, BrokerHandle>();
     const agentErrors = new Map<string, string>();
     await Promise.all(
-      zones.map(async (zone) => {
+      [...targets].map(async ([key, target]) => {
         try {
-          for (const h of await this.fleet.listBrokers(zone)) handles.set(h.key, h);
+          for (const h of await this.fleet.listBrokers(target)) handles.set(h.key, h);
         } catch (err) {
-          agentErrors.set(zone, (err as Error).message.slice(0, 200));
+          agentErrors.set(key, (err as Error).message.slice(0, 200));
         }
       }),
     );
@@ -74,6 +76,7 @@ export class HealthReconciler {
         view: {
           brokerId: b.brokerId,
           zone: b.zone,
+          host: b.hostId,
           observed: h && {
             state: h.state,
             reachable: h.reachable,
@@ -123,13 +126,13 @@ export class HealthReconciler {
     });
   }
 
-  /** A broker whose directory is gone is started afresh in its zone with the same node id. */
+  /** A broker whose directory is gone is started afresh on its host with the same node id. */
   private async replace(ins: Instance, b: BrokerPlacement): Promise<void> {
     this.log.warn(
-      { instanceId: ins.id, brokerId: b.brokerId, zone: b.zone },
+      { instanceId: ins.id, brokerId: b.brokerId, zone: b.zone, host: b.hostId },
       'broker gone from its host; replacing it',
     );
-    const h = await this.fleet.ensureBroker(b.zone, specFor(this.settings, ins, b));
+    const h = await this.fleet.ensureBroker(targetOf(b), specFor(this.settings, ins, b));
     await this.prisma.brokerPlacement.update({
       where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
       data: { ...listeningAt(h), observedState: h.state, restarts: h.restarts },

@@ -6,6 +6,8 @@ export type InstanceHealth = 'healthy' | 'degraded' | 'repairing';
 export interface ObservedBroker {
   readonly brokerId: number;
   readonly zone: string;
+  /** The host of the zone whose agent runs it. */
+  readonly host: string;
   readonly observed:
     | {
         readonly state: BrokerState;
@@ -29,8 +31,12 @@ export interface HealthAssessment {
  * Repairing: something is being restarted or replaced and nothing is worse than that. Degraded:
  * a broker is down for longer (crash loop, stopped, unreachable) — the reason names each.
  */
+/** How agent errors are keyed: one agent per host of a zone. */
+export const agentKey = (zone: string, host: string) => `${zone}/${host}`;
+
 export function assessHealth(
   brokers: readonly ObservedBroker[],
+  /** Per agentKey: why the host's agent did not answer. */
   agentErrors: ReadonlyMap<string, string>,
 ): HealthAssessment {
   const problems: string[] = [];
@@ -38,7 +44,7 @@ export function assessHealth(
   const missing: number[] = [];
   for (const b of [...brokers].sort((x, y) => x.brokerId - y.brokerId)) {
     const who = `broker ${b.brokerId} (${b.zone})`;
-    const agentError = agentErrors.get(b.zone);
+    const agentError = agentErrors.get(agentKey(b.zone, b.host));
     if (agentError) {
       problems.push(`${who}: its zone agent does not answer (${agentError})`);
       continue;
