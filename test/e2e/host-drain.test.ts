@@ -134,10 +134,9 @@ describe('several hosts in a zone', () => {
     expect(await runningOn(s.agents[0]!, id)).toEqual([1, 2, 3]);
     // Removed from the old host, data and all.
     expect((await h2.processes.list()).filter((b) => b.instanceId === id)).toEqual([]);
-    // Broker 2 re-replicated on its new host: in every partition's in-sync replicas (as any broker
-    // tells a client; its view may trail the controller's by a moment on a busy machine). Only the
-    // moved broker is asserted: a live follower demoted under load may still drop out of an ISR after
-    // a preferred leader election (the open fetcher bug in docs/adr/0004-control-plane.md, rolling work).
+    // Broker 2 re-replicated on its new host and every other replica still in sync: every partition's
+    // ISR whole (as any broker tells a client; its view may trail the controller's by a moment on a
+    // busy machine).
     const admin = new kafkajs.Kafka({
       brokers: bootstrap.split(','),
       logLevel: kafkajs.logLevel.NOTHING,
@@ -154,7 +153,7 @@ describe('several hosts in a zone', () => {
           leader: p.leader,
           isr: [...p.isr].sort(),
         }));
-        if (layout.every((p) => p.isr.includes(2))) break;
+        if (layout.every((p) => p.isr.length === 3)) break;
         await new Promise((r) => setTimeout(r, 500));
       } while (Date.now() < until);
     } finally {
@@ -163,7 +162,7 @@ describe('several hosts in a zone', () => {
     console.log(
       `partitions as a client sees them after ${Date.now() - looked} ms: ${JSON.stringify(layout)}`,
     );
-    expect(layout.filter((p) => !p.isr.includes(2))).toEqual([]);
+    expect(layout.filter((p) => p.isr.join() !== '1,2,3')).toEqual([]);
 
     expect(stopped.stderr).not.toMatch(/delivery failed|failed to deliver/i);
     expect(stopped.code).toBe(0);
