@@ -1,6 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { RestClient } from '@fjord/test-support/api';
+import { kcatProducer } from '@fjord/test-support/kcat';
 import {
   startTestService,
   type TestService,
@@ -41,29 +42,6 @@ const runningOn = async (agent: ZoneAgentUnderTest, instanceId: string) =>
     .filter((b) => b.instanceId === instanceId && b.state === 'running')
     .map((b) => b.brokerId)
     .sort();
-
-/** kcat (librdkafka, acks=all by default) producing numbered lines every few ms until stopped. */
-function kcatProducer(bootstrap: string, topic: string) {
-  const p = spawn('kcat', ['-b', bootstrap, '-t', topic, '-P'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  p.stderr!.on('data', (d) => {
-    stderr += String(d);
-  });
-  let sent = 0;
-  const timer = setInterval(() => p.stdin!.write(`m${sent++}\n`), 10);
-  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  return {
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      clearInterval(timer);
-      p.stdin!.end();
-      // kcat flushes what is in flight before it exits.
-      return { code: await exited, stderr };
-    },
-  };
-}
 
 describe('several hosts in a zone', () => {
   it("Prometheus discovers every host's agent", async () => {

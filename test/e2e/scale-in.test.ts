@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { instanceAdminCredential, replicaBytesOn } from '@fjord/fleet';
 import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
+import { kcatProducer } from '@fjord/test-support/kcat';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,32 +121,6 @@ async function expectHealthy(id: string, bootstrap: string, brokerIds: number[])
       .filter((p) => new Set(p.replicas.map((r) => zoneOf.get(r))).size < p.replicas.length)
       .map((p) => `${p.topic}-${p.partitionId} on ${p.replicas.join(',')}`),
   ).toEqual([]);
-}
-
-/** kcat (librdkafka, default settings) producing numbered lines, one every few ms, until stopped. */
-function kcatProducer(bootstrap: string, topic: string) {
-  const p = spawn('kcat', ['-b', bootstrap, '-t', topic, '-P'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  p.stderr!.on('data', (d) => {
-    stderr += String(d);
-  });
-  let sent = 0;
-  const timer = setInterval(() => {
-    p.stdin!.write(`m${sent++}\n`);
-  }, 10);
-  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  return {
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      clearInterval(timer);
-      p.stdin!.end();
-      // kcat flushes what is in flight before it exits.
-      const code = await exited;
-      return { code, stderr };
-    },
-  };
 }
 
 /** A kcat consumer group member printing every value it reads. */
