@@ -72,7 +72,7 @@ describe('PostgreSQL metadata store', () => {
     expect(woke).toBe(1);
     await other.append([topic('elsewhere')]);
     await writer.append([topic('orders')]);
-    const until = Date.now() + 5000;
+    const until = Date.now() + 60_000;
     while (!publisher.image.topic('orders') && Date.now() < until)
       await new Promise((r) => setTimeout(r, 20));
     expect(publisher.image.topic('orders')).toBeDefined();
@@ -92,12 +92,12 @@ describe('PostgreSQL metadata store', () => {
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'LISTEN%'`,
     );
     await writer.append([topic('while-away')]);
-    const until = Date.now() + 5000;
+    const until = Date.now() + 60_000;
     while (!publisher.image.topic('while-away') && Date.now() < until)
       await new Promise((r) => setTimeout(r, 50));
     expect(publisher.image.topic('while-away')).toBeDefined();
     await writer.append([topic('after')]);
-    const until2 = Date.now() + 3000;
+    const until2 = Date.now() + 60_000;
     while (!publisher.image.topic('after') && Date.now() < until2)
       await new Promise((r) => setTimeout(r, 20));
     expect(publisher.image.topic('after')).toBeDefined();

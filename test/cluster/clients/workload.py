@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 mode, bootstrap, topic, *rest = sys.argv[1:]
 
@@ -92,13 +92,29 @@ elif mode == "consume":
     c.close()
     emit({"done": True})
 elif mode == "dump":
+    # Answers while a partition's leadership moves (librdkafka does not always flag them retriable):
+    # LEADER_NOT_AVAILABLE, NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, FENCED/UNKNOWN_LEADER_EPOCH,
+    # and the client's own timeout and transport errors.
+    LEADERSHIP_MOVING = {5, 6, 7, 74, 75, KafkaError._TIMED_OUT, KafkaError._TRANSPORT}
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dump-{now_ms()}", "enable.auto.commit": False,
                   "enable.partition.eof": True})
     md = c.list_topics(topic, timeout=20)
     parts = sorted(md.topics[topic].partitions.keys())
     ends = {}
     for p in parts:
-        lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=20)
+        # Leadership may still be moving (a preferred election after failures): ask again until a
+        # leader answers; only a non-retriable error or two minutes of them fail the dump.
+        give_up = time.time() + 120
+        while True:
+            try:
+                lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=20)
+                break
+            except KafkaException as e:
+                err = e.args[0]
+                moving = err.retriable() or err.code() in LEADERSHIP_MOVING
+                if not moving or time.time() > give_up:
+                    raise
+                time.sleep(0.5)
         ends[p] = hi
     c.assign([TopicPartition(topic, p, 0) for p in parts if ends[p] > 0])
     records, done, deadline = [], {p for p in parts if ends[p] == 0}, time.time() + 120
