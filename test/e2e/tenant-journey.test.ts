@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RestClient } from '@fjord/test-support/api';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
@@ -12,6 +14,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => s?.close());
 
+let caFile = '';
+
 function kcat(bootstrap: string, user: string, password: string, args: string[], input?: string) {
   const p = run(
     'kcat',
@@ -19,7 +23,9 @@ function kcat(bootstrap: string, user: string, password: string, args: string[],
       '-b',
       bootstrap,
       '-X',
-      'security.protocol=SASL_PLAINTEXT',
+      'security.protocol=SASL_SSL',
+      '-X',
+      `ssl.ca.location=${caFile}`,
       '-X',
       'sasl.mechanisms=SCRAM-SHA-512',
       '-X',
@@ -39,7 +45,7 @@ function kcat(bootstrap: string, user: string, password: string, args: string[],
   return p;
 }
 
-describe('a tenant from sign-up to producing over SASL with ACLs, through REST and real clients', () => {
+describe('a tenant from sign-up to producing over SASL_SSL with ACLs, through REST and real clients', () => {
   it('account, sub-account with a policy, key, token, instance, user, topic, ACL, produce and consume', async () => {
     const { client: root, accountId } = await s.t.tenant('journey');
     // A sub-account that may only look at instances and manage topics named app-*.
@@ -70,6 +76,8 @@ describe('a tenant from sign-up to producing over SASL with ACLs, through REST a
     expect((await waitForOperation(root, created.body.operation.id)).status).toBe('succeeded');
     const ins = (await app.call('GET', `/v1/instances/${id}`)).body;
     expect(ins.accountId).toBe(accountId);
+    caFile = join(s.dataDir, 'ca.pem');
+    writeFileSync(caFile, ins.caBundle);
     const publicRoute = ins.bootstrapServers
       .find((b: { route: string }) => b.route === 'public')
       .servers.split(',')[0];

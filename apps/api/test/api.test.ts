@@ -198,9 +198,10 @@ describe('instances', () => {
       status: 'creating',
       deletionProtection: false,
       accessRoutes: [
-        { type: 'internal', securityProtocol: 'PLAINTEXT' },
-        { type: 'public', securityProtocol: 'SASL_PLAINTEXT' },
+        { type: 'internal', securityProtocol: 'PLAINTEXT', allowedCidrs: ['0.0.0.0/0', '::/0'] },
+        { type: 'public', securityProtocol: 'SASL_SSL', allowedCidrs: ['0.0.0.0/0', '::/0'] },
       ],
+      caBundle: null,
     });
     expect(operation).toMatchObject({ kind: 'instance.create', status: 'pending', instanceId: instance.id });
     const got = await client.call('GET', `/v1/instances/${instance.id}`);

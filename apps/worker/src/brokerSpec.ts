@@ -1,4 +1,4 @@
-import { type AccessRoute, MAX_REPLICATION_FACTOR } from '@fjord/contracts';
+import { type AccessRoute, listenerOfRoute, MAX_REPLICATION_FACTOR, usesTls } from '@fjord/contracts';
 import { ADMIN_USER, type BrokerSpec, type ListenerProtocols } from '@fjord/fleet';
 import { liveSpecConfigs } from './flows/liveSpec.js';
 
@@ -24,6 +24,46 @@ export interface ClusterSettings {
 
 export const brokerKey = (instanceId: string, brokerId: number) => `${instanceId}-b${brokerId}`;
 
+/** A TLS listener's key and certificate chain (PEM), and the serial that names its file. */
+export interface ListenerCertificate {
+  readonly serial: string;
+  readonly chainPem: string;
+  readonly keyPem: string;
+}
+
+/** Where a listener's keystore lives, relative to the broker's directory (its working directory). */
+export const keystoreFileOf = (listener: string, serial: string) =>
+  `tls/${listener.toLowerCase()}-${serial}.pem`;
+
+/** The CA bundle a mutual-TLS listener verifies clients against. */
+const clientsCaFileOf = (listener: string) => `tls/${listener.toLowerCase()}-clients-ca.pem`;
+
+/** Kafka's per-listener key prefix. */
+export const listenerKey = (listener: string, key: string) =>
+  `listener.name.${listener.toLowerCase()}.${key}`;
+
+/** The broker configs that carry a route's allowlist and TLS material (also applied at run time). */
+export function routeConfigs(
+  route: AccessRoute,
+  certificate: ListenerCertificate | undefined,
+): Record<string, string> {
+  const listener = listenerOfRoute(route.type);
+  const out: Record<string, string> = {
+    [listenerKey(listener, 'fjord.allowed.cidrs')]: route.allowedCidrs.join(','),
+  };
+  if (usesTls(route)) {
+    if (!certificate) throw new Error(`the ${route.type} route uses TLS: its brokers need a certificate`);
+    out[listenerKey(listener, 'ssl.keystore.type')] = 'PEM';
+    out[listenerKey(listener, 'ssl.keystore.location')] = keystoreFileOf(listener, certificate.serial);
+  }
+  if (route.type === 'public' && route.securityProtocol === 'SSL') {
+    out[listenerKey(listener, 'ssl.client.auth')] = 'required';
+    out[listenerKey(listener, 'ssl.truststore.type')] = 'PEM';
+    out[listenerKey(listener, 'ssl.truststore.location')] = clientsCaFileOf(listener);
+  }
+  return out;
+}
+
 /**
  * The broker process for one placement, in Kafka's own property names. Listeners: REPLICATION
  * (inter-broker), CONTROL (the control plane's admin client, SCRAM, a super user), and one per
@@ -35,13 +75,25 @@ export function brokerSpecOf(
   zone: string,
   adminPassword: string,
   cluster: ClusterSettings = {},
+  certificates: Readonly<Record<string, ListenerCertificate>> = {},
 ): BrokerSpec {
   const listeners: Record<string, ListenerProtocols[string]> = {
     REPLICATION: 'PLAINTEXT',
     CONTROL: 'SASL_PLAINTEXT',
   };
-  for (const r of ins.accessRoutes)
-    listeners[r.type === 'internal' ? 'INTERNAL' : 'PUBLIC'] = r.securityProtocol;
+  const routeProperties: Record<string, string> = {};
+  const files: Record<string, string> = {};
+  for (const r of ins.accessRoutes) {
+    const listener = listenerOfRoute(r.type);
+    listeners[listener] = r.securityProtocol;
+    const certificate = certificates[listener];
+    Object.assign(routeProperties, routeConfigs(r, certificate));
+    if (usesTls(r) && certificate)
+      files[keystoreFileOf(listener, certificate.serial)] =
+        `${certificate.keyPem.trim()}\n${certificate.chainPem}`;
+    if (r.type === 'public' && r.clientCaBundle !== undefined)
+      files[clientsCaFileOf(listener)] = r.clientCaBundle;
+  }
   const clustered = cluster.metadataDatabaseUrl !== undefined;
   // Standalone brokers each hold the whole instance, so they cannot replicate.
   const replication = clustered ? Math.min(ins.defaultReplicationFactor, ins.brokerCount) : 1;
@@ -65,6 +117,7 @@ export function brokerSpecOf(
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'super.users': `User:${ADMIN_USER};User:ANONYMOUS`,
     'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+    ...routeProperties,
   };
   if (clustered) {
     properties['cluster.id'] = ins.clusterId ?? ins.id;
@@ -80,5 +133,6 @@ export function brokerSpecOf(
       `SCRAM-SHA-512=[name=${ADMIN_USER},password=${adminPassword}]`,
       `SCRAM-SHA-256=[name=${ADMIN_USER},password=${adminPassword}]`,
     ],
+    files,
   };
 }

@@ -20,6 +20,8 @@ export interface WorkerSettings extends ClusterSettings {
    * (FJORD_REASSIGNMENT_THROTTLE_BYTES, default 50 MB/s; 0: unthrottled).
    */
   readonly reassignmentThrottleBytes?: number;
+  /** Life of the brokers' TLS certificates (FJORD_BROKER_CERT_LIFETIME_MS, default 90 days); renewed at two thirds. */
+  readonly brokerCertificateLifetimeMs?: number;
 }
 
 export interface FlowContext {

@@ -43,15 +43,22 @@ const clusterSettings =
         metadataDatabaseUrl:
           env.FJORD_METADATA_DATABASE_URL ?? env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/fjord',
       };
+// What every broker spec is built from, whoever builds it (operations, the health reconciler).
+const brokerSettings = {
+  adminSecret,
+  ...clusterSettings,
+  ...(env.FJORD_BROKER_CERT_LIFETIME_MS
+    ? { brokerCertificateLifetimeMs: Number(env.FJORD_BROKER_CERT_LIFETIME_MS) }
+    : {}),
+};
 const runner = new OperationRunner(
   prisma,
   fleet,
   {
-    adminSecret,
     readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
     rollingSettleMs: Number(env.FJORD_ROLLING_SETTLE_MS ?? 10_000),
     reassignmentThrottleBytes: Number(env.FJORD_REASSIGNMENT_THROTTLE_BYTES ?? 50_000_000),
-    ...clusterSettings,
+    ...brokerSettings,
   },
   log,
   metrics,
@@ -65,7 +72,7 @@ const worker = new OperationWorker(prisma, runner, log, {
 });
 const stops: (() => void)[] = [];
 // Desired against observed state: health per instance, brokers gone from their hosts replaced.
-const health = new HealthReconciler(prisma, fleet, { adminSecret, ...clusterSettings }, log);
+const health = new HealthReconciler(prisma, fleet, brokerSettings, log);
 stops.push(repeat('instance-health', Number(env.FJORD_HEALTH_MS ?? 5000), () => health.reconcile(), log));
 // Alarm notifications go out whether or not this deployment runs Prometheus (events may be queued).
 const dispatcher = new NotificationDispatcher(prisma, adminSecret, log, undefined, (outcome) =>

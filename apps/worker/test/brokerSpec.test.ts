@@ -11,20 +11,21 @@ const ins = {
   partitionLimit: 400,
   diskGiB: 2,
   accessRoutes: [
-    { type: 'internal' as const, securityProtocol: 'PLAINTEXT' as const },
-    { type: 'public' as const, securityProtocol: 'SASL_PLAINTEXT' as const },
+    { type: 'internal' as const, securityProtocol: 'PLAINTEXT' as const, allowedCidrs: ['10.0.0.0/8'] },
+    { type: 'public' as const, securityProtocol: 'SASL_SSL' as const, allowedCidrs: ['0.0.0.0/0', '::/0'] },
   ],
 };
+const certificates = { PUBLIC: { serial: '0abc', chainPem: 'CHAIN\n', keyPem: 'KEY\n' } };
 
 describe('broker spec', () => {
   it('a listener per route plus replication and control, rack = zone, the admin user a super user', () => {
-    const s = brokerSpecOf(ins, 2, 'az-2', 'pw');
+    const s = brokerSpecOf(ins, 2, 'az-2', 'pw', {}, certificates);
     expect(s.key).toBe('ins-1-b2');
     expect(s.listeners).toEqual({
       REPLICATION: 'PLAINTEXT',
       CONTROL: 'SASL_PLAINTEXT',
       INTERNAL: 'PLAINTEXT',
-      PUBLIC: 'SASL_PLAINTEXT',
+      PUBLIC: 'SASL_SSL',
     });
     expect(s.properties).toMatchObject({
       'node.id': '2',
@@ -43,7 +44,7 @@ describe('broker spec', () => {
   });
 
   it('clustered: shared cluster id, metadata in PostgreSQL, the instance replication factor', () => {
-    const s = brokerSpecOf(ins, 1, 'az-1', 'pw', { metadataDatabaseUrl: 'postgresql://x/db' });
+    const s = brokerSpecOf(ins, 1, 'az-1', 'pw', { metadataDatabaseUrl: 'postgresql://x/db' }, certificates);
     expect(s.properties).toMatchObject({
       'cluster.id': 'ins-1',
       'fjord.metadata.database.url': 'postgresql://x/db',
@@ -51,5 +52,42 @@ describe('broker spec', () => {
       'min.insync.replicas': '1',
       'offsets.topic.replication.factor': '3',
     });
+  });
+
+  it('routes: an allowlist per listener; a TLS route gets its keystore as an owner-only file named by serial', () => {
+    const s = brokerSpecOf(ins, 1, 'az-1', 'pw', {}, certificates);
+    expect(s.properties).toMatchObject({
+      'listener.name.internal.fjord.allowed.cidrs': '10.0.0.0/8',
+      'listener.name.public.fjord.allowed.cidrs': '0.0.0.0/0,::/0',
+      'listener.name.public.ssl.keystore.type': 'PEM',
+      'listener.name.public.ssl.keystore.location': 'tls/public-0abc.pem',
+    });
+    expect(s.properties['listener.name.internal.ssl.keystore.location']).toBeUndefined();
+    expect(s.files).toEqual({ 'tls/public-0abc.pem': 'KEY\nCHAIN\n' });
+  });
+
+  it('a TLS route without a certificate is a programming error, not a broker that cannot start', () => {
+    expect(() => brokerSpecOf(ins, 1, 'az-1', 'pw')).toThrow(/need a certificate/);
+  });
+
+  it('mutual TLS: client certificates required and verified against the tenant CA bundle', () => {
+    const mtls = {
+      ...ins,
+      accessRoutes: [
+        {
+          type: 'public' as const,
+          securityProtocol: 'SSL' as const,
+          allowedCidrs: ['0.0.0.0/0'],
+          clientCaBundle: 'TENANT CA',
+        },
+      ],
+    };
+    const s = brokerSpecOf(mtls, 1, 'az-1', 'pw', {}, certificates);
+    expect(s.listeners.PUBLIC).toBe('SSL');
+    expect(s.properties).toMatchObject({
+      'listener.name.public.ssl.client.auth': 'required',
+      'listener.name.public.ssl.truststore.location': 'tls/public-clients-ca.pem',
+    });
+    expect(s.files?.['tls/public-clients-ca.pem']).toBe('TENANT CA');
   });
 });

@@ -1,11 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
+  BROKER_FILE_NAME,
   type BrokerSpec,
   FleetError,
   LocalBrokerProcesses,
   type PortRange,
   type RestartPolicy,
+  SECURITY_PROTOCOLS,
 } from '@fjord/fleet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -40,12 +42,17 @@ function isSpec(v: unknown, key: string): v is BrokerSpec {
     Number.isInteger(s.brokerId) &&
     typeof s.listeners === 'object' &&
     Object.keys(s.listeners).length > 0 &&
-    Object.values(s.listeners).every((p) => p === 'PLAINTEXT' || p === 'SASL_PLAINTEXT') &&
+    Object.values(s.listeners).every((p) => (SECURITY_PROTOCOLS as readonly string[]).includes(p)) &&
     typeof s.properties === 'object' &&
     Object.entries(s.properties).every(
       ([k, val]) => /^[a-z0-9._-]+$/i.test(k) && typeof val === 'string' && !/[\r\n]/.test(val),
     ) &&
-    Array.isArray(s.scramUsers)
+    Array.isArray(s.scramUsers) &&
+    (s.files === undefined ||
+      (typeof s.files === 'object' &&
+        Object.entries(s.files).every(
+          ([name, content]) => BROKER_FILE_NAME.test(name) && typeof content === 'string',
+        )))
   );
 }
 

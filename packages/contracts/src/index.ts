@@ -11,5 +11,6 @@ export * from './operations.js';
 export * from './pagination.js';
 export * from './placement.js';
 export * from './problems.js';
+export * from './routes.js';
 export * from './topics.js';
 export * from './zones.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema, ResourceName } from './ids.js';
+import { AccessRoute, DEFAULT_ACCESS_ROUTES } from './routes.js';
 import { ZoneName } from './zones.js';
 
 export const KAFKA_VERSIONS = ['2.8', '3.0', '3.1', '3.2', '3.3', '3.4', '3.5', '3.6', '3.7', '3.8'] as const;
@@ -21,10 +22,7 @@ export const INSTANCE_DEFAULTS = {
   defaultReplicationFactor: 2,
   kafkaVersion: '3.8',
   deletionProtection: false,
-  accessRoutes: [
-    { type: 'internal', securityProtocol: 'PLAINTEXT' },
-    { type: 'public', securityProtocol: 'SASL_PLAINTEXT' },
-  ],
+  accessRoutes: DEFAULT_ACCESS_ROUTES,
 } as const;
 
 export const InstanceSpec = z.object({
@@ -38,15 +36,6 @@ export const InstanceSpec = z.object({
     .describe('partitions (all topics) the instance may hold'),
 });
 export type InstanceSpec = z.infer<typeof InstanceSpec>;
-
-export const AccessRoute = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('internal'), securityProtocol: z.enum(['PLAINTEXT', 'SASL_PLAINTEXT']) }),
-  z.object({
-    type: z.literal('public'),
-    securityProtocol: z.literal('SASL_PLAINTEXT').describe('public routes always authenticate'),
-  }),
-]);
-export type AccessRoute = z.infer<typeof AccessRoute>;
 
 export const InstanceStatus = z.enum(['creating', 'running', 'resizing', 'restarting', 'deleting', 'failed']);
 
@@ -83,8 +72,20 @@ export const Instance = z
     health: InstanceHealth.describe('observed by the control plane from the brokers themselves'),
     deletionProtection: z.boolean(),
     bootstrapServers: z
-      .array(z.object({ route: z.enum(['internal', 'public']), servers: z.string() }))
+      .array(
+        z.object({
+          route: z.enum(['internal', 'public']),
+          securityProtocol: z.enum(['PLAINTEXT', 'SASL_PLAINTEXT', 'SASL_SSL', 'SSL']),
+          servers: z.string(),
+        }),
+      )
       .describe('comma-separated host:port per access route; empty until brokers run'),
+    caBundle: z
+      .string()
+      .nullable()
+      .describe(
+        "PEM: the CA certificates that sign the brokers' TLS certificates; clients of SASL_SSL and SSL routes trust these (and only these). Null without a TLS route, or until its first broker runs",
+      ),
     brokers: z.array(Broker),
     version: z.number().int().describe('bumped on every change; also the ETag'),
     createdAt: z.iso.datetime(),
@@ -118,7 +119,9 @@ export const CreateInstance = z
       .min(1)
       .max(2)
       .refine((r) => new Set(r.map((x) => x.type)).size === r.length, 'one route per type')
-      .default(() => INSTANCE_DEFAULTS.accessRoutes.map((r) => ({ ...r }))),
+      .default(() =>
+        INSTANCE_DEFAULTS.accessRoutes.map((r) => ({ ...r, allowedCidrs: [...r.allowedCidrs] })),
+      ),
     deletionProtection: z.boolean().default(INSTANCE_DEFAULTS.deletionProtection),
   })
   .superRefine((v, ctx) => {

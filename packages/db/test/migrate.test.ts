@@ -206,4 +206,41 @@ describe('migrations on a real PostgreSQL', () => {
       await adminQuery(`DROP DATABASE IF EXISTS "${oldDb}" WITH (FORCE)`);
     }
   });
+
+  it('gives stored routes an allowlist and makes public routes TLS', async () => {
+    const before = mkdtempSync(join(tmpdir(), 'fjord-migrations-'));
+    const oldDb = `${dbName}_routes`;
+    const oldUrl = `postgresql://postgres@127.0.0.1:5432/${oldDb}`;
+    await adminQuery(`CREATE DATABASE "${oldDb}"`);
+    try {
+      for (const name of listMigrations().filter((m) => m < '20261207100000'))
+        cpSync(join(MIGRATIONS_DIR, name), join(before, name), { recursive: true });
+      await migrate(oldUrl, before);
+      const c = new pg.Client({ connectionString: oldUrl });
+      await c.connect();
+      try {
+        await c.query(`INSERT INTO "Account" ("id", "name") VALUES ('acc-1', 'acme')`);
+        await c.query(
+          `INSERT INTO "Instance" ("id", "accountId", "name", "zones", "brokerCount", "bandwidthMBps", "diskGiB", "partitionLimit", "kafkaVersion", "updatedAt", "accessRoutes")
+           VALUES ('ins-1', 'acc-1', 'orders', '{az-1}', 1, 40, 10, 10, '3.8', now(),
+                   '[{"type": "internal", "securityProtocol": "SASL_PLAINTEXT"}, {"type": "public", "securityProtocol": "SASL_PLAINTEXT"}]')`,
+        );
+      } finally {
+        await c.end();
+      }
+      expect((await migrate(oldUrl)).applied).toContain('20261207100000_tls_routes');
+      const prisma = createPrismaClient(oldUrl);
+      try {
+        expect((await prisma.instance.findUniqueOrThrow({ where: { id: 'ins-1' } })).accessRoutes).toEqual([
+          { type: 'internal', securityProtocol: 'SASL_PLAINTEXT', allowedCidrs: ['0.0.0.0/0', '::/0'] },
+          { type: 'public', securityProtocol: 'SASL_SSL', allowedCidrs: ['0.0.0.0/0', '::/0'] },
+        ]);
+      } finally {
+        await prisma.$disconnect();
+      }
+    } finally {
+      rmSync(before, { recursive: true, force: true });
+      await adminQuery(`DROP DATABASE IF EXISTS "${oldDb}" WITH (FORCE)`);
+    }
+  });
 });

@@ -1,5 +1,11 @@
 /** Security protocol per listener name, as in Kafka's listener.security.protocol.map. */
-export type ListenerProtocols = Readonly<Record<string, 'PLAINTEXT' | 'SASL_PLAINTEXT'>>;
+export type ListenerProtocols = Readonly<Record<string, SecurityProtocol>>;
+
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SASL_PLAINTEXT', 'SSL', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+
+/** Names of the files a spec may ask for, relative to the broker's directory (its working directory). */
+export const BROKER_FILE_NAME = /^tls\/[a-z0-9][a-z0-9.-]{0,100}\.pem$/;
 
 /** What to run: one broker process of one instance. */
 export interface BrokerSpec {
@@ -13,6 +19,11 @@ export interface BrokerSpec {
   readonly properties: Readonly<Record<string, string>>;
   /** `--add-scram` specs. */
   readonly scramUsers: readonly string[];
+  /**
+   * Files the broker reads (TLS keys and certificates), by name relative to its directory
+   * (`BROKER_FILE_NAME`); written owner-only, and files of that kind no longer named are removed.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface BrokerHandle {
@@ -46,6 +57,8 @@ export type BrokerState = 'running' | 'stopped' | 'restarting' | 'backoff' | 'cr
 
 export interface ZoneHealth {
   readonly zone: string;
+  /** The address this host's brokers listen on and advertise (what their certificates name). */
+  readonly brokerHost: string;
   readonly brokers: number;
   readonly diskTotalBytes: number;
   readonly diskFreeBytes: number;

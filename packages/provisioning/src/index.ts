@@ -5,3 +5,5 @@ export * from './operations.js';
 export * from './Refusal.js';
 export * from './replicaFootprint.js';
 export * from './resizeAdmission.js';
+export * from './tls/certificates.js';
+export * from './tls/DeploymentCa.js';

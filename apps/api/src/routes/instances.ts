@@ -12,7 +12,13 @@ import {
   planPlacement,
   ResizeInstance,
 } from '@fjord/contracts';
-import { admitResize, inTransactionWithOperation, reservePlacement, zoneRoom } from '@fjord/provisioning';
+import {
+  admitResize,
+  deploymentCaBundle,
+  inTransactionWithOperation,
+  reservePlacement,
+  zoneRoom,
+} from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -34,6 +40,20 @@ const Params = z.object({ instanceId });
 const Accepted = z.object({ instance: Instance, operation: Operation });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
 
+/**
+ * The deployment's CA bundle, read again at most once a minute once it exists (a CA is replaced
+ * years apart, with overlap), and on every call until the first broker certificate made one.
+ */
+function caBundleCache(prisma: InstanceRoutesOptions['prisma']): () => Promise<string | null> {
+  let known: { readonly bundle: string; readonly at: number } | undefined;
+  return async () => {
+    if (known && Date.now() - known.at < 60_000) return known.bundle;
+    const bundle = await deploymentCaBundle(prisma);
+    known = bundle === null ? undefined : { bundle, at: Date.now() };
+    return bundle;
+  };
+}
+
 /** The instance if it exists, is not deleted and the caller may act on it; 404 otherwise. */
 export async function loadInstance(
   deps: { readonly pool: Pool },
@@ -52,6 +72,8 @@ export type InstanceRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access'
 
 export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue } = deps;
+  const caBundle = caBundleCache(prisma);
+  const view = async (row: InstanceWithBrokers) => instanceView(row, await caBundle());
 
   app.post(
     '/v1/instances',
@@ -139,7 +161,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         throw e;
       });
       reply.code(202).header('location', `/v1/instances/${id}`).header('etag', etagOf(instance.version));
-      return { instance: instanceView(instance), operation: operationView(operation) };
+      return { instance: await view(instance), operation: operationView(operation) };
     },
   );
 
@@ -176,7 +198,8 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         take: q.limit + 1,
       });
       const page = pageFrom(rows, q.limit, (r) => r.id);
-      return { items: page.items.map(instanceView), nextCursor: page.nextCursor };
+      const bundle = await caBundle();
+      return { items: page.items.map((r) => instanceView(r, bundle)), nextCursor: page.nextCursor };
     },
   );
 
@@ -199,7 +222,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         'kafka:DescribeInstance',
       );
       reply.header('etag', etagOf(row.version));
-      return instanceView(row);
+      return view(row);
     },
   );
 
@@ -248,7 +271,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         return tx.instance.findUniqueOrThrow({ where: { id: row.id }, include: { brokers: true } });
       });
       reply.header('etag', etagOf(updated.version));
-      return instanceView(updated);
+      return view(updated);
     },
   );
 
@@ -279,7 +302,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         .code(202)
         .header('location', `/v1/operations/${operation.id}`)
         .header('etag', etagOf(instance.version));
-      return { instance: instanceView(instance), operation: operationView(operation) };
+      return { instance: await view(instance), operation: operationView(operation) };
     },
   );
 
@@ -344,7 +367,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         };
       });
       reply.code(202).header('location', `/v1/operations/${operation.id}`);
-      return { instance: instanceView(instance), operation: operationView(operation) };
+      return { instance: await view(instance), operation: operationView(operation) };
     },
   );
 
@@ -395,7 +418,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         };
       });
       reply.code(202).header('location', `/v1/operations/${operation.id}`);
-      return { instance: instanceView(instance), operation: operationView(operation) };
+      return { instance: await view(instance), operation: operationView(operation) };
     },
   );
 };

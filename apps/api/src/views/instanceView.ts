@@ -1,4 +1,4 @@
-import type { AccessRoute, Instance } from '@fjord/contracts';
+import { AccessRoute, type Instance, listenerOfRoute, usesTls } from '@fjord/contracts';
 import type { BrokerPlacement } from '@fjord/db';
 import type { InstanceWithBrokers } from '@fjord/provisioning';
 
@@ -6,21 +6,29 @@ export const portsOf = (b: BrokerPlacement) => b.ports as Record<string, number>
 
 export type { InstanceWithBrokers };
 
+/** The routes as stored, with today's defaults for fields older rows lack (allowlists). */
+export const routesOf = (row: Pick<InstanceWithBrokers, 'accessRoutes'>): AccessRoute[] =>
+  AccessRoute.array().parse(row.accessRoutes);
+
 export function bootstrapServersOf(row: InstanceWithBrokers): Instance['bootstrapServers'] {
-  const routes = row.accessRoutes as AccessRoute[];
+  const routes = routesOf(row);
   const running = [...row.brokers]
     .filter((b) => b.status === 'RUNNING')
     .sort((a, b) => a.brokerId - b.brokerId);
   if (running.length === 0) return [];
   return routes.map((r) => ({
     route: r.type,
-    servers: running
-      .map((b) => `${b.host}:${portsOf(b)[r.type === 'internal' ? 'INTERNAL' : 'PUBLIC']}`)
-      .join(','),
+    securityProtocol: r.securityProtocol,
+    servers: running.map((b) => `${b.host}:${portsOf(b)[listenerOfRoute(r.type)]}`).join(','),
   }));
 }
 
-export function instanceView(row: InstanceWithBrokers): Instance {
+/**
+ * The instance as the API shows it. `caBundle` is the deployment's (`deploymentCaBundle`); it is
+ * shown only to instances with a TLS route.
+ */
+export function instanceView(row: InstanceWithBrokers, caBundle: string | null): Instance {
+  const routes = routesOf(row);
   return {
     id: row.id,
     accountId: row.accountId,
@@ -30,7 +38,7 @@ export function instanceView(row: InstanceWithBrokers): Instance {
     spec: { bandwidthMBps: row.bandwidthMBps, diskGiB: row.diskGiB, partitionLimit: row.partitionLimit },
     defaultReplicationFactor: row.defaultReplicationFactor,
     kafkaVersion: row.kafkaVersion as Instance['kafkaVersion'],
-    accessRoutes: row.accessRoutes as AccessRoute[],
+    accessRoutes: routes,
     status: row.status.toLowerCase() as Instance['status'],
     statusReason: row.statusReason,
     health: {
@@ -40,6 +48,7 @@ export function instanceView(row: InstanceWithBrokers): Instance {
     },
     deletionProtection: row.deletionProtection,
     bootstrapServers: bootstrapServersOf(row),
+    caBundle: routes.some(usesTls) ? caBundle : null,
     brokers: [...row.brokers]
       .sort((a, b) => a.brokerId - b.brokerId)
       .map((b) => ({

@@ -1,21 +1,60 @@
-import type { AccessRoute } from '@fjord/contracts';
-import type { BrokerPlacement, Instance } from '@fjord/db';
-import { type BrokerHandle, instanceAdminCredential, type PlacementTarget } from '@fjord/fleet';
-import { brokerKey, brokerSpecOf } from '../brokerSpec.js';
+import { AccessRoute, listenerOfRoute, usesTls } from '@fjord/contracts';
+import type { BrokerPlacement, Instance, PrismaClient } from '@fjord/db';
+import {
+  type BrokerHandle,
+  type BrokerSpec,
+  type FleetDriver,
+  instanceAdminCredential,
+  type PlacementTarget,
+} from '@fjord/fleet';
+import { brokerCertificate } from '@fjord/provisioning';
+import { brokerKey, brokerSpecOf, type ListenerCertificate } from '../brokerSpec.js';
 import { adminOf, type FlowContext, portsOf, until, type WorkerSettings } from '../context.js';
 
-/** The broker spec of a placement. */
-export function specFor(
-  settings: Pick<WorkerSettings, 'adminSecret' | 'metadataDatabaseUrl'>,
-  ins: Instance,
-  b: BrokerPlacement,
-) {
+/** An instance's routes as stored, with today's defaults for fields older rows lack (allowlists). */
+export const routesOf = (ins: Pick<Instance, 'accessRoutes'>): AccessRoute[] =>
+  AccessRoute.array().parse(ins.accessRoutes);
+
+/** What building a broker's spec needs: settings, the database (certificates) and the fleet (addresses). */
+export interface SpecDeps {
+  readonly settings: Pick<
+    WorkerSettings,
+    'adminSecret' | 'metadataDatabaseUrl' | 'brokerCertificateLifetimeMs'
+  >;
+  readonly prisma: PrismaClient;
+  readonly fleet: FleetDriver;
+}
+
+/**
+ * The broker spec of a placement, with a certificate for each TLS route's listener naming the
+ * address the broker is reached at (its host's broker address before it first ran).
+ */
+export async function specFor(deps: SpecDeps, ins: Instance, b: BrokerPlacement): Promise<BrokerSpec> {
+  const routes = routesOf(ins);
+  const certificates: Record<string, ListenerCertificate> = {};
+  if (routes.some(usesTls)) {
+    const host = b.host || (await deps.fleet.health(targetOf(b))).brokerHost;
+    for (const r of routes.filter(usesTls)) {
+      const listener = listenerOfRoute(r.type);
+      const c = await brokerCertificate(deps.prisma, deps.settings.adminSecret, {
+        instanceId: ins.id,
+        brokerId: b.brokerId,
+        listener,
+        hosts: [host],
+        ...(deps.settings.brokerCertificateLifetimeMs
+          ? { lifetimeMs: deps.settings.brokerCertificateLifetimeMs }
+          : {}),
+      });
+      certificates[listener] = { serial: c.serial, chainPem: c.certificatePem, keyPem: c.keyPem };
+    }
+  }
   return brokerSpecOf(
-    { ...ins, accessRoutes: ins.accessRoutes as AccessRoute[] },
+    { ...ins, accessRoutes: routes },
     b.brokerId,
     b.zone,
-    instanceAdminCredential(ins.id, settings.adminSecret).password,
-    settings,
+    instanceAdminCredential(ins.id, deps.settings.adminSecret).password,
+    deps.settings,
+    certificates,
   );
 }
 
@@ -42,7 +81,7 @@ export async function startBroker(
   ins: Instance,
   b: BrokerPlacement,
 ): Promise<BrokerPlacement> {
-  const handle = await ctx.fleet.ensureBroker(targetOf(b), specFor(ctx.settings, ins, b));
+  const handle = await ctx.fleet.ensureBroker(targetOf(b), await specFor(ctx, ins, b));
   return ctx.prisma.brokerPlacement.update({
     where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
     data: { ...listeningAt(handle), status: b.status === 'RUNNING' ? 'RUNNING' : 'STARTING' },

@@ -21,7 +21,10 @@ export class HealthReconciler {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly fleet: FleetDriver,
-    private readonly settings: ClusterSettings & { readonly adminSecret: string },
+    private readonly settings: ClusterSettings & {
+      readonly adminSecret: string;
+      readonly brokerCertificateLifetimeMs?: number;
+    },
     private readonly log: Logger,
   ) {}
 
@@ -132,7 +135,10 @@ export class HealthReconciler {
       { instanceId: ins.id, brokerId: b.brokerId, zone: b.zone, host: b.hostId },
       'broker gone from its host; replacing it',
     );
-    const h = await this.fleet.ensureBroker(targetOf(b), specFor(this.settings, ins, b));
+    const h = await this.fleet.ensureBroker(
+      targetOf(b),
+      await specFor({ prisma: this.prisma, fleet: this.fleet, settings: this.settings }, ins, b),
+    );
     await this.prisma.brokerPlacement.update({
       where: { instanceId_brokerId: { instanceId: ins.id, brokerId: b.brokerId } },
       data: { ...listeningAt(h), observedState: h.state, restarts: h.restarts },

@@ -13,6 +13,7 @@ import {
 import { statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  BROKER_FILE_NAME,
   type BrokerHandle,
   type BrokerSpec,
   type BrokerState,
@@ -167,6 +168,7 @@ export class LocalBrokerProcesses {
           };
         } else stored = { ...stored, spec };
         stored = { ...stored, desired: 'running' };
+        await this.writeFiles(dir, spec);
         // Both hold secrets (SCRAM passwords, the metadata store's URL): owner-only.
         await writeSecretFile(join(dir, 'broker.json'), JSON.stringify(stored, null, 2));
         await writeSecretFile(join(dir, 'server.properties'), this.propertiesOf(stored));
@@ -179,6 +181,21 @@ export class LocalBrokerProcesses {
         return this.handle(spec.key) as Promise<BrokerHandle>;
       }
     });
+  }
+
+  /**
+   * The spec's files (TLS keys and certificates), owner-only, before server.properties names them;
+   * ones no longer named go (a rotated key must not linger). A running broker reads new ones when
+   * told to (a dynamic config change), not now.
+   */
+  private async writeFiles(dir: string, spec: BrokerSpec): Promise<void> {
+    const files = spec.files ?? {};
+    for (const name of Object.keys(files))
+      if (!BROKER_FILE_NAME.test(name)) throw new FleetError(`invalid broker file name '${name}'`);
+    const tls = join(dir, 'tls');
+    mkdirSync(tls, { recursive: true, mode: 0o700 });
+    for (const [name, content] of Object.entries(files)) await writeSecretFile(join(dir, name), content);
+    for (const f of readdirSync(tls)) if (!(`tls/${f}` in files)) rmSync(join(tls, f), { force: true });
   }
 
   private async spawn(s: Stored): Promise<void> {
@@ -352,6 +369,7 @@ export class LocalBrokerProcesses {
     const fs = await statfs(this.o.root);
     return {
       zone: this.o.zone,
+      brokerHost: this.o.host,
       brokers: (await this.list()).filter((b) => b.running).length,
       diskTotalBytes: fs.blocks * fs.bsize,
       diskFreeBytes: fs.bavail * fs.bsize,
