@@ -6,6 +6,7 @@ import { type FlowContext, PermanentError, type WorkerSettings } from './context
 import { createAcl, createUser, deleteAcl, deleteUser, resetGroupOffsets } from './flows/accessFlows.js';
 import { drainHost } from './flows/hostFlows.js';
 import { createInstance, deleteInstance, resizeInstance, restartInstance } from './flows/instanceFlows.js';
+import { updateRoutes } from './flows/routeFlows.js';
 import { createTopic, deleteTopic, updateTopic } from './flows/topicFlows.js';
 import { Steps } from './steps.js';
 
@@ -16,6 +17,7 @@ const FLOWS: Partial<Record<OperationKind, Flow>> = {
   'instance.resize': resizeInstance,
   'instance.delete': deleteInstance,
   'instance.restart': restartInstance,
+  'instance.routes': updateRoutes,
   'topic.create': createTopic,
   'topic.update': updateTopic,
   'topic.delete': deleteTopic,

@@ -42,6 +42,32 @@ const clientsCaFileOf = (listener: string) => `tls/${listener.toLowerCase()}-cli
 export const listenerKey = (listener: string, key: string) =>
   `listener.name.${listener.toLowerCase()}.${key}`;
 
+/** Route settings a running broker takes without a restart (Kafka's dynamic listener configs). */
+const DYNAMIC_ROUTE_KEYS = [
+  'fjord.allowed.cidrs',
+  'ssl.keystore.location',
+  'ssl.truststore.location',
+] as const;
+const ROUTE_LISTENERS = ['INTERNAL', 'PUBLIC'] as const;
+
+/**
+ * The dynamic route configs of a spec, as per-broker dynamic configs should hold them: the ones the
+ * spec sets, and the ones it no longer has removed (a per-broker dynamic value would otherwise
+ * override server.properties after the next restart).
+ */
+export function dynamicRouteConfigs(spec: BrokerSpec): { set: Record<string, string>; remove: string[] } {
+  const set: Record<string, string> = {};
+  const remove: string[] = [];
+  for (const listener of ROUTE_LISTENERS)
+    for (const key of DYNAMIC_ROUTE_KEYS) {
+      const name = listenerKey(listener, key);
+      const value = spec.properties[name];
+      if (value === undefined) remove.push(name);
+      else set[name] = value;
+    }
+  return { set, remove };
+}
+
 /** The broker configs that carry a route's allowlist and TLS material (also applied at run time). */
 export function routeConfigs(
   route: AccessRoute,

@@ -72,7 +72,7 @@ export function adminOf(
 
 /** Dynamic configs of one broker, through its own CONTROL listener. */
 export function brokerConfigAdminOf(
-  ctx: FlowContext,
+  ctx: { readonly settings: Pick<WorkerSettings, 'adminSecret'> },
   instanceId: string,
   b: BrokerPlacement,
 ): BrokerConfigAdmin {

@@ -5,6 +5,7 @@ import { PrometheusClient } from '@fjord/monitoring';
 import { AutoscaleObservation, BrokerReplicaFootprint } from '@fjord/provisioning';
 import { pino } from 'pino';
 import { Autoscaler } from './autoscaling/Autoscaler.js';
+import { CertificateRotator } from './certificates/CertificateRotator.js';
 import { HealthReconciler } from './health/HealthReconciler.js';
 import { AlarmRulesSync } from './monitoring/AlarmRulesSync.js';
 import { NotificationDispatcher } from './monitoring/NotificationDispatcher.js';
@@ -43,6 +44,7 @@ const clusterSettings =
         metadataDatabaseUrl:
           env.FJORD_METADATA_DATABASE_URL ?? env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/fjord',
       };
+const readyTimeoutMs = Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000);
 // What every broker spec is built from, whoever builds it (operations, the health reconciler).
 const brokerSettings = {
   adminSecret,
@@ -55,7 +57,7 @@ const runner = new OperationRunner(
   prisma,
   fleet,
   {
-    readyTimeoutMs: Number(env.FJORD_READY_TIMEOUT_MS ?? 20_000),
+    readyTimeoutMs,
     rollingSettleMs: Number(env.FJORD_ROLLING_SETTLE_MS ?? 10_000),
     reassignmentThrottleBytes: Number(env.FJORD_REASSIGNMENT_THROTTLE_BYTES ?? 50_000_000),
     ...brokerSettings,
@@ -74,6 +76,11 @@ const stops: (() => void)[] = [];
 // Desired against observed state: health per instance, brokers gone from their hosts replaced.
 const health = new HealthReconciler(prisma, fleet, brokerSettings, log);
 stops.push(repeat('instance-health', Number(env.FJORD_HEALTH_MS ?? 5000), () => health.reconcile(), log));
+// Broker TLS certificates renewed before they expire, without restarting brokers.
+const rotator = new CertificateRotator(prisma, fleet, { ...brokerSettings, readyTimeoutMs }, log);
+stops.push(
+  repeat('certificate-rotation', Number(env.FJORD_CERT_CHECK_MS ?? 600_000), () => rotator.rotate(), log),
+);
 // Alarm notifications go out whether or not this deployment runs Prometheus (events may be queued).
 const dispatcher = new NotificationDispatcher(prisma, adminSecret, log, undefined, (outcome) =>
   metrics.notifications.inc({ outcome }),

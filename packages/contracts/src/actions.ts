@@ -9,6 +9,7 @@ export const ACTIONS = [
   'kafka:ModifyInstance',
   'kafka:DeleteInstance',
   'kafka:RestartInstance',
+  'kafka:ModifyInstanceRoutes',
   'kafka:DescribeAutoscaling',
   'kafka:ModifyAutoscaling',
   'kafka:CreateTopic',

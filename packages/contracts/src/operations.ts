@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { AclBinding, ResetOffsets, SaslMechanism } from './access.js';
 import { idSchema } from './ids.js';
+import { AccessRoute } from './routes.js';
 
 export const OPERATION_KINDS = [
   'instance.create',
   'instance.resize',
   'instance.delete',
   'instance.restart',
+  // Adds, changes or removes access routes (listeners, TLS, allowlists).
+  'instance.routes',
   'topic.create',
   'topic.update',
   'topic.delete',
@@ -28,6 +31,7 @@ export const INSTANCE_WIDE_KINDS: ReadonlySet<OperationKind> = new Set([
   'instance.resize',
   'instance.delete',
   'instance.restart',
+  'instance.routes',
 ]);
 
 export const OperationStatus = z.enum(['pending', 'running', 'succeeded', 'failed']);
@@ -81,6 +85,10 @@ export function operationRetryDelayMs(attemptsMade: number): number {
 const TopicConfigValues = z.record(z.string(), z.string());
 
 /** instance.resize: the target broker count and, when shrinking, the brokers chosen to leave. */
+/** `instance.routes`: the routes the instance should have afterwards (the API writes them whole). */
+export const RoutesInput = z.object({ accessRoutes: z.array(AccessRoute).min(1) });
+export type RoutesInput = z.infer<typeof RoutesInput>;
+
 export const ResizeInput = z.object({
   brokerCount: z.number().int().min(1),
   remove: z.array(z.number().int()).default([]),

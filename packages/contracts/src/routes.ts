@@ -119,3 +119,20 @@ export const listenerOfRoute = (type: RouteType) => (type === 'internal' ? 'INTE
 /** Whether a route's clients speak TLS to the brokers. */
 export const usesTls = (r: Pick<AccessRoute, 'securityProtocol'>) =>
   r.securityProtocol === 'SASL_SSL' || r.securityProtocol === 'SSL';
+
+/**
+ * Whether going from `before` to `after` changes the brokers' listeners (a route added or removed,
+ * its protocol or client CA changed), which takes a rolling restart; allowlists alone change live.
+ */
+export function routeChangeNeedsRestart(
+  before: readonly AccessRoute[],
+  after: readonly AccessRoute[],
+): boolean {
+  const shape = (routes: readonly AccessRoute[]) =>
+    JSON.stringify(
+      [...routes]
+        .sort((a, b) => a.type.localeCompare(b.type))
+        .map((r) => [r.type, r.securityProtocol, r.type === 'public' ? (r.clientCaBundle ?? null) : null]),
+    );
+  return shape(before) !== shape(after);
+}

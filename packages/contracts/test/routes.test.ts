@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccessRoute, parseCidr, RouteBodies } from '../src/routes.js';
+import { AccessRoute, parseCidr, RouteBodies, routeChangeNeedsRestart } from '../src/routes.js';
 
 describe('access routes', () => {
   it('CIDRs: IPv4 and IPv6, with or without a prefix', () => {
@@ -46,5 +46,21 @@ describe('access routes', () => {
       false,
     );
     expect(RouteBodies.internal.safeParse({ allowedCidrs: [] }).success).toBe(false);
+  });
+});
+
+describe('route changes', () => {
+  const internal = AccessRoute.parse({ type: 'internal' });
+  const pub = AccessRoute.parse({ type: 'public' });
+  it('allowlists change live; listeners, protocols and client CAs take a rolling restart', () => {
+    expect(
+      routeChangeNeedsRestart([internal, pub], [pub, { ...internal, allowedCidrs: ['10.0.0.0/8'] }]),
+    ).toBe(false);
+    expect(routeChangeNeedsRestart([internal, pub], [internal])).toBe(true);
+    expect(routeChangeNeedsRestart([internal], [{ ...internal, securityProtocol: 'SASL_SSL' }])).toBe(true);
+    const mtls = (ca: string) =>
+      AccessRoute.parse({ type: 'public', securityProtocol: 'SSL', clientCaBundle: ca });
+    const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----`;
+    expect(routeChangeNeedsRestart([mtls(pem('A'))], [mtls(pem('B'))])).toBe(true);
   });
 });

@@ -19,6 +19,7 @@ import { channelRoutes } from './channels.js';
 import type { RouteDeps } from './common.js';
 import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
+import { instanceAccessRoutes } from './instanceAccess.js';
 import { instanceRoutes } from './instances.js';
 import { messageRoutes } from './messages.js';
 import { monitoringRoutes } from './monitoring.js';
@@ -70,6 +71,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(grantRoutes, { prisma, access });
     await authed.register(zoneRoutes, { prisma, access, queue });
     await authed.register(instanceRoutes, { prisma, pool, access, queue, cluster });
+    await authed.register(instanceAccessRoutes, { prisma, pool, access, queue });
     await authed.register(operationRoutes, { prisma, access });
     await authed.register(topicRoutes, { prisma, pool, access, queue, cluster });
     await authed.register(userRoutes, { prisma, pool, access, queue, cluster, adminSecret });

@@ -12,13 +12,7 @@ import {
   planPlacement,
   ResizeInstance,
 } from '@fjord/contracts';
-import {
-  admitResize,
-  deploymentCaBundle,
-  inTransactionWithOperation,
-  reservePlacement,
-  zoneRoom,
-} from '@fjord/provisioning';
+import { admitResize, inTransactionWithOperation, reservePlacement, zoneRoom } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -29,6 +23,7 @@ import { checkIfMatch, etagOf } from '../http/etag.js';
 import { decodeCursor, pageFrom } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
+import { caBundleCache } from '../services/caBundle.js';
 import { instanceById } from '../services/instanceReads.js';
 import { createOperation } from '../services/operations.js';
 import { createSystemAlarmPolicies } from '../services/systemAlarms.js';
@@ -39,20 +34,6 @@ import { problems, type RouteDeps } from './common.js';
 const Params = z.object({ instanceId });
 const Accepted = z.object({ instance: Instance, operation: Operation });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
-
-/**
- * The deployment's CA bundle, read again at most once a minute once it exists (a CA is replaced
- * years apart, with overlap), and on every call until the first broker certificate made one.
- */
-function caBundleCache(prisma: InstanceRoutesOptions['prisma']): () => Promise<string | null> {
-  let known: { readonly bundle: string; readonly at: number } | undefined;
-  return async () => {
-    if (known && Date.now() - known.at < 60_000) return known.bundle;
-    const bundle = await deploymentCaBundle(prisma);
-    known = bundle === null ? undefined : { bundle, at: Date.now() };
-    return bundle;
-  };
-}
 
 /** The instance if it exists, is not deleted and the caller may act on it; 404 otherwise. */
 export async function loadInstance(

@@ -1,5 +1,5 @@
 import { ResizeInput } from '@fjord/contracts';
-import type { BrokerPlacement } from '@fjord/db';
+import type { BrokerPlacement, Instance } from '@fjord/db';
 import { AdminError, type InstanceAdmin } from '@fjord/fleet';
 import { brokerKey } from '../brokerSpec.js';
 import {
@@ -42,7 +42,7 @@ async function bringUpBrokers(ctx: FlowContext): Promise<void> {
   );
 }
 
-async function markRunning(ctx: FlowContext, brokerCount?: number): Promise<void> {
+export async function markRunning(ctx: FlowContext, brokerCount?: number): Promise<void> {
   await ctx.prisma.instance.update({
     where: { id: ctx.op.instanceId! },
     data: {
@@ -324,6 +324,18 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
  * recorded, so a new worker continues with the next one.
  */
 export async function restartInstance(ctx: FlowContext): Promise<void> {
+  await rollBrokers(ctx);
+  await markRunning(ctx);
+}
+
+/**
+ * The rolling part of a restart: each broker in turn stopped and started with its spec as it is
+ * now; `afterStart` runs once the broker answers, before the wait for in-sync replicas.
+ */
+export async function rollBrokers(
+  ctx: FlowContext,
+  afterStart: (ins: Instance, b: BrokerPlacement) => Promise<void> = async () => {},
+): Promise<void> {
   const ins = await loadInstance(ctx);
   const brokers = [...ins.brokers].sort((a, b) => a.brokerId - b.brokerId);
   const noUnderReplicated = () =>
@@ -353,11 +365,11 @@ export async function restartInstance(ctx: FlowContext): Promise<void> {
             `${risky[0]!.topic}-${risky[0]!.partition} (ISR ${risky[0]!.isr}, min.insync.replicas ${risky[0]!.minIsr})`,
         );
       await stopBroker(ctx, b);
-      await startBroker(ctx, ins, b);
-      await awaitBrokerReady(ctx, ins, b);
+      const started = await startBroker(ctx, ins, b);
+      await awaitBrokerReady(ctx, ins, started);
+      await afterStart(ins, started);
       await awaitRollingSettled(ctx, brokers);
       return new Date().toISOString();
     });
   }
-  await markRunning(ctx);
 }
