@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AclBinding } from './access.js';
 
 /** An IPv4 CIDR (`203.0.113.0/24`) or IPv6 CIDR (`2001:db8::/32`); a bare address means /32 or /128. */
 export function parseCidr(text: string): { readonly family: 4 | 6; readonly bits: number } | undefined {
@@ -136,3 +137,27 @@ export function routeChangeNeedsRestart(
     );
   return shape(before) !== shape(after);
 }
+
+/**
+ * What clients of a PLAINTEXT VPC route (Kafka's principal `User:ANONYMOUS`) may do: produce,
+ * consume, use groups and transactions, and manage topics, as on a trusted network — but not
+ * what only the control plane and brokers do (ACLs, SCRAM users, quotas, broker configs,
+ * reassignments: CLUSTER Alter/AlterConfigs; replication: ClusterAction). They are ordinary ACLs,
+ * visible in the instance's ACL list; the instance grants them while such a route exists.
+ */
+export const VPC_PLAINTEXT_GRANTS: readonly AclBinding[] = [
+  ...(['topic', 'group', 'transactionalId'] as const).map((resourceType) => ({
+    resourceType,
+    resourceName: '*',
+    operation: 'all' as const,
+  })),
+  ...(['describe', 'create', 'idempotentWrite', 'describeConfigs'] as const).map((operation) => ({
+    resourceType: 'cluster' as const,
+    resourceName: 'kafka-cluster',
+    operation,
+  })),
+].map((a) => ({ ...a, patternType: 'literal', principal: 'User:ANONYMOUS', host: '*', permission: 'allow' }));
+
+/** Whether the routes include one whose clients are anonymous (PLAINTEXT). */
+export const hasAnonymousRoute = (routes: readonly AccessRoute[]) =>
+  routes.some((r) => r.securityProtocol === 'PLAINTEXT');

@@ -20,6 +20,7 @@ import {
   throttleRates,
 } from '../reassignmentThrottle.js';
 import { planRebalance } from '../rebalancePlan.js';
+import { syncAnonymousGrants } from './anonymousGrants.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker, targetOf } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
 
@@ -107,6 +108,7 @@ export async function awaitRollingSettled(
 
 export async function createInstance(ctx: FlowContext): Promise<void> {
   await bringUpBrokers(ctx);
+  await ctx.steps.once('anonymous-grants', () => syncAnonymousGrants(ctx).then(() => true));
   await markRunning(ctx);
 }
 

@@ -8,6 +8,7 @@ import {
   until,
   type WorkerSettings,
 } from '../context.js';
+import { syncAnonymousGrants } from './anonymousGrants.js';
 import { loadInstance, routesOf, type SpecDeps, specFor, targetOf } from './brokers.js';
 import { markRunning, rollBrokers } from './instanceFlows.js';
 
@@ -45,6 +46,8 @@ export async function updateRoutes(ctx: FlowContext): Promise<void> {
     return routeChangeNeedsRestart(routesOf(before), accessRoutes) ? 'rolling' : 'live';
   });
   const rolling = ctx.steps.progress.recorded === 'rolling';
+  // The grants follow the recorded routes: given before a PLAINTEXT route opens, taken when it goes.
+  await ctx.steps.once('anonymous-grants', () => syncAnonymousGrants(ctx).then(() => true));
   if (rolling) await rollBrokers(ctx, (ins, b) => applyRoutesLive(ctx, ins, b));
   else {
     const ins = await loadInstance(ctx);
