@@ -30,3 +30,4 @@ export * from './security/SecurityRecords.js';
 export * from './store/LocalFileMetadataStore.js';
 export * from './store/MetadataStore.js';
 export * from './store/PostgresMetadataStore.js';
+export * from './store/MetadataSchemaProvisioner.js';
