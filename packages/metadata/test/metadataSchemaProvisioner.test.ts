@@ -130,8 +130,9 @@ describe('metadata schema provisioner', () => {
 
   it('provisions again without changing the password or the data', async () => {
     const cred = await provisioner.provision(a.id, a.password);
-    const before = (await (await connect(cred.connectionString)).query('SELECT count(*)::int AS n FROM "MetadataLog"'))
-      .rows[0].n;
+    const before = (
+      await (await connect(cred.connectionString)).query('SELECT count(*)::int AS n FROM "MetadataLog"')
+    ).rows[0].n;
     expect(before).toBe(1);
     const again = await provisioner.provision(a.id, a.password);
     expect(again).toEqual(cred);
@@ -159,9 +160,12 @@ describe('metadata schema provisioner', () => {
     );
     expect(left[0]).toEqual({ roles: 0, sessions: 0 });
     const c = await connect(adminUrl);
-    expect((await c.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [cred.schema])).rows[0].n).toBe(
-      0,
+    expect(
+      (await c.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [cred.schema])).rows[0]
+        .n,
+    ).toBe(0);
+    await expect(connect(cred.connectionString)).rejects.toThrow(
+      /does not exist|password authentication failed/,
     );
-    await expect(connect(cred.connectionString)).rejects.toThrow(/does not exist|password authentication failed/);
   });
 });

@@ -1,7 +1,13 @@
 import type { AccessRoute } from '@fjord/contracts';
 import type { BrokerPlacement, Instance } from '@fjord/db';
-import { type BrokerHandle, instanceAdminCredential, type PlacementTarget } from '@fjord/fleet';
-import { brokerKey, brokerSpecOf } from '../brokerSpec.js';
+import {
+  type BrokerHandle,
+  instanceAdminCredential,
+  instanceMetadataPassword,
+  type PlacementTarget,
+} from '@fjord/fleet';
+import { credentialUrl } from '@fjord/metadata';
+import { brokerKey, brokerSpecOf, type ClusterSettings } from '../brokerSpec.js';
 import { adminOf, type FlowContext, portsOf, until, type WorkerSettings } from '../context.js';
 
 /** The broker spec of a placement. */
@@ -15,8 +21,23 @@ export function specFor(
     b.brokerId,
     b.zone,
     instanceAdminCredential(ins.id, settings.adminSecret).password,
-    settings,
+    metadataStoreOf(settings, ins),
   );
+}
+
+/**
+ * Where an instance's brokers keep their metadata log: with the instance's own role and password,
+ * confined to its schema (ADR 0013); instances created before that keep the shared tables.
+ */
+export function metadataStoreOf(
+  settings: Pick<WorkerSettings, 'adminSecret' | 'metadataDatabaseUrl'>,
+  ins: Pick<Instance, 'id' | 'metadataRole'>,
+): ClusterSettings {
+  const url = settings.metadataDatabaseUrl;
+  if (url === undefined) return {};
+  if (ins.metadataRole === null) return { metadataDatabaseUrl: url };
+  const password = instanceMetadataPassword(ins.id, settings.adminSecret);
+  return { metadataDatabaseUrl: credentialUrl(url, ins.metadataRole, password) };
 }
 
 /** The zone and host a placement runs on, as the fleet driver addresses it. */

@@ -26,7 +26,9 @@ const INSTANCE_ID = /^[a-z][a-z0-9-]{0,49}$/;
 /** `fjord_md_<id>` with hyphens as underscores: a plain lowercase identifier, never quoted away. */
 export function metadataStoreNames(instanceId: string): MetadataStoreNames {
   if (!INSTANCE_ID.test(instanceId))
-    throw new Error(`not an instance id (lowercase letters, digits and hyphens): ${JSON.stringify(instanceId)}`);
+    throw new Error(
+      `not an instance id (lowercase letters, digits and hyphens): ${JSON.stringify(instanceId)}`,
+    );
   const name = `fjord_md_${instanceId.replace(/-/g, '_')}`;
   return { schema: name, role: name };
 }
