@@ -30,3 +30,21 @@ fi
 if ! psql -h "$PGHOST" -p "$PGPORT" -U postgres -tAc "select 1 from pg_database where datname='$DB'" | grep -q 1; then
   psql -h "$PGHOST" -p "$PGPORT" -U postgres -qc "create database \"$DB\""
 fi
+
+# Instance metadata roles (group fjord_metadata_brokers, ADR 0013) must present their password even
+# where everything else is trusted: their lines go before the trust lines, and PostgreSQL reloads.
+psql -h "$PGHOST" -p "$PGPORT" -U postgres -qc "DO \$\$ BEGIN CREATE ROLE fjord_metadata_brokers NOLOGIN;
+  EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
+hba=$(psql -h "$PGHOST" -p "$PGPORT" -U postgres -tAc 'show hba_file')
+if ! as_root grep -q '+fjord_metadata_brokers' "$hba"; then
+  tmp=$(mktemp)
+  as_root awk '!done && /^[[:space:]]*(local|host)/ {
+      print "local all +fjord_metadata_brokers scram-sha-256"
+      print "host all +fjord_metadata_brokers 127.0.0.1/32 scram-sha-256"
+      print "host all +fjord_metadata_brokers ::1/128 scram-sha-256"
+      done = 1
+    } { print }' "$hba" >"$tmp"
+  as_root cp "$tmp" "$hba"
+  rm -f "$tmp"
+  psql -h "$PGHOST" -p "$PGPORT" -U postgres -qtAc 'select pg_reload_conf()' >/dev/null
+fi

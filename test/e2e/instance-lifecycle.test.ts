@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RestClient } from '@fjord/test-support/api';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let s: TestService;
@@ -12,6 +14,53 @@ async function expectSucceeded(operationId: string, timeoutMs?: number) {
   return op;
 }
 let client: RestClient;
+
+/** The metadata store URL each running broker was given, read from its server.properties. */
+async function brokerMetadataUrls(): Promise<string[]> {
+  const handles = (await Promise.all(s.agents.map((a) => a.processes.list()))).flat();
+  return handles.map((h) => {
+    const file = join(dirname(h.dataDir), 'server.properties');
+    expect(statSync(file).mode & 0o077, `${file} is readable by others`).toBe(0);
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('fjord.metadata.database.url='));
+    return line!.slice('fjord.metadata.database.url='.length);
+  });
+}
+
+async function query(url: string, sql: string, params: unknown[] = []) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Every broker runs on the instance's own PostgreSQL role (ADR 0013), with a password, not the
+ * control plane's credential; that role reads its instance's metadata and no control-plane table.
+ */
+async function expectIsolatedMetadataStore(instanceId: string, brokers: number): Promise<void> {
+  const role = `fjord_md_${instanceId.replace(/-/g, '_')}`;
+  const urls = await brokerMetadataUrls();
+  expect(urls).toHaveLength(brokers);
+  expect(new Set(urls).size).toBe(1);
+  const url = new URL(urls[0]!);
+  const control = new URL(s.t.databaseUrl);
+  expect(url.username).toBe(role);
+  expect(url.password.length).toBeGreaterThanOrEqual(32);
+  expect(url.username).not.toBe(control.username);
+  expect(`${url.host}${url.pathname}`).toBe(`${control.host}${control.pathname}`);
+  const own = await query(urls[0]!, 'SELECT current_user AS u, count(*)::int AS n FROM "MetadataLog"');
+  expect(own[0].u).toBe(role);
+  expect(own[0].n).toBeGreaterThan(0);
+  await expect(query(urls[0]!, 'SELECT * FROM public."Instance"')).rejects.toThrow(/permission denied/);
+  await expect(query(urls[0]!, 'SELECT * FROM public."ApiKey"')).rejects.toThrow(/permission denied/);
+  url.password = 'not-the-password';
+  await expect(query(url.toString(), 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+}
 
 beforeAll(async () => {
   s = await startTestService(3);
@@ -63,6 +112,7 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect(up.status).toBe(202);
     await expectSucceeded(up.body.operation.id);
     expect((await client.call('GET', `/v1/instances/${id}/topics/events`)).body.partitions).toBe(6);
+    await expectIsolatedMetadataStore(id, 3);
 
     // A consumer reads (and a producer writes) all through the resize.
     const first = ins.bootstrapServers
@@ -114,6 +164,20 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect(meta.topics[0]!.partitions.some((p) => p.replicas.includes(4))).toBe(true);
     expect(meta.topics[0]!.partitions.every((p) => p.isr.length === p.replicas.length)).toBe(true);
     expect(bigger.brokers.every((b: { status: string }) => b.status === 'running')).toBe(true);
+    // The broker the resize added got the same credential; no client can read it from the brokers.
+    await expectIsolatedMetadataStore(id, 4);
+    const configAdmin = new kafkajs.Kafka({ brokers: [first], logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await configAdmin.connect();
+    const described = await configAdmin.describeConfigs({
+      resources: [{ type: kafkajs.ConfigResourceTypes.BROKER, name: '4' }],
+      includeSynonyms: true,
+    });
+    await configAdmin.disconnect();
+    const mdEntry = described.resources[0]!.configEntries.find(
+      (e) => e.configName === 'fjord.metadata.database.url',
+    );
+    expect(mdEntry).toMatchObject({ configValue: null, isSensitive: true });
+    expect(JSON.stringify(described)).not.toContain(new URL((await brokerMetadataUrls())[0]!).password);
 
     // A topic whose every replica must be in sync cannot survive a rolling restart: refused up front.
     const strict = await client.call('POST', `/v1/instances/${id}/topics`, {
@@ -145,5 +209,14 @@ describe('instance lifecycle through the REST API, real brokers', () => {
     expect((await client.call('GET', `/v1/instances/${id}`)).status).toBe(404);
     expect((await Promise.all(s.agents.map((a) => a.processes.list()))).flat()).toHaveLength(0);
     for (const b of before) expect(existsSync(b.dataDir)).toBe(false);
+    // The instance's metadata schema and role went with it.
+    const role = `fjord_md_${id.replace(/-/g, '_')}`;
+    const left = await query(
+      s.t.databaseUrl,
+      `SELECT (SELECT count(*)::int FROM pg_roles WHERE rolname = $1) AS roles,
+              (SELECT count(*)::int FROM pg_namespace WHERE nspname = $1) AS schemas`,
+      [role],
+    );
+    expect(left[0]).toEqual({ roles: 0, schemas: 0 });
   }, 240_000);
 });

@@ -57,6 +57,7 @@ async function remove(instanceId: string) {
 
 describe('a worker killed at any step of create or resize', () => {
   for (const [i, point] of [
+    'after:metadata-store',
     'before:start-broker-1',
     'after:start-broker-2',
     'after:ready-broker-3',

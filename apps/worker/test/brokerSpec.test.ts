@@ -1,5 +1,7 @@
+import { instanceMetadataPassword } from '@fjord/fleet';
 import { describe, expect, it } from 'vitest';
 import { brokerSpecOf } from '../src/brokerSpec.js';
+import { metadataStoreOf } from '../src/flows/brokers.js';
 
 const ins = {
   id: 'ins-1',
@@ -89,5 +91,25 @@ describe('broker spec', () => {
       'listener.name.public.ssl.truststore.location': 'tls/public-clients-ca.pem',
     });
     expect(s.files?.['tls/public-clients-ca.pem']).toBe('TENANT CA');
+  });
+
+  it("clustered brokers reach the metadata store as their instance's role, older instances as before", () => {
+    const settings = {
+      adminSecret: 'secret',
+      metadataDatabaseUrl: 'postgresql://postgres@db.internal:5432/fjord',
+    };
+    const own = metadataStoreOf(settings, { id: 'ins-1', metadataRole: 'fjord_md_ins_1' });
+    const url = new URL(own.metadataDatabaseUrl!);
+    expect(url.username).toBe('fjord_md_ins_1');
+    expect(url.password).toBe(instanceMetadataPassword('ins-1', 'secret'));
+    expect(url.password).not.toBe(instanceMetadataPassword('ins-2', 'secret'));
+    expect(`${url.host}${url.pathname}`).toBe('db.internal:5432/fjord');
+    expect(metadataStoreOf(settings, { id: 'ins-1', metadataRole: null })).toEqual({
+      metadataDatabaseUrl: settings.metadataDatabaseUrl,
+    });
+    // Standalone brokers keep their metadata on their own disks.
+    expect(
+      metadataStoreOf({ adminSecret: 'secret' }, { id: 'ins-1', metadataRole: 'fjord_md_ins_1' }),
+    ).toEqual({});
   });
 });

@@ -28,5 +28,6 @@ export * from './image/ScramImage.js';
 export * from './records.js';
 export * from './security/SecurityRecords.js';
 export * from './store/LocalFileMetadataStore.js';
+export * from './store/MetadataSchemaProvisioner.js';
 export * from './store/MetadataStore.js';
 export * from './store/PostgresMetadataStore.js';

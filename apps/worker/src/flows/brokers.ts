@@ -5,10 +5,12 @@ import {
   type BrokerSpec,
   type FleetDriver,
   instanceAdminCredential,
+  instanceMetadataPassword,
   type PlacementTarget,
 } from '@fjord/fleet';
+import { credentialUrl } from '@fjord/metadata';
 import { brokerCertificate } from '@fjord/provisioning';
-import { brokerKey, brokerSpecOf, type ListenerCertificate } from '../brokerSpec.js';
+import { brokerKey, brokerSpecOf, type ClusterSettings, type ListenerCertificate } from '../brokerSpec.js';
 import { adminOf, type FlowContext, portsOf, until, type WorkerSettings } from '../context.js';
 
 /** An instance's routes as stored, with today's defaults for fields older rows lack (allowlists). */
@@ -53,9 +55,24 @@ export async function specFor(deps: SpecDeps, ins: Instance, b: BrokerPlacement)
     b.brokerId,
     b.zone,
     instanceAdminCredential(ins.id, deps.settings.adminSecret).password,
-    deps.settings,
+    metadataStoreOf(deps.settings, ins),
     certificates,
   );
+}
+
+/**
+ * Where an instance's brokers keep their metadata log: with the instance's own role and password,
+ * confined to its schema (ADR 0013); instances created before that keep the shared tables.
+ */
+export function metadataStoreOf(
+  settings: Pick<WorkerSettings, 'adminSecret' | 'metadataDatabaseUrl'>,
+  ins: Pick<Instance, 'id' | 'metadataRole'>,
+): ClusterSettings {
+  const url = settings.metadataDatabaseUrl;
+  if (url === undefined) return {};
+  if (ins.metadataRole === null) return { metadataDatabaseUrl: url };
+  const password = instanceMetadataPassword(ins.id, settings.adminSecret);
+  return { metadataDatabaseUrl: credentialUrl(url, ins.metadataRole, password) };
 }
 
 /** The zone and host a placement runs on, as the fleet driver addresses it. */

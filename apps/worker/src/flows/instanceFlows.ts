@@ -1,6 +1,7 @@
 import { ResizeInput } from '@fjord/contracts';
 import type { BrokerPlacement, Instance } from '@fjord/db';
-import { AdminError, type InstanceAdmin } from '@fjord/fleet';
+import { AdminError, type InstanceAdmin, instanceMetadataPassword } from '@fjord/fleet';
+import { MetadataSchemaProvisioner } from '@fjord/metadata';
 import { brokerKey } from '../brokerSpec.js';
 import {
   brokerConfigAdminOf,
@@ -106,7 +107,27 @@ export async function awaitRollingSettled(
   });
 }
 
+/**
+ * Gives a clustered instance its own metadata schema and role before any broker starts (ADR 0013).
+ * A create begun before this step existed has brokers on the shared tables already: it keeps them.
+ */
+async function provisionMetadataStore(ctx: FlowContext): Promise<void> {
+  const url = ctx.settings.metadataDatabaseUrl;
+  if (url === undefined || ctx.steps.done('metadata-store')) return;
+  if (Object.keys(ctx.steps.progress).some((step) => step.startsWith('start-broker-'))) return;
+  await ctx.steps.run('metadata-store', async () => {
+    const id = ctx.op.instanceId!;
+    const { role } = await new MetadataSchemaProvisioner(url).provision(
+      id,
+      instanceMetadataPassword(id, ctx.settings.adminSecret),
+    );
+    await ctx.prisma.instance.update({ where: { id }, data: { metadataRole: role } });
+    return role;
+  });
+}
+
 export async function createInstance(ctx: FlowContext): Promise<void> {
+  await provisionMetadataStore(ctx);
   await bringUpBrokers(ctx);
   await ctx.steps.once('anonymous-grants', () => syncAnonymousGrants(ctx).then(() => true));
   await markRunning(ctx);
@@ -308,6 +329,9 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
     ),
   );
   await ctx.steps.run('forget-metadata', async () => {
+    // The instance's own schema and role (its brokers are gone: no session is cut short).
+    const url = ctx.settings.metadataDatabaseUrl;
+    if (ins.metadataRole !== null && url !== undefined) await new MetadataSchemaProvisioner(url).drop(ins.id);
     const clusterId = ins.clusterId ?? ins.id;
     await ctx.prisma.metadataLog.deleteMany({ where: { clusterId } });
     await ctx.prisma.controllerLease.deleteMany({ where: { clusterId } });

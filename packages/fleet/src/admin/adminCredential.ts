@@ -13,3 +13,12 @@ export function instanceAdminCredential(instanceId: string, secret: string): Adm
     password: createHmac('sha256', secret).update(`admin:${instanceId}`).digest('base64url'),
   };
 }
+
+/**
+ * The password of an instance's metadata store role in PostgreSQL (ADR 0013), derived like the
+ * admin credential: every broker started later, and every retried provisioning step, gets the
+ * same one without it being stored.
+ */
+export function instanceMetadataPassword(instanceId: string, secret: string): string {
+  return createHmac('sha256', secret).update(`metadata:${instanceId}`).digest('base64url');
+}

@@ -25,6 +25,13 @@ export interface ConfigEntry {
 
 const LONG_MAX_TEXT = '9223372036854775807';
 
+/**
+ * Broker configs that carry a secret: DescribeConfigs reports them sensitive with no value, as
+ * Kafka does for its PASSWORD-type configs. The metadata database URL holds the instance's
+ * PostgreSQL password (ADR 0013).
+ */
+export const SENSITIVE_BROKER_CONFIGS: ReadonlySet<string> = new Set(['fjord.metadata.database.url']);
+
 /** Values of type long saturate at MAX_SAFE_INTEGER internally; show Kafka's Long.MAX_VALUE. */
 function display(value: ConfigValue): string | null {
   if (value === Number.MAX_SAFE_INTEGER) return LONG_MAX_TEXT;
@@ -96,12 +103,14 @@ export class EffectiveConfigs {
   /** Every broker config this broker knows, for DescribeConfigs on a BROKER resource. */
   describeBroker(image: MetadataImage): ConfigEntry[] {
     return [...this.staticBroker.keys()].sort().map((key) => {
-      const chain = this.brokerChain(image, key, null);
+      const sensitive = SENSITIVE_BROKER_CONFIGS.has(key);
+      const shown = this.brokerChain(image, key, null);
+      const chain = sensitive ? shown.map((s) => ({ ...s, value: null })) : shown;
       return {
         name: key,
         value: chain[0]!.value,
         source: chain[0]!.source,
-        sensitive: false,
+        sensitive,
         readOnly: !isDynamic(key),
         synonyms: chain,
       };
