@@ -25,6 +25,7 @@ import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
+import { ListenerAllowlists } from './network/ListenerAllowlists.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { tlsByListener } from './network/TlsContext.js';
@@ -118,6 +119,11 @@ export class Broker {
     const authorizer = authorizerFromConfig(config);
     // TLS material is loaded (and refused with the key named) before anything else starts.
     const tls = tlsByListener(config.listeners, config.passthrough);
+    const allowlists = new ListenerAllowlists(
+      config.nodeId,
+      config.listeners.map((l) => l.name),
+      config.passthrough,
+    );
 
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
@@ -398,8 +404,15 @@ export class Broker {
         idleTimeoutMs: network.connectionsMaxIdleMs,
       },
       log,
-      { tls, connectionQuotas: connectionQuotasFromConfig(config) },
+      { tls, connectionQuotas: connectionQuotasFromConfig(config), allowlists },
     );
+    // A changed allowlist applies to new connections at once and closes open ones it no longer admits.
+    metadata.onChange((image) => {
+      const changed = allowlists.update(image);
+      if (changed.length === 0) return;
+      const closed = socketServer.enforceAllowlists(changed);
+      log.info({ listeners: changed, closed }, 'fjord.allowed.cidrs changed');
+    });
     apis.set(
       new KafkaApis(
         services,
@@ -444,6 +457,7 @@ export class Broker {
               groups,
               isActiveController: () => election.isActive,
               connectionCounts: () => socketServer.connectionCounts(),
+              refusedByAllowlist: () => socketServer.refusedByAllowlistCounts(),
             },
             interBrokerAddress,
             log,

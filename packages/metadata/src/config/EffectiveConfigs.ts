@@ -1,6 +1,7 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
 import { type ConfigValue, formatConfigValue } from './ConfigDef.js';
 import { INSTANCE_CONFIG_DEFS } from './InstanceConfigDefs.js';
+import { listenerConfigDef } from './ListenerConfigDefs.js';
 import { REPLICATION_THROTTLE_RATE_DEFS } from './ReplicationThrottleConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS, type TopicConfigDef } from './TopicConfigDefs.js';
 
@@ -119,5 +120,5 @@ export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   ...REPLICATION_THROTTLE_RATE_DEFS.map((d) => d.name),
 ]);
 function isDynamic(key: string): boolean {
-  return DYNAMIC_BROKER_CONFIGS.has(key);
+  return DYNAMIC_BROKER_CONFIGS.has(key) || listenerConfigDef(key) !== undefined;
 }
