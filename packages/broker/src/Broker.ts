@@ -40,6 +40,7 @@ import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import { authorizerFromConfig } from './security/AuthorizerConfig.js';
+import { interBrokerSecurity } from './security/InterBrokerSecurity.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
 import type { BrokerServices } from './server/BrokerServices.js';
@@ -119,6 +120,11 @@ export class Broker {
     const authorizer = authorizerFromConfig(config);
     // TLS material is loaded (and refused with the key named) before anything else starts.
     const tls = tlsByListener(config.listeners, config.passthrough);
+    // How this broker reaches the others' inter-broker listener (TLS, SASL); only a cluster has others.
+    const interBrokerListener = config.listeners.find((l) => l.name === config.interBrokerListener)!;
+    const peerSecurity = clustered
+      ? interBrokerSecurity(interBrokerListener, config.passthrough, tls.get(interBrokerListener.name))
+      : undefined;
     const allowlists = new ListenerAllowlists(
       config.nodeId,
       config.listeners.map((l) => l.name),
@@ -159,6 +165,8 @@ export class Broker {
           connectTimeoutMs: replica.socketTimeoutMs,
           requestTimeoutMs: replica.socketTimeoutMs,
           maxResponseBytes: config.socketRequestMaxBytes + replica.fetchResponseMaxBytes,
+          security: peerSecurity,
+          log,
         }),
     });
     const topicDefaults: TopicDefaults = {
@@ -220,6 +228,8 @@ export class Broker {
         brokerId: config.nodeId,
         requestTimeoutMs: replica.socketTimeoutMs,
         retryBackoffMs: 100,
+        security: peerSecurity,
+        log,
       },
     );
     replicas.alterPartitions = new AlterPartitionManager(
@@ -461,6 +471,7 @@ export class Broker {
             },
             interBrokerAddress,
             log,
+            peerSecurity,
           ));
       },
       stop: () => metricsServer?.close(),

@@ -1,5 +1,7 @@
 import { type ApiMessageTypes, decodeResponseFrame, ErrorCode, encodeRequestFrame } from '@fjord/protocol';
+import type { Logger } from 'pino';
 import { type BrokerAddress, BrokerClient, BrokerRequestError } from '../network/BrokerClient.js';
+import type { InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
 
 type Api = keyof ApiMessageTypes;
 
@@ -8,6 +10,9 @@ export interface ControllerChannelOptions {
   readonly requestTimeoutMs: number;
   /** Pause between attempts while the controller is unknown, moving, or unreachable. */
   readonly retryBackoffMs: number;
+  /** How this broker connects to the controller (TLS, SASL), and where refusals are logged. */
+  readonly security?: InterBrokerSecurity;
+  readonly log?: Logger;
 }
 
 export interface ControllerLocator {
@@ -53,6 +58,8 @@ export class ControllerChannel {
         connectTimeoutMs: options.requestTimeoutMs,
         requestTimeoutMs: options.requestTimeoutMs,
         maxResponseBytes: 100 * 1024 * 1024,
+        security: options.security,
+        log: options.log,
       },
     );
   }
