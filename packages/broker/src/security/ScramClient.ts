@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { hmac, SCRAM_HASH, type ScramMechanism, saltedPassword, scramKeys, xor } from './ScramCredential.js';
+import { scramKeys } from '@fjord/metadata';
+import { hmac, SCRAM_HASH, type ScramMechanism, saltedPassword, xor } from './ScramCredential.js';
 
 /** RFC 5802 `saslname` encoding: ',' is =2C, '=' is =3D. */
 function encodeName(s: string): string {

@@ -1,4 +1,5 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { scramKeys } from '@fjord/metadata';
 
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
@@ -37,20 +38,6 @@ export function saltedPassword(
     hash === 'sha256' ? 32 : 64,
     hash,
   );
-}
-
-/** RFC 5802's keys from a salted password: ClientKey, StoredKey = H(ClientKey), ServerKey. */
-export function scramKeys(
-  mechanism: ScramMechanism,
-  salted: Buffer,
-): { clientKey: Buffer; storedKey: Buffer; serverKey: Buffer } {
-  const hash = SCRAM_HASH[mechanism];
-  const clientKey = hmac(hash, salted, 'Client Key');
-  return {
-    clientKey,
-    storedKey: createHash(hash).update(clientKey).digest(),
-    serverKey: hmac(hash, salted, 'Server Key'),
-  };
 }
 
 /** Byte-wise XOR of two equally long buffers (ClientProof = ClientKey XOR ClientSignature, and back). */
