@@ -26,6 +26,7 @@ import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/i
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
 import { ListenerAllowlists } from './network/ListenerAllowlists.js';
+import { ListenerTlsReloader } from './network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { tlsByListener } from './network/TlsContext.js';
@@ -270,6 +271,18 @@ export class Broker {
       INTERNAL_TOPICS,
       log,
     );
+    // Late: the socket server that applies reloaded contexts is built after the services.
+    const tlsTarget = new LateBound<SocketServer>('SocketServer');
+    const listenerTlsReloader =
+      tls.size > 0
+        ? new ListenerTlsReloader(
+            config.nodeId,
+            [...tls.keys()],
+            config.passthrough,
+            (listener, next) => tlsTarget.get().setListenerTls(listener, next),
+            log,
+          )
+        : undefined;
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
@@ -292,6 +305,7 @@ export class Broker {
         return { start: Number(r.producerIdStart), length: r.producerIdLen };
       }),
       sasl,
+      listenerTls: listenerTlsReloader,
       authorizer,
       quotas: new QuotaManagers(
         { samples: network.quotaWindowNum, windowMs: network.quotaWindowSizeSeconds * 1000 },
@@ -416,6 +430,8 @@ export class Broker {
       log,
       { tls, connectionQuotas: connectionQuotasFromConfig(config), allowlists },
     );
+    tlsTarget.set(socketServer);
+    metadata.onChange((image) => listenerTlsReloader?.update(image));
     // A changed allowlist applies to new connections at once and closes open ones it no longer admits.
     metadata.onChange((image) => {
       const changed = allowlists.update(image);

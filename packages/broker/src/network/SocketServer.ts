@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/BrokerConfig.js';
 import { rfc2253 } from '../security/DistinguishedName.js';
@@ -41,6 +41,8 @@ export function clientIp(socket: Socket): string {
  */
 export class SocketServer {
   private readonly servers: Server[] = [];
+  /** Each TLS listener's current settings (a reload swaps them) and, once listening, its server. */
+  private readonly tlsListeners = new Map<string, { tls: ListenerTls; server?: TlsServer }>();
   private readonly connections = new Set<KafkaConnection>();
   private readonly listenerNames: string[] = [];
   /** Accepted TCP connections, with their listener, until they close (including those still in TLS). */
@@ -53,7 +55,9 @@ export class SocketServer {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly options: SocketServerOptions = {},
-  ) {}
+  ) {
+    for (const [name, tls] of options.tls ?? []) this.tlsListeners.set(name, { tls });
+  }
 
   async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
@@ -84,15 +88,17 @@ export class SocketServer {
     const usesTls = listener.securityProtocol === 'SSL' || listener.securityProtocol === 'SASL_SSL';
     let server: Server;
     if (usesTls) {
-      const tls = this.options.tls?.get(listener.name);
-      if (!tls)
+      const entry = this.tlsListeners.get(listener.name);
+      if (!entry)
         throw new Error(
           `listener ${listener.name} uses ${listener.securityProtocol} but has no TLS settings`,
         );
       const tlsServer = createTlsServer(
-        { ...tls.options, handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? 10_000 },
-        (socket) => this.acceptTls(listener, tls, socket),
+        { ...entry.tls.options, handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? 10_000 },
+        // The listener's settings as they are when the handshake completes (a reload swaps them).
+        (socket) => this.acceptTls(listener, entry.tls, socket),
       );
+      entry.server = tlsServer;
       tlsServer.on('tlsClientError', (err, socket) =>
         this.log.warn(
           {
@@ -192,6 +198,17 @@ export class SocketServer {
     for (const c of this.connections)
       counts.set(c.info.listenerName, (counts.get(c.info.listenerName) ?? 0) + 1);
     return counts;
+  }
+
+  /**
+   * New TLS settings for a listener (a reloaded keystore or truststore): connections accepted from
+   * now on handshake with them; open connections keep the session they have.
+   */
+  setListenerTls(listener: string, tls: ListenerTls): void {
+    const entry = this.tlsListeners.get(listener);
+    if (!entry) throw new Error(`listener ${listener} does not use TLS`);
+    entry.server?.setSecureContext(tls.options);
+    entry.tls = tls;
   }
 
   /** Connections refused because of `fjord.allowed.cidrs`, per listener (every listener present). */
