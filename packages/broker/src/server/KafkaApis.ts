@@ -185,7 +185,11 @@ export class KafkaApis implements FrameHandler {
     if (tlsReload && 'refusal' in tlsReload) return this.respond(header, tlsReload.refusal, ctx, 0);
     if (FORWARDED_APIS.has(header.apiKey) && !connection.forwarded && !this.services.isActiveController()) {
       const forwarded = this.forward(connection, frame, header);
-      return tlsReload ? forwarded.then((r) => (tlsReload.reload(), r)) : forwarded;
+      if (!tlsReload) return forwarded;
+      return forwarded.then((r) => {
+        tlsReload.reload();
+        return r;
+      });
     }
 
     // Broker-to-broker APIs need CLUSTER_ACTION, as Kafka's authorizeClusterOperation.
