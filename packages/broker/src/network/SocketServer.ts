@@ -99,8 +99,10 @@ export class SocketServer {
         (socket) => this.acceptTls(listener, entry.tls, socket),
       );
       entry.server = tlsServer;
-      tlsServer.on('tlsClientError', (err, socket) =>
-        this.log.warn(
+      tlsServer.on('tlsClientError', (err, socket) => {
+        // Gone before the handshake: refused at accept (logged there already) or the client hung up.
+        const gone = socket.remoteAddress === undefined;
+        this.log[gone ? 'debug' : 'warn'](
           {
             listener: listener.name,
             client: clientIp(socket),
@@ -108,8 +110,8 @@ export class SocketServer {
             code: (err as NodeJS.ErrnoException).code,
           },
           'TLS handshake failed, connection closed',
-        ),
-      );
+        );
+      });
       server = tlsServer;
     } else server = createServer((socket) => this.accept(listener, socket, ANONYMOUS));
     // Runs before TLS starts, so a refused connection costs no handshake.
