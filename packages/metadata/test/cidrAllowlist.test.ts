@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressBytes, CidrAllowlist, parseCidr } from '../src/config/CidrAllowlist.js';
+import { ConfigSource, EffectiveConfigs } from '../src/config/EffectiveConfigs.js';
 import { allowedCidrsKey, listenerConfigDef } from '../src/config/ListenerConfigDefs.js';
 import { planAlterConfigs } from '../src/controller/ConfigPlanner.js';
+import { replay } from '../src/image/MetadataDelta.js';
 import { MetadataImage } from '../src/image/MetadataImage.js';
+import type { MetadataRecord } from '../src/records.js';
 
 const list = (text: string) => {
   const l = CidrAllowlist.parse(text);
@@ -119,5 +122,38 @@ describe('listener.name.<l>.fjord.allowed.cidrs as a dynamic broker config', () 
       true,
     );
     expect(plan).toMatchObject({ ok: false, error: 'INVALID_REQUEST' });
+  });
+
+  it('shows in DescribeConfigs of the broker, with key passwords hidden', () => {
+    const configs: [string, string, string][] = [
+      ['1', allowedCidrsKey('PUBLIC'), '10.0.0.0/8'],
+      ['', allowedCidrsKey('VPC'), '192.168.0.0/16'],
+      ['1', 'listener.name.public.ssl.key.password', 'hunter2'],
+      ['2', allowedCidrsKey('OTHER'), '10.0.0.0/8'],
+    ];
+    const withConfigs = replay(
+      MetadataImage.EMPTY,
+      configs.map(([resourceName, name, value], offset) => ({
+        offset,
+        record: { type: 'Config', resourceType: 'broker', resourceName, name, value } as MetadataRecord,
+      })),
+    );
+    const entries = new EffectiveConfigs(1, new Map([['node.id', 1]]), new Set(['node.id'])).describeBroker(
+      withConfigs,
+    );
+    const entry = (name: string) => entries.find((e) => e.name === name);
+    expect(entry(allowedCidrsKey('PUBLIC'))).toMatchObject({
+      value: '10.0.0.0/8',
+      source: ConfigSource.DYNAMIC_BROKER_CONFIG,
+      readOnly: false,
+      sensitive: false,
+    });
+    expect(entry(allowedCidrsKey('VPC'))).toMatchObject({
+      source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+    });
+    const password = entry('listener.name.public.ssl.key.password')!;
+    expect(password).toMatchObject({ value: null, sensitive: true });
+    expect(password.synonyms.every((s) => s.value === null)).toBe(true);
+    expect(entry(allowedCidrsKey('OTHER'))).toBeUndefined(); // broker 2's
   });
 });

@@ -149,6 +149,19 @@ async function setBrokerConfigs(
   }
 }
 
+/** The value broker 1's DescribeConfigs reports for `key`. */
+async function describedValue(bootstrap: string, key: string): Promise<string | null | undefined> {
+  const admin = new Admin({ clientId: 'allowlist-test', bootstrapBrokers: [bootstrap] });
+  try {
+    const [d] = await admin.describeConfigs({
+      resources: [{ resourceType: 4, resourceName: '1', configurationKeys: [key] }],
+    });
+    return d?.configs.find((c) => c.name === key)?.value;
+  } finally {
+    await admin.close();
+  }
+}
+
 describe('ListenerAllowlists: which value is in force', () => {
   const KEY = 'listener.name.public.fjord.allowed.cidrs';
   const image = (configs: [string, string | null][]) =>
@@ -256,6 +269,7 @@ describe('listener CIDR allowlists (fjord.allowed.cidrs)', () => {
       expect(await c.apiVersions()).toBe(0);
       return c;
     });
+    expect(await describedValue(broker.bootstrap, SASL)).toBe('127.0.0.2/32,127.0.0.3/32');
     const two = await openConnection(saslPort, '127.0.0.2');
     expect(await two.apiVersions()).toBe(0);
 

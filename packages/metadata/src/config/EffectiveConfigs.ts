@@ -94,15 +94,23 @@ export class EffectiveConfigs {
     return chain;
   }
 
-  /** Every broker config this broker knows, for DescribeConfigs on a BROKER resource. */
+  /**
+   * Every broker config this broker knows, for DescribeConfigs on a BROKER resource: the static
+   * keys, and the listener-prefixed dynamic ones set for it (passwords shown as null, as Kafka).
+   */
   describeBroker(image: MetadataImage): ConfigEntry[] {
-    return [...this.staticBroker.keys()].sort().map((key) => {
-      const chain = this.brokerChain(image, key, null);
+    const listenerKeys = [
+      ...image.configsOf('broker', String(this.brokerId)).keys(),
+      ...image.configsOf('broker', '').keys(),
+    ].filter((k) => !this.staticBroker.has(k) && listenerConfigDef(k) !== undefined);
+    return [...new Set([...this.staticBroker.keys(), ...listenerKeys])].sort().map((key) => {
+      const sensitive = listenerConfigDef(key)?.def.sensitive === true;
+      const chain = this.brokerChain(image, key, null).map((c) => (sensitive ? { ...c, value: null } : c));
       return {
         name: key,
         value: chain[0]!.value,
         source: chain[0]!.source,
-        sensitive: false,
+        sensitive,
         readOnly: !isDynamic(key),
         synonyms: chain,
       };
