@@ -1,6 +1,11 @@
 import { type ApiMessageTypes, decodeResponseFrame, ErrorCode, encodeRequestFrame } from '@fjord/protocol';
 import type { Logger } from 'pino';
-import { type BrokerAddress, BrokerClient, BrokerRequestError } from '../network/BrokerClient.js';
+import {
+  type BrokerAddress,
+  BrokerAuthenticationError,
+  BrokerClient,
+  BrokerRequestError,
+} from '../network/BrokerClient.js';
 import type { InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
 
 type Api = keyof ApiMessageTypes;
@@ -82,7 +87,8 @@ export class ControllerChannel {
       } catch (e) {
         if (!(e instanceof BrokerRequestError) && !(e instanceof ControllerUnavailableError)) throw e;
         lastError = e.message;
-        this.locator.poke();
+        // A refused login means the controller is there; looking for another one would not help.
+        if (!(e instanceof BrokerAuthenticationError)) this.locator.poke();
       }
       if (Date.now() + this.options.retryBackoffMs > giveUpAt)
         throw new ControllerUnavailableError(`controller request ${apiKey} failed: ${lastError}`);
