@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BrokerClient } from '@fjord/broker';
+import { BrokerClient, type InterBrokerSecurity } from '@fjord/broker';
 import { LocalCluster, type LocalClusterOptions } from '@fjord/broker-app';
 import { migrate } from '@fjord/db';
 import { ApiKey, type ApiMessageTypes, ErrorCode } from '@fjord/protocol';
@@ -48,7 +48,11 @@ export interface PartitionView {
  * leaders and ISRs of a topic, groups. Real clients do the produce/consume/admin work.
  */
 export class ClusterProbe {
-  constructor(private readonly cluster: LocalCluster) {}
+  constructor(
+    private readonly cluster: LocalCluster,
+    /** The listener's SASL, for clusters started with `sasl` (the probe authenticates as the brokers do). */
+    private readonly security?: InterBrokerSecurity,
+  ) {}
 
   /** A request to any running broker (the first that answers). */
   async send<K extends keyof ApiMessageTypes>(
@@ -81,6 +85,7 @@ export class ClusterProbe {
       connectTimeoutMs: 2000,
       requestTimeoutMs: 10_000,
       maxResponseBytes: 64 * 1024 * 1024,
+      security: this.security,
     });
     try {
       return await client.send(apiKey, version, body);
@@ -251,7 +256,16 @@ export async function startTestCluster(
   });
   return {
     cluster,
-    probe: new ClusterProbe(cluster),
+    probe: new ClusterProbe(
+      cluster,
+      options.sasl && {
+        sasl: {
+          mechanism: options.sasl.mechanism,
+          username: options.sasl.user,
+          password: options.sasl.password,
+        },
+      },
+    ),
     databaseUrl: db.url,
     baseDir,
     async close() {
@@ -260,6 +274,11 @@ export async function startTestCluster(
       if (!process.env.FJORD_KEEP_CLUSTER) rmSync(baseDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The workload's environment: ours, plus extra client settings it merges into every client's. */
+function workloadEnv(clientConfig: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  return { ...process.env, FJORD_WORKLOAD_CLIENT_CONFIG: JSON.stringify(clientConfig) };
 }
 
 export interface Delivery {
@@ -284,11 +303,13 @@ export class ProducerWorkload {
     seconds: number,
     rate: number,
     name: string,
+    /** Extra librdkafka settings (SASL for an authenticated cluster). */
+    clientConfig: Readonly<Record<string, string>> = {},
   ) {
     this.child = spawn(
       PYTHON,
       [WORKLOAD, 'produce', bootstrap, topic, String(partitions), String(seconds), String(rate), name],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: workloadEnv(clientConfig) },
     );
     let buf = '';
     let summary: { sent: number; acked: number; failed: number; unflushed: number } | undefined;
@@ -402,8 +423,15 @@ export class ConsumerWorkload {
 }
 
 /** Every record of a topic, read with librdkafka from each partition's start to its high watermark. */
-export async function dumpTopic(bootstrap: string, topic: string): Promise<[number, number, string][]> {
-  const child = spawn(PYTHON, [WORKLOAD, 'dump', bootstrap, topic], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function dumpTopic(
+  bootstrap: string,
+  topic: string,
+  clientConfig: Readonly<Record<string, string>> = {},
+): Promise<[number, number, string][]> {
+  const child = spawn(PYTHON, [WORKLOAD, 'dump', bootstrap, topic], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: workloadEnv(clientConfig),
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => {

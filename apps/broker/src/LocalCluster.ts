@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { MAX_REPLICATION_FACTOR } from '@fjord/contracts';
@@ -32,6 +32,39 @@ export interface LocalClusterOptions {
   readonly logLevel?: string;
   /** Also print broker logs to this process's stderr. */
   readonly echoLogs?: boolean;
+  /**
+   * An authenticated listener instead of PLAINTEXT: each broker's one listener, `INTERNAL`, is
+   * SASL_PLAINTEXT with this SCRAM mechanism for brokers and clients alike, the inter-broker user's
+   * credential comes from an `--add-scram-file` every broker is started with, and brokers
+   * authenticate to each other as that user. `passwords` gives single brokers another password
+   * (one that does not match cannot join).
+   */
+  readonly sasl?: LocalClusterSasl;
+}
+
+export interface LocalClusterSasl {
+  readonly mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  readonly user: string;
+  readonly password: string;
+  readonly passwords?: Readonly<Record<number, string>>;
+}
+
+/** Broker settings of an authenticated INTERNAL listener (see LocalClusterOptions.sasl). */
+function saslSettings(
+  host: string,
+  port: number,
+  sasl: LocalClusterSasl,
+  password: string,
+): Record<string, string> {
+  const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${sasl.user}" password="${password}";`;
+  return {
+    listeners: `INTERNAL://${host}:${port}`,
+    'listener.security.protocol.map': 'INTERNAL:SASL_PLAINTEXT',
+    'inter.broker.listener.name': 'INTERNAL',
+    'sasl.enabled.mechanisms': sasl.mechanism,
+    'sasl.mechanism.inter.broker.protocol': sasl.mechanism,
+    [`listener.name.internal.${sasl.mechanism.toLowerCase()}.sasl.jaas.config`]: jaas,
+  };
 }
 
 /** One broker process of a LocalCluster. */
@@ -168,9 +201,22 @@ export class LocalCluster {
         'fjord.metrics.listen': `${host}:${metricsPort}`,
         // The product's replication-factor cap, owned by contracts.
         'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
+        ...(options.sasl
+          ? saslSettings(host, port, options.sasl, options.sasl.passwords?.[id] ?? options.sasl.password)
+          : {}),
         ...options.overrides,
       };
       const args = Object.entries(settings).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
+      if (options.sasl) {
+        // As the zone agent does: the credential in a file only the owner reads, not on the command line.
+        mkdirSync(dataDir, { recursive: true });
+        const file = join(dataDir, 'scram-users');
+        const password = options.sasl.passwords?.[id] ?? options.sasl.password;
+        writeFileSync(file, `${options.sasl.mechanism}=[name=${options.sasl.user},password=${password}]\n`, {
+          mode: 0o600,
+        });
+        args.push('--add-scram-file', file);
+      }
       brokers.push(new LocalBroker(id, zone, host, port, metricsPort, dataDir, logDirs, args, options));
     }
     return new LocalCluster(clusterId, brokers);

@@ -25,6 +25,8 @@ import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
 import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
+import { ListenerAllowlists } from './network/ListenerAllowlists.js';
+import { ListenerTlsReloader } from './network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
 import { SocketServer } from './network/SocketServer.js';
 import { tlsByListener } from './network/TlsContext.js';
@@ -39,6 +41,7 @@ import { AlterPartitionManager } from './replica/AlterPartitionManager.js';
 import { DirectoryAssignmentManager } from './replica/DirectoryAssignmentManager.js';
 import { ReplicaManager } from './replica/ReplicaManager.js';
 import { authorizerFromConfig } from './security/AuthorizerConfig.js';
+import { interBrokerSecurity } from './security/InterBrokerSecurity.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
 import type { BrokerServices } from './server/BrokerServices.js';
@@ -118,6 +121,16 @@ export class Broker {
     const authorizer = authorizerFromConfig(config);
     // TLS material is loaded (and refused with the key named) before anything else starts.
     const tls = tlsByListener(config.listeners, config.passthrough);
+    // How this broker reaches the others' inter-broker listener (TLS, SASL); only a cluster has others.
+    const interBrokerListener = config.listeners.find((l) => l.name === config.interBrokerListener)!;
+    const peerSecurity = clustered
+      ? interBrokerSecurity(interBrokerListener, config.passthrough, tls.get(interBrokerListener.name))
+      : undefined;
+    const allowlists = new ListenerAllowlists(
+      config.nodeId,
+      config.listeners.map((l) => l.name),
+      config.passthrough,
+    );
 
     const logs = new LogManager(config.logDirs, log, {
       clusterId,
@@ -153,6 +166,8 @@ export class Broker {
           connectTimeoutMs: replica.socketTimeoutMs,
           requestTimeoutMs: replica.socketTimeoutMs,
           maxResponseBytes: config.socketRequestMaxBytes + replica.fetchResponseMaxBytes,
+          security: peerSecurity,
+          log,
         }),
     });
     const topicDefaults: TopicDefaults = {
@@ -214,6 +229,8 @@ export class Broker {
         brokerId: config.nodeId,
         requestTimeoutMs: replica.socketTimeoutMs,
         retryBackoffMs: 100,
+        security: peerSecurity,
+        log,
       },
     );
     replicas.alterPartitions = new AlterPartitionManager(
@@ -254,6 +271,18 @@ export class Broker {
       INTERNAL_TOPICS,
       log,
     );
+    // Late: the socket server that applies reloaded contexts is built after the services.
+    const tlsTarget = new LateBound<SocketServer>('SocketServer');
+    const listenerTlsReloader =
+      tls.size > 0
+        ? new ListenerTlsReloader(
+            config.nodeId,
+            [...tls.keys()],
+            config.passthrough,
+            (listener, next) => tlsTarget.get().setListenerTls(listener, next),
+            log,
+          )
+        : undefined;
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
@@ -276,6 +305,7 @@ export class Broker {
         return { start: Number(r.producerIdStart), length: r.producerIdLen };
       }),
       sasl,
+      listenerTls: listenerTlsReloader,
       authorizer,
       quotas: new QuotaManagers(
         { samples: network.quotaWindowNum, windowMs: network.quotaWindowSizeSeconds * 1000 },
@@ -398,8 +428,17 @@ export class Broker {
         idleTimeoutMs: network.connectionsMaxIdleMs,
       },
       log,
-      { tls, connectionQuotas: connectionQuotasFromConfig(config) },
+      { tls, connectionQuotas: connectionQuotasFromConfig(config), allowlists },
     );
+    tlsTarget.set(socketServer);
+    metadata.onChange((image) => listenerTlsReloader?.update(image));
+    // A changed allowlist applies to new connections at once and closes open ones it no longer admits.
+    metadata.onChange((image) => {
+      const changed = allowlists.update(image);
+      if (changed.length === 0) return;
+      const closed = socketServer.enforceAllowlists(changed);
+      log.info({ listeners: changed, closed }, 'fjord.allowed.cidrs changed');
+    });
     apis.set(
       new KafkaApis(
         services,
@@ -444,9 +483,11 @@ export class Broker {
               groups,
               isActiveController: () => election.isActive,
               connectionCounts: () => socketServer.connectionCounts(),
+              refusedByAllowlist: () => socketServer.refusedByAllowlistCounts(),
             },
             interBrokerAddress,
             log,
+            peerSecurity,
           ));
       },
       stop: () => metricsServer?.close(),

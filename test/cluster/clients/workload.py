@@ -15,6 +15,7 @@ dump BOOTSTRAP TOPIC
     {"records": [[partition, offset, value], ...]}.
 """
 import json
+import os
 import signal
 import sys
 import time
@@ -22,6 +23,8 @@ import time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 mode, bootstrap, topic, *rest = sys.argv[1:]
+# Extra librdkafka settings for every client (e.g. SASL for an authenticated cluster), as JSON.
+EXTRA = json.loads(os.environ.get("FJORD_WORKLOAD_CLIENT_CONFIG", "{}"))
 
 
 def emit(o):
@@ -46,6 +49,7 @@ if mode == "produce":
         "message.timeout.ms": 120000,
         "socket.timeout.ms": 10000,
         "topic.metadata.refresh.interval.ms": 5000,
+        **EXTRA,
     })
     counts = {"acked": 0, "failed": 0}
 
@@ -78,7 +82,7 @@ elif mode == "consume":
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-                  "enable.auto.commit": True, "auto.commit.interval.ms": 500, "session.timeout.ms": 10000})
+                  "enable.auto.commit": True, "auto.commit.interval.ms": 500, "session.timeout.ms": 10000, **EXTRA})
     c.subscribe([topic])
     start = time.time()
     while time.time() - start < seconds and not stop["now"]:
@@ -97,7 +101,7 @@ elif mode == "dump":
     # and the client's own timeout and transport errors.
     LEADERSHIP_MOVING = {5, 6, 7, 74, 75, KafkaError._TIMED_OUT, KafkaError._TRANSPORT}
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dump-{now_ms()}", "enable.auto.commit": False,
-                  "enable.partition.eof": True})
+                  "enable.partition.eof": True, **EXTRA})
     md = c.list_topics(topic, timeout=20)
     parts = sorted(md.topics[topic].partitions.keys())
     ends = {}

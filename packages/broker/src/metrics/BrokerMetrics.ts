@@ -21,6 +21,8 @@ export interface BrokerMetricsSources {
   isActiveController(): boolean;
   /** Open connections per listener name. */
   connectionCounts(): ReadonlyMap<string, number>;
+  /** Connections refused by `fjord.allowed.cidrs`, per listener name. */
+  refusedByAllowlist(): ReadonlyMap<string, number>;
   /** `fjord.metrics.partition.series.max`: per-partition rows per family; 0 turns them off. */
   readonly partitionSeriesMax: number;
   /** Asks leaders for the high watermarks of partitions this broker does not host (consumer lag). */
@@ -104,6 +106,17 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const [listener, n] of s.connectionCounts()) this.set({ listener }, n);
+      },
+    });
+
+    new Counter({
+      name: 'kafka_server_socketservermetrics_connection_refused_allowlist_total',
+      help: 'Connections refused at accept because the client address is not in the listener’s fjord.allowed.cidrs',
+      labelNames: ['listener'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [listener, n] of s.refusedByAllowlist()) this.inc({ listener }, n);
       },
     });
 

@@ -1,6 +1,7 @@
 import type { MetadataImage } from '@fjord/metadata';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { type BrokerAddress, BrokerClient } from '../network/BrokerClient.js';
+import type { InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
 
 const LIST_OFFSETS_VERSION = 7;
 /** A scrape waits at most this long for other brokers; lag is left out for what did not answer. */
@@ -24,6 +25,8 @@ export class RemoteLogEnds {
   constructor(
     private readonly brokerId: number,
     private readonly addressOf: (brokerId: number) => BrokerAddress | undefined,
+    /** How this broker connects to the others (TLS, SASL). */
+    private readonly security?: InterBrokerSecurity,
   ) {}
 
   async highWatermarks(
@@ -86,6 +89,7 @@ export class RemoteLogEnds {
         connectTimeoutMs: TIMEOUT_MS,
         requestTimeoutMs: TIMEOUT_MS,
         maxResponseBytes: 16 * 1024 * 1024,
+        security: this.security,
       });
       this.clients.set(leader, c);
     }

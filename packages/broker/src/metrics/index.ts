@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parseHostPort, type ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { BrokerAddress } from '../network/BrokerClient.js';
+import type { InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
 import { BrokerMetrics, type BrokerMetricsSources } from './BrokerMetrics.js';
 import { MetricsServer } from './MetricsServer.js';
 import { RemoteLogEnds } from './RemoteLogEnds.js';
@@ -19,13 +20,14 @@ export async function serveMetrics(
   sources: Omit<BrokerMetricsSources, 'partitionSeriesMax' | 'remoteEnds'>,
   brokerAddress: (brokerId: number) => BrokerAddress | undefined,
   log: Logger,
+  security?: InterBrokerSecurity,
 ): Promise<MetricsServer> {
   // Validated with the config; parsed again here so the config module stays free of metrics types.
   const { host, port } = parseHostPort(config.values.get('fjord.metrics.listen') as string)!;
   const metrics = new BrokerMetrics({
     ...sources,
     partitionSeriesMax: Number(config.values.get('fjord.metrics.partition.series.max')),
-    remoteEnds: new RemoteLogEnds(config.nodeId, brokerAddress),
+    remoteEnds: new RemoteLogEnds(config.nodeId, brokerAddress, security),
   });
   sources.replicas.onReplicatedBytes = (topic, bytes) => sources.traffic.replicated(topic, bytes);
   return MetricsServer.listen(host, port, metrics, log);

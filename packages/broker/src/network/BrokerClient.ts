@@ -1,11 +1,17 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import {
+  ApiKey,
   type ApiMessageTypes,
   decodeResponseFrame,
+  ErrorCode,
   encodeRequestFrame,
   FrameDecoder,
   ProtocolDecodeError,
 } from '@fjord/protocol';
+import type { Logger } from 'pino';
+import type { InterBrokerSasl, InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
+import { ScramClientError, ScramClientExchange } from '../security/ScramClient.js';
 
 type Api = keyof ApiMessageTypes;
 
@@ -20,6 +26,12 @@ export interface BrokerClientOptions {
   readonly requestTimeoutMs: number;
   /** Largest response frame accepted (replica fetch responses are the big ones). */
   readonly maxResponseBytes: number;
+  /** TLS and SASL of the inter-broker listener; plain TCP without authentication when absent. */
+  readonly security?: InterBrokerSecurity;
+  /** After a failed authentication, connecting again is refused at once for this long (default 1 s). */
+  readonly authFailureBackoffMs?: number;
+  /** Where authentication failures are reported (they say why a broker cannot join or follow). */
+  readonly log?: Logger;
 }
 
 /**
@@ -36,6 +48,17 @@ export class BrokerRequestError extends Error {
     this.name = 'BrokerRequestError';
   }
 }
+
+/** The peer refused this broker's credentials (or could not prove its own): retried like a lost connection, paced. */
+export class BrokerAuthenticationError extends BrokerRequestError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerAuthenticationError';
+  }
+}
+
+/** Re-authenticate this long before the peer's session lifetime (KIP-368) runs out. */
+const REAUTH_MARGIN_MS = 1000;
 
 interface InFlight {
   readonly apiKey: Api;
@@ -55,6 +78,11 @@ interface InFlight {
  */
 export class BrokerClient {
   private socket?: Socket;
+  /** The current socket is connected and authenticated: requests may use it. */
+  private ready = false;
+  /** When the peer's SASL session ends (0: never). */
+  private sessionExpiresAt = 0;
+  private authFailure?: { readonly error: BrokerAuthenticationError; readonly until: number };
   private connecting?: Promise<Socket>;
   private readonly inFlight: InFlight[] = [];
   private nextCorrelationId = 1;
@@ -72,7 +100,16 @@ export class BrokerClient {
     timeoutMs = this.options.requestTimeoutMs,
   ): Promise<ApiMessageTypes[K]['response']> {
     if (this.closed) throw new BrokerRequestError('client closed');
-    const socket = await this.connection();
+    return this.request(await this.connection(), apiKey, version, body, timeoutMs);
+  }
+
+  private request<K extends Api>(
+    socket: Socket,
+    apiKey: K,
+    version: number,
+    body: ApiMessageTypes[K]['requestInput'],
+    timeoutMs = this.options.requestTimeoutMs,
+  ): Promise<ApiMessageTypes[K]['response']> {
     const correlationId = this.nextCorrelationId++ & 0x7fffffff;
     const frame = encodeRequestFrame(apiKey, version, correlationId, this.options.clientId, body);
     return new Promise((resolve, reject) => {
@@ -105,7 +142,9 @@ export class BrokerClient {
   }
 
   private connection(): Promise<Socket> {
-    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    if (this.socket && this.ready && this.sessionExpiresAt !== 0 && Date.now() >= this.sessionExpiresAt)
+      this.fail(this.socket, new BrokerRequestError('SASL session expired; authenticating again'));
+    if (this.socket && this.ready && !this.socket.destroyed) return Promise.resolve(this.socket);
     this.connecting ??= this.open().finally(() => {
       this.connecting = undefined;
     });
@@ -115,23 +154,47 @@ export class BrokerClient {
   private open(): Promise<Socket> {
     const target = this.address();
     if (!target) return Promise.reject(new BrokerRequestError('no address known for the peer'));
+    const failure = this.authFailure;
+    if (failure && Date.now() < failure.until) return Promise.reject(failure.error);
+    const tlsOptions = this.options.security?.tls;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: target.host, port: target.port });
+      const socket = tlsOptions
+        ? tlsConnect({
+            ...tlsOptions,
+            host: target.host,
+            port: target.port,
+            servername: isIP(target.host) ? undefined : target.host,
+          })
+        : connect({ host: target.host, port: target.port });
       socket.setNoDelay(true);
       const frames = new FrameDecoder(this.options.maxResponseBytes);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new BrokerRequestError(`connect to ${target.host}:${target.port} timed out`));
       }, this.options.connectTimeoutMs);
-      socket.once('connect', () => {
+      socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         if (this.closed) {
           socket.destroy();
           reject(new BrokerRequestError('client closed'));
           return;
         }
+        // Responses route to this socket from now on; requests other than authentication wait for `ready`.
         this.socket = socket;
-        resolve(socket);
+        this.authenticate(socket, target).then(
+          (lifetimeMs) => {
+            this.ready = true;
+            this.sessionExpiresAt =
+              lifetimeMs > 0 ? Date.now() + Math.max(0, lifetimeMs - REAUTH_MARGIN_MS) : 0;
+            resolve(socket);
+          },
+          (e: Error) => {
+            const error =
+              e instanceof BrokerRequestError ? e : new BrokerRequestError(`authentication: ${e.message}`);
+            this.fail(socket, error);
+            reject(error);
+          },
+        );
       });
       socket.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -150,6 +213,51 @@ export class BrokerClient {
         if (error) this.fail(socket, new BrokerRequestError(`response of ${error.size} bytes refused`));
       });
     });
+  }
+
+  /**
+   * SaslHandshake v1 and SaslAuthenticate, as Kafka's brokers authenticate to each other: PLAIN's
+   * single token, or SCRAM's two rounds with the server's signature checked. Resolves with the
+   * session lifetime the peer grants (0: unlimited). A refusal becomes a BrokerAuthenticationError
+   * and holds off reconnecting for a while (the peer also delays its answers to failures).
+   */
+  private async authenticate(socket: Socket, target: BrokerAddress): Promise<number> {
+    const sasl = this.options.security?.sasl;
+    if (!sasl) return 0;
+    const refuse = (reason: string): never => {
+      const error = new BrokerAuthenticationError(
+        `SASL authentication with ${sasl.mechanism} as ${sasl.username} to broker at ${target.host}:${target.port} failed: ${reason}`,
+      );
+      this.authFailure = { error, until: Date.now() + (this.options.authFailureBackoffMs ?? 1000) };
+      this.options.log?.warn(
+        { peer: `${target.host}:${target.port}`, mechanism: sasl.mechanism, user: sasl.username, reason },
+        'inter-broker authentication failed',
+      );
+      throw error;
+    };
+    const handshake = await this.request(socket, ApiKey.SaslHandshake, 1, { mechanism: sasl.mechanism });
+    if (handshake.errorCode !== ErrorCode.NONE)
+      refuse(`mechanism not enabled there (it offers ${handshake.mechanisms.join(', ') || 'none'})`);
+    const step = async (token: Buffer) => {
+      const r = await this.request(socket, ApiKey.SaslAuthenticate, 1, { authBytes: token });
+      if (r.errorCode !== ErrorCode.NONE) refuse(r.errorMessage ?? `error ${r.errorCode}`);
+      return r;
+    };
+    let last: Awaited<ReturnType<typeof step>>;
+    if (sasl.mechanism === 'PLAIN') last = await step(plainToken(sasl));
+    else {
+      const exchange = new ScramClientExchange(sasl.mechanism, sasl.username, sasl.password);
+      try {
+        const serverFirst = await step(exchange.first());
+        last = await step(exchange.final(serverFirst.authBytes));
+        exchange.verify(last.authBytes);
+      } catch (e) {
+        if (e instanceof ScramClientError) refuse(e.message);
+        throw e;
+      }
+    }
+    this.authFailure = undefined;
+    return Number(last.sessionLifetimeMs);
   }
 
   private onFrame(socket: Socket, frame: Buffer): void {
@@ -176,9 +284,15 @@ export class BrokerClient {
     // Requests in flight belong to the current socket; a stale one's failure is already settled.
     if (this.socket !== socket) return;
     this.socket = undefined;
+    this.ready = false;
     for (const r of this.inFlight.splice(0)) {
       clearTimeout(r.timer);
       r.reject(error);
     }
   }
+}
+
+/** PLAIN's one token: authzid (empty), user, password, NUL-separated (RFC 4616). */
+function plainToken(sasl: InterBrokerSasl): Buffer {
+  return Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`, 'utf8');
 }

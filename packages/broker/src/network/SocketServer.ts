@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/BrokerConfig.js';
 import { rfc2253 } from '../security/DistinguishedName.js';
@@ -21,6 +21,8 @@ export interface SocketServerOptions {
   readonly connectionQuotas?: ConnectionQuotas;
   /** TLS handshakes taking longer are abandoned. */
   readonly tlsHandshakeTimeoutMs?: number;
+  /** Which client addresses each listener accepts (`fjord.allowed.cidrs`); everyone when absent. */
+  readonly allowlists?: { allows(listener: string, address: string): boolean };
 }
 
 const ANONYMOUS = 'User:ANONYMOUS';
@@ -39,9 +41,13 @@ export function clientIp(socket: Socket): string {
  */
 export class SocketServer {
   private readonly servers: Server[] = [];
+  /** Each TLS listener's current settings (a reload swaps them) and, once listening, its server. */
+  private readonly tlsListeners = new Map<string, { tls: ListenerTls; server?: TlsServer }>();
   private readonly connections = new Set<KafkaConnection>();
   private readonly listenerNames: string[] = [];
-  private readonly rawSockets = new Set<Socket>();
+  /** Accepted TCP connections, with their listener, until they close (including those still in TLS). */
+  private readonly rawSockets = new Map<Socket, string>();
+  private readonly refusedByAllowlist = new Map<string, number>();
   private nextConnectionId = 0;
 
   constructor(
@@ -49,7 +55,9 @@ export class SocketServer {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly options: SocketServerOptions = {},
-  ) {}
+  ) {
+    for (const [name, tls] of options.tls ?? []) this.tlsListeners.set(name, { tls });
+  }
 
   async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = [];
@@ -80,17 +88,21 @@ export class SocketServer {
     const usesTls = listener.securityProtocol === 'SSL' || listener.securityProtocol === 'SASL_SSL';
     let server: Server;
     if (usesTls) {
-      const tls = this.options.tls?.get(listener.name);
-      if (!tls)
+      const entry = this.tlsListeners.get(listener.name);
+      if (!entry)
         throw new Error(
           `listener ${listener.name} uses ${listener.securityProtocol} but has no TLS settings`,
         );
       const tlsServer = createTlsServer(
-        { ...tls.options, handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? 10_000 },
-        (socket) => this.acceptTls(listener, tls, socket),
+        { ...entry.tls.options, handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? 10_000 },
+        // The listener's settings as they are when the handshake completes (a reload swaps them).
+        (socket) => this.acceptTls(listener, entry.tls, socket),
       );
-      tlsServer.on('tlsClientError', (err, socket) =>
-        this.log.warn(
+      entry.server = tlsServer;
+      tlsServer.on('tlsClientError', (err, socket) => {
+        // Gone before the handshake: refused at accept (logged there already) or the client hung up.
+        const gone = socket.remoteAddress === undefined;
+        this.log[gone ? 'debug' : 'warn'](
           {
             listener: listener.name,
             client: clientIp(socket),
@@ -98,8 +110,8 @@ export class SocketServer {
             code: (err as NodeJS.ErrnoException).code,
           },
           'TLS handshake failed, connection closed',
-        ),
-      );
+        );
+      });
       server = tlsServer;
     } else server = createServer((socket) => this.accept(listener, socket, ANONYMOUS));
     // Runs before TLS starts, so a refused connection costs no handshake.
@@ -108,13 +120,22 @@ export class SocketServer {
   }
 
   private admit(listener: ListenerConfig, raw: Socket): void {
-    this.rawSockets.add(raw);
-    raw.once('close', () => this.rawSockets.delete(raw));
     // Errors before the connection is handed over (TLS clients hanging up) must not go unhandled.
     raw.on('error', () => {});
+    const ip = clientIp(raw);
+    if (this.options.allowlists && !this.options.allowlists.allows(listener.name, ip)) {
+      this.refusedByAllowlist.set(listener.name, (this.refusedByAllowlist.get(listener.name) ?? 0) + 1);
+      this.log.warn(
+        { listener: listener.name, client: ip },
+        'connection refused: address not in fjord.allowed.cidrs',
+      );
+      raw.destroy();
+      return;
+    }
+    this.rawSockets.set(raw, listener.name);
+    raw.once('close', () => this.rawSockets.delete(raw));
     const quotas = this.options.connectionQuotas;
     if (!quotas) return;
-    const ip = clientIp(raw);
     const admission = quotas.admit(listener.name, ip);
     if (!admission.ok) {
       this.log.warn({ listener: listener.name, client: ip, reason: admission.reason }, 'connection refused');
@@ -181,6 +202,48 @@ export class SocketServer {
     return counts;
   }
 
+  /**
+   * New TLS settings for a listener (a reloaded keystore or truststore): connections accepted from
+   * now on handshake with them; open connections keep the session they have.
+   */
+  setListenerTls(listener: string, tls: ListenerTls): void {
+    const entry = this.tlsListeners.get(listener);
+    if (!entry) throw new Error(`listener ${listener} does not use TLS`);
+    entry.server?.setSecureContext(tls.options);
+    entry.tls = tls;
+  }
+
+  /** Connections refused because of `fjord.allowed.cidrs`, per listener (every listener present). */
+  refusedByAllowlistCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const l of this.listenerNames) counts.set(l, this.refusedByAllowlist.get(l) ?? 0);
+    return counts;
+  }
+
+  /**
+   * Closes the open connections of `listeners` (those still in their TLS handshake too) whose
+   * client address the allowlist no longer accepts; returns how many.
+   */
+  enforceAllowlists(listeners: readonly string[]): number {
+    const allowlists = this.options.allowlists;
+    if (!allowlists) return 0;
+    const refused = (listener: string, ip: string) =>
+      listeners.includes(listener) && !allowlists.allows(listener, ip);
+    let closed = 0;
+    for (const c of this.connections) {
+      if (!refused(c.info.listenerName, c.info.clientAddress)) continue;
+      this.log.warn(
+        { listener: c.info.listenerName, client: c.info.clientAddress, conn: c.info.connectionId },
+        'connection closed: address no longer in fjord.allowed.cidrs',
+      );
+      c.close('address no longer allowed');
+      closed++;
+    }
+    // Connections still in their TLS handshake have no KafkaConnection yet.
+    for (const [raw, listener] of this.rawSockets) if (refused(listener, clientIp(raw))) raw.destroy();
+    return closed;
+  }
+
   /** Stops accepting, then closes open connections. */
   async close(): Promise<void> {
     // server.close() waits for open connections, so close those once accepting has stopped.
@@ -189,7 +252,7 @@ export class SocketServer {
     );
     for (const c of this.connections) c.close('shutdown');
     // Connections still in their TLS handshake are not KafkaConnections yet.
-    for (const s of this.rawSockets) s.destroy();
+    for (const s of this.rawSockets.keys()) s.destroy();
     await closed;
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createSecureContext, type TlsOptions } from 'node:tls';
 import { ConfigError } from '@fjord/metadata';
 import { SslPrincipalMapper, SslPrincipalMappingError } from '../security/SslPrincipalMapper.js';
@@ -29,7 +30,8 @@ export function listenerTls(listener: string, raw: ReadonlyMap<string, string>):
   const get = (k: string) => raw.get(prefix + k) ?? raw.get(k);
   const keyName = (k: string) => (raw.has(prefix + k) ? prefix + k : k);
   const file = (k: string) => {
-    const path = get(k)!;
+    // Relative paths are the broker's working directory's (the zone agent's tls/<name>.pem).
+    const path = resolve(get(k)!);
     try {
       return readFileSync(path);
     } catch (e) {

@@ -1,5 +1,12 @@
 import { type ApiMessageTypes, decodeResponseFrame, ErrorCode, encodeRequestFrame } from '@fjord/protocol';
-import { type BrokerAddress, BrokerClient, BrokerRequestError } from '../network/BrokerClient.js';
+import type { Logger } from 'pino';
+import {
+  type BrokerAddress,
+  BrokerAuthenticationError,
+  BrokerClient,
+  BrokerRequestError,
+} from '../network/BrokerClient.js';
+import type { InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
 
 type Api = keyof ApiMessageTypes;
 
@@ -8,6 +15,9 @@ export interface ControllerChannelOptions {
   readonly requestTimeoutMs: number;
   /** Pause between attempts while the controller is unknown, moving, or unreachable. */
   readonly retryBackoffMs: number;
+  /** How this broker connects to the controller (TLS, SASL), and where refusals are logged. */
+  readonly security?: InterBrokerSecurity;
+  readonly log?: Logger;
 }
 
 export interface ControllerLocator {
@@ -53,6 +63,8 @@ export class ControllerChannel {
         connectTimeoutMs: options.requestTimeoutMs,
         requestTimeoutMs: options.requestTimeoutMs,
         maxResponseBytes: 100 * 1024 * 1024,
+        security: options.security,
+        log: options.log,
       },
     );
   }
@@ -75,7 +87,8 @@ export class ControllerChannel {
       } catch (e) {
         if (!(e instanceof BrokerRequestError) && !(e instanceof ControllerUnavailableError)) throw e;
         lastError = e.message;
-        this.locator.poke();
+        // A refused login means the controller is there; looking for another one would not help.
+        if (!(e instanceof BrokerAuthenticationError)) this.locator.poke();
       }
       if (Date.now() + this.options.retryBackoffMs > giveUpAt)
         throw new ControllerUnavailableError(`controller request ${apiKey} failed: ${lastError}`);

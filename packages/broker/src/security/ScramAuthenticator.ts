@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hmac, SCRAM_HASH, type ScramCredential, type ScramMechanism } from './ScramCredential.js';
+import { hmac, SCRAM_HASH, type ScramCredential, type ScramMechanism, xor } from './ScramCredential.js';
 
 export type SaslStep =
   | { readonly kind: 'challenge'; readonly token: Buffer }
@@ -110,8 +110,7 @@ export class ScramAuthenticator {
         kind: 'failure',
         message: `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`,
       };
-    const clientKey = Buffer.alloc(proof.length);
-    for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i]! ^ signature[i]!;
+    const clientKey = xor(proof, signature);
     const computed = createHash(hash).update(clientKey).digest();
     if (!timingSafeEqual(computed, cred.storedKey))
       return {

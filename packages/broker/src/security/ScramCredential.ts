@@ -1,4 +1,5 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { scramKeys } from '@fjord/metadata';
 
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
@@ -39,6 +40,13 @@ export function saltedPassword(
   );
 }
 
+/** Byte-wise XOR of two equally long buffers (ClientProof = ClientKey XOR ClientSignature, and back). */
+export function xor(a: Buffer, b: Buffer): Buffer {
+  const out = Buffer.alloc(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
+  return out;
+}
+
 /** Derives the stored credential from a password (salted, iterated; the password is dropped). */
 export function scramCredential(
   mechanism: ScramMechanism,
@@ -46,14 +54,9 @@ export function scramCredential(
   iterations = MIN_ITERATIONS,
   salt: Buffer = randomBytes(32),
 ): ScramCredential {
-  const hash = SCRAM_HASH[mechanism];
-  const salted = saltedPassword(mechanism, password, salt, iterations);
-  const clientKey = hmac(hash, salted, 'Client Key');
-  return {
+  const { storedKey, serverKey } = scramKeys(
     mechanism,
-    salt,
-    iterations,
-    storedKey: createHash(hash).update(clientKey).digest(),
-    serverKey: hmac(hash, salted, 'Server Key'),
-  };
+    saltedPassword(mechanism, password, salt, iterations),
+  );
+  return { mechanism, salt, iterations, storedKey, serverKey };
 }

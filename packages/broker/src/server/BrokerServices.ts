@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
 import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
+import type { ListenerTlsReloader } from '../network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { InstanceDiskBudget } from '../quota/InstanceDiskBudget.js';
@@ -40,6 +41,8 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdAllocator;
   readonly fetchSessions: FetchSessionCache;
   readonly sasl: SaslConfig;
+  /** Reloads TLS listeners' keystores and truststores (dynamic per-broker configs); absent without TLS listeners. */
+  readonly listenerTls?: ListenerTlsReloader;
   /** The ACL authorizer; undefined when `authorizer.class.name` is unset (everything allowed). */
   readonly authorizer?: Authorizer;
   /** Client quotas and the instance bandwidth limit. */

@@ -1,4 +1,4 @@
-import { AclOperation } from '@fjord/metadata';
+import { AclOperation, listenerConfigDef } from '@fjord/metadata';
 import * as messages from '@fjord/protocol';
 import {
   API_CODEC_LIST,
@@ -12,6 +12,7 @@ import {
   type RequestHeaderInfo,
 } from '@fjord/protocol';
 import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
+import type { AlterConfigsResource } from '../network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
 import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
@@ -152,9 +153,6 @@ export class KafkaApis implements FrameHandler {
       header.apiVersion >= range.minVersion &&
       header.apiVersion <= range.maxVersion;
     if (!versionOk) return this.unsupported(header, connection);
-    if (FORWARDED_APIS.has(header.apiKey) && !connection.forwarded && !this.services.isActiveController())
-      return this.forward(connection, frame, header);
-
     let request: unknown;
     try {
       const decode = API_CODEC_LIST[header.apiKey]!.decodeRequest[header.apiVersion]!;
@@ -182,6 +180,18 @@ export class KafkaApis implements FrameHandler {
       connection,
       broker: this.services,
     };
+    // Listener TLS files are checked by the broker they belong to, before the change goes anywhere.
+    const tlsReload = this.listenerTlsCheck(header.apiKey, request, ctx);
+    if (tlsReload && 'refusal' in tlsReload) return this.respond(header, tlsReload.refusal, ctx, 0);
+    if (FORWARDED_APIS.has(header.apiKey) && !connection.forwarded && !this.services.isActiveController()) {
+      const forwarded = this.forward(connection, frame, header);
+      if (!tlsReload) return forwarded;
+      return forwarded.then((r) => {
+        tlsReload.reload();
+        return r;
+      });
+    }
+
     // Broker-to-broker APIs need CLUSTER_ACTION, as Kafka's authorizeClusterOperation.
     if (INTER_BROKER_APIS.has(header.apiKey) && !authorizeCluster(ctx, AclOperation.CLUSTER_ACTION))
       return this.errorResponse(header, connection, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
@@ -200,6 +210,7 @@ export class KafkaApis implements FrameHandler {
       return Promise.resolve(result).then(
         async (r) => {
           await this.services.awaitMetadataPropagation();
+          tlsReload?.reload();
           return this.respond(header, r, ctx, syncMs);
         },
         (e: unknown) => this.refuseInvalid(e, header, connection),
@@ -210,6 +221,40 @@ export class KafkaApis implements FrameHandler {
         (e: unknown) => this.refuseInvalid(e, header, connection),
       );
     return this.respond(header, result, ctx, syncMs);
+  }
+
+  /**
+   * For (Incremental)AlterConfigs received from a client (not forwarded) by someone allowed to
+   * alter broker configs: a refusal when listener TLS settings of this broker cannot be used, else
+   * a hook that reads the files again once the change is done (setting the same paths reloads too).
+   */
+  private listenerTlsCheck(
+    apiKey: number,
+    request: unknown,
+    ctx: RequestContext,
+  ): { refusal: unknown } | { reload(): void } | undefined {
+    const reloader = this.services.listenerTls;
+    if (!reloader || ctx.connection.forwarded) return undefined;
+    if (apiKey !== ApiKey.AlterConfigs && apiKey !== ApiKey.IncrementalAlterConfigs) return undefined;
+    if (!authorizeCluster(ctx, AclOperation.ALTER_CONFIGS)) return undefined;
+    const req = request as { resources: AlterConfigsResource[]; validateOnly: boolean };
+    const touched = req.resources.some(
+      (r) =>
+        r.resourceName === String(this.services.brokerId) &&
+        r.configs.some((c) => listenerConfigDef(c.name)?.perBrokerOnly),
+    );
+    if (!touched) return undefined;
+    const refusal = reloader.precheck(
+      this.services.metadata.image,
+      req.resources,
+      apiKey === ApiKey.IncrementalAlterConfigs,
+    );
+    if (refusal) return { refusal };
+    return {
+      reload: () => {
+        if (!req.validateOnly) reloader.update(this.services.metadata.image, true);
+      },
+    };
   }
 
   /** A request Kafka would have refused while parsing: log why and close; anything else propagates. */

@@ -1,6 +1,7 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
 import { type ConfigValue, formatConfigValue } from './ConfigDef.js';
 import { INSTANCE_CONFIG_DEFS } from './InstanceConfigDefs.js';
+import { listenerConfigDef } from './ListenerConfigDefs.js';
 import { REPLICATION_THROTTLE_RATE_DEFS } from './ReplicationThrottleConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS, type TopicConfigDef } from './TopicConfigDefs.js';
 
@@ -100,12 +101,18 @@ export class EffectiveConfigs {
     return chain;
   }
 
-  /** Every broker config this broker knows, for DescribeConfigs on a BROKER resource. */
+  /**
+   * Every broker config this broker knows, for DescribeConfigs on a BROKER resource: the static
+   * keys, and the listener-prefixed dynamic ones set for it (passwords shown as null, as Kafka).
+   */
   describeBroker(image: MetadataImage): ConfigEntry[] {
-    return [...this.staticBroker.keys()].sort().map((key) => {
-      const sensitive = SENSITIVE_BROKER_CONFIGS.has(key);
-      const shown = this.brokerChain(image, key, null);
-      const chain = sensitive ? shown.map((s) => ({ ...s, value: null })) : shown;
+    const listenerKeys = [
+      ...image.configsOf('broker', String(this.brokerId)).keys(),
+      ...image.configsOf('broker', '').keys(),
+    ].filter((k) => !this.staticBroker.has(k) && listenerConfigDef(k) !== undefined);
+    return [...new Set([...this.staticBroker.keys(), ...listenerKeys])].sort().map((key) => {
+      const sensitive = SENSITIVE_BROKER_CONFIGS.has(key) || listenerConfigDef(key)?.def.sensitive === true;
+      const chain = this.brokerChain(image, key, null).map((c) => (sensitive ? { ...c, value: null } : c));
       return {
         name: key,
         value: chain[0]!.value,
@@ -128,5 +135,5 @@ export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   ...REPLICATION_THROTTLE_RATE_DEFS.map((d) => d.name),
 ]);
 function isDynamic(key: string): boolean {
-  return DYNAMIC_BROKER_CONFIGS.has(key);
+  return DYNAMIC_BROKER_CONFIGS.has(key) || listenerConfigDef(key) !== undefined;
 }

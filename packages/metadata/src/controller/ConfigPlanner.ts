@@ -1,6 +1,7 @@
 import { ConfigError, parseConfigValue } from '../config/ConfigDef.js';
 import { DYNAMIC_BROKER_CONFIGS } from '../config/EffectiveConfigs.js';
 import { INSTANCE_CONFIG_DEFS } from '../config/InstanceConfigDefs.js';
+import { listenerConfigDef } from '../config/ListenerConfigDefs.js';
 import { REPLICATION_THROTTLE_RATE_DEFS } from '../config/ReplicationThrottleConfigDefs.js';
 import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS } from '../config/TopicConfigDefs.js';
 import type { MetadataImage } from '../image/MetadataImage.js';
@@ -52,6 +53,12 @@ export function planAlterConfigs(
   const next = new Map(incremental ? current : []);
   for (const a of alterations) {
     const def = resourceType === 'topic' ? TOPIC_CONFIG_BY_NAME.get(a.name) : brokerDef(a.name);
+    if (resourceType === 'broker' && resourceName === '' && listenerConfigDef(a.name)?.perBrokerOnly)
+      return {
+        ok: false,
+        error: 'INVALID_REQUEST',
+        message: `Cannot update these configs at default cluster level, broker id must be specified: ${a.name}`,
+      };
     if (!def)
       return {
         ok: false,
@@ -112,6 +119,8 @@ export function planAlterConfigs(
 }
 
 function brokerDef(name: string) {
+  const listenerDef = listenerConfigDef(name);
+  if (listenerDef) return listenerDef.def;
   if (!DYNAMIC_BROKER_CONFIGS.has(name)) return undefined;
   const ownDef = [...INSTANCE_CONFIG_DEFS, ...REPLICATION_THROTTLE_RATE_DEFS].find((d) => d.name === name);
   if (ownDef) return ownDef;

@@ -24,11 +24,16 @@ const HASH: Record<ScramMechanismName, 'sha256' | 'sha512'> = {
   'SCRAM-SHA-512': 'sha512',
 };
 
-/** RFC 5802: StoredKey = H(HMAC(SaltedPassword, "Client Key")), ServerKey = HMAC(SaltedPassword, "Server Key"). */
+/**
+ * RFC 5802: ClientKey = HMAC(SaltedPassword, "Client Key"), StoredKey = H(ClientKey),
+ * ServerKey = HMAC(SaltedPassword, "Server Key"). The one derivation the controller (stored
+ * credentials), the broker's SCRAM server and its inter-broker client share.
+ */
 export function scramKeys(mechanism: ScramMechanismName, saltedPassword: Buffer) {
   const hash = HASH[mechanism];
   const clientKey = createHmac(hash, saltedPassword).update('Client Key').digest();
   return {
+    clientKey,
     storedKey: createHash(hash).update(clientKey).digest(),
     serverKey: createHmac(hash, saltedPassword).update('Server Key').digest(),
   };
