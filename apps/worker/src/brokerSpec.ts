@@ -1,5 +1,11 @@
 import { type AccessRoute, listenerOfRoute, MAX_REPLICATION_FACTOR, usesTls } from '@fjord/contracts';
-import { ADMIN_USER, type BrokerSpec, type ListenerProtocols } from '@fjord/fleet';
+import {
+  ADMIN_USER,
+  type AdminCredential,
+  BROKER_USER,
+  type BrokerSpec,
+  type ListenerProtocols,
+} from '@fjord/fleet';
 import { liveSpecConfigs } from './flows/liveSpec.js';
 
 export interface InstanceFacts {
@@ -99,12 +105,14 @@ export function brokerSpecOf(
   ins: InstanceFacts,
   brokerId: number,
   zone: string,
-  adminPassword: string,
+  credentials: { readonly adminPassword: string; readonly broker: AdminCredential },
   cluster: ClusterSettings = {},
   certificates: Readonly<Record<string, ListenerCertificate>> = {},
 ): BrokerSpec {
+  // Both private listeners authenticate: the control plane as the admin user, brokers as the broker
+  // user; neither network is trusted to vouch for whoever connects (ADR 0015).
   const listeners: Record<string, ListenerProtocols[string]> = {
-    REPLICATION: 'PLAINTEXT',
+    REPLICATION: 'SASL_PLAINTEXT',
     CONTROL: 'SASL_PLAINTEXT',
   };
   const routeProperties: Record<string, string> = {};
@@ -138,11 +146,14 @@ export function brokerSpecOf(
     'fjord.max.replication.factor': String(MAX_REPLICATION_FACTOR),
     // The spec (bandwidth, partition limit, disk), as resizes later set it at run time.
     ...liveSpecConfigs(ins),
-    // ACLs apply to authenticated (SASL) routes. PLAINTEXT listeners are trusted networks: the
-    // replication listener carries broker-to-broker traffic as ANONYMOUS, which must not be refused.
+    // ACLs apply on every listener. ANONYMOUS (PLAINTEXT VPC clients) is no super user: it holds
+    // ordinary ACLs while such a route exists (VPC_PLAINTEXT_GRANTS).
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-    'super.users': `User:${ADMIN_USER};User:ANONYMOUS`,
+    'super.users': `User:${ADMIN_USER};User:${BROKER_USER}`,
     'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    [listenerKey('REPLICATION', 'scram-sha-512.sasl.jaas.config')]:
+      `org.apache.kafka.common.security.scram.ScramLoginModule required username="${credentials.broker.username}" password="${credentials.broker.password}";`,
     ...routeProperties,
   };
   if (clustered) {
@@ -156,8 +167,9 @@ export function brokerSpecOf(
     listeners,
     properties,
     scramUsers: [
-      `SCRAM-SHA-512=[name=${ADMIN_USER},password=${adminPassword}]`,
-      `SCRAM-SHA-256=[name=${ADMIN_USER},password=${adminPassword}]`,
+      `SCRAM-SHA-512=[name=${ADMIN_USER},password=${credentials.adminPassword}]`,
+      `SCRAM-SHA-256=[name=${ADMIN_USER},password=${credentials.adminPassword}]`,
+      `SCRAM-SHA-512=[name=${credentials.broker.username},password=${credentials.broker.password}]`,
     ],
     files,
   };

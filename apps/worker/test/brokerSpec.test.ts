@@ -17,14 +17,15 @@ const ins = {
     { type: 'public' as const, securityProtocol: 'SASL_SSL' as const, allowedCidrs: ['0.0.0.0/0', '::/0'] },
   ],
 };
+const creds = { adminPassword: 'pw', broker: { username: 'fjord-broker', password: 'bpw' } };
 const certificates = { PUBLIC: { serial: '0abc', chainPem: 'CHAIN\n', keyPem: 'KEY\n' } };
 
 describe('broker spec', () => {
   it('a listener per route plus replication and control, rack = zone, the admin user a super user', () => {
-    const s = brokerSpecOf(ins, 2, 'az-2', 'pw', {}, certificates);
+    const s = brokerSpecOf(ins, 2, 'az-2', creds, {}, certificates);
     expect(s.key).toBe('ins-1-b2');
     expect(s.listeners).toEqual({
-      REPLICATION: 'PLAINTEXT',
+      REPLICATION: 'SASL_PLAINTEXT',
       CONTROL: 'SASL_PLAINTEXT',
       INTERNAL: 'PLAINTEXT',
       PUBLIC: 'SASL_SSL',
@@ -34,19 +35,26 @@ describe('broker spec', () => {
       'broker.rack': 'az-2',
       'inter.broker.listener.name': 'REPLICATION',
       'fjord.kafka.version': '3.7',
-      'super.users': 'User:fjord-admin;User:ANONYMOUS',
+      'super.users': 'User:fjord-admin;User:fjord-broker',
+      'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+      'listener.name.replication.scram-sha-512.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="fjord-broker" password="bpw";',
       'default.replication.factor': '1',
       'fjord.instance.bandwidth.bytes.per.second': '40000000',
       'fjord.instance.partition.limit': '400',
       'fjord.instance.disk.bytes': String(2 * 1024 ** 3),
       'fjord.instance.disk.high.water.ratio': '0.9',
     });
-    expect(s.scramUsers[0]).toBe('SCRAM-SHA-512=[name=fjord-admin,password=pw]');
+    expect(s.scramUsers).toEqual([
+      'SCRAM-SHA-512=[name=fjord-admin,password=pw]',
+      'SCRAM-SHA-256=[name=fjord-admin,password=pw]',
+      'SCRAM-SHA-512=[name=fjord-broker,password=bpw]',
+    ]);
     expect(s.properties['cluster.id']).toBeUndefined();
   });
 
   it('clustered: shared cluster id, metadata in PostgreSQL, the instance replication factor', () => {
-    const s = brokerSpecOf(ins, 1, 'az-1', 'pw', { metadataDatabaseUrl: 'postgresql://x/db' }, certificates);
+    const s = brokerSpecOf(ins, 1, 'az-1', creds, { metadataDatabaseUrl: 'postgresql://x/db' }, certificates);
     expect(s.properties).toMatchObject({
       'cluster.id': 'ins-1',
       'fjord.metadata.database.url': 'postgresql://x/db',
@@ -57,7 +65,7 @@ describe('broker spec', () => {
   });
 
   it('routes: an allowlist per listener; a TLS route gets its keystore as an owner-only file named by serial', () => {
-    const s = brokerSpecOf(ins, 1, 'az-1', 'pw', {}, certificates);
+    const s = brokerSpecOf(ins, 1, 'az-1', creds, {}, certificates);
     expect(s.properties).toMatchObject({
       'listener.name.internal.fjord.allowed.cidrs': '10.0.0.0/8',
       'listener.name.public.fjord.allowed.cidrs': '0.0.0.0/0,::/0',
@@ -69,7 +77,7 @@ describe('broker spec', () => {
   });
 
   it('a TLS route without a certificate is a programming error, not a broker that cannot start', () => {
-    expect(() => brokerSpecOf(ins, 1, 'az-1', 'pw')).toThrow(/need a certificate/);
+    expect(() => brokerSpecOf(ins, 1, 'az-1', creds)).toThrow(/need a certificate/);
   });
 
   it('mutual TLS: client certificates required and verified against the tenant CA bundle', () => {
@@ -84,7 +92,7 @@ describe('broker spec', () => {
         },
       ],
     };
-    const s = brokerSpecOf(mtls, 1, 'az-1', 'pw', {}, certificates);
+    const s = brokerSpecOf(mtls, 1, 'az-1', creds, {}, certificates);
     expect(s.listeners.PUBLIC).toBe('SSL');
     expect(s.properties).toMatchObject({
       'listener.name.public.ssl.client.auth': 'required',

@@ -5,6 +5,7 @@ import {
   type BrokerSpec,
   type FleetDriver,
   instanceAdminCredential,
+  instanceBrokerCredential,
   instanceMetadataPassword,
   type PlacementTarget,
 } from '@fjord/fleet';
@@ -54,7 +55,10 @@ export async function specFor(deps: SpecDeps, ins: Instance, b: BrokerPlacement)
     { ...ins, accessRoutes: routes },
     b.brokerId,
     b.zone,
-    instanceAdminCredential(ins.id, deps.settings.adminSecret).password,
+    {
+      adminPassword: instanceAdminCredential(ins.id, deps.settings.adminSecret).password,
+      broker: instanceBrokerCredential(ins.id, deps.settings.adminSecret),
+    },
     metadataStoreOf(deps.settings, ins),
     certificates,
   );

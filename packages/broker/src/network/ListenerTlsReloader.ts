@@ -83,7 +83,9 @@ export class ListenerTlsReloader {
         if (incremental && c.configOperation === DELETE) next.delete(c.name);
         else if (c.value !== null) next.set(c.name, c.value);
       }
-      const listeners = new Set(touched.map((c) => listenerConfigDef(c.name)!.listener));
+      // Removing a listener's TLS settings needs no file; only listeners given new values are checked.
+      const set = touched.filter((c) => !(incremental && c.configOperation === DELETE));
+      const listeners = new Set(set.map((c) => listenerConfigDef(c.name)!.listener));
       for (const l of listeners) {
         const listener = this.tlsListeners.find((x) => x.toLowerCase() === l);
         if (!listener) {

@@ -61,7 +61,10 @@ async function tlsKafka(port: number, ca: string) {
   };
 }
 
-async function alterBroker1(bootstrap: string, configs: Record<string, string>): Promise<string | undefined> {
+async function alterBroker1(
+  bootstrap: string,
+  configs: Record<string, string | null>,
+): Promise<string | undefined> {
   const admin = new Admin({ clientId: 'tls-reload-test', bootstrapBrokers: [bootstrap] });
   try {
     await admin.incrementalAlterConfigs({
@@ -69,11 +72,12 @@ async function alterBroker1(bootstrap: string, configs: Record<string, string>):
         {
           resourceType: 4,
           resourceName: '1',
-          configs: Object.entries(configs).map(([name, value]) => ({
-            name,
-            configOperation: 0 as const,
-            value,
-          })),
+          // null: delete the dynamic value
+          configs: Object.entries(configs).map(([name, value]) =>
+            value === null
+              ? { name, configOperation: 1 as const }
+              : { name, configOperation: 0 as const, value },
+          ),
         },
       ],
     });
@@ -133,6 +137,15 @@ describe('TLS keystore reload without restart', () => {
     const c = await tlsKafka(port, pki.ca);
     expect(c.fingerprint).toBe(fingerprintOf(certB.cert));
     c.close();
+  });
+
+  it('removing TLS settings of a listener without TLS is accepted (nothing to check)', async () => {
+    expect(
+      await alterBroker1(broker.bootstrap, { 'listener.name.plaintext.ssl.keystore.location': null }),
+    ).toBeUndefined();
+    expect(
+      await alterBroker1(broker.bootstrap, { 'listener.name.plaintext.ssl.keystore.location': 'tls/x.pem' }),
+    ).toContain('does not use TLS');
   });
 
   it('keeps serving the dynamic keystore after a restart (it is in the metadata log, server.properties is not)', {
