@@ -72,9 +72,14 @@ export class ConsumerOffsetsStore implements GroupPersistence {
     if (error) throw new Error(`group state not replicated: ${error}`);
   }
 
-  /** Replays one `__consumer_offsets` partition this broker now leads into the coordinator. */
+  /**
+   * Replays one `__consumer_offsets` partition this broker now leads into the coordinator:
+   * offsets as they come, then each group's last metadata record once (as Kafka does), so
+   * a group is rebuilt, and its members' session timers started, exactly once.
+   */
   loadPartition(coordinator: GroupCoordinator, p: Partition): number {
     let records = 0;
+    const groups = new Map<string, GroupMetadataValue | null>();
     let offset = p.log.logStartOffset;
     while (offset < p.log.logEndOffset) {
       const data = p.log.read(offset, 8 * 1024 * 1024);
@@ -93,8 +98,12 @@ export class ConsumerOffsetsStore implements GroupPersistence {
                 key.partition,
                 r.value ? decodeOffsetCommitValue(r.value) : null,
               );
-            else if (key?.kind === 'group')
-              coordinator.loadGroup(key.group, r.value ? decodeGroupMetadataValue(r.value) : null);
+            else if (key?.kind === 'group') {
+              const value = r.value ? decodeGroupMetadataValue(r.value) : null;
+              // Re-inserted so the map's order is that of each group's last record.
+              groups.delete(key.group);
+              groups.set(key.group, value);
+            }
             records++;
           } catch (err) {
             this.log.warn({ err, offset: r.offset }, 'skipping unreadable __consumer_offsets record');
@@ -102,6 +111,7 @@ export class ConsumerOffsetsStore implements GroupPersistence {
         }
       }
     }
+    for (const [group, value] of groups) coordinator.loadGroup(group, value);
     return records;
   }
 }
