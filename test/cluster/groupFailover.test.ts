@@ -4,7 +4,8 @@
  * (controlled shutdown), the broker that takes its `__consumer_offsets` partition over loads the
  * group with its members, and the members carry on heartbeating and committing there — no
  * rebalance (no assign/revoke/lost callback after the first assignment), the same member ids,
- * and no record delivered twice.
+ * and no record delivered twice. Dynamic members go through a kill -9 and a controlled shutdown,
+ * static members (group.instance.id) through a kill -9.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -69,8 +70,11 @@ class GroupMember {
     topic: string,
     group: string,
     readonly clientId: string,
+    readonly groupInstanceId?: string,
   ) {
-    this.child = spawn(PYTHON, [MEMBER, bootstrap, topic, group, clientId, String(SESSION_TIMEOUT_MS)], {
+    const args = [MEMBER, bootstrap, topic, group, clientId, String(SESSION_TIMEOUT_MS)];
+    if (groupInstanceId) args.push(groupInstanceId);
+    this.child = spawn(PYTHON, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let buf = '';
@@ -138,7 +142,7 @@ async function coordinatorOf(group: string): Promise<number> {
   return c.nodeId;
 }
 
-/** The group as one broker describes it: error, state and its members as `clientId=memberId`. */
+/** The group as one broker describes it: error, state, members as `clientId|groupInstanceId=memberId`. */
 async function describeAt(broker: number, group: string) {
   const d = await t.probe.sendTo(broker, ApiKey.DescribeGroups, 5, {
     groups: [group],
@@ -148,7 +152,7 @@ async function describeAt(broker: number, group: string) {
   return {
     errorCode: g.errorCode,
     state: g.groupState,
-    members: g.members.map((m) => `${m.clientId}=${m.memberId}`).sort(),
+    members: g.members.map((m) => `${m.clientId}|${m.groupInstanceId ?? ''}=${m.memberId}`).sort(),
   };
 }
 
@@ -161,18 +165,26 @@ function redelivered(members: readonly GroupMember[]): string[] {
 }
 
 describe.sequential('a consumer group whose coordinator fails over', () => {
-  for (const how of ['kill -9', 'controlled shutdown'] as const) {
-    it(`keeps its members, without a rebalance or a re-delivery, when the coordinator goes by ${how}`, {
+  const cases = [
+    { how: 'kill -9', name: 'killed', statics: false },
+    { how: 'controlled shutdown', name: 'stopped', statics: false },
+    { how: 'kill -9', name: 'static', statics: true },
+  ] as const;
+  for (const { how, name, statics } of cases) {
+    const who = statics ? 'static members (group.instance.id)' : 'its members';
+    it(`keeps ${who}, without a rebalance or a re-delivery, when the coordinator goes by ${how}`, {
       timeout: LIVENESS_MS * 6,
     }, async () => {
-      const name = how === 'kill -9' ? 'killed' : 'stopped';
       const topic = `failover-${name}`;
       const group = `group-${name}`;
       await t.probe.createTopic(topic, PARTITIONS, 3);
       const bootstrap = t.cluster.bootstrapServers;
       // Runs until stopped: records keep arriving before, during and after the move.
       const producer = new ProducerWorkload(bootstrap, topic, PARTITIONS, 3600, 100, name);
-      const members = [0, 1].map((i) => new GroupMember(bootstrap, topic, group, `${name}-member-${i}`));
+      const members = [0, 1].map(
+        (i) =>
+          new GroupMember(bootstrap, topic, group, `${name}-member-${i}`, statics ? `pod-${i}` : undefined),
+      );
       let victim = -1;
       try {
         // Settled: both members hold an assignment, together every partition, each some.
@@ -189,7 +201,9 @@ describe.sequential('a consumer group whose coordinator fails over', () => {
         victim = await coordinatorOf(group);
         const before = await describeAt(victim, group);
         expect(before.state).toBe('Stable');
-        expect(before.members.map((m) => m.split('=')[0])).toEqual(members.map((m) => m.clientId));
+        expect(before.members.map((m) => m.split('=')[0])).toEqual(
+          members.map((m) => `${m.clientId}|${m.groupInstanceId ?? ''}`),
+        );
         const ids = before.members;
 
         const movedAt = Date.now();
@@ -253,7 +267,7 @@ describe.sequential('a consumer group whose coordinator fails over', () => {
         );
         expect(fencing).toEqual([]);
         console.log(
-          `${how}: coordinator ${victim} -> ${successor}; records consumed ${members.map((m) => m.records().length)}; failed commit attempts ${members.map((m) => m.events.filter((e) => e.commit_err).length)}`,
+          `${name} (${how}): coordinator ${victim} -> ${successor}; records consumed ${members.map((m) => m.records().length)}; failed commit attempts ${members.map((m) => m.events.filter((e) => e.commit_err).length)}`,
         );
         await Promise.all(members.map((m) => m.stop()));
       } finally {

@@ -1,8 +1,8 @@
 """One consumer-group member on confluent-kafka-python (librdkafka) that commits each record.
 
-group_member.py BOOTSTRAP TOPIC GROUP CLIENT_ID SESSION_TIMEOUT_MS
+group_member.py BOOTSTRAP TOPIC GROUP CLIENT_ID SESSION_TIMEOUT_MS [GROUP_INSTANCE_ID]
 
-Subscribes to TOPIC in GROUP (eager `range` assignor, auto commit off) and, for each record,
+Subscribes to TOPIC in GROUP (a static member when GROUP_INSTANCE_ID is given) (eager `range` assignor, auto commit off) and, for each record,
 prints it and commits its offset synchronously before taking the next one, so at most one
 record per member is ever consumed but not committed. A commit that fails while the group's
 coordinator moves is retried (the commit must land before the member moves on); each failed
@@ -24,7 +24,7 @@ import time
 
 from confluent_kafka import Consumer, KafkaException
 
-bootstrap, topic, group, client_id, session_timeout_ms = sys.argv[1:]
+bootstrap, topic, group, client_id, session_timeout_ms, *instance = sys.argv[1:]
 
 
 def emit(o):
@@ -39,7 +39,9 @@ def now_ms():
 stop = {"now": False}
 signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
 
+static = {"group.instance.id": instance[0]} if instance else {}
 c = Consumer({
+    **static,
     "bootstrap.servers": bootstrap,
     "group.id": group,
     "client.id": client_id,
