@@ -1,15 +1,18 @@
-import { ErrorCode } from '@fjord/protocol';
+import { buildRecordBatch, ErrorCode } from '@fjord/protocol';
+import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   decodeConsumerOffsetsKey,
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
+  encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
   type GroupMetadataValue,
   offsetsPartitionFor,
 } from '../../src/group/ConsumerOffsetsRecords.js';
+import { loadConsumerOffsets } from '../../src/group/ConsumerOffsetsStore.js';
 import {
   GroupCoordinator,
   type GroupPersistence,
@@ -17,6 +20,9 @@ import {
   type JoinRequest,
   type OffsetEntry,
 } from '../../src/group/GroupCoordinator.js';
+import { DEFAULT_LOG_CONFIG } from '../../src/storage/LogConfig.js';
+import { PartitionLog } from '../../src/storage/PartitionLog.js';
+import { tempDir } from '../storage/helpers.js';
 
 /** Deterministic time: timers fire only when the test advances the clock. */
 class VirtualClock implements GroupTimers {
@@ -453,5 +459,63 @@ describe('GroupCoordinator taking over a group (coordinator failover)', () => {
     expect(again.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     expect(gc.heartbeat('g', a.memberId, 'pod-0', a.generationId)).toBe(ErrorCode.NONE);
     expect(gc.describe('g').members.map((m) => m.memberId)).toEqual([a.memberId]);
+  });
+});
+
+describe('loading a __consumer_offsets partition (real log)', () => {
+  it('rebuilds each group from its last readable record, with its offsets; a tombstone removes a group', async () => {
+    const log = PartitionLog.open(tempDir('fjord-offsets-'), DEFAULT_LOG_CONFIG, {
+      cleanShutdown: true,
+      now: 0,
+    });
+    const append = (records: { key: Buffer; value: Buffer | null }[]) =>
+      log.append(buildRecordBatch({ records, baseTimestamp: 0n }), 0, 0);
+    const member = {
+      memberId: 'm-1',
+      groupInstanceId: null,
+      clientId: 'c',
+      clientHost: '/10.0.0.1',
+      rebalanceTimeout: 30_000,
+      sessionTimeout: 10_000,
+      subscription: Buffer.from('sub'),
+      assignment: Buffer.from('asg'),
+    };
+    const stable = (generation: number): GroupMetadataValue => ({
+      protocolType: 'consumer',
+      generation,
+      protocol: 'range',
+      leader: 'm-1',
+      currentStateTimestamp: 0n,
+      members: [member],
+    });
+    append([{ key: encodeGroupMetadataKey('g'), value: encodeGroupMetadataValue(stable(3)) }]);
+    append([
+      {
+        key: encodeOffsetCommitKey('g', 't', 0),
+        value: encodeOffsetCommitValue({ offset: 41n, leaderEpoch: 0, metadata: '', commitTimestamp: 0n }),
+      },
+      { key: encodeGroupMetadataKey('g'), value: encodeGroupMetadataValue(stable(4)) },
+      { key: encodeGroupMetadataKey('gone'), value: encodeGroupMetadataValue(stable(1)) },
+    ]);
+    const unreadable = encodeGroupMetadataValue(stable(5));
+    unreadable.writeInt16BE(9); // a version no Kafka wrote: skipped, generation 4 stands
+    append([
+      { key: encodeGroupMetadataKey('g'), value: unreadable },
+      { key: encodeGroupMetadataKey('gone'), value: null },
+    ]);
+    const next = new GroupCoordinator(config, clock, new MemoryPersistence());
+    expect(loadConsumerOffsets(next, log, pino({ level: 'silent' }))).toBe(5);
+    expect(next.list([]).map((g) => g.groupId)).toEqual(['g']);
+    expect(next.describe('g')).toMatchObject({ state: 'Stable', protocol: 'range' });
+    expect(next.heartbeat('g', 'm-1', null, 4)).toBe(ErrorCode.NONE);
+    expect(next.fetchOffsets('g', null)).toEqual([
+      { topic: 't', partition: 0, offset: 41n, leaderEpoch: 0, metadata: '' },
+    ]);
+    // One session timer for the member, started at load: it expires 10 s later, not earlier.
+    await clock.advance(9_999);
+    expect(next.describe('g').members).toHaveLength(1);
+    await clock.advance(1);
+    expect(next.describe('g')).toMatchObject({ state: 'Empty', members: [] });
+    log.close();
   });
 });
