@@ -3,7 +3,9 @@ import { Reader, Writer } from '@fjord/protocol';
 /**
  * Records of `__consumer_offsets` in Kafka's own layouts (internal-records schemas), so
  * tools that read that topic keep working: OffsetCommitKey v1 / OffsetCommitValue v3 and
- * GroupMetadataKey v2 / GroupMetadataValue v3 (members are not persisted; see GroupCoordinator).
+ * GroupMetadataKey v2 / GroupMetadataValue v3 with the members, as Kafka writes them from
+ * 2.3 on (v3 is the first with group instance ids; v4 only makes it flexible). Every
+ * GroupMetadataValue version Kafka ever wrote (v0–v4) decodes, since old logs may hold them.
  */
 export interface OffsetCommitValue {
   readonly offset: bigint;
@@ -17,8 +19,27 @@ export interface GroupMetadataValue {
   readonly generation: number;
   readonly protocol: string | null;
   readonly leader: string | null;
+  /** -1 when the record predates v2. */
   readonly currentStateTimestamp: bigint;
+  readonly members: readonly GroupMemberMetadata[];
 }
+
+/** One member as Kafka persists it: only the subscription of the group's chosen protocol. */
+export interface GroupMemberMetadata {
+  readonly memberId: string;
+  /** null before v3. */
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  /** -1 in v0 records, which had none (Kafka then uses the session timeout). */
+  readonly rebalanceTimeout: number;
+  readonly sessionTimeout: number;
+  readonly subscription: Buffer;
+  readonly assignment: Buffer;
+}
+
+/** The GroupMetadataValue version Fjord writes (Kafka's for metadata versions 2.3 and later). */
+export const GROUP_METADATA_VALUE_VERSION = 3;
 
 export type ConsumerOffsetsKey =
   | { readonly kind: 'offset'; readonly group: string; readonly topic: string; readonly partition: number }
@@ -43,15 +64,24 @@ export function encodeGroupMetadataKey(group: string): Buffer {
 }
 
 export function encodeGroupMetadataValue(v: GroupMetadataValue): Buffer {
-  return new Writer(64)
-    .int16(3)
+  const w = new Writer(128)
+    .int16(GROUP_METADATA_VALUE_VERSION)
     .string(v.protocolType)
     .int32(v.generation)
     .nullableString(v.protocol)
     .nullableString(v.leader)
     .int64(v.currentStateTimestamp)
-    .arrayLength(0)
-    .toBuffer();
+    .arrayLength(v.members.length);
+  for (const m of v.members)
+    w.string(m.memberId)
+      .nullableString(m.groupInstanceId)
+      .string(m.clientId)
+      .string(m.clientHost)
+      .int32(m.rebalanceTimeout)
+      .int32(m.sessionTimeout)
+      .bytes(m.subscription)
+      .bytes(m.assignment);
+  return w.toBuffer();
 }
 
 export function decodeConsumerOffsetsKey(key: Buffer): ConsumerOffsetsKey | undefined {
@@ -73,15 +103,46 @@ export function decodeOffsetCommitValue(value: Buffer): OffsetCommitValue {
   return { offset, leaderEpoch, metadata, commitTimestamp };
 }
 
+/** Decodes v0–v4; throws on other versions or truncated bytes (the loader skips such records). */
 export function decodeGroupMetadataValue(value: Buffer): GroupMetadataValue {
   const r = new Reader(value);
   const version = r.int16();
-  const protocolType = r.string();
+  if (version < 0 || version > 4) throw new Error(`unknown GroupMetadataValue version ${version}`);
+  const flexible = version >= 4;
+  const str = () => (flexible ? r.compactString() : r.string());
+  const nullableStr = () => (flexible ? r.compactNullableString() : r.nullableString());
+  // Copies: the record is a view of a whole log read, which members must not keep alive.
+  const bytes = () => Buffer.from(flexible ? r.compactBytes() : r.bytes());
+  const protocolType = str();
   const generation = r.int32();
-  const protocol = r.nullableString();
-  const leader = r.nullableString();
+  const protocol = nullableStr();
+  const leader = nullableStr();
   const currentStateTimestamp = version >= 2 ? r.int64() : -1n;
-  return { protocolType, generation, protocol, leader, currentStateTimestamp };
+  const count = flexible ? r.compactArrayLength() : r.arrayLength();
+  const members: GroupMemberMetadata[] = [];
+  for (let i = 0; i < count; i++) {
+    const memberId = str();
+    const groupInstanceId = version >= 3 ? nullableStr() : null;
+    const clientId = str();
+    const clientHost = str();
+    const rebalanceTimeout = version >= 1 ? r.int32() : -1;
+    const sessionTimeout = r.int32();
+    const subscription = bytes();
+    const assignment = bytes();
+    if (flexible) r.skipTaggedFields();
+    members.push({
+      memberId,
+      groupInstanceId,
+      clientId,
+      clientHost,
+      rebalanceTimeout,
+      sessionTimeout,
+      subscription,
+      assignment,
+    });
+  }
+  if (flexible) r.skipTaggedFields();
+  return { protocolType, generation, protocol, leader, currentStateTimestamp, members };
 }
 
 /** Kafka's partition for a group: abs(String.hashCode(groupId)) % partitions. */

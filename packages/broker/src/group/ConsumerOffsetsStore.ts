@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { awaitReplication } from '../replica/DelayedProduce.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
+import type { PartitionLog } from '../storage/PartitionLog.js';
 import {
   decodeConsumerOffsetsKey,
   decodeGroupMetadataValue,
@@ -74,34 +75,54 @@ export class ConsumerOffsetsStore implements GroupPersistence {
 
   /** Replays one `__consumer_offsets` partition this broker now leads into the coordinator. */
   loadPartition(coordinator: GroupCoordinator, p: Partition): number {
-    let records = 0;
-    let offset = p.log.logStartOffset;
-    while (offset < p.log.logEndOffset) {
-      const data = p.log.read(offset, 8 * 1024 * 1024);
-      if (!data) break;
-      for (const pos of batchOffsets(data)) {
-        // Batches emptied by compaction still move the position on.
-        offset = Math.max(offset, Number(new RecordBatchHeader(data, pos).lastOffset) + 1);
-        for (const r of decodeRecords(data, pos)) {
-          if (!r.key) continue;
-          try {
-            const key = decodeConsumerOffsetsKey(r.key);
-            if (key?.kind === 'offset')
-              coordinator.loadOffset(
-                key.group,
-                key.topic,
-                key.partition,
-                r.value ? decodeOffsetCommitValue(r.value) : null,
-              );
-            else if (key?.kind === 'group')
-              coordinator.loadGroup(key.group, r.value ? decodeGroupMetadataValue(r.value) : null);
-            records++;
-          } catch (err) {
-            this.log.warn({ err, offset: r.offset }, 'skipping unreadable __consumer_offsets record');
+    return loadConsumerOffsets(coordinator, p.log, this.log);
+  }
+}
+
+/**
+ * Replays a `__consumer_offsets` partition into the coordinator: offsets as they come, then each
+ * group's last metadata record once (as Kafka does), so a group is rebuilt, and its members'
+ * session timers started, exactly once. Unreadable records are skipped with a warning.
+ * Returns the number of records replayed.
+ */
+export function loadConsumerOffsets(
+  coordinator: GroupCoordinator,
+  partitionLog: PartitionLog,
+  log: Logger,
+): number {
+  let records = 0;
+  const groups = new Map<string, GroupMetadataValue | null>();
+  let offset = partitionLog.logStartOffset;
+  while (offset < partitionLog.logEndOffset) {
+    const data = partitionLog.read(offset, 8 * 1024 * 1024);
+    if (!data) break;
+    for (const pos of batchOffsets(data)) {
+      // Batches emptied by compaction still move the position on.
+      offset = Math.max(offset, Number(new RecordBatchHeader(data, pos).lastOffset) + 1);
+      for (const r of decodeRecords(data, pos)) {
+        if (!r.key) continue;
+        try {
+          const key = decodeConsumerOffsetsKey(r.key);
+          if (key?.kind === 'offset')
+            coordinator.loadOffset(
+              key.group,
+              key.topic,
+              key.partition,
+              r.value ? decodeOffsetCommitValue(r.value) : null,
+            );
+          else if (key?.kind === 'group') {
+            const value = r.value ? decodeGroupMetadataValue(r.value) : null;
+            // Re-inserted so the map's order is that of each group's last record.
+            groups.delete(key.group);
+            groups.set(key.group, value);
           }
+          records++;
+        } catch (err) {
+          log.warn({ err, offset: r.offset }, 'skipping unreadable __consumer_offsets record');
         }
       }
     }
-    return records;
   }
+  for (const [group, value] of groups) coordinator.loadGroup(group, value);
+  return records;
 }

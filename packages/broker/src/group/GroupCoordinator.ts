@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@fjord/protocol';
 import type { Scheduler } from '../storage/Scheduler.js';
-import type { GroupMetadataValue, OffsetCommitValue } from './ConsumerOffsetsRecords.js';
+import type { GroupMemberMetadata, GroupMetadataValue, OffsetCommitValue } from './ConsumerOffsetsRecords.js';
 
 /**
  * Kafka's classic consumer-group protocol (JoinGroup / SyncGroup / Heartbeat / LeaveGroup,
  * offsets), modelled on the pre-KIP-848 GroupCoordinator. Time comes from an injected
  * scheduler so the state machine is deterministic under test. Persistence of offsets and
  * group metadata goes through `GroupPersistence`, which must succeed before a commit is
- * acknowledged. After a restart, groups come back Empty with their offsets and generation;
- * members rejoin (members themselves are not persisted).
+ * acknowledged. Like Kafka, a group's members are stored when a rebalance completes (and when
+ * the group empties or a static member is replaced), so a coordinator that takes the group
+ * over loads it Stable with its members: they keep heartbeating and committing, no rebalance.
  */
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -269,16 +270,50 @@ export class GroupCoordinator {
     group.members.set(newId, member);
     group.staticMembers.set(req.groupInstanceId!, newId);
     if (group.leaderId === oldId) group.leaderId = newId;
-    if (group.state === 'Stable' && sameProtocols(old.protocols, req.protocols)) {
-      // KIP-345: a static member coming back with the same subscription needs no rebalance.
-      this.touch(group, member);
-      return Promise.resolve({ ...this.joinResultFor(group, newId), members: [], skipAssignment: false });
-    }
     member.protocols = req.protocols;
+    if (
+      group.state === 'Stable' &&
+      sameSubscription(group.protocolName, old.protocols, req.protocols) &&
+      this.selectProtocol(group) === group.protocolName
+    ) {
+      // KIP-345: a static member coming back with the same subscription needs no rebalance
+      // (compared for the group's protocol only: a member loaded from __consumer_offsets knows
+      // no other). The new member id is stored first so another coordinator would know it.
+      this.touch(group, member);
+      return this.persistGroup(group).then(
+        () => ({ ...this.joinResultFor(group, newId), members: [], skipAssignment: false }),
+        () => {
+          this.revertStaticMember(group, member, old);
+          return {
+            ...this.joinResultFor(group, ''),
+            errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            members: [],
+            skipAssignment: false,
+          };
+        },
+      );
+    }
     const result = this.awaitJoin(group, member);
     if (group.state !== 'PreparingRebalance') this.prepareRebalance(group);
     else this.maybeCompleteJoin(group);
     return result;
+  }
+
+  /** The replacement could not be stored (Kafka's revert): the old member id stays valid. */
+  private revertStaticMember(group: Group, replacement: Member, old: Member): void {
+    if (group.members.get(replacement.memberId) !== replacement) return; // moved on meanwhile
+    replacement.cancelSession?.();
+    group.members.delete(replacement.memberId);
+    const restored: Member = {
+      ...old,
+      awaitingJoin: undefined,
+      awaitingSync: undefined,
+      cancelSession: undefined,
+    };
+    group.members.set(old.memberId, restored);
+    group.staticMembers.set(old.groupInstanceId!, old.memberId);
+    if (group.leaderId === replacement.memberId) group.leaderId = old.memberId;
+    this.touch(group, restored);
   }
 
   private addMemberAndRebalance(group: Group, memberId: string, req: JoinRequest): Promise<JoinResult> {
@@ -808,19 +843,48 @@ export class GroupCoordinator {
     else group.offsets.set(offsetKey(topic, partition), { topic, partition, value });
   }
 
+  /**
+   * Rebuilds a group from its last GroupMetadataValue, once its partition's offsets are loaded
+   * (Kafka's loadGroup + onGroupLoaded). A group with members comes back Stable in its
+   * generation with its leader, protocol and assignments, and every member's session timer
+   * starts now: members that keep heartbeating stay without a rebalance, members that never
+   * come back expire and the group rebalances as usual.
+   */
   loadGroup(groupId: string, value: GroupMetadataValue | null): void {
     if (value === null) {
       const g = this.groups.get(groupId);
       if (g && g.offsets.size === 0) this.groups.delete(groupId);
       return;
     }
+    const now = this.scheduler.now();
     let group = this.groups.get(groupId);
     if (!group) {
-      group = new Group(groupId, this.scheduler.now());
+      group = new Group(groupId, now);
       this.groups.set(groupId, group);
     }
+    for (const m of group.members.values()) m.cancelSession?.();
+    group.members.clear();
+    group.staticMembers.clear();
     group.protocolType = value.protocolType || null;
     group.generationId = value.generation;
+    // Members only mean something with the protocol their subscriptions belong to.
+    if (value.members.length === 0 || value.protocol === null) {
+      group.state = 'Empty';
+      group.protocolName = null;
+      group.leaderId = null;
+      const since = Number(value.currentStateTimestamp);
+      group.emptySince = since >= 0 && since <= now ? since : now;
+      return;
+    }
+    group.state = 'Stable';
+    group.protocolName = value.protocol;
+    group.leaderId = value.leader;
+    for (const m of value.members) {
+      const member = loadedMember(value.protocol, m);
+      group.members.set(member.memberId, member);
+      if (member.groupInstanceId !== null) group.staticMembers.set(member.groupInstanceId, member.memberId);
+      this.touch(group, member);
+    }
   }
 
   /** Removes expired offsets of empty groups (offsets.retention.minutes, KIP-211). */
@@ -843,6 +907,7 @@ export class GroupCoordinator {
     return expired;
   }
 
+  /** Stores the group with its members and their assignments (only at rebalance points). */
   private persistGroup(group: Group): Promise<void> {
     return this.persistence.storeGroup(group.groupId, {
       protocolType: group.protocolType ?? '',
@@ -850,6 +915,18 @@ export class GroupCoordinator {
       protocol: group.protocolName,
       leader: group.leaderId,
       currentStateTimestamp: BigInt(this.scheduler.now()),
+      members: [...group.members.values()].map(
+        (m): GroupMemberMetadata => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          rebalanceTimeout: m.rebalanceTimeoutMs,
+          sessionTimeout: m.sessionTimeoutMs,
+          subscription: m.protocols.find((p) => p.name === group.protocolName)?.metadata ?? EMPTY,
+          assignment: m.assignment,
+        }),
+      ),
     });
   }
 
@@ -909,12 +986,34 @@ export interface DescribedMember {
   memberAssignment: Buffer;
 }
 
+/** A persisted member, which knows only the subscription of the group's protocol (as in Kafka). */
+function loadedMember(protocol: string, m: GroupMemberMetadata): Member {
+  return {
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    sessionTimeoutMs: m.sessionTimeout,
+    // v0 records had no rebalance timeout; Kafka falls back to the session timeout.
+    rebalanceTimeoutMs: m.rebalanceTimeout < 0 ? m.sessionTimeout : m.rebalanceTimeout,
+    protocols: [{ name: protocol, metadata: m.subscription }],
+    assignment: m.assignment,
+  };
+}
+
 function offsetKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
 function pick(v: OffsetCommitValue) {
   return { offset: v.offset, leaderEpoch: v.leaderEpoch, metadata: v.metadata };
+}
+
+/** Whether both lists carry the same subscription for the group's chosen protocol. */
+function sameSubscription(protocol: string | null, a: readonly Protocol[], b: readonly Protocol[]): boolean {
+  const mine = a.find((p) => p.name === protocol);
+  const theirs = b.find((p) => p.name === protocol);
+  return mine !== undefined && theirs !== undefined && mine.metadata.equals(theirs.metadata);
 }
 
 function sameProtocols(a: readonly Protocol[], b: readonly Protocol[]): boolean {

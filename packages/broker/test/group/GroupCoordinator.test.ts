@@ -1,12 +1,18 @@
-import { ErrorCode } from '@fjord/protocol';
+import { buildRecordBatch, ErrorCode } from '@fjord/protocol';
+import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   decodeConsumerOffsetsKey,
+  decodeGroupMetadataValue,
   decodeOffsetCommitValue,
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
+  type GroupMetadataValue,
   offsetsPartitionFor,
 } from '../../src/group/ConsumerOffsetsRecords.js';
+import { loadConsumerOffsets } from '../../src/group/ConsumerOffsetsStore.js';
 import {
   GroupCoordinator,
   type GroupPersistence,
@@ -14,6 +20,9 @@ import {
   type JoinRequest,
   type OffsetEntry,
 } from '../../src/group/GroupCoordinator.js';
+import { DEFAULT_LOG_CONFIG } from '../../src/storage/LogConfig.js';
+import { PartitionLog } from '../../src/storage/PartitionLog.js';
+import { tempDir } from '../storage/helpers.js';
 
 /** Deterministic time: timers fire only when the test advances the clock. */
 class VirtualClock implements GroupTimers {
@@ -48,7 +57,10 @@ class VirtualClock implements GroupTimers {
 
 class MemoryPersistence implements GroupPersistence {
   offsets: OffsetEntry[] = [];
+  /** Every GroupMetadataValue written, oldest first. */
+  groups: (GroupMetadataValue | null)[] = [];
   failNext = false;
+  failNextGroup = false;
   async storeOffsets(_group: string, offsets: readonly OffsetEntry[]): Promise<void> {
     if (this.failNext) {
       this.failNext = false;
@@ -56,7 +68,20 @@ class MemoryPersistence implements GroupPersistence {
     }
     this.offsets.push(...offsets);
   }
-  async storeGroup(): Promise<void> {}
+  async storeGroup(_group: string, value: GroupMetadataValue | null): Promise<void> {
+    if (this.failNextGroup) {
+      this.failNextGroup = false;
+      throw new Error('disk on fire');
+    }
+    this.groups.push(value);
+  }
+
+  /** The last stored group record, through the wire codec as a new coordinator reads it. */
+  lastGroup(): GroupMetadataValue | null {
+    const last = this.groups.at(-1);
+    if (last === undefined) throw new Error('no group record stored');
+    return last === null ? null : decodeGroupMetadataValue(encodeGroupMetadataValue(last));
+  }
 }
 
 let clock: VirtualClock;
@@ -260,5 +285,237 @@ describe('GroupCoordinator', () => {
     // abs("my-group".hashCode()) % 50 in Java is 12.
     expect(offsetsPartitionFor('my-group', 50)).toBe(12);
     expect(encodeOffsetCommitKey('g', 't', 1)).toEqual(Buffer.from([0, 1, 0, 1, 103, 0, 1, 116, 0, 0, 0, 1]));
+  });
+});
+
+describe('GroupCoordinator taking over a group (coordinator failover)', () => {
+  /** The coordinator that takes the group's __consumer_offsets partition over. */
+  function takeOver(record = store.lastGroup()): GroupCoordinator {
+    const next = new GroupCoordinator(config, clock, new MemoryPersistence());
+    next.loadGroup('g', record);
+    return next;
+  }
+
+  it('stores the members and their assignments when the leader syncs, not on commits', async () => {
+    const { ids, leader } = await stableGroupOf(2);
+    const stored = store.lastGroup()!;
+    expect(stored.generation).toBe(leader.generationId);
+    expect(stored.protocol).toBe('range');
+    expect(stored.leader).toBe(leader.memberId);
+    expect(stored.members.map((m) => [m.memberId, m.assignment.toString()])).toEqual([
+      [ids[0], 'a0'],
+      [ids[1], 'a1'],
+    ]);
+    expect(stored.members[0]).toMatchObject({
+      clientId: 'c',
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 30_000,
+    });
+    const records = store.groups.length;
+    await gc.commitOffsets('g', leader.generationId, ids[0]!, null, [
+      { topic: 't', partition: 0, offset: 5n, leaderEpoch: -1, metadata: null },
+    ]);
+    expect(store.groups.length).toBe(records);
+  });
+
+  it('keeps every member: heartbeats, commits, syncs and rejoins work without a rebalance', async () => {
+    const { ids, leader } = await stableGroupOf(2);
+    const next = takeOver();
+    const gen = leader.generationId;
+    expect(next.describe('g').state).toBe('Stable');
+    expect(next.heartbeat('g', ids[0]!, null, gen)).toBe(ErrorCode.NONE);
+    expect(next.heartbeat('g', ids[1]!, null, gen)).toBe(ErrorCode.NONE);
+    expect(
+      await next.commitOffsets('g', gen, ids[1]!, null, [
+        { topic: 't', partition: 0, offset: 9n, leaderEpoch: -1, metadata: null },
+      ]),
+    ).toEqual([ErrorCode.NONE]);
+    const resync = await next.sync({
+      groupId: 'g',
+      generationId: gen,
+      memberId: ids[1]!,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [],
+    });
+    expect(resync).toMatchObject({ errorCode: ErrorCode.NONE, protocolName: 'range' });
+    expect(resync.assignment.toString()).toBe('a1');
+    // A follower rejoining with its subscription unchanged gets the current generation back.
+    const follower = ids.find((id) => id !== leader.memberId)!;
+    const rejoin = await next.join({
+      groupId: 'g',
+      memberId: follower,
+      groupInstanceId: null,
+      clientId: 'c',
+      clientHost: '/127.0.0.1',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 30_000,
+      protocolType: 'consumer',
+      protocols: [
+        { name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 116, 255, 255, 255, 255]) },
+      ],
+      requireKnownMemberId: false,
+    });
+    expect(rejoin).toMatchObject({ errorCode: ErrorCode.NONE, generationId: gen, leader: leader.memberId });
+    expect(next.describe('g').state).toBe('Stable');
+    expect(
+      next
+        .describe('g')
+        .members.map((m) => m.memberAssignment.toString())
+        .sort(),
+    ).toEqual(['a0', 'a1']);
+  });
+
+  it('starts session timers at load: the silent member expires, the group rebalances', async () => {
+    const { ids, leader } = await stableGroupOf(2);
+    const record = store.lastGroup();
+    // Long after the old coordinator last heard of them: the timers count from the load.
+    await clock.advance(60_000);
+    const next = takeOver(record);
+    const gen = leader.generationId;
+    for (let t = 0; t < 9; t++) {
+      await clock.advance(1000);
+      expect(next.heartbeat('g', ids[1]!, null, gen)).toBe(ErrorCode.NONE);
+    }
+    // 9 s after the load both members are still there; at 10 s the silent one goes.
+    expect(next.describe('g').members).toHaveLength(2);
+    await clock.advance(1000);
+    expect(next.heartbeat('g', ids[1]!, null, gen)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    expect(next.heartbeat('g', ids[0]!, null, gen)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  it('a group whose members never come back expires to Empty and is stored so', async () => {
+    const { leader } = await stableGroupOf(2);
+    const next = new GroupCoordinator(config, clock, store);
+    next.loadGroup('g', store.lastGroup());
+    await clock.advance(10_000 + 30_000);
+    expect(next.describe('g').state).toBe('Empty');
+    expect(store.lastGroup()).toMatchObject({ generation: leader.generationId + 1, members: [] });
+  });
+
+  it('loads an Empty group with its generation, and new members join the next one', async () => {
+    const { ids, leader } = await stableGroupOf(1);
+    gc.leave('g', [{ memberId: ids[0]!, groupInstanceId: null }]);
+    expect(store.lastGroup()).toMatchObject({ members: [], protocol: null, leader: null });
+    const next = takeOver();
+    expect(next.describe('g').state).toBe('Empty');
+    expect(next.heartbeat('g', ids[0]!, null, leader.generationId)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    const fresh = await next.join({
+      groupId: 'g',
+      memberId: '',
+      groupInstanceId: null,
+      clientId: 'c',
+      clientHost: '/127.0.0.1',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 30_000,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('s') }],
+      requireKnownMemberId: false,
+    });
+    expect(fresh.generationId).toBe(leader.generationId + 2);
+  });
+
+  it('a static member keeps its place across the move, and restarts there without a rebalance', async () => {
+    const a = await join('', { groupInstanceId: 'pod-0' });
+    const gen = a.generationId;
+    await sync(a.memberId, gen, [{ memberId: a.memberId, assignment: Buffer.from('mine') }]);
+    // The restart's new member id is stored before the join is answered.
+    const again = await join('', { groupInstanceId: 'pod-0' });
+    expect(store.lastGroup()!.members.map((m) => [m.memberId, m.groupInstanceId])).toEqual([
+      [again.memberId, 'pod-0'],
+    ]);
+    const next = takeOver();
+    expect(next.heartbeat('g', again.memberId, 'pod-0', gen)).toBe(ErrorCode.NONE);
+    expect(next.heartbeat('g', a.memberId, 'pod-0', gen)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // Restarting once more at the new coordinator, with a protocol list longer than the one
+    // stored (Kafka stores only the chosen protocol's subscription): still no rebalance.
+    const third = await next.join({
+      groupId: 'g',
+      memberId: '',
+      groupInstanceId: 'pod-0',
+      clientId: 'c',
+      clientHost: '/127.0.0.1',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 30_000,
+      protocolType: 'consumer',
+      protocols: [
+        { name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 1, 0, 1, 116, 255, 255, 255, 255]) },
+        { name: 'roundrobin', metadata: Buffer.from('rr') },
+      ],
+      requireKnownMemberId: false,
+    });
+    expect(third).toMatchObject({ errorCode: ErrorCode.NONE, generationId: gen });
+    expect(next.describe('g').state).toBe('Stable');
+    expect(next.heartbeat('g', third.memberId, 'pod-0', gen)).toBe(ErrorCode.NONE);
+    expect(next.heartbeat('g', again.memberId, 'pod-0', gen)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  it('keeps the old static member id when the replacement cannot be stored', async () => {
+    const a = await join('', { groupInstanceId: 'pod-0' });
+    await sync(a.memberId, a.generationId, [{ memberId: a.memberId, assignment: Buffer.from('mine') }]);
+    store.failNextGroup = true;
+    const again = await join('', { groupInstanceId: 'pod-0' });
+    expect(again.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(gc.heartbeat('g', a.memberId, 'pod-0', a.generationId)).toBe(ErrorCode.NONE);
+    expect(gc.describe('g').members.map((m) => m.memberId)).toEqual([a.memberId]);
+  });
+});
+
+describe('loading a __consumer_offsets partition (real log)', () => {
+  it('rebuilds each group from its last readable record, with its offsets; a tombstone removes a group', async () => {
+    const log = PartitionLog.open(tempDir('fjord-offsets-'), DEFAULT_LOG_CONFIG, {
+      cleanShutdown: true,
+      now: 0,
+    });
+    const append = (records: { key: Buffer; value: Buffer | null }[]) =>
+      log.append(buildRecordBatch({ records, baseTimestamp: 0n }), 0, 0);
+    const member = {
+      memberId: 'm-1',
+      groupInstanceId: null,
+      clientId: 'c',
+      clientHost: '/10.0.0.1',
+      rebalanceTimeout: 30_000,
+      sessionTimeout: 10_000,
+      subscription: Buffer.from('sub'),
+      assignment: Buffer.from('asg'),
+    };
+    const stable = (generation: number): GroupMetadataValue => ({
+      protocolType: 'consumer',
+      generation,
+      protocol: 'range',
+      leader: 'm-1',
+      currentStateTimestamp: 0n,
+      members: [member],
+    });
+    append([{ key: encodeGroupMetadataKey('g'), value: encodeGroupMetadataValue(stable(3)) }]);
+    append([
+      {
+        key: encodeOffsetCommitKey('g', 't', 0),
+        value: encodeOffsetCommitValue({ offset: 41n, leaderEpoch: 0, metadata: '', commitTimestamp: 0n }),
+      },
+      { key: encodeGroupMetadataKey('g'), value: encodeGroupMetadataValue(stable(4)) },
+      { key: encodeGroupMetadataKey('gone'), value: encodeGroupMetadataValue(stable(1)) },
+    ]);
+    const unreadable = encodeGroupMetadataValue(stable(5));
+    unreadable.writeInt16BE(9); // a version no Kafka wrote: skipped, generation 4 stands
+    append([
+      { key: encodeGroupMetadataKey('g'), value: unreadable },
+      { key: encodeGroupMetadataKey('gone'), value: null },
+    ]);
+    const next = new GroupCoordinator(config, clock, new MemoryPersistence());
+    expect(loadConsumerOffsets(next, log, pino({ level: 'silent' }))).toBe(5);
+    expect(next.list([]).map((g) => g.groupId)).toEqual(['g']);
+    expect(next.describe('g')).toMatchObject({ state: 'Stable', protocol: 'range' });
+    expect(next.heartbeat('g', 'm-1', null, 4)).toBe(ErrorCode.NONE);
+    expect(next.fetchOffsets('g', null)).toEqual([
+      { topic: 't', partition: 0, offset: 41n, leaderEpoch: 0, metadata: '' },
+    ]);
+    // One session timer for the member, started at load: it expires 10 s later, not earlier.
+    await clock.advance(9_999);
+    expect(next.describe('g').members).toHaveLength(1);
+    await clock.advance(1);
+    expect(next.describe('g')).toMatchObject({ state: 'Empty', members: [] });
+    log.close();
   });
 });
