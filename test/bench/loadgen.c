@@ -1,7 +1,9 @@
 /*
  * Fjord's native load generator (librdkafka). Modes:
  *   loadgen produce <bootstrap> <topic> <count> <size> <acks>   -> JSON: msgs/s, MB/s, p50/p99 latency
- *   loadgen consume <bootstrap> <topic> <count>                 -> JSON: msgs/s, MB/s
+ *   loadgen consume <bootstrap> <topic> <count>                 -> JSON: msgs/s, MB/s from the first record
+ *     (which excludes the first fetch: librdkafka may have prefetched much of the topic by then), and
+ *     wall_msgs_per_s, wall_mb_per_s from before connecting (connection, handshake and every fetch)
  *   loadgen tcp <bytes>                                         -> JSON: loopback TCP MB/s (the ceiling)
  * Built by run-loadgen.sh: gcc -O2 loadgen.c -lrdkafka -lpthread
  * LOADGEN_CONF="key=value;key=value" adds librdkafka settings (security.protocol, sasl.*, ssl.*).
@@ -110,6 +112,7 @@ static int consume(const char *bootstrap, const char *topic, long count) {
   set(conf, "enable.auto.commit", "false");
   set(conf, "fetch.max.bytes", "52428800");
   set(conf, "max.partition.fetch.bytes", "10485760");
+  double wall_start = now_s();
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
@@ -126,9 +129,10 @@ static int consume(const char *bootstrap, const char *topic, long count) {
     }
     rd_kafka_message_destroy(m);
   }
-  double secs = now_s() - start;
-  printf("{\"mode\":\"consume\",\"count\":%ld,\"seconds\":%.3f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f}\n", got, secs,
-         got / secs, bytes / secs / 1e6);
+  double end = now_s(), secs = end - start, wall = end - wall_start;
+  printf("{\"mode\":\"consume\",\"count\":%ld,\"seconds\":%.3f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,"
+         "\"wall_seconds\":%.3f,\"wall_msgs_per_s\":%.0f,\"wall_mb_per_s\":%.1f}\n",
+         got, secs, got / secs, bytes / secs / 1e6, wall, got / wall, bytes / wall / 1e6);
   rd_kafka_topic_partition_list_destroy(parts);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
