@@ -305,11 +305,15 @@ describe('routes change after create', () => {
     }
     expect(await brokerPids()).toEqual(pids);
     // The same body again is no change: 200, no operation, the ETag as it was.
+    const settled = await root.call('GET', `/v1/instances/${id}`);
     const again = await root.call('PUT', `/v1/instances/${id}/routes/public`, {
       allowedCidrs: ['127.0.0.2/32'],
     });
     expect(again.status).toBe(200);
-    expect(again.headers.get('etag')).toBe(put.headers.get('etag'));
+    expect(again.headers.get('etag')).toBe(settled.headers.get('etag'));
+    expect((await root.call('GET', `/v1/instances/${id}`)).headers.get('etag')).toBe(
+      settled.headers.get('etag'),
+    );
     const back = await root.call('PUT', `/v1/instances/${id}/routes/public`, {});
     expect((await waitForOperation(root, back.body.operation.id, 120_000)).status).toBe('succeeded');
     expect(await helloFrom(firstPublic(), '127.0.0.1')).toBe('answered');
