@@ -7,7 +7,12 @@ import { promisify } from 'node:util';
 import { instanceAdminCredential } from '@fjord/fleet';
 import { type RestClient, TEST_ADMIN_SECRET } from '@fjord/test-support/api';
 import { makePki } from '@fjord/test-support/certs';
-import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
+import {
+  AGENT_SECRET,
+  startTestService,
+  type TestService,
+  waitForOperation,
+} from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENTS, type ClientSecurity } from '../compat/clients.js';
@@ -261,8 +266,25 @@ describe('a managed instance public route: SASL_SSL with the deployment CA', () 
         readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
         readFileSync(`/proc/${pid}/environ`, 'utf8'),
       ])
-        for (const secret of ['PRIVATE KEY', 'BEGIN CERTIFICATE', admin, PASSWORD])
+        for (const secret of [
+          'PRIVATE KEY',
+          'BEGIN CERTIFICATE',
+          admin,
+          PASSWORD,
+          TEST_ADMIN_SECRET,
+          AGENT_SECRET,
+        ])
           expect(text).not.toContain(secret);
+    // Brokers get none of their agent's environment but the basics (the agent holds the agent secret).
+    const names = readFileSync(`/proc/${pids[0]}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((e) => e.split('=')[0]);
+    expect(
+      names.every((n) =>
+        ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS', 'FJORD_LOG_LEVEL'].includes(n!),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -409,5 +431,63 @@ describe('routes change after create', () => {
     expect((await root.call('GET', `/v1/instances/${id}/acls?principal=User:ANONYMOUS`)).body.items).toEqual(
       [],
     );
+  }, 400_000);
+
+  it('mutual TLS on the public route: clients with a certificate from the tenant CA, named by CN', async () => {
+    const pki = makePki();
+    const put = await root.call('PUT', `/v1/instances/${id}/routes/public`, {
+      securityProtocol: 'SSL',
+      clientCaBundle: readFileSync(pki.ca, 'utf8'),
+    });
+    expect(put.status).toBe(202);
+    expect((await waitForOperation(root, put.body.operation.id, 300_000)).status).toBe('succeeded');
+    const route = (await root.call('GET', `/v1/instances/${id}`)).body.bootstrapServers.find(
+      (b: { route: string }) => b.route === 'public',
+    );
+    expect(route.securityProtocol).toBe('SSL');
+    for (const operation of ['read', 'describe'] as const) {
+      const acl = await root.call('POST', `/v1/instances/${id}/acls`, {
+        resourceType: 'topic',
+        resourceName: topicOf('kcat'),
+        principal: 'User:mtls-app',
+        operation,
+      });
+      expect((await waitForOperation(root, acl.body.operation.id)).status).toBe('succeeded');
+    }
+    const client = pki.client('mtls-app');
+    const mtls = (extra: string[]) =>
+      run(
+        'kcat',
+        ['-b', route.servers, '-X', 'security.protocol=SSL', '-X', `ssl.ca.location=${caFile}`, ...extra],
+        { timeout: 30_000 },
+      );
+    const { stdout } = await mtls([
+      '-X',
+      `ssl.certificate.location=${client.cert}`,
+      '-X',
+      `ssl.key.location=${client.key}`,
+      '-C',
+      '-t',
+      topicOf('kcat'),
+      '-o',
+      'beginning',
+      '-c',
+      '21',
+      '-e',
+    ]);
+    expect(stdout.trim().split('\n')).toHaveLength(21);
+    // No certificate, or one the tenant CA did not sign: refused in the handshake.
+    await expect(mtls(['-L', '-m', '10'])).rejects.toThrow();
+    await expect(
+      mtls([
+        '-X',
+        `ssl.certificate.location=${pki.rogue.cert}`,
+        '-X',
+        `ssl.key.location=${pki.rogue.key}`,
+        '-L',
+        '-m',
+        '10',
+      ]),
+    ).rejects.toThrow();
   }, 400_000);
 });

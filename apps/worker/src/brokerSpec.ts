@@ -92,6 +92,8 @@ export function routeConfigs(
     out[listenerKey(listener, 'ssl.client.auth')] = 'required';
     out[listenerKey(listener, 'ssl.truststore.type')] = 'PEM';
     out[listenerKey(listener, 'ssl.truststore.location')] = clientsCaFileOf(listener);
+    // A client is named by its certificate's CN (User:<CN>), so ACLs take plain user names.
+    out[listenerKey(listener, 'ssl.principal.mapping.rules')] = 'RULE:^CN=([a-zA-Z0-9._-]+).*$/$1/,DEFAULT';
   }
   return out;
 }

@@ -97,6 +97,7 @@ describe('broker spec', () => {
     expect(s.properties).toMatchObject({
       'listener.name.public.ssl.client.auth': 'required',
       'listener.name.public.ssl.truststore.location': 'tls/public-clients-ca.pem',
+      'listener.name.public.ssl.principal.mapping.rules': 'RULE:^CN=([a-zA-Z0-9._-]+).*$/$1/,DEFAULT',
     });
     expect(s.files?.['tls/public-clients-ca.pem']).toBe('TENANT CA');
   });

@@ -2,13 +2,16 @@ import { z } from 'zod';
 
 export const SaslMechanism = z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-512']);
 
+/** The SCRAM users the service keeps on every instance: the control plane's and the brokers'. */
+export const RESERVED_SASL_USERS: ReadonlySet<string> = new Set(['fjord-admin', 'fjord-broker']);
+
 /** Kafka principal names: what SASL usernames may be. */
 export const SaslUserName = z
   .string()
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'")
-  .refine((n) => n !== 'fjord-admin', 'fjord-admin is the control plane’s own user');
+  .refine((n) => !RESERVED_SASL_USERS.has(n), 'fjord-admin and fjord-broker are the service’s own users');
 
 export const SaslUser = z
   .object({

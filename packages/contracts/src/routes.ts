@@ -71,7 +71,7 @@ const PublicRoute = z.object({
   securityProtocol: z
     .enum(['SASL_SSL', 'SSL'])
     .default('SASL_SSL')
-    .describe('SASL_SSL: SCRAM users over TLS; SSL: mutual TLS, clients named by certificate subject'),
+    .describe('SASL_SSL: SCRAM users over TLS; SSL: mutual TLS, clients named User:<certificate CN>'),
   allowedCidrs: AllowedCidrs,
   clientCaBundle: PemBundle.optional().describe(
     "SSL (mutual TLS) only: the CA certificates that sign your clients' certificates",

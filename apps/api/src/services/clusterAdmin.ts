@@ -1,3 +1,4 @@
+import { RESERVED_SASL_USERS } from '@fjord/contracts';
 import type { BrokerPlacement } from '@fjord/db';
 import {
   type AclSpec,
@@ -149,7 +150,7 @@ export class KafkaClusterAdmin implements ClusterAdmin {
         controlPort(b)!,
         instanceAdminCredential(instanceId, this.adminSecret),
       ).list();
-      return users.filter((u) => u.name !== 'fjord-admin');
+      return users.filter((u) => !RESERVED_SASL_USERS.has(u.name));
     });
   }
 

@@ -66,6 +66,22 @@ interface Stored {
 
 const KEY_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
+/** What a broker sees of its agent's environment: nothing else, so none of the agent's secrets. */
+const BROKER_ENVIRONMENT = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'NODE_OPTIONS',
+  'FJORD_LOG_LEVEL',
+];
+
+export function brokerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(BROKER_ENVIRONMENT.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+}
+
 /**
  * Broker processes on this host. They are spawned detached with their own session, so they outlive
  * the agent; what is running is found again from pid files (checked against /proc so a recycled pid
@@ -212,7 +228,12 @@ export class LocalBrokerProcesses {
       '--add-scram-file',
       scramFile,
     ];
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: dir });
+    const child = spawn(process.execPath, args, {
+      detached: true,
+      stdio: ['ignore', out, out],
+      cwd: dir,
+      env: brokerEnvironment(process.env),
+    });
     closeSync(out);
     child.unref();
     const pid = child.pid;
