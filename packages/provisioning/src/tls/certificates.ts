@@ -38,8 +38,20 @@ function newSerial(): string {
   return b.toString('hex');
 }
 
-function pemOfKey(der: ArrayBuffer): string {
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+async function issued(
+  cert: x509.X509Certificate,
+  keys: CryptoKeyPair,
+  serial: string,
+  validity: Validity,
+): Promise<IssuedCertificate> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return {
+    certificatePem: cert.toString('pem'),
+    keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY'),
+    serial,
+    notBefore: validity.notBefore,
+    notAfter: validity.notAfter,
+  };
 }
 
 async function importKey(keyPem: string): Promise<CryptoKey> {
@@ -68,13 +80,7 @@ export async function createCertificateAuthority(
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return {
-    certificatePem: cert.toString('pem'),
-    keyPem: pemOfKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
-    serial,
-    notBefore: validity.notBefore,
-    notAfter: validity.notAfter,
-  };
+  return issued(cert, keys, serial, validity);
 }
 
 /**
@@ -111,13 +117,7 @@ export async function issueServerCertificate(
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return {
-    certificatePem: cert.toString('pem'),
-    keyPem: pemOfKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
-    serial,
-    notBefore: validity.notBefore,
-    notAfter: validity.notAfter,
-  };
+  return issued(cert, keys, serial, validity);
 }
 
 /**
