@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   type AccessRoute,
   Instance,
@@ -102,7 +103,12 @@ export const instanceAccessRoutes: FastifyPluginAsyncZod<InstanceAccessRoutesOpt
         const after = [...before.filter((r) => r.type !== type), route].sort((a, b) =>
           a.type.localeCompare(b.type),
         );
-        if (JSON.stringify(before.find((r) => r.type === type)) === JSON.stringify(route)) {
+        if (
+          isDeepStrictEqual(
+            before.find((r) => r.type === type),
+            route,
+          )
+        ) {
           reply.header('etag', etagOf(row.version));
           return reply.code(200).send(instanceView(row, await caBundle()));
         }

@@ -45,8 +45,10 @@ export class CertificateRotator {
           ),
         }));
         const due = certs.some(({ cert }) => !cert || renewalDue(cert, [b.host], now));
-        const served = due || (await this.servesStored(ins.id, b, certs));
-        if (!due && served) continue;
+        if (!due && (await this.servesStored(ins.id, b, certs))) continue;
+        // An operation recorded meanwhile (new routes) owns the brokers' specs: leave it to it.
+        const current = await this.prisma.instance.findUnique({ where: { id: ins.id } });
+        if (current?.status !== 'RUNNING' || current.version !== ins.version) break;
         try {
           await applyRoutesLive(deps, ins, b);
           this.log.info(
@@ -63,7 +65,10 @@ export class CertificateRotator {
     }
   }
 
-  /** Whether the broker reports the keystore of its stored certificates (false when it cannot say). */
+  /**
+   * Whether the broker reports the keystore of its stored certificates; an unreachable broker counts
+   * as serving them (the health reconciler deals with it, and the next pass looks again).
+   */
   private async servesStored(
     instanceId: string,
     b: Parameters<typeof brokerConfigAdminOf>[2],
@@ -73,7 +78,7 @@ export class CertificateRotator {
     const got = await brokerConfigAdminOf({ settings: this.settings }, instanceId, b)
       .get(b.brokerId, keys)
       .catch(() => undefined);
-    if (!got) return true; // unreachable now: the health reconciler deals with it; look again next pass
+    if (!got) return true;
     return certs.every(
       ({ listener, cert }) =>
         cert && got[listenerKey(listener, 'ssl.keystore.location')] === keystoreFileOf(listener, cert.serial),
