@@ -297,7 +297,8 @@ export const describeConfigsHandler = defineHandler({
               configSource: e.source,
               isSensitive: e.sensitive,
               synonyms: req.includeSynonyms && v >= 1 ? e.synonyms.map((s) => ({ ...s })) : [],
-              documentation: null,
+              configType: e.type,
+              documentation: req.includeDocumentation ? e.documentation : null,
             })),
         };
       }),
