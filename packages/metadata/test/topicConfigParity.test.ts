@@ -259,3 +259,35 @@ describe('broker DescribeConfigs types', () => {
     expect(values.find((e) => e.name === 'log.retention.hours')!.type).toBe(DESCRIBE_CONFIG_TYPE.int);
   });
 });
+
+describe('broker DescribeConfigs sources', () => {
+  const image = topicImage({}, [
+    ['1', 'log.retention.bytes', '100'],
+    ['', 'log.retention.bytes', '200'],
+    ['', 'log.cleaner.delete.retention.ms', '300'],
+  ]);
+
+  it("orders one broker's synonyms dynamic per broker, dynamic default, static, default", () => {
+    const e = configs({ 'log.retention.bytes': 400 })
+      .describeBroker(image)
+      .find((x) => x.name === 'log.retention.bytes')!;
+    expect(e).toMatchObject({ value: '100', source: ConfigSource.DYNAMIC_BROKER_CONFIG, readOnly: false });
+    expect(e.synonyms.map((s) => [s.value, s.source])).toEqual([
+      ['100', ConfigSource.DYNAMIC_BROKER_CONFIG],
+      ['200', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+      ['400', ConfigSource.STATIC_BROKER_CONFIG],
+      ['-1', ConfigSource.DEFAULT_CONFIG],
+    ]);
+  });
+
+  it("describes the cluster default ('') as only the keys set there, with their default-level synonyms", () => {
+    const entries = configs({ 'log.retention.bytes': 400 }).describeClusterDefaults(image);
+    expect(entries.map((e) => [e.name, e.value, e.source])).toEqual([
+      ['log.cleaner.delete.retention.ms', '300', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+      ['log.retention.bytes', '200', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+    ]);
+    expect(entries[1]!.synonyms).toEqual([
+      { name: 'log.retention.bytes', value: '200', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+    ]);
+  });
+});

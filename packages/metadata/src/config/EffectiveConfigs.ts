@@ -175,6 +175,36 @@ export class EffectiveConfigs {
   }
 
   /**
+   * DescribeConfigs of the cluster-wide default (BROKER resource ''), as Kafka's ConfigHelper
+   * answers it: only the keys set as dynamic cluster defaults, each with its
+   * DYNAMIC_DEFAULT_BROKER_CONFIG synonyms alone.
+   */
+  describeClusterDefaults(image: MetadataImage): ConfigEntry[] {
+    return [...image.configsOf('broker', '').entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, raw]) => {
+        const sensitive = this.isSensitiveBrokerKey(key);
+        const synonyms = this.brokerSynonyms(image, key)
+          .filter((c) => c.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
+          .map((c) => (sensitive ? { ...c, value: null } : c));
+        return {
+          name: key,
+          value: sensitive ? null : raw,
+          source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+          sensitive,
+          readOnly: !isDynamic(key),
+          synonyms,
+          type: this.brokerType(key),
+          documentation: this.brokerDefs.get(key)?.documentation ?? null,
+        };
+      });
+  }
+
+  private isSensitiveBrokerKey(key: string): boolean {
+    return SENSITIVE_BROKER_CONFIGS.has(key) || listenerConfigDef(key)?.def.sensitive === true;
+  }
+
+  /**
    * Every broker config this broker knows, for DescribeConfigs on a BROKER resource: the static
    * keys, and the listener-prefixed dynamic ones set for it (passwords shown as null, as Kafka).
    */
@@ -184,7 +214,7 @@ export class EffectiveConfigs {
       ...image.configsOf('broker', '').keys(),
     ].filter((k) => !this.staticBroker.has(k) && listenerConfigDef(k) !== undefined);
     return [...new Set([...this.staticBroker.keys(), ...listenerKeys])].sort().map((key) => {
-      const sensitive = SENSITIVE_BROKER_CONFIGS.has(key) || listenerConfigDef(key)?.def.sensitive === true;
+      const sensitive = this.isSensitiveBrokerKey(key);
       const synonyms = this.brokerSynonyms(image, key).map((c) => (sensitive ? { ...c, value: null } : c));
       const dynamic =
         image.configsOf('broker', String(this.brokerId)).get(key) ?? image.configsOf('broker', '').get(key);
