@@ -229,3 +229,40 @@ print(json.dumps(out))
     }
   });
 });
+
+describe('a broker emulating Kafka 2.4', () => {
+  it("reports 2.4's message.format.version default and Kafka's synonyms to kafkajs", async () => {
+    const old = await startBroker({ 'fjord.kafka.version': '2.4' });
+    try {
+      const client = new Kafka({ brokers: [old.bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await client.connect();
+      try {
+        // Through the client: the in-process ensureTopic speaks CreateTopics v7, which 2.4 does not.
+        await client.createTopics({ topics: [{ topic: 't24' }], waitForLeaders: true });
+        const described = await client.describeConfigs({
+          includeSynonyms: true,
+          resources: [
+            {
+              type: TOPIC_RESOURCE,
+              name: 't24',
+              configNames: ['compression.type', 'message.format.version'],
+            },
+          ],
+        });
+        const entries = new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e]));
+        expect(entries.get('message.format.version')).toMatchObject({
+          configValue: '2.4-IV1',
+          configSource: 5,
+        });
+        expect(entries.get('compression.type')!.configSynonyms).toEqual([
+          { configName: 'compression.type', configValue: 'producer', configSource: 5 },
+        ]);
+      } finally {
+        await client.disconnect();
+      }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+});

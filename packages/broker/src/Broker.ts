@@ -19,7 +19,7 @@ import {
 } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import { ComponentStack, LateBound } from './BrokerComponents.js';
-import { BROKER_CONFIG_BY_NAME, type ResolvedBrokerConfig } from './config/BrokerConfig.js';
+import { brokerConfigDefsFor, type ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
@@ -141,7 +141,7 @@ export class Broker {
       config.nodeId,
       config.values,
       config.explicit,
-      BROKER_CONFIG_BY_NAME,
+      brokerConfigDefsFor(config.kafkaVersion),
     );
     const interBrokerAddress = (brokerId: number): BrokerAddress | undefined => {
       const ep = metadata.image.brokers

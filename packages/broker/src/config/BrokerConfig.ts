@@ -5,6 +5,7 @@ import {
   type ConfigValue,
   DEFAULT_DISK_HIGH_WATER_RATIO,
   DEFAULT_MESSAGE_FORMAT_VERSION,
+  defaultMessageFormatVersion,
   parseConfigValue,
   validateMetadataVersion,
 } from '@fjord/metadata';
@@ -199,6 +200,17 @@ const ACCEPTED_WITHOUT_EFFECT = new Set([
 export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigKeyDef> = new Map(
   BROKER_CONFIG_DEFS.map((d) => [d.name, d]),
 );
+
+/**
+ * The broker config definitions as a broker emulating `kafkaVersion` has them: Kafka's defaults,
+ * with `log.message.format.version`'s following the release (DescribeConfigs lists defaults).
+ */
+export function brokerConfigDefsFor(kafkaVersion: string): ReadonlyMap<string, ConfigKeyDef> {
+  const defs = new Map(BROKER_CONFIG_BY_NAME);
+  const format = defs.get('log.message.format.version')!;
+  defs.set(format.name, { ...format, default: defaultMessageFormatVersion(kafkaVersion) });
+  return defs;
+}
 
 export interface BrokerConfigSource {
   /** Contents of a server.properties file. */
@@ -399,6 +411,12 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
   values.set('log.retention.ms', retentionMs);
   const rollMs = maybe('log.roll.ms') ?? int('log.roll.hours') * HOUR_MS;
   values.set('log.roll.ms', rollMs);
+  // Kafka's default follows the release: a broker emulating 2.4 reports 2.4-IV1.
+  if (!explicit.has('log.message.format.version'))
+    values.set(
+      'log.message.format.version',
+      defaultMessageFormatVersion(values.get('fjord.kafka.version') as string),
+    );
   values.set('log.roll.jitter.ms', maybe('log.roll.jitter.ms') ?? int('log.roll.jitter.hours') * HOUR_MS);
   const flushMs = maybe('log.flush.interval.ms') ?? int('log.flush.scheduler.interval.ms');
   values.set('log.flush.interval.ms', flushMs);

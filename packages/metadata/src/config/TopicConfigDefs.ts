@@ -25,6 +25,35 @@ const DAY_MS = 86_400_000;
 /** The message format Kafka 3.x reports by default; any value is ignored there (KIP-724). */
 export const DEFAULT_MESSAGE_FORMAT_VERSION = '3.0-IV1';
 
+/** The last inter-broker protocol version of each 0.10–2.x release (Kafka's ApiVersion). */
+const LAST_IV_OF_RELEASE: Readonly<Record<string, string>> = {
+  '0.10.0': '0.10.0-IV1',
+  '0.10.1': '0.10.1-IV2',
+  '0.10.2': '0.10.2-IV0',
+  '0.11.0': '0.11.0-IV2',
+  '1.0': '1.0-IV0',
+  '1.1': '1.1-IV0',
+  '2.0': '2.0-IV1',
+  '2.1': '2.1-IV2',
+  '2.2': '2.2-IV1',
+  '2.3': '2.3-IV1',
+  '2.4': '2.4-IV1',
+  '2.5': '2.5-IV0',
+  '2.6': '2.6-IV0',
+  '2.7': '2.7-IV2',
+  '2.8': '2.8-IV1',
+};
+
+/**
+ * `log.message.format.version`'s default in the Kafka release a broker emulates: before 3.0 the
+ * release's own latest version (2.4 reports 2.4-IV1), from 3.0 on the fixed 3.0-IV1.
+ */
+export function defaultMessageFormatVersion(kafkaRelease: string): string {
+  const parts = kafkaRelease.split('.');
+  const line = parts.slice(0, kafkaRelease.startsWith('0.') ? 3 : 2).join('.');
+  return LAST_IV_OF_RELEASE[line] ?? DEFAULT_MESSAGE_FORMAT_VERSION;
+}
+
 /**
  * Kafka's MetadataVersionValidator: a release (0.8.0 … 0.11.0, 1.0 … 3.x), optionally with a
  * patch level and an `-IVn` suffix, as MetadataVersion.fromVersionString parses it.
