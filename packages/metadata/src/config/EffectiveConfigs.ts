@@ -200,8 +200,13 @@ export class EffectiveConfigs {
       });
   }
 
+  /** As Kafka's KafkaConfig.maybeSensitive: PASSWORD-type keys, plus the ones that embed a secret. */
   private isSensitiveBrokerKey(key: string): boolean {
-    return SENSITIVE_BROKER_CONFIGS.has(key) || listenerConfigDef(key)?.def.sensitive === true;
+    return (
+      SENSITIVE_BROKER_CONFIGS.has(key) ||
+      this.brokerDefs.get(key)?.type === 'password' ||
+      listenerConfigDef(key)?.def.sensitive === true
+    );
   }
 
   /**
