@@ -19,7 +19,7 @@ import {
 } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import { ComponentStack, LateBound } from './BrokerComponents.js';
-import type { ResolvedBrokerConfig } from './config/BrokerConfig.js';
+import { brokerConfigDefsFor, type ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
 import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
@@ -137,7 +137,12 @@ export class Broker {
       nodeId: config.nodeId,
       cleaner: logMaintenance.cleanerEnable ? {} : false,
     });
-    const configs = new EffectiveConfigs(config.nodeId, config.values, config.explicit);
+    const configs = new EffectiveConfigs(
+      config.nodeId,
+      config.values,
+      config.explicit,
+      brokerConfigDefsFor(config.kafkaVersion),
+    );
     const interBrokerAddress = (brokerId: number): BrokerAddress | undefined => {
       const ep = metadata.image.brokers
         .get(brokerId)

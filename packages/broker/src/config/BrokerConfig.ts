@@ -4,7 +4,10 @@ import {
   type ConfigKeyDef,
   type ConfigValue,
   DEFAULT_DISK_HIGH_WATER_RATIO,
+  DEFAULT_MESSAGE_FORMAT_VERSION,
+  defaultMessageFormatVersion,
   parseConfigValue,
+  validateMetadataVersion,
 } from '@fjord/metadata';
 import { parseProperties } from './PropertiesFile.js';
 
@@ -55,7 +58,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('log.segment.bytes', 'int', 1_073_741_824, { validate: atLeast(14) }),
   key('log.roll.hours', 'int', 168, { validate: atLeast(1) }),
   key('log.roll.ms', 'long', null),
-  key('log.roll.jitter.ms', 'long', 0),
+  key('log.roll.jitter.hours', 'int', 0, { validate: atLeast(0) }),
+  key('log.roll.jitter.ms', 'long', null),
   key('log.index.interval.bytes', 'int', 4096, { validate: atLeast(0) }),
   key('log.index.size.max.bytes', 'int', 10_485_760, { validate: atLeast(4) }),
   key('log.segment.delete.delay.ms', 'long', 60_000, { validate: atLeast(0) }),
@@ -71,8 +75,19 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('log.flush.scheduler.interval.ms', 'long', LONG_MAX),
   key('log.message.timestamp.type', 'string', 'CreateTime', { validValues: ['CreateTime', 'LogAppendTime'] }),
   key('log.message.timestamp.difference.max.ms', 'long', LONG_MAX),
+  key('log.message.timestamp.before.max.ms', 'long', LONG_MAX, { validate: atLeast(0) }),
+  key('log.message.timestamp.after.max.ms', 'long', LONG_MAX, { validate: atLeast(0) }),
+  // Deprecated and ignored, as in Kafka 3.x; kept so server.properties that set it still load.
+  key('log.message.format.version', 'string', DEFAULT_MESSAGE_FORMAT_VERSION, {
+    validate: validateMetadataVersion,
+  }),
+  key('log.local.retention.ms', 'long', -2, { validate: atLeast(-2) }),
+  key('log.local.retention.bytes', 'long', -2, { validate: atLeast(-2) }),
   key('log.message.downconversion.enable', 'boolean', true),
   key('log.preallocate', 'boolean', false),
+  key('compression.gzip.level', 'int', -1),
+  key('compression.lz4.level', 'int', 9),
+  key('compression.zstd.level', 'int', 3),
   key('compression.type', 'string', 'producer', {
     validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
   }),
@@ -185,6 +200,17 @@ const ACCEPTED_WITHOUT_EFFECT = new Set([
 export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigKeyDef> = new Map(
   BROKER_CONFIG_DEFS.map((d) => [d.name, d]),
 );
+
+/**
+ * The broker config definitions as a broker emulating `kafkaVersion` has them: Kafka's defaults,
+ * with `log.message.format.version`'s following the release (DescribeConfigs lists defaults).
+ */
+export function brokerConfigDefsFor(kafkaVersion: string): ReadonlyMap<string, ConfigKeyDef> {
+  const defs = new Map(BROKER_CONFIG_BY_NAME);
+  const format = defs.get('log.message.format.version')!;
+  defs.set(format.name, { ...format, default: defaultMessageFormatVersion(kafkaVersion) });
+  return defs;
+}
 
 export interface BrokerConfigSource {
   /** Contents of a server.properties file. */
@@ -385,6 +411,13 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
   values.set('log.retention.ms', retentionMs);
   const rollMs = maybe('log.roll.ms') ?? int('log.roll.hours') * HOUR_MS;
   values.set('log.roll.ms', rollMs);
+  // Kafka's default follows the release: a broker emulating 2.4 reports 2.4-IV1.
+  if (!explicit.has('log.message.format.version'))
+    values.set(
+      'log.message.format.version',
+      defaultMessageFormatVersion(values.get('fjord.kafka.version') as string),
+    );
+  values.set('log.roll.jitter.ms', maybe('log.roll.jitter.ms') ?? int('log.roll.jitter.hours') * HOUR_MS);
   const flushMs = maybe('log.flush.interval.ms') ?? int('log.flush.scheduler.interval.ms');
   values.set('log.flush.interval.ms', flushMs);
   // The product's default in a cluster is two replicas (Kafka's, for one broker, is one).

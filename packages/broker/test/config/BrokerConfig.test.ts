@@ -102,3 +102,25 @@ describe('server.properties parsing', () => {
     );
   });
 });
+
+describe('log.message.format.version (deprecated, kept for Kafka parity)', () => {
+  it("defaults to the emulated release's own format before 3.0 and to 3.0-IV1 from 3.0 on", () => {
+    const format = (version: string) =>
+      resolveBrokerConfig({ propertiesText: `fjord.kafka.version=${version}` }).values.get(
+        'log.message.format.version',
+      );
+    expect(format('2.4')).toBe('2.4-IV1');
+    expect(format('0.11.0')).toBe('0.11.0-IV2');
+    expect(format('2.8')).toBe('2.8-IV1');
+    expect(format('3.8')).toBe('3.0-IV1');
+  });
+
+  it('loads a server.properties that sets it, and refuses what is not a Kafka version', () => {
+    const c = resolveBrokerConfig({ propertiesText: 'log.message.format.version=2.1' });
+    expect(c.values.get('log.message.format.version')).toBe('2.1');
+    expect(c.unknownKeys).toEqual([]);
+    expect(() => resolveBrokerConfig({ propertiesText: 'log.message.format.version=banana' })).toThrow(
+      ConfigError,
+    );
+  });
+});

@@ -17,7 +17,20 @@ export interface ConfigKeyDef {
   /** Allowed values (case-sensitive), for string and list types. */
   readonly validValues?: readonly string[];
   readonly sensitive?: boolean;
+  /** What the key does, for DescribeConfigs' `documentation` (v3+). */
+  readonly documentation?: string;
 }
+
+/** Kafka's DescribeConfigs `configType` ids (DescribeConfigsResponse.ConfigType; 0 is UNKNOWN). */
+export const DESCRIBE_CONFIG_TYPE: Readonly<Record<ConfigType, number>> = {
+  boolean: 1,
+  string: 2,
+  int: 3,
+  long: 5,
+  double: 6,
+  list: 7,
+  password: 9,
+};
 
 export class ConfigError extends Error {
   constructor(

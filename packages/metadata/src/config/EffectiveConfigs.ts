@@ -1,5 +1,5 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
-import { type ConfigValue, formatConfigValue } from './ConfigDef.js';
+import { type ConfigKeyDef, type ConfigValue, DESCRIBE_CONFIG_TYPE, formatConfigValue } from './ConfigDef.js';
 import { INSTANCE_CONFIG_DEFS } from './InstanceConfigDefs.js';
 import { listenerConfigDef } from './ListenerConfigDefs.js';
 import { REPLICATION_THROTTLE_RATE_DEFS } from './ReplicationThrottleConfigDefs.js';
@@ -14,14 +14,28 @@ export const ConfigSource = {
   DEFAULT_CONFIG: 5,
 } as const;
 
+export interface ConfigSynonym {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: number;
+}
+
 export interface ConfigEntry {
   readonly name: string;
   readonly value: string | null;
   readonly source: number;
   readonly sensitive: boolean;
   readonly readOnly: boolean;
-  /** Lower-precedence values that this one hides, most specific first (KIP-226 synonyms). */
-  readonly synonyms: readonly { name: string; value: string | null; source: number }[];
+  /**
+   * The sources that are set for this config, most specific first (KIP-226 synonyms), as
+   * Kafka's ConfigHelper lists them: a topic override, then the broker synonyms set
+   * dynamically per broker, as cluster default, statically, and the built-in defaults that
+   * are not null.
+   */
+  readonly synonyms: readonly ConfigSynonym[];
+  /** Kafka's DescribeConfigs configType id (DESCRIBE_CONFIG_TYPE; 0 when unknown). */
+  readonly type: number;
+  readonly documentation: string | null;
 }
 
 const LONG_MAX_TEXT = '9223372036854775807';
@@ -39,66 +53,160 @@ function display(value: ConfigValue): string | null {
   return formatConfigValue(value);
 }
 
+/** Broker keys that are one setting under several names, highest priority first (log.retention.ms, .minutes, .hours). */
+const BROKER_SYNONYM_GROUPS: ReadonlyMap<string, readonly string[]> = new Map(
+  TOPIC_CONFIG_DEFS.flatMap((d) => {
+    if (!d.brokerSynonym) return [];
+    const group = [d.brokerSynonym, ...(d.brokerAliases ?? [])];
+    return group.map((k) => [k, group] as const);
+  }),
+);
+
+/** Definitions of the broker configs Fjord adds to Kafka's (instance limits, replication throttles). */
+const OWN_BROKER_DEFS: ReadonlyMap<string, ConfigKeyDef> = new Map(
+  [...INSTANCE_CONFIG_DEFS, ...REPLICATION_THROTTLE_RATE_DEFS].map((d) => [d.name, d]),
+);
+
 /**
  * Resolves effective configuration the way Kafka does: a topic override, else a dynamic
  * per-broker value, else a dynamic cluster-wide default, else the static broker value
  * (server.properties), else the built-in default.
  */
 export class EffectiveConfigs {
+  /**
+   * @param staticBroker every static broker value, defaults and derived values included
+   * @param explicitStatic the keys server.properties (or overrides) set
+   * @param brokerDefs the broker's config definitions: types, and the built-in defaults Kafka
+   *   lists as DEFAULT_CONFIG synonyms (only those that are not null)
+   */
   constructor(
     readonly brokerId: number,
     private readonly staticBroker: ReadonlyMap<string, ConfigValue>,
     private readonly explicitStatic: ReadonlySet<string>,
+    private readonly brokerDefs: ReadonlyMap<string, ConfigKeyDef> = new Map(),
   ) {}
 
   topicConfig(image: MetadataImage, topic: string, name: string): string | null {
-    return this.topicEntry(image, topic, TOPIC_CONFIG_BY_NAME.get(name)!).value;
+    const def = TOPIC_CONFIG_BY_NAME.get(name)!;
+    const override = image.configsOf('topic', topic).get(def.name);
+    return override !== undefined ? override : this.topicDefault(image, def);
   }
 
   describeTopic(image: MetadataImage, topic: string): ConfigEntry[] {
     return TOPIC_CONFIG_DEFS.map((d) => this.topicEntry(image, topic, d));
   }
 
+  /** The value a topic without an override gets: from its broker synonym, else the topic default. */
+  private topicDefault(image: MetadataImage, def: TopicConfigDef): string | null {
+    if (!def.brokerSynonym) return display(def.default);
+    const key = def.brokerSynonym;
+    const dynamic =
+      image.configsOf('broker', String(this.brokerId)).get(key) ?? image.configsOf('broker', '').get(key);
+    if (dynamic !== undefined) return dynamic;
+    const staticValue = this.staticBroker.get(key);
+    return display(staticValue !== undefined && staticValue !== null ? staticValue : def.default);
+  }
+
+  /** ConfigHelper.createTopicConfigEntry */
   private topicEntry(image: MetadataImage, topic: string, def: TopicConfigDef): ConfigEntry {
-    const chain: { name: string; value: string | null; source: number }[] = [];
+    const synonyms: ConfigSynonym[] = [];
     const override = image.configsOf('topic', topic).get(def.name);
     if (override !== undefined)
-      chain.push({ name: def.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-    if (def.brokerSynonym) chain.push(...this.brokerChain(image, def.brokerSynonym, def.default));
-    else chain.push({ name: def.name, value: display(def.default), source: ConfigSource.DEFAULT_CONFIG });
-    const top = chain[0]!;
+      synonyms.push({ name: def.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    if (def.brokerSynonym) synonyms.push(...this.brokerSynonyms(image, def.brokerSynonym));
     return {
       name: def.name,
-      value: top.value,
-      source: top.source,
+      value: override !== undefined ? override : this.topicDefault(image, def),
+      source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
       sensitive: false,
       readOnly: false,
-      synonyms: chain,
+      synonyms,
+      type: DESCRIBE_CONFIG_TYPE[def.type],
+      documentation: def.documentation ?? null,
     };
   }
 
-  /** The broker-level chain for `key`: dynamic per broker, dynamic default, static, default. */
-  brokerChain(
-    image: MetadataImage,
-    key: string,
-    fallback: ConfigValue,
-  ): { name: string; value: string | null; source: number }[] {
-    const chain: { name: string; value: string | null; source: number }[] = [];
-    const perBroker = image.configsOf('broker', String(this.brokerId)).get(key);
-    if (perBroker !== undefined)
-      chain.push({ name: key, value: perBroker, source: ConfigSource.DYNAMIC_BROKER_CONFIG });
-    const clusterDefault = image.configsOf('broker', '').get(key);
-    if (clusterDefault !== undefined)
-      chain.push({ name: key, value: clusterDefault, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
-    const staticValue = this.staticBroker.get(key);
-    if (this.explicitStatic.has(key) && staticValue !== undefined)
-      chain.push({ name: key, value: display(staticValue), source: ConfigSource.STATIC_BROKER_CONFIG });
-    chain.push({
-      name: key,
-      value: display(staticValue !== undefined && staticValue !== null ? staticValue : fallback),
-      source: ConfigSource.DEFAULT_CONFIG,
-    });
-    return chain;
+  /**
+   * ConfigHelper.configSynonyms: the broker key and its lower-priority names (log.retention.ms,
+   * .minutes, .hours) where set, by source — dynamic per broker, dynamic cluster default,
+   * static, then built-in defaults that are not null — then everything before the first entry
+   * for `key` itself dropped, as Kafka does (so a default set only under log.retention.hours is
+   * not listed for log.retention.ms).
+   */
+  brokerSynonyms(image: MetadataImage, key: string): ConfigSynonym[] {
+    const names = BROKER_SYNONYM_GROUPS.get(key) ?? [key];
+    const perBroker = image.configsOf('broker', String(this.brokerId));
+    const clusterDefault = image.configsOf('broker', '');
+    const all: ConfigSynonym[] = [];
+    for (const name of names) {
+      const value = perBroker.get(name);
+      if (value !== undefined) all.push({ name, value, source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+    }
+    for (const name of names) {
+      const value = clusterDefault.get(name);
+      if (value !== undefined) all.push({ name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
+    }
+    for (const name of names) {
+      const value = this.staticBroker.get(name);
+      if (this.explicitStatic.has(name) && value !== undefined)
+        all.push({ name, value: display(value), source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+    for (const name of names) {
+      const value = this.builtInDefault(name);
+      if (value !== null) all.push({ name, value: display(value), source: ConfigSource.DEFAULT_CONFIG });
+    }
+    const first = all.findIndex((s) => s.name === key);
+    return first < 0 ? [] : all.slice(first);
+  }
+
+  /** The default a broker key has before any configuration (Kafka's ConfigDef default). */
+  private builtInDefault(key: string): ConfigValue {
+    const def = this.brokerDefs.get(key) ?? OWN_BROKER_DEFS.get(key);
+    if (def) return def.default;
+    const topicDef = TOPIC_CONFIG_DEFS.find((d) => d.brokerSynonym === key);
+    return topicDef ? topicDef.default : null;
+  }
+
+  private brokerType(key: string): number {
+    const def = this.brokerDefs.get(key) ?? OWN_BROKER_DEFS.get(key) ?? listenerConfigDef(key)?.def;
+    if (def) return DESCRIBE_CONFIG_TYPE[def.type];
+    const topicDef = TOPIC_CONFIG_DEFS.find((d) => d.brokerSynonym === key);
+    return topicDef ? DESCRIBE_CONFIG_TYPE[topicDef.type] : 0;
+  }
+
+  /**
+   * DescribeConfigs of the cluster-wide default (BROKER resource ''), as Kafka's ConfigHelper
+   * answers it: only the keys set as dynamic cluster defaults, each with its
+   * DYNAMIC_DEFAULT_BROKER_CONFIG synonyms alone.
+   */
+  describeClusterDefaults(image: MetadataImage): ConfigEntry[] {
+    return [...image.configsOf('broker', '').entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, raw]) => {
+        const sensitive = this.isSensitiveBrokerKey(key);
+        const synonyms = this.brokerSynonyms(image, key)
+          .filter((c) => c.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
+          .map((c) => (sensitive ? { ...c, value: null } : c));
+        return {
+          name: key,
+          value: sensitive ? null : raw,
+          source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+          sensitive,
+          readOnly: !isDynamic(key),
+          synonyms,
+          type: this.brokerType(key),
+          documentation: this.brokerDefs.get(key)?.documentation ?? null,
+        };
+      });
+  }
+
+  /** As Kafka's KafkaConfig.maybeSensitive: PASSWORD-type keys, plus the ones that embed a secret. */
+  private isSensitiveBrokerKey(key: string): boolean {
+    return (
+      SENSITIVE_BROKER_CONFIGS.has(key) ||
+      this.brokerDefs.get(key)?.type === 'password' ||
+      listenerConfigDef(key)?.def.sensitive === true
+    );
   }
 
   /**
@@ -111,15 +219,24 @@ export class EffectiveConfigs {
       ...image.configsOf('broker', '').keys(),
     ].filter((k) => !this.staticBroker.has(k) && listenerConfigDef(k) !== undefined);
     return [...new Set([...this.staticBroker.keys(), ...listenerKeys])].sort().map((key) => {
-      const sensitive = SENSITIVE_BROKER_CONFIGS.has(key) || listenerConfigDef(key)?.def.sensitive === true;
-      const chain = this.brokerChain(image, key, null).map((c) => (sensitive ? { ...c, value: null } : c));
+      const sensitive = this.isSensitiveBrokerKey(key);
+      const synonyms = this.brokerSynonyms(image, key).map((c) => (sensitive ? { ...c, value: null } : c));
+      const dynamic =
+        image.configsOf('broker', String(this.brokerId)).get(key) ?? image.configsOf('broker', '').get(key);
+      const value = sensitive
+        ? null
+        : dynamic !== undefined
+          ? dynamic
+          : display(this.staticBroker.get(key) ?? null);
       return {
         name: key,
-        value: chain[0]!.value,
-        source: chain[0]!.source,
+        value,
+        source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
         sensitive,
         readOnly: !isDynamic(key),
-        synonyms: chain,
+        synonyms,
+        type: this.brokerType(key),
+        documentation: this.brokerDefs.get(key)?.documentation ?? null,
       };
     });
   }
@@ -130,7 +247,10 @@ export class EffectiveConfigs {
  * broker): the log defaults that topic configs inherit, and the managed instance's limits.
  */
 export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
-  ...TOPIC_CONFIG_DEFS.flatMap((d) => (d.brokerSynonym ? [d.brokerSynonym] : [])),
+  // Kafka's DynamicLogConfig, less message.format.version (it is not reconfigurable there either).
+  ...TOPIC_CONFIG_DEFS.flatMap((d) =>
+    d.brokerSynonym && d.brokerSynonym !== 'log.message.format.version' ? [d.brokerSynonym] : [],
+  ),
   ...INSTANCE_CONFIG_DEFS.map((d) => d.name),
   ...REPLICATION_THROTTLE_RATE_DEFS.map((d) => d.name),
 ]);

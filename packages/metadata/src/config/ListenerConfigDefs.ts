@@ -51,7 +51,9 @@ export function listenerConfigDef(name: string): ListenerConfigDef | undefined {
     };
   if ((DYNAMIC_SSL_SUFFIXES as readonly string[]).includes(suffix))
     return {
-      def: { name, type: 'string', default: null, sensitive: suffix.endsWith('password') },
+      def: suffix.endsWith('password')
+        ? { name, type: 'password', default: null, sensitive: true }
+        : { name, type: 'string', default: null },
       listener,
       suffix,
       perBrokerOnly: true,

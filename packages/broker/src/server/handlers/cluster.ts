@@ -11,6 +11,7 @@ import {
   authorizedOperations,
   filterAuthorized,
 } from '../RequestAuthorizer.js';
+import { TRANSACTIONS_UNSUPPORTED } from '../TransactionSupport.js';
 import { brokersFor } from './metadata.js';
 import { deleteRecordsPartitionError, epochEndOffsetError } from './partitionErrors.js';
 
@@ -66,13 +67,8 @@ export const initProducerIdHandler = defineHandler({
       !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
     )
       return denied(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-    if (req.transactionalId !== null)
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        producerId: -1n,
-        producerEpoch: -1,
-      };
+    // Idempotent producers only: no transaction coordinator (TransactionSupport.ts).
+    if (req.transactionalId !== null) return denied(TRANSACTIONS_UNSUPPORTED.errorCode);
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
       const epoch = req.producerEpoch + 1;
       for (const p of ctx.broker.replicas.all()) p.producers.fence(req.producerId, epoch);

@@ -5,6 +5,7 @@ import { OFFSETS_TOPIC } from '../../group/ConsumerOffsetsStore.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, authorizedOperations, filterAuthorized } from '../RequestAuthorizer.js';
+import { TRANSACTIONS_UNSUPPORTED } from '../TransactionSupport.js';
 import { brokersFor } from './metadata.js';
 import { offsetFetchPartitionError } from './partitionErrors.js';
 
@@ -40,15 +41,17 @@ export const findCoordinatorHandler = defineHandler({
         return denied(ErrorCode.GROUP_AUTHORIZATION_FAILED);
       if (req.keyType === 1 && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key))
         return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-      // Transaction coordinators (key type 1) are not offered: transactions are not supported.
+      // No transaction coordinator: answered so that clients fail at once (TransactionSupport.ts).
+      if (req.keyType === 1) return { key, nodeId: -1, host: '', port: -1, ...TRANSACTIONS_UNSUPPORTED };
+      // Kafka's answer for a coordinator type it does not know (KafkaApis.handleFindCoordinatorRequest).
       if (req.keyType !== 0)
         return {
           key,
           nodeId: -1,
           host: '',
           port: -1,
-          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-          errorMessage: 'transactions are not supported',
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `Unknown coordinator type ${req.keyType}`,
         };
       const partition = image.partition(
         OFFSETS_TOPIC,

@@ -281,7 +281,11 @@ export const describeConfigsHandler = defineHandler({
             configs: [],
           };
         const entries =
-          kind === 'topic' ? b.configs.describeTopic(image, r.resourceName) : b.configs.describeBroker(image);
+          kind === 'topic'
+            ? b.configs.describeTopic(image, r.resourceName)
+            : r.resourceName === ''
+              ? b.configs.describeClusterDefaults(image)
+              : b.configs.describeBroker(image);
         const keys = r.configurationKeys;
         return {
           ...base,
@@ -297,7 +301,8 @@ export const describeConfigsHandler = defineHandler({
               configSource: e.source,
               isSensitive: e.sensitive,
               synonyms: req.includeSynonyms && v >= 1 ? e.synonyms.map((s) => ({ ...s })) : [],
-              documentation: null,
+              configType: e.type,
+              documentation: req.includeDocumentation ? e.documentation : null,
             })),
         };
       }),

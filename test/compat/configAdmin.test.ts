@@ -1,0 +1,268 @@
+/**
+ * Config administration and transactions as real clients see them, against one broker: topic
+ * configs of Kafka 3.x (message.format.version), DescribeConfigs synonyms, types and
+ * documentation, and transactional producers refused at once while idempotent ones work.
+ */
+
+import { type RunningBroker, removeDir, startBroker } from '@fjord/test-support/broker';
+import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
+import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from './clients.js';
+
+const PYTHON = '/usr/bin/python3';
+const TOPIC = 'config-admin';
+const TOPIC_RESOURCE = 2;
+const BROKER_RESOURCE = 4;
+
+let broker: RunningBroker;
+let kafka: Kafka;
+beforeAll(async () => {
+  broker = await startBroker();
+  kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  await broker.broker.services.ensureTopic(TOPIC, 1);
+});
+afterAll(async () => {
+  await broker?.stop();
+  if (broker) removeDir(broker.dataDir);
+});
+
+async function withAdmin<T>(run: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await run(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('kafkajs describeConfigs with synonyms on a topic', () => {
+  it('lists no broker-level synonym for retention.ms when nothing is set at broker level', async () => {
+    const described = await withAdmin((a) =>
+      a.describeConfigs({ includeSynonyms: true, resources: [{ type: TOPIC_RESOURCE, name: TOPIC }] }),
+    );
+    const entries = new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e]));
+    expect(entries.get('retention.ms')).toMatchObject({
+      configValue: '604800000',
+      configSource: 5, // DEFAULT_CONFIG
+      configSynonyms: [],
+    });
+    // A broker default that Kafka's ConfigDef has (not null) is listed, as Kafka lists it.
+    expect(entries.get('retention.bytes')!.configSynonyms).toEqual([
+      { configName: 'log.retention.bytes', configValue: '-1', configSource: 5 },
+    ]);
+    for (const name of [
+      'message.format.version',
+      'leader.replication.throttled.replicas',
+      'follower.replication.throttled.replicas',
+    ])
+      expect(entries.has(name), name).toBe(true);
+  });
+});
+
+describe('message.format.version (deprecated in Kafka 3.x, still accepted)', () => {
+  it('is accepted by kafkajs alterConfigs and described as a topic override', async () => {
+    const topic = 'format-kafkajs';
+    await broker.broker.services.ensureTopic(topic, 1);
+    const described = await withAdmin(async (a) => {
+      await a.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: TOPIC_RESOURCE,
+            name: topic,
+            configEntries: [{ name: 'message.format.version', value: '2.4' }],
+          },
+        ],
+      });
+      return a.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['message.format.version'] }],
+      });
+    });
+    expect(described.resources[0]!.configEntries).toEqual([
+      expect.objectContaining({ configName: 'message.format.version', configValue: '2.4', configSource: 1 }),
+    ]);
+  });
+
+  it('is accepted by confluent_kafka alter_configs and a non-version refused with INVALID_CONFIG', async () => {
+    const topic = 'format-confluent';
+    await broker.broker.services.ensureTopic(topic, 1);
+    const script = `
+import json, sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka import KafkaException
+a = AdminClient({'bootstrap.servers': sys.argv[1]})
+def alter(value):
+    r = ConfigResource('topic', sys.argv[2], set_config={'message.format.version': value})
+    try:
+        list(a.alter_configs([r]).values())[0].result(30)
+        return 'NONE'
+    except KafkaException as e:
+        return e.args[0].name()
+ok = alter('0.10.2-IV0')
+bad = alter('banana')
+d = list(a.describe_configs([ConfigResource('topic', sys.argv[2])]).values())[0].result(30)['message.format.version']
+print(json.dumps({'ok': ok, 'bad': bad, 'value': d.value, 'source': d.source}))
+`;
+    const out = await runProcess(PYTHON, ['-c', script, broker.bootstrap, topic]);
+    expect(out).toEqual({ ok: 'NONE', bad: 'INVALID_CONFIG', value: '0.10.2-IV0', source: 1 });
+  });
+});
+
+describe('DescribeConfigs types and documentation (v3+)', () => {
+  it('fills configType and documentation for topic and broker configs (@platformatic/kafka, v4)', async () => {
+    const admin = new PlatformaticAdmin({ clientId: 'config-types', bootstrapBrokers: [broker.bootstrap] });
+    try {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        includeDocumentation: true,
+        resources: [
+          {
+            resourceType: TOPIC_RESOURCE,
+            resourceName: TOPIC,
+            configurationKeys: ['retention.bytes', 'cleanup.policy', 'message.format.version'],
+          },
+          {
+            resourceType: BROKER_RESOURCE,
+            resourceName: '1',
+            configurationKeys: ['advertised.listeners', 'log.retention.bytes', 'num.partitions'],
+          },
+        ],
+      });
+      const byName = (type: number) =>
+        new Map(described.find((r) => r.resourceType === type)!.configs.map((e) => [e.name, e]));
+      const topic = byName(TOPIC_RESOURCE);
+      expect(topic.get('retention.bytes')!.configType).toBe(5); // LONG
+      expect(topic.get('cleanup.policy')!.configType).toBe(7); // LIST
+      expect(topic.get('message.format.version')!.configType).toBe(2); // STRING
+      expect(topic.get('retention.bytes')!.documentation).toMatch(/partition/);
+      const brokerConfigs = byName(BROKER_RESOURCE);
+      expect(brokerConfigs.get('advertised.listeners')!.configType).toBe(7); // LIST
+      expect(brokerConfigs.get('log.retention.bytes')!.configType).toBe(5);
+      expect(brokerConfigs.get('num.partitions')!.configType).toBe(3); // INT
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('serves kafka-python describe_configs (v1/v2) with message.format.version and no retention.ms synonym', async () => {
+    const script = `
+import json, sys
+from kafka.admin import KafkaAdminClient, ConfigResource, ConfigResourceType
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+resp = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, sys.argv[2])], include_synonyms=True)[0]
+entries = {c[0]: c for c in resp.resources[0][4]}
+print(json.dumps({'version': resp.API_VERSION, 'format': entries['message.format.version'][1], 'retention_synonyms': entries['retention.ms'][5]}))
+a.close()
+`;
+    const out = await runProcess(PYTHON, ['-c', script, broker.bootstrap, TOPIC]);
+    expect(out).toEqual({ version: expect.any(Number), format: '3.0-IV1', retention_synonyms: [] });
+    expect(out.version).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('transactions are refused at once; idempotent producers work', () => {
+  it('confluent_kafka: init_transactions fails with a fatal error naming the reason, not a timeout', async () => {
+    const script = `
+import json, sys, time
+from confluent_kafka import Producer, KafkaException
+p = Producer({'bootstrap.servers': sys.argv[1], 'transactional.id': 'tx-confluent'})
+started = time.time()
+try:
+    p.init_transactions(60)
+    out = {'code': 'NONE'}
+except KafkaException as e:
+    err = e.args[0]
+    out = {'code': err.name(), 'fatal': err.fatal(), 'message': err.str()}
+out['seconds'] = time.time() - started
+idem = Producer({'bootstrap.servers': sys.argv[1], 'enable.idempotence': True})
+delivered = []
+idem.produce('idempotent-confluent', b'v', on_delivery=lambda err, msg: delivered.append(err is None))
+idem.flush(60)
+out['idempotent'] = delivered
+print(json.dumps(out))
+`;
+    const out = await runProcess(PYTHON, ['-c', script, broker.bootstrap]);
+    // A timeout would be _TIMED_OUT after 60 s; this is the broker's answer to the first request.
+    expect(out).toMatchObject({
+      code: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+      fatal: true,
+      message: expect.stringContaining('Transactions are not supported'),
+      idempotent: [true],
+    });
+  });
+
+  it('kafkajs: transaction() fails without retrying; an idempotent producer sends', async () => {
+    const logs: LogEntry[] = [];
+    const logging = new Kafka({
+      brokers: [broker.bootstrap],
+      logLevel: logLevel.DEBUG,
+      logCreator: () => (entry) => logs.push(entry),
+    });
+    const producer = logging.producer({
+      transactionalId: 'tx-kafkajs',
+      maxInFlightRequests: 1,
+      idempotent: true,
+    });
+    await producer.connect();
+    try {
+      await expect(producer.transaction()).rejects.toThrow(/coordinator/i);
+    } finally {
+      await producer.disconnect();
+    }
+    const tried = logs.filter((l) => l.log.message === 'Tried to find group coordinator');
+    expect(tried.map((l) => (l.log as { error?: { type?: string } }).error?.type)).toContain(
+      'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+    );
+    // COORDINATOR_NOT_AVAILABLE would have been retried until kafkajs' retry budget ran out.
+    expect(logs.some((l) => l.log.message === 'Group coordinator not available, retrying...')).toBe(false);
+
+    const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await idempotent.connect();
+    try {
+      const sent = await idempotent.send({ topic: 'idempotent-kafkajs', messages: [{ value: 'v' }] });
+      expect(sent[0]!.errorCode).toBe(0);
+    } finally {
+      await idempotent.disconnect();
+    }
+  });
+});
+
+describe('a broker emulating Kafka 2.4', () => {
+  it("reports 2.4's message.format.version default and Kafka's synonyms to kafkajs", async () => {
+    const old = await startBroker({ 'fjord.kafka.version': '2.4' });
+    try {
+      const client = new Kafka({ brokers: [old.bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await client.connect();
+      try {
+        // Through the client: the in-process ensureTopic speaks CreateTopics v7, which 2.4 does not.
+        await client.createTopics({ topics: [{ topic: 't24' }], waitForLeaders: true });
+        const described = await client.describeConfigs({
+          includeSynonyms: true,
+          resources: [
+            {
+              type: TOPIC_RESOURCE,
+              name: 't24',
+              configNames: ['compression.type', 'message.format.version'],
+            },
+          ],
+        });
+        const entries = new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e]));
+        expect(entries.get('message.format.version')).toMatchObject({
+          configValue: '2.4-IV1',
+          configSource: 5,
+        });
+        expect(entries.get('compression.type')!.configSynonyms).toEqual([
+          { configName: 'compression.type', configValue: 'producer', configSource: 5 },
+        ]);
+      } finally {
+        await client.disconnect();
+      }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+});
