@@ -26,15 +26,31 @@ import { recordAttempt } from './services/audit.js';
 
 export type { ApiDeps } from './deps.js';
 
+interface SchemaIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params?: { keys?: unknown };
+}
+
 function validationIssues(err: { validation?: unknown; validationContext?: string }): FieldIssue[] {
   const ctx = err.validationContext ?? 'body';
   const prefix = ctx === 'body' ? '' : ctx === 'querystring' ? 'query' : ctx;
-  const list = (err.validation as { instancePath: string; message?: string; keyword: string }[]) ?? [];
-  return list.map((v) => ({
-    path: `${prefix}${v.instancePath}`,
-    message: v.message ?? 'invalid',
-    code: v.keyword,
-  }));
+  const list = (err.validation as SchemaIssue[]) ?? [];
+  return list.flatMap((v) => {
+    // Unknown fields are named one by one, each at its own path, so that a client sees which
+    // field it misspelled rather than the object that holds it.
+    const keys = v.keyword === 'unrecognized_keys' ? v.params?.keys : undefined;
+    if (Array.isArray(keys) && keys.length > 0) {
+      const parent = v.instancePath === '/' ? '' : v.instancePath;
+      return keys.map((k) => ({
+        path: `${prefix}${parent}/${String(k)}`,
+        message: `unknown field '${String(k)}'`,
+        code: 'unknown_field',
+      }));
+    }
+    return [{ path: `${prefix}${v.instancePath}`, message: v.message ?? 'invalid', code: v.keyword }];
+  });
 }
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
