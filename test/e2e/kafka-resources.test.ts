@@ -148,7 +148,11 @@ describe('what changes nothing starts nothing; what cannot succeed is refused be
     expect((await waitForOperation(client, set.body.operation.id)).status).toBe('succeeded');
     const before = await operationsOf();
     const current = (await client.call('GET', base)).body;
-    expect(current).toMatchObject({ partitions: 2, configs: { 'retention.ms': '3600000' }, operationId: null });
+    expect(current).toMatchObject({
+      partitions: 2,
+      configs: { 'retention.ms': '3600000' },
+      operationId: null,
+    });
     for (const same of [
       { partitions: 2 },
       { configs: { 'retention.ms': '3600000' } },
@@ -190,7 +194,9 @@ describe('what changes nothing starts nothing; what cannot succeed is refused be
       const r = await client.call('POST', `${groupUrl}/reset-offsets`, { topic: 'orders', to });
       expect(r.status).toBe(202);
       expect((await waitForOperation(client, r.body.operation.id)).status).toBe('succeeded');
-      return (await client.call('GET', groupUrl)).body.lag.filter((l: { topic: string }) => l.topic === 'orders');
+      return (await client.call('GET', groupUrl)).body.lag.filter(
+        (l: { topic: string }) => l.topic === 'orders',
+      );
     };
     const atLatest = await reset('latest');
     expect(atLatest.length).toBe(2);
@@ -213,7 +219,8 @@ describe('what changes nothing starts nothing; what cannot succeed is refused be
       await joined;
       execFileSync('kcat', ['-b', internal, '-t', 'orders', '-P', '-p', '0'], { input: 'after-reset\n' });
       const deadline = Date.now() + 30_000;
-      while (!seen.includes('after-reset') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!seen.includes('after-reset') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(seen).toEqual(['after-reset']);
     } finally {
       await consumer.disconnect();
@@ -238,7 +245,9 @@ describe('what changes nothing starts nothing; what cannot succeed is refused be
       { path: '/spec/partitionLimit', message: `must be at least ${used}`, code: 'too_small' },
     ]);
     expect(await operationsOf()).toBe(before);
-    const at = await client.call('POST', `/v1/instances/${instanceId}/resize`, { spec: { partitionLimit: used } });
+    const at = await client.call('POST', `/v1/instances/${instanceId}/resize`, {
+      spec: { partitionLimit: used },
+    });
     expect(at.status).toBe(202);
     expect((await waitForOperation(client, at.body.operation.id)).status).toBe('succeeded');
     expect((await client.call('GET', `/v1/instances/${instanceId}`)).body.spec.partitionLimit).toBe(used);

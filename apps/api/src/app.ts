@@ -15,6 +15,7 @@ import { Access } from './access/access.js';
 import { actorOf, rateLimitKeyOf } from './auth/principal.js';
 import type { ApiDeps } from './deps.js';
 import { authenticate } from './http/authentication.js';
+import { forCodeGenerators } from './http/openapiDocument.js';
 import { spendToken } from './http/rateLimit.js';
 import { TokenBuckets } from './http/rateLimiter.js';
 import { ApiMetrics } from './http/requestMetrics.js';
@@ -179,7 +180,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => forCodeGenerators(jsonSchemaTransformObject(input)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 

@@ -1,5 +1,5 @@
 import { ACTIONS } from '@fjord/contracts';
-import { RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
+import { type RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -23,7 +23,11 @@ afterAll(() => t?.close());
 
 const body = { name: 'orders', zones: ['az-1', 'az-2', 'az-3'] };
 
-const validationPaths = (r: { status: number; headers: Headers; body: { code: string; errors?: unknown } }) => {
+const validationPaths = (r: {
+  status: number;
+  headers: Headers;
+  body: { code: string; errors?: unknown };
+}) => {
   expect(r.status).toBe(400);
   expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(r.body.code).toBe('validation_failed');
@@ -128,12 +132,15 @@ describe('no-op updates', () => {
       expect(r.body).toEqual(instance);
     }
     // A stale If-Match is still refused, change or not.
-    expect((await client.call('PATCH', `/v1/instances/${id}`, { name: 'orders' }, { 'if-match': '"9"' })).status).toBe(
-      412,
-    );
+    expect(
+      (await client.call('PATCH', `/v1/instances/${id}`, { name: 'orders' }, { 'if-match': '"9"' })).status,
+    ).toBe(412);
     expect(await auditActions(client, `instance/${id}`)).toEqual(['CreateInstance']);
     // A real change still is one, audited with what changed.
-    const changed = await client.call('PATCH', `/v1/instances/${id}`, { name: 'orders', deletionProtection: true });
+    const changed = await client.call('PATCH', `/v1/instances/${id}`, {
+      name: 'orders',
+      deletionProtection: true,
+    });
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).toBe('"2"');
     expect(await auditActions(client, `instance/${id}`)).toEqual(['ModifyInstance', 'CreateInstance']);
@@ -211,5 +218,36 @@ describe('refused before anything starts', () => {
     expect(validationPaths(r)).toEqual(['/resourceName']);
     expect(r.body.errors[0].message).toContain('kafka-cluster');
     expect(await t.prisma.operation.count({ where: { instanceId: id, kind: 'acl.create' } })).toBe(0);
+  });
+});
+
+describe('OpenAPI for code generators', () => {
+  it('every operation has a unique camelCase operationId; errors are problem+json; responses say what they mean', async () => {
+    const doc = (await t.anonymous.call('GET', '/openapi.json')).body as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { operationId?: string; responses: Record<string, { description: string; content?: object }> }
+        >
+      >;
+    };
+    const ids: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(methods)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        expect(op.operationId, route).toMatch(/^[a-z][A-Za-z0-9]*$/);
+        ids.push(op.operationId!);
+        for (const [status, response] of Object.entries(op.responses)) {
+          expect(response.description, `${route} ${status}`).not.toBe('Default Response');
+          if (Number(status) >= 400 && response.content)
+            expect(Object.keys(response.content), `${route} ${status}`).toEqual(['application/problem+json']);
+        }
+      }
+    expect(ids.length).toBeGreaterThan(40);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Derived from method and path: stable as long as the route is.
+    expect(doc.paths['/v1/instances/{instanceId}']!.patch!.operationId).toBe('patchInstancesByInstanceId');
+    expect(doc.paths['/v1/actions']!.get!.operationId).toBe('getActions');
   });
 });

@@ -144,7 +144,10 @@ export type CreateInstance = z.infer<typeof CreateInstance>;
 export const PatchInstance = z
   .strictObject({ name: ResourceName.optional(), deletionProtection: z.boolean().optional() })
   // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
-  .refine((v) => v.name !== undefined || v.deletionProtection !== undefined, { message: 'nothing to change', when: (p) => p.issues.length === 0 });
+  .refine((v) => v.name !== undefined || v.deletionProtection !== undefined, {
+    message: 'nothing to change',
+    when: (p) => p.issues.length === 0,
+  });
 
 export const ResizeInstance = z
   .strictObject({
@@ -152,7 +155,10 @@ export const ResizeInstance = z
     spec: InstanceSpec.partial().strict().optional(),
   })
   // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
-  .refine((v) => v.brokerCount !== undefined || v.spec !== undefined, { message: 'give brokerCount and/or spec', when: (p) => p.issues.length === 0 });
+  .refine((v) => v.brokerCount !== undefined || v.spec !== undefined, {
+    message: 'give brokerCount and/or spec',
+    when: (p) => p.issues.length === 0,
+  });
 
 export const InstanceListQuery = z.object({
   status: InstanceStatus.optional(),

@@ -70,7 +70,10 @@ export const PatchTopic = z
     configs: TopicConfigs.optional().describe('replaces the topic configs given; others are kept'),
   })
   // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
-  .refine((v) => v.partitions !== undefined || v.configs !== undefined, { message: 'nothing to change', when: (p) => p.issues.length === 0 });
+  .refine((v) => v.partitions !== undefined || v.configs !== undefined, {
+    message: 'nothing to change',
+    when: (p) => p.issues.length === 0,
+  });
 export type PatchTopic = z.infer<typeof PatchTopic>;
 
 export const Message = z

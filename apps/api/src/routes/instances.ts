@@ -260,7 +260,10 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
           accountId: row.accountId,
           action: 'ModifyInstance',
           resource: `instance/${row.id}`,
-          details: { ...(name ? { name } : {}), ...(deletionProtection !== undefined ? { deletionProtection } : {}) },
+          details: {
+            ...(name ? { name } : {}),
+            ...(deletionProtection !== undefined ? { deletionProtection } : {}),
+          },
         });
         return tx.instance.findUniqueOrThrow({ where: { id: row.id }, include: { brokers: true } });
       });

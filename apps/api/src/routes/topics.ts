@@ -29,7 +29,7 @@ const Accepted = z.object({ topic: Topic, operation: Operation });
 export type TopicRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
 
 export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app, deps) => {
-  const { prisma, access, queue, cluster } = deps;
+  const { prisma, access, queue } = deps;
 
   const currentTopics = (instance: InstanceWithBrokers) => listTopics(deps, instance);
 
