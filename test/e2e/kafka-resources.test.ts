@@ -137,3 +137,119 @@ describe('Kafka resources through the REST API', () => {
     expect(JSON.stringify(op.input)).not.toContain('passwordSealed');
   });
 });
+
+describe('what changes nothing starts nothing; what cannot succeed is refused before the 202', () => {
+  const operationsOf = () => s.t.prisma.operation.count({ where: { instanceId } });
+
+  it('an unchanged topic PATCH answers 200 with the topic: no operation, no audit event', async () => {
+    const base = `/v1/instances/${instanceId}/topics/orders`;
+    const set = await client.call('PATCH', base, { configs: { 'retention.ms': '3600000' } });
+    expect(set.status).toBe(202);
+    expect((await waitForOperation(client, set.body.operation.id)).status).toBe('succeeded');
+    const before = await operationsOf();
+    const current = (await client.call('GET', base)).body;
+    expect(current).toMatchObject({
+      partitions: 2,
+      configs: { 'retention.ms': '3600000' },
+      operationId: null,
+    });
+    for (const same of [
+      { partitions: 2 },
+      { configs: { 'retention.ms': '3600000' } },
+      { partitions: 2, configs: { 'retention.ms': '3600000' } },
+    ]) {
+      const r = await client.call('PATCH', base, same);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual(current);
+    }
+    expect(await operationsOf()).toBe(before);
+    const audit = (await client.call('GET', `/v1/audit-events?resource=instance/${instanceId}/topic/orders`))
+      .body.items;
+    expect(audit.filter((e: { action: string }) => e.action === 'ModifyTopic')).toHaveLength(1);
+  });
+
+  it('a reset of offsets on a topic the instance lacks is 422 naming the topic, and starts nothing', async () => {
+    const before = await operationsOf();
+    const r = await client.call('POST', `/v1/instances/${instanceId}/consumer-groups/billing/reset-offsets`, {
+      topic: 'no-such-topic',
+      to: 'earliest',
+    });
+    expect(r.status).toBe(422);
+    expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(r.body.errors).toEqual([{ path: '/topic', message: 'no such topic', code: 'not_found' }]);
+    expect(r.body.detail).toContain('no-such-topic');
+    expect(await operationsOf()).toBe(before);
+  });
+
+  it('resets to latest and earliest commit the resolved offsets: a new consumer starts where the reset put it', async () => {
+    const groupUrl = `/v1/instances/${instanceId}/consumer-groups/billing`;
+    const ends = new Map<number, number>(
+      (await client.call('GET', groupUrl)).body.lag.map((l: { partition: number; endOffset: number }) => [
+        l.partition,
+        l.endOffset,
+      ]),
+    );
+    expect(ends.get(0)).toBeGreaterThan(0);
+    const reset = async (to: 'latest' | 'earliest') => {
+      const r = await client.call('POST', `${groupUrl}/reset-offsets`, { topic: 'orders', to });
+      expect(r.status).toBe(202);
+      expect((await waitForOperation(client, r.body.operation.id)).status).toBe('succeeded');
+      return (await client.call('GET', groupUrl)).body.lag.filter(
+        (l: { topic: string }) => l.topic === 'orders',
+      );
+    };
+    const atLatest = await reset('latest');
+    expect(atLatest.length).toBe(2);
+    for (const l of atLatest) expect(l).toMatchObject({ committedOffset: l.endOffset, lag: 0 });
+
+    // A consumer that would start from the beginning without a committed offset reads only what
+    // comes after the reset: the marker produced once it has joined.
+    const kafka = new kafkajs.Kafka({ brokers: [internal], logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'billing', sessionTimeout: 10_000 });
+    const seen: string[] = [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+      const joined = new Promise<void>((res) => consumer.on(consumer.events.GROUP_JOIN, () => res()));
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push(message.value?.toString() ?? '');
+        },
+      });
+      await joined;
+      execFileSync('kcat', ['-b', internal, '-t', 'orders', '-P', '-p', '0'], { input: 'after-reset\n' });
+      const deadline = Date.now() + 30_000;
+      while (!seen.includes('after-reset') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(seen).toEqual(['after-reset']);
+    } finally {
+      await consumer.disconnect();
+    }
+
+    const atEarliest = await reset('earliest');
+    for (const l of atEarliest) expect(l).toMatchObject({ committedOffset: 0, lag: l.endOffset });
+  }, 90_000);
+
+  it('a partition limit below the partitions in use is 422; at them it is a resize', async () => {
+    const used = (await client.call('GET', `/v1/instances/${instanceId}/topics?limit=100`)).body.items.reduce(
+      (n: number, t: { partitions: number }) => n + t.partitions,
+      0,
+    );
+    expect(used).toBeGreaterThan(1);
+    const before = await operationsOf();
+    const below = await client.call('POST', `/v1/instances/${instanceId}/resize`, {
+      spec: { partitionLimit: used - 1 },
+    });
+    expect(below.status).toBe(422);
+    expect(below.body.errors).toEqual([
+      { path: '/spec/partitionLimit', message: `must be at least ${used}`, code: 'too_small' },
+    ]);
+    expect(await operationsOf()).toBe(before);
+    const at = await client.call('POST', `/v1/instances/${instanceId}/resize`, {
+      spec: { partitionLimit: used },
+    });
+    expect(at.status).toBe(202);
+    expect((await waitForOperation(client, at.body.operation.id)).status).toBe('succeeded');
+    expect((await client.call('GET', `/v1/instances/${instanceId}`)).body.spec.partitionLimit).toBe(used);
+  }, 90_000);
+});

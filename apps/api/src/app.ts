@@ -15,6 +15,7 @@ import { Access } from './access/access.js';
 import { actorOf, rateLimitKeyOf } from './auth/principal.js';
 import type { ApiDeps } from './deps.js';
 import { authenticate } from './http/authentication.js';
+import { forCodeGenerators } from './http/openapiDocument.js';
 import { spendToken } from './http/rateLimit.js';
 import { TokenBuckets } from './http/rateLimiter.js';
 import { ApiMetrics } from './http/requestMetrics.js';
@@ -26,15 +27,31 @@ import { recordAttempt } from './services/audit.js';
 
 export type { ApiDeps } from './deps.js';
 
+interface SchemaIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params?: { keys?: unknown };
+}
+
 function validationIssues(err: { validation?: unknown; validationContext?: string }): FieldIssue[] {
   const ctx = err.validationContext ?? 'body';
   const prefix = ctx === 'body' ? '' : ctx === 'querystring' ? 'query' : ctx;
-  const list = (err.validation as { instancePath: string; message?: string; keyword: string }[]) ?? [];
-  return list.map((v) => ({
-    path: `${prefix}${v.instancePath}`,
-    message: v.message ?? 'invalid',
-    code: v.keyword,
-  }));
+  const list = (err.validation as SchemaIssue[]) ?? [];
+  return list.flatMap((v) => {
+    // Unknown fields are named one by one, each at its own path, so that a client sees which
+    // field it misspelled rather than the object that holds it.
+    const keys = v.keyword === 'unrecognized_keys' ? v.params?.keys : undefined;
+    if (Array.isArray(keys) && keys.length > 0) {
+      const parent = v.instancePath === '/' ? '' : v.instancePath;
+      return keys.map((k) => ({
+        path: `${prefix}${parent}/${String(k)}`,
+        message: `unknown field '${String(k)}'`,
+        code: 'unknown_field',
+      }));
+    }
+    return [{ path: `${prefix}${v.instancePath}`, message: v.message ?? 'invalid', code: v.keyword }];
+  });
 }
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
@@ -163,7 +180,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => forCodeGenerators(jsonSchemaTransformObject(input)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 

@@ -344,6 +344,8 @@ describe('tenant isolation across every route', () => {
     const samples: Record<string, unknown> = {
       'PATCH /v1/instances/{instanceId}': { name: 'stolen' },
       'POST /v1/instances/{instanceId}/resize': { brokerCount: 2 },
+      'PUT /v1/instances/{instanceId}/routes/internal': { allowedCidrs: ['10.0.0.0/8'] },
+      'PUT /v1/instances/{instanceId}/routes/public': { allowedCidrs: ['203.0.113.0/24'] },
       'PUT /v1/instances/{instanceId}/autoscaling-policy': {
         minBrokers: 1,
         maxBrokers: 3,
@@ -367,7 +369,6 @@ describe('tenant isolation across every route', () => {
       },
       'POST /v1/instances/{instanceId}/consumer-groups/{groupId}/reset-offsets': {
         topic: 'orders',
-        partition: '0',
         to: 'earliest',
       },
       'POST /v1/accounts/{accountId}/api-keys': {},

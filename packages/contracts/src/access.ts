@@ -21,7 +21,7 @@ export const SaslUser = z
   })
   .meta({ id: 'SaslUser' });
 
-export const CreateSaslUser = z.object({
+export const CreateSaslUser = z.strictObject({
   name: SaslUserName,
   password: z
     .string()
@@ -63,6 +63,22 @@ export const AclBinding = z
   .meta({ id: 'AclBinding' });
 export type AclBinding = z.infer<typeof AclBinding>;
 
+/** Kafka names its one cluster resource so; a cluster ACL on any other name matches nothing. */
+export const CLUSTER_RESOURCE_NAME = 'kafka-cluster';
+
+/** An ACL binding as a request names it (to add or remove): no unknown fields. */
+export const AclBindingRequest = AclBinding.strict();
+
+/** A binding to add: also one the brokers would accept. */
+export const NewAclBinding = AclBindingRequest.superRefine((acl, ctx) => {
+  if (acl.resourceType === 'cluster' && acl.resourceName !== CLUSTER_RESOURCE_NAME)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['resourceName'],
+      message: `a cluster ACL names the resource '${CLUSTER_RESOURCE_NAME}'`,
+    });
+});
+
 export const AclFilterQuery = z.object({
   resourceType: z.enum(ACL_RESOURCE_TYPES).optional(),
   resourceName: z.string().max(249).optional(),
@@ -99,7 +115,7 @@ export const ConsumerGroup = z
 export const ConsumerGroupSummary = z.object({ groupId: z.string(), protocolType: z.string() });
 
 export const ResetOffsets = z
-  .object({
+  .strictObject({
     topic: z.string().min(1).max(249),
     to: z.enum(['earliest', 'latest', 'timestamp', 'offset']),
     timestamp: z.number().int().min(0).optional().describe("epoch ms, for to='timestamp'"),

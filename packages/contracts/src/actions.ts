@@ -56,3 +56,16 @@ export const ACTIONS = [
 ] as const;
 
 export type Action = (typeof ACTIONS)[number];
+
+/** The service an action belongs to: `kafka` of `kafka:CreateTopic`. */
+export const serviceOf = (action: Action) => action.slice(0, action.indexOf(':'));
+
+/**
+ * The catalogued actions a policy's action pattern covers: `*` matches any run of characters, the
+ * rest is literal (as access checks match them). A pattern that covers none is a typo.
+ */
+export function actionsMatching(pattern: string): Action[] {
+  const body = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  const re = new RegExp(`^${body}$`);
+  return ACTIONS.filter((a) => re.test(a));
+}

@@ -20,7 +20,7 @@ const percent = z.number().int().min(L.minTargetPercent).max(L.maxTargetPercent)
 
 /** PUT body: the whole policy (absent optional fields take their defaults). */
 export const PutAutoscalingPolicy = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true),
     minBrokers: brokers,
     maxBrokers: brokers,

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { actionsMatching } from './actions.js';
 import { idSchema, ResourceName } from './ids.js';
 
 export const Account = z
   .object({ id: idSchema('account'), name: ResourceName, createdAt: z.iso.datetime() })
   .meta({ id: 'Account' });
 
-export const CreateAccount = z.object({ name: ResourceName });
+export const CreateAccount = z.strictObject({ name: ResourceName });
 
 export const SubAccount = z
   .object({
@@ -17,13 +18,30 @@ export const SubAccount = z
   })
   .meta({ id: 'SubAccount' });
 
-export const CreateSubAccount = z.object({ name: ResourceName });
+export const CreateSubAccount = z.strictObject({ name: ResourceName });
 
 export const ActionPattern = z
   .string()
   .min(1)
   .max(128)
   .regex(/^(\*|[a-z]+:[A-Za-z*]+)$/, 'service:Action, `*` allowed, e.g. kafka:CreateTopic or kafka:*');
+
+/** An action pattern a request sets: it must cover at least one action of the catalogue. */
+const CataloguedActionPattern = ActionPattern.superRefine((pattern, ctx) => {
+  if (actionsMatching(pattern).length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${pattern}' matches no action (GET /v1/actions lists them)`,
+    });
+});
+
+/** One action of the catalogue, as `GET /v1/actions` lists it. */
+export const ActionEntry = z
+  .object({
+    name: z.string().describe('service:Action, as policies and grants name it'),
+    service: z.string(),
+  })
+  .meta({ id: 'ActionEntry' });
 
 export const ResourcePattern = z
   .string()
@@ -45,10 +63,10 @@ export const Policy = z
   })
   .meta({ id: 'Policy' });
 
-export const CreatePolicy = z.object({
+export const CreatePolicy = z.strictObject({
   name: ResourceName,
   effect: PolicyEffect,
-  actions: z.array(ActionPattern).min(1).max(50),
+  actions: z.array(CataloguedActionPattern).min(1).max(50),
   resources: z.array(ResourcePattern).min(1).max(50),
 });
 
@@ -62,7 +80,7 @@ export const ApiKey = z
   })
   .meta({ id: 'ApiKey' });
 
-export const CreateApiKey = z.object({
+export const CreateApiKey = z.strictObject({
   subAccountId: idSchema('subAccount').optional().describe('omit for a key of the root account itself'),
   description: z.string().max(200).optional(),
 });
@@ -71,9 +89,9 @@ export const CreatedApiKey = ApiKey.extend({
   secret: z.string().describe('shown once; store it now'),
 }).meta({ id: 'CreatedApiKey' });
 
-export const CreateGrant = z.object({
+export const CreateGrant = z.strictObject({
   granteeAccountId: idSchema('account'),
-  actions: z.array(ActionPattern).min(1).max(50),
+  actions: z.array(CataloguedActionPattern).min(1).max(50),
   resources: z.array(ResourcePattern).min(1).max(50),
 });
 
@@ -88,7 +106,7 @@ export const Grant = z
   })
   .meta({ id: 'Grant' });
 
-export const TokenRequest = z.object({
+export const TokenRequest = z.strictObject({
   keyId: z.string().min(1).max(64),
   secret: z.string().min(1).max(256),
 });

@@ -99,11 +99,12 @@ function uniqueZones(zones: string[]): boolean {
 }
 
 export const CreateInstance = z
-  .object({
+  .strictObject({
     name: ResourceName,
     zones: z.array(ZoneName).min(1).max(3).refine(uniqueZones, 'zones must be distinct'),
     brokerCount: z.number().int().min(1).max(MAX_BROKERS).default(INSTANCE_DEFAULTS.brokerCount),
     spec: InstanceSpec.partial()
+      .strict()
       .default({})
       .transform((s) => ({ ...INSTANCE_DEFAULTS.spec, ...s })),
     defaultReplicationFactor: z
@@ -141,15 +142,23 @@ export type CreateInstance = z.infer<typeof CreateInstance>;
 
 /** Instant changes (no operation): name and deletion protection. */
 export const PatchInstance = z
-  .object({ name: ResourceName.optional(), deletionProtection: z.boolean().optional() })
-  .refine((v) => v.name !== undefined || v.deletionProtection !== undefined, 'nothing to change');
+  .strictObject({ name: ResourceName.optional(), deletionProtection: z.boolean().optional() })
+  // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
+  .refine((v) => v.name !== undefined || v.deletionProtection !== undefined, {
+    message: 'nothing to change',
+    when: (p) => p.issues.length === 0,
+  });
 
 export const ResizeInstance = z
-  .object({
+  .strictObject({
     brokerCount: z.number().int().min(1).max(MAX_BROKERS).optional(),
-    spec: InstanceSpec.partial().optional(),
+    spec: InstanceSpec.partial().strict().optional(),
   })
-  .refine((v) => v.brokerCount !== undefined || v.spec !== undefined, 'give brokerCount and/or spec');
+  // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
+  .refine((v) => v.brokerCount !== undefined || v.spec !== undefined, {
+    message: 'give brokerCount and/or spec',
+    when: (p) => p.issues.length === 0,
+  });
 
 export const InstanceListQuery = z.object({
   status: InstanceStatus.optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const PageQuery = z.object({
+export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(512).optional().describe('opaque cursor from a previous page'),
 });

@@ -57,7 +57,7 @@ const PemBundle = z
   .max(65_536)
   .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'PEM certificates');
 
-const InternalRoute = z.object({
+const InternalRoute = z.strictObject({
   type: z.literal('internal').describe('VPC: reachable from the tenant network only'),
   securityProtocol: z
     .enum(['PLAINTEXT', 'SASL_PLAINTEXT', 'SASL_SSL'])
@@ -66,7 +66,7 @@ const InternalRoute = z.object({
   allowedCidrs: AllowedCidrs,
 });
 
-const PublicRoute = z.object({
+const PublicRoute = z.strictObject({
   type: z.literal('public').describe('reachable from the internet: always TLS'),
   securityProtocol: z
     .enum(['SASL_SSL', 'SSL'])

@@ -50,7 +50,7 @@ export type Topic = z.infer<typeof Topic>;
 
 export const DEFAULT_TOPIC_PARTITIONS = 3;
 
-export const CreateTopic = z.object({
+export const CreateTopic = z.strictObject({
   name: TopicName,
   partitions: z.number().int().min(1).max(1000).default(DEFAULT_TOPIC_PARTITIONS),
   replicationFactor: z
@@ -65,11 +65,15 @@ export const CreateTopic = z.object({
 export type CreateTopic = z.infer<typeof CreateTopic>;
 
 export const PatchTopic = z
-  .object({
+  .strictObject({
     partitions: z.number().int().min(1).max(1000).optional().describe('may only grow'),
     configs: TopicConfigs.optional().describe('replaces the topic configs given; others are kept'),
   })
-  .refine((v) => v.partitions !== undefined || v.configs !== undefined, 'nothing to change');
+  // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
+  .refine((v) => v.partitions !== undefined || v.configs !== undefined, {
+    message: 'nothing to change',
+    when: (p) => p.issues.length === 0,
+  });
 export type PatchTopic = z.infer<typeof PatchTopic>;
 
 export const Message = z
@@ -84,7 +88,7 @@ export const Message = z
   .meta({ id: 'Message' });
 
 export const MessageQuery = z
-  .object({
+  .strictObject({
     offset: z.coerce.number().int().min(0).optional(),
     timestamp: z.coerce
       .number()
@@ -106,7 +110,7 @@ export const MessagePage = z.object({
   highWatermark: z.number().int(),
 });
 
-export const ProduceMessage = z.object({
+export const ProduceMessage = z.strictObject({
   partition: z.number().int().min(0).max(9999).optional().describe('default 0'),
   key: z.string().max(4096).optional(),
   value: z.string().max(256 * 1024),

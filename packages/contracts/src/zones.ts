@@ -16,7 +16,7 @@ export const Zone = z
 export type Zone = z.infer<typeof Zone>;
 
 /** Registers the zone and its `default` host (a zone with one agent needs nothing else). */
-export const PutZone = z.object({
+export const PutZone = z.strictObject({
   capacity: z.number().int().min(0).max(10_000).describe("the default host's capacity"),
   agentUrl: z.url().describe("the default host's zone agent"),
 });
@@ -43,7 +43,7 @@ export const Host = z
   .meta({ id: 'Host' });
 export type Host = z.infer<typeof Host>;
 
-export const PutHost = z.object({
+export const PutHost = z.strictObject({
   capacity: z.number().int().min(0).max(10_000),
   agentUrl: z.url().describe('the zone agent on this host'),
   state: HostState.optional().describe('active again after maintenance; a new host starts active'),

@@ -91,6 +91,31 @@ export interface ResizeRequest {
   readonly spec?: Partial<InstanceSpec> | undefined;
 }
 
+type SizedInstance = Pick<Instance, 'brokerCount' | 'bandwidthMBps' | 'diskGiB' | 'partitionLimit'>;
+
+/** The size a resize asks for: what it gives, the instance's current size for the rest. */
+export function resizeTarget(row: SizedInstance, request: ResizeRequest) {
+  return {
+    brokerCount: request.brokerCount ?? row.brokerCount,
+    spec: {
+      bandwidthMBps: request.spec?.bandwidthMBps ?? row.bandwidthMBps,
+      diskGiB: request.spec?.diskGiB ?? row.diskGiB,
+      partitionLimit: request.spec?.partitionLimit ?? row.partitionLimit,
+    },
+  };
+}
+
+/** Whether a resize asks for anything but the size the instance has (and is already set to). */
+export function resizeChanges(row: SizedInstance, request: ResizeRequest): boolean {
+  const { brokerCount, spec } = resizeTarget(row, request);
+  return (
+    brokerCount !== row.brokerCount ||
+    spec.bandwidthMBps !== row.bandwidthMBps ||
+    spec.diskGiB !== row.diskGiB ||
+    spec.partitionLimit !== row.partitionLimit
+  );
+}
+
 export interface ResizeDeps {
   readonly prisma: PrismaClient;
   readonly queue: OperationEnqueuer;
@@ -112,12 +137,7 @@ export async function admitResize(
   auditDetails: Prisma.InputJsonObject = {},
 ): Promise<{ instance: InstanceWithBrokers; operation: Operation }> {
   const { prisma } = deps;
-  const brokerCount = request.brokerCount ?? row.brokerCount;
-  const spec = {
-    bandwidthMBps: request.spec?.bandwidthMBps ?? row.bandwidthMBps,
-    diskGiB: request.spec?.diskGiB ?? row.diskGiB,
-    partitionLimit: request.spec?.partitionLimit ?? row.partitionLimit,
-  };
+  const { brokerCount, spec } = resizeTarget(row, request);
   const shrinking = brokerCount < row.brokerCount;
   const remove = shrinking ? await removalOrRefuse(deps.footprint, row, brokerCount) : [];
   if (spec.diskGiB < row.diskGiB)

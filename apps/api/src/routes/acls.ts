@@ -1,4 +1,13 @@
-import { AclBinding, AclFilterQuery, instanceId, Operation, PageQuery, pageOf } from '@fjord/contracts';
+import {
+  AclBinding,
+  AclBindingRequest,
+  AclFilterQuery,
+  instanceId,
+  NewAclBinding,
+  Operation,
+  PageQuery,
+  pageOf,
+} from '@fjord/contracts';
 import { inTransactionWithOperation } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -31,7 +40,7 @@ export const aclRoutes: FastifyPluginAsyncZod<AclRoutesOptions> = async (app, de
         tags: ['acls'],
         summary: 'Add an ACL binding (Kafka semantics: deny wins, literal or prefixed patterns)',
         params: Params,
-        body: AclBinding,
+        body: NewAclBinding,
         response: { 202: Accepted, ...problems(409, 501, 502) },
       },
     },
@@ -105,7 +114,7 @@ export const aclRoutes: FastifyPluginAsyncZod<AclRoutesOptions> = async (app, de
         tags: ['acls'],
         summary: 'Remove an ACL binding (the body names it exactly)',
         params: Params,
-        body: AclBinding,
+        body: AclBindingRequest,
         response: { 202: Accepted, ...problems(409, 501, 502) },
       },
     },

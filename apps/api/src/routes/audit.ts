@@ -18,7 +18,7 @@ import { problems, type RouteDeps } from './common.js';
 
 export type AuditRoutesOptions = Pick<RouteDeps, 'prisma' | 'access'>;
 
-const TimeRange = z.object({
+const TimeRange = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional().describe('events at or after this time'),
   to: z.iso.datetime({ offset: true }).optional().describe('events before this time'),
   accountId: idSchema('account')

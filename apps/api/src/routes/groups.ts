@@ -89,7 +89,7 @@ export const groupRoutes: FastifyPluginAsyncZod<GroupRoutesOptions> = async (app
           'Reset committed offsets of a topic to earliest, latest, a timestamp or an offset (group must be empty)',
         params: GroupParams,
         body: ResetOffsets,
-        response: { 202: z.object({ operation: Operation }), ...problems(409, 502) },
+        response: { 202: z.object({ operation: Operation }), ...problems(409, 422, 502) },
       },
     },
     async (req, reply) => {
@@ -103,6 +103,12 @@ export const groupRoutes: FastifyPluginAsyncZod<GroupRoutesOptions> = async (app
           'group_not_empty',
           `group ${req.params.groupId} has ${g.members.length} active member(s); stop them first`,
         );
+      // A reset of a topic the cluster does not have cannot succeed: refused now, not by the worker.
+      const topics = await cluster.listTopics(ins.id, ins.brokers);
+      if (!topics.some((t) => t.name === req.body.topic))
+        throw new ApiProblem('unprocessable', `the instance has no topic ${req.body.topic}`, {
+          errors: [{ path: '/topic', message: 'no such topic', code: 'not_found' }],
+        });
       const input = { groupId: req.params.groupId, ...req.body };
       const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         const operation = await createOperation(tx, p, {

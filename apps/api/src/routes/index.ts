@@ -10,6 +10,7 @@ import type { TokenBuckets } from '../http/rateLimiter.js';
 import { tokenExchangeLimits } from '../http/tokenExchangeLimits.js';
 import { accountRoutes } from './accounts.js';
 import { aclRoutes } from './acls.js';
+import { actionRoutes } from './actions.js';
 import { alarmRoutes } from './alarms.js';
 import { apiKeyRoutes } from './apiKeys.js';
 import { auditRoutes } from './audit.js';
@@ -67,6 +68,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(accountRoutes, { prisma, access });
     await authed.register(subAccountRoutes, { prisma, access });
     await authed.register(policyRoutes, { prisma, access });
+    await authed.register(actionRoutes);
     await authed.register(apiKeyRoutes, { prisma, access });
     await authed.register(grantRoutes, { prisma, access });
     await authed.register(zoneRoutes, { prisma, access, queue });

@@ -12,7 +12,13 @@ import {
   planPlacement,
   ResizeInstance,
 } from '@fjord/contracts';
-import { admitResize, inTransactionWithOperation, reservePlacement, zoneRoom } from '@fjord/provisioning';
+import {
+  admitResize,
+  inTransactionWithOperation,
+  reservePlacement,
+  resizeChanges,
+  zoneRoom,
+} from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -27,6 +33,7 @@ import { caBundleCache } from '../services/caBundle.js';
 import { instanceById } from '../services/instanceReads.js';
 import { createOperation } from '../services/operations.js';
 import { createSystemAlarmPolicies } from '../services/systemAlarms.js';
+import { listTopics, partitionsInUse } from '../services/topicListing.js';
 import { type InstanceWithBrokers, instanceView } from '../views/instanceView.js';
 import { operationView } from '../views/operationView.js';
 import { problems, type RouteDeps } from './common.js';
@@ -223,10 +230,16 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
       const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
-      const { name, deletionProtection } = req.body;
+      // Only what differs is a change: re-sending the current state keeps version and ETag.
+      const name = req.body.name !== row.name ? req.body.name : undefined;
+      const deletionProtection =
+        req.body.deletionProtection !== row.deletionProtection ? req.body.deletionProtection : undefined;
+      if (name === undefined && deletionProtection === undefined) {
+        reply.header('etag', etagOf(row.version));
+        return view(row);
+      }
       if (
         name &&
-        name !== row.name &&
         (await prisma.instance.findFirst({ where: { accountId: row.accountId, name, deletedAt: null } }))
       )
         throw new ApiProblem('name_taken', `an instance named ${name} exists in this account`);
@@ -247,7 +260,10 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
           accountId: row.accountId,
           action: 'ModifyInstance',
           resource: `instance/${row.id}`,
-          details: req.body,
+          details: {
+            ...(name ? { name } : {}),
+            ...(deletionProtection !== undefined ? { deletionProtection } : {}),
+          },
         });
         return tx.instance.findUniqueOrThrow({ where: { id: row.id }, include: { brokers: true } });
       });
@@ -266,13 +282,32 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
         params: Params,
         headers: IfMatch,
         body: ResizeInstance,
-        response: { 202: Accepted, ...problems(409, 412, 422) },
+        response: { 200: Instance, 202: Accepted, ...problems(409, 412, 422, 502) },
       },
     },
     async (req, reply) => {
       const p = requirePrincipal(req);
       const row = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ModifyInstance');
       checkIfMatch(req.headers['if-match'], row.version);
+      // A resize to the size the instance has is no change: 200, no operation (as Terraform re-applies).
+      if (!resizeChanges(row, req.body)) {
+        reply.header('etag', etagOf(row.version));
+        return reply.code(200).send(await view(row));
+      }
+      const partitionLimit = req.body.spec?.partitionLimit;
+      if (partitionLimit !== undefined && partitionLimit < row.partitionLimit) {
+        const used = partitionsInUse(await listTopics(deps, row));
+        if (partitionLimit < used)
+          throw new ApiProblem(
+            'unprocessable',
+            `the instance holds ${used} partitions; a limit of ${partitionLimit} is below them`,
+            {
+              errors: [
+                { path: '/spec/partitionLimit', message: `must be at least ${used}`, code: 'too_small' },
+              ],
+            },
+          );
+      }
       const { instance, operation } = await admitResize(
         { prisma, queue, footprint: deps.cluster },
         row,

@@ -8,7 +8,6 @@ import {
   Topic,
   TopicName,
 } from '@fjord/contracts';
-import type { Operation as OperationRow } from '@fjord/db';
 import { inTransactionWithOperation } from '@fjord/provisioning';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,8 +15,9 @@ import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import type { TopicState } from '../services/clusterAdmin.js';
 import { createOperation } from '../services/operations.js';
+import { listTopics, partitionsInUse } from '../services/topicListing.js';
+import type { InstanceWithBrokers } from '../views/instanceView.js';
 import { operationView } from '../views/operationView.js';
 import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
@@ -26,71 +26,12 @@ const Params = z.object({ instanceId });
 const TopicParams = Params.extend({ topic: TopicName });
 const Accepted = z.object({ topic: Topic, operation: Operation });
 
-const topicOfTarget = (target: string) => target.split('/topic/')[1];
-
-/**
- * Topics as the cluster reports them, overlaid with unfinished operations: a topic being created
- * is listed (status creating) from the moment its create call returns.
- */
-export function mergeTopics(cluster: readonly TopicState[], active: readonly OperationRow[]): Topic[] {
-  const byName = new Map<string, Topic>(
-    cluster.map((t) => [
-      t.name,
-      {
-        name: t.name,
-        partitions: t.partitions,
-        replicationFactor: t.replicationFactor,
-        configs: t.configs,
-        status: 'active',
-        operationId: null,
-      },
-    ]),
-  );
-  for (const op of active) {
-    const name = topicOfTarget(op.target);
-    if (!name) continue;
-    const existing = byName.get(name);
-    if (op.kind === 'topic.create' && !existing) {
-      const input = op.input as {
-        partitions: number;
-        replicationFactor: number;
-        configs: Record<string, string>;
-      };
-      byName.set(name, {
-        name,
-        partitions: input.partitions,
-        replicationFactor: input.replicationFactor,
-        configs: input.configs,
-        status: 'creating',
-        operationId: op.id,
-      });
-    } else if (existing && op.kind === 'topic.delete')
-      byName.set(name, { ...existing, status: 'deleting', operationId: op.id });
-    else if (existing) byName.set(name, { ...existing, operationId: op.id });
-  }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
 export type TopicRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'queue' | 'cluster'>;
 
 export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app, deps) => {
-  const { prisma, access, queue, cluster } = deps;
+  const { prisma, access, queue } = deps;
 
-  const currentTopics = async (instance: Awaited<ReturnType<typeof loadInstance>>) => {
-    const [state, active] = await Promise.all([
-      cluster.listTopics(instance.id, instance.brokers),
-      prisma.operation.findMany({
-        where: {
-          instanceId: instance.id,
-          status: { in: ['PENDING', 'RUNNING'] },
-          kind: { startsWith: 'topic.' },
-        },
-      }),
-    ]);
-    return mergeTopics(state, active);
-  };
-
-  const partitionsInUse = (topics: readonly Topic[]) => topics.reduce((n, t) => n + t.partitions, 0);
+  const currentTopics = (instance: InstanceWithBrokers) => listTopics(deps, instance);
 
   app.post(
     '/v1/instances/:instanceId/topics',
@@ -216,7 +157,7 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
         summary: 'Add partitions and/or change topic configs (in place)',
         params: TopicParams,
         body: PatchTopic,
-        response: { 202: Accepted, ...problems(409, 422, 502) },
+        response: { 200: Topic, 202: Accepted, ...problems(409, 422, 502) },
       },
     },
     async (req, reply) => {
@@ -228,6 +169,10 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
       const topic = topics.find((t) => t.name === req.params.topic);
       if (!topic) throw notFound('topic');
       const { partitions, configs } = req.body;
+      // What the topic already has is no change: 200 with the topic, no operation, no audit event.
+      const changesPartitions = partitions !== undefined && partitions !== topic.partitions;
+      const changesConfigs = Object.entries(configs ?? {}).some(([k, v]) => topic.configs[k] !== v);
+      if (!changesPartitions && !changesConfigs) return reply.code(200).send(topic);
       if (partitions !== undefined && partitions < topic.partitions)
         throw new ApiProblem(
           'unprocessable',

@@ -387,12 +387,17 @@ export class InstanceAdmin {
   ): Promise<void> {
     const admin = await this.ready();
     try {
-      if (to.kind === 'earliest' || to.kind === 'latest') {
-        await admin.resetOffsets({ groupId, topic, earliest: to.kind === 'earliest' });
-        return;
-      }
       let partitions: { partition: number; offset: string }[];
-      if (to.kind === 'timestamp') partitions = await admin.fetchTopicOffsetsByTimestamp(topic, to.timestamp);
+      // Earliest and latest are resolved to offsets and those committed, as Kafka's reset tool
+      // does: a committed sentinel would leave the group without offsets (a consumer's
+      // auto.offset.reset would decide again, and lag would show none).
+      if (to.kind === 'earliest' || to.kind === 'latest')
+        partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
+          partition: p.partition,
+          offset: to.kind === 'earliest' ? p.low : p.high,
+        }));
+      else if (to.kind === 'timestamp')
+        partitions = await admin.fetchTopicOffsetsByTimestamp(topic, to.timestamp);
       else {
         const offset = (to as { offset: number }).offset;
         partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
