@@ -284,6 +284,20 @@ describe('instances', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.name).toBe('renamed');
     expect(ok.headers.get('etag')).toBe('"2"');
+    // If-None-Match on reads: the current tag (weakly compared, or *) answers 304 without a body.
+    for (const tag of ['"2"', 'W/"2"', '"1", "2"', '*']) {
+      const same = await client.call('GET', `/v1/instances/${instance.id}`, undefined, {
+        'if-none-match': tag,
+      });
+      expect(same.status, tag).toBe(304);
+      expect(same.body).toBeUndefined();
+      expect(same.headers.get('etag')).toBe('"2"');
+    }
+    const changed = await client.call('GET', `/v1/instances/${instance.id}`, undefined, {
+      'if-none-match': '"1"',
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body.name).toBe('renamed');
     // Let the create "finish" so delete is not refused for the running create.
     await t.prisma.operation.updateMany({
       where: { instanceId: instance.id },

@@ -3,6 +3,7 @@ import { rateLimitKeyOf } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import type { ApiDeps } from '../deps.js';
 import { authentication } from '../http/authentication.js';
+import { conditionalGet } from '../http/conditionalGet.js';
 import { IdempotencyStore } from '../http/idempotency.js';
 import { idempotentReplay } from '../http/idempotentReplay.js';
 import { rateLimit } from '../http/rateLimit.js';
@@ -64,6 +65,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(authentication, { tokens });
     await authed.register(rateLimit, { buckets, keyOf: (req) => rateLimitKeyOf(requirePrincipal(req)) });
     await authed.register(idempotentReplay, { store: new IdempotencyStore(prisma) });
+    await authed.register(conditionalGet);
 
     await authed.register(accountRoutes, { prisma, access });
     await authed.register(subAccountRoutes, { prisma, access });
