@@ -117,6 +117,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       });
     if (err instanceof ApiProblem) {
       if (err.status === 403) await recordRefusal(req, err);
+      if (err.extra.cause !== undefined) req.log.warn({ err: err.extra.cause, code: err.code }, err.message);
       for (const [k, v] of Object.entries(err.extra.headers ?? {})) reply.header(k, v);
       if (err.status === 401) reply.header('www-authenticate', 'Bearer');
       return sendProblem(req, reply, err.code, err.status, err.message, err.extra);

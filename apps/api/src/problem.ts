@@ -18,6 +18,8 @@ export class ApiProblem extends Error {
       headers?: Record<string, string>;
       /** What a 403 refused, for its audit event (the route's method and path otherwise). */
       refused?: { action: string; resource: string };
+      /** What went wrong inside, for the log only (it may name internal addresses). */
+      cause?: unknown;
     } = {},
   ) {
     super(detail);

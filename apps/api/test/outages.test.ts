@@ -82,4 +82,24 @@ describe('backing service outages', () => {
           .status === 202,
     );
   });
+
+  it('brokers down: 502 cluster_unavailable, whose detail names no internal address', async () => {
+    const tenant = await base.tenant('brokers-down');
+    const created = await tenant.client.call('POST', '/v1/instances', {
+      name: 'down',
+      zones: ['az-1'],
+      brokerCount: 1,
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.instance.id as string;
+    // The broker is said to run on an address where nothing listens (it crashed a moment ago).
+    await base.prisma.brokerPlacement.updateMany({
+      where: { instanceId: id },
+      data: { status: 'RUNNING', host: '127.0.0.1', port: 1, ports: { CONTROL: 1, INTERNAL: 1 } },
+    });
+    const r = await tenant.client.call('GET', `/v1/instances/${id}/topics`);
+    expect(r.status).toBe(502);
+    expect(r.body.code).toBe('cluster_unavailable');
+    expect(r.body.detail).not.toMatch(/127\.0\.0\.1|:1\b|ECONNREFUSED/);
+  }, 60_000);
 });

@@ -113,10 +113,10 @@ export class KafkaClusterAdmin implements ClusterAdmin {
       if (unsupported(e))
         throw new ApiProblem('not_supported_by_brokers', `the instance's brokers do not support ${what} yet`);
       this.drop(instanceId);
-      throw new ApiProblem(
-        'cluster_unavailable',
-        `the instance's brokers did not answer: ${(e as Error).message}`,
-      );
+      // The cause names brokers' internal addresses: it goes to the log, not to the caller.
+      throw new ApiProblem('cluster_unavailable', `the instance's brokers did not answer (${what}); retry`, {
+        cause: e,
+      });
     }
   }
 
