@@ -1,6 +1,7 @@
 import { RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdempotencyStore, LEASE_MS } from '../src/http/idempotency.js';
 
 let t: TestApi;
 let operator: RestClient;
@@ -326,6 +327,38 @@ describe('instances', () => {
     expect(other.status).toBe(422);
     expect(problemOf(other)).toBe('idempotency_key_reused');
     expect((await client.call('GET', '/v1/instances')).body.items).toHaveLength(1);
+  });
+
+  it('an Idempotency-Key claim left by a crashed API process is a lease: 409 with Retry-After, then free', async () => {
+    const { client } = await t.tenant('ins-lease');
+    const h = { 'idempotency-key': 'lease-1' };
+    const nowhere = { ...body, zones: ['az-nowhere'] };
+    const first = await client.call('POST', '/v1/instances', nowhere, h);
+    expect(first.status).toBe(422);
+    // What a process killed mid-request leaves: the claim, pending, its lease still running a moment.
+    const leaseEnds = new Date(Date.now() + 1500);
+    const claimed = await t.prisma.idempotencyRecord.updateMany({
+      where: { key: 'lease-1' },
+      data: { response: { pending: true }, expiresAt: leaseEnds },
+    });
+    expect(claimed.count).toBe(1);
+    const busy = await client.call('POST', '/v1/instances', nowhere, h);
+    expect(problemOf(busy)).toBe('idempotency_in_progress');
+    expect(busy.status).toBe(409);
+    expect(Number(busy.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, leaseEnds.getTime() - Date.now() + 50));
+    const retried = await client.call('POST', '/v1/instances', nowhere, h);
+    expect(retried.status).toBe(422);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    // A fresh claim holds for the lease only (renewed while its request runs), not for a day.
+    const store = new IdempotencyStore(t.prisma);
+    const claim = await store.claim('lease-scope', 'lease-2', 'hash');
+    if (claim.kind === 'fresh') claim.release();
+    const pending = await t.prisma.idempotencyRecord.findFirstOrThrow({ where: { key: 'lease-2' } });
+    expect(pending.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(LEASE_MS);
+    // Once answered, the answer is kept for a day, not for the lease.
+    const row = await t.prisma.idempotencyRecord.findFirstOrThrow({ where: { key: 'lease-1' } });
+    expect(row.expiresAt.getTime() - Date.now()).toBeGreaterThan(23 * 3600 * 1000);
   });
 
   it('lists page with cursors and filter', async () => {

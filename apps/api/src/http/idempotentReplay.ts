@@ -4,7 +4,7 @@ import { type IdempotencyStore, requestHash, validateKey } from './idempotency.j
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency: { scope: string; key: string } | null;
+    idempotency: { scope: string; key: string; release: () => void } | null;
   }
 }
 
@@ -44,13 +44,14 @@ export const idempotentReplay = fp<IdempotentReplayOptions>(
           .serializer((p: unknown) => p as string)
           .send(r.body);
       }
-      req.idempotency = { scope, key };
+      req.idempotency = { scope, key, release: claim.release };
     });
 
     app.addHook('onSend', async (req, reply, payload) => {
       if (req.idempotency && reply.getHeader('idempotent-replayed') === undefined) {
-        const { scope, key } = req.idempotency;
+        const { scope, key, release } = req.idempotency;
         req.idempotency = null;
+        release();
         try {
           await store.complete(scope, key, reply.statusCode, reply.getHeaders(), String(payload ?? ''));
         } catch (err) {
