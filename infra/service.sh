@@ -75,7 +75,7 @@ for _ in $(seq 1 80); do
   curl -sf "http://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.25
 done
-node apps/api/dist/cli/bootstrap.js "http://127.0.0.1:$API_PORT" "${zones[@]}"
+FJORD_BOOTSTRAP_FILE="$state/bootstrap.json" node apps/api/dist/cli/bootstrap.js "http://127.0.0.1:$API_PORT" "${zones[@]}"
 echo "prometheus: $FJORD_PROMETHEUS_URL   alertmanager: http://127.0.0.1:$FJORD_ALERTMANAGER_PORT"
 echo "logs: $state/logs/   (Ctrl-C stops the service; brokers keep running)"
 wait

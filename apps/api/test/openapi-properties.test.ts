@@ -333,6 +333,8 @@ describe('tenant isolation across every route', () => {
       subAccountId: sub.id,
       policyId: pol.id,
       keyId: key.id,
+      // Operator-only routes answer 403 to a tenant whatever the id.
+      operatorKeyId: newId('operatorKey'),
       grantId: grant.id,
       accountId: owner.accountId,
       topic: 'orders',
@@ -393,6 +395,7 @@ describe('tenant isolation across every route', () => {
       subAccountId: newId('subAccount'),
       policyId: newId('policy'),
       keyId: newId('apiKey'),
+      operatorKeyId: newId('operatorKey'),
       grantId: newId('grant'),
       accountId: newId('account'),
     };

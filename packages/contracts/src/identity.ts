@@ -116,3 +116,19 @@ export const TokenResponse = z.object({
   tokenType: z.literal('Bearer'),
   expiresIn: z.number().int().describe('seconds'),
 });
+
+/** A key of the operator role (fleet-wide tooling); revoked keys stay listed, with the time. */
+export const OperatorKey = z
+  .object({
+    id: idSchema('operatorKey'),
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    revokedAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'OperatorKey' });
+
+export const CreateOperatorKey = z.strictObject({ name: z.string().min(1).max(64) });
+
+export const CreatedOperatorKey = OperatorKey.extend({
+  secret: z.string().describe('shown once; store it now'),
+}).meta({ id: 'CreatedOperatorKey' });

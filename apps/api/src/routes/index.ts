@@ -26,6 +26,7 @@ import { instanceRoutes } from './instances.js';
 import { messageRoutes } from './messages.js';
 import { monitoringRoutes } from './monitoring.js';
 import { operationRoutes } from './operations.js';
+import { operatorKeyRoutes } from './operatorKeys.js';
 import { policyRoutes } from './policies.js';
 import { subAccountRoutes } from './subAccounts.js';
 import { topicRoutes } from './topics.js';
@@ -72,6 +73,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(policyRoutes, { prisma, access });
     await authed.register(actionRoutes);
     await authed.register(apiKeyRoutes, { prisma, access });
+    await authed.register(operatorKeyRoutes, { prisma, access });
     await authed.register(grantRoutes, { prisma, access });
     await authed.register(zoneRoutes, { prisma, access, queue });
     await authed.register(instanceRoutes, { prisma, pool, access, queue, cluster });
