@@ -75,7 +75,7 @@ export function dynamicRouteConfigs(spec: BrokerSpec): { set: Record<string, str
 }
 
 /** The broker configs that carry a route's allowlist and TLS material (also applied at run time). */
-export function routeConfigs(
+function routeConfigs(
   route: AccessRoute,
   certificate: ListenerCertificate | undefined,
 ): Record<string, string> {

@@ -1,5 +1,5 @@
 import { listenerOfRoute, usesTls } from '@fjord/contracts';
-import type { PrismaClient } from '@fjord/db';
+import type { BrokerPlacement, PrismaClient } from '@fjord/db';
 import type { FleetDriver } from '@fjord/fleet';
 import { renewalDue } from '@fjord/provisioning';
 import type { Logger } from 'pino';
@@ -71,7 +71,7 @@ export class CertificateRotator {
    */
   private async servesStored(
     instanceId: string,
-    b: Parameters<typeof brokerConfigAdminOf>[2],
+    b: BrokerPlacement,
     certs: readonly { listener: string; cert: { serial: string } | undefined }[],
   ): Promise<boolean> {
     const keys = certs.map(({ listener }) => listenerKey(listener, 'ssl.keystore.location'));
