@@ -112,7 +112,7 @@ export function brokerSpecOf(
   certificates: Readonly<Record<string, ListenerCertificate>> = {},
 ): BrokerSpec {
   // Both private listeners authenticate: the control plane as the admin user, brokers as the broker
-  // user; neither network is trusted to vouch for whoever connects (ADR 0015).
+  // user; neither network is trusted to vouch for whoever connects (ADR 0012).
   const listeners: Record<string, ListenerProtocols[string]> = {
     REPLICATION: 'SASL_PLAINTEXT',
     CONTROL: 'SASL_PLAINTEXT',

@@ -4,7 +4,7 @@ import { loadInstance, routesOf } from './brokers.js';
 
 /**
  * Grants `User:ANONYMOUS` what a PLAINTEXT VPC route's clients may do while the instance has such a
- * route, and takes the grants away once it has none (ANONYMOUS is no super user: ADR 0015). Both
+ * route, and takes the grants away once it has none (ANONYMOUS is no super user: ADR 0012). Both
  * are idempotent: Kafka ignores an ACL created twice and a delete that matches nothing.
  */
 export async function syncAnonymousGrants(ctx: FlowContext): Promise<void> {

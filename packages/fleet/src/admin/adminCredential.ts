@@ -25,7 +25,7 @@ export function instanceMetadataPassword(instanceId: string, secret: string): st
   return createHmac('sha256', secret).update(`metadata:${instanceId}`).digest('base64url');
 }
 
-/** What an instance's brokers present to one another on the replication listener (ADR 0015). */
+/** What an instance's brokers present to one another on the replication listener (ADR 0012). */
 export function instanceBrokerCredential(instanceId: string, secret: string): AdminCredential {
   return {
     username: BROKER_USER,
