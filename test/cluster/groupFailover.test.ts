@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProducerWorkload, startTestCluster, type TestCluster, waitFor } from './harness.js';
+import { onJsonLines, ProducerWorkload, startTestCluster, type TestCluster, waitFor } from './harness.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's Python, which sees python3-confluent-kafka
 const MEMBER = join(import.meta.dirname, 'clients/group_member.py');
@@ -77,21 +77,13 @@ class GroupMember {
     this.child = spawn(PYTHON, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let buf = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-        try {
-          this.events.push(JSON.parse(text));
-        } catch {
-          this.stderr += `unparseable output: ${text}\n`;
-        }
-      }
-    });
+    onJsonLines(
+      this.child.stdout!,
+      (event) => this.events.push(event as MemberEvent),
+      (text) => {
+        this.stderr += `unparseable output: ${text}\n`;
+      },
+    );
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });

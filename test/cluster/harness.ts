@@ -376,23 +376,16 @@ export class ConsumerWorkload {
     this.child = spawn(PYTHON, [WORKLOAD, 'consume', bootstrap, topic, group, String(seconds)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let buf = '';
     let stderr = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-        try {
-          const line = JSON.parse(text);
-          if (!line.done) this.records.push(line);
-        } catch {
-          stderr += `unparseable output: ${text}\n`;
-        }
-      }
-    });
+    onJsonLines(
+      this.child.stdout!,
+      (line) => {
+        if (!(line as { done?: boolean }).done) this.records.push(line as Consumed);
+      },
+      (text) => {
+        stderr += `unparseable output: ${text}\n`;
+      },
+    );
     this.child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
@@ -480,4 +473,30 @@ export function checkLog(
     lastSeq.set(key, seq);
   }
   return { acknowledged: acked.length, inLog: records.length, lost, duplicated, outOfOrder };
+}
+
+/** Calls `onLine` with each JSON line a driver prints (`onBad` with lines that are not JSON). */
+export function onJsonLines(
+  stream: NodeJS.ReadableStream,
+  onLine: (value: unknown) => void,
+  onBad: (text: string) => void,
+): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl = buf.indexOf('\n');
+    while (nl >= 0) {
+      const text = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf('\n');
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        onBad(text);
+        continue;
+      }
+      onLine(value);
+    }
+  });
 }
