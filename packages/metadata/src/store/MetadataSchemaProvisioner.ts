@@ -51,31 +51,16 @@ const q = pg.escapeIdentifier;
 const lit = pg.escapeLiteral;
 
 /**
- * The three tables of PostgresMetadataStore, shaped as the public ones (prisma/migrations), so the
- * store's unqualified SQL works unchanged through the role's search_path.
+ * The three tables of PostgresMetadataStore, copied from the public ones the migrations made
+ * (columns, defaults, keys), so the store's unqualified SQL works unchanged through the role's
+ * search_path and the shape is written in one place.
  */
+const METADATA_TABLES = ['MetadataLog', 'MetadataSnapshot', 'ControllerLease'] as const;
+
 function tableStatements(schema: string): string[] {
-  const s = q(schema);
-  return [
-    `CREATE TABLE IF NOT EXISTS ${s}."MetadataLog" (
-       "clusterId" TEXT NOT NULL,
-       "offset" BIGINT NOT NULL,
-       "record" JSONB NOT NULL,
-       "appendedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-       CONSTRAINT "MetadataLog_pkey" PRIMARY KEY ("clusterId", "offset"))`,
-    `CREATE TABLE IF NOT EXISTS ${s}."MetadataSnapshot" (
-       "clusterId" TEXT NOT NULL,
-       "offset" BIGINT NOT NULL,
-       "records" JSONB NOT NULL,
-       "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-       CONSTRAINT "MetadataSnapshot_pkey" PRIMARY KEY ("clusterId", "offset"))`,
-    `CREATE TABLE IF NOT EXISTS ${s}."ControllerLease" (
-       "clusterId" TEXT NOT NULL,
-       "holderBrokerId" INTEGER NOT NULL,
-       "epoch" BIGINT NOT NULL,
-       "expiresAt" TIMESTAMP(3) NOT NULL,
-       CONSTRAINT "ControllerLease_pkey" PRIMARY KEY ("clusterId"))`,
-  ];
+  return METADATA_TABLES.map(
+    (t) => `CREATE TABLE IF NOT EXISTS ${q(schema)}.${q(t)} (LIKE public.${q(t)} INCLUDING ALL)`,
+  );
 }
 
 /** Creates `role` (NOLOGIN) when missing; concurrent creators of the same role both succeed. */
@@ -107,7 +92,7 @@ export function provisionStatements(names: MetadataStoreNames, database: string,
     ...tableStatements(names.schema),
     `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`,
     `GRANT USAGE ON SCHEMA ${schema} TO ${role}`,
-    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${schema}."MetadataLog", ${schema}."MetadataSnapshot", ${schema}."ControllerLease" TO ${role}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${METADATA_TABLES.map((t) => `${schema}.${q(t)}`).join(', ')} TO ${role}`,
     // PostgreSQL 15's default, restated for databases created by older versions (which let
     // every role create tables in public). Only when needed: concurrent GRANT/REVOKE on one
     // schema fail with "tuple concurrently updated".
