@@ -169,7 +169,7 @@ async function runKcat(
     return { acked: Number(n) };
   }
   if (verb === 'consume') {
-    const [topic, group, n, idle] = rest;
+    const [topic, group, n, idle, goFile] = rest;
     const count = Number(n);
     const idleMs = Number(idle);
     return new Promise((resolve, reject) => {
@@ -193,6 +193,8 @@ async function runKcat(
       let buf = '';
       let last = Date.now();
       const started = Date.now();
+      // With a go file, the idle clock starts only once the harness has created it (after producing).
+      let goAt = goFile ? null : started;
       child.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
         let nl = buf.indexOf('\n');
@@ -205,9 +207,12 @@ async function runKcat(
         }
       });
       const timer = setInterval(() => {
+        if (goAt === null && existsSync(goFile!)) goAt = last = Date.now();
         const done =
-          count >= 0 ? records.length >= count : Date.now() - last > idleMs && Date.now() - started > idleMs;
-        if (done || Date.now() - started > 60_000) {
+          count >= 0
+            ? records.length >= count
+            : goAt !== null && Date.now() - last > idleMs && Date.now() - goAt > idleMs;
+        if (done || Date.now() - started > 100_000) {
           clearInterval(timer);
           // SIGINT makes kcat close the consumer cleanly, which commits the consumed offsets.
           setTimeout(() => child.kill('SIGINT'), 500);

@@ -3,7 +3,8 @@
  * order against a target (a standalone broker, or a replicated cluster). Each check throws (via
  * expect) when the client's view is wrong; outcomes are written as a Markdown table.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import {
@@ -72,17 +73,27 @@ const CHECKS: Record<
     const topic = `${ns}group-topic`;
     const group = `${ns}g3`;
     await t.ensureTopic(topic, 6);
-    const members = [0, 1, 2].map(() => c.run(t.bootstrap, ['consume', topic, group, '-1', '15000']));
-    // Produce only once all three joined and the rebalance settled, as the coordinator sees it.
-    const deadline = Date.now() + 14_000;
-    for (;;) {
-      const g = await t.group(group);
-      if (g.state === 'Stable' && g.members === 3) break;
-      if (Date.now() > deadline)
-        throw new Error(`group did not stabilise with 3 members: ${g.state}, ${g.members} members`);
-      await new Promise((r) => setTimeout(r, 100));
+    // The members stop 15 s after their last record, counting from when the go file appears: joining
+    // and producing may take long on a busy machine, and must not count as idleness.
+    const goFile = join(mkdtempSync(join(tmpdir(), 'fjord-compat-')), 'go');
+    const members = [0, 1, 2].map(() => c.run(t.bootstrap, ['consume', topic, group, '-1', '15000', goFile]));
+    try {
+      // Produce only once all three joined and the rebalance settled, as the coordinator sees it.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const g = await t.group(group);
+        if (g.state === 'Stable' && g.members === 3) break;
+        if (Date.now() > deadline)
+          throw new Error(`group did not stabilise with 3 members: ${g.state}, ${g.members} members`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await c.run(t.bootstrap, ['produce', topic, '60', 'none', 'false']);
+    } catch (e) {
+      writeFileSync(goFile, '');
+      await Promise.allSettled(members);
+      throw e;
     }
-    await c.run(t.bootstrap, ['produce', topic, '60', 'none', 'false']);
+    writeFileSync(goFile, '');
     const consumed = await Promise.all(members);
     const all = consumed.flatMap((m) => values(m.records as { v: string | null }[]));
     // Every message is seen (at least once: rebalances may replay uncommitted ones).

@@ -1,5 +1,5 @@
 // Compat driver for kafkajs. Usage: node kafkajs.mjs <scenario> <bootstrap> [args...]; prints one JSON line.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
@@ -26,7 +26,7 @@ const kafka = new Kafka({
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
 const out = (o) => console.log(JSON.stringify(o));
 
-async function consumeGroup(topic, group, count, idleMs) {
+async function consumeGroup(topic, group, count, idleMs, goFile) {
   const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10000, heartbeatInterval: 500 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -40,11 +40,14 @@ async function consumeGroup(topic, group, count, idleMs) {
       last = Date.now();
     },
   });
+  // With a go file, the idle clock starts only once the harness has created it (after producing).
+  let goAt = goFile ? null : started;
   while (
     !(count >= 0 && records.length >= count) &&
-    !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)
+    !(count < 0 && goAt !== null && Date.now() - last > idleMs && Date.now() - goAt > idleMs)
   ) {
-    if (Date.now() - started > 60000) break;
+    if (Date.now() - started > 100000) break;
+    if (goAt === null && existsSync(goFile)) goAt = last = Date.now();
     await new Promise((r) => setTimeout(r, 100));
   }
   await consumer.stop();
@@ -82,8 +85,8 @@ switch (scenario) {
     break;
   }
   case 'consume': {
-    const [topic, group, n, idle] = args;
-    out({ records: await consumeGroup(topic, group, Number(n), Number(idle ?? 3000)) });
+    const [topic, group, n, idle, goFile] = args;
+    out({ records: await consumeGroup(topic, group, Number(n), Number(idle ?? 3000), goFile) });
     break;
   }
   case 'admin': {

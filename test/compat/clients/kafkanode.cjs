@@ -1,5 +1,6 @@
 // Compat driver for kafka-node 5 (Kafka 0.9–0.11 protocols, legacy message formats).
 const kafka = require('kafka-node');
+const { existsSync } = require('node:fs');
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
 const out = (o) => console.log(JSON.stringify(o));
@@ -50,7 +51,7 @@ async function main() {
       break;
     }
     case 'consume': {
-      const [topic, group, n, idle] = args;
+      const [topic, group, n, idle, goFile] = args;
       const count = Number(n);
       const idleMs = Number(idle);
       const cg = new kafka.ConsumerGroup(
@@ -74,11 +75,14 @@ async function main() {
         last = Date.now();
       });
       cg.on('error', (e) => console.error(String(e)));
+      // With a go file, the idle clock starts only once the harness has created it (after producing).
+      let goAt = goFile ? null : started;
       while (
         !(count >= 0 && records.length >= count) &&
-        !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)
+        !(count < 0 && goAt !== null && Date.now() - last > idleMs && Date.now() - goAt > idleMs)
       ) {
-        if (Date.now() - started > 60000) break;
+        if (Date.now() - started > 100000) break;
+        if (goAt === null && existsSync(goFile)) goAt = last = Date.now();
         await new Promise((r) => setTimeout(r, 100));
       }
       await p((cb) => cg.commit(true, cb)).catch(() => {});

@@ -26,14 +26,17 @@ def out(o):
     print(json.dumps(o), flush=True)
 
 
-def consume(topic, group, count, idle_ms):
+def consume(topic, group, count, idle_ms, go_file=None):
     c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, **PROBE, auto_offset_reset="earliest",
                       enable_auto_commit=False, session_timeout_ms=10000, heartbeat_interval_ms=1000)
     records, start, last = [], time.time(), time.time()
-    while time.time() - start < 60:
+    go_at = None if go_file else start
+    while time.time() - start < 100:
+        if go_at is None and os.path.exists(go_file):
+            go_at = last = time.time()
         if count >= 0 and len(records) >= count:
             break
-        if count < 0 and time.time() - last > idle_ms / 1000 and time.time() - start > idle_ms / 1000:
+        if count < 0 and go_at is not None and time.time() - last > idle_ms / 1000 and time.time() - go_at > idle_ms / 1000:
             break
         for tp, msgs in c.poll(200).items():
             for m in msgs:
@@ -58,8 +61,8 @@ elif scenario == "produce":
     p.flush(30)
     out({"acked": sum(1 for f in futures if f.succeeded())})
 elif scenario == "consume":
-    topic, group, n, idle = args
-    out({"records": consume(topic, group, int(n), int(idle))})
+    topic, group, n, idle, *go = args
+    out({"records": consume(topic, group, int(n), int(idle), *go)})
 elif scenario == "admin":
     (topic,) = args
     a = KafkaAdminClient(bootstrap_servers=bootstrap, **PROBE)

@@ -1,13 +1,18 @@
 // Compat driver for @platformatic/kafka. Usage: node platformatic.mjs <scenario> <bootstrap> [args...].
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 
 const [scenario, bootstrap, ...args] = process.argv.slice(2);
 // Failures end with their message on the last line (the harness shows the tail of stderr).
 const fail = (e) => {
   console.error(e);
-  // MultipleErrors (a retried operation) carries the attempts' errors: show their codes too.
-  const causes = (e?.errors ?? []).map((c) => c?.apiId ?? c?.code ?? c?.message).join(', ');
+  // MultipleErrors (a retried operation) carries the attempts' errors, and a ResponseError the
+  // broker's error codes per path: show both (e.g. PLT_KFK_RESPONSE[/responses/0: NOT_LEADER_OR_FOLLOWER]).
+  const describe = (c) => {
+    const inner = (c?.errors ?? []).map((x) => `${x?.path ?? ''}: ${x?.apiId ?? x?.code ?? x?.message}`);
+    return `${c?.apiId ?? c?.code ?? c?.message}${inner.length ? `[${[...new Set(inner)].join('; ')}]` : ''}`;
+  };
+  const causes = [...new Set((e?.errors ?? []).map(describe))].join(', ');
   console.error(`error: ${e?.message ?? e}${causes ? ` (${causes})` : ''}`);
   process.exit(1);
 };
@@ -48,7 +53,7 @@ switch (scenario) {
     break;
   }
   case 'consume': {
-    const [topic, group, n, idle] = args;
+    const [topic, group, n, idle, goFile] = args;
     const count = Number(n);
     const idleMs = Number(idle);
     const consumer = new Consumer({
@@ -74,11 +79,14 @@ switch (scenario) {
       records.push({ p: m.partition, o: Number(m.offset), v: m.value });
       last = Date.now();
     });
+    // With a go file, the idle clock starts only once the harness has created it (after producing).
+    let goAt = goFile ? null : started;
     while (
       !(count >= 0 && records.length >= count) &&
-      !(count < 0 && Date.now() - last > idleMs && Date.now() - started > idleMs)
+      !(count < 0 && goAt !== null && Date.now() - last > idleMs && Date.now() - goAt > idleMs)
     ) {
-      if (Date.now() - started > 60000) break;
+      if (Date.now() - started > 100000) break;
+      if (goAt === null && existsSync(goFile)) goAt = last = Date.now();
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 500)); // let autocommit run

@@ -167,6 +167,10 @@ func main() {
 		out(map[string]int{"acked": n})
 	case "consume":
 		topic, group, count, idle := args[2], args[3], atoi(args[4]), time.Duration(atoi(args[5]))*time.Millisecond
+		goFile := ""
+		if len(args) > 6 {
+			goFile = args[6]
+		}
 		conf.Consumer.Offsets.Initial = sarama.OffsetOldest
 		conf.Consumer.Group.Session.Timeout = 10 * time.Second
 		conf.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
@@ -186,13 +190,13 @@ func main() {
 					}
 				}
 			}()
-			wait(h, count, idle)
+			wait(h, count, idle, goFile)
 			cancel()
 			if err := cg.Close(); err != nil {
 				fail(err)
 			}
 		} else {
-			consumeWithOffsetManager(bootstrap, conf, topic, group, count, idle, h)
+			consumeWithOffsetManager(bootstrap, conf, topic, group, count, idle, goFile, h)
 		}
 		if h.records == nil {
 			h.records = []record{}
@@ -254,7 +258,7 @@ func main() {
 
 // Kafka 0.10.0 predates sarama's consumer groups: read every partition and commit through the
 // offset manager (OffsetCommit/OffsetFetch with the group coordinator, no membership).
-func consumeWithOffsetManager(bootstrap []string, conf *sarama.Config, topic, group string, count int, idle time.Duration, h *handler) {
+func consumeWithOffsetManager(bootstrap []string, conf *sarama.Config, topic, group string, count int, idle time.Duration, goFile string, h *handler) {
 	client, err := sarama.NewClient(bootstrap, conf)
 	if err != nil {
 		fail(err)
@@ -294,7 +298,7 @@ func consumeWithOffsetManager(bootstrap []string, conf *sarama.Config, topic, gr
 			}
 		}(pc, pom)
 	}
-	wait(h, count, idle)
+	wait(h, count, idle, goFile)
 	consumer.Close()
 	for _, pom := range poms {
 		pom.Close()
@@ -303,16 +307,29 @@ func consumeWithOffsetManager(bootstrap []string, conf *sarama.Config, topic, gr
 	client.Close()
 }
 
-func wait(h *handler, count int, idle time.Duration) {
+// wait returns once count records arrived, or (count < 0) nothing arrived for idle; with a go file,
+// the idle clock starts only once the harness has created it (after producing).
+func wait(h *handler, count int, idle time.Duration, goFile string) {
 	start := time.Now()
-	for time.Since(start) < 60*time.Second {
+	goAt := start
+	waitingForGo := goFile != ""
+	for time.Since(start) < 100*time.Second {
+		if waitingForGo {
+			if _, err := os.Stat(goFile); err == nil {
+				waitingForGo = false
+				goAt = time.Now()
+			}
+		}
 		h.mu.Lock()
 		n, last := len(h.records), h.last
 		h.mu.Unlock()
+		if last.Before(goAt) {
+			last = goAt
+		}
 		if count >= 0 && n >= count {
 			break
 		}
-		if count < 0 && time.Since(last) > idle && time.Since(start) > idle {
+		if count < 0 && !waitingForGo && time.Since(last) > idle && time.Since(goAt) > idle {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
