@@ -82,8 +82,9 @@ export class ClusterProbe {
     const b = this.cluster.broker(brokerId);
     const client = new BrokerClient(() => ({ host: b.host, port: b.port }), {
       clientId: 'cluster-probe',
-      connectTimeoutMs: 2000,
-      requestTimeoutMs: 10_000,
+      // Failure detection only: a busy machine may answer slowly, and CreateTopics is not retried safely.
+      connectTimeoutMs: 30_000,
+      requestTimeoutMs: 60_000,
       maxResponseBytes: 64 * 1024 * 1024,
       security: this.security,
     });
@@ -144,7 +145,7 @@ export class ClusterProbe {
     await waitFor(async () => {
       const ps = await this.partitions(name);
       return ps.length === partitions && ps.every((p) => p.leader >= 0 && p.isr.length === replicationFactor);
-    }, 20_000);
+    }, 60_000);
   }
 
   async controllerId(): Promise<number> {

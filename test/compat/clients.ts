@@ -73,7 +73,7 @@ const PYTHON = '/usr/bin/python3'; // Debian's Python: the one that sees python3
 export function runProcess(
   cmd: string,
   args: readonly string[],
-  timeoutMs = 120_000,
+  timeoutMs = 240_000,
   env: NodeJS.ProcessEnv = {},
 ): Promise<DriverOutput> {
   return new Promise((resolve, reject) => {
@@ -212,7 +212,8 @@ async function runKcat(
           count >= 0
             ? records.length >= count
             : goAt !== null && Date.now() - last > idleMs && Date.now() - goAt > idleMs;
-        if (done || Date.now() - started > 100_000) {
+        const gaveUp = goAt !== null ? Date.now() - goAt > 60_000 : Date.now() - started > 200_000;
+        if (done || gaveUp) {
           clearInterval(timer);
           // SIGINT makes kcat close the consumer cleanly, which commits the consumed offsets.
           setTimeout(() => child.kill('SIGINT'), 500);
@@ -255,7 +256,7 @@ function sarama(version: string, label: string, gaps: Record<string, string>): C
   return {
     name: `sarama 1.22 (Go) as Kafka ${label}`,
     run: (b, a, s) =>
-      runProcess(buildSarama(), ['-version', version, a[0]!, b, ...a.slice(1)], 120_000, securityEnv(s)),
+      runProcess(buildSarama(), ['-version', version, a[0]!, b, ...a.slice(1)], 240_000, securityEnv(s)),
     gaps,
   };
 }
@@ -267,7 +268,7 @@ export const CLIENTS: readonly CompatClient[] = [
       runProcess(
         PYTHON,
         [join(here, 'clients/confluent.py'), a[0]!, b, ...a.slice(1)],
-        120_000,
+        240_000,
         securityEnv(s),
       ),
     gaps: {},
@@ -278,7 +279,7 @@ export const CLIENTS: readonly CompatClient[] = [
       runProcess(
         PYTHON,
         [join(here, 'clients/kafkapython.py'), a[0]!, b, ...a.slice(1)],
-        120_000,
+        240_000,
         securityEnv(s),
       ),
     gaps: {
@@ -298,7 +299,7 @@ export const CLIENTS: readonly CompatClient[] = [
       runProcess(
         process.execPath,
         [join(here, 'clients/platformatic.mjs'), a[0]!, b, ...a.slice(1)],
-        120_000,
+        240_000,
         securityEnv(s),
       ),
     gaps: {
@@ -312,7 +313,7 @@ export const CLIENTS: readonly CompatClient[] = [
       runProcess(
         process.execPath,
         [join(here, 'clients/kafkanode.cjs'), a[0]!, b, ...a.slice(1)],
-        120_000,
+        240_000,
         securityEnv(s),
       ),
     gaps: {
@@ -345,7 +346,7 @@ export const CLIENTS: readonly CompatClient[] = [
       runProcess(
         process.execPath,
         [join(here, 'clients/kafkajs.mjs'), a[0]!, b, ...a.slice(1)],
-        120_000,
+        240_000,
         securityEnv(s),
       ),
     gaps: {

@@ -79,7 +79,7 @@ const CHECKS: Record<
     const members = [0, 1, 2].map(() => c.run(t.bootstrap, ['consume', topic, group, '-1', '15000', goFile]));
     try {
       // Produce only once all three joined and the rebalance settled, as the coordinator sees it.
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       for (;;) {
         const g = await t.group(group);
         if (g.state === 'Stable' && g.members === 3) break;

@@ -46,7 +46,8 @@ async function consumeGroup(topic, group, count, idleMs, goFile) {
     !(count >= 0 && records.length >= count) &&
     !(count < 0 && goAt !== null && Date.now() - last > idleMs && Date.now() - goAt > idleMs)
   ) {
-    if (Date.now() - started > 100000) break;
+    // A missing record ends the wait 60 s after the go file (or the start), 200 s without it.
+    if (goAt !== null ? Date.now() - goAt > 60000 : Date.now() - started > 200000) break;
     if (goAt === null && existsSync(goFile)) goAt = last = Date.now();
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -31,7 +31,8 @@ def consume(topic, group, count, idle_ms, go_file=None):
                       enable_auto_commit=False, session_timeout_ms=10000, heartbeat_interval_ms=1000)
     records, start, last = [], time.time(), time.time()
     go_at = None if go_file else start
-    while time.time() - start < 100:
+    # A missing record ends the wait 60 s after the go file (or the start), 200 s without it.
+    while time.time() - (go_at or start) < (60 if go_at is not None else 200):
         if go_at is None and os.path.exists(go_file):
             go_at = last = time.time()
         if count >= 0 and len(records) >= count:

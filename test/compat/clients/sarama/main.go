@@ -313,7 +313,8 @@ func wait(h *handler, count int, idle time.Duration, goFile string) {
 	start := time.Now()
 	goAt := start
 	waitingForGo := goFile != ""
-	for time.Since(start) < 100*time.Second {
+	// A missing record ends the wait 60 s after the go file (or the start), 200 s without it.
+	for (waitingForGo && time.Since(start) < 200*time.Second) || (!waitingForGo && time.Since(goAt) < 60*time.Second) {
 		if waitingForGo {
 			if _, err := os.Stat(goFile); err == nil {
 				waitingForGo = false
