@@ -5,6 +5,7 @@ import {
   EffectiveConfigs,
   LocalFileMetadataStore,
   MetadataAppendQueue,
+  type MetadataImage,
   MetadataPublisher,
   type MetadataStore,
   PostgresMetadataStore,
@@ -24,7 +25,7 @@ import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStor
 import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
-import { connectionQuotasFromConfig } from './network/ConnectionQuotas.js';
+import { ConnectionQuotas, connectionLimits } from './network/ConnectionQuotas.js';
 import { ListenerAllowlists } from './network/ListenerAllowlists.js';
 import { ListenerTlsReloader } from './network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
@@ -126,6 +127,7 @@ export class Broker {
     const peerSecurity = clustered
       ? interBrokerSecurity(interBrokerListener, config.passthrough, tls.get(interBrokerListener.name))
       : undefined;
+    const connectionQuotas = new ConnectionQuotas(connectionLimits(config));
     const allowlists = new ListenerAllowlists(
       config.nodeId,
       config.listeners.map((l) => l.name),
@@ -433,10 +435,24 @@ export class Broker {
         idleTimeoutMs: network.connectionsMaxIdleMs,
       },
       log,
-      { tls, connectionQuotas: connectionQuotasFromConfig(config), allowlists },
+      { tls, connectionQuotas, allowlists },
     );
     tlsTarget.set(socketServer);
     metadata.onChange((image) => listenerTlsReloader?.update(image));
+    // Dynamic broker configs a running broker follows: per broker, else cluster default, else static.
+    const dynamicBrokerConfig = (image: MetadataImage, key: string): string | undefined =>
+      image.configsOf('broker', String(config.nodeId)).get(key) ?? image.configsOf('broker', '').get(key);
+    const cleanerBackoffMs = (image: MetadataImage) =>
+      Number(dynamicBrokerConfig(image, 'log.cleaner.backoff.ms') ?? logMaintenance.cleanerBackoffMs);
+    metadata.onChange((image) => logs.setCleanerBackoff(cleanerBackoffMs(image)));
+    metadata.onChange((image) =>
+      connectionQuotas.reconfigure(
+        connectionLimits(config, {
+          perBroker: image.configsOf('broker', String(config.nodeId)),
+          clusterDefault: image.configsOf('broker', ''),
+        }),
+      ),
+    );
     // A changed allowlist applies to new connections at once and closes open ones it no longer admits.
     metadata.onChange((image) => {
       const changed = allowlists.update(image);
@@ -606,7 +622,7 @@ export class Broker {
         background.push(
           logs.schedule(scheduler, {
             retentionCheckMs: logMaintenance.retentionCheckIntervalMs,
-            cleanerBackoffMs: logMaintenance.cleanerBackoffMs,
+            cleanerBackoffMs: cleanerBackoffMs(metadata.image),
             checkpointMs: replica.highWatermarkCheckpointIntervalMs,
           }),
           scheduler.schedule('disk-budget', config.disk.checkIntervalMs, () => diskBudget.enforce()),

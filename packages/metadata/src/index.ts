@@ -1,6 +1,7 @@
 export * from './acl/AclBinding.js';
 export * from './config/CidrAllowlist.js';
 export * from './config/ConfigDef.js';
+export * from './config/DynamicBrokerConfigDefs.js';
 export * from './config/EffectiveConfigs.js';
 export * from './config/InstanceConfigDefs.js';
 export * from './config/ListenerConfigDefs.js';

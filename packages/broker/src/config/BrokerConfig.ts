@@ -5,6 +5,7 @@ import {
   type ConfigValue,
   DEFAULT_DISK_HIGH_WATER_RATIO,
   DEFAULT_MESSAGE_FORMAT_VERSION,
+  DYNAMIC_BROKER_KEY_DEFS,
   defaultMessageFormatVersion,
   parseConfigValue,
   validateMetadataVersion,
@@ -69,7 +70,6 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('log.cleaner.min.cleanable.ratio', 'double', 0.5),
   key('log.cleaner.min.compaction.lag.ms', 'long', 0),
   key('log.cleaner.max.compaction.lag.ms', 'long', LONG_MAX),
-  key('log.cleaner.backoff.ms', 'long', 15_000),
   key('log.flush.interval.messages', 'long', LONG_MAX, { validate: atLeast(1) }),
   key('log.flush.interval.ms', 'long', null),
   key('log.flush.scheduler.interval.ms', 'long', LONG_MAX),
@@ -128,7 +128,6 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('fjord.controlled.shutdown.timeout.ms', 'int', 30_000, { validate: atLeast(0) }),
   key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),
   key('transactional.id.expiration.ms', 'int', 604_800_000),
-  key('producer.id.expiration.ms', 'int', 86_400_000),
   key('fjord.kafka.version', 'string', '3.8'),
   // The product's cap (@fjord/contracts' MAX_REPLICATION_FACTOR) arrives here from whoever starts
   // the broker; the library itself keeps Kafka's lack of one (int16 replication factors).
@@ -149,9 +148,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('allow.everyone.if.no.acl.found', 'boolean', false),
   key('connections.max.reauth.ms', 'long', 0, { validate: atLeast(0) }),
   key('sasl.server.max.receive.size', 'int', 524_288, { validate: atLeast(1) }),
-  key('max.connections', 'int', 2_147_483_647, { validate: atLeast(0) }),
-  key('max.connections.per.ip', 'int', 2_147_483_647, { validate: atLeast(0) }),
-  key('max.connections.per.ip.overrides', 'string', ''),
+  // Kafka's reconfigurable broker keys (AlterConfigs on a BROKER resource may change them later).
+  ...DYNAMIC_BROKER_KEY_DEFS.map((d) => d.def),
   key('quota.window.num', 'int', 11, { validate: atLeast(1) }),
   key('quota.window.size.seconds', 'int', 1, { validate: atLeast(1) }),
   key('fjord.instance.bandwidth.bytes.per.second', 'long', null, {

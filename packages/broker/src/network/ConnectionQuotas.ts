@@ -1,4 +1,4 @@
-import { ConfigError } from '@fjord/metadata';
+import { ConfigError, parseIpOverrides } from '@fjord/metadata';
 
 export interface ConnectionQuotasConfig {
   /** `max.connections`: across listeners (the inter-broker listener is exempt). */
@@ -10,22 +10,6 @@ export interface ConnectionQuotasConfig {
   /** `max.connections.per.ip.overrides`: `ip:count,ip:count`. */
   readonly perIpOverrides: ReadonlyMap<string, number>;
   readonly interBrokerListener?: string;
-}
-
-/** Parses `max.connections.per.ip.overrides` (`host:count,...`). */
-export function parseIpOverrides(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const entry of text
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const at = entry.lastIndexOf(':');
-    const count = Number(entry.slice(at + 1));
-    if (at <= 0 || !Number.isInteger(count) || count < 0)
-      throw new ConfigError('max.connections.per.ip.overrides', `'${entry}' is not host:count`);
-    out.set(entry.slice(0, at), count);
-  }
-  return out;
 }
 
 export type Admission = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -40,7 +24,12 @@ export class ConnectionQuotas {
   private readonly byListener = new Map<string, number>();
   private total = 0;
 
-  constructor(private readonly config: ConnectionQuotasConfig) {}
+  constructor(private config: ConnectionQuotasConfig) {}
+
+  /** New limits (dynamic configs) apply to connections accepted from now on; open ones stay. */
+  reconfigure(config: ConnectionQuotasConfig): void {
+    this.config = config;
+  }
 
   admit(listener: string, ip: string): Admission {
     const perIp = this.config.perIpOverrides.get(ip) ?? this.config.maxPerIp;
@@ -74,12 +63,27 @@ export class ConnectionQuotas {
   }
 }
 
-/** Connection limits from the broker config, or undefined when none is set. */
-export function connectionQuotasFromConfig(config: {
-  readonly values: ReadonlyMap<string, unknown>;
-  readonly passthrough: ReadonlyMap<string, string>;
-  readonly listeners: readonly { readonly name: string }[];
-}): ConnectionQuotas | undefined {
+const LIMIT_KEYS = ['max.connections', 'max.connections.per.ip', 'max.connections.per.ip.overrides'] as const;
+
+/**
+ * The broker's connection limits: listener-prefixed ones from server.properties, the others
+ * from the dynamic per-broker value, else the dynamic cluster default, else server.properties
+ * (Kafka's precedence). Dynamic values were validated by the controller.
+ */
+export function connectionLimits(
+  config: {
+    readonly values: ReadonlyMap<string, unknown>;
+    readonly passthrough: ReadonlyMap<string, string>;
+    readonly listeners: readonly { readonly name: string }[];
+  },
+  dynamic: {
+    readonly perBroker: ReadonlyMap<string, string>;
+    readonly clusterDefault: ReadonlyMap<string, string>;
+  } = {
+    perBroker: new Map(),
+    clusterDefault: new Map(),
+  },
+): ConnectionQuotasConfig {
   const perListener = new Map<string, number>();
   for (const l of config.listeners) {
     const key = `listener.name.${l.name.toLowerCase()}.max.connections`;
@@ -89,25 +93,15 @@ export function connectionQuotasFromConfig(config: {
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(key, `'${v}' is not a non-negative integer`);
     perListener.set(l.name, n);
   }
-  const maxConnections = config.values.get('max.connections') as number;
-  const maxPerIp = config.values.get('max.connections.per.ip') as number;
-  const perIpOverrides = parseIpOverrides(
-    String(config.values.get('max.connections.per.ip.overrides') ?? ''),
-  );
-  const unlimited = 2_147_483_647;
-  if (
-    perListener.size === 0 &&
-    maxConnections === unlimited &&
-    maxPerIp === unlimited &&
-    perIpOverrides.size === 0
-  )
-    return undefined;
+  const [maxConnections, maxPerIp, overrides] = LIMIT_KEYS.map(
+    (k) => dynamic.perBroker.get(k) ?? dynamic.clusterDefault.get(k) ?? String(config.values.get(k) ?? ''),
+  ) as [string, string, string];
   const interBroker = config.values.get('inter.broker.listener.name');
-  return new ConnectionQuotas({
-    maxConnections,
+  return {
+    maxConnections: Number(maxConnections),
     perListener,
-    maxPerIp,
-    perIpOverrides,
+    maxPerIp: Number(maxPerIp),
+    perIpOverrides: parseIpOverrides(overrides),
     interBrokerListener: typeof interBroker === 'string' ? interBroker.toUpperCase() : undefined,
-  });
+  };
 }

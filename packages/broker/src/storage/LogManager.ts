@@ -91,6 +91,7 @@ export class LogManager {
   private readonly offline = new Map<string, unknown>();
   private readonly directoryIds = new Map<string, string>();
   private readonly listeners = new Set<(event: DirOfflineEvent) => void>();
+  private cleanerTask?: { scheduler: Scheduler; backoffMs: number; cancel: () => void };
   private readonly cancels: (() => void)[] = [];
   private readonly pendingDeletes = new Set<Promise<void>>();
   readonly cleaner: LogCleaner | undefined;
@@ -482,14 +483,27 @@ export class LogManager {
       scheduler.schedule('log-checkpoint', i.checkpointMs, () => this.checkpointLogs()),
       scheduler.schedule('log-dir-check', i.dirCheckMs, () => this.checkDirs()),
     ];
-    if (this.cleaner)
-      cancels.push(
-        scheduler.schedule('log-cleaner', i.cleanerBackoffMs, () => this.cleanLogs(scheduler.now())),
-      );
+    if (this.cleaner) {
+      this.scheduleCleaner(scheduler, i.cleanerBackoffMs);
+      cancels.push(() => this.cleanerTask?.cancel());
+    }
     this.cancels.push(...cancels);
     return () => {
       for (const c of cancels) c();
     };
+  }
+
+  /** log.cleaner.backoff.ms changed (a dynamic broker config): passes follow the new period. */
+  setCleanerBackoff(backoffMs: number): void {
+    const task = this.cleanerTask;
+    if (!task || task.backoffMs === backoffMs) return;
+    task.cancel();
+    this.scheduleCleaner(task.scheduler, backoffMs);
+  }
+
+  private scheduleCleaner(scheduler: Scheduler, backoffMs: number): void {
+    const cancel = scheduler.schedule('log-cleaner', backoffMs, () => this.cleanLogs(scheduler.now()));
+    this.cleanerTask = { scheduler, backoffMs, cancel };
   }
 
   // ---- failures --------------------------------------------------------------------------

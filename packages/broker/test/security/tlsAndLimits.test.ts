@@ -1,6 +1,6 @@
-import { ConfigError } from '@fjord/metadata';
+import { ConfigError, parseIpOverrides } from '@fjord/metadata';
 import { describe, expect, it } from 'vitest';
-import { ConnectionQuotas, parseIpOverrides } from '../../src/network/ConnectionQuotas.js';
+import { ConnectionQuotas } from '../../src/network/ConnectionQuotas.js';
 import { listenerTls } from '../../src/network/TlsContext.js';
 import { rfc2253 } from '../../src/security/DistinguishedName.js';
 import { SslPrincipalMapper, SslPrincipalMappingError } from '../../src/security/SslPrincipalMapper.js';

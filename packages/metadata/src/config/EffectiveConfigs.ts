@@ -1,5 +1,6 @@
 import type { MetadataImage } from '../image/MetadataImage.js';
 import { type ConfigKeyDef, type ConfigValue, DESCRIBE_CONFIG_TYPE, formatConfigValue } from './ConfigDef.js';
+import { DYNAMIC_BROKER_KEY_DEFS } from './DynamicBrokerConfigDefs.js';
 import { INSTANCE_CONFIG_DEFS } from './InstanceConfigDefs.js';
 import { listenerConfigDef } from './ListenerConfigDefs.js';
 import { REPLICATION_THROTTLE_RATE_DEFS } from './ReplicationThrottleConfigDefs.js';
@@ -62,9 +63,16 @@ const BROKER_SYNONYM_GROUPS: ReadonlyMap<string, readonly string[]> = new Map(
   }),
 );
 
-/** Definitions of the broker configs Fjord adds to Kafka's (instance limits, replication throttles). */
+/**
+ * Definitions of the dynamic broker configs, for when the broker's static set lacks one (Fjord's
+ * instance limits, replication throttles, Kafka's other reconfigurable keys).
+ */
 const OWN_BROKER_DEFS: ReadonlyMap<string, ConfigKeyDef> = new Map(
-  [...INSTANCE_CONFIG_DEFS, ...REPLICATION_THROTTLE_RATE_DEFS].map((d) => [d.name, d]),
+  [
+    ...INSTANCE_CONFIG_DEFS,
+    ...REPLICATION_THROTTLE_RATE_DEFS,
+    ...DYNAMIC_BROKER_KEY_DEFS.map((d) => d.def),
+  ].map((d) => [d.name, d]),
 );
 
 /**
@@ -244,7 +252,8 @@ export class EffectiveConfigs {
 
 /**
  * Broker configs that may be changed at run time (cluster-wide with resource name '' or per
- * broker): the log defaults that topic configs inherit, and the managed instance's limits.
+ * broker): the log defaults that topic configs inherit, the managed instance's limits and
+ * Kafka's other reconfigurable keys (DynamicBrokerConfigDefs).
  */
 export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   // Kafka's DynamicLogConfig, less message.format.version (it is not reconfigurable there either).
@@ -253,6 +262,7 @@ export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   ),
   ...INSTANCE_CONFIG_DEFS.map((d) => d.name),
   ...REPLICATION_THROTTLE_RATE_DEFS.map((d) => d.name),
+  ...DYNAMIC_BROKER_KEY_DEFS.map((d) => d.def.name),
 ]);
 function isDynamic(key: string): boolean {
   return DYNAMIC_BROKER_CONFIGS.has(key) || listenerConfigDef(key) !== undefined;

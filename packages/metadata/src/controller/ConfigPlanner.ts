@@ -1,4 +1,8 @@
 import { ConfigError, parseConfigValue } from '../config/ConfigDef.js';
+import {
+  DYNAMIC_BROKER_KEY_BY_NAME,
+  LISTENER_PREFIX_ONLY_SECURITY_CONFIGS,
+} from '../config/DynamicBrokerConfigDefs.js';
 import { DYNAMIC_BROKER_CONFIGS } from '../config/EffectiveConfigs.js';
 import { INSTANCE_CONFIG_DEFS } from '../config/InstanceConfigDefs.js';
 import { listenerConfigDef } from '../config/ListenerConfigDefs.js';
@@ -53,7 +57,17 @@ export function planAlterConfigs(
   const next = new Map(incremental ? current : []);
   for (const a of alterations) {
     const def = resourceType === 'topic' ? TOPIC_CONFIG_BY_NAME.get(a.name) : brokerDef(a.name);
-    if (resourceType === 'broker' && resourceName === '' && listenerConfigDef(a.name)?.perBrokerOnly)
+    if (resourceType === 'broker' && LISTENER_PREFIX_ONLY_SECURITY_CONFIGS.has(a.name))
+      return {
+        ok: false,
+        error: 'INVALID_CONFIG',
+        message: `These security configs can be dynamically updated only per-listener using the listener prefix: ${a.name}`,
+      };
+    if (
+      resourceType === 'broker' &&
+      resourceName === '' &&
+      (listenerConfigDef(a.name)?.perBrokerOnly || DYNAMIC_BROKER_KEY_BY_NAME.get(a.name)?.perBrokerOnly)
+    )
       return {
         ok: false,
         error: 'INVALID_REQUEST',
@@ -122,6 +136,8 @@ function brokerDef(name: string) {
   const listenerDef = listenerConfigDef(name);
   if (listenerDef) return listenerDef.def;
   if (!DYNAMIC_BROKER_CONFIGS.has(name)) return undefined;
+  const kafkaDef = DYNAMIC_BROKER_KEY_BY_NAME.get(name);
+  if (kafkaDef) return kafkaDef.def;
   const ownDef = [...INSTANCE_CONFIG_DEFS, ...REPLICATION_THROTTLE_RATE_DEFS].find((d) => d.name === name);
   if (ownDef) return ownDef;
   const topicDef = TOPIC_CONFIG_DEFS.find((d) => d.brokerSynonym === name)!;
