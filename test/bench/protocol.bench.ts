@@ -10,6 +10,8 @@ import {
   crc32c,
   encodeRequestFrame,
   encodeResponseFrame,
+  FrameDecoder,
+  type FrameSink,
   Reader,
   validateProduceRecords,
   Writer,
@@ -73,7 +75,28 @@ const fetchBytes = fetchBody.responses[0]!.partitions.reduce((n, p) => n + p.rec
 const big = Buffer.alloc(1024 * 1024, 7);
 const small = Buffer.alloc(16 * 1024, 7);
 
+/** A request stream cut into 64 KiB reads, as a socket delivers it. */
+function socketReads(frameSize: number, frames: number): Buffer[] {
+  const one = Buffer.alloc(4 + frameSize, 7);
+  one.writeInt32BE(frameSize, 0);
+  const all = Buffer.concat(Array.from({ length: frames }, () => one));
+  const reads: Buffer[] = [];
+  for (let i = 0; i < all.length; i += 65536) reads.push(all.subarray(i, i + 65536));
+  return reads;
+}
+const admitAll: FrameSink = { reserve: () => true, frame: () => {} };
+const oneMiBFrames = socketReads(1 << 20, 16);
+const smallFrames = socketReads(100, 2000);
+
 const rows = [
+  bench('frame 16 x 1 MiB requests from 64 KiB reads', 16 << 20, () => {
+    const d = new FrameDecoder(200 << 20);
+    for (const r of oneMiBFrames) d.push(r, admitAll);
+  }),
+  bench('frame 2,000 x 100 B requests from 64 KiB reads', 2000 * 100, () => {
+    const d = new FrameDecoder(200 << 20);
+    for (const r of smallFrames) d.push(r, admitAll);
+  }),
   bench('decode Produce v9 (4 partitions x 16 KiB batch)', body.length, () => {
     decodeProduce(new Reader(body, headerSize));
   }),

@@ -29,6 +29,8 @@ import { ConnectionQuotas, connectionLimits } from './network/ConnectionQuotas.j
 import { ListenerAllowlists } from './network/ListenerAllowlists.js';
 import { ListenerTlsReloader } from './network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from './network/RequestContext.js';
+import { RequestMemoryPool } from './network/RequestMemoryPool.js';
+import { RequestQueue } from './network/RequestQueue.js';
 import { SocketServer } from './network/SocketServer.js';
 import { tlsByListener } from './network/TlsContext.js';
 import { ProducerIdAllocator } from './producer/ProducerIdAllocator.js';
@@ -431,11 +433,20 @@ export class Broker {
       {
         maxFrameBytes: config.socketRequestMaxBytes,
         maxUnauthenticatedFrameBytes: network.saslServerMaxReceiveSize,
-        maxInFlight: 64,
+        // Pipelined requests per connection, never more than the broker-wide queue.
+        maxInFlight: Math.min(64, network.queuedMaxRequests),
         idleTimeoutMs: network.connectionsMaxIdleMs,
       },
       log,
-      { tls, connectionQuotas, allowlists },
+      {
+        tls,
+        connectionQuotas,
+        allowlists,
+        admission: {
+          memory: new RequestMemoryPool(network.queuedMaxRequestBytes),
+          queue: new RequestQueue(network.queuedMaxRequests),
+        },
+      },
     );
     tlsTarget.set(socketServer);
     metadata.onChange((image) => listenerTlsReloader?.update(image));

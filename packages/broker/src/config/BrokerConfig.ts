@@ -96,6 +96,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('unclean.leader.election.enable', 'boolean', false),
   key('socket.request.max.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
   key('connections.max.idle.ms', 'long', 600_000),
+  key('queued.max.requests', 'int', 500, { validate: atLeast(1) }),
+  key('queued.max.request.bytes', 'long', -1),
   key('offsets.topic.num.partitions', 'int', 50, { validate: atLeast(1) }),
   key('offsets.topic.replication.factor', 'int', 3, { validate: atLeast(1) }),
   key('offsets.topic.segment.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
@@ -192,7 +194,6 @@ const ACCEPTED_WITHOUT_EFFECT = new Set([
   'controller.listener.names',
   'num.replica.fetchers',
   'log.cleaner.threads',
-  'queued.max.requests',
 ]);
 
 export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigKeyDef> = new Map(
@@ -259,6 +260,10 @@ export interface GroupSettings {
 /** Connections, quotas and fetch sessions. */
 export interface NetworkSettings {
   readonly connectionsMaxIdleMs: number;
+  /** Requests received and not yet answered, broker-wide, before connections stop being read. */
+  readonly queuedMaxRequests: number;
+  /** The request memory pool's size in bytes; <= 0: unbounded. */
+  readonly queuedMaxRequestBytes: number;
   readonly connectionsMaxReauthMs: number;
   readonly saslServerMaxReceiveSize: number;
   readonly maxIncrementalFetchSessionCacheSlots: number;
@@ -479,6 +484,8 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
     },
     network: {
       connectionsMaxIdleMs: int('connections.max.idle.ms'),
+      queuedMaxRequests: int('queued.max.requests'),
+      queuedMaxRequestBytes: int('queued.max.request.bytes'),
       connectionsMaxReauthMs: int('connections.max.reauth.ms'),
       saslServerMaxReceiveSize: int('sasl.server.max.receive.size'),
       maxIncrementalFetchSessionCacheSlots: int('max.incremental.fetch.session.cache.slots'),

@@ -209,7 +209,10 @@ export class BrokerClient {
         if (this.socket === socket) this.fail(socket, new BrokerRequestError('connection closed by peer'));
       });
       socket.on('data', (chunk: Buffer) => {
-        const error = frames.push(chunk, (frame) => this.onFrame(socket, frame));
+        const error = frames.push(chunk, {
+          reserve: () => true,
+          frame: (frame) => this.onFrame(socket, frame),
+        });
         if (error) this.fail(socket, new BrokerRequestError(`response of ${error.size} bytes refused`));
       });
     });

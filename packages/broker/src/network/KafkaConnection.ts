@@ -1,11 +1,22 @@
 import type { Socket } from 'node:net';
-import { FrameDecoder } from '@fjord/protocol';
+import { FrameDecoder, type FrameSink } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { ConnectionInfo, FrameHandler, FrameResult } from './RequestContext.js';
+import type { RequestMemoryPool } from './RequestMemoryPool.js';
+import type { RequestQueue } from './RequestQueue.js';
 
 interface PendingResponse {
   done: boolean;
   result: FrameResult;
+  /** Request bytes reserved in the memory pool, given back (with the queue slot) once answered. */
+  bytes: number;
+  released: boolean;
+}
+
+/** The broker-wide bounds every connection's requests are admitted through. */
+export interface RequestAdmission {
+  readonly memory: RequestMemoryPool;
+  readonly queue: RequestQueue;
 }
 
 export interface ConnectionLimits {
@@ -13,7 +24,7 @@ export interface ConnectionLimits {
   readonly maxFrameBytes: number;
   /** Largest frame before SASL authentication completes (sasl.server.max.receive.size). */
   readonly maxUnauthenticatedFrameBytes?: number;
-  /** Requests processed concurrently before reading pauses. */
+  /** Requests of this connection processed concurrently before reading pauses. */
   readonly maxInFlight: number;
   /** Close connections idle for this long (connections.max.idle.ms); <= 0 disables. */
   readonly idleTimeoutMs: number;
@@ -25,6 +36,9 @@ export interface ConnectionLimits {
  * pauses when too many requests are in flight or the socket's send buffer backs up, so a
  * slow or hostile client cannot make the broker buffer without bound. A throttled client
  * (quota exceeded) is muted: requests it sends meanwhile wait until the throttle time is over.
+ * Broker-wide, a frame's body is read only once the request memory pool has room for it, and a
+ * complete request is dispatched only with a free request queue slot; until then the
+ * connection is muted (docs/adr/0020-bounded-request-memory.md).
  */
 export class KafkaConnection {
   private readonly pending: PendingResponse[] = [];
@@ -33,8 +47,16 @@ export class KafkaConnection {
   private paused = false;
   private throttledUntil = 0;
   private throttleTimer?: NodeJS.Timeout;
-  /** Frames that arrived while throttled, in order. */
+  /** Complete frames not dispatched yet (throttled, or waiting for a queue slot), in order. */
   private readonly held: Buffer[] = [];
+  /** Memory reserved for the frame the decoder holds back, before it resumes reading it. */
+  private reservedForHeldBack = 0;
+  /** A queue slot granted while waiting, for the first held frame. */
+  private slotGranted = false;
+  private readonly sink: FrameSink = {
+    reserve: (size) => this.reserve(size),
+    frame: (frame) => this.onFrame(frame),
+  };
 
   constructor(
     private readonly socket: Socket,
@@ -42,6 +64,7 @@ export class KafkaConnection {
     private readonly handler: FrameHandler,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
+    private readonly admission: RequestAdmission,
   ) {
     this.frames = new FrameDecoder(limits.maxFrameBytes);
     socket.setNoDelay(true);
@@ -64,9 +87,90 @@ export class KafkaConnection {
   private onClose(): void {
     this.closed = true;
     this.pending.length = 0;
+    // What this connection reserved and will not use; requests still being handled give theirs
+    // back when they complete.
+    const { memory, queue } = this.admission;
+    memory.cancelWait(this.retryReserve);
+    queue.cancelWait(this.retrySlot);
+    let unused = this.reservedForHeldBack + Math.max(0, this.frames.reservedBytes);
+    for (const frame of this.held) unused += frame.length;
+    this.reservedForHeldBack = 0;
     this.held.length = 0;
+    if (unused > 0) memory.release(unused);
+    if (this.slotGranted) {
+      this.slotGranted = false;
+      queue.leave();
+    }
     clearTimeout(this.throttleTimer);
     this.handler.connectionClosed?.(this.info);
+  }
+
+  /** The decoder announces a frame: read it only if the pool has room, else mute until it has. */
+  private reserve(size: number): boolean {
+    if (this.admission.memory.tryReserve(size)) return true;
+    this.admission.memory.waitForRoom(this.retryReserve);
+    this.pause();
+    return false;
+  }
+
+  private readonly retryReserve = (): boolean => {
+    if (this.closed) return true;
+    const size = this.frames.heldBackSize;
+    if (size < 0 || this.reservedForHeldBack > 0) return true;
+    if (!this.admission.memory.tryReserve(size)) return false;
+    this.reservedForHeldBack = size;
+    // Not within the releasing call: decoding dispatches requests, which may release again.
+    setImmediate(() => this.resumeDecoding());
+    return true;
+  };
+
+  private resumeDecoding(): void {
+    if (this.closed) return;
+    this.reservedForHeldBack = 0;
+    const error = this.frames.resume(this.sink);
+    if (error) this.refuse(error.size);
+    else this.maybeResume();
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.closed) {
+      this.admission.memory.release(frame.length);
+      return;
+    }
+    this.held.push(frame);
+    this.dispatchHeld();
+  }
+
+  /** Dispatches held frames in order while not throttled and queue slots are free. */
+  private dispatchHeld(): void {
+    while (this.held.length > 0 && this.throttledUntil === 0 && !this.closed) {
+      if (this.slotGranted) this.slotGranted = false;
+      else if (!this.admission.queue.tryEnter()) {
+        this.admission.queue.waitForSlot(this.retrySlot);
+        this.pause();
+        return;
+      }
+      this.dispatch(this.held.shift()!);
+    }
+  }
+
+  private readonly retrySlot = (): boolean => {
+    if (this.closed || this.slotGranted) return true;
+    if (!this.admission.queue.tryEnter()) return false;
+    this.slotGranted = true;
+    setImmediate(() => {
+      this.dispatchHeld();
+      this.maybeResume();
+    });
+    return true;
+  };
+
+  /** Gives back a request's memory and queue slot, once. */
+  private releaseRequest(slot: PendingResponse): void {
+    if (slot.released) return;
+    slot.released = true;
+    this.admission.memory.release(slot.bytes);
+    this.admission.queue.leave();
   }
 
   private onData(chunk: Buffer): void {
@@ -79,24 +183,22 @@ export class KafkaConnection {
     this.frames.maxFrameBytes = unauthenticated
       ? this.limits.maxUnauthenticatedFrameBytes!
       : this.limits.maxFrameBytes;
-    const error = this.frames.push(chunk, (frame) => {
-      if (this.closed) return;
-      if (this.throttledUntil > 0) this.held.push(frame);
-      else this.dispatch(frame);
-    });
-    if (error) {
-      this.log.warn(
-        {
-          conn: this.info.connectionId,
-          client: this.info.clientAddress,
-          size: error.size,
-          max: this.frames.maxFrameBytes,
-          limit: unauthenticated ? 'sasl.server.max.receive.size' : 'socket.request.max.bytes',
-        },
-        'request size out of range, closing connection',
-      );
-      this.close('invalid request size');
-    }
+    const error = this.frames.push(chunk, this.sink);
+    if (error) this.refuse(error.size, unauthenticated);
+  }
+
+  private refuse(size: number, unauthenticated = false): void {
+    this.log.warn(
+      {
+        conn: this.info.connectionId,
+        client: this.info.clientAddress,
+        size,
+        max: this.frames.maxFrameBytes,
+        limit: unauthenticated ? 'sasl.server.max.receive.size' : 'socket.request.max.bytes',
+      },
+      'request size out of range, closing connection',
+    );
+    this.close('invalid request size');
   }
 
   /** Mutes the channel for `ms` (extending a current throttle if it ends later). */
@@ -112,18 +214,19 @@ export class KafkaConnection {
 
   private unthrottle(): void {
     this.throttledUntil = 0;
-    while (this.held.length > 0 && this.throttledUntil === 0 && !this.closed)
-      this.dispatch(this.held.shift()!);
+    this.dispatchHeld();
     this.maybeResume();
   }
 
+  /** Handles one frame that holds a queue slot and its size in the memory pool. */
   private dispatch(frame: Buffer): void {
-    const slot: PendingResponse = { done: false, result: null };
+    const slot: PendingResponse = { done: false, result: null, bytes: frame.length, released: false };
     this.pending.push(slot);
     let result: FrameResult | Promise<FrameResult>;
     try {
       result = this.handler.handleFrame(this.info, frame);
     } catch (err) {
+      this.releaseRequest(slot);
       this.log.error({ err, conn: this.info.connectionId }, 'request handler failed');
       this.close('handler error');
       return;
@@ -132,6 +235,7 @@ export class KafkaConnection {
       result.then(
         (r) => this.complete(slot, r),
         (err: unknown) => {
+          this.releaseRequest(slot);
           // After the connection closed (or the broker began stopping) a late failure is moot.
           if (this.closed) return;
           this.log.error({ err, conn: this.info.connectionId }, 'request handler failed');
@@ -145,6 +249,7 @@ export class KafkaConnection {
   private complete(slot: PendingResponse, result: FrameResult): void {
     slot.done = true;
     slot.result = result;
+    this.releaseRequest(slot);
     if (this.closed) return;
     // A throttle mutes the channel as soon as it is known, even while the response waits behind
     // earlier ones: requests the client pipelined after the one over quota wait it out, as they
@@ -195,7 +300,10 @@ export class KafkaConnection {
   private maybeResume(): void {
     if (
       this.paused &&
+      !this.closed &&
       this.throttledUntil === 0 &&
+      this.held.length === 0 &&
+      !this.frames.isStalled &&
       this.pending.length < this.limits.maxInFlight &&
       !this.socket.writableNeedDrain
     ) {

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/BrokerConfig.js';
 import { rfc2253 } from '../security/DistinguishedName.js';
 import type { ConnectionQuotas } from './ConnectionQuotas.js';
-import { type ConnectionLimits, KafkaConnection } from './KafkaConnection.js';
+import { type ConnectionLimits, KafkaConnection, type RequestAdmission } from './KafkaConnection.js';
 import type { FrameHandler } from './RequestContext.js';
+import { RequestMemoryPool } from './RequestMemoryPool.js';
+import { RequestQueue } from './RequestQueue.js';
 import type { ListenerTls } from './TlsContext.js';
 
 export interface BoundListener {
@@ -23,7 +25,12 @@ export interface SocketServerOptions {
   readonly tlsHandshakeTimeoutMs?: number;
   /** Which client addresses each listener accepts (`fjord.allowed.cidrs`); everyone when absent. */
   readonly allowlists?: { allows(listener: string, address: string): boolean };
+  /** Broker-wide request bounds (queued.max.request.bytes, queued.max.requests); Kafka's defaults when absent. */
+  readonly admission?: RequestAdmission;
 }
+
+/** Kafka's defaults: queued.max.request.bytes -1 (unbounded), queued.max.requests 500. */
+const DEFAULT_QUEUED_MAX_REQUESTS = 500;
 
 const ANONYMOUS = 'User:ANONYMOUS';
 
@@ -49,6 +56,7 @@ export class SocketServer {
   private readonly rawSockets = new Map<Socket, string>();
   private readonly refusedByAllowlist = new Map<string, number>();
   private nextConnectionId = 0;
+  readonly admission: RequestAdmission;
 
   constructor(
     private readonly handler: FrameHandler,
@@ -57,6 +65,10 @@ export class SocketServer {
     private readonly options: SocketServerOptions = {},
   ) {
     for (const [name, tls] of options.tls ?? []) this.tlsListeners.set(name, { tls });
+    this.admission = options.admission ?? {
+      memory: new RequestMemoryPool(-1),
+      queue: new RequestQueue(DEFAULT_QUEUED_MAX_REQUESTS),
+    };
   }
 
   async listen(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
@@ -188,6 +200,7 @@ export class SocketServer {
       this.handler,
       this.limits,
       this.log,
+      this.admission,
     );
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));

@@ -1,5 +1,4 @@
 import { AclOperation, listenerConfigDef } from '@fjord/metadata';
-import * as messages from '@fjord/protocol';
 import {
   API_CODEC_LIST,
   API_VERSIONS_BY_RELEASE,
@@ -17,6 +16,7 @@ import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/Reque
 import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
+import { errorResponseBody } from './ErrorResponses.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
 import { InvalidRequestError } from './InvalidRequestError.js';
 import { authorizeCluster } from './RequestAuthorizer.js';
@@ -198,30 +198,67 @@ export class KafkaApis implements FrameHandler {
       return this.errorResponse(header, connection, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     let result: ReturnType<ApiHandler['handle']>;
     const started = performance.now();
+    const failed = (e: unknown) => this.handlerFailed(e, header, request, ctx);
     try {
       result = handler.handle(request as never, ctx);
     } catch (e) {
-      return this.refuseInvalid(e, header, connection);
+      return failed(e);
     }
     // Request-time quotas count handler work, not time spent waiting on I/O or other requests.
     const syncMs = performance.now() - started;
     // A metadata change is answered once every broker sees it: the client's next request may go
     // to any of them (read-after-write across the cluster).
     if (FORWARDED_APIS.has(header.apiKey))
-      return Promise.resolve(result).then(
-        async (r) => {
-          await this.services.awaitMetadataPropagation();
-          tlsReload?.reload();
-          return this.respond(header, r, ctx, syncMs);
-        },
-        (e: unknown) => this.refuseInvalid(e, header, connection),
-      );
+      return Promise.resolve(result).then(async (r) => {
+        await this.services.awaitMetadataPropagation();
+        tlsReload?.reload();
+        return this.respondOrFail(header, r, request, ctx, syncMs);
+      }, failed);
     if (result instanceof Promise)
-      return result.then(
-        (r) => this.respond(header, r, ctx, syncMs),
-        (e: unknown) => this.refuseInvalid(e, header, connection),
-      );
-    return this.respond(header, result, ctx, syncMs);
+      return result.then((r) => this.respondOrFail(header, r, request, ctx, syncMs), failed);
+    return this.respondOrFail(header, result, request, ctx, syncMs);
+  }
+
+  /** A response body that cannot be encoded is the handler's failure too (Kafka: the same error path). */
+  private respondOrFail(
+    header: RequestHeaderInfo,
+    body: unknown,
+    request: unknown,
+    ctx: RequestContext,
+    handlerMs: number,
+  ): FrameResult {
+    try {
+      return this.respond(header, body, ctx, handlerMs);
+    } catch (e) {
+      return this.handlerFailed(e, header, request, ctx);
+    }
+  }
+
+  /**
+   * A handler threw. A request Kafka would have refused while parsing closes the connection
+   * (InvalidRequestError); anything else is a broker fault: logged, and answered with
+   * UNKNOWN_SERVER_ERROR in the request's own response shape, as Kafka's
+   * `handleError` → `getErrorResponse`, so the client retries or reports and the connection stays.
+   */
+  private handlerFailed(
+    e: unknown,
+    header: RequestHeaderInfo,
+    request: unknown,
+    ctx: RequestContext,
+  ): FrameResult {
+    if (e instanceof InvalidRequestError) return this.refuseInvalid(e, header, ctx.connection);
+    this.services.log.error(
+      {
+        err: e,
+        conn: ctx.connection.connectionId,
+        client: ctx.connection.clientAddress,
+        apiKey: header.apiKey,
+        version: header.apiVersion,
+        correlationId: header.correlationId,
+      },
+      'unexpected error handling request, answering UNKNOWN_SERVER_ERROR',
+    );
+    return this.errorResponse(header, ctx.connection, ErrorCode.UNKNOWN_SERVER_ERROR, request);
   }
 
   /**
@@ -259,8 +296,11 @@ export class KafkaApis implements FrameHandler {
   }
 
   /** A request Kafka would have refused while parsing: log why and close; anything else propagates. */
-  private refuseInvalid(e: unknown, header: RequestHeaderInfo, connection: ConnectionInfo): FrameResult {
-    if (!(e instanceof InvalidRequestError)) throw e;
+  private refuseInvalid(
+    e: InvalidRequestError,
+    header: RequestHeaderInfo,
+    connection: ConnectionInfo,
+  ): FrameResult {
     this.services.log.warn(
       {
         conn: connection.connectionId,
@@ -395,28 +435,24 @@ export class KafkaApis implements FrameHandler {
   }
 
   /**
-   * The schema's default response with `errorCode` where it has a top-level error code; when no
-   * codec can express an answer the connection is closed.
+   * `errorCode` in the request's response shape (ErrorResponses.ts; without the decoded request,
+   * the schema's default response with its top-level error code); when no codec can express an
+   * answer the connection is closed.
    */
   private errorResponse(
     header: RequestHeaderInfo,
     connection: ConnectionInfo,
     errorCode: number,
+    request?: unknown,
   ): FrameResult {
-    const codec = API_CODEC_LIST[header.apiKey];
-    if (!codec?.encodeResponse[header.apiVersion]) {
+    const body = errorResponseBody(header.apiKey, header.apiVersion, request, errorCode);
+    if (!body) {
       this.services.log.warn(
         { conn: connection.connectionId, apiKey: header.apiKey, version: header.apiVersion },
         'request for an unknown API or version, closing connection',
       );
       return 'close';
     }
-    const name = `default${codec.name}Response`;
-    const makeDefault = (messages as unknown as Record<string, unknown>)[name] as
-      | (() => Record<string, unknown>)
-      | undefined;
-    const body = makeDefault ? makeDefault() : {};
-    if ('errorCode' in body) body.errorCode = errorCode;
     return encodeResponseFrame(
       header.apiKey as ApiKeyNumber,
       header.apiVersion,

@@ -10,7 +10,10 @@ import {
 /** A minimal Kafka client over one socket, for tests that need exact control of requests. */
 export class RawClient {
   private buf = Buffer.alloc(0);
-  private readonly waiting = new Map<number, (frame: Buffer) => void>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (frame: Buffer) => void; reject: (e: Error) => void }
+  >();
   private correlation = 0;
 
   private constructor(private readonly socket: Socket) {
@@ -20,9 +23,14 @@ export class RawClient {
         const frame = this.buf.subarray(4, 4 + this.buf.readInt32BE(0));
         this.buf = this.buf.subarray(4 + frame.length);
         const id = frame.readInt32BE(0);
-        this.waiting.get(id)?.(frame);
+        this.waiting.get(id)?.resolve(frame);
         this.waiting.delete(id);
       }
+    });
+    // A request the broker closed the connection on fails at once instead of waiting forever.
+    socket.on('close', () => {
+      for (const w of this.waiting.values()) w.reject(new Error('connection closed by the broker'));
+      this.waiting.clear();
     });
   }
 
@@ -39,8 +47,11 @@ export class RawClient {
     body: ApiMessageTypes[K]['requestInput'],
   ): Promise<ApiMessageTypes[K]['response']> {
     const id = ++this.correlation;
-    return new Promise((resolve) => {
-      this.waiting.set(id, (frame) => resolve(decodeResponseFrame(apiKey, version, frame).body));
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, {
+        resolve: (frame) => resolve(decodeResponseFrame(apiKey, version, frame).body),
+        reject,
+      });
       this.socket.write(encodeRequestFrame(apiKey, version, id, 'raw-test', body));
     });
   }

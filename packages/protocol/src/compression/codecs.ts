@@ -1,7 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
-import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
-import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { compressFrameSync } from 'lz4-napi';
+import { compressSync as snappyCompress } from 'snappy';
+import { compress as zstdCompress } from 'zstd-napi';
+import { decompressLz4Bounded, decompressZstdBounded, uncompressSnappyBounded } from './boundedDecompress.js';
 
 /** Compression codec ids, as in record batch and message attributes. */
 export const CompressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -48,7 +49,9 @@ export function compress(codec: number, data: Buffer): Buffer {
 
 /**
  * Decompresses a batch payload. Output larger than `maxBytes` is refused (decompression
- * bombs): the limit is checked on the result of each step, and gzip is bounded as it inflates.
+ * bombs) while decompressing, never after: gzip stops inflating at the limit, zstd is streamed
+ * into bounded pieces, lz4 goes block by block when its blocks could exceed the limit, and each
+ * snappy block's declared length is checked before it is uncompressed.
  */
 export function decompress(codec: number, data: Buffer, maxBytes = 256 * 1024 * 1024): Buffer {
   let out: Buffer;
@@ -64,10 +67,10 @@ export function decompress(codec: number, data: Buffer, maxBytes = 256 * 1024 * 
         out = decompressSnappy(data, maxBytes);
         break;
       case CompressionCodec.lz4:
-        out = decompressFrameSync(data);
+        out = decompressLz4Bounded(data, maxBytes);
         break;
       case CompressionCodec.zstd:
-        out = zstdDecompress(data);
+        out = decompressZstdBounded(data, maxBytes);
         break;
       default:
         throw new CompressionError(`unknown compression codec ${codec}`);
@@ -83,7 +86,8 @@ export function decompress(codec: number, data: Buffer, maxBytes = 256 * 1024 * 
 
 /** Accepts snappy-java's framed stream (Java and librdkafka producers) and raw snappy. */
 function decompressSnappy(data: Buffer, maxBytes: number): Buffer {
-  if (data.length < 16 || !data.subarray(0, 8).equals(XERIAL_MAGIC)) return toBuffer(snappyUncompress(data));
+  if (data.length < 16 || !data.subarray(0, 8).equals(XERIAL_MAGIC))
+    return uncompressSnappyBounded(data, maxBytes);
   const parts: Buffer[] = [];
   let total = 0;
   for (let pos = 16; pos < data.length; ) {
@@ -91,15 +95,11 @@ function decompressSnappy(data: Buffer, maxBytes: number): Buffer {
     const len = data.readInt32BE(pos);
     pos += 4;
     if (len < 0 || pos + len > data.length) throw new CompressionError('truncated snappy block');
-    const block = toBuffer(snappyUncompress(data.subarray(pos, pos + len)));
+    const block = uncompressSnappyBounded(data.subarray(pos, pos + len), maxBytes - total);
     total += block.length;
     if (total > maxBytes) throw new CompressionError(`decompressed size exceeds ${maxBytes}`);
     parts.push(block);
     pos += len;
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-}
-
-function toBuffer(b: string | Buffer): Buffer {
-  return typeof b === 'string' ? Buffer.from(b, 'binary') : b;
 }

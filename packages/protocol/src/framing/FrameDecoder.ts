@@ -4,37 +4,103 @@ export interface FrameError {
   readonly size: number;
 }
 
+/** Where decoded frames go, and who decides whether an announced frame may be read now. */
+export interface FrameSink {
+  /**
+   * A frame of `size` bytes is announced. True: read it now. False: the decoder stops (keeping
+   * what it has not read) until `resume()` is called, which means the frame may now be read.
+   */
+  reserve(size: number): boolean;
+  /** A complete frame (size prefix removed) of the announced size. */
+  frame(frame: Buffer): void;
+}
+
+/** Received pieces of one frame kept as they are; merged when there are this many (tiny reads). */
+const MAX_PARTS = 256;
+
 /**
  * Splits a TCP byte stream into Kafka's int32-size-prefixed frames. A size above the maximum
  * (or negative) is refused before a byte of its body is buffered; nothing here throws on
- * garbage. A frame that lies within one chunk is handed out as a view of it; one that spans
- * chunks is copied once into a buffer of exactly its size, so at most `maxFrameBytes` + 4 bytes
- * are ever held.
+ * garbage. Memory follows the bytes that arrived, never the size a client announced: a frame
+ * that lies within one chunk is handed out as a view of it; one that spans chunks is kept as the
+ * chunks received and copied once, when complete, into a buffer of its size. A sink may hold
+ * an announced frame back (the broker's request memory pool has no room); the decoder then
+ * reads nothing further until resumed.
  */
 export class FrameDecoder {
   private readonly header = Buffer.alloc(4);
   private headerFill = 0;
-  private frame?: Buffer;
-  private frameFill = 0;
+  /** Size of the frame being read (reserved by the sink); -1 between frames. */
+  private size = -1;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** Set while the sink holds the announced frame back; chunks received meanwhile wait here. */
+  private stalled?: { size: number; chunks: Buffer[] };
   private failed?: FrameError;
 
   /** Settable: a connection lowers it until its client has authenticated. */
   constructor(public maxFrameBytes: number) {}
 
-  /** Bytes held for an incomplete frame. */
+  /** Bytes held for incomplete frames (received, not yet handed out). */
   get bufferedBytes(): number {
-    return this.headerFill + (this.frame ? this.frameFill : 0);
+    let stalled = 0;
+    for (const c of this.stalled?.chunks ?? []) stalled += c.length;
+    return this.headerFill + this.partsBytes + stalled;
+  }
+
+  /** The size reserved for the frame being read, if any (the owner releases it on close). */
+  get reservedBytes(): number {
+    return this.size;
+  }
+
+  /** True while the sink holds an announced frame back. */
+  get isStalled(): boolean {
+    return this.stalled !== undefined;
+  }
+
+  /** The size of the frame the sink holds back; -1 when none is. */
+  get heldBackSize(): number {
+    return this.stalled?.size ?? -1;
   }
 
   /**
-   * Feeds one chunk, calling `onFrame` for each complete frame (size prefix removed). Returns
-   * the error once the stream is unusable; later pushes return it again and decode nothing.
+   * Feeds one chunk, giving each complete frame to the sink. Returns the error once the stream
+   * is unusable; later pushes return it again and decode nothing.
    */
-  push(chunk: Buffer, onFrame: (frame: Buffer) => void): FrameError | undefined {
+  push(chunk: Buffer, sink: FrameSink): FrameError | undefined {
     if (this.failed) return this.failed;
+    if (this.stalled) {
+      this.stalled.chunks.push(chunk);
+      return undefined;
+    }
+    return this.decode(chunk, sink);
+  }
+
+  /** The sink now admits the frame it held back: reads it and what arrived after it. */
+  resume(sink: FrameSink): FrameError | undefined {
+    const stalled = this.stalled;
+    if (!stalled) return undefined;
+    this.stalled = undefined;
+    this.startFrame(stalled.size);
+    if (stalled.size === 0) {
+      this.size = -1;
+      sink.frame(Buffer.alloc(0));
+    }
+    for (let i = 0; i < stalled.chunks.length; i++) {
+      const error = this.decode(stalled.chunks[i]!, sink);
+      if (error) return error;
+      if (this.stalled) {
+        (this.stalled as { chunks: Buffer[] }).chunks.push(...stalled.chunks.slice(i + 1));
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private decode(chunk: Buffer, sink: FrameSink): FrameError | undefined {
     let data = chunk;
     while (data.length > 0) {
-      if (this.frame === undefined) {
+      if (this.size < 0) {
         const take = Math.min(4 - this.headerFill, data.length);
         data.copy(this.header, this.headerFill, 0, take);
         this.headerFill += take;
@@ -46,24 +112,46 @@ export class FrameDecoder {
           this.failed = { reason: 'size-out-of-range', size };
           return this.failed;
         }
-        if (data.length >= size) {
-          onFrame(data.subarray(0, size));
-          data = data.subarray(size);
-          continue;
+        if (!sink.reserve(size)) {
+          this.stalled = { size, chunks: data.length > 0 ? [data] : [] };
+          return undefined;
         }
-        this.frame = Buffer.allocUnsafe(size);
-        this.frameFill = 0;
+        this.startFrame(size);
       }
-      const take = Math.min(this.frame.length - this.frameFill, data.length);
-      data.copy(this.frame, this.frameFill, 0, take);
-      this.frameFill += take;
+      if (this.partsBytes === 0 && data.length >= this.size) {
+        const frame = data.subarray(0, this.size);
+        data = data.subarray(this.size);
+        this.size = -1;
+        sink.frame(frame);
+        continue;
+      }
+      const take = Math.min(this.size - this.partsBytes, data.length);
+      this.parts.push(data.subarray(0, take));
+      this.partsBytes += take;
       data = data.subarray(take);
-      if (this.frameFill === this.frame.length) {
-        const frame = this.frame;
-        this.frame = undefined;
-        onFrame(frame);
+      if (this.partsBytes === this.size) {
+        const frame = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+        this.parts = [];
+        this.partsBytes = 0;
+        this.size = -1;
+        sink.frame(frame);
+      } else if (this.parts.length >= MAX_PARTS) {
+        // A client trickling tiny pieces must not cost a Buffer object per piece. Merging the
+        // tail only while it is smaller than the head keeps the copying O(n log n).
+        const head = this.parts[0]!;
+        const merged =
+          head.length > this.partsBytes - head.length
+            ? [head, Buffer.concat(this.parts.slice(1), this.partsBytes - head.length)]
+            : [Buffer.concat(this.parts, this.partsBytes)];
+        this.parts = merged;
       }
     }
     return undefined;
+  }
+
+  private startFrame(size: number): void {
+    this.size = size;
+    this.parts = [];
+    this.partsBytes = 0;
   }
 }

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder } from '../../src/framing/FrameDecoder.js';
+import { FrameDecoder, type FrameSink } from '../../src/framing/FrameDecoder.js';
+
+/** A sink that admits every frame. */
+const sink = (onFrame: (f: Buffer) => void): FrameSink => ({ reserve: () => true, frame: onFrame });
 
 const framed = (bodies: Buffer[]) =>
   Buffer.concat(
@@ -35,7 +38,12 @@ describe('FrameDecoder', () => {
           const d = new FrameDecoder(1000);
           const out: Buffer[] = [];
           for (const part of split(framed(bodies), cuts))
-            expect(d.push(part, (f) => out.push(Buffer.from(f)))).toBeUndefined();
+            expect(
+              d.push(
+                part,
+                sink((f) => out.push(Buffer.from(f))),
+              ),
+            ).toBeUndefined();
           expect(out).toEqual(bodies);
           expect(d.bufferedBytes).toBe(0);
         },
@@ -45,11 +53,24 @@ describe('FrameDecoder', () => {
 
   it('refuses an oversized or negative size before buffering any of it', () => {
     const d = new FrameDecoder(100);
-    const err = d.push(Buffer.from([0, 0, 0, 101, 1, 2, 3]), () => expect.fail('no frame expected'));
+    const err = d.push(
+      Buffer.from([0, 0, 0, 101, 1, 2, 3]),
+      sink(() => expect.fail('no frame expected')),
+    );
     expect(err).toEqual({ reason: 'size-out-of-range', size: 101 });
     expect(d.bufferedBytes).toBe(0);
-    expect(d.push(Buffer.from([0, 0, 0, 1, 9]), () => expect.fail('decoder must stay failed'))).toEqual(err);
-    expect(new FrameDecoder(100).push(Buffer.from([0xff, 0xff, 0xff, 0xfe]), () => {})).toEqual({
+    expect(
+      d.push(
+        Buffer.from([0, 0, 0, 1, 9]),
+        sink(() => expect.fail('decoder must stay failed')),
+      ),
+    ).toEqual(err);
+    expect(
+      new FrameDecoder(100).push(
+        Buffer.from([0xff, 0xff, 0xff, 0xfe]),
+        sink(() => {}),
+      ),
+    ).toEqual({
       reason: 'size-out-of-range',
       size: -2,
     });
@@ -63,10 +84,69 @@ describe('FrameDecoder', () => {
         (chunks, max) => {
           const d = new FrameDecoder(max);
           for (const c of chunks) {
-            const err = d.push(Buffer.from(c), (f) => expect(f.length).toBeLessThanOrEqual(max));
+            const err = d.push(
+              Buffer.from(c),
+              sink((f) => expect(f.length).toBeLessThanOrEqual(max)),
+            );
             expect(d.bufferedBytes).toBeLessThanOrEqual(max + 4);
             if (err) break;
           }
+        },
+      ),
+    );
+  });
+
+  it('holds only the bytes that arrived, not the size a client announced', () => {
+    const d = new FrameDecoder(200 * 1024 * 1024);
+    const announced = Buffer.alloc(4);
+    announced.writeInt32BE(100 * 1024 * 1024);
+    d.push(
+      announced,
+      sink(() => expect.fail('incomplete')),
+    );
+    for (let i = 0; i < 1000; i++)
+      d.push(
+        Buffer.alloc(10, i),
+        sink(() => expect.fail('incomplete')),
+      );
+    expect(d.bufferedBytes).toBe(10_000);
+    expect(d.reservedBytes).toBe(100 * 1024 * 1024);
+  });
+
+  it('reads nothing of a frame the sink holds back, and everything once resumed', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+          { maxLength: 20 },
+        ),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
+        (bodies, cuts, admits) => {
+          const d = new FrameDecoder(1000);
+          const out: Buffer[] = [];
+          let n = 0;
+          let heldBack = 0;
+          const s: FrameSink = {
+            // Some announcements are held back: nothing is decoded until resume.
+            reserve: () => {
+              const ok = admits[n++ % admits.length]!;
+              if (!ok) heldBack++;
+              return ok;
+            },
+            frame: (f) => out.push(Buffer.from(f)),
+          };
+          for (const part of split(framed(bodies), cuts)) {
+            expect(d.push(part, s)).toBeUndefined();
+            while (d.isStalled) {
+              const before = out.length;
+              expect(d.resume(s)).toBeUndefined();
+              expect(out.length).toBeGreaterThanOrEqual(before);
+            }
+          }
+          expect(out).toEqual(bodies);
+          expect(d.bufferedBytes).toBe(0);
+          expect(heldBack).toBeLessThanOrEqual(n);
         },
       ),
     );
