@@ -111,7 +111,7 @@ export const aclKey = (a: AclBinding) =>
   `${a.principal}/${a.resourceType}/${a.patternType}/${a.resourceName}/${a.operation}/${a.permission}/${a.host}`;
 
 /** ACLs the service keeps itself (PLAINTEXT route grants): never pruned, never reported. */
-const SERVICE_ACLS = new Set(VPC_PLAINTEXT_GRANTS.map(aclKey));
+export const SERVICE_ACLS = new Set(VPC_PLAINTEXT_GRANTS.map(aclKey));
 
 function kindOf(changes: readonly FieldChange[]): ActionKind | undefined {
   if (changes.length === 0) return undefined;
