@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   fjordClient,
-  observeFor,
   type Output,
+  observeFor,
   parseDesiredState,
   passwordVariable,
   plan,
@@ -69,7 +69,9 @@ beforeAll(async () => {
   env = { ...process.env, FJORD_CONFIG: join(dir, 'credentials.json'), APP_PASSWORD: PASSWORD };
   const login = await fjord('login', '--api', s.t.api.url, '--key', tenant.keyId, '--secret', tenant.secret);
   expect(login.code, login.stderr).toBe(0);
-  token = async () => (await client.call('POST', '/v1/auth/token', { keyId: tenant.keyId, secret: tenant.secret })).body.accessToken;
+  token = async () =>
+    (await client.call('POST', '/v1/auth/token', { keyId: tenant.keyId, secret: tenant.secret })).body
+      .accessToken;
   writeFileSync(join(dir, 'fjord.yaml'), BASE);
 }, 120_000);
 afterAll(async () => {
@@ -83,12 +85,32 @@ const io = () => {
   return { lines, output };
 };
 
+describe('cancelling a pending create', () => {
+  it('DELETE while the instance is being created cancels the create; the worker removes what it started', async () => {
+    const created = await client.call('POST', '/v1/instances', {
+      name: 'doomed',
+      zones: ['az-1'],
+      brokerCount: 1,
+      spec: { diskGiB: 1 },
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.instance.id;
+    const deleted = await client.call('DELETE', `/v1/instances/${id}`);
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(202);
+    expect((await waitForOperation(client, deleted.body.operation.id, 180_000)).status).toBe('succeeded');
+    const create = await waitForOperation(client, created.body.operation.id);
+    expect(create).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
+    expect((await client.call('GET', `/v1/instances/${id}`)).status).toBe(404);
+    expect((await s.agents[0]!.processes.list()).filter((b) => b.instanceId === id)).toEqual([]);
+  }, 240_000);
+});
+
 describe('fjord plan / apply / destroy', () => {
   it('apply from nothing, then the plan is empty (exit 0); the password is never printed', async () => {
     const file = join(dir, 'fjord.yaml');
     const planned = await fjord('plan', '-f', file, '--detailed-exitcode');
     expect(planned.code, planned.stderr).toBe(2);
-    expect(planned.stdout).toContain('Plan: 10 to create, 0 to update, 0 to replace, 0 to delete.');
+    expect(planned.stdout).toContain('Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.');
     const applied = await fjord('apply', '-f', file, '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
     expect(`${applied.stdout}${applied.stderr}`).not.toContain(PASSWORD);
@@ -99,10 +121,9 @@ describe('fjord plan / apply / destroy', () => {
     // What apply made is what the API shows.
     const ins = (await client.call('GET', '/v1/instances?name=shop')).body.items[0];
     const topics = (await client.call('GET', `/v1/instances/${ins.id}/topics`)).body.items;
-    expect(topics.map((t: { name: string; partitions: number }) => `${t.name}/${t.partitions}`).sort()).toEqual([
-      'audit/1',
-      'orders/2',
-    ]);
+    expect(
+      topics.map((t: { name: string; partitions: number }) => `${t.name}/${t.partitions}`).sort(),
+    ).toEqual(['audit/1', 'orders/2']);
     const users = (await client.call('GET', `/v1/instances/${ins.id}/users`)).body.items;
     expect(users.map((u: { name: string }) => u.name)).toContain('app');
   }, 300_000);
@@ -125,7 +146,10 @@ describe('fjord plan / apply / destroy', () => {
   it('two applies planned from the same state: one wins, the other gets the 412 and plans again', async () => {
     const api = fjordClient(s.t.api.url, token);
     const a = parseDesiredState(fileWith('    deletionProtection: true'), env);
-    const b = parseDesiredState(fileWith('    spec: { diskGiB: 1, bandwidthMBps: 50 }').replace('    spec: { diskGiB: 1 }\n', ''), env);
+    const b = parseDesiredState(
+      fileWith('    spec: { diskGiB: 1, bandwidthMBps: 50 }').replace('    spec: { diskGiB: 1 }\n', ''),
+      env,
+    );
     const seen = await observeFor(api, a, false);
     const planA = plan(a, seen, { prune: false });
     const planB = plan(b, seen, { prune: false });

@@ -1,6 +1,6 @@
+export * from './apiClient.js';
 export * from './args.js';
 export * from './auditVerify.js';
-export * from './apiClient.js';
 export * from './declarative/applyPlan.js';
 export * from './declarative/commands.js';
 export * from './declarative/desiredState.js';

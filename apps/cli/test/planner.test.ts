@@ -71,7 +71,7 @@ const inSync: ObservedState = {
 const empty: ObservedState = { instances: [], policies: [], subAccounts: [] };
 
 describe('fjord.yaml', () => {
-  it('resolves ${env:NAME} and refuses a missing variable, naming the field', () => {
+  it('resolves environment references and refuses a missing variable, naming the field', () => {
     expect(desired(FILE).instances[0]!.users[0]!.password).toBe('app-secret-1');
     expect(() => parseDesiredState(FILE, {})).toThrow(
       /\/instances\/0\/users\/0\/password: environment variable APP_PASSWORD/,

@@ -1,4 +1,4 @@
-import type { OperationKind } from '@fjord/contracts';
+import { OPERATION_CANCELLED, type OperationKind } from '@fjord/contracts';
 import { appendAuditEvent, type Operation, type Prisma, type PrismaClient } from '@fjord/db';
 import type { FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
@@ -98,10 +98,25 @@ export class OperationRunner {
     const failed = await this.prisma.$transaction(async (tx) => {
       const r = await tx.operation.updateMany({
         where: { id, status: { in: ['PENDING', 'RUNNING'] } },
-        data: { status: 'FAILED', error: { code, message: message.slice(0, 2000) } },
+        data: {
+          status: 'FAILED',
+          error: {
+            code,
+            message:
+              code === OPERATION_CANCELLED
+                ? 'cancelled: the instance was deleted while being created'
+                : message.slice(0, 2000),
+          },
+        },
       });
       if (r.count !== 1) return false;
-      if (instanceId && kind.startsWith('instance.') && kind !== 'instance.delete')
+      // A cancelled create leaves the instance to the delete that cancelled it.
+      if (
+        instanceId &&
+        kind.startsWith('instance.') &&
+        kind !== 'instance.delete' &&
+        code !== OPERATION_CANCELLED
+      )
         await tx.instance.update({
           where: { id: instanceId },
           data: {

@@ -1,4 +1,12 @@
+import { OPERATION_CANCELLED } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
+import { PermanentError } from './context.js';
+
+/** Whether the operation was cancelled (see OPERATION_CANCELLED); then it must not go on. */
+export async function isCancelled(prisma: PrismaClient, operationId: string): Promise<boolean> {
+  const op = await prisma.operation.findUnique({ where: { id: operationId }, select: { error: true } });
+  return (op?.error as { code?: string } | null)?.code === OPERATION_CANCELLED;
+}
 
 /**
  * Progress of one operation, persisted in Operation.progress after every step so a restarted worker
@@ -26,6 +34,9 @@ export class Steps {
 
   /** Runs `fn` (it must be idempotent: it runs again after a crash) and records it. */
   async run(name: string, fn: () => Promise<Prisma.InputJsonValue | undefined>): Promise<void> {
+    // A cancelled operation stops here, between steps, so what it started is whole and recorded.
+    if (await isCancelled(this.prisma, this.operationId))
+      throw new PermanentError(OPERATION_CANCELLED, `cancelled before step ${name}`);
     faultPoint(`before:${name}`);
     const value = (await fn()) ?? true;
     await this.record(name, value);

@@ -107,7 +107,8 @@ function documentHeaders(method: string, op: OperationObject, etagged: boolean):
   const authenticated = op.security === undefined || op.security.length > 0;
   const ifMatch = op.parameters?.find((p) => p.in === 'header' && p.name === 'if-match');
   if (ifMatch) ifMatch.description ??= IF_MATCH;
-  if (method === 'post' && authenticated) (op.parameters ??= []).push(ref('parameters', 'IdempotencyKey'));
+  if (method === 'post' && authenticated)
+    op.parameters = [...(op.parameters ?? []), ref('parameters', 'IdempotencyKey')];
   for (const [status, response] of Object.entries(op.responses ?? {})) {
     const code = Number(status);
     const headers: Record<string, unknown> = { ...(response.headers ?? {}) };

@@ -111,8 +111,7 @@ function resolveEnv(value: unknown, env: NodeJS.ProcessEnv, path: string): unkno
 }
 
 function duplicates(names: readonly string[]): string[] {
-  const seen = new Set<string>();
-  return names.filter((n) => (seen.has(n) ? true : (seen.add(n), false)));
+  return names.filter((n, i) => names.indexOf(n) !== i);
 }
 
 /** Parses and checks `fjord.yaml` text. Pure: the environment is passed in. */

@@ -130,7 +130,14 @@ export async function createInstance(ctx: FlowContext): Promise<void> {
   await provisionMetadataStore(ctx);
   await bringUpBrokers(ctx);
   await ctx.steps.once('anonymous-grants', () => syncAnonymousGrants(ctx).then(() => true));
-  await markRunning(ctx);
+  // A step, so that a cancelled create stops before it; and never over a delete's DELETING.
+  await ctx.steps.run('running', async () => {
+    await ctx.prisma.instance.updateMany({
+      where: { id: ctx.op.instanceId!, status: { not: 'DELETING' } },
+      data: { status: 'RUNNING', statusReason: null, version: { increment: 1 } },
+    });
+    return true;
+  });
 }
 
 /**
@@ -318,6 +325,10 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
 }
 
 export async function deleteInstance(ctx: FlowContext): Promise<void> {
+  await ctx.steps.once('create-stopped', async () => {
+    await waitForCancelledCreate(ctx);
+    return true;
+  });
   const ins = await loadInstance(ctx);
   await Promise.all(
     ins.brokers.map((b) =>
@@ -342,6 +353,32 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
     where: { id: ins.id },
     data: { status: 'DELETED', statusReason: null, deletedAt: new Date(), version: { increment: 1 } },
   });
+}
+
+/**
+ * A delete that cancelled its instance's create (API: DELETE while creating) goes on only once the
+ * create has stopped, so no broker starts after the delete removed it: a create that never started
+ * is failed here; a running one stops at its next step (Steps) and is waited for.
+ */
+async function waitForCancelledCreate(ctx: FlowContext): Promise<void> {
+  const input = (ctx.op.input ?? {}) as { cancels?: unknown };
+  if (typeof input.cancels !== 'string') return;
+  const id = input.cancels;
+  await ctx.prisma.operation.updateMany({
+    where: { id, status: 'PENDING' },
+    data: { status: 'FAILED' },
+  });
+  // The create's longest step is a broker coming up (readyTimeoutMs); a worker that died mid-step
+  // leaves it RUNNING, and its retry stops at once: past the wait the delete goes on regardless.
+  await until(
+    'the cancelled create to stop',
+    ctx.settings.readyTimeoutMs * 3,
+    async () => {
+      const op = await ctx.prisma.operation.findUnique({ where: { id }, select: { status: true } });
+      return op?.status !== 'RUNNING';
+    },
+    250,
+  ).catch((e: unknown) => ctx.log.warn({ err: e }, 'the cancelled create did not stop in time'));
 }
 
 /**
