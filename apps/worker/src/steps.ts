@@ -2,10 +2,22 @@ import { OPERATION_CANCELLED } from '@fjord/contracts';
 import type { Prisma, PrismaClient } from '@fjord/db';
 import { PermanentError } from './context.js';
 
-/** Whether the operation was cancelled (see OPERATION_CANCELLED); then it must not go on. */
+/** Whether an operation's recorded error is a cancellation (see OPERATION_CANCELLED). */
+export const cancelledBy = (error: unknown) =>
+  (error as { code?: string } | null)?.code === OPERATION_CANCELLED;
+
+/** Whether the operation was cancelled; then it must not go on. */
 export async function isCancelled(prisma: PrismaClient, operationId: string): Promise<boolean> {
   const op = await prisma.operation.findUnique({ where: { id: operationId }, select: { error: true } });
-  return (op?.error as { code?: string } | null)?.code === OPERATION_CANCELLED;
+  return cancelledBy(op?.error);
+}
+
+/** Progress key a cancelled operation's worker sets once it has stopped (the delete waits for it). */
+export const STOPPED_STEP = 'stopped';
+
+/** Records that the worker of a cancelled operation has stopped: it starts nothing more. */
+export async function recordStopped(prisma: PrismaClient, operationId: string): Promise<void> {
+  await prisma.$executeRaw`UPDATE "Operation" SET progress = progress || ${JSON.stringify({ [STOPPED_STEP]: true })}::jsonb WHERE id = ${operationId}`;
 }
 
 /**

@@ -10,8 +10,6 @@ export interface OperationRequest {
   readonly kind: OperationKind;
   readonly target: string;
   readonly input: Prisma.InputJsonObject;
-  /** An unfinished operation this one may run next to (the create a delete cancels). */
-  readonly alongside?: string;
 }
 
 /** How an operation reaches the workers (BullMQ in the API and the worker alike). */
@@ -42,11 +40,7 @@ export async function recordOperation(tx: Tx, actor: string, req: OperationReque
     where: { instanceId: req.instanceId, status: { in: ['PENDING', 'RUNNING'] } },
     select: { id: true, instanceWide: true, target: true, kind: true },
   });
-  const inTheWay = conflictingOperation(
-    active.filter((o) => o.id !== req.alongside),
-    req.kind,
-    req.target,
-  );
+  const inTheWay = conflictingOperation(active, req.kind, req.target);
   if (inTheWay)
     throw new Refusal(
       'operation_in_progress',

@@ -412,7 +412,8 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
       const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         // Deleting an instance still being created cancels the create (what a user who changed
         // their mind expects, and what Terraform's destroy after an interrupted apply needs): the
-        // worker stops it at its next step and the delete removes what it had started.
+        // create ends failed with code `cancelled` now, its worker stops before its next step, and
+        // the delete, once that worker has stopped, removes what it had started.
         await tx.$queryRaw`SELECT id FROM "Instance" WHERE id = ${row.id} FOR UPDATE`;
         const create = await tx.operation.findFirst({
           where: { instanceId: row.id, kind: 'instance.create', status: { in: ['PENDING', 'RUNNING'] } },
@@ -421,6 +422,7 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
           await tx.operation.update({
             where: { id: create.id },
             data: {
+              status: 'FAILED',
               error: {
                 code: OPERATION_CANCELLED,
                 message: 'cancelled: the instance was deleted while being created',
@@ -433,7 +435,6 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
           kind: 'instance.delete',
           target: `instance/${row.id}`,
           input: create ? { cancels: create.id } : {},
-          ...(create ? { alongside: create.id } : {}),
         });
         await tx.instance.update({
           where: { id: row.id },

@@ -21,6 +21,7 @@ import {
   throttleRates,
 } from '../reassignmentThrottle.js';
 import { planRebalance } from '../rebalancePlan.js';
+import { STOPPED_STEP } from '../steps.js';
 import { syncAnonymousGrants } from './anonymousGrants.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker, targetOf } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
@@ -357,25 +358,21 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
 
 /**
  * A delete that cancelled its instance's create (API: DELETE while creating) goes on only once the
- * create has stopped, so no broker starts after the delete removed it: a create that never started
- * is failed here; a running one stops at its next step (Steps) and is waited for.
+ * create's worker has stopped (it records `stopped` before its next step, or when it picks up a
+ * create cancelled before it started), so no broker starts after the delete removed it.
  */
 async function waitForCancelledCreate(ctx: FlowContext): Promise<void> {
   const input = (ctx.op.input ?? {}) as { cancels?: unknown };
   if (typeof input.cancels !== 'string') return;
   const id = input.cancels;
-  await ctx.prisma.operation.updateMany({
-    where: { id, status: 'PENDING' },
-    data: { status: 'FAILED' },
-  });
-  // The create's longest step is a broker coming up (readyTimeoutMs); a worker that died mid-step
-  // leaves it RUNNING, and its retry stops at once: past the wait the delete goes on regardless.
+  // The create's longest step is a broker coming up (readyTimeoutMs). A create whose job is gone
+  // never records it: past the wait the delete goes on regardless.
   await until(
     'the cancelled create to stop',
     ctx.settings.readyTimeoutMs * 3,
     async () => {
-      const op = await ctx.prisma.operation.findUnique({ where: { id }, select: { status: true } });
-      return op?.status !== 'RUNNING';
+      const op = await ctx.prisma.operation.findUnique({ where: { id }, select: { progress: true } });
+      return (op?.progress as Record<string, unknown> | null)?.[STOPPED_STEP] === true;
     },
     250,
   ).catch((e: unknown) => ctx.log.warn({ err: e }, 'the cancelled create did not stop in time'));
