@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import createClient from 'openapi-fetch';
 import { type FjordClient, fjordClient, must } from './apiClient.js';
-import { flag, type ParsedArgs, parseArgs, requiredFlag, toRequest, USAGE, UsageError } from './args.js';
+import {
+  flag,
+  intFlag,
+  type ParsedArgs,
+  parseArgs,
+  requiredFlag,
+  toRequest,
+  USAGE,
+  UsageError,
+} from './args.js';
 import { verifyAuditExport } from './auditVerify.js';
 import { type Output, runApply, runDestroy, runImport, runPlan } from './declarative/commands.js';
 import { DesiredStateError, parseDesiredState } from './declarative/desiredState.js';
@@ -42,7 +51,8 @@ async function declarative(verb: string, args: ParsedArgs, api: FjordClient): Pr
   }
   const file = requiredFlag(args, 'file');
   const desired = parseDesiredState(readFileSync(file, 'utf8'), process.env);
-  const concurrency = Number(flag(args, 'concurrency') ?? 8);
+  const concurrency = intFlag(args, 'concurrency') ?? 8;
+  if (concurrency < 1) throw new UsageError('--concurrency must be at least 1');
   const opts = {
     prune: args.flags.prune === true,
     detailedExitCode: args.flags['detailed-exitcode'] === true,

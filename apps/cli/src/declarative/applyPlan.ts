@@ -440,7 +440,13 @@ export async function applyPlan(
             .finally(() => running.delete(a.address)),
         );
       }
-    if (running.size === 0) break;
+    if (running.size === 0) {
+      if (failure === undefined && waiting.length > 0)
+        failure = new Error(
+          `not applied, their dependencies never finished: ${waiting.map((a) => a.address).join(', ')}`,
+        );
+      break;
+    }
     await Promise.race(running.values());
   }
   if (failure !== undefined) throw failure;
