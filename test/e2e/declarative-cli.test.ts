@@ -95,6 +95,15 @@ describe('cancelling a pending create', () => {
     });
     expect(created.status).toBe(202);
     const id = created.body.instance.id;
+    // Cancel once the create has started its broker (a process to clean up), before it is ready.
+    const opPath = `/v1/operations/${created.body.operation.id}`;
+    for (;;) {
+      const op = (await client.call('GET', opPath)).body;
+      expect(op.status, 'the create finished before it could be cancelled').not.toBe('succeeded');
+      if ('start-broker-1' in op.progress) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await s.agents[0]!.processes.list()).filter((b) => b.instanceId === id)).toHaveLength(1);
     const deleted = await client.call('DELETE', `/v1/instances/${id}`);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(202);
     expect((await waitForOperation(client, deleted.body.operation.id, 180_000)).status).toBe('succeeded');
