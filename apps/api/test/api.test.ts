@@ -251,10 +251,21 @@ describe('instances', () => {
   it('operations on one instance are serialised: 409 names the operation in the way', async () => {
     const { client } = await t.tenant('ins-e');
     const created = (await client.call('POST', '/v1/instances', body)).body;
+    const restart = await client.call('POST', `/v1/instances/${created.instance.id}/restart`);
+    expect(restart.status).toBe(409);
+    expect(problemOf(restart)).toBe('operation_in_progress');
+    expect(restart.body.operationId).toBe(created.operation.id);
+  });
+
+  it('DELETE while the instance is being created cancels the create', async () => {
+    const { client } = await t.tenant('ins-cancel');
+    const created = (await client.call('POST', '/v1/instances', body)).body;
     const del = await client.call('DELETE', `/v1/instances/${created.instance.id}`);
-    expect(del.status).toBe(409);
-    expect(problemOf(del)).toBe('operation_in_progress');
-    expect(del.body.operationId).toBe(created.operation.id);
+    expect(del.status).toBe(202);
+    expect(del.body.operation.kind).toBe('instance.delete');
+    expect(del.body.instance.status).toBe('deleting');
+    const create = (await client.call('GET', `/v1/operations/${created.operation.id}`)).body;
+    expect(create).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
   });
 
   it('PATCH is instant, checks If-Match, and deletion protection holds', async () => {

@@ -250,4 +250,43 @@ describe('OpenAPI for code generators', () => {
     expect(doc.paths['/v1/instances/{instanceId}']!.patch!.operationId).toBe('patchInstancesByInstanceId');
     expect(doc.paths['/v1/actions']!.get!.operationId).toBe('getActions');
   });
+
+  it('names the protocol headers where they apply, as the API sends them', async () => {
+    interface Op {
+      parameters?: { $ref?: string; in?: string; name?: string; description?: string }[];
+      responses: Record<string, { headers?: Record<string, { $ref: string }> }>;
+    }
+    const doc = (await t.anonymous.call('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, Op>>;
+      components: { headers: Record<string, unknown>; parameters: Record<string, { name: string }> };
+    };
+    const headersOf = (op: Op, status: number) => Object.keys(op.responses[status]?.headers ?? {}).sort();
+    const instance = doc.paths['/v1/instances/{instanceId}']!;
+    // GET and PATCH answer with the ETag that If-Match takes; the PATCH documents If-Match.
+    expect(headersOf(instance.get!, 200)).toContain('ETag');
+    expect(headersOf(instance.patch!, 200)).toContain('ETag');
+    expect(instance.patch!.parameters!.find((p) => p.name === 'if-match')?.description).toMatch(/412/);
+    // Every authenticated answer carries the rate-limit headers; 429 and 503 say when to retry.
+    expect(headersOf(instance.get!, 429)).toEqual([
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+      'Retry-After',
+    ]);
+    expect(headersOf(instance.get!, 503)).toContain('Retry-After');
+    // Idempotency-Key on authenticated POSTs only (not the token exchange).
+    const create = doc.paths['/v1/instances']!.post!;
+    expect(create.parameters?.map((p) => p.$ref)).toContain('#/components/parameters/IdempotencyKey');
+    expect(doc.components.parameters.IdempotencyKey!.name).toBe('Idempotency-Key');
+    expect(doc.paths['/v1/auth/token']!.post!.parameters ?? []).toEqual([]);
+    expect(headersOf(doc.paths['/v1/auth/token']!.post!, 200)).toEqual([]);
+    // Topics have no version: no ETag is promised.
+    expect(headersOf(doc.paths['/v1/instances/{instanceId}/topics/{topic}']!.get!, 200)).not.toContain(
+      'ETag',
+    );
+    // What the API really sends matches.
+    const root = (await t.tenant('openapi-headers')).client;
+    const made = await root.call('GET', '/v1/instances');
+    expect(made.headers.get('ratelimit-remaining')).not.toBeNull();
+  });
 });

@@ -6,11 +6,14 @@ export interface ParsedArgs {
 
 export class UsageError extends Error {}
 
+/** One-letter flags and the long flag each stands for. */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { '-f': '--file' };
+
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const command: string[] = [];
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = SHORT_FLAGS[argv[i]!] ?? argv[i]!;
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 2) flags[a.slice(2, eq)] = a.slice(eq + 1);
@@ -56,6 +59,10 @@ export interface ApiRequest {
 export const USAGE = `fjord — the Fjord control plane from the command line
 
   fjord login --api URL --key KEY_ID --secret SECRET
+  fjord plan -f fjord.yaml [--prune] [--detailed-exitcode]   (exit 0 no changes, 2 changes, 1 error)
+  fjord apply -f fjord.yaml [--prune] [--auto-approve] [--concurrency N]   (deletes what the file leaves out only with --prune)
+  fjord destroy -f fjord.yaml [--auto-approve]               (deletes what the file declares)
+  fjord import [--instance NAME,...] > fjord.yaml             (passwords become \${env:FJORD_PASSWORD_…} references)
   fjord instances create --name NAME --zones az-1,az-2,az-3 [--brokers N] [--disk GIB] [--wait]
   fjord instances list | get ID | delete ID [--wait]
   fjord instances resize ID --brokers N [--wait]   (more or fewer brokers)

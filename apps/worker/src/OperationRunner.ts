@@ -1,4 +1,4 @@
-import type { OperationKind } from '@fjord/contracts';
+import { OPERATION_CANCELLED, type OperationKind } from '@fjord/contracts';
 import { appendAuditEvent, type Operation, type Prisma, type PrismaClient } from '@fjord/db';
 import type { FleetDriver } from '@fjord/fleet';
 import type { Logger } from 'pino';
@@ -8,7 +8,7 @@ import { drainHost } from './flows/hostFlows.js';
 import { createInstance, deleteInstance, resizeInstance, restartInstance } from './flows/instanceFlows.js';
 import { updateRoutes } from './flows/routeFlows.js';
 import { createTopic, deleteTopic, updateTopic } from './flows/topicFlows.js';
-import { Steps } from './steps.js';
+import { cancelledBy, isCancelled, recordStopped, Steps } from './steps.js';
 
 type Flow = (ctx: FlowContext) => Promise<void>;
 
@@ -57,6 +57,8 @@ export class OperationRunner {
       if (finalAttempt) return;
       throw new OperationNotVisible(`operation ${operationId} is not visible (yet)`);
     }
+    // A create cancelled before (or while) a worker ran it: say that nothing runs it any more.
+    if (op.status === 'FAILED' && cancelledBy(op.error)) return recordStopped(this.prisma, op.id);
     if (op.status === 'SUCCEEDED' || op.status === 'FAILED') return;
     if (op.status === 'PENDING')
       await this.prisma.operation.updateMany({
@@ -79,7 +81,13 @@ export class OperationRunner {
       log.info({ transitioned: done.count === 1 }, 'succeeded');
       if (done.count === 1)
         this.observer?.operationFinished(op.kind, 'succeeded', (Date.now() - op.createdAt.getTime()) / 1000);
+      // Cancelled after its last step: it has stopped all the same.
+      else if (await isCancelled(this.prisma, op.id)) await recordStopped(this.prisma, op.id);
     } catch (e) {
+      if (e instanceof PermanentError && e.code === OPERATION_CANCELLED) {
+        log.info('cancelled: stopped between steps');
+        return recordStopped(this.prisma, op.id);
+      }
       const permanent = e instanceof PermanentError;
       log.warn({ err: e, permanent, finalAttempt }, 'step failed');
       if (permanent || finalAttempt)

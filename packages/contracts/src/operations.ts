@@ -36,6 +36,13 @@ export const INSTANCE_WIDE_KINDS: ReadonlySet<OperationKind> = new Set([
 
 export const OperationStatus = z.enum(['pending', 'running', 'succeeded', 'failed']);
 
+/**
+ * The error code of an instance.create cancelled by a DELETE of its instance: set by the API while
+ * the create is still pending or running, the worker stops the create at its next step (failed
+ * with this code) and the delete removes what it had started.
+ */
+export const OPERATION_CANCELLED = 'cancelled';
+
 export const Operation = z
   .object({
     id: idSchema('operation'),

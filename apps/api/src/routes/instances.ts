@@ -5,6 +5,7 @@ import {
   idSchema,
   instanceId,
   newId,
+  OPERATION_CANCELLED,
   Operation,
   PageQuery,
   PatchInstance,
@@ -392,7 +393,8 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
     {
       schema: {
         tags: ['instances'],
-        summary: 'Delete an instance: brokers stopped, data removed; 404 once done',
+        summary:
+          'Delete an instance: brokers stopped, data removed; 404 once done. While the instance is being created, this cancels the create (its operation fails with code `cancelled`)',
         params: Params,
         headers: IfMatch,
         response: { 202: Accepted, ...problems(409, 412) },
@@ -408,12 +410,31 @@ export const instanceRoutes: FastifyPluginAsyncZod<InstanceRoutesOptions> = asyn
           'deletion protection is on; PATCH deletionProtection=false first',
         );
       const { instance, operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
+        // Deleting an instance still being created cancels the create (what a user who changed
+        // their mind expects, and what Terraform's destroy after an interrupted apply needs): the
+        // create ends failed with code `cancelled` now, its worker stops before its next step, and
+        // the delete, once that worker has stopped, removes what it had started.
+        await tx.$queryRaw`SELECT id FROM "Instance" WHERE id = ${row.id} FOR UPDATE`;
+        const create = await tx.operation.findFirst({
+          where: { instanceId: row.id, kind: 'instance.create', status: { in: ['PENDING', 'RUNNING'] } },
+        });
+        if (create)
+          await tx.operation.update({
+            where: { id: create.id },
+            data: {
+              status: 'FAILED',
+              error: {
+                code: OPERATION_CANCELLED,
+                message: 'cancelled: the instance was deleted while being created',
+              },
+            },
+          });
         const operation = await createOperation(tx, p, {
           accountId: row.accountId,
           instanceId: row.id,
           kind: 'instance.delete',
           target: `instance/${row.id}`,
-          input: {},
+          input: create ? { cancels: create.id } : {},
         });
         await tx.instance.update({
           where: { id: row.id },

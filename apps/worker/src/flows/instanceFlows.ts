@@ -21,6 +21,7 @@ import {
   throttleRates,
 } from '../reassignmentThrottle.js';
 import { planRebalance } from '../rebalancePlan.js';
+import { STOPPED_STEP } from '../steps.js';
 import { syncAnonymousGrants } from './anonymousGrants.js';
 import { awaitBrokerReady, loadInstance, startBroker, stopBroker, targetOf } from './brokers.js';
 import { applyLiveSpec } from './liveSpec.js';
@@ -130,7 +131,14 @@ export async function createInstance(ctx: FlowContext): Promise<void> {
   await provisionMetadataStore(ctx);
   await bringUpBrokers(ctx);
   await ctx.steps.once('anonymous-grants', () => syncAnonymousGrants(ctx).then(() => true));
-  await markRunning(ctx);
+  // A step, so that a cancelled create stops before it; and never over a delete's DELETING.
+  await ctx.steps.run('running', async () => {
+    await ctx.prisma.instance.updateMany({
+      where: { id: ctx.op.instanceId!, status: { not: 'DELETING' } },
+      data: { status: 'RUNNING', statusReason: null, version: { increment: 1 } },
+    });
+    return true;
+  });
 }
 
 /**
@@ -318,6 +326,10 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
 }
 
 export async function deleteInstance(ctx: FlowContext): Promise<void> {
+  await ctx.steps.once('create-stopped', async () => {
+    await waitForCancelledCreate(ctx);
+    return true;
+  });
   const ins = await loadInstance(ctx);
   await Promise.all(
     ins.brokers.map((b) =>
@@ -342,6 +354,28 @@ export async function deleteInstance(ctx: FlowContext): Promise<void> {
     where: { id: ins.id },
     data: { status: 'DELETED', statusReason: null, deletedAt: new Date(), version: { increment: 1 } },
   });
+}
+
+/**
+ * A delete that cancelled its instance's create (API: DELETE while creating) goes on only once the
+ * create's worker has stopped (it records `stopped` before its next step, or when it picks up a
+ * create cancelled before it started), so no broker starts after the delete removed it.
+ */
+async function waitForCancelledCreate(ctx: FlowContext): Promise<void> {
+  const input = (ctx.op.input ?? {}) as { cancels?: unknown };
+  if (typeof input.cancels !== 'string') return;
+  const id = input.cancels;
+  // The create's longest step is a broker coming up (readyTimeoutMs). A create whose job is gone
+  // never records it: past the wait the delete goes on regardless.
+  await until(
+    'the cancelled create to stop',
+    ctx.settings.readyTimeoutMs * 3,
+    async () => {
+      const op = await ctx.prisma.operation.findUnique({ where: { id }, select: { progress: true } });
+      return (op?.progress as Record<string, unknown> | null)?.[STOPPED_STEP] === true;
+    },
+    250,
+  ).catch((e: unknown) => ctx.log.warn({ err: e }, 'the cancelled create did not stop in time'));
 }
 
 /**

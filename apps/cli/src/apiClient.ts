@@ -1,0 +1,50 @@
+import createClient, { type Client } from 'openapi-fetch';
+import type { components, paths } from './generated/api.js';
+
+/** The typed client generated from the API's own OpenAPI document (see package.json's build). */
+export type FjordClient = Client<paths>;
+export type Problem = components['schemas']['Problem'];
+
+export function fjordClient(baseUrl: string, token: () => Promise<string>): FjordClient {
+  const client = createClient<paths>({ baseUrl });
+  client.use({
+    async onRequest({ request }) {
+      request.headers.set('authorization', `Bearer ${await token()}`);
+      return request;
+    },
+  });
+  return client;
+}
+
+/** A problem+json answer, kept whole: callers branch on `status` and `code` (412, 409, …). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Partial<Problem> & Record<string, unknown>,
+    what: string,
+  ) {
+    super(
+      `${what}: ${status} ${String(problem.code ?? '')} ${String(problem.detail ?? problem.title ?? '')}`.trim(),
+    );
+  }
+  get code(): string | undefined {
+    return typeof this.problem.code === 'string' ? this.problem.code : undefined;
+  }
+}
+
+interface Answer<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** The answer's data, or an ApiError naming what was asked. */
+export async function must<T>(
+  what: string,
+  call: Promise<Answer<T>>,
+): Promise<{ data: T; response: Response }> {
+  const r = await call;
+  if (!r.response.ok || (r.data === undefined && r.response.status !== 204))
+    throw new ApiError(r.response.status, (r.error ?? {}) as ApiError['problem'], what);
+  return { data: r.data as T, response: r.response };
+}
