@@ -91,6 +91,11 @@ export class ProducerStateManager {
     entry.lastTimestamp = timestamp;
   }
 
+  /** The epoch last seen of a producer, if any. */
+  epochOf(producerId: bigint): number | undefined {
+    return this.producers.get(producerId)?.epoch;
+  }
+
   /** A producer re-initialised (InitProducerId with a bumped epoch). */
   fence(producerId: bigint, epoch: number): void {
     const entry = this.producers.get(producerId);

@@ -1,0 +1,46 @@
+import { buildRecordBatch, decodeRecords } from '@fjord/protocol';
+
+/** Control record types of Kafka's ControlRecordType (the key's second int16). */
+export const CONTROL_ABORT = 0;
+export const CONTROL_COMMIT = 1;
+
+export interface TxnMarker {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly commit: boolean;
+}
+
+/**
+ * The control batch Kafka writes for a transaction marker (EndTransactionMarker): one record,
+ * key {version 0, type}, value {version 0, coordinator epoch}; transactional and control
+ * attributes, the producer's id and epoch, no sequence.
+ */
+export function buildMarkerBatch(marker: TxnMarker, timestamp: number): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(marker.commit ? CONTROL_COMMIT : CONTROL_ABORT, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(marker.coordinatorEpoch, 2);
+  return buildRecordBatch({
+    records: [{ key, value }],
+    baseTimestamp: BigInt(timestamp),
+    producerId: marker.producerId,
+    producerEpoch: marker.producerEpoch,
+    baseSequence: -1,
+    transactional: true,
+    control: true,
+  });
+}
+
+/**
+ * The control type of the control batch at `pos` in `data` (COMMIT, ABORT or another type
+ * Kafka may add, which transaction state ignores); undefined when it has no readable record.
+ */
+export function controlTypeAt(data: Buffer, pos: number): number | undefined {
+  const [record] = decodeRecords(data, pos);
+  const key = record?.key;
+  if (!key || key.length < 4) return undefined;
+  return key.readInt16BE(2);
+}
