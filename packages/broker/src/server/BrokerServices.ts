@@ -9,6 +9,8 @@ import type {
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
+import type { TxnMarker } from '../replica/ControlRecords.js';
+import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
 import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
 import type { ListenerTlsReloader } from '../network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
@@ -38,6 +40,14 @@ export interface BrokerServices {
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
   readonly groups: GroupCoordinator;
+  /** The transaction coordinator for the `__transaction_state` partitions this broker leads. */
+  readonly transactions: TransactionCoordinator;
+  /** The `__consumer_offsets` partition of a group. */
+  offsetsPartitionOf(groupId: string): number;
+  /** The `__transaction_state` partition of a transactional id. */
+  transactionStatePartitionOf(transactionalId: string): number;
+  /** Writes a transaction marker into partitions this broker leads; an error code per partition. */
+  appendTxnMarkers(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<number[]>;
   readonly producerIds: ProducerIdAllocator;
   readonly fetchSessions: FetchSessionCache;
   readonly sasl: SaslConfig;

@@ -49,6 +49,13 @@ import {
   describeConfigsHandler,
   incrementalAlterConfigsHandler,
 } from './topics.js';
+import {
+  addOffsetsToTxnHandler,
+  addPartitionsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
+  writeTxnMarkersHandler,
+} from './transactions.js';
 
 /** Every API this broker serves. */
 export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHandler[] {
@@ -60,6 +67,11 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     offsetCommitHandler,
     offsetFetchHandler,
     findCoordinatorHandler,
+    addPartitionsToTxnHandler,
+    addOffsetsToTxnHandler,
+    endTxnHandler,
+    txnOffsetCommitHandler,
+    writeTxnMarkersHandler,
     joinGroupHandler,
     heartbeatHandler,
     leaveGroupHandler,
