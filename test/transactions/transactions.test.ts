@@ -70,7 +70,11 @@ async function readUntil(topic: string, last: string, readUncommitted = false): 
 describe('kafkajs transactions', () => {
   it('commits with sendOffsets, aborts invisibly to read_committed, and a new producer fences the old one', async () => {
     const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ transactionalId: 'eos-kafkajs', idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: 'eos-kafkajs',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       const aborted = await producer.transaction();
@@ -78,7 +82,10 @@ describe('kafkajs transactions', () => {
       await aborted.abort();
 
       const committed = await producer.transaction();
-      await committed.send({ topic: 'kjs-out', messages: [{ value: 'committed-1' }, { value: 'committed-2' }] });
+      await committed.send({
+        topic: 'kjs-out',
+        messages: [{ value: 'committed-1' }, { value: 'committed-2' }],
+      });
       await committed.sendOffsets({
         consumerGroupId: 'kjs-group',
         topics: [{ topic: 'kjs-in', partitions: [{ partition: 0, offset: '42' }] }],
@@ -87,7 +94,11 @@ describe('kafkajs transactions', () => {
 
       // A second instance of the same transactional id (kafkajs initialises it on its first
       // transaction): the first one's next transaction fails.
-      const successor = kafka.producer({ transactionalId: 'eos-kafkajs', idempotent: true, maxInFlightRequests: 1 });
+      const successor = kafka.producer({
+        transactionalId: 'eos-kafkajs',
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
       await successor.connect();
       try {
         const next = await successor.transaction();

@@ -21,10 +21,6 @@ import type { Logger } from 'pino';
 import { ComponentStack, LateBound } from './BrokerComponents.js';
 import { brokerConfigDefsFor, type ResolvedBrokerConfig } from './config/BrokerConfig.js';
 import { ConsumerOffsetsStore, OFFSETS_TOPIC } from './group/ConsumerOffsetsStore.js';
-import { TransactionCoordinator } from './transaction/TransactionCoordinator.js';
-import { TransactionMarkerChannel } from './transaction/TransactionMarkerChannel.js';
-import { TRANSACTION_STATE_TOPIC, TransactionStateStore } from './transaction/TransactionStateStore.js';
-import { appendTxnMarkers, type MarkerAppendTarget } from './transaction/TxnMarkerAppender.js';
 import { GroupCoordinator } from './group/GroupCoordinator.js';
 import { type MetricsServer, serveMetrics, trafficMetricsFor } from './metrics/index.js';
 import { type BrokerAddress, BrokerClient } from './network/BrokerClient.js';
@@ -57,6 +53,10 @@ import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
 import { readOrCreateClusterId } from './storage/MetaProperties.js';
 import { TimerScheduler } from './storage/Scheduler.js';
+import { TransactionCoordinator } from './transaction/TransactionCoordinator.js';
+import { TransactionMarkerChannel } from './transaction/TransactionMarkerChannel.js';
+import { TRANSACTION_STATE_TOPIC, TransactionStateStore } from './transaction/TransactionStateStore.js';
+import { appendTxnMarkers, type MarkerAppendTarget } from './transaction/TxnMarkerAppender.js';
 
 const METADATA_DIR = '__fjord_metadata';
 /** How long start-up waits for the controller to unfence this broker before serving anyway. */
@@ -279,7 +279,8 @@ export class Broker {
       if (r.errorCode !== ErrorCode.NONE) throw new Error(`AllocateProducerIds failed: ${r.errorCode}`);
       return { start: Number(r.producerIdStart), length: r.producerIdLen };
     });
-    const minIsrOf = (topic: string) => Number(configs.topicConfig(metadata.image, topic, 'min.insync.replicas') ?? 1);
+    const minIsrOf = (topic: string) =>
+      Number(configs.topicConfig(metadata.image, topic, 'min.insync.replicas') ?? 1);
     const txnSettings = config.transactions;
     const txnStore = new TransactionStateStore(
       replicas,

@@ -1,5 +1,6 @@
 import { batchOffsets, buildRecordBatch, decodeRecords, RecordBatchHeader } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import { CONTROL_ABORT, CONTROL_COMMIT, controlTypeAt } from '../replica/ControlRecords.js';
 import { awaitReplication } from '../replica/DelayedProduce.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
@@ -15,8 +16,12 @@ import {
   type GroupMetadataValue,
   offsetsPartitionFor,
 } from './ConsumerOffsetsRecords.js';
-import { controlTypeAt, CONTROL_ABORT, CONTROL_COMMIT } from '../replica/ControlRecords.js';
-import { type GroupCoordinator, type GroupPersistence, type OffsetEntry, ProducerFencedError } from './GroupCoordinator.js';
+import {
+  type GroupCoordinator,
+  type GroupPersistence,
+  type OffsetEntry,
+  ProducerFencedError,
+} from './GroupCoordinator.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -115,7 +120,12 @@ export class ConsumerOffsetsStore implements GroupPersistence {
 
   /** Replays one `__consumer_offsets` partition this broker now leads into the coordinator. */
   loadPartition(coordinator: GroupCoordinator, p: Partition): number {
-    return loadConsumerOffsets(coordinator, p.log, this.log, (group) => this.partitionOf(group) === p.partition);
+    return loadConsumerOffsets(
+      coordinator,
+      p.log,
+      this.log,
+      (group) => this.partitionOf(group) === p.partition,
+    );
   }
 }
 

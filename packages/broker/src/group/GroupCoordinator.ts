@@ -739,7 +739,10 @@ export class GroupCoordinator {
     if (group && member.memberId !== '' && member.generationId >= 0) {
       const m = group.members.get(member.memberId);
       if (!m) return all(ErrorCode.UNKNOWN_MEMBER_ID);
-      if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) !== member.memberId)
+      if (
+        member.groupInstanceId !== null &&
+        group.staticMembers.get(member.groupInstanceId) !== member.memberId
+      )
         return all(ErrorCode.FENCED_INSTANCE_ID);
       if (member.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
     }
@@ -760,7 +763,10 @@ export class GroupCoordinator {
     try {
       await this.persistence.storeTransactionalOffsets(groupId, producer, accepted);
     } catch (e) {
-      const error = e instanceof ProducerFencedError ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      const error =
+        e instanceof ProducerFencedError
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return codes.map((c) => (c === ErrorCode.NONE ? error : c));
     }
     for (const e of accepted) this.loadPendingOffset(producer.producerId, groupId, e);
@@ -770,9 +776,15 @@ export class GroupCoordinator {
   /** A transactional offset read from the log or just written, awaiting its marker. */
   loadPendingOffset(producerId: bigint, groupId: string, entry: OffsetEntry): void {
     let byGroup = this.pendingTxnOffsets.get(producerId);
-    if (!byGroup) this.pendingTxnOffsets.set(producerId, (byGroup = new Map()));
+    if (!byGroup) {
+      byGroup = new Map();
+      this.pendingTxnOffsets.set(producerId, byGroup);
+    }
     let entries = byGroup.get(groupId);
-    if (!entries) byGroup.set(groupId, (entries = new Map()));
+    if (!entries) {
+      entries = new Map();
+      byGroup.set(groupId, entries);
+    }
     entries.set(offsetKey(entry.topic, entry.partition), entry);
   }
 

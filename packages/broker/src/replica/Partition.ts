@@ -1,7 +1,13 @@
 import type { PartitionState } from '@fjord/metadata';
 import { type ErrorCodeName, LOG_OVERHEAD, type ProducerBatchInfo, RecordBatchHeader } from '@fjord/protocol';
 import type { PartitionLog } from '../storage/PartitionLog.js';
-import { buildMarkerBatch, CONTROL_ABORT, CONTROL_COMMIT, controlTypeAt, type TxnMarker } from './ControlRecords.js';
+import {
+  buildMarkerBatch,
+  CONTROL_ABORT,
+  CONTROL_COMMIT,
+  controlTypeAt,
+  type TxnMarker,
+} from './ControlRecords.js';
 import { ProducerStateManager } from './ProducerStateManager.js';
 import { TransactionTracker } from './TransactionTracker.js';
 
@@ -242,7 +248,11 @@ export class Partition {
         message: `the log dir of ${this.topic}-${this.partition} is offline`,
       };
     if (!this.isLeader)
-      return { ok: false, error: 'NOT_LEADER_OR_FOLLOWER', message: `broker ${this.brokerId} is not the leader` };
+      return {
+        ok: false,
+        error: 'NOT_LEADER_OR_FOLLOWER',
+        message: `broker ${this.brokerId} is not the leader`,
+      };
     const current = this.producers.epochOf(marker.producerId);
     if (current !== undefined && marker.producerEpoch < current)
       return {
@@ -467,7 +477,8 @@ export class Partition {
     this.producers.clear();
     this.transactions.clear();
     for (const b of this.log.batches()) {
-      if (b.isControl) this.trackMarker(b.producerId, controlTypeAt(this.log.readBatchAt(b), 0), b.baseOffset);
+      if (b.isControl)
+        this.trackMarker(b.producerId, controlTypeAt(this.log.readBatchAt(b), 0), b.baseOffset);
       else if (b.isTransactional && b.producerId >= 0n) this.transactions.onData(b.producerId, b.baseOffset);
       this.producers.update(
         {

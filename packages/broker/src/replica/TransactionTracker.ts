@@ -28,7 +28,8 @@ export class TransactionTracker {
   onMarker(producerId: bigint, commit: boolean, offset: number): void {
     const first = this.ongoing.get(producerId);
     this.ongoing.delete(producerId);
-    if (!commit && first !== undefined) this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
+    if (!commit && first !== undefined)
+      this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
   }
 
   /** Whether `producerId` has data in this partition awaiting its marker. */

@@ -9,18 +9,18 @@ import type {
 import type { Logger } from 'pino';
 import type { ResolvedBrokerConfig } from '../config/BrokerConfig.js';
 import type { GroupCoordinator } from '../group/GroupCoordinator.js';
-import type { TxnMarker } from '../replica/ControlRecords.js';
-import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
 import type { TrafficMetrics } from '../metrics/TrafficMetrics.js';
 import type { ListenerTlsReloader } from '../network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { InstanceDiskBudget } from '../quota/InstanceDiskBudget.js';
 import type { QuotaManagers } from '../quota/QuotaManagers.js';
+import type { TxnMarker } from '../replica/ControlRecords.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { Authorizer } from '../security/Authorizer.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
+import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
 import type { FetchSessionCache } from './FetchSessionCache.js';
 
 /** Everything request handlers may use; built once by the Broker. */

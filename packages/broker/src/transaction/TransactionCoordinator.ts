@@ -55,7 +55,9 @@ export interface InitProducerIdResult {
   readonly producerEpoch: number;
 }
 
-type Check = { readonly ok: true; readonly txn: TxnMetadata } | { readonly ok: false; readonly error: number };
+type Check =
+  | { readonly ok: true; readonly txn: TxnMetadata }
+  | { readonly ok: false; readonly error: number };
 
 /**
  * Kafka's TransactionCoordinator and TransactionStateManager: per transactional id the producer
@@ -181,7 +183,8 @@ export class TransactionCoordinator {
     const check = this.validate(transactionalId, producerId, producerEpoch);
     if (!check.ok) return check.error;
     const txn = check.txn;
-    if (txn.state === 'PrepareCommit' || txn.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (txn.state === 'PrepareCommit' || txn.state === 'PrepareAbort')
+      return ErrorCode.CONCURRENT_TRANSACTIONS;
     if (txn.state === 'PrepareEpochFence' || txn.state === 'Dead') return ErrorCode.CONCURRENT_TRANSACTIONS;
     const missing = partitions.filter((tp) => !txn.partitions.get(tp.topic)?.has(tp.partition));
     if (missing.length === 0 && txn.state === 'Ongoing') return ErrorCode.NONE;
@@ -189,7 +192,10 @@ export class TransactionCoordinator {
     if (txn.state === 'Ongoing') for (const [t, ps] of txn.partitions) merged.set(t, new Set(ps));
     for (const tp of partitions) {
       let set = merged.get(tp.topic);
-      if (!set) merged.set(tp.topic, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        merged.set(tp.topic, set);
+      }
       set.add(tp.partition);
     }
     const value = this.valueOf(txn, {
@@ -248,7 +254,8 @@ export class TransactionCoordinator {
     const owner = this.ownership(transactionalId);
     if (owner !== ErrorCode.NONE) return { ok: false, error: owner };
     const txn = this.txns.get(transactionalId);
-    if (!txn || txn.producerId !== producerId) return { ok: false, error: ErrorCode.INVALID_PRODUCER_ID_MAPPING };
+    if (!txn || txn.producerId !== producerId)
+      return { ok: false, error: ErrorCode.INVALID_PRODUCER_ID_MAPPING };
     if (txn.producerEpoch !== producerEpoch) return { ok: false, error: ErrorCode.PRODUCER_FENCED };
     if (txn.pending) return { ok: false, error: ErrorCode.CONCURRENT_TRANSACTIONS };
     return { ok: true, txn };
@@ -264,7 +271,8 @@ export class TransactionCoordinator {
   private completeInBackground(txn: TxnMetadata): void {
     const commit = txn.state === 'PrepareCommit';
     const partitions: TopicPartition[] = [];
-    for (const [topic, ps] of txn.partitions) for (const partition of ps) partitions.push({ topic, partition });
+    for (const [topic, ps] of txn.partitions)
+      for (const partition of ps) partitions.push({ topic, partition });
     const marker: TxnMarker = {
       producerId: txn.producerId,
       producerEpoch: txn.producerEpoch,
@@ -404,13 +412,16 @@ export class TransactionCoordinator {
   }
 
   /** State of one id (tests and DescribeTransactions later). */
-  describe(transactionalId: string):
+  describe(
+    transactionalId: string,
+  ):
     | { state: TransactionState; producerId: bigint; producerEpoch: number; partitions: TopicPartition[] }
     | undefined {
     const txn = this.txns.get(transactionalId);
     if (!txn) return undefined;
     const partitions: TopicPartition[] = [];
-    for (const [topic, ps] of txn.partitions) for (const partition of ps) partitions.push({ topic, partition });
+    for (const [topic, ps] of txn.partitions)
+      for (const partition of ps) partitions.push({ topic, partition });
     return { state: txn.state, producerId: txn.producerId, producerEpoch: txn.producerEpoch, partitions };
   }
 
@@ -443,8 +454,11 @@ export class TransactionCoordinator {
       await this.stateLog.append(txn.transactionalId, value);
       return this.owned.has(txn.partitionOfLog) ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR;
     } catch (err) {
-      if (!quiet) this.log.warn({ err, transactionalId: txn.transactionalId }, 'transaction state not written');
-      return this.owned.has(txn.partitionOfLog) ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.NOT_COORDINATOR;
+      if (!quiet)
+        this.log.warn({ err, transactionalId: txn.transactionalId }, 'transaction state not written');
+      return this.owned.has(txn.partitionOfLog)
+        ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+        : ErrorCode.NOT_COORDINATOR;
     } finally {
       txn.pending = false;
     }

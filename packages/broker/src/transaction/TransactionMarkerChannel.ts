@@ -43,7 +43,10 @@ export class TransactionMarkerChannel implements TransactionMarkerSender {
           continue;
         }
         let list = byLeader.get(leader);
-        if (!list) byLeader.set(leader, (list = []));
+        if (!list) {
+          list = [];
+          byLeader.set(leader, list);
+        }
         list.push(tp);
       }
       await Promise.all(
@@ -64,11 +67,17 @@ export class TransactionMarkerChannel implements TransactionMarkerSender {
     const topics = new Map<string, number[]>();
     for (const tp of tps) {
       let ps = topics.get(tp.topic);
-      if (!ps) topics.set(tp.topic, (ps = []));
+      if (!ps) {
+        ps = [];
+        topics.set(tp.topic, ps);
+      }
       ps.push(tp.partition);
     }
     let client = this.clients.get(leader);
-    if (!client) this.clients.set(leader, (client = this.deps.connect(leader)));
+    if (!client) {
+      client = this.deps.connect(leader);
+      this.clients.set(leader, client);
+    }
     try {
       const r = await client.send(ApiKey.WriteTxnMarkers, 1, {
         markers: [
@@ -83,7 +92,8 @@ export class TransactionMarkerChannel implements TransactionMarkerSender {
       });
       const byKey = new Map<string, number>();
       for (const m of r.markers)
-        for (const t of m.topics) for (const p of t.partitions) byKey.set(`${t.name}:${p.partitionIndex}`, p.errorCode);
+        for (const t of m.topics)
+          for (const p of t.partitions) byKey.set(`${t.name}:${p.partitionIndex}`, p.errorCode);
       return tps.map((tp) => byKey.get(`${tp.topic}:${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR);
     } catch (err) {
       this.deps.log.debug({ err, leader }, 'WriteTxnMarkers failed; retrying');

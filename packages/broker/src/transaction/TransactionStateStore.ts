@@ -42,7 +42,8 @@ export class TransactionStateStore implements TransactionStateLog {
 
   async append(transactionalId: string, value: TransactionLogValue): Promise<void> {
     const partition = this.replicas.get(TRANSACTION_STATE_TOPIC, this.partitionOf(transactionalId));
-    if (!partition) throw new Error(`${TRANSACTION_STATE_TOPIC} partition of ${transactionalId} is not hosted here`);
+    if (!partition)
+      throw new Error(`${TRANSACTION_STATE_TOPIC} partition of ${transactionalId} is not hosted here`);
     const now = this.now();
     const batch = buildRecordBatch({
       records: [{ key: encodeTransactionLogKey(transactionalId), value: encodeTransactionLogValue(value) }],

@@ -32,7 +32,9 @@ export async function appendTxnMarkers(
   for (const tp of partitions) {
     const p = target.partition(tp.topic, tp.partition);
     if (!p) {
-      codes.push(target.knows(tp.topic) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      codes.push(
+        target.knows(tp.topic) ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      );
       continue;
     }
     const outcome = p.appendTxnMarker(marker, now);

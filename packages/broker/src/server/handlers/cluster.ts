@@ -68,7 +68,9 @@ export const initProducerIdHandler = defineHandler({
       );
       // KIP-588's PRODUCER_FENCED is INVALID_PRODUCER_EPOCH to versions before 4.
       const errorCode =
-        r.errorCode === ErrorCode.PRODUCER_FENCED && ctx.apiVersion < 4 ? ErrorCode.INVALID_PRODUCER_EPOCH : r.errorCode;
+        r.errorCode === ErrorCode.PRODUCER_FENCED && ctx.apiVersion < 4
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : r.errorCode;
       return { throttleTimeMs: 0, errorCode, producerId: r.producerId, producerEpoch: r.producerEpoch };
     }
     if (

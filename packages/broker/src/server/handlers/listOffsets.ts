@@ -69,7 +69,11 @@ export const listOffsetsHandler = defineHandler({
             return listOffsetsPartitionError(rp.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const p = b.replicas.leaderFor(image, t.name, rp.partitionIndex, rp.currentLeaderEpoch);
           if (typeof p === 'number') return listOffsetsPartitionError(rp.partitionIndex, p);
-          const { offset, timestamp } = lookup(p, rp.timestamp, ctx.apiVersion >= 2 && req.isolationLevel === 1);
+          const { offset, timestamp } = lookup(
+            p,
+            rp.timestamp,
+            ctx.apiVersion >= 2 && req.isolationLevel === 1,
+          );
           // v0 answers with a list of offsets; v1+ with one offset and its timestamp.
           if (ctx.apiVersion === 0)
             return { ...base, errorCode: ErrorCode.NONE, oldStyleOffsets: offset >= 0n ? [offset] : [] };

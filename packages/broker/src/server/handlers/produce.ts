@@ -87,7 +87,10 @@ export const produceHandler = defineHandler({
       req.topicData.map((t) => t.name),
     );
     // A transactional producer needs WRITE on its transactional id, for every partition (Kafka).
-    if (req.transactionalId !== null && !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+    if (
+      req.transactionalId !== null &&
+      !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)
+    ) {
       const denied = req.topicData.map((t) => ({
         name: t.name,
         partitionResponses: t.partitionData.map((p) =>

@@ -125,7 +125,10 @@ export const txnOffsetCommitHandler = defineHandler({
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p, i) => ({ partitionIndex: p.partitionIndex, errorCode: codeOf(t.name, i) })),
+        partitions: t.partitions.map((p, i) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: codeOf(t.name, i),
+        })),
       })),
     });
     if (!writeTransactionalId(ctx, req.transactionalId))
@@ -198,7 +201,10 @@ export const writeTxnMarkersHandler = defineHandler({
           producerId: m.producerId,
           topics: m.topics.map((t) => ({
             name: t.name,
-            partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: codes[i++]! })),
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: codes[i++]!,
+            })),
           })),
         };
       }),
