@@ -58,7 +58,13 @@ class TxnDriver {
     this.child = spawn(PYTHON, [DRIVER, bootstrap, TOPIC, TXN_ID, String(PARTITIONS)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    onJsonLines(this.child.stdout!, (s) => this.steps.push(s as Step));
+    onJsonLines(
+      this.child.stdout!,
+      (s) => this.steps.push(s as Step),
+      (text) => {
+        this.stderr += `\nstdout: ${text}`;
+      },
+    );
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
