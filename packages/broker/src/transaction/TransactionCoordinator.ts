@@ -17,8 +17,8 @@ export interface TransactionStateLog {
   partitionOf(transactionalId: string): number;
   /** The leader epoch of the `__transaction_state` partition: the coordinator epoch of markers. */
   coordinatorEpoch(partition: number): number;
-  /** Resolves once the record is on every in-sync replica; rejects otherwise. */
-  append(transactionalId: string, value: TransactionLogValue): Promise<void>;
+  /** Resolves once the record (null: a tombstone) is on every in-sync replica; rejects otherwise. */
+  append(transactionalId: string, value: TransactionLogValue | null): Promise<void>;
 }
 
 /** Kafka's TransactionMarkerChannelManager: writes markers to partition leaders, retrying until done. */
@@ -343,8 +343,8 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Forgets transactional ids idle past transactional.id.expiration.ms with no transaction open
-   * (Kafka writes a tombstone, so compaction drops them too).
+   * Forgets transactional ids idle past transactional.id.expiration.ms with no transaction open:
+   * a tombstone in `__transaction_state` (so compaction drops the id there too), as Kafka does.
    */
   async expireTransactionalIds(): Promise<number> {
     const now = this.now();
@@ -353,10 +353,15 @@ export class TransactionCoordinator {
       if (txn.pending || !this.owned.has(txn.partitionOfLog)) continue;
       if (txn.state !== 'Empty' && txn.state !== 'CompleteCommit' && txn.state !== 'CompleteAbort') continue;
       if (now - txn.lastUpdateMs <= this.config.transactionalIdExpirationMs) continue;
-      const dead = this.valueOf(txn, { state: 'Dead', partitions: new Map() });
-      if ((await this.write(txn, dead, true)) === ErrorCode.NONE) {
+      txn.pending = true;
+      try {
+        await this.stateLog.append(txn.transactionalId, null);
         this.txns.delete(txn.transactionalId);
         n++;
+      } catch (err) {
+        this.log.warn({ err, transactionalId: txn.transactionalId }, 'transactional id not expired');
+      } finally {
+        txn.pending = false;
       }
     }
     return n;
@@ -447,15 +452,14 @@ export class TransactionCoordinator {
   }
 
   /** Writes a state change with the id marked pending; NONE or the error for the client. */
-  private async write(txn: TxnMetadata, value: TransactionLogValue, quiet = false): Promise<number> {
+  private async write(txn: TxnMetadata, value: TransactionLogValue): Promise<number> {
     if (txn.pending) return ErrorCode.CONCURRENT_TRANSACTIONS;
     txn.pending = true;
     try {
       await this.stateLog.append(txn.transactionalId, value);
       return this.owned.has(txn.partitionOfLog) ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR;
     } catch (err) {
-      if (!quiet)
-        this.log.warn({ err, transactionalId: txn.transactionalId }, 'transaction state not written');
+      this.log.warn({ err, transactionalId: txn.transactionalId }, 'transaction state not written');
       return this.owned.has(txn.partitionOfLog)
         ? ErrorCode.COORDINATOR_NOT_AVAILABLE
         : ErrorCode.NOT_COORDINATOR;

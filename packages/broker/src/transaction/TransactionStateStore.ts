@@ -40,13 +40,18 @@ export class TransactionStateStore implements TransactionStateLog {
     return this.replicas.get(TRANSACTION_STATE_TOPIC, partition)?.leaderEpoch ?? -1;
   }
 
-  async append(transactionalId: string, value: TransactionLogValue): Promise<void> {
+  async append(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
     const partition = this.replicas.get(TRANSACTION_STATE_TOPIC, this.partitionOf(transactionalId));
     if (!partition)
       throw new Error(`${TRANSACTION_STATE_TOPIC} partition of ${transactionalId} is not hosted here`);
     const now = this.now();
     const batch = buildRecordBatch({
-      records: [{ key: encodeTransactionLogKey(transactionalId), value: encodeTransactionLogValue(value) }],
+      records: [
+        {
+          key: encodeTransactionLogKey(transactionalId),
+          value: value === null ? null : encodeTransactionLogValue(value),
+        },
+      ],
       baseTimestamp: BigInt(now),
     });
     const minIsr = this.minInsyncReplicas();

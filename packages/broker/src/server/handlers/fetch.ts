@@ -308,6 +308,8 @@ function abortedIn(p: Partition, fetchOffset: number, data: Buffer) {
     end = Number(h.lastOffset) + 1;
     pos += h.sizeInBytes;
   }
+  // Transactions wholly below the log start (retention, DeleteRecords) are forgotten here.
+  p.transactions.dropBefore(p.log.logStartOffset);
   return p.transactions
     .abortedIn(fetchOffset, end)
     .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
