@@ -32,9 +32,14 @@ export class TransactionTracker {
       this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
   }
 
-  /** Whether `producerId` has data in this partition awaiting its marker. */
-  isOngoing(producerId: bigint): boolean {
-    return this.ongoing.has(producerId);
+  /** The first offset of the producer's open transaction here, if it has one. */
+  firstOffsetOf(producerId: bigint): number | undefined {
+    return this.ongoing.get(producerId);
+  }
+
+  /** Producers with an open transaction here and its first offset. */
+  openTransactions(): ReadonlyMap<bigint, number> {
+    return this.ongoing;
   }
 
   /**

@@ -49,6 +49,32 @@ interface TxnMetadata {
   pending: boolean;
 }
 
+/** What DescribeTransactions and ListTransactions report of one transactional id. */
+export interface TransactionDescription {
+  readonly transactionalId: string;
+  readonly state: TransactionState;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly timeoutMs: number;
+  /** When the open transaction started; -1 when none is open. */
+  readonly startMs: number;
+  readonly partitions: readonly TopicPartition[];
+}
+
+function describeTxn(txn: TxnMetadata): TransactionDescription {
+  const partitions: TopicPartition[] = [];
+  for (const [topic, ps] of txn.partitions) for (const partition of ps) partitions.push({ topic, partition });
+  return {
+    transactionalId: txn.transactionalId,
+    state: txn.state,
+    producerId: txn.producerId,
+    producerEpoch: txn.producerEpoch,
+    timeoutMs: txn.timeoutMs,
+    startMs: txn.state === 'Empty' || txn.state.startsWith('Complete') ? -1 : txn.startMs,
+    partitions,
+  };
+}
+
 export interface InitProducerIdResult {
   readonly errorCode: number;
   readonly producerId: bigint;
@@ -416,18 +442,15 @@ export class TransactionCoordinator {
     for (const [id, txn] of this.txns) if (txn.partitionOfLog === partition) this.txns.delete(id);
   }
 
-  /** State of one id (tests and DescribeTransactions later). */
-  describe(
-    transactionalId: string,
-  ):
-    | { state: TransactionState; producerId: bigint; producerEpoch: number; partitions: TopicPartition[] }
-    | undefined {
+  /** State of one id this broker coordinates (DescribeTransactions). */
+  describe(transactionalId: string): TransactionDescription | undefined {
     const txn = this.txns.get(transactionalId);
-    if (!txn) return undefined;
-    const partitions: TopicPartition[] = [];
-    for (const [topic, ps] of txn.partitions)
-      for (const partition of ps) partitions.push({ topic, partition });
-    return { state: txn.state, producerId: txn.producerId, producerEpoch: txn.producerEpoch, partitions };
+    return txn && this.owned.has(txn.partitionOfLog) ? describeTxn(txn) : undefined;
+  }
+
+  /** Every id this broker coordinates (ListTransactions). */
+  *list(): Generator<TransactionDescription> {
+    for (const txn of this.txns.values()) if (this.owned.has(txn.partitionOfLog)) yield describeTxn(txn);
   }
 
   // ---- state writes ----------------------------------------------------------------------

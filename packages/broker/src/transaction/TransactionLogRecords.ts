@@ -11,7 +11,8 @@ export type TransactionState =
   | 'Dead'
   | 'PrepareEpochFence';
 
-const STATES: readonly TransactionState[] = [
+/** In status-byte order. */
+export const TRANSACTION_STATES: readonly TransactionState[] = [
   'Empty',
   'Ongoing',
   'PrepareCommit',
@@ -53,7 +54,7 @@ export function encodeTransactionLogValue(v: TransactionLogValue): Buffer {
     .int64(v.producerId)
     .int16(v.producerEpoch)
     .int32(v.timeoutMs)
-    .int8(STATES.indexOf(v.state));
+    .int8(TRANSACTION_STATES.indexOf(v.state));
   w.arrayLength(v.partitions.size);
   for (const [topic, partitions] of v.partitions) {
     w.string(topic).arrayLength(partitions.length);
@@ -72,7 +73,7 @@ export function decodeTransactionLogValue(value: Buffer): TransactionLogValue {
   const producerEpoch = r.int16();
   const timeoutMs = r.int32();
   const status = r.int8();
-  const state = STATES[status];
+  const state = TRANSACTION_STATES[status];
   if (!state) throw new Error(`unknown transaction status ${status}`);
   const partitions = new Map<string, number[]>();
   const topics = flexible ? r.compactNullableArrayLength() : r.nullableArrayLength();

@@ -227,6 +227,44 @@ describe('the transaction coordinator on the wire', () => {
     expect(open.lastStableOffset).toBe(BigInt(txnStart));
     expect(values(open.records!)).toEqual(['plain-1']);
 
+    // The admin APIs of KIP-664 see the open transaction.
+    const described = await client.send(ApiKey.DescribeTransactions, 0, {
+      transactionalIds: ['tx-lso', 'tx-none'],
+    });
+    expect(described.transactionStates).toEqual([
+      expect.objectContaining({
+        errorCode: ErrorCode.NONE,
+        transactionState: 'Ongoing',
+        producerId,
+        producerEpoch,
+        topics: [{ topic: TOPIC, partitions: [0] }],
+      }),
+      expect.objectContaining({
+        transactionalId: 'tx-none',
+        errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+      }),
+    ]);
+    const listed = await client.send(ApiKey.ListTransactions, 1, {
+      stateFilters: ['Ongoing', 'Bogus'],
+      producerIdFilters: [],
+      durationFilter: -1n,
+    });
+    expect(listed.unknownStateFilters).toEqual(['Bogus']);
+    expect(listed.transactionStates).toEqual([
+      { transactionalId: 'tx-lso', producerId, transactionState: 'Ongoing' },
+    ]);
+    const producers = await client.send(ApiKey.DescribeProducers, 0, {
+      topics: [{ name: TOPIC, partitionIndexes: [0] }],
+    });
+    expect(producers.topics[0]!.partitions[0]!.activeProducers).toContainEqual(
+      expect.objectContaining({
+        producerId,
+        producerEpoch,
+        lastSequence: 1,
+        currentTxnStartOffset: BigInt(txnStart),
+      }),
+    );
+
     expect(await endTxn('tx-lso', producerId, producerEpoch, false)).toBe(ErrorCode.NONE);
     await awaitStable();
     const done = await client.fetchPartition(TOPIC, 0, BigInt(before), 1);

@@ -50,6 +50,11 @@ import {
   incrementalAlterConfigsHandler,
 } from './topics.js';
 import {
+  describeProducersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
+} from './transactionAdmin.js';
+import {
   addOffsetsToTxnHandler,
   addPartitionsToTxnHandler,
   endTxnHandler,
@@ -72,6 +77,9 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     endTxnHandler,
     txnOffsetCommitHandler,
     writeTxnMarkersHandler,
+    describeTransactionsHandler,
+    listTransactionsHandler,
+    describeProducersHandler,
     joinGroupHandler,
     heartbeatHandler,
     leaveGroupHandler,
