@@ -1,6 +1,6 @@
 import { batchOffsets, buildRecordBatch, decodeRecords, RecordBatchHeader } from '@fjord/protocol';
 import type { Logger } from 'pino';
-import { CONTROL_ABORT, CONTROL_COMMIT, controlTypeAt } from '../replica/ControlRecords.js';
+import { CONTROL_ABORT, CONTROL_COMMIT, controlRecordAt } from '../replica/ControlRecords.js';
 import { awaitReplication } from '../replica/DelayedProduce.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
@@ -154,7 +154,7 @@ export function loadConsumerOffsets(
       offset = Math.max(offset, Number(header.lastOffset) + 1);
       if (header.isControl) {
         // A transaction marker: that producer's pending offsets (in this partition) are settled.
-        const type = controlTypeAt(data, pos);
+        const type = controlRecordAt(data, pos)?.type;
         if (type === CONTROL_COMMIT || type === CONTROL_ABORT)
           coordinator.completeTransaction(header.producerId, type === CONTROL_COMMIT, inPartition);
         continue;

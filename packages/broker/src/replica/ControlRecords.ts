@@ -34,13 +34,23 @@ export function buildMarkerBatch(marker: TxnMarker, timestamp: number): Buffer {
   });
 }
 
+/** A control record as read from the log: its type, and a marker's coordinator epoch (-1 if none). */
+export interface ControlRecord {
+  readonly type: number;
+  readonly coordinatorEpoch: number;
+}
+
 /**
- * The control type of the control batch at `pos` in `data` (COMMIT, ABORT or another type
+ * The control record of the control batch at `pos` in `data` (COMMIT, ABORT, or another type
  * Kafka may add, which transaction state ignores); undefined when it has no readable record.
  */
-export function controlTypeAt(data: Buffer, pos: number): number | undefined {
+export function controlRecordAt(data: Buffer, pos: number): ControlRecord | undefined {
   const [record] = decodeRecords(data, pos);
   const key = record?.key;
   if (!key || key.length < 4) return undefined;
-  return key.readInt16BE(2);
+  const value = record.value;
+  return {
+    type: key.readInt16BE(2),
+    coordinatorEpoch: value && value.length >= 6 ? value.readInt32BE(2) : -1,
+  };
 }

@@ -5,7 +5,8 @@ import {
   buildMarkerBatch,
   CONTROL_ABORT,
   CONTROL_COMMIT,
-  controlTypeAt,
+  type ControlRecord,
+  controlRecordAt,
   type TxnMarker,
 } from './ControlRecords.js';
 import { ProducerStateManager } from './ProducerStateManager.js';
@@ -253,6 +254,13 @@ export class Partition {
         error: 'NOT_LEADER_OR_FOLLOWER',
         message: `broker ${this.brokerId} is not the leader`,
       };
+    const coordinatorEpoch = this.transactions.coordinatorEpochOf(marker.producerId);
+    if (marker.coordinatorEpoch < coordinatorEpoch)
+      return {
+        ok: false,
+        error: 'TRANSACTION_COORDINATOR_FENCED',
+        message: `coordinator epoch ${marker.coordinatorEpoch} is older than ${coordinatorEpoch}`,
+      };
     const current = this.producers.epochOf(marker.producerId);
     if (current !== undefined && marker.producerEpoch < current)
       return {
@@ -266,7 +274,7 @@ export class Partition {
     } catch (e) {
       return { ok: false, error: 'KAFKA_STORAGE_ERROR', message: (e as Error).message };
     }
-    this.transactions.onMarker(marker.producerId, marker.commit, result.firstOffset);
+    this.transactions.onMarker(marker.producerId, marker.commit, result.firstOffset, marker.coordinatorEpoch);
     this.producers.fence(marker.producerId, marker.producerEpoch);
     this.maybeAdvanceHighWatermark(now);
     this.notifyWaiters();
@@ -428,7 +436,7 @@ export class Partition {
           last,
           Number(h.maxTimestamp),
         );
-        if (h.isControl) this.trackMarker(h.producerId, controlTypeAt(fresh, pos), base);
+        if (h.isControl) this.trackMarker(h.producerId, controlRecordAt(fresh, pos), base);
         else if (h.isTransactional && h.producerId >= 0n) this.transactions.onData(h.producerId, base);
         pos += h.batchLength + LOG_OVERHEAD;
       }
@@ -467,9 +475,14 @@ export class Partition {
   }
 
   /** A control batch replicated or replayed: COMMIT and ABORT close the producer's transaction. */
-  private trackMarker(producerId: bigint, type: number | undefined, offset: number): void {
-    if (type === CONTROL_COMMIT || type === CONTROL_ABORT)
-      this.transactions.onMarker(producerId, type === CONTROL_COMMIT, offset);
+  private trackMarker(producerId: bigint, control: ControlRecord | undefined, offset: number): void {
+    if (control?.type === CONTROL_COMMIT || control?.type === CONTROL_ABORT)
+      this.transactions.onMarker(
+        producerId,
+        control.type === CONTROL_COMMIT,
+        offset,
+        control.coordinatorEpoch,
+      );
   }
 
   /** Producer and transaction state from the whole log (on load and after truncation). */
@@ -478,7 +491,7 @@ export class Partition {
     this.transactions.clear();
     for (const b of this.log.batches()) {
       if (b.isControl)
-        this.trackMarker(b.producerId, controlTypeAt(this.log.readBatchAt(b), 0), b.baseOffset);
+        this.trackMarker(b.producerId, controlRecordAt(this.log.readBatchAt(b), 0), b.baseOffset);
       else if (b.isTransactional && b.producerId >= 0n) this.transactions.onData(b.producerId, b.baseOffset);
       this.producers.update(
         {

@@ -18,6 +18,8 @@ export interface AbortedTransaction {
 export class TransactionTracker {
   private readonly ongoing = new Map<bigint, number>();
   private aborted: AbortedTransaction[] = [];
+  /** The coordinator epoch of each producer's last marker: older coordinators are fenced. */
+  private readonly coordinatorEpochs = new Map<bigint, number>();
 
   /** A transactional data batch starting at `firstOffset` was appended. */
   onData(producerId: bigint, firstOffset: number): void {
@@ -25,11 +27,22 @@ export class TransactionTracker {
   }
 
   /** A COMMIT or ABORT marker of `producerId` was appended at `offset`. */
-  onMarker(producerId: bigint, commit: boolean, offset: number): void {
+  onMarker(producerId: bigint, commit: boolean, offset: number, coordinatorEpoch = -1): void {
+    if (coordinatorEpoch > (this.coordinatorEpochs.get(producerId) ?? -1))
+      this.coordinatorEpochs.set(producerId, coordinatorEpoch);
     const first = this.ongoing.get(producerId);
     this.ongoing.delete(producerId);
     if (!commit && first !== undefined)
       this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
+  }
+
+  /**
+   * The coordinator epoch of the producer's last marker here (-1: none). A marker from a lower
+   * epoch comes from a coordinator that has since lost its partition (Kafka's
+   * TRANSACTION_COORDINATOR_FENCED).
+   */
+  coordinatorEpochOf(producerId: bigint): number {
+    return this.coordinatorEpochs.get(producerId) ?? -1;
   }
 
   /** The first offset of the producer's open transaction here, if it has one. */
@@ -79,6 +92,7 @@ export class TransactionTracker {
 
   clear(): void {
     this.ongoing.clear();
+    this.coordinatorEpochs.clear();
     this.aborted = [];
   }
 }

@@ -23,7 +23,15 @@ export interface TransactionStateLog {
 
 /** Kafka's TransactionMarkerChannelManager: writes markers to partition leaders, retrying until done. */
 export interface TransactionMarkerSender {
-  send(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<void>;
+  /**
+   * Resolves true once every partition has the marker; false when it gave up: `stillCurrent`
+   * turned false (this coordinator lost the id) or a leader answered TRANSACTION_COORDINATOR_FENCED.
+   */
+  send(
+    marker: TxnMarker,
+    partitions: readonly TopicPartition[],
+    stillCurrent: () => boolean,
+  ): Promise<boolean>;
 }
 
 export interface TransactionCoordinatorConfig {
@@ -308,8 +316,10 @@ export class TransactionCoordinator {
     txn.pending = true;
     void (async () => {
       try {
-        await this.markers.send(marker, partitions);
-        if (!this.owned.has(txn.partitionOfLog) || this.txns.get(txn.transactionalId) !== txn) return;
+        const current = () =>
+          this.owned.has(txn.partitionOfLog) && this.txns.get(txn.transactionalId) === txn;
+        // A coordinator that lost the id stops here; the one that loaded it completes the transaction.
+        if (!(await this.markers.send(marker, partitions, current)) || !current()) return;
         const complete = this.valueOf(txn, {
           state: commit ? 'CompleteCommit' : 'CompleteAbort',
           partitions: new Map(),

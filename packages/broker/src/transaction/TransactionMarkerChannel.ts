@@ -19,8 +19,9 @@ export interface MarkerChannelDeps {
 /**
  * Kafka's TransactionMarkerChannelManager: a transaction's markers go to each partition's
  * leader — a local append here, WriteTxnMarkers to another broker — and are retried (leaders
- * move, replicas lag) until every partition has one. Partitions of deleted topics are dropped,
- * as Kafka does. `close` stops retrying.
+ * move, replicas lag) until every partition has one, or until the coordinator lost the id or is
+ * fenced by a newer one. Partitions of deleted topics are dropped, as Kafka does. `close` stops
+ * retrying.
  */
 export class TransactionMarkerChannel implements TransactionMarkerSender {
   private readonly clients = new Map<number, BrokerClient>();
@@ -28,10 +29,14 @@ export class TransactionMarkerChannel implements TransactionMarkerSender {
 
   constructor(private readonly deps: MarkerChannelDeps) {}
 
-  async send(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<void> {
+  async send(
+    marker: TxnMarker,
+    partitions: readonly TopicPartition[],
+    stillCurrent: () => boolean,
+  ): Promise<boolean> {
     let left = [...partitions];
     while (left.length > 0) {
-      if (this.closed) throw new Error('marker channel closed');
+      if (this.closed || !stillCurrent()) return false;
       const image = this.deps.image();
       left = left.filter((tp) => image.partition(tp.topic, tp.partition) !== undefined);
       const byLeader = new Map<number, TopicPartition[]>();
@@ -49,17 +54,22 @@ export class TransactionMarkerChannel implements TransactionMarkerSender {
         }
         list.push(tp);
       }
+      let fenced = false;
       await Promise.all(
         [...byLeader].map(async ([leader, tps]) => {
           const codes = await this.sendTo(leader, marker, tps);
           tps.forEach((tp, i) => {
-            if (codes[i] !== ErrorCode.NONE) failed.push(tp);
+            if (codes[i] === ErrorCode.TRANSACTION_COORDINATOR_FENCED) fenced = true;
+            else if (codes[i] !== ErrorCode.NONE) failed.push(tp);
           });
         }),
       );
+      // A newer coordinator has written markers for this producer: this one is a zombie.
+      if (fenced) return false;
       left = failed;
       if (left.length > 0) await new Promise((r) => setTimeout(r, this.deps.retryBackoffMs));
     }
+    return true;
   }
 
   private async sendTo(leader: number, marker: TxnMarker, tps: readonly TopicPartition[]): Promise<number[]> {

@@ -272,6 +272,30 @@ describe('the transaction coordinator on the wire', () => {
     // The client drops the aborted records; the broker sends them with the list.
     expect(values(done.records!)).toEqual(['plain-1', 'open-1', 'open-2', 'plain-2']);
     expect((await client.fetchPartition(TOPIC, 0, BigInt(before), 0)).abortedTransactions).toEqual([]);
+
+    // A marker from an older coordinator epoch than the one that wrote the abort is refused.
+    const writeMarker = async (coordinatorEpoch: number) =>
+      (
+        await client.send(ApiKey.WriteTxnMarkers, 1, {
+          markers: [
+            {
+              producerId,
+              producerEpoch,
+              transactionResult: true,
+              coordinatorEpoch,
+              topics: [{ name: TOPIC, partitionIndexes: [0] }],
+            },
+          ],
+        })
+      ).markers[0]!.topics[0]!.partitions[0]!.errorCode;
+    expect(await writeMarker(-1)).toBe(ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    expect(await writeMarker(1000)).toBe(ErrorCode.NONE);
+    const afterMarkers = await client.send(ApiKey.DescribeProducers, 0, {
+      topics: [{ name: TOPIC, partitionIndexes: [0] }],
+    });
+    expect(afterMarkers.topics[0]!.partitions[0]!.activeProducers).toContainEqual(
+      expect.objectContaining({ producerId, coordinatorEpoch: 1000, currentTxnStartOffset: -1n }),
+    );
   });
 
   it('aborts a transaction open past its timeout and fences its producer', async () => {

@@ -33,8 +33,9 @@ class MemoryStateLog implements TransactionStateLog {
 
 class RecordingMarkers implements TransactionMarkerSender {
   readonly sent: { marker: TxnMarker; partitions: readonly TopicPartition[] }[] = [];
-  async send(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<void> {
+  async send(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<boolean> {
     this.sent.push({ marker, partitions });
+    return true;
   }
 }
 

@@ -128,8 +128,7 @@ export const describeProducersHandler = defineHandler({
               producerEpoch: e.epoch,
               lastSequence: e.lastSequence,
               lastTimestamp: BigInt(e.lastTimestamp),
-              // Markers' coordinator epochs are not kept per producer here.
-              coordinatorEpoch: -1,
+              coordinatorEpoch: p.transactions.coordinatorEpochOf(e.producerId),
               currentTxnStartOffset: BigInt(p.transactions.firstOffsetOf(e.producerId) ?? -1),
             })),
           };
