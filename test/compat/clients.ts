@@ -11,6 +11,7 @@ export type CellName =
   | 'admin'
   | 'configs'
   | 'idempotent'
+  | 'transactions'
   | 'sasl';
 
 export interface CellDef {
@@ -56,6 +57,7 @@ export const CELLS: readonly CellDef[] = [
   { id: 'admin topics', name: 'admin' },
   { id: 'configs', name: 'configs' },
   { id: 'idempotent', name: 'idempotent' },
+  { id: 'transactions', name: 'transactions' },
   ...SECURITY_CELLS.map((c) => ({ id: c.id, name: 'sasl' as const })),
 ];
 
@@ -110,6 +112,7 @@ export function runProcess(
 }
 
 const NO_ADMIN = 'the client has no admin API for this';
+const SARAMA_NO_TRANSACTIONS = 'sarama 1.22 has no transactional producer (it came in 1.37)';
 
 /** kcat has no admin verbs; it drives produce, consume (balanced -G groups) and metadata. */
 function kcatSecurity(security?: ClientSecurity): string[] {
@@ -286,12 +289,17 @@ export const CLIENTS: readonly CompatClient[] = [
       // snappy, lz4 and zstd run: infra/ensure-clients.sh installs python3-snappy, python3-lz4 and
       // python3-zstandard, the modules kafka-python's codecs import.
       idempotent: 'kafka-python 2.0 has no idempotent producer',
+      transactions: 'kafka-python 2.0 has no transactional producer',
     },
   },
   {
     name: 'kcat 1.7 (librdkafka 2.0)',
     run: runKcat,
-    gaps: { 'admin topics': NO_ADMIN, configs: NO_ADMIN },
+    gaps: {
+      'admin topics': NO_ADMIN,
+      configs: NO_ADMIN,
+      transactions: 'kcat cannot abort a transaction, so it cannot show aborted data staying hidden',
+    },
   },
   {
     name: '@platformatic/kafka 1.x',
@@ -305,6 +313,7 @@ export const CLIENTS: readonly CompatClient[] = [
     gaps: {
       'produce+consume zstd':
         'the client uses node:zlib zstd, which Node 20 lacks ("zstd is not supported in the current Node.js version")',
+      transactions: 'not driven yet (the driver has no transaction scenario)',
     },
   },
   {
@@ -328,6 +337,7 @@ export const CLIENTS: readonly CompatClient[] = [
       'SASL_SSL SCRAM-SHA-512': 'kafka-node 5 implements only SASL/PLAIN',
       configs: 'kafka-node cannot alter configs',
       idempotent: 'kafka-node has no idempotent producer',
+      transactions: 'kafka-node has no transactional producer',
     },
   },
   sarama('0.10.0', '0.10.0', {
@@ -337,9 +347,13 @@ export const CLIENTS: readonly CompatClient[] = [
     'admin topics': 'CreateTopics arrived in Kafka 0.10.1',
     configs: 'DescribeConfigs arrived in Kafka 0.11',
     idempotent: 'idempotence arrived in Kafka 0.11',
+    transactions: SARAMA_NO_TRANSACTIONS,
   }),
-  sarama('1.1.0', '1.1.0', { 'produce+consume zstd': 'zstd needs Kafka 2.1+' }),
-  sarama('2.2.0', '2.4.0 (sarama 1.22 knows up to 2.2.0)', {}),
+  sarama('1.1.0', '1.1.0', {
+    'produce+consume zstd': 'zstd needs Kafka 2.1+',
+    transactions: SARAMA_NO_TRANSACTIONS,
+  }),
+  sarama('2.2.0', '2.4.0 (sarama 1.22 knows up to 2.2.0)', { transactions: SARAMA_NO_TRANSACTIONS }),
   {
     name: 'kafkajs 2.2',
     run: (b, a, s) =>

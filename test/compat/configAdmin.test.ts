@@ -1,12 +1,12 @@
 /**
- * Config administration and transactions as real clients see them, against one broker: topic
- * configs of Kafka 3.x (message.format.version), DescribeConfigs synonyms, types and
- * documentation, and transactional producers refused at once while idempotent ones work.
+ * Config administration as real clients see it, against one broker: topic configs of Kafka 3.x
+ * (message.format.version), DescribeConfigs synonyms, types and documentation. (Transactions:
+ * test/transactions/.)
  */
 
 import { type RunningBroker, removeDir, startBroker } from '@fjord/test-support/broker';
 import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
-import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProcess } from './clients.js';
 
@@ -160,73 +160,6 @@ a.close()
     const out = await runProcess(PYTHON, ['-c', script, broker.bootstrap, TOPIC]);
     expect(out).toEqual({ version: expect.any(Number), format: '3.0-IV1', retention_synonyms: [] });
     expect(out.version).toBeGreaterThanOrEqual(1);
-  });
-});
-
-describe('transactions are refused at once; idempotent producers work', () => {
-  it('confluent_kafka: init_transactions fails with a fatal error naming the reason, not a timeout', async () => {
-    const script = `
-import json, sys, time
-from confluent_kafka import Producer, KafkaException
-p = Producer({'bootstrap.servers': sys.argv[1], 'transactional.id': 'tx-confluent'})
-started = time.time()
-try:
-    p.init_transactions(60)
-    out = {'code': 'NONE'}
-except KafkaException as e:
-    err = e.args[0]
-    out = {'code': err.name(), 'fatal': err.fatal(), 'message': err.str()}
-out['seconds'] = time.time() - started
-idem = Producer({'bootstrap.servers': sys.argv[1], 'enable.idempotence': True})
-delivered = []
-idem.produce('idempotent-confluent', b'v', on_delivery=lambda err, msg: delivered.append(err is None))
-idem.flush(60)
-out['idempotent'] = delivered
-print(json.dumps(out))
-`;
-    const out = await runProcess(PYTHON, ['-c', script, broker.bootstrap]);
-    // A timeout would be _TIMED_OUT after 60 s; this is the broker's answer to the first request.
-    expect(out).toMatchObject({
-      code: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-      fatal: true,
-      message: expect.stringContaining('Transactions are not supported'),
-      idempotent: [true],
-    });
-  });
-
-  it('kafkajs: transaction() fails without retrying; an idempotent producer sends', async () => {
-    const logs: LogEntry[] = [];
-    const logging = new Kafka({
-      brokers: [broker.bootstrap],
-      logLevel: logLevel.DEBUG,
-      logCreator: () => (entry) => logs.push(entry),
-    });
-    const producer = logging.producer({
-      transactionalId: 'tx-kafkajs',
-      maxInFlightRequests: 1,
-      idempotent: true,
-    });
-    await producer.connect();
-    try {
-      await expect(producer.transaction()).rejects.toThrow(/coordinator/i);
-    } finally {
-      await producer.disconnect();
-    }
-    const tried = logs.filter((l) => l.log.message === 'Tried to find group coordinator');
-    expect(tried.map((l) => (l.log as { error?: { type?: string } }).error?.type)).toContain(
-      'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-    );
-    // COORDINATOR_NOT_AVAILABLE would have been retried until kafkajs' retry budget ran out.
-    expect(logs.some((l) => l.log.message === 'Group coordinator not available, retrying...')).toBe(false);
-
-    const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await idempotent.connect();
-    try {
-      const sent = await idempotent.send({ topic: 'idempotent-kafkajs', messages: [{ value: 'v' }] });
-      expect(sent[0]!.errorCode).toBe(0);
-    } finally {
-      await idempotent.disconnect();
-    }
   });
 });
 

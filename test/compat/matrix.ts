@@ -153,6 +153,18 @@ const CHECKS: Record<
     expect(refused.ok, `a wrong password was accepted: ${JSON.stringify(refused)}`).toBe(false);
     if (!refused.ok) expect(refused.error).toMatch(AUTH_REFUSED);
   },
+  /**
+   * A transactional producer aborts 5 records, then commits 10; the client's own consumer (which
+   * reads committed data by default) gets exactly the 10, never the aborted ones before them.
+   */
+  transactions: async (c, t, ns) => {
+    const topic = `${ns}txn-topic`;
+    const txnId = `${ns}txn-${c.name.replace(/[^a-z0-9]+/gi, '-')}`;
+    const r = await c.run(t.bootstrap, ['transaction', topic, txnId]);
+    expect(r.committed).toBe(10);
+    const read = await c.run(t.bootstrap, ['consume', topic, `${ns}g-txn`, '10', '3000']);
+    expect(values(read.records)).toEqual(expectedValues(10));
+  },
   idempotent: async (c, t, ns) => {
     const topic = `${ns}idem-topic`;
     const p = await c.run(t.bootstrap, ['produce', topic, '200', 'none', 'true']);

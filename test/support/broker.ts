@@ -46,6 +46,7 @@ export async function startBroker(
         'log.dirs': dataDir,
         'group.initial.rebalance.delay.ms': '0',
         'offsets.topic.num.partitions': '5',
+        'transaction.state.log.num.partitions': '5',
         'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
         'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas,
         'ssl.keystore.type': 'PEM',

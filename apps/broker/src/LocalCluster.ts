@@ -197,6 +197,8 @@ export class LocalCluster {
         'log.dirs': logDirs.join(','),
         'default.replication.factor': String(Math.min(2, options.brokers)),
         'offsets.topic.replication.factor': String(Math.min(3, options.brokers)),
+        'transaction.state.log.replication.factor': String(Math.min(3, options.brokers)),
+        'transaction.state.log.min.isr': String(Math.min(2, options.brokers)),
         'group.initial.rebalance.delay.ms': '0',
         'fjord.metrics.listen': `${host}:${metricsPort}`,
         // The product's replication-factor cap, owned by contracts.

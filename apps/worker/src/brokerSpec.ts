@@ -133,13 +133,17 @@ export function brokerSpecOf(
   const clustered = cluster.metadataDatabaseUrl !== undefined;
   // Standalone brokers each hold the whole instance, so they cannot replicate.
   const replication = clustered ? Math.min(ins.defaultReplicationFactor, ins.brokerCount) : 1;
+  const internalReplication = clustered ? Math.min(3, ins.brokerCount) : 1;
   const properties: Record<string, string> = {
     'node.id': String(brokerId),
     'broker.rack': zone,
     'inter.broker.listener.name': 'REPLICATION',
     'default.replication.factor': String(replication),
     'min.insync.replicas': String(Math.max(1, replication - 1)),
-    'offsets.topic.replication.factor': String(clustered ? Math.min(3, ins.brokerCount) : 1),
+    'offsets.topic.replication.factor': String(internalReplication),
+    // The transaction coordinator's topic, replicated like the offsets topic (Kafka's min ISR 2).
+    'transaction.state.log.replication.factor': String(internalReplication),
+    'transaction.state.log.min.isr': String(Math.min(2, internalReplication)),
     'num.partitions': '3',
     'auto.create.topics.enable': 'false',
     'group.initial.rebalance.delay.ms': '0',

@@ -61,6 +61,8 @@ describe('broker spec', () => {
       'default.replication.factor': '2',
       'min.insync.replicas': '1',
       'offsets.topic.replication.factor': '3',
+      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.min.isr': '2',
     });
   });
 

@@ -56,6 +56,10 @@ import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
 import { readOrCreateClusterId } from './storage/MetaProperties.js';
 import { TimerScheduler } from './storage/Scheduler.js';
+import { TransactionCoordinator } from './transaction/TransactionCoordinator.js';
+import { TransactionMarkerChannel } from './transaction/TransactionMarkerChannel.js';
+import { TRANSACTION_STATE_TOPIC, TransactionStateStore } from './transaction/TransactionStateStore.js';
+import { appendTxnMarkers, type MarkerAppendTarget } from './transaction/TxnMarkerAppender.js';
 
 const METADATA_DIR = '__fjord_metadata';
 /** How long start-up waits for the controller to unfence this broker before serving anyway. */
@@ -271,6 +275,69 @@ export class Broker {
       offsetsStore,
     );
 
+    const producerIds = new ProducerIdAllocator(async () => {
+      const r = await channel.send(ApiKey.AllocateProducerIds, 0, {
+        brokerId: config.nodeId,
+        brokerEpoch: BigInt(brokerEpoch()),
+      });
+      if (r.errorCode !== ErrorCode.NONE) throw new Error(`AllocateProducerIds failed: ${r.errorCode}`);
+      return { start: Number(r.producerIdStart), length: r.producerIdLen };
+    });
+    const minIsrOf = (topic: string) =>
+      Number(configs.topicConfig(metadata.image, topic, 'min.insync.replicas') ?? 1);
+    const txnSettings = config.transactions;
+    const txnStore = new TransactionStateStore(
+      replicas,
+      txnSettings.stateLogPartitions,
+      () => Date.now(),
+      log,
+      groupSettings.offsetsCommitTimeoutMs,
+      () => minIsrOf(TRANSACTION_STATE_TOPIC),
+    );
+    const markerTarget: MarkerAppendTarget = {
+      partition: (topic, partition) => replicas.get(topic, partition),
+      knows: (topic) => metadata.image.topic(topic) !== undefined,
+      minInsyncReplicas: minIsrOf,
+      // Kafka's group coordinator settles a transaction's offsets when its marker is written.
+      markerWritten: (marker, tp) => {
+        if (tp.topic === OFFSETS_TOPIC)
+          groups.completeTransaction(
+            marker.producerId,
+            marker.commit,
+            (groupId) => offsetsStore.partitionOf(groupId) === tp.partition,
+          );
+      },
+      now: () => Date.now(),
+      timeoutMs: replica.socketTimeoutMs,
+    };
+    const markerChannel = new TransactionMarkerChannel({
+      brokerId: config.nodeId,
+      image: () => metadata.image,
+      appendLocal: (marker, tps) => appendTxnMarkers(markerTarget, marker, tps),
+      connect: (brokerId) =>
+        new BrokerClient(() => interBrokerAddress(brokerId), {
+          clientId: `broker-${config.nodeId}-txn-markers`,
+          connectTimeoutMs: replica.socketTimeoutMs,
+          requestTimeoutMs: replica.socketTimeoutMs,
+          maxResponseBytes: config.socketRequestMaxBytes,
+          security: peerSecurity,
+          log,
+        }),
+      retryBackoffMs: 100,
+      log,
+    });
+    const transactions = new TransactionCoordinator(
+      {
+        maxTimeoutMs: txnSettings.maxTimeoutMs,
+        transactionalIdExpirationMs: txnSettings.transactionalIdExpirationMs,
+      },
+      txnStore,
+      markerChannel,
+      () => producerIds.allocate(),
+      () => Date.now(),
+      log,
+    );
+
     const traffic = trafficMetricsFor(config);
     const diskBudget = new InstanceDiskBudget(
       logs,
@@ -305,14 +372,11 @@ export class Broker {
       replicas,
       logs,
       groups,
-      producerIds: new ProducerIdAllocator(async () => {
-        const r = await channel.send(ApiKey.AllocateProducerIds, 0, {
-          brokerId: config.nodeId,
-          brokerEpoch: BigInt(brokerEpoch()),
-        });
-        if (r.errorCode !== ErrorCode.NONE) throw new Error(`AllocateProducerIds failed: ${r.errorCode}`);
-        return { start: Number(r.producerIdStart), length: r.producerIdLen };
-      }),
+      producerIds,
+      transactions,
+      offsetsPartitionOf: (groupId) => offsetsStore.partitionOf(groupId),
+      transactionStatePartitionOf: (transactionalId) => txnStore.partitionOf(transactionalId),
+      appendTxnMarkers: (marker, tps) => appendTxnMarkers(markerTarget, marker, tps),
       sasl,
       listenerTls: listenerTlsReloader,
       authorizer,
@@ -330,13 +394,23 @@ export class Broker {
       async ensureTopic(name, partitions, topicConfigs) {
         if (metadata.image.topic(name)) return metadata.image;
         const internal = name.startsWith('__');
-        const wanted = internal
-          ? groupSettings.offsetsTopicReplicationFactor
-          : config.defaultReplicationFactor;
+        const wanted =
+          name === TRANSACTION_STATE_TOPIC
+            ? txnSettings.stateLogReplicationFactor
+            : internal
+              ? groupSettings.offsetsTopicReplicationFactor
+              : config.defaultReplicationFactor;
         // A standalone broker makes do with the replicas it has; a cluster waits for enough
         // brokers (the create fails and clients retry), as Kafka does.
         const live = metadata.image.liveBrokers().length;
         const rf = clustered ? wanted : Math.max(1, Math.min(wanted, live));
+        // Standalone, an internal topic's min.insync.replicas (transaction.state.log.min.isr)
+        // cannot exceed the replicas it got, or nothing could ever be written to it.
+        const minIsr = topicConfigs?.['min.insync.replicas'];
+        const createConfigs =
+          !clustered && minIsr !== undefined && Number(minIsr) > rf
+            ? { ...topicConfigs, 'min.insync.replicas': String(rf) }
+            : topicConfigs;
         const r = await channel.send(ApiKey.CreateTopics, 7, {
           topics: [
             {
@@ -344,7 +418,7 @@ export class Broker {
               numPartitions: partitions ?? config.numPartitions,
               replicationFactor: rf,
               assignments: [],
-              configs: Object.entries(topicConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
+              configs: Object.entries(createConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
             },
           ],
           timeoutMs: 30_000,
@@ -419,6 +493,17 @@ export class Broker {
       if (!isLeader) return;
       const loaded = offsetsStore.loadPartition(groups, p);
       log.info({ partition: p.partition, records: loaded }, 'loaded consumer groups');
+    });
+    // The transaction coordinator owns the ids of the `__transaction_state` partitions this broker
+    // leads; taking one over replays it and completes the commits and aborts it finds prepared.
+    replicas.onLeadershipChange((p, isLeader) => {
+      if (p.topic !== TRANSACTION_STATE_TOPIC) return;
+      transactions.unload(p.partition);
+      if (!isLeader) return;
+      transactions.beginLoad(p.partition);
+      const values = txnStore.load(p);
+      transactions.completeLoad(p.partition, values);
+      log.info({ partition: p.partition, transactionalIds: values.size }, 'loaded transaction state');
     });
     metadata.onChange((image) => {
       replicas.applyImage(image, Date.now());
@@ -640,6 +725,12 @@ export class Broker {
           scheduler.schedule('offset-expiry', 60_000, () =>
             groups.expireOffsets(groupSettings.offsetsRetentionMinutes * 60_000),
           ),
+          scheduler.schedule('transaction-timeouts', txnSettings.abortTimedOutIntervalMs, () =>
+            transactions.abortTimedOut(),
+          ),
+          scheduler.schedule('transactional-id-expiry', txnSettings.removeExpiredIntervalMs, () =>
+            transactions.expireTransactionalIds(),
+          ),
           scheduler.schedule('isr-expiry', Math.max(10, Math.floor(replica.lagTimeMaxMs / 2)), () =>
             replicas.checkIsrs(Date.now()),
           ),
@@ -647,6 +738,7 @@ export class Broker {
       },
       stop: () => {
         for (const cancel of background) cancel();
+        markerChannel.close();
         diskBudget.close();
       },
     });

@@ -59,6 +59,20 @@ elif scenario == "produce":
         p.produce(topic, key=f"k{i}", value=f"v{i}", on_delivery=lambda err, msg: acked.append(err is None))
     p.flush(30)
     out({"acked": sum(acked)})
+elif scenario == "transaction":
+    topic, txn_id = args
+    p = Producer({**base, "transactional.id": txn_id})
+    p.init_transactions(60)
+    p.begin_transaction()
+    for i in range(5):
+        p.produce(topic, key=f"k{i}", value=f"aborted{i}")
+    p.flush(60)
+    p.abort_transaction(60)
+    p.begin_transaction()
+    for i in range(10):
+        p.produce(topic, key=f"k{i}", value=f"v{i}")
+    p.commit_transaction(60)
+    out({"committed": 10})
 elif scenario == "consume":
     topic, group, n, idle, *go = args
     out({"records": consume(topic, group, int(n), int(idle), *go)})

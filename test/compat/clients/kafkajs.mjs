@@ -85,6 +85,26 @@ switch (scenario) {
     out({ acked: messages.length });
     break;
   }
+  case 'transaction': {
+    const [topic, transactionalId] = args;
+    const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const aborted = await producer.transaction();
+    await aborted.send({
+      topic,
+      messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `aborted${i}` })),
+    });
+    await aborted.abort();
+    const committed = await producer.transaction();
+    await committed.send({
+      topic,
+      messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+    });
+    await committed.commit();
+    await producer.disconnect();
+    out({ committed: 10 });
+    break;
+  }
   case 'consume': {
     const [topic, group, n, idle, goFile] = args;
     out({ records: await consumeGroup(topic, group, Number(n), Number(idle ?? 3000), goFile) });

@@ -129,7 +129,18 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('fjord.controller.lease.renew.ms', 'int', 400, { validate: atLeast(10) }),
   key('fjord.controlled.shutdown.timeout.ms', 'int', 30_000, { validate: atLeast(0) }),
   key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),
-  key('transactional.id.expiration.ms', 'int', 604_800_000),
+  key('transactional.id.expiration.ms', 'int', 604_800_000, { validate: atLeast(1) }),
+  key('transaction.state.log.num.partitions', 'int', 50, { validate: atLeast(1) }),
+  key('transaction.state.log.replication.factor', 'int', 3, { validate: atLeast(1) }),
+  key('transaction.state.log.min.isr', 'int', 2, { validate: atLeast(1) }),
+  key('transaction.state.log.segment.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
+  key('transaction.max.timeout.ms', 'int', 900_000, { validate: atLeast(1) }),
+  key('transaction.abort.timed.out.transaction.cleanup.interval.ms', 'int', 10_000, {
+    validate: atLeast(1),
+  }),
+  key('transaction.remove.expired.transaction.cleanup.interval.ms', 'int', 3_600_000, {
+    validate: atLeast(1),
+  }),
   key('fjord.kafka.version', 'string', '3.8'),
   // The product's cap (@fjord/contracts' MAX_REPLICATION_FACTOR) arrives here from whoever starts
   // the broker; the library itself keeps Kafka's lack of one (int16 replication factors).
@@ -184,8 +195,6 @@ const ACCEPTED_WITHOUT_EFFECT = new Set([
   'socket.send.buffer.bytes',
   'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir',
-  'transaction.state.log.replication.factor',
-  'transaction.state.log.min.isr',
   'zookeeper.connect',
   'zookeeper.connection.timeout.ms',
   'process.roles',
@@ -257,6 +266,19 @@ export interface GroupSettings {
   readonly offsetsTopicReplicationFactor: number;
 }
 
+/** The transaction coordinator and its `__transaction_state` topic (Kafka's transaction.* keys). */
+export interface TransactionSettings {
+  readonly stateLogPartitions: number;
+  readonly stateLogReplicationFactor: number;
+  readonly stateLogMinIsr: number;
+  readonly stateLogSegmentBytes: number;
+  /** The largest transaction.timeout.ms a producer may ask for. */
+  readonly maxTimeoutMs: number;
+  readonly abortTimedOutIntervalMs: number;
+  readonly transactionalIdExpirationMs: number;
+  readonly removeExpiredIntervalMs: number;
+}
+
 /** Connections, quotas and fetch sessions. */
 export interface NetworkSettings {
   readonly connectionsMaxIdleMs: number;
@@ -320,6 +342,7 @@ export interface ResolvedBrokerConfig {
   readonly replica: ReplicaSettings;
   readonly quorum: QuorumSettings;
   readonly groups: GroupSettings;
+  readonly transactions: TransactionSettings;
   readonly network: NetworkSettings;
   readonly logMaintenance: LogMaintenanceSettings;
   readonly disk: DiskBudgetSettings;
@@ -481,6 +504,16 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
       offsetsCommitTimeoutMs: int('offsets.commit.timeout.ms'),
       offsetsRetentionMinutes: int('offsets.retention.minutes'),
       offsetsTopicReplicationFactor: int('offsets.topic.replication.factor'),
+    },
+    transactions: {
+      stateLogPartitions: int('transaction.state.log.num.partitions'),
+      stateLogReplicationFactor: int('transaction.state.log.replication.factor'),
+      stateLogMinIsr: int('transaction.state.log.min.isr'),
+      stateLogSegmentBytes: int('transaction.state.log.segment.bytes'),
+      maxTimeoutMs: int('transaction.max.timeout.ms'),
+      abortTimedOutIntervalMs: int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+      transactionalIdExpirationMs: int('transactional.id.expiration.ms'),
+      removeExpiredIntervalMs: int('transaction.remove.expired.transaction.cleanup.interval.ms'),
     },
     network: {
       connectionsMaxIdleMs: int('connections.max.idle.ms'),

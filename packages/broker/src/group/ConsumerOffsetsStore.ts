@@ -1,5 +1,6 @@
 import { batchOffsets, buildRecordBatch, decodeRecords, RecordBatchHeader } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import { CONTROL_ABORT, CONTROL_COMMIT, controlRecordAt } from '../replica/ControlRecords.js';
 import { awaitReplication } from '../replica/DelayedProduce.js';
 import type { Partition } from '../replica/Partition.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
@@ -15,7 +16,12 @@ import {
   type GroupMetadataValue,
   offsetsPartitionFor,
 } from './ConsumerOffsetsRecords.js';
-import type { GroupCoordinator, GroupPersistence, OffsetEntry } from './GroupCoordinator.js';
+import {
+  type GroupCoordinator,
+  type GroupPersistence,
+  type OffsetEntry,
+  ProducerFencedError,
+} from './GroupCoordinator.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -52,20 +58,59 @@ export class ConsumerOffsetsStore implements GroupPersistence {
     );
   }
 
+  async storeTransactionalOffsets(
+    group: string,
+    producer: { readonly producerId: bigint; readonly producerEpoch: number },
+    offsets: readonly OffsetEntry[],
+  ): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.append(
+      group,
+      offsets.map((o) => ({
+        key: encodeOffsetCommitKey(group, o.topic, o.partition),
+        value: o.value === null ? null : encodeOffsetCommitValue(o.value),
+      })),
+      producer,
+    );
+  }
+
   async storeGroup(group: string, value: GroupMetadataValue | null): Promise<void> {
     await this.append(group, [
       { key: encodeGroupMetadataKey(group), value: value === null ? null : encodeGroupMetadataValue(value) },
     ]);
   }
 
-  private async append(group: string, records: { key: Buffer; value: Buffer | null }[]): Promise<void> {
+  /**
+   * Appends group records acks=all. With a producer the batch is transactional (TxnOffsetCommit)
+   * and opens the producer's transaction in this partition, as Kafka's group coordinator does;
+   * an epoch below one its markers carried is fenced.
+   */
+  private async append(
+    group: string,
+    records: { key: Buffer; value: Buffer | null }[],
+    producer?: { readonly producerId: bigint; readonly producerEpoch: number },
+  ): Promise<void> {
     const partition = this.replicas.get(OFFSETS_TOPIC, this.partitionOf(group));
     if (!partition) throw new Error(`${OFFSETS_TOPIC} partition for group ${group} is not hosted here`);
     const now = this.now();
-    const batch = buildRecordBatch({ records, baseTimestamp: BigInt(now) });
+    if (producer) {
+      const known = partition.producers.epochOf(producer.producerId);
+      if (known !== undefined && producer.producerEpoch < known)
+        throw new ProducerFencedError(`producer epoch ${producer.producerEpoch} is older than ${known}`);
+    }
+    const batch = buildRecordBatch({
+      records,
+      baseTimestamp: BigInt(now),
+      ...(producer && {
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        transactional: true,
+      }),
+    });
     const minIsr = this.minInsyncReplicas();
     const outcome = partition.appendAsLeader(batch, [], -1, minIsr, now);
     if (!outcome.ok) throw new Error(`cannot store group state: ${outcome.message}`);
+    if (producer) partition.transactions.onData(producer.producerId, outcome.firstOffset);
     const [error] = await awaitReplication(
       [{ partition, requiredOffset: outcome.lastOffset + 1, minInsyncReplicas: minIsr }],
       this.commitTimeoutMs,
@@ -75,7 +120,12 @@ export class ConsumerOffsetsStore implements GroupPersistence {
 
   /** Replays one `__consumer_offsets` partition this broker now leads into the coordinator. */
   loadPartition(coordinator: GroupCoordinator, p: Partition): number {
-    return loadConsumerOffsets(coordinator, p.log, this.log);
+    return loadConsumerOffsets(
+      coordinator,
+      p.log,
+      this.log,
+      (group) => this.partitionOf(group) === p.partition,
+    );
   }
 }
 
@@ -89,6 +139,8 @@ export function loadConsumerOffsets(
   coordinator: GroupCoordinator,
   partitionLog: PartitionLog,
   log: Logger,
+  /** Groups of this partition (transaction markers settle only theirs). */
+  inPartition: (groupId: string) => boolean = () => true,
 ): number {
   let records = 0;
   const groups = new Map<string, GroupMetadataValue | null>();
@@ -97,13 +149,28 @@ export function loadConsumerOffsets(
     const data = partitionLog.read(offset, 8 * 1024 * 1024);
     if (!data) break;
     for (const pos of batchOffsets(data)) {
+      const header = new RecordBatchHeader(data, pos);
       // Batches emptied by compaction still move the position on.
-      offset = Math.max(offset, Number(new RecordBatchHeader(data, pos).lastOffset) + 1);
+      offset = Math.max(offset, Number(header.lastOffset) + 1);
+      if (header.isControl) {
+        // A transaction marker: that producer's pending offsets (in this partition) are settled.
+        const type = controlRecordAt(data, pos)?.type;
+        if (type === CONTROL_COMMIT || type === CONTROL_ABORT)
+          coordinator.completeTransaction(header.producerId, type === CONTROL_COMMIT, inPartition);
+        continue;
+      }
+      const producerId = header.isTransactional ? header.producerId : undefined;
       for (const r of decodeRecords(data, pos)) {
         if (!r.key) continue;
         try {
           const key = decodeConsumerOffsetsKey(r.key);
-          if (key?.kind === 'offset')
+          if (key?.kind === 'offset' && producerId !== undefined)
+            coordinator.loadPendingOffset(producerId, key.group, {
+              topic: key.topic,
+              partition: key.partition,
+              value: r.value ? decodeOffsetCommitValue(r.value) : null,
+            });
+          else if (key?.kind === 'offset')
             coordinator.loadOffset(
               key.group,
               key.topic,

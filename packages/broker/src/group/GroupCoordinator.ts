@@ -19,6 +19,15 @@ export type GroupTimers = Pick<Scheduler, 'now' | 'after'>;
 
 export interface GroupPersistence {
   storeOffsets(group: string, offsets: readonly OffsetEntry[]): Promise<void>;
+  /**
+   * TxnOffsetCommit: the offsets written as a transactional batch of the producer, which its
+   * transaction's marker commits or aborts. Rejects with ProducerFencedError for an old epoch.
+   */
+  storeTransactionalOffsets(
+    group: string,
+    producer: { readonly producerId: bigint; readonly producerEpoch: number },
+    offsets: readonly OffsetEntry[],
+  ): Promise<void>;
   storeGroup(group: string, value: GroupMetadataValue | null): Promise<void>;
 }
 
@@ -136,8 +145,13 @@ class Group {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The producer's epoch is older than one its transaction markers carried. */
+export class ProducerFencedError extends Error {}
+
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
+  /** Offsets of open transactions, by producer id then group (Kafka's pendingTransactionalOffsetCommits). */
+  private readonly pendingTxnOffsets = new Map<bigint, Map<string, Map<string, OffsetEntry>>>();
 
   constructor(
     private readonly config: GroupConfig,
@@ -702,6 +716,94 @@ export class GroupCoordinator {
     return codes;
   }
 
+  /**
+   * TxnOffsetCommit: offsets that become the group's committed offsets only when the producer's
+   * transaction commits (its COMMIT marker reaches the group's `__consumer_offsets` partition).
+   * A member id, when given, is checked as OffsetCommit checks it (KIP-447).
+   */
+  async commitTransactionalOffsets(
+    groupId: string,
+    producer: { readonly producerId: bigint; readonly producerEpoch: number },
+    member: { generationId: number; memberId: string; groupInstanceId: string | null },
+    offsets: readonly {
+      topic: string;
+      partition: number;
+      offset: bigint;
+      leaderEpoch: number;
+      metadata: string | null;
+    }[],
+  ): Promise<number[]> {
+    const all = (c: number) => offsets.map(() => c);
+    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const group = this.groups.get(groupId);
+    if (group && member.memberId !== '' && member.generationId >= 0) {
+      const m = group.members.get(member.memberId);
+      if (!m) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (
+        member.groupInstanceId !== null &&
+        group.staticMembers.get(member.groupInstanceId) !== member.memberId
+      )
+        return all(ErrorCode.FENCED_INSTANCE_ID);
+      if (member.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+    }
+    const now = BigInt(this.scheduler.now());
+    const accepted: OffsetEntry[] = [];
+    const codes = offsets.map((o) => {
+      const metadata = o.metadata ?? '';
+      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
+        return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      accepted.push({
+        topic: o.topic,
+        partition: o.partition,
+        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now },
+      });
+      return ErrorCode.NONE;
+    });
+    if (accepted.length === 0) return codes;
+    try {
+      await this.persistence.storeTransactionalOffsets(groupId, producer, accepted);
+    } catch (e) {
+      const error =
+        e instanceof ProducerFencedError
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return codes.map((c) => (c === ErrorCode.NONE ? error : c));
+    }
+    for (const e of accepted) this.loadPendingOffset(producer.producerId, groupId, e);
+    return codes;
+  }
+
+  /** A transactional offset read from the log or just written, awaiting its marker. */
+  loadPendingOffset(producerId: bigint, groupId: string, entry: OffsetEntry): void {
+    let byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) {
+      byGroup = new Map();
+      this.pendingTxnOffsets.set(producerId, byGroup);
+    }
+    let entries = byGroup.get(groupId);
+    if (!entries) {
+      entries = new Map();
+      byGroup.set(groupId, entries);
+    }
+    entries.set(offsetKey(entry.topic, entry.partition), entry);
+  }
+
+  /**
+   * A transaction marker reached a `__consumer_offsets` partition: the producer's pending
+   * offsets for the groups `inPartition` selects are committed (or dropped on abort).
+   */
+  completeTransaction(producerId: bigint, commit: boolean, inPartition: (groupId: string) => boolean): void {
+    const byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) return;
+    for (const [groupId, entries] of byGroup) {
+      if (!inPartition(groupId)) continue;
+      byGroup.delete(groupId);
+      if (!commit) continue;
+      for (const e of entries.values()) this.loadOffset(groupId, e.topic, e.partition, e.value);
+    }
+    if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+  }
+
   /** Every committed offset of every group this coordinator holds (metrics: consumer lag). */
   *committedOffsets(): Generator<{ groupId: string; topic: string; partition: number; offset: bigint }> {
     for (const g of this.groups.values())
@@ -937,6 +1039,10 @@ export class GroupCoordinator {
    */
   unload(owned: (groupId: string) => boolean): number {
     let unloaded = 0;
+    for (const [producerId, byGroup] of this.pendingTxnOffsets) {
+      for (const groupId of byGroup.keys()) if (owned(groupId)) byGroup.delete(groupId);
+      if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+    }
     for (const [id, g] of this.groups) {
       if (!owned(id)) continue;
       g.cancelRebalance?.();

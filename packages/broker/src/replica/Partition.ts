@@ -1,7 +1,16 @@
 import type { PartitionState } from '@fjord/metadata';
 import { type ErrorCodeName, LOG_OVERHEAD, type ProducerBatchInfo, RecordBatchHeader } from '@fjord/protocol';
 import type { PartitionLog } from '../storage/PartitionLog.js';
+import {
+  buildMarkerBatch,
+  CONTROL_ABORT,
+  CONTROL_COMMIT,
+  type ControlRecord,
+  controlRecordAt,
+  type TxnMarker,
+} from './ControlRecords.js';
 import { ProducerStateManager } from './ProducerStateManager.js';
+import { TransactionTracker } from './TransactionTracker.js';
 
 export type AppendOutcome =
   | {
@@ -43,6 +52,8 @@ export type ReplicationCheck =
  */
 export class Partition {
   readonly producers = new ProducerStateManager();
+  /** Open and aborted transactions: the last stable offset and read_committed's aborted list. */
+  readonly transactions = new TransactionTracker();
   state: PartitionState;
   /** Set when the partition's log dir failed: it answers KAFKA_STORAGE_ERROR from then on. */
   offline = false;
@@ -96,6 +107,11 @@ export class Partition {
 
   get highWatermark(): number {
     return this.log.highWatermark;
+  }
+
+  /** What read_committed consumers may read up to: no further than the oldest open transaction. */
+  get lastStableOffset(): number {
+    return Math.max(this.transactions.lastStableOffset(this.log.highWatermark), this.log.logStartOffset);
   }
 
   /** The committed ISR. */
@@ -209,7 +225,57 @@ export class Partition {
       // The log manager takes the dir offline on I/O errors; this request fails cleanly.
       return { ok: false, error: 'KAFKA_STORAGE_ERROR', message: (e as Error).message };
     }
-    if (batches.length === 1) this.producers.update(batches[0]!, result.firstOffset, result.lastOffset, now);
+    if (batches.length === 1) {
+      const batch = batches[0]!;
+      this.producers.update(batch, result.firstOffset, result.lastOffset, now);
+      if (batch.isTransactional && batch.producerId >= 0n)
+        this.transactions.onData(batch.producerId, result.firstOffset);
+    }
+    this.maybeAdvanceHighWatermark(now);
+    this.notifyWaiters();
+    return { ok: true, ...result, logStartOffset: this.log.logStartOffset };
+  }
+
+  /**
+   * Writes a transaction marker as the leader (WriteTxnMarkers): a COMMIT or ABORT control batch
+   * that closes the producer's open transaction here. A marker of an epoch older than the
+   * producer's is a zombie coordinator's and is refused, as Kafka's producer state does.
+   */
+  appendTxnMarker(marker: TxnMarker, now: number): AppendOutcome {
+    if (this.offline)
+      return {
+        ok: false,
+        error: 'KAFKA_STORAGE_ERROR',
+        message: `the log dir of ${this.topic}-${this.partition} is offline`,
+      };
+    if (!this.isLeader)
+      return {
+        ok: false,
+        error: 'NOT_LEADER_OR_FOLLOWER',
+        message: `broker ${this.brokerId} is not the leader`,
+      };
+    const coordinatorEpoch = this.transactions.coordinatorEpochOf(marker.producerId);
+    if (marker.coordinatorEpoch < coordinatorEpoch)
+      return {
+        ok: false,
+        error: 'TRANSACTION_COORDINATOR_FENCED',
+        message: `coordinator epoch ${marker.coordinatorEpoch} is older than ${coordinatorEpoch}`,
+      };
+    const current = this.producers.epochOf(marker.producerId);
+    if (current !== undefined && marker.producerEpoch < current)
+      return {
+        ok: false,
+        error: 'INVALID_PRODUCER_EPOCH',
+        message: `marker epoch ${marker.producerEpoch} is older than the producer's ${current}`,
+      };
+    let result: ReturnType<PartitionLog['append']>;
+    try {
+      result = this.log.append(buildMarkerBatch(marker, now), this.leaderEpoch, now);
+    } catch (e) {
+      return { ok: false, error: 'KAFKA_STORAGE_ERROR', message: (e as Error).message };
+    }
+    this.transactions.onMarker(marker.producerId, marker.commit, result.firstOffset, marker.coordinatorEpoch);
+    this.producers.fence(marker.producerId, marker.producerEpoch);
     this.maybeAdvanceHighWatermark(now);
     this.notifyWaiters();
     return { ok: true, ...result, logStartOffset: this.log.logStartOffset };
@@ -370,6 +436,8 @@ export class Partition {
           last,
           Number(h.maxTimestamp),
         );
+        if (h.isControl) this.trackMarker(h.producerId, controlRecordAt(fresh, pos), base);
+        else if (h.isTransactional && h.producerId >= 0n) this.transactions.onData(h.producerId, base);
         pos += h.batchLength + LOG_OVERHEAD;
       }
     }
@@ -391,6 +459,7 @@ export class Partition {
   truncateFullyAndStartAt(offset: number): void {
     this.log.truncateFullyAndStartAt(offset);
     this.producers.clear();
+    this.transactions.clear();
   }
 
   // ---- waiting ---------------------------------------------------------------------------
@@ -405,9 +474,25 @@ export class Partition {
     for (const w of [...this.waiters]) w();
   }
 
+  /** A control batch replicated or replayed: COMMIT and ABORT close the producer's transaction. */
+  private trackMarker(producerId: bigint, control: ControlRecord | undefined, offset: number): void {
+    if (control?.type === CONTROL_COMMIT || control?.type === CONTROL_ABORT)
+      this.transactions.onMarker(
+        producerId,
+        control.type === CONTROL_COMMIT,
+        offset,
+        control.coordinatorEpoch,
+      );
+  }
+
+  /** Producer and transaction state from the whole log (on load and after truncation). */
   private rebuildProducerState(): void {
     this.producers.clear();
+    this.transactions.clear();
     for (const b of this.log.batches()) {
+      if (b.isControl)
+        this.trackMarker(b.producerId, controlRecordAt(this.log.readBatchAt(b), 0), b.baseOffset);
+      else if (b.isTransactional && b.producerId >= 0n) this.transactions.onData(b.producerId, b.baseOffset);
       this.producers.update(
         {
           producerId: b.producerId,

@@ -91,6 +91,22 @@ export class ProducerStateManager {
     entry.lastTimestamp = timestamp;
   }
 
+  /** Every producer with state here (DescribeProducers): epoch, last sequence and when it last wrote. */
+  *entries(): Generator<{ producerId: bigint; epoch: number; lastSequence: number; lastTimestamp: number }> {
+    for (const [producerId, e] of this.producers)
+      yield {
+        producerId,
+        epoch: e.epoch,
+        lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1,
+        lastTimestamp: e.lastTimestamp,
+      };
+  }
+
+  /** The epoch last seen of a producer, if any. */
+  epochOf(producerId: bigint): number | undefined {
+    return this.producers.get(producerId)?.epoch;
+  }
+
   /** A producer re-initialised (InitProducerId with a bumped epoch). */
   fence(producerId: bigint, epoch: number): void {
     const entry = this.producers.get(producerId);

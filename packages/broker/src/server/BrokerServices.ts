@@ -15,10 +15,12 @@ import type { ConnectionInfo, FrameResult } from '../network/RequestContext.js';
 import type { ProducerIdAllocator } from '../producer/ProducerIdAllocator.js';
 import type { InstanceDiskBudget } from '../quota/InstanceDiskBudget.js';
 import type { QuotaManagers } from '../quota/QuotaManagers.js';
+import type { TxnMarker } from '../replica/ControlRecords.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { Authorizer } from '../security/Authorizer.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
+import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
 import type { FetchSessionCache } from './FetchSessionCache.js';
 
 /** Everything request handlers may use; built once by the Broker. */
@@ -38,6 +40,14 @@ export interface BrokerServices {
   readonly replicas: ReplicaManager;
   readonly logs: LogManager;
   readonly groups: GroupCoordinator;
+  /** The transaction coordinator for the `__transaction_state` partitions this broker leads. */
+  readonly transactions: TransactionCoordinator;
+  /** The `__consumer_offsets` partition of a group. */
+  offsetsPartitionOf(groupId: string): number;
+  /** The `__transaction_state` partition of a transactional id. */
+  transactionStatePartitionOf(transactionalId: string): number;
+  /** Writes a transaction marker into partitions this broker leads; an error code per partition. */
+  appendTxnMarkers(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<number[]>;
   readonly producerIds: ProducerIdAllocator;
   readonly fetchSessions: FetchSessionCache;
   readonly sasl: SaslConfig;

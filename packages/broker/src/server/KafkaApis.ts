@@ -20,7 +20,6 @@ import { errorResponseBody } from './ErrorResponses.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
 import { InvalidRequestError } from './InvalidRequestError.js';
 import { authorizeCluster } from './RequestAuthorizer.js';
-import { UNADVERTISED_TRANSACTION_APIS } from './TransactionSupport.js';
 
 function recordRequest(
   traffic: TrafficMetrics,
@@ -95,7 +94,7 @@ export class KafkaApis implements FrameHandler {
     const release = API_VERSIONS_BY_RELEASE[kafkaRelease];
     if (!release) throw new Error(`unknown Kafka release ${kafkaRelease}`);
     this.advertised = handlers
-      .filter((h) => !INTER_BROKER_APIS.has(h.apiKey) && !UNADVERTISED_TRANSACTION_APIS.has(h.apiKey))
+      .filter((h) => !INTER_BROKER_APIS.has(h.apiKey))
       .map((h) => ({
         apiKey: h.apiKey,
         minVersion: h.minVersion,

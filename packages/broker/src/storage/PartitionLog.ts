@@ -409,6 +409,11 @@ export class PartitionLog {
     }
   }
 
+  /** The bytes of a batch `batches()` yielded (control batches, read when rebuilding state). */
+  readBatchAt(location: BatchLocation): Buffer {
+    return this.guard(() => this.segments[this.segmentIndexFor(location.baseOffset)]!.readBatch(location));
+  }
+
   /**
    * ListOffsets by timestamp: the first record whose timestamp is ≥ `timestamp`, at or after
    * the log start and below `maxOffset`, found through the time indexes. Decodes only the

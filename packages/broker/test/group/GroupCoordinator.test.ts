@@ -19,6 +19,7 @@ import {
   type GroupTimers,
   type JoinRequest,
   type OffsetEntry,
+  ProducerFencedError,
 } from '../../src/group/GroupCoordinator.js';
 import { DEFAULT_LOG_CONFIG } from '../../src/storage/LogConfig.js';
 import { PartitionLog } from '../../src/storage/PartitionLog.js';
@@ -67,6 +68,17 @@ class MemoryPersistence implements GroupPersistence {
       throw new Error('disk on fire');
     }
     this.offsets.push(...offsets);
+  }
+  /** Transactional offsets written, with the producer that wrote them. */
+  txnOffsets: { producerId: bigint; offsets: readonly OffsetEntry[] }[] = [];
+  fenceBelowEpoch = -1;
+  async storeTransactionalOffsets(
+    _group: string,
+    producer: { producerId: bigint; producerEpoch: number },
+    offsets: readonly OffsetEntry[],
+  ): Promise<void> {
+    if (producer.producerEpoch < this.fenceBelowEpoch) throw new ProducerFencedError('old epoch');
+    this.txnOffsets.push({ producerId: producer.producerId, offsets });
   }
   async storeGroup(_group: string, value: GroupMetadataValue | null): Promise<void> {
     if (this.failNextGroup) {
@@ -517,5 +529,38 @@ describe('loading a __consumer_offsets partition (real log)', () => {
     await clock.advance(1);
     expect(next.describe('g')).toMatchObject({ state: 'Empty', members: [] });
     log.close();
+  });
+});
+
+describe('transactional offset commits (TxnOffsetCommit)', () => {
+  const commitTxn = (producerId: bigint, offset: bigint, producerEpoch = 0) =>
+    gc.commitTransactionalOffsets(
+      'txg',
+      { producerId, producerEpoch },
+      { generationId: -1, memberId: '', groupInstanceId: null },
+      [{ topic: 't', partition: 0, offset, leaderEpoch: -1, metadata: null }],
+    );
+  const committed = () => gc.fetchOffsets('txg', [{ topic: 't', partitions: [0] }])[0]!.offset;
+
+  it('become the committed offsets only when the transaction commits, never when it aborts', async () => {
+    expect(await commitTxn(7n, 10n)).toEqual([ErrorCode.NONE]);
+    expect(store.txnOffsets).toHaveLength(1);
+    expect(committed()).toBe(-1n);
+    gc.completeTransaction(7n, false, () => true);
+    expect(committed()).toBe(-1n);
+
+    expect(await commitTxn(7n, 20n)).toEqual([ErrorCode.NONE]);
+    // A marker of another partition's groups leaves these pending.
+    gc.completeTransaction(7n, true, (g) => g !== 'txg');
+    expect(committed()).toBe(-1n);
+    gc.completeTransaction(7n, true, () => true);
+    expect(committed()).toBe(20n);
+  });
+
+  it('answers a fenced producer with INVALID_PRODUCER_EPOCH and keeps nothing', async () => {
+    store.fenceBelowEpoch = 3;
+    expect(await commitTxn(8n, 5n, 2)).toEqual([ErrorCode.INVALID_PRODUCER_EPOCH]);
+    gc.completeTransaction(8n, true, () => true);
+    expect(committed()).toBe(-1n);
   });
 });

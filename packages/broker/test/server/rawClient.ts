@@ -61,14 +61,14 @@ export class RawClient {
     return (await this.fetchPartition(topic, partition, offset)).records ?? Buffer.alloc(0);
   }
 
-  /** One partition's Fetch v11 answer from `offset` (no waiting, no session). */
-  async fetchPartition(topic: string, partition: number, offset = 0n) {
+  /** One partition's Fetch v11 answer from `offset` (no waiting, no session; 1: read_committed). */
+  async fetchPartition(topic: string, partition: number, offset = 0n, isolationLevel = 0) {
     const r = await this.send(ApiKey.Fetch, 11, {
       replicaId: -1,
       maxWaitMs: 0,
       minBytes: 0,
       maxBytes: 1 << 20,
-      isolationLevel: 0,
+      isolationLevel,
       sessionId: 0,
       sessionEpoch: -1,
       topics: [

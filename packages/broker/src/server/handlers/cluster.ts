@@ -11,7 +11,6 @@ import {
   authorizedOperations,
   filterAuthorized,
 } from '../RequestAuthorizer.js';
-import { TRANSACTIONS_UNSUPPORTED } from '../TransactionSupport.js';
 import { brokersFor } from './metadata.js';
 import { deleteRecordsPartitionError, epochEndOffsetError } from './partitionErrors.js';
 
@@ -44,8 +43,9 @@ export const describeClusterHandler = defineHandler({
 });
 
 /**
- * InitProducerId for idempotent producers: a fresh producer id, or (KIP-360) the same id with
- * a bumped epoch when the producer asks to recover. Transactions are not supported.
+ * InitProducerId. With a transactional id: the transaction coordinator's answer (epoch bump,
+ * fencing, KIP-360 recovery). Without (idempotent producers): a fresh producer id, or (KIP-360)
+ * the same id with a bumped epoch when the producer asks to recover.
  */
 export const initProducerIdHandler = defineHandler({
   apiKey: ApiKey.InitProducerId,
@@ -61,14 +61,24 @@ export const initProducerIdHandler = defineHandler({
     if (req.transactionalId !== null) {
       if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))
         return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    } else if (
+      const r = await ctx.broker.transactions.initProducerId(
+        req.transactionalId,
+        req.transactionTimeoutMs,
+        req.producerId >= 0n ? { producerId: req.producerId, producerEpoch: req.producerEpoch } : undefined,
+      );
+      // KIP-588's PRODUCER_FENCED is INVALID_PRODUCER_EPOCH to versions before 4.
+      const errorCode =
+        r.errorCode === ErrorCode.PRODUCER_FENCED && ctx.apiVersion < 4
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : r.errorCode;
+      return { throttleTimeMs: 0, errorCode, producerId: r.producerId, producerEpoch: r.producerEpoch };
+    }
+    if (
       // Idempotent producers: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
       !authorizeCluster(ctx, AclOperation.IDEMPOTENT_WRITE, false) &&
       !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
     )
       return denied(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-    // Idempotent producers only: no transaction coordinator (TransactionSupport.ts).
-    if (req.transactionalId !== null) return denied(TRANSACTIONS_UNSUPPORTED.errorCode);
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
       const epoch = req.producerEpoch + 1;
       for (const p of ctx.broker.replicas.all()) p.producers.fence(req.producerId, epoch);

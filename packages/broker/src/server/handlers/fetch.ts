@@ -7,9 +7,11 @@ import {
   type FetchResponseFetchableTopicResponseInput,
   type FetchResponseInput,
   type FetchResponsePartitionDataInput,
+  RecordBatchHeader,
   ZERO_UUID,
 } from '@fjord/protocol';
 import type { TrafficMetrics } from '../../metrics/TrafficMetrics.js';
+import type { Partition } from '../../replica/Partition.js';
 import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
@@ -117,6 +119,7 @@ export const fetchHandler = defineHandler({
       if (traffic) countFetched(traffic, result.partitions, wanted, fromFollower);
       return shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId);
     };
+    const readCommitted = ctx.apiVersion >= 4 && req.isolationLevel === 1 && !fromFollower;
     const first = read();
     if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return respond(first);
     return new Promise<FetchResponseInput>((resolve, reject) => {
@@ -143,7 +146,12 @@ export const fetchHandler = defineHandler({
         // for followers); its bytes are counted on the re-read. So does losing leadership.
         unsubscribe.push(
           partition.onAdvance(() => {
-            const end = replicaId >= 0 ? partition.log.logEndOffset : partition.highWatermark;
+            const end =
+              replicaId >= 0
+                ? partition.log.logEndOffset
+                : readCommitted
+                  ? partition.lastStableOffset
+                  : partition.highWatermark;
             if (end > w.fetchOffset || !partition.isLeader) finish();
           }),
         );
@@ -207,6 +215,7 @@ function readAll(
   let bytes = 0;
   let hasError = false;
   const magic = legacyMagic(version);
+  const readCommitted = version >= 4 && req.isolationLevel === 1 && replicaId < 0;
   const partitions = wanted.map((w): FetchResponsePartitionDataInput => {
     const out: FetchResponsePartitionDataInput = {
       partitionIndex: w.partition,
@@ -250,8 +259,9 @@ function readAll(
     if (replicaId >= 0 && !diverged)
       ctx.broker.replicas.recordFollowerFetch(p, replicaId, w.fetchOffset, now);
     const hw = p.highWatermark;
+    const lso = p.lastStableOffset;
     out.highWatermark = BigInt(hw);
-    out.lastStableOffset = BigInt(hw);
+    out.lastStableOffset = BigInt(lso);
     out.logStartOffset = BigInt(p.log.logStartOffset);
     out.records = Buffer.alloc(0);
     if (diverged) return out;
@@ -262,8 +272,12 @@ function readAll(
     const limit = Math.min(w.maxBytes, remaining);
     if (limit <= 0 && bytes > 0) return out;
     try {
-      // Followers read everything the leader has; consumers only what is committed.
-      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), replicaId >= 0 ? p.log.logEndOffset : hw);
+      // Followers read everything the leader has; consumers only what is committed, and
+      // read_committed ones nothing past the oldest open transaction.
+      const bound = replicaId >= 0 ? p.log.logEndOffset : readCommitted ? lso : hw;
+      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), bound);
+      if (readCommitted && data && data.length > 0)
+        out.abortedTransactions = abortedIn(p, w.fetchOffset, data);
       if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
       if (data && data.length > 0) {
         if (replicaId >= 0) ctx.broker.replicas.recordLeaderReplication(p, data.length, now);
@@ -281,6 +295,24 @@ function readAll(
     return out;
   });
   return { partitions, bytes, hasError };
+}
+
+/**
+ * The aborted transactions a read_committed consumer needs for the batches in `data`, which
+ * start at `fetchOffset` (Kafka's collectAbortedTransactions up to the fetched data's end).
+ */
+function abortedIn(p: Partition, fetchOffset: number, data: Buffer) {
+  let end = fetchOffset;
+  for (let pos = 0; pos < data.length; ) {
+    const h = new RecordBatchHeader(data, pos);
+    end = Number(h.lastOffset) + 1;
+    pos += h.sizeInBytes;
+  }
+  // Transactions wholly below the log start (retention, DeleteRecords) are forgotten here.
+  p.transactions.dropBefore(p.log.logStartOffset);
+  return p.transactions
+    .abortedIn(fetchOffset, end)
+    .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
 }
 
 /**

@@ -2,10 +2,10 @@ import { AclOperation, ResourceType } from '@fjord/metadata';
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { offsetsPartitionFor } from '../../group/ConsumerOffsetsRecords.js';
 import { OFFSETS_TOPIC } from '../../group/ConsumerOffsetsStore.js';
+import { TRANSACTION_STATE_TOPIC } from '../../transaction/TransactionStateStore.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, authorizedOperations, filterAuthorized } from '../RequestAuthorizer.js';
-import { TRANSACTIONS_UNSUPPORTED } from '../TransactionSupport.js';
 import { brokersFor } from './metadata.js';
 import { offsetFetchPartitionError } from './partitionErrors.js';
 
@@ -15,7 +15,10 @@ function readGroup(ctx: RequestContext, groupId: string): boolean {
 }
 const EMPTY = Buffer.alloc(0);
 
-/** FindCoordinator: the leader of the group's `__consumer_offsets` partition (created on first use). */
+/**
+ * FindCoordinator: the leader of the group's `__consumer_offsets` partition, or (key type 1) of
+ * the transactional id's `__transaction_state` partition; the topics are created on first use.
+ */
 export const findCoordinatorHandler = defineHandler({
   apiKey: ApiKey.FindCoordinator,
   minVersion: 0,
@@ -23,10 +26,21 @@ export const findCoordinatorHandler = defineHandler({
   async handle(req, ctx: RequestContext) {
     const b = ctx.broker;
     const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
-    const image = await b.ensureTopic(OFFSETS_TOPIC, b.config.offsetsTopicPartitions, {
-      'cleanup.policy': 'compact',
-      'segment.bytes': String(b.config.values.get('offsets.topic.segment.bytes')),
-    });
+    // The coordinators' internal topics are created on first use, as Kafka does.
+    const txn = b.config.transactions;
+    const image =
+      req.keyType === 1
+        ? await b.ensureTopic(TRANSACTION_STATE_TOPIC, txn.stateLogPartitions, {
+            'cleanup.policy': 'compact',
+            'compression.type': 'uncompressed',
+            'min.insync.replicas': String(txn.stateLogMinIsr),
+            'segment.bytes': String(txn.stateLogSegmentBytes),
+            'unclean.leader.election.enable': 'false',
+          })
+        : await b.ensureTopic(OFFSETS_TOPIC, b.config.offsetsTopicPartitions, {
+            'cleanup.policy': 'compact',
+            'segment.bytes': String(b.config.values.get('offsets.topic.segment.bytes')),
+          });
     const brokers = brokersFor(image, ctx.connection.listenerName);
     const coordinators = keys.map((key) => {
       const denied = (errorCode: number) => ({
@@ -41,10 +55,8 @@ export const findCoordinatorHandler = defineHandler({
         return denied(ErrorCode.GROUP_AUTHORIZATION_FAILED);
       if (req.keyType === 1 && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key))
         return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-      // No transaction coordinator: answered so that clients fail at once (TransactionSupport.ts).
-      if (req.keyType === 1) return { key, nodeId: -1, host: '', port: -1, ...TRANSACTIONS_UNSUPPORTED };
       // Kafka's answer for a coordinator type it does not know (KafkaApis.handleFindCoordinatorRequest).
-      if (req.keyType !== 0)
+      if (req.keyType !== 0 && req.keyType !== 1)
         return {
           key,
           nodeId: -1,
@@ -53,10 +65,10 @@ export const findCoordinatorHandler = defineHandler({
           errorCode: ErrorCode.INVALID_REQUEST,
           errorMessage: `Unknown coordinator type ${req.keyType}`,
         };
-      const partition = image.partition(
-        OFFSETS_TOPIC,
-        offsetsPartitionFor(key, b.config.offsetsTopicPartitions),
-      );
+      const partition =
+        req.keyType === 1
+          ? image.partition(TRANSACTION_STATE_TOPIC, b.transactionStatePartitionOf(key))
+          : image.partition(OFFSETS_TOPIC, offsetsPartitionFor(key, b.config.offsetsTopicPartitions));
       const node = brokers.find((n) => n.nodeId === partition?.leader);
       if (!node)
         return {

@@ -49,6 +49,18 @@ import {
   describeConfigsHandler,
   incrementalAlterConfigsHandler,
 } from './topics.js';
+import {
+  describeProducersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
+} from './transactionAdmin.js';
+import {
+  addOffsetsToTxnHandler,
+  addPartitionsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
+  writeTxnMarkersHandler,
+} from './transactions.js';
 
 /** Every API this broker serves. */
 export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHandler[] {
@@ -60,6 +72,14 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     offsetCommitHandler,
     offsetFetchHandler,
     findCoordinatorHandler,
+    addPartitionsToTxnHandler,
+    addOffsetsToTxnHandler,
+    endTxnHandler,
+    txnOffsetCommitHandler,
+    writeTxnMarkersHandler,
+    describeTransactionsHandler,
+    listTransactionsHandler,
+    describeProducersHandler,
     joinGroupHandler,
     heartbeatHandler,
     leaveGroupHandler,

@@ -15,8 +15,14 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 
 /** The offset a consumer should start from for a timestamp query, as Kafka computes it. */
-function lookup(p: Partition, timestamp: bigint): { offset: bigint; timestamp: bigint } {
-  if (timestamp === LATEST) return { offset: BigInt(p.highWatermark), timestamp: -1n };
+function lookup(
+  p: Partition,
+  timestamp: bigint,
+  readCommitted: boolean,
+): { offset: bigint; timestamp: bigint } {
+  // read_committed consumers see up to the last stable offset (isolation level 1, v2+).
+  if (timestamp === LATEST)
+    return { offset: BigInt(readCommitted ? p.lastStableOffset : p.highWatermark), timestamp: -1n };
   if (timestamp === EARLIEST) return { offset: BigInt(p.log.logStartOffset), timestamp: -1n };
   if (timestamp === MAX_TIMESTAMP) {
     const max = p.log.maxTimestamp();
@@ -24,8 +30,11 @@ function lookup(p: Partition, timestamp: bigint): { offset: bigint; timestamp: b
       ? { offset: -1n, timestamp: -1n }
       : { offset: BigInt(max.offset), timestamp: BigInt(max.timestamp) };
   }
-  // The first record at or after the timestamp, below the high watermark (record level, any codec).
-  const found = p.log.offsetForTimestamp(Number(timestamp), p.highWatermark);
+  // The first record at or after the timestamp, below the high watermark or LSO (record level, any codec).
+  const found = p.log.offsetForTimestamp(
+    Number(timestamp),
+    readCommitted ? p.lastStableOffset : p.highWatermark,
+  );
   return found
     ? { offset: BigInt(found.offset), timestamp: BigInt(found.timestamp) }
     : { offset: -1n, timestamp: -1n };
@@ -60,7 +69,11 @@ export const listOffsetsHandler = defineHandler({
             return listOffsetsPartitionError(rp.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const p = b.replicas.leaderFor(image, t.name, rp.partitionIndex, rp.currentLeaderEpoch);
           if (typeof p === 'number') return listOffsetsPartitionError(rp.partitionIndex, p);
-          const { offset, timestamp } = lookup(p, rp.timestamp);
+          const { offset, timestamp } = lookup(
+            p,
+            rp.timestamp,
+            ctx.apiVersion >= 2 && req.isolationLevel === 1,
+          );
           // v0 answers with a list of offsets; v1+ with one offset and its timestamp.
           if (ctx.apiVersion === 0)
             return { ...base, errorCode: ErrorCode.NONE, oldStyleOffsets: offset >= 0n ? [offset] : [] };

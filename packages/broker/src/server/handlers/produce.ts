@@ -19,7 +19,7 @@ import { parseCleanupPolicy } from '../../storage/LogConfig.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { quotaClient } from '../QuotaClient.js';
-import { filterAuthorized } from '../RequestAuthorizer.js';
+import { authorize, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 import { producePartitionError } from './partitionErrors.js';
 
@@ -86,6 +86,19 @@ export const produceHandler = defineHandler({
       ResourceType.TOPIC,
       req.topicData.map((t) => t.name),
     );
+    // A transactional producer needs WRITE on its transactional id, for every partition (Kafka).
+    if (
+      req.transactionalId !== null &&
+      !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)
+    ) {
+      const denied = req.topicData.map((t) => ({
+        name: t.name,
+        partitionResponses: t.partitionData.map((p) =>
+          producePartitionError(p.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null),
+        ),
+      }));
+      return req.acks === 0 ? null : { responses: denied, throttleTimeMs: 0 };
+    }
     const waits: ReplicationWait[] = [];
     const waiting: ProduceResponsePartitionProduceResponseInput[] = [];
     // Asked once per request, when the first partition is about to be appended to.
