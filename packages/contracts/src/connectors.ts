@@ -50,7 +50,10 @@ export const S3SinkConfig = z.strictObject({
     .url({ protocol: /^https?$/ })
     .optional()
     .describe('an S3-compatible endpoint instead of AWS'),
-  forcePathStyle: z.boolean().default(false).describe('bucket in the path, as most S3-compatible servers want'),
+  forcePathStyle: z
+    .boolean()
+    .default(false)
+    .describe('bucket in the path, as most S3-compatible servers want'),
   format: z.enum(['jsonl.gz']).default('jsonl.gz'),
   rollRecords: z.number().int().min(1).max(L.maxRollRecords).default(100_000),
   rollBytes: z
@@ -112,7 +115,9 @@ export const Connector = z.object({
   config: z.record(z.string(), z.unknown()),
   secretsSet: z.array(z.string()).describe('names of the secrets given (their values are never returned)'),
   desiredState: ConnectorDesiredState,
-  state: ConnectorTaskState.describe('FAILED if any task failed, else RUNNING if any runs, else PAUSED/UNASSIGNED'),
+  state: ConnectorTaskState.describe(
+    'FAILED if any task failed, else RUNNING if any runs, else PAUSED/UNASSIGNED',
+  ),
   tasks: z.array(ConnectorTask),
   version: z.number().int(),
   createdAt: z.string(),

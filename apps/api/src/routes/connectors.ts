@@ -53,7 +53,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     ifMatch: string | undefined,
     action: string,
     data: (row: { desiredState: string }) => Prisma.ConnectorUpdateManyMutationInput | null,
-    taskData: (row: { desiredState: string }) => Prisma.ConnectorTaskUpdateManyMutationInput | null = () => null,
+    taskData: (row: { desiredState: string }) => Prisma.ConnectorTaskUpdateManyMutationInput | null = () =>
+      null,
   ) => {
     const { ins, row } = await load(p, params.instanceId, params.connectorId, 'kafka:ModifyConnector');
     checkIfMatch(ifMatch, row.version);
@@ -161,7 +162,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     {
       schema: {
         tags: ['connectors'],
-        summary: 'Get a connector: config (no secrets), state and per-task state with the reason of a failure',
+        summary:
+          'Get a connector: config (no secrets), state and per-task state with the reason of a failure',
         params: Params,
         response: { 200: Connector, ...problems() },
       },
@@ -216,11 +218,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     'PauseConnector',
     (r) => (r.desiredState === 'PAUSED' ? null : { desiredState: 'PAUSED' }),
   );
-  transition(
-    'resume',
-    'Resume a paused connector where it stopped',
-    'ResumeConnector',
-    (r) => (r.desiredState === 'RUNNING' ? null : { desiredState: 'RUNNING' }),
+  transition('resume', 'Resume a paused connector where it stopped', 'ResumeConnector', (r) =>
+    r.desiredState === 'RUNNING' ? null : { desiredState: 'RUNNING' },
   );
   transition(
     'restart',
@@ -243,7 +242,12 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     },
     async (req, reply) => {
       const p = requirePrincipal(req);
-      const { ins, row } = await load(p, req.params.instanceId, req.params.connectorId, 'kafka:DeleteConnector');
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:DeleteConnector',
+      );
       checkIfMatch(req.headers['if-match'], row.version);
       await prisma.$transaction(async (tx) => {
         const r = await tx.connector.deleteMany({ where: { id: row.id, version: row.version } });

@@ -1,7 +1,7 @@
 import { type Connector, type ConnectorTaskStateValue, connectorStateOf } from '@fjord/contracts';
 import type {
-  Connector as ConnectorRow,
   ConnectorOffset as ConnectorOffsetRow,
+  Connector as ConnectorRow,
   ConnectorTask as ConnectorTaskRow,
 } from '@fjord/db';
 
