@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import S3rver from 's3rver';
 
 /** s3rver's fixed credentials (it checks signatures against them). */
-export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const S3RVER_CREDENTIALS = Object.freeze({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
 
 export interface TestS3 {
   readonly endpoint: string;
@@ -33,7 +33,8 @@ export async function startTestS3(buckets: string[]): Promise<TestS3> {
     region: 'us-east-1',
     endpoint,
     forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
+    // A copy: the SDK marks the credentials object it is given (`$source`).
+    credentials: { ...S3RVER_CREDENTIALS },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
