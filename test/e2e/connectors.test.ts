@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
@@ -188,6 +189,76 @@ describe('S3 sink connector', () => {
     expect(seen.size).toBe(N);
     expect(values).toEqual(new Set(Array.from({ length: N }, (_, i) => `v${i}`)));
   }, 300_000);
+
+  it('a task resumed from a range named before a crash writes that object again under the same name', async () => {
+    const id = (await client.call('GET', `/v1/instances/${instanceId}/connectors`)).body.items[0].id;
+    expect((await client.call('POST', `${connectorPath(id)}/pause`)).status).toBe(200);
+    await eventually('tasks paused', 30_000, async () =>
+      (await tasksOf(id)).every((t) => t.state === 'PAUSED') ? true : undefined,
+    );
+    const before = await s3.objects(BUCKET);
+    // The state a crash leaves between naming an object and committing past it: the partition's
+    // last object's range pending, the offset at its start. Partition 0: the object was written
+    // (crash after the PUT); partition 1: it was not (crash before the PUT).
+    const lastOf = (partition: number) => {
+      const mine = before.filter((o) => KEY.exec(o.key)![1] === String(partition));
+      const last = mine[mine.length - 1]!;
+      const m = KEY.exec(last.key)!;
+      return { key: last.key, first: BigInt(m[2]!), last: BigInt(m[3]!) };
+    };
+    const p0 = lastOf(0);
+    const p1 = lastOf(1);
+    for (const [partition, o] of [
+      [0, p0],
+      [1, p1],
+    ] as const)
+      await s.t.prisma.connectorOffset.update({
+        where: { connectorId_topic_partition: { connectorId: id, topic: TOPIC, partition } },
+        data: { offset: o.first, pendingFirst: o.first, pendingLast: o.last },
+      });
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: p1.key }));
+    // Records that came after the crash: without the pending range they would join the rewritten
+    // object and give it another name, overlapping the first one.
+    const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const extra = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await extra.connect();
+    for (const partition of [0, 1])
+      await extra.send({
+        topic: TOPIC,
+        acks: -1,
+        messages: Array.from({ length: 40 }, (_, i) => ({
+          partition,
+          key: `x${i}`,
+          value: `x${partition}-${i}`,
+        })),
+      });
+    await extra.disconnect();
+    expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
+    await eventually('progress committed past the new records', 60_000, async () => {
+      const rows = await s.t.prisma.connectorOffset.findMany({
+        where: { connectorId: id, partition: { in: [0, 1] } },
+      });
+      return rows.every((r) => r.pendingFirst === null) &&
+        rows.find((r) => r.partition === 0)!.offset === p0.last + 41n &&
+        rows.find((r) => r.partition === 1)!.offset === p1.last + 41n
+        ? true
+        : undefined;
+    });
+    const after = await s3.objects(BUCKET);
+    const keys = after.map((o) => o.key);
+    expect(keys).toEqual(expect.arrayContaining(before.map((o) => o.key)));
+    expect(after.find((o) => o.key === p1.key)!.text).toBe(before.find((o) => o.key === p1.key)!.text);
+    const seen = new Set<string>();
+    for (const o of after)
+      for (const l of o.text.split('\n').filter(Boolean)) {
+        const { partition, offset } = JSON.parse(l) as Line;
+        expect(seen.has(`${partition}/${offset}`), `duplicate ${partition}/${offset} in ${o.key}`).toBe(
+          false,
+        );
+        seen.add(`${partition}/${offset}`);
+      }
+    expect(seen.size).toBe(before.reduce((n, o) => n + o.text.split('\n').filter(Boolean).length, 0) + 80);
+  }, 120_000);
 
   it('pauses without delivering, resumes where it stopped; a sink it cannot write to shows FAILED with the reason', async () => {
     const id = (await client.call('GET', `/v1/instances/${instanceId}/connectors`)).body.items[0].id;
