@@ -295,6 +295,9 @@ describe('S3 sink connector', () => {
       return t.state === 'FAILED' ? t : undefined;
     });
     expect(failed.reason).toMatch(/bucket does not exist/);
+    // Retried with backoff, it stays FAILED (the reason kept) while the sink refuses it.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await tasksOf(broken.body.id))[0]).toMatchObject({ state: 'FAILED', reason: failed.reason });
     expect((await client.call('GET', connectorPath(broken.body.id))).body.state).toBe('FAILED');
     expect((await client.call('DELETE', connectorPath(broken.body.id))).status).toBe(204);
   }, 180_000);

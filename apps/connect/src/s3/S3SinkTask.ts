@@ -3,7 +3,8 @@ import { gzip } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3SinkConfig, S3SinkSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
-import { type FetchedPartition, InstanceSource } from '../InstanceSource.js';
+import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
+import { instanceEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
 import { jsonLine, objectKey } from './objectLayout.js';
@@ -52,12 +53,8 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const bootstrap = await store.controlEndpoints(connector.instanceId);
-  if (bootstrap.length === 0) throw new Error('the instance has no running brokers');
-  const source = new InstanceSource(
-    connector.instanceId,
-    bootstrap,
-    ctx.adminSecret,
+  const source = new KafkaSource(
+    await instanceEndpoint(store, connector.instanceId, ctx.adminSecret),
     `fjord-connect-${connector.id}-${lease.task}`,
   );
   const labels = { instance: connector.instanceId, connector: connector.id, task: String(lease.task) };
@@ -99,6 +96,15 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
     }
     const stateOf = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
 
+    // RUNNING only once the sink took an object, or while there is nothing to write: a task that
+    // reads but cannot write stays FAILED with its reason through its retries.
+    let shownHealthy = false;
+    const showHealthy = () => {
+      if (shownHealthy) return;
+      shownHealthy = true;
+      ctx.healthy();
+    };
+
     const flush = async (s: PartitionState) => {
       const closed = s.buffer.take();
       const range = { first: closed.first, last: closed.last };
@@ -136,6 +142,7 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
         closed.lines.reduce((n, l) => n + l.length, 0),
       );
       ctx.metrics.objects.inc(labels);
+      showHealthy();
     };
 
     const absorb = async (f: FetchedPartition) => {
@@ -162,7 +169,6 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
       );
     };
 
-    let first = true;
     while (!signal.aborted) {
       const fetched = await source.fetch(
         states.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.position })),
@@ -172,10 +178,7 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
       for (const f of fetched) await absorb(f);
       const now = Date.now();
       for (const s of states) if (s.buffer.isDue(now)) await flush(s);
-      if (first) {
-        ctx.healthy();
-        first = false;
-      }
+      if (states.every((s) => s.buffer.isEmpty)) showHealthy();
     }
   } finally {
     await source.close();

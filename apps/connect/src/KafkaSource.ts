@@ -1,5 +1,5 @@
-import { instanceAdminCredential } from '@fjord/fleet';
 import { Consumer } from '@platformatic/kafka';
+import { CLIENT_DEFAULTS, type KafkaEndpoint } from './kafkaEndpoint.js';
 import type { SinkRecord } from './s3/objectLayout.js';
 
 export interface PartitionPosition {
@@ -22,23 +22,20 @@ const OFFSET_OUT_OF_RANGE = 1;
 const PARTITION_BYTES = 1024 * 1024;
 
 /**
- * Reads partitions of an instance as a Kafka client (@platformatic/kafka over the CONTROL listener,
- * as the control plane's SCRAM user): Fetch from each partition's leader at offsets the task keeps,
- * with no consumer group, since progress lives with the sink (docs/adr/0022-connector-runtime.md).
+ * Reads partitions of a cluster as a Kafka client (@platformatic/kafka): Fetch from each partition's
+ * leader at offsets the task keeps, with no consumer group, since progress lives with the connector
+ * (docs/adr/0022-connector-runtime.md).
  */
-export class InstanceSource {
+export class KafkaSource {
   private readonly consumer: Consumer;
 
-  constructor(instanceId: string, bootstrap: string[], adminSecret: string, clientId: string) {
-    const credential = instanceAdminCredential(instanceId, adminSecret);
+  constructor(endpoint: KafkaEndpoint, clientId: string) {
     this.consumer = new Consumer({
       clientId,
       groupId: clientId, // required by the client's options; never joined
-      bootstrapBrokers: bootstrap,
-      sasl: { mechanism: 'SCRAM-SHA-512', username: credential.username, password: credential.password },
-      connectTimeout: 5000,
-      requestTimeout: 30_000,
-      retries: 0,
+      bootstrapBrokers: endpoint.bootstrap,
+      ...endpoint.connection,
+      ...CLIENT_DEFAULTS,
     });
   }
 
