@@ -3,7 +3,7 @@ import { idSchema, ResourceName } from './ids.js';
 import { TopicName } from './topics.js';
 
 /** Connector types the runtime runs (docs/adr/0022-connector-runtime.md). */
-export const CONNECTOR_TYPES = ['s3-sink'] as const;
+export const CONNECTOR_TYPES = ['s3-sink', 'mirror'] as const;
 export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 
 /** What the owner asks for: tasks run, or stay stopped with their progress kept. */
@@ -80,6 +80,79 @@ export const S3SinkSecrets = z.strictObject({
 });
 export type S3SinkSecrets = z.infer<typeof S3SinkSecrets>;
 
+/** A topic name pattern: a regular expression matched against the whole name. */
+const TopicPattern = z
+  .string()
+  .min(1)
+  .max(249)
+  .refine((p) => {
+    try {
+      new RegExp(`^(?:${p})$`);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
+
+const HostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port')
+  .max(262);
+
+/**
+ * The mirror's source: any Kafka-compatible cluster (another Fjord instance's route or not), with
+ * SASL and TLS as its clients would use them. The target is the connector's own instance.
+ */
+export const MirrorConfig = z
+  .strictObject({
+    source: z.strictObject({
+      bootstrapServers: z.array(HostPort).min(1).max(32),
+      securityProtocol: z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']).default('PLAINTEXT'),
+      saslMechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
+      caPem: z
+        .string()
+        .max(64 * 1024)
+        .regex(/-----BEGIN CERTIFICATE-----/, 'PEM certificates')
+        .optional()
+        .describe("certificates to trust for the source's TLS (the system's when absent)"),
+    }),
+    topicsInclude: z
+      .array(TopicPattern)
+      .min(1)
+      .max(50)
+      .describe('regular expressions over whole topic names'),
+    topicsExclude: z.array(TopicPattern).max(50).default([]),
+    replicationFactor: z
+      .number()
+      .int()
+      .min(1)
+      .max(3)
+      .optional()
+      .describe("of the topics created on the target (the target's default when absent)"),
+  })
+  .superRefine((v, ctx) => {
+    const sasl = v.source.securityProtocol.startsWith('SASL_');
+    if (sasl && !v.source.saslMechanism)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'saslMechanism'],
+        message: `required with ${v.source.securityProtocol}`,
+      });
+    if (!sasl && v.source.saslMechanism)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'saslMechanism'],
+        message: `not used with ${v.source.securityProtocol}`,
+      });
+  });
+export type MirrorConfig = z.infer<typeof MirrorConfig>;
+
+export const MirrorSecrets = z.strictObject({
+  saslUsername: z.string().min(1).max(256).optional(),
+  saslPassword: z.string().min(1).max(1024).optional(),
+});
+export type MirrorSecrets = z.infer<typeof MirrorSecrets>;
+
 const tasksMax = z.number().int().min(1).max(L.maxTasks).default(1);
 
 export const CreateConnector = z.discriminatedUnion('type', [
@@ -90,12 +163,31 @@ export const CreateConnector = z.discriminatedUnion('type', [
     config: S3SinkConfig,
     secrets: S3SinkSecrets,
   }),
+  z
+    .strictObject({
+      name: ResourceName,
+      type: z.literal('mirror'),
+      tasksMax,
+      config: MirrorConfig,
+      secrets: MirrorSecrets.default({}),
+    })
+    .superRefine((v, ctx) => {
+      if (!v.config.source.securityProtocol.startsWith('SASL_')) return;
+      for (const k of ['saslUsername', 'saslPassword'] as const)
+        if (!v.secrets[k])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['secrets', k],
+            message: `required with ${v.config.source.securityProtocol}`,
+          });
+    }),
 ]);
 export type CreateConnector = z.infer<typeof CreateConnector>;
 
 /** Config and secrets schemas per type, for whoever reads a stored connector back (the connect worker). */
 export const CONNECTOR_SCHEMAS = {
   's3-sink': { config: S3SinkConfig, secrets: S3SinkSecrets },
+  mirror: { config: MirrorConfig, secrets: MirrorSecrets },
 } as const satisfies Record<ConnectorType, { config: z.ZodType; secrets: z.ZodType }>;
 
 export const ConnectorTask = z.object({
