@@ -302,3 +302,104 @@ describe('S3 sink connector', () => {
     expect((await client.call('DELETE', connectorPath(broken.body.id))).status).toBe(204);
   }, 180_000);
 });
+
+describe('mirror connector', () => {
+  it('copies the selected topics from another cluster: partitions, configs, keys, values, headers and timestamps', async () => {
+    const src = await client.call('POST', '/v1/instances', {
+      name: 'upstream',
+      zones: ['az-1'],
+      brokerCount: 1,
+    });
+    expect(src.status).toBe(202);
+    expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
+    const srcId: string = src.body.instance.id;
+    const srcBootstrap: string = (
+      await client.call('GET', `/v1/instances/${srcId}`)
+    ).body.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+    for (const body of [
+      { name: 'orders', partitions: 2, configs: { 'retention.ms': '3600000' } },
+      { name: 'scratch', partitions: 1 },
+    ]) {
+      const t = await client.call('POST', `/v1/instances/${srcId}/topics`, body);
+      expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+    }
+    const kafka = new kafkajs.Kafka({ brokers: [srcBootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const N = 300;
+    const base = Date.UTC(2026, 0, 1);
+    const produced = Array.from({ length: N }, (_, i) => ({
+      partition: i % 2,
+      key: `k${i}`,
+      value: `v${i}`,
+      timestamp: String(base + i),
+      headers: { trace: `t${i}`, origin: 'upstream' },
+    }));
+    await p.send({ topic: 'orders', acks: -1, messages: produced });
+    await p.send({ topic: 'scratch', acks: -1, messages: [{ value: 'not copied' }] });
+    await p.disconnect();
+
+    const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+      name: 'from-upstream',
+      type: 'mirror',
+      config: {
+        source: { bootstrapServers: srcBootstrap.split(',') },
+        topicsInclude: ['orders', 'scr.*'],
+        topicsExclude: ['scratch'],
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id: string = created.body.id;
+    await eventually('every record mirrored', 120_000, async () =>
+      (await deliveredOf(id)) === N ? true : undefined,
+    );
+
+    const topics = (await client.call('GET', `/v1/instances/${instanceId}/topics`)).body.items as {
+      name: string;
+      partitions: number;
+      configs: Record<string, string>;
+    }[];
+    expect(topics.map((t) => t.name)).not.toContain('scratch');
+    expect(topics.find((t) => t.name === 'orders')).toMatchObject({
+      partitions: 2,
+      configs: { 'retention.ms': '3600000' },
+    });
+
+    const target = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = target.consumer({ groupId: 'mirror-check' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+    const got: {
+      partition: number;
+      offset: string;
+      key: string;
+      value: string;
+      timestamp: string;
+      headers: Record<string, string>;
+    }[] = [];
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        got.push({
+          partition,
+          offset: message.offset,
+          key: String(message.key),
+          value: String(message.value),
+          timestamp: message.timestamp,
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        });
+      },
+    });
+    await eventually('target consumed', 60_000, async () => (got.length >= N ? true : undefined));
+    await consumer.disconnect();
+    expect(got).toHaveLength(N);
+    for (const partition of [0, 1]) {
+      const want = produced.filter((m) => m.partition === partition);
+      const have = got
+        .filter((m) => m.partition === partition)
+        .sort((a, b) => Number(a.offset) - Number(b.offset));
+      expect(have.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers }))).toEqual(
+        want.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers })),
+      );
+    }
+  }, 300_000);
+});

@@ -62,6 +62,50 @@ describe('connectors over REST', () => {
     expect((await owner.client.call('GET', base())).body.items).toEqual([]);
   });
 
+  it('checks a mirror source: SASL needs a mechanism and credentials, patterns must be regular expressions', async () => {
+    const mirror = (config: object, secrets?: object) =>
+      owner.client.call('POST', base(), {
+        name: 'copy',
+        type: 'mirror',
+        config: { source: { bootstrapServers: ['10.0.0.1:9092'] }, topicsInclude: ['orders.*'], ...config },
+        ...(secrets ? { secrets } : {}),
+      });
+    let r = await mirror({ source: { bootstrapServers: ['10.0.0.1:9092'], securityProtocol: 'SASL_SSL' } });
+    expect(r.status).toBe(400);
+    // Every missing piece at once.
+    expect(fieldsOf(r).sort()).toEqual([
+      '/config/source/saslMechanism',
+      '/secrets/saslPassword',
+      '/secrets/saslUsername',
+    ]);
+    r = await mirror({
+      source: {
+        bootstrapServers: ['10.0.0.1:9092'],
+        securityProtocol: 'SASL_SSL',
+        saslMechanism: 'SCRAM-SHA-512',
+      },
+    });
+    expect(fieldsOf(r).sort()).toEqual(['/secrets/saslPassword', '/secrets/saslUsername']);
+    r = await mirror({ topicsInclude: ['orders[('] });
+    expect(fieldsOf(r)).toEqual(['/config/topicsInclude/0']);
+    r = await mirror({ source: { bootstrapServers: ['no-port'] } });
+    expect(fieldsOf(r)).toEqual(['/config/source/bootstrapServers/0']);
+    r = await mirror(
+      {
+        source: {
+          bootstrapServers: ['10.0.0.1:9096'],
+          securityProtocol: 'SASL_SSL',
+          saslMechanism: 'SCRAM-SHA-512',
+        },
+      },
+      { saslUsername: 'u', saslPassword: 'mirror-secret' },
+    );
+    expect(r.status).toBe(201);
+    expect(r.body.secretsSet).toEqual(['saslPassword', 'saslUsername']);
+    expect(JSON.stringify(r.body)).not.toContain('mirror-secret');
+    expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
+  });
+
   it('creates with defaults filled in, never returns a secret, and refuses a second of the same name', async () => {
     const r = await owner.client.call('POST', base(), { ...sink, tasksMax: 2 });
     expect(r.status).toBe(201);
