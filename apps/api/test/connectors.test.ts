@@ -174,6 +174,31 @@ describe('connectors over REST', () => {
     );
   });
 
+  it("offsets are set only while paused with every task stopped, for the connector's topics", async () => {
+    const id = (await owner.client.call('GET', base())).body.items[0].id;
+    const offsets = `${base()}/${id}/offsets`;
+    const body = { partitions: [{ topic: 'events', partition: 1, offset: 42 }] };
+    let r = await owner.client.call('PUT', offsets, body);
+    expect(r.status).toBe(409);
+    expect(r.body.detail).toMatch(/pause/);
+    expect((await owner.client.call('POST', `${base()}/${id}/pause`)).status).toBe(200);
+    r = await owner.client.call('PUT', offsets, {
+      partitions: [{ topic: 'other', partition: 0, offset: 1 }],
+    });
+    expect(fieldsOf(r)).toEqual(['/partitions/0/topic']);
+    r = await owner.client.call('PUT', offsets, {
+      partitions: [{ topic: 'events', partition: 0, offset: -1 }],
+    });
+    expect(fieldsOf(r)).toEqual(['/partitions/0/offset']);
+    r = await owner.client.call('PUT', offsets, body);
+    expect(r.status).toBe(200);
+    expect(r.body.partitions).toEqual([
+      expect.objectContaining({ topic: 'events', partition: 1, offset: 42 }),
+    ]);
+    expect((await owner.client.call('GET', offsets)).body.partitions[0].offset).toBe(42);
+    expect((await owner.client.call('POST', `${base()}/${id}/resume`)).status).toBe(200);
+  });
+
   it('another tenant sees no connector; the connector actions are in the catalogue', async () => {
     const id = (await owner.client.call('GET', base())).body.items[0].id;
     const other = await t.tenant('stranger');

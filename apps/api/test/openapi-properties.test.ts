@@ -395,6 +395,9 @@ describe('tenant isolation across every route', () => {
       },
       'PATCH /v1/instances/{instanceId}/alarm-policies/{alarmPolicyId}': { muted: true },
       'POST /v1/instances/{instanceId}/connectors': { ...sinkBody, name: 'sneaky' },
+      'PUT /v1/instances/{instanceId}/connectors/{connectorId}/offsets': {
+        partitions: [{ topic: 'orders', partition: 0, offset: 0 }],
+      },
     };
     // The same names, and ids of the same kinds that exist nowhere.
     const missingIds: Record<string, string> = {

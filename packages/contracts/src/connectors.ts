@@ -229,6 +229,21 @@ export const ConnectorOffsets = z.object({
   ),
 });
 
+/** New committed offsets (the connector must be paused, its tasks stopped); pending ranges are dropped. */
+export const PutConnectorOffsets = z.strictObject({
+  partitions: z
+    .array(
+      z.strictObject({
+        topic: TopicName,
+        partition: z.number().int().min(0).max(100_000),
+        offset: z.number().int().min(0).describe('next offset to deliver'),
+      }),
+    )
+    .min(1)
+    .max(10_000),
+});
+export type PutConnectorOffsets = z.infer<typeof PutConnectorOffsets>;
+
 /** A connector's overall state, from its tasks': a failure shows first, then work in progress. */
 export function connectorStateOf(
   desired: z.infer<typeof ConnectorDesiredState>,

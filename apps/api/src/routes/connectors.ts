@@ -5,6 +5,7 @@ import {
   idSchema,
   instanceId,
   newId,
+  PutConnectorOffsets,
   pageOf,
 } from '@fjord/contracts';
 import type { Prisma } from '@fjord/db';
@@ -281,6 +282,74 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         'kafka:DescribeConnector',
       );
       const rows = await prisma.connectorOffset.findMany({ where: { connectorId: row.id } });
+      return connectorOffsetsView(row.id, rows);
+    },
+  );
+
+  app.put(
+    '/v1/instances/:instanceId/connectors/:connectorId/offsets',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary:
+          'Set committed offsets (pause first and wait for its tasks to show PAUSED); resume to go on from them',
+        params: Params,
+        headers: IfMatch,
+        body: PutConnectorOffsets,
+        response: { 200: ConnectorOffsets, ...problems(409, 412) },
+      },
+    },
+    async (req) => {
+      const p = requirePrincipal(req);
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:ModifyConnector',
+      );
+      checkIfMatch(req.headers['if-match'], row.version);
+      // A running task would commit over the new offsets: only stopped tasks (PAUSED is set by the
+      // worker after the task has ended) let them stand.
+      if (
+        row.desiredState !== 'PAUSED' ||
+        row.tasks.some((t) => t.state !== 'PAUSED' && t.state !== 'UNASSIGNED')
+      )
+        throw new ApiProblem('conflict', 'pause the connector and wait until its tasks show PAUSED');
+      const config = row.config as { topics?: string[]; topicsInclude?: string[] };
+      const unknown = req.body.partitions.findIndex((x) => config.topics && !config.topics.includes(x.topic));
+      if (unknown >= 0)
+        throw new ApiProblem('validation_failed', 'not a topic of this connector', {
+          errors: [
+            {
+              path: `/partitions/${unknown}/topic`,
+              message: "not in the connector's topics",
+              code: 'invalid_value',
+            },
+          ],
+        });
+      const rows = await prisma.$transaction(async (tx) => {
+        const r = await tx.connector.updateMany({
+          where: { id: row.id, version: row.version, desiredState: 'PAUSED' },
+          data: { version: { increment: 1 } },
+        });
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the connector changed meanwhile; fetch it again');
+        for (const x of req.body.partitions)
+          await tx.connectorOffset.upsert({
+            where: {
+              connectorId_topic_partition: { connectorId: row.id, topic: x.topic, partition: x.partition },
+            },
+            create: { connectorId: row.id, topic: x.topic, partition: x.partition, offset: BigInt(x.offset) },
+            update: { offset: BigInt(x.offset), pendingFirst: null, pendingLast: null },
+          });
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'PutConnectorOffsets',
+          resource: `instance/${ins.id}/connector/${row.name}`,
+          details: req.body,
+        });
+        return tx.connectorOffset.findMany({ where: { connectorId: row.id } });
+      });
       return connectorOffsetsView(row.id, rows);
     },
   );
