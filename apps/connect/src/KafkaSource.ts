@@ -104,6 +104,7 @@ export class KafkaSource {
             if (p.errorCode === OFFSET_OUT_OF_RANGE) {
               // Retention removed what was not yet delivered: resume at the log start, as a sink
               // with auto.offset.reset=earliest does. Anything past the end is not ours to skip to.
+              // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
               const next = p.logStartOffset > asked.offset ? p.logStartOffset : asked.offset;
               out.push({
                 topic,
