@@ -8,6 +8,7 @@ bash infra/setup.sh
 bash infra/ensure-postgres.sh
 bash infra/ensure-redis.sh
 bash infra/ensure-monitoring.sh
+bash infra/ensure-s3.sh
 npm run --silent db:migrate
 
 state=.service
@@ -68,6 +69,13 @@ FJORD_API_PORT=$API_PORT node apps/api/dist/main.js >>"$state/logs/api.log" 2>&1
 pids+=($!)
 node apps/worker/dist/main.js >>"$state/logs/worker.log" 2>&1 &
 pids+=($!)
+# Connector workers (ADR 0022): tasks are leased in PostgreSQL, so any number may run; two show
+# tasks moving when one stops.
+for i in 1 2; do
+  FJORD_CONNECT_WORKER_ID=connect-$i FJORD_CONNECT_METRICS_PORT=$((9110 + i)) \
+    node apps/connect/dist/main.js >>"$state/logs/connect-$i.log" 2>&1 &
+  pids+=($!)
+done
 node packages/monitoring/dist/cli/runStack.js >>"$state/logs/monitoring.log" 2>&1 &
 pids+=($!)
 
@@ -77,5 +85,6 @@ for _ in $(seq 1 80); do
 done
 FJORD_BOOTSTRAP_FILE="$state/bootstrap.json" node apps/api/dist/cli/bootstrap.js "http://127.0.0.1:$API_PORT" "${zones[@]}"
 echo "prometheus: $FJORD_PROMETHEUS_URL   alertmanager: http://127.0.0.1:$FJORD_ALERTMANAGER_PORT"
+echo "s3 (connectors' object storage, s3rver): http://127.0.0.1:${FJORD_S3_PORT:-4568}  bucket fjord-sink, key S3RVER / S3RVER"
 echo "logs: $state/logs/   (Ctrl-C stops the service; brokers keep running)"
 wait

@@ -324,8 +324,18 @@ describe('tenant isolation across every route', () => {
         threshold: 10,
       })
     ).body;
+    const sinkBody = {
+      name: 'archive',
+      type: 's3-sink',
+      config: { topics: ['orders'], bucket: 'archive' },
+      secrets: { accessKeyId: 'a', secretAccessKey: 'b' },
+    };
+    const connector = (
+      await owner.client.call('POST', `/v1/instances/${ins.instance.id}/connectors`, sinkBody)
+    ).body;
     const ids: Record<string, string> = {
       instanceId: ins.instance.id,
+      connectorId: connector.id,
       metric: 'instance.bytes_in',
       alarmPolicyId: alarm.id,
       channelId: channel.id,
@@ -384,12 +394,17 @@ describe('tenant isolation across every route', () => {
         threshold: 1,
       },
       'PATCH /v1/instances/{instanceId}/alarm-policies/{alarmPolicyId}': { muted: true },
+      'POST /v1/instances/{instanceId}/connectors': { ...sinkBody, name: 'sneaky' },
+      'PUT /v1/instances/{instanceId}/connectors/{connectorId}/offsets': {
+        partitions: [{ topic: 'orders', partition: 0, offset: 0 }],
+      },
     };
     // The same names, and ids of the same kinds that exist nowhere.
     const missingIds: Record<string, string> = {
       ...ids,
       instanceId: newId('instance'),
       alarmPolicyId: newId('alarmPolicy'),
+      connectorId: newId('connector'),
       channelId: newId('notificationChannel'),
       operationId: newId('operation'),
       subAccountId: newId('subAccount'),
@@ -429,6 +444,7 @@ describe('tenant isolation across every route', () => {
           ins.instance.id,
           ins.operation.id,
           alarm.id,
+          connector.id,
           channel.id,
           sub.id,
           pol.id,

@@ -81,7 +81,10 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord alarms mute INSTANCE ID | unmute INSTANCE ID | enable INSTANCE ID | disable INSTANCE ID
   fjord autoscaling set INSTANCE --min-brokers N --max-brokers N --min-bandwidth MBPS --max-bandwidth MBPS
                [--target-bandwidth PERCENT] [--target-disk PERCENT] [--hold SECONDS] [--cooldown SECONDS] [--disabled]
-  fjord autoscaling get INSTANCE | delete INSTANCE | recommend INSTANCE   (what it would do now, and why)`;
+  fjord autoscaling get INSTANCE | delete INSTANCE | recommend INSTANCE   (what it would do now, and why)
+  fjord connectors create INSTANCE --json '{"name":…,"type":"s3-sink"|"mirror","config":{…},"secrets":{…}}'
+  fjord connectors list INSTANCE | get INSTANCE ID | offsets INSTANCE ID | delete INSTANCE ID
+  fjord connectors pause INSTANCE ID | resume INSTANCE ID | restart INSTANCE ID`;
 
 function configs(args: ParsedArgs): Record<string, string> | undefined {
   const v = flag(args, 'config');
@@ -323,6 +326,39 @@ export function toRequest(args: ParsedArgs): ApiRequest {
         path: `/v1/instances/${enc(need(a, 'an instance id'))}/autoscaling-policy/recommendation`,
         wait: false,
       };
+    case 'connectors create': {
+      const json = requiredFlag(args, 'json');
+      let body: unknown;
+      try {
+        body = JSON.parse(json);
+      } catch {
+        throw new UsageError('--json must be a JSON object (the connector: name, type, config, secrets)');
+      }
+      return {
+        method: 'POST',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/connectors`,
+        body,
+        wait: false,
+      };
+    }
+    case 'connectors list':
+      return {
+        method: 'GET',
+        path: `/v1/instances/${enc(need(a, 'an instance id'))}/connectors`,
+        wait: false,
+      };
+    case 'connectors get':
+    case 'connectors offsets':
+    case 'connectors delete':
+    case 'connectors pause':
+    case 'connectors resume':
+    case 'connectors restart': {
+      const one = `/v1/instances/${enc(need(a, 'an instance id'))}/connectors/${enc(need(b, 'a connector id'))}`;
+      if (verb === 'get') return { method: 'GET', path: one, wait: false };
+      if (verb === 'offsets') return { method: 'GET', path: `${one}/offsets`, wait: false };
+      if (verb === 'delete') return { method: 'DELETE', path: one, wait: false };
+      return { method: 'POST', path: `${one}/${verb}`, wait: false };
+    }
     default:
       throw new UsageError(USAGE);
   }

@@ -4,6 +4,27 @@ import { parseArgs, toRequest, UsageError } from '../src/args.js';
 const req = (s: string) => toRequest(parseArgs(s.split(' ')));
 
 describe('fjord CLI commands map to REST calls', () => {
+  it('connectors: create from JSON, transitions and offsets', () => {
+    const body = { name: 'archive', type: 's3-sink', config: { topics: ['t'], bucket: 'b' } };
+    expect(toRequest(parseArgs(['connectors', 'create', 'ins-1', '--json', JSON.stringify(body)]))).toEqual({
+      method: 'POST',
+      path: '/v1/instances/ins-1/connectors',
+      body,
+      wait: false,
+    });
+    expect(req('connectors pause ins-1 con-1')).toMatchObject({
+      method: 'POST',
+      path: '/v1/instances/ins-1/connectors/con-1/pause',
+    });
+    expect(req('connectors offsets ins-1 con-1')).toMatchObject({
+      method: 'GET',
+      path: '/v1/instances/ins-1/connectors/con-1/offsets',
+    });
+    expect(req('connectors delete ins-1 con-1')).toMatchObject({ method: 'DELETE' });
+    expect(() => req('connectors create ins-1 --json {nope')).toThrow(/JSON object/);
+    expect(() => req('connectors get ins-1')).toThrow(/connector id/);
+  });
+
   it('instances create', () => {
     expect(req('instances create --name orders --zones az-1,az-2,az-3 --brokers 3 --wait')).toEqual({
       method: 'POST',

@@ -14,6 +14,7 @@ export const ID_PREFIX = {
   alarmEvent: 'alev',
   notificationChannel: 'nch',
   notification: 'ntf',
+  connector: 'con',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -3,6 +3,7 @@ export * from './actions.js';
 export * from './audit.js';
 export * from './auditChain.js';
 export * from './autoscaling.js';
+export * from './connectors.js';
 export * from './identity.js';
 export * from './ids.js';
 export * from './instances.js';

@@ -19,6 +19,7 @@ import { authRoutes } from './auth.js';
 import { autoscalingRoutes } from './autoscaling.js';
 import { channelRoutes } from './channels.js';
 import type { RouteDeps } from './common.js';
+import { connectorRoutes } from './connectors.js';
 import { grantRoutes } from './grants.js';
 import { groupRoutes } from './groups.js';
 import { instanceAccessRoutes } from './instanceAccess.js';
@@ -89,5 +90,6 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(alarmRoutes, { prisma, pool, access });
     await authed.register(autoscalingRoutes, { prisma, pool, access, ...(metrics ? { metrics } : {}) });
     await authed.register(channelRoutes, { prisma, access, adminSecret });
+    await authed.register(connectorRoutes, { prisma, pool, access, adminSecret });
   });
 };

@@ -1,0 +1,356 @@
+import {
+  Connector,
+  ConnectorOffsets,
+  CreateConnector,
+  idSchema,
+  instanceId,
+  newId,
+  PutConnectorOffsets,
+  pageOf,
+} from '@fjord/contracts';
+import type { Prisma } from '@fjord/db';
+import { seal } from '@fjord/fleet';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import { requirePrincipal } from '../auth/requirePrincipal.js';
+import { checkIfMatch, etagOf } from '../http/etag.js';
+import { ApiProblem, notFound } from '../problem.js';
+import { recordAudit } from '../services/audit.js';
+import { connectorOffsetsView, connectorView } from '../views/connectorViews.js';
+import { problems, type RouteDeps } from './common.js';
+import { loadInstance } from './instances.js';
+
+const InstanceParams = z.object({ instanceId });
+const Params = z.object({ instanceId, connectorId: idSchema('connector') });
+const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
+
+export type ConnectorRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'adminSecret'>;
+
+type Action = 'kafka:DescribeConnector' | 'kafka:ModifyConnector' | 'kafka:DeleteConnector';
+
+/**
+ * Connectors of an instance (docs/adr/0022-connector-runtime.md). Changes are rows only: connect
+ * workers notice them on their next lease round, so every change is instant (no operation).
+ */
+export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = async (app, deps) => {
+  const { prisma, access } = deps;
+  const withTasks = { tasks: true } as const;
+
+  const load = async (p: Principal, insId: string, connectorId: string, action: Action) => {
+    const ins = await loadInstance(deps, access, p, insId, action);
+    const row = await prisma.connector.findFirst({
+      where: { id: connectorId, instanceId: ins.id },
+      include: withTasks,
+    });
+    if (!row) throw notFound('connector');
+    return { ins, row };
+  };
+
+  /** Applies `data` under If-Match and the row's version, audits it, answers the new resource. */
+  const change = async (
+    p: Principal,
+    params: z.infer<typeof Params>,
+    ifMatch: string | undefined,
+    action: string,
+    data: (row: { desiredState: string }) => Prisma.ConnectorUpdateManyMutationInput | null,
+    taskData: (row: { desiredState: string }) => Prisma.ConnectorTaskUpdateManyMutationInput | null = () =>
+      null,
+  ) => {
+    const { ins, row } = await load(p, params.instanceId, params.connectorId, 'kafka:ModifyConnector');
+    checkIfMatch(ifMatch, row.version);
+    const update = data(row);
+    // Asking for the state it has: 200, nothing changes (ADR 0017).
+    if (!update) return row;
+    return prisma.$transaction(async (tx) => {
+      const r = await tx.connector.updateMany({
+        where: { id: row.id, version: row.version },
+        data: { ...update, version: { increment: 1 } },
+      });
+      if (r.count === 0)
+        throw new ApiProblem('precondition_failed', 'the connector changed meanwhile; fetch it again');
+      const tasks = taskData(row);
+      if (tasks) await tx.connectorTask.updateMany({ where: { connectorId: row.id }, data: tasks });
+      await recordAudit(tx, p, {
+        accountId: ins.accountId,
+        action,
+        resource: `instance/${ins.id}/connector/${row.name}`,
+      });
+      return tx.connector.findUniqueOrThrow({ where: { id: row.id }, include: withTasks });
+    });
+  };
+
+  app.post(
+    '/v1/instances/:instanceId/connectors',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary: 'Create a connector; its tasks start on connect workers (secrets are write-only)',
+        params: InstanceParams,
+        body: CreateConnector,
+        response: { 201: Connector, ...problems(409) },
+      },
+    },
+    async (req, reply) => {
+      const p = requirePrincipal(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:CreateConnector');
+      const body = req.body;
+      const taken = () =>
+        new ApiProblem('name_taken', `a connector named ${body.name} exists on this instance`, {
+          errors: [{ path: '/name', message: 'taken', code: 'name_taken' }],
+        });
+      if (await prisma.connector.findFirst({ where: { instanceId: ins.id, name: body.name } })) throw taken();
+      const id = newId('connector');
+      const row = await prisma
+        .$transaction(async (tx) => {
+          const created = await tx.connector.create({
+            data: {
+              id,
+              instanceId: ins.id,
+              accountId: ins.accountId,
+              name: body.name,
+              type: body.type,
+              tasksMax: body.tasksMax,
+              config: body.config,
+              sealedSecrets: seal(JSON.stringify(body.secrets), deps.adminSecret),
+              secretNames: Object.keys(body.secrets).sort(),
+              tasks: { create: Array.from({ length: body.tasksMax }, (_, task) => ({ task })) },
+            },
+            include: withTasks,
+          });
+          await recordAudit(tx, p, {
+            accountId: ins.accountId,
+            action: 'CreateConnector',
+            resource: `instance/${ins.id}/connector/${body.name}`,
+            // Never the secrets: only which were given.
+            details: { type: body.type, tasksMax: body.tasksMax, config: body.config },
+          });
+          return created;
+        })
+        .catch((e: unknown) => {
+          if ((e as { code?: string }).code === 'P2002') throw taken();
+          throw e;
+        });
+      reply.code(201).header('etag', etagOf(row.version));
+      return connectorView(row);
+    },
+  );
+
+  app.get(
+    '/v1/instances/:instanceId/connectors',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary: "List the instance's connectors with their tasks' states",
+        params: InstanceParams,
+        response: { 200: pageOf(Connector), ...problems() },
+      },
+    },
+    async (req) => {
+      const p = requirePrincipal(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:ListConnectors');
+      const rows = await prisma.connector.findMany({
+        where: { instanceId: ins.id },
+        include: withTasks,
+        orderBy: { id: 'asc' },
+      });
+      return { items: rows.map(connectorView), nextCursor: null };
+    },
+  );
+
+  app.get(
+    '/v1/instances/:instanceId/connectors/:connectorId',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary:
+          'Get a connector: config (no secrets), state and per-task state with the reason of a failure',
+        params: Params,
+        response: { 200: Connector, ...problems() },
+      },
+    },
+    async (req, reply) => {
+      const { row } = await load(
+        requirePrincipal(req),
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:DescribeConnector',
+      );
+      reply.header('etag', etagOf(row.version));
+      return connectorView(row);
+    },
+  );
+
+  const transition = (
+    path: 'pause' | 'resume' | 'restart',
+    summary: string,
+    action: string,
+    data: (row: { desiredState: string }) => Prisma.ConnectorUpdateManyMutationInput | null,
+    taskData?: (row: { desiredState: string }) => Prisma.ConnectorTaskUpdateManyMutationInput | null,
+  ) =>
+    app.post(
+      `/v1/instances/:instanceId/connectors/:connectorId/${path}`,
+      {
+        schema: {
+          tags: ['connectors'],
+          summary,
+          params: Params,
+          headers: IfMatch,
+          response: { 200: Connector, ...problems(412) },
+        },
+      },
+      async (req, reply) => {
+        const row = await change(
+          requirePrincipal(req),
+          req.params,
+          req.headers['if-match'],
+          action,
+          data,
+          taskData,
+        );
+        reply.header('etag', etagOf(row.version));
+        return connectorView(row);
+      },
+    );
+
+  transition(
+    'pause',
+    'Pause: tasks stop after their current step and keep their progress',
+    'PauseConnector',
+    (r) => (r.desiredState === 'PAUSED' ? null : { desiredState: 'PAUSED' }),
+  );
+  transition('resume', 'Resume a paused connector where it stopped', 'ResumeConnector', (r) =>
+    r.desiredState === 'RUNNING' ? null : { desiredState: 'RUNNING' },
+  );
+  transition(
+    'restart',
+    'Restart every task from its committed progress (clears failures)',
+    'RestartConnector',
+    () => ({ generation: { increment: 1 } }),
+    () => ({ reason: null }),
+  );
+
+  app.delete(
+    '/v1/instances/:instanceId/connectors/:connectorId',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary: 'Delete a connector with its progress; its tasks stop on their next lease round',
+        params: Params,
+        headers: IfMatch,
+        response: { 204: z.null(), ...problems(412) },
+      },
+    },
+    async (req, reply) => {
+      const p = requirePrincipal(req);
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:DeleteConnector',
+      );
+      checkIfMatch(req.headers['if-match'], row.version);
+      await prisma.$transaction(async (tx) => {
+        const r = await tx.connector.deleteMany({ where: { id: row.id, version: row.version } });
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the connector changed meanwhile; fetch it again');
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'DeleteConnector',
+          resource: `instance/${ins.id}/connector/${row.name}`,
+        });
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/instances/:instanceId/connectors/:connectorId/offsets',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary: 'Committed progress per partition: every record before `offset` is in the sink',
+        params: Params,
+        response: { 200: ConnectorOffsets, ...problems() },
+      },
+    },
+    async (req) => {
+      const { row } = await load(
+        requirePrincipal(req),
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:DescribeConnector',
+      );
+      const rows = await prisma.connectorOffset.findMany({ where: { connectorId: row.id } });
+      return connectorOffsetsView(row.id, rows);
+    },
+  );
+
+  app.put(
+    '/v1/instances/:instanceId/connectors/:connectorId/offsets',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary:
+          'Set committed offsets (pause first and wait for its tasks to show PAUSED); resume to go on from them',
+        params: Params,
+        headers: IfMatch,
+        body: PutConnectorOffsets,
+        response: { 200: ConnectorOffsets, ...problems(409, 412) },
+      },
+    },
+    async (req) => {
+      const p = requirePrincipal(req);
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:ModifyConnector',
+      );
+      checkIfMatch(req.headers['if-match'], row.version);
+      // A running task would commit over the new offsets: only stopped tasks (PAUSED is set by the
+      // worker after the task has ended) let them stand.
+      if (
+        row.desiredState !== 'PAUSED' ||
+        row.tasks.some((t) => t.state !== 'PAUSED' && t.state !== 'UNASSIGNED')
+      )
+        throw new ApiProblem('conflict', 'pause the connector and wait until its tasks show PAUSED');
+      const config = row.config as { topics?: string[]; topicsInclude?: string[] };
+      const unknown = req.body.partitions.findIndex((x) => config.topics && !config.topics.includes(x.topic));
+      if (unknown >= 0)
+        throw new ApiProblem('validation_failed', 'not a topic of this connector', {
+          errors: [
+            {
+              path: `/partitions/${unknown}/topic`,
+              message: "not in the connector's topics",
+              code: 'invalid_value',
+            },
+          ],
+        });
+      const rows = await prisma.$transaction(async (tx) => {
+        const r = await tx.connector.updateMany({
+          where: { id: row.id, version: row.version, desiredState: 'PAUSED' },
+          data: { version: { increment: 1 } },
+        });
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the connector changed meanwhile; fetch it again');
+        for (const x of req.body.partitions)
+          await tx.connectorOffset.upsert({
+            where: {
+              connectorId_topic_partition: { connectorId: row.id, topic: x.topic, partition: x.partition },
+            },
+            create: { connectorId: row.id, topic: x.topic, partition: x.partition, offset: BigInt(x.offset) },
+            update: { offset: BigInt(x.offset), pendingFirst: null, pendingLast: null },
+          });
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'PutConnectorOffsets',
+          resource: `instance/${ins.id}/connector/${row.name}`,
+          details: req.body,
+        });
+        return tx.connectorOffset.findMany({ where: { connectorId: row.id } });
+      });
+      return connectorOffsetsView(row.id, rows);
+    },
+  );
+};

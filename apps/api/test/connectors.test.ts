@@ -1,0 +1,219 @@
+import { type RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Connectors as REST resources (no connect worker here: the runtime is test/e2e/connectors.test.ts).
+ * Strict bodies, write-only secrets, state changes as If-Match'ed transitions, audit, isolation.
+ */
+let t: TestApi;
+let owner: { client: RestClient; accountId: string };
+let instanceId: string;
+const base = () => `/v1/instances/${instanceId}/connectors`;
+
+const sink = {
+  name: 'archive',
+  type: 's3-sink',
+  config: { topics: ['events'], bucket: 'archive', endpoint: 'http://127.0.0.1:9', forcePathStyle: true },
+  secrets: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'do-not-return-me' },
+};
+
+beforeAll(async () => {
+  t = await startTestApi();
+  const operator = await t.operator();
+  expect(
+    (await operator.call('PUT', '/v1/zones/az-1', { capacity: 10, agentUrl: 'http://127.0.0.1:1' })).status,
+  ).toBe(200);
+  owner = await t.tenant('movers');
+  const created = await owner.client.call('POST', '/v1/instances', {
+    name: 'src',
+    zones: ['az-1'],
+    brokerCount: 1,
+  });
+  expect(created.status).toBe(202);
+  instanceId = created.body.instance.id;
+});
+afterAll(() => t?.close());
+
+const fieldsOf = (r: { status: number; headers: Headers; body: { errors?: { path: string }[] } }) => {
+  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  return (r.body.errors ?? []).map((e) => e.path);
+};
+
+describe('connectors over REST', () => {
+  it('refuses bad bodies with 400 naming the field, and creates nothing', async () => {
+    const post = (body: object) => owner.client.call('POST', base(), body);
+    let r = await post({ ...sink, config: { ...sink.config, bukket: 'x' } });
+    expect(r.status).toBe(400);
+    expect(fieldsOf(r)).toEqual(['/config/bukket']);
+    expect(r.body.errors[0].code).toBe('unknown_field');
+    r = await post({ ...sink, config: { ...sink.config, bucket: 'Not_A_Bucket' } });
+    expect(fieldsOf(r)).toEqual(['/config/bucket']);
+    r = await post({ ...sink, config: { ...sink.config, topics: ['__consumer_offsets'] } });
+    expect(fieldsOf(r)).toEqual(['/config/topics/0']);
+    r = await post({ ...sink, config: { ...sink.config, rollSeconds: 0 } });
+    expect(fieldsOf(r)).toEqual(['/config/rollSeconds']);
+    r = await post({ ...sink, secrets: { accessKeyId: 'a' } });
+    expect(fieldsOf(r)).toEqual(['/secrets/secretAccessKey']);
+    r = await post({ ...sink, tasksMax: 17 });
+    expect(fieldsOf(r)).toEqual(['/tasksMax']);
+    r = await post({ ...sink, type: 'ftp-sink' });
+    expect(r.status).toBe(400);
+    expect(fieldsOf(r)).toEqual(['/type']);
+    expect((await owner.client.call('GET', base())).body.items).toEqual([]);
+  });
+
+  it('checks a mirror source: SASL needs a mechanism and credentials, patterns must be regular expressions', async () => {
+    const mirror = (config: object, secrets?: object) =>
+      owner.client.call('POST', base(), {
+        name: 'copy',
+        type: 'mirror',
+        config: { source: { bootstrapServers: ['10.0.0.1:9092'] }, topicsInclude: ['orders.*'], ...config },
+        ...(secrets ? { secrets } : {}),
+      });
+    let r = await mirror({ source: { bootstrapServers: ['10.0.0.1:9092'], securityProtocol: 'SASL_SSL' } });
+    expect(r.status).toBe(400);
+    // Every missing piece at once.
+    expect(fieldsOf(r).sort()).toEqual([
+      '/config/source/saslMechanism',
+      '/secrets/saslPassword',
+      '/secrets/saslUsername',
+    ]);
+    r = await mirror({
+      source: {
+        bootstrapServers: ['10.0.0.1:9092'],
+        securityProtocol: 'SASL_SSL',
+        saslMechanism: 'SCRAM-SHA-512',
+      },
+    });
+    expect(fieldsOf(r).sort()).toEqual(['/secrets/saslPassword', '/secrets/saslUsername']);
+    r = await mirror({ topicsInclude: ['orders[('] });
+    expect(fieldsOf(r)).toEqual(['/config/topicsInclude/0']);
+    r = await mirror({ source: { bootstrapServers: ['no-port'] } });
+    expect(fieldsOf(r)).toEqual(['/config/source/bootstrapServers/0']);
+    r = await mirror(
+      {
+        source: {
+          bootstrapServers: ['10.0.0.1:9096'],
+          securityProtocol: 'SASL_SSL',
+          saslMechanism: 'SCRAM-SHA-512',
+        },
+      },
+      { saslUsername: 'u', saslPassword: 'mirror-secret' },
+    );
+    expect(r.status).toBe(201);
+    expect(r.body.secretsSet).toEqual(['saslPassword', 'saslUsername']);
+    expect(JSON.stringify(r.body)).not.toContain('mirror-secret');
+    expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
+  });
+
+  it('creates with defaults filled in, never returns a secret, and refuses a second of the same name', async () => {
+    const r = await owner.client.call('POST', base(), { ...sink, tasksMax: 2 });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({
+      name: 'archive',
+      type: 's3-sink',
+      tasksMax: 2,
+      desiredState: 'RUNNING',
+      state: 'UNASSIGNED',
+      secretsSet: ['accessKeyId', 'secretAccessKey'],
+      config: { prefix: '', region: 'us-east-1', format: 'jsonl.gz', rollSeconds: 600 },
+    });
+    expect(r.body.tasks.map((x: { task: number; state: string }) => [x.task, x.state])).toEqual([
+      [0, 'UNASSIGNED'],
+      [1, 'UNASSIGNED'],
+    ]);
+    const id = r.body.id;
+    for (const read of [
+      r,
+      await owner.client.call('GET', `${base()}/${id}`),
+      await owner.client.call('GET', base()),
+    ])
+      expect(JSON.stringify(read.body)).not.toContain('do-not-return-me');
+    const events = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items;
+    const created = events.find((e: { action: string }) => e.action === 'CreateConnector');
+    expect(created.resource).toBe(`instance/${instanceId}/connector/archive`);
+    expect(JSON.stringify(events)).not.toContain('do-not-return-me');
+
+    const again = await owner.client.call('POST', base(), sink);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('name_taken');
+    expect((await owner.client.call('GET', `${base()}/${id}/offsets`)).body).toEqual({
+      connectorId: id,
+      partitions: [],
+    });
+  });
+
+  it('pause, resume and restart are If-Match transitions; asking for the current state changes nothing', async () => {
+    const id = (await owner.client.call('GET', base())).body.items[0].id;
+    const one = `${base()}/${id}`;
+    const before = await owner.client.call('GET', one);
+    const paused = await owner.client.call('POST', `${one}/pause`, undefined, {
+      'if-match': before.headers.get('etag')!,
+    });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({
+      desiredState: 'PAUSED',
+      state: 'PAUSED',
+      version: before.body.version + 1,
+    });
+    const stale = await owner.client.call('POST', `${one}/resume`, undefined, {
+      'if-match': before.headers.get('etag')!,
+    });
+    expect(stale.status).toBe(412);
+    const again = await owner.client.call('POST', `${one}/pause`);
+    expect(again.body.version).toBe(paused.body.version);
+    const resumed = await owner.client.call('POST', `${one}/resume`);
+    expect(resumed.body).toMatchObject({ desiredState: 'RUNNING', version: paused.body.version + 1 });
+    const restarted = await owner.client.call('POST', `${one}/restart`);
+    expect(restarted.body.version).toBe(resumed.body.version + 1);
+    const actions = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items.map(
+      (e: { action: string }) => e.action,
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining(['PauseConnector', 'ResumeConnector', 'RestartConnector']),
+    );
+  });
+
+  it("offsets are set only while paused with every task stopped, for the connector's topics", async () => {
+    const id = (await owner.client.call('GET', base())).body.items[0].id;
+    const offsets = `${base()}/${id}/offsets`;
+    const body = { partitions: [{ topic: 'events', partition: 1, offset: 42 }] };
+    let r = await owner.client.call('PUT', offsets, body);
+    expect(r.status).toBe(409);
+    expect(r.body.detail).toMatch(/pause/);
+    expect((await owner.client.call('POST', `${base()}/${id}/pause`)).status).toBe(200);
+    r = await owner.client.call('PUT', offsets, {
+      partitions: [{ topic: 'other', partition: 0, offset: 1 }],
+    });
+    expect(fieldsOf(r)).toEqual(['/partitions/0/topic']);
+    r = await owner.client.call('PUT', offsets, {
+      partitions: [{ topic: 'events', partition: 0, offset: -1 }],
+    });
+    expect(fieldsOf(r)).toEqual(['/partitions/0/offset']);
+    r = await owner.client.call('PUT', offsets, body);
+    expect(r.status).toBe(200);
+    expect(r.body.partitions).toEqual([
+      expect.objectContaining({ topic: 'events', partition: 1, offset: 42 }),
+    ]);
+    expect((await owner.client.call('GET', offsets)).body.partitions[0].offset).toBe(42);
+    expect((await owner.client.call('POST', `${base()}/${id}/resume`)).status).toBe(200);
+  });
+
+  it('another tenant sees no connector; the connector actions are in the catalogue', async () => {
+    const id = (await owner.client.call('GET', base())).body.items[0].id;
+    const other = await t.tenant('stranger');
+    const r = await other.client.call('GET', `${base()}/${id}`);
+    expect(r.status).toBe(404);
+    expect((await other.client.call('POST', `${base()}/${id}/pause`)).status).toBe(404);
+    const catalogue = JSON.stringify((await owner.client.call('GET', '/v1/actions')).body.items);
+    for (const a of ['Create', 'Describe', 'List', 'Modify', 'Delete'])
+      expect(catalogue).toContain(`kafka:${a}Connector`);
+  });
+
+  it('delete removes the connector and its tasks; it is 404 after', async () => {
+    const id = (await owner.client.call('GET', base())).body.items[0].id;
+    expect((await owner.client.call('DELETE', `${base()}/${id}`)).status).toBe(204);
+    expect((await owner.client.call('GET', `${base()}/${id}`)).status).toBe(404);
+    expect(await t.prisma.connectorTask.count({ where: { connectorId: id } })).toBe(0);
+  });
+});

@@ -1,0 +1,194 @@
+import type { ConnectorTaskStateValue } from '@fjord/contracts';
+import type pg from 'pg';
+
+/** A task this worker holds: which connector, which task, and the fencing epoch of the lease. */
+export interface TaskLease {
+  readonly connectorId: string;
+  readonly task: number;
+  readonly epoch: number;
+}
+
+/** What a worker needs to run a connector's task (the row as stored; config parsed by the task). */
+export interface ConnectorSpec {
+  readonly id: string;
+  readonly instanceId: string;
+  readonly name: string;
+  readonly type: string;
+  readonly config: unknown;
+  readonly sealedSecrets: string;
+  readonly desiredState: 'RUNNING' | 'PAUSED';
+  readonly tasksMax: number;
+  readonly generation: number;
+}
+
+/** Committed progress of one partition, with the object named but maybe not yet written. */
+export interface PartitionProgress {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly pending: { first: bigint; last: bigint } | null;
+}
+
+/** The lease was lost (expired and taken, or the connector deleted): stop, write nothing more. */
+export class LeaseLost extends Error {
+  constructor(lease: TaskLease) {
+    super(`lease of ${lease.connectorId}/${lease.task} (epoch ${lease.epoch}) is no longer held`);
+  }
+}
+
+const key = (l: { connectorId: string; task: number }) => `${l.connectorId}/${l.task}`;
+
+/**
+ * Task leases and sink progress in PostgreSQL (docs/adr/0022-connector-runtime.md). A lease is a
+ * `ConnectorTask` row's `workerId` + `leaseExpiresAt`; taking one over bumps `leaseEpoch`, and every
+ * progress write checks the epoch under the task row's lock, so a worker that lost its lease (paused,
+ * partitioned) cannot move offsets behind the new holder's back.
+ */
+export class LeaseStore {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly workerId: string,
+    private readonly leaseMs: number,
+  ) {}
+
+  /** Extends the leases still held; answers those that are (the rest were lost). */
+  async renew(held: readonly TaskLease[]): Promise<Set<string>> {
+    if (held.length === 0) return new Set();
+    const r = await this.pool.query<{ connectorId: string; task: number }>(
+      `UPDATE "ConnectorTask" t SET "leaseExpiresAt" = now() + make_interval(secs => $2::float8 / 1000)
+         FROM unnest($3::text[], $4::int[], $5::int[]) AS h(c, k, e)
+        WHERE t."connectorId" = h.c AND t."task" = h.k AND t."leaseEpoch" = h.e AND t."workerId" = $1
+       RETURNING t."connectorId", t."task"`,
+      [
+        this.workerId,
+        this.leaseMs,
+        held.map((l) => l.connectorId),
+        held.map((l) => l.task),
+        held.map((l) => l.epoch),
+      ],
+    );
+    return new Set(r.rows.map(key));
+  }
+
+  /**
+   * Takes up to `max` tasks nobody holds (never held, expired, or released), oldest connectors
+   * first. SKIP LOCKED: workers racing for tasks never wait on one another.
+   */
+  async acquire(max: number): Promise<TaskLease[]> {
+    if (max <= 0) return [];
+    const r = await this.pool.query<{ connectorId: string; task: number; leaseEpoch: number }>(
+      `UPDATE "ConnectorTask" t
+          SET "workerId" = $1, "leaseEpoch" = t."leaseEpoch" + 1,
+              "leaseExpiresAt" = now() + make_interval(secs => $2::float8 / 1000), "updatedAt" = now()
+         FROM (SELECT "connectorId", "task" FROM "ConnectorTask"
+                WHERE "workerId" IS NULL OR "leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now()
+                ORDER BY "connectorId", "task" LIMIT $3 FOR UPDATE SKIP LOCKED) AS free
+        WHERE t."connectorId" = free."connectorId" AND t."task" = free."task"
+       RETURNING t."connectorId", t."task", t."leaseEpoch"`,
+      [this.workerId, this.leaseMs, max],
+    );
+    return r.rows.map((x) => ({ connectorId: x.connectorId, task: x.task, epoch: x.leaseEpoch }));
+  }
+
+  /** Gives a lease back (shutdown): another worker may take the task at once. */
+  async release(lease: TaskLease): Promise<void> {
+    await this.pool.query(
+      `UPDATE "ConnectorTask" SET "workerId" = NULL, "leaseExpiresAt" = NULL, "state" = 'UNASSIGNED',
+              "updatedAt" = now()
+        WHERE "connectorId" = $1 AND "task" = $2 AND "leaseEpoch" = $3 AND "workerId" = $4`,
+      [lease.connectorId, lease.task, lease.epoch, this.workerId],
+    );
+  }
+
+  async connector(id: string): Promise<ConnectorSpec | undefined> {
+    const r = await this.pool.query<ConnectorSpec>(
+      `SELECT "id", "instanceId", "name", "type", "config", "sealedSecrets", "desiredState", "tasksMax",
+              "generation" FROM "Connector" WHERE "id" = $1`,
+      [id],
+    );
+    return r.rows[0];
+  }
+
+  /** Records what the task is doing, if this worker still holds it (a lost lease changes nothing). */
+  async setState(lease: TaskLease, state: ConnectorTaskStateValue, reason: string | null): Promise<void> {
+    await this.pool.query(
+      `UPDATE "ConnectorTask" SET "state" = $1, "reason" = $2, "updatedAt" = now()
+        WHERE "connectorId" = $3 AND "task" = $4 AND "leaseEpoch" = $5 AND "workerId" = $6
+          AND ("state" IS DISTINCT FROM $1 OR "reason" IS DISTINCT FROM $2)`,
+      [state, reason, lease.connectorId, lease.task, lease.epoch, this.workerId],
+    );
+  }
+
+  async progress(connectorId: string): Promise<PartitionProgress[]> {
+    const r = await this.pool.query<{
+      topic: string;
+      partition: number;
+      offset: string;
+      pendingFirst: string | null;
+      pendingLast: string | null;
+    }>(
+      `SELECT "topic", "partition", "offset", "pendingFirst", "pendingLast" FROM "ConnectorOffset"
+        WHERE "connectorId" = $1`,
+      [connectorId],
+    );
+    return r.rows.map((x) => ({
+      topic: x.topic,
+      partition: x.partition,
+      offset: BigInt(x.offset),
+      pending:
+        x.pendingFirst !== null && x.pendingLast !== null
+          ? { first: BigInt(x.pendingFirst), last: BigInt(x.pendingLast) }
+          : null,
+    }));
+  }
+
+  /**
+   * Writes a partition's progress (`offset`, and the object about to be written or null) if the
+   * lease is still this worker's; otherwise throws LeaseLost and writes nothing.
+   */
+  async commit(lease: TaskLease, p: PartitionProgress): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const held = await c.query(
+        `SELECT 1 FROM "ConnectorTask" WHERE "connectorId" = $1 AND "task" = $2 AND "leaseEpoch" = $3
+            AND "workerId" = $4 FOR UPDATE`,
+        [lease.connectorId, lease.task, lease.epoch, this.workerId],
+      );
+      if (held.rowCount === 0) throw new LeaseLost(lease);
+      await c.query(
+        `INSERT INTO "ConnectorOffset" ("connectorId", "topic", "partition", "offset", "pendingFirst",
+                "pendingLast", "updatedAt") VALUES ($1, $2, $3, $4, $5, $6, now())
+         ON CONFLICT ("connectorId", "topic", "partition") DO UPDATE SET "offset" = EXCLUDED."offset",
+                "pendingFirst" = EXCLUDED."pendingFirst", "pendingLast" = EXCLUDED."pendingLast",
+                "updatedAt" = now()`,
+        [
+          lease.connectorId,
+          p.topic,
+          p.partition,
+          p.offset.toString(),
+          p.pending?.first.toString() ?? null,
+          p.pending?.last.toString() ?? null,
+        ],
+      );
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** The CONTROL listener of each running broker of an instance (host:port). */
+  async controlEndpoints(instanceId: string): Promise<string[]> {
+    const r = await this.pool.query<{ host: string; ports: Record<string, number> }>(
+      `SELECT "host", "ports" FROM "BrokerPlacement" WHERE "instanceId" = $1 AND "status" = 'RUNNING'
+        ORDER BY "brokerId"`,
+      [instanceId],
+    );
+    return r.rows.filter((b) => b.ports.CONTROL).map((b) => `${b.host}:${b.ports.CONTROL}`);
+  }
+}
+
+export const leaseKey = key;

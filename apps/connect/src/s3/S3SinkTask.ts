@@ -1,0 +1,187 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3SinkConfig, S3SinkSecrets } from '@fjord/contracts';
+import { unseal } from '@fjord/fleet';
+import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
+import { instanceEndpoint } from '../kafkaEndpoint.js';
+import type { TaskContext } from '../TaskContext.js';
+import { assignedPartitions } from '../taskAssignment.js';
+import { jsonLine, objectKey } from './objectLayout.js';
+import { PartitionBuffer } from './PartitionBuffer.js';
+
+const gzipAsync = promisify(gzip);
+const FETCH_WAIT_MS = 500;
+/** How long a task with no partitions yet (topics not created) waits before looking again. */
+const NO_PARTITIONS_WAIT_MS = 2000;
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Every record before it is in the bucket (as committed). */
+  committed: bigint;
+  /** Where the next fetch starts. */
+  position: bigint;
+  readonly buffer: PartitionBuffer;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * The object-storage sink: reads its partitions from the instance and writes JSON-lines gzip objects
+ * named by topic, partition, hour and offset range. Exactly once: before an object is written its
+ * range is committed as pending, then it is written, then the offset after it is committed; whoever
+ * resumes the partition writes a pending range again under the same name (docs/adr/0022).
+ */
+export async function runS3Sink(ctx: TaskContext): Promise<void> {
+  const { connector, lease, store, signal } = ctx;
+  const config = S3SinkConfig.parse(connector.config);
+  const secrets = S3SinkSecrets.parse(JSON.parse(unseal(connector.sealedSecrets, ctx.adminSecret)));
+  const s3 = new S3Client({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.forcePathStyle,
+    credentials: { accessKeyId: secrets.accessKeyId, secretAccessKey: secrets.secretAccessKey },
+    // Checksums only where S3 requires them: S3-compatible servers often know no other.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const source = new KafkaSource(
+    await instanceEndpoint(store, connector.instanceId, ctx.adminSecret),
+    `fjord-connect-${connector.id}-${lease.task}`,
+  );
+  const labels = { instance: connector.instanceId, connector: connector.id, task: String(lease.task) };
+  try {
+    let mine: { topic: string; partition: number }[] = [];
+    while (!signal.aborted) {
+      const counts = await source.partitions(config.topics);
+      mine = assignedPartitions(counts, connector.tasksMax, lease.task);
+      if (mine.length > 0) break;
+      ctx.healthy(); // reachable; nothing to read yet
+      await sleep(NO_PARTITIONS_WAIT_MS, signal);
+    }
+    if (signal.aborted) return;
+
+    const progress = new Map(
+      (await store.progress(connector.id)).map((p) => [`${p.topic}/${p.partition}`, p]),
+    );
+    const states: PartitionState[] = [];
+    const byTopic = new Map<string, number[]>();
+    for (const m of mine)
+      if (!progress.has(`${m.topic}/${m.partition}`))
+        byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m.partition]);
+    const earliest = new Map<string, bigint>();
+    for (const [topic, parts] of byTopic) {
+      const offs = await source.earliest(topic, parts);
+      for (const [i, p] of parts.entries()) earliest.set(`${topic}/${p}`, offs[i] ?? 0n);
+    }
+    for (const m of mine) {
+      const k = `${m.topic}/${m.partition}`;
+      const p = progress.get(k);
+      const start = p?.offset ?? earliest.get(k) ?? 0n;
+      states.push({
+        topic: m.topic,
+        partition: m.partition,
+        committed: start,
+        position: start,
+        buffer: new PartitionBuffer(config, p?.pending ?? null),
+      });
+    }
+    const stateOf = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
+
+    // RUNNING only once the sink took an object, or while there is nothing to write: a task that
+    // reads but cannot write stays FAILED with its reason through its retries.
+    let shownHealthy = false;
+    const showHealthy = () => {
+      if (shownHealthy) return;
+      shownHealthy = true;
+      ctx.healthy();
+    };
+
+    const flush = async (s: PartitionState) => {
+      const closed = s.buffer.take();
+      const range = { first: closed.first, last: closed.last };
+      // The range is named before the object exists: a crash between the two leaves a pending
+      // range that the next holder writes again, whole, under the same key.
+      await store.commit(lease, {
+        topic: s.topic,
+        partition: s.partition,
+        offset: s.committed,
+        pending: range,
+      });
+      const body = await gzipAsync(closed.lines.join(''));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: config.bucket,
+          Key: objectKey(
+            config.prefix,
+            s.topic,
+            s.partition,
+            closed.firstTimestamp,
+            closed.first,
+            closed.last,
+          ),
+          Body: body,
+          ContentType: 'application/x-ndjson',
+        }),
+        { abortSignal: signal },
+      );
+      const next = closed.last + 1n;
+      await store.commit(lease, { topic: s.topic, partition: s.partition, offset: next, pending: null });
+      s.committed = next;
+      ctx.metrics.records.inc(labels, closed.lines.length);
+      ctx.metrics.bytes.inc(
+        labels,
+        closed.lines.reduce((n, l) => n + l.length, 0),
+      );
+      ctx.metrics.objects.inc(labels);
+      showHealthy();
+    };
+
+    const absorb = async (f: FetchedPartition) => {
+      const s = stateOf.get(`${f.topic}/${f.partition}`);
+      if (!s) return;
+      const now = Date.now();
+      for (const r of f.records) {
+        if (s.buffer.startsNewObject(r.timestamp)) await flush(s);
+        s.buffer.add(r.offset, r.timestamp, jsonLine(r), now);
+        if (s.buffer.isFull()) await flush(s);
+      }
+      s.position = f.nextOffset;
+      // An empty partition past its committed offset (compacted away, retention) moves on too.
+      if (s.buffer.isEmpty && f.records.length === 0 && f.nextOffset > s.committed)
+        s.committed = f.nextOffset;
+      ctx.metrics.lag.set(
+        {
+          instance: connector.instanceId,
+          connector: connector.id,
+          topic: f.topic,
+          partition: String(f.partition),
+        },
+        Number(f.highWatermark - s.committed),
+      );
+    };
+
+    while (!signal.aborted) {
+      const fetched = await source.fetch(
+        states.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.position })),
+        FETCH_WAIT_MS,
+      );
+      if (signal.aborted) return; // paused or lost meanwhile: the open objects are dropped, never half-written
+      for (const f of fetched) await absorb(f);
+      const now = Date.now();
+      for (const s of states) if (s.buffer.isDue(now)) await flush(s);
+      if (states.every((s) => s.buffer.isEmpty)) showHealthy();
+    }
+  } finally {
+    await source.close();
+    s3.destroy();
+  }
+}

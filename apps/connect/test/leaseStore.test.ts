@@ -1,0 +1,62 @@
+import { createTestDatabase } from '@fjord/test-support/database';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseLost, LeaseStore } from '../src/LeaseStore.js';
+
+/** Leases in a real PostgreSQL: taken once, moved when they lapse, and progress fenced by epoch. */
+let db: { url: string; drop(): Promise<void> };
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  await pool.query(`INSERT INTO "Account" ("id", "name") VALUES ('acc-1', 'a')`);
+  await pool.query(
+    `INSERT INTO "Instance" ("id", "accountId", "name", "zones", "brokerCount", "bandwidthMBps", "diskGiB",
+       "partitionLimit", "kafkaVersion", "updatedAt")
+     VALUES ('ins-1', 'acc-1', 'i', '{az-1}', 1, 10, 10, 100, '3.8', now())`,
+  );
+  await pool.query(
+    `INSERT INTO "Connector" ("id", "instanceId", "accountId", "name", "type", "config", "sealedSecrets",
+       "secretNames", "tasksMax", "updatedAt")
+     VALUES ('con-1', 'ins-1', 'acc-1', 'c', 's3-sink', '{}', 'x', '{}', 2, now())`,
+  );
+  await pool.query(
+    `INSERT INTO "ConnectorTask" ("connectorId", "task", "updatedAt") VALUES ('con-1', 0, now()), ('con-1', 1, now())`,
+  );
+});
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+describe('LeaseStore', () => {
+  it('hands each task to one worker, moves it when the lease lapses, and fences the old holder', async () => {
+    const a = new LeaseStore(pool, 'worker-a', 300);
+    const b = new LeaseStore(pool, 'worker-b', 60_000);
+    const [lease] = await a.acquire(1);
+    expect(lease).toEqual({ connectorId: 'con-1', task: 0, epoch: 1 });
+    // B gets the other task, never A's while it is live.
+    expect(await b.acquire(5)).toEqual([{ connectorId: 'con-1', task: 1, epoch: 1 }]);
+    expect(await b.acquire(5)).toEqual([]);
+    const progress = { topic: 't', partition: 0, offset: 10n, pending: { first: 10n, last: 19n } };
+    await a.commit(lease!, progress);
+    expect(await a.renew([lease!])).toEqual(new Set(['con-1/0']));
+
+    await new Promise((r) => setTimeout(r, 400)); // A stalls past its lease
+    const [taken] = await b.acquire(5);
+    expect(taken).toEqual({ connectorId: 'con-1', task: 0, epoch: 2 });
+    // The stalled holder can neither renew nor move progress any more.
+    expect(await a.renew([lease!])).toEqual(new Set());
+    await expect(a.commit(lease!, { ...progress, offset: 20n, pending: null })).rejects.toBeInstanceOf(
+      LeaseLost,
+    );
+    // The new holder sees the range named before and finishes it.
+    expect(await b.progress('con-1')).toEqual([progress]);
+    await b.commit(taken!, { ...progress, offset: 20n, pending: null });
+    expect((await b.progress('con-1'))[0]).toMatchObject({ offset: 20n, pending: null });
+
+    await b.release(taken!);
+    expect(await a.acquire(1)).toEqual([{ connectorId: 'con-1', task: 0, epoch: 3 }]);
+  });
+});

@@ -1,0 +1,256 @@
+import { z } from 'zod';
+import { idSchema, ResourceName } from './ids.js';
+import { TopicName } from './topics.js';
+
+/** Connector types the runtime runs (docs/adr/0022-connector-runtime.md). */
+export const CONNECTOR_TYPES = ['s3-sink', 'mirror'] as const;
+export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+
+/** What the owner asks for: tasks run, or stay stopped with their progress kept. */
+export const ConnectorDesiredState = z.enum(['RUNNING', 'PAUSED']);
+/** What a task is doing: UNASSIGNED until a connect worker holds its lease. */
+export const ConnectorTaskState = z.enum(['UNASSIGNED', 'RUNNING', 'PAUSED', 'FAILED']);
+export type ConnectorTaskStateValue = z.infer<typeof ConnectorTaskState>;
+
+export const CONNECTOR_LIMITS = {
+  maxTasks: 16,
+  maxTopics: 100,
+  minRollBytes: 1024,
+  maxRollBytes: 512 * 1024 * 1024,
+  maxRollRecords: 10_000_000,
+  minRollSeconds: 1,
+  maxRollSeconds: 86_400,
+} as const;
+const L = CONNECTOR_LIMITS;
+
+/** S3 bucket naming rules (the portable subset: no dots, so virtual-hosted style always works). */
+const BucketName = z
+  .string()
+  .min(3)
+  .max(63)
+  .regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, 'lowercase letters, digits and inner hyphens');
+
+/** Object key prefix: relative, '/'-separated, no empty or dot segments. */
+const KeyPrefix = z
+  .string()
+  .max(512)
+  .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, "empty, or segments of safe characters each ending in '/'")
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), "'.' and '..' are not segments");
+
+/** The object-storage sink's settings: where objects go and when one is closed (whichever comes first). */
+export const S3SinkConfig = z.strictObject({
+  topics: z.array(TopicName).min(1).max(L.maxTopics),
+  bucket: BucketName,
+  prefix: KeyPrefix.default(''),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{2,32}$/)
+    .default('us-east-1'),
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('an S3-compatible endpoint instead of AWS'),
+  forcePathStyle: z
+    .boolean()
+    .default(false)
+    .describe('bucket in the path, as most S3-compatible servers want'),
+  format: z.enum(['jsonl.gz']).default('jsonl.gz'),
+  rollRecords: z.number().int().min(1).max(L.maxRollRecords).default(100_000),
+  rollBytes: z
+    .number()
+    .int()
+    .min(L.minRollBytes)
+    .max(L.maxRollBytes)
+    .default(64 * 1024 * 1024)
+    .describe('uncompressed JSON-lines bytes'),
+  rollSeconds: z
+    .number()
+    .int()
+    .min(L.minRollSeconds)
+    .max(L.maxRollSeconds)
+    .default(600)
+    .describe('an open object is closed this long after its first record arrived'),
+});
+export type S3SinkConfig = z.infer<typeof S3SinkConfig>;
+
+/** Write-only: stored sealed, never returned (only the names of those set are). */
+export const S3SinkSecrets = z.strictObject({
+  accessKeyId: z.string().min(1).max(256),
+  secretAccessKey: z.string().min(1).max(256),
+});
+export type S3SinkSecrets = z.infer<typeof S3SinkSecrets>;
+
+/** A topic name pattern: a regular expression matched against the whole name. */
+const TopicPattern = z
+  .string()
+  .min(1)
+  .max(249)
+  .refine((p) => {
+    try {
+      new RegExp(`^(?:${p})$`);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
+
+const HostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port')
+  .max(262);
+
+/**
+ * The mirror's source: any Kafka-compatible cluster (another Fjord instance's route or not), with
+ * SASL and TLS as its clients would use them. The target is the connector's own instance.
+ */
+export const MirrorConfig = z
+  .strictObject({
+    source: z.strictObject({
+      bootstrapServers: z.array(HostPort).min(1).max(32),
+      securityProtocol: z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']).default('PLAINTEXT'),
+      saslMechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
+      caPem: z
+        .string()
+        .max(64 * 1024)
+        .regex(/-----BEGIN CERTIFICATE-----/, 'PEM certificates')
+        .optional()
+        .describe("certificates to trust for the source's TLS (the system's when absent)"),
+    }),
+    topicsInclude: z
+      .array(TopicPattern)
+      .min(1)
+      .max(50)
+      .describe('regular expressions over whole topic names'),
+    topicsExclude: z.array(TopicPattern).max(50).default([]),
+    replicationFactor: z
+      .number()
+      .int()
+      .min(1)
+      .max(3)
+      .optional()
+      .describe("of the topics created on the target (the target's default when absent)"),
+  })
+  .superRefine((v, ctx) => {
+    const sasl = v.source.securityProtocol.startsWith('SASL_');
+    if (sasl && !v.source.saslMechanism)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'saslMechanism'],
+        message: `required with ${v.source.securityProtocol}`,
+      });
+    if (!sasl && v.source.saslMechanism)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source', 'saslMechanism'],
+        message: `not used with ${v.source.securityProtocol}`,
+      });
+  });
+export type MirrorConfig = z.infer<typeof MirrorConfig>;
+
+export const MirrorSecrets = z.strictObject({
+  saslUsername: z.string().min(1).max(256).optional(),
+  saslPassword: z.string().min(1).max(1024).optional(),
+});
+export type MirrorSecrets = z.infer<typeof MirrorSecrets>;
+
+const tasksMax = z.number().int().min(1).max(L.maxTasks).default(1);
+
+export const CreateConnector = z.discriminatedUnion('type', [
+  z.strictObject({
+    name: ResourceName,
+    type: z.literal('s3-sink'),
+    tasksMax,
+    config: S3SinkConfig,
+    secrets: S3SinkSecrets,
+  }),
+  z
+    .strictObject({
+      name: ResourceName,
+      type: z.literal('mirror'),
+      tasksMax,
+      config: MirrorConfig,
+      secrets: MirrorSecrets.default({}),
+    })
+    .superRefine((v, ctx) => {
+      if (!v.config.source.securityProtocol.startsWith('SASL_')) return;
+      for (const k of ['saslUsername', 'saslPassword'] as const)
+        if (!v.secrets[k])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['secrets', k],
+            message: `required with ${v.config.source.securityProtocol}`,
+          });
+    }),
+]);
+export type CreateConnector = z.infer<typeof CreateConnector>;
+
+/** Config and secrets schemas per type, for whoever reads a stored connector back (the connect worker). */
+export const CONNECTOR_SCHEMAS = {
+  's3-sink': { config: S3SinkConfig, secrets: S3SinkSecrets },
+  mirror: { config: MirrorConfig, secrets: MirrorSecrets },
+} as const satisfies Record<ConnectorType, { config: z.ZodType; secrets: z.ZodType }>;
+
+export const ConnectorTask = z.object({
+  task: z.number().int(),
+  state: ConnectorTaskState,
+  reason: z.string().nullable().describe('why the task FAILED (the last error), else null'),
+  workerId: z.string().nullable(),
+  updatedAt: z.string(),
+});
+
+export const Connector = z.object({
+  id: idSchema('connector'),
+  instanceId: z.string(),
+  name: z.string(),
+  type: z.enum(CONNECTOR_TYPES),
+  tasksMax: z.number().int(),
+  config: z.record(z.string(), z.unknown()),
+  secretsSet: z.array(z.string()).describe('names of the secrets given (their values are never returned)'),
+  desiredState: ConnectorDesiredState,
+  state: ConnectorTaskState.describe(
+    'FAILED if any task failed, else RUNNING if any runs, else PAUSED/UNASSIGNED',
+  ),
+  tasks: z.array(ConnectorTask),
+  version: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Connector = z.infer<typeof Connector>;
+
+export const ConnectorOffsets = z.object({
+  connectorId: z.string(),
+  partitions: z.array(
+    z.object({
+      topic: z.string(),
+      partition: z.number().int(),
+      offset: z.number().int().describe('next offset to deliver: every record before it is in the sink'),
+      updatedAt: z.string(),
+    }),
+  ),
+});
+
+/** New committed offsets (the connector must be paused, its tasks stopped); pending ranges are dropped. */
+export const PutConnectorOffsets = z.strictObject({
+  partitions: z
+    .array(
+      z.strictObject({
+        topic: TopicName,
+        partition: z.number().int().min(0).max(100_000),
+        offset: z.number().int().min(0).describe('next offset to deliver'),
+      }),
+    )
+    .min(1)
+    .max(10_000),
+});
+export type PutConnectorOffsets = z.infer<typeof PutConnectorOffsets>;
+
+/** A connector's overall state, from its tasks': a failure shows first, then work in progress. */
+export function connectorStateOf(
+  desired: z.infer<typeof ConnectorDesiredState>,
+  tasks: readonly { state: ConnectorTaskStateValue }[],
+): ConnectorTaskStateValue {
+  if (tasks.some((t) => t.state === 'FAILED')) return 'FAILED';
+  if (desired === 'PAUSED') return 'PAUSED';
+  if (tasks.length > 0 && tasks.every((t) => t.state === 'RUNNING')) return 'RUNNING';
+  return 'UNASSIGNED';
+}

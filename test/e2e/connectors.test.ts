@@ -1,0 +1,405 @@
+import type { ChildProcess } from 'node:child_process';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import type { RestClient } from '@fjord/test-support/api';
+import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
+import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The connector runtime end to end: a 1-broker instance, two connect worker processes, a real
+ * S3-compatible server (s3rver), a kafkajs producer. The S3 sink must put every record in exactly one
+ * object, also when the worker running a task is killed with SIGKILL mid-run and the other one takes
+ * the task over.
+ */
+const TOPIC = 'events';
+const BUCKET = 'sink';
+
+let s: TestService;
+let s3: TestS3;
+let client: RestClient;
+let instanceId: string;
+let bootstrap: string;
+const workers = new Map<string, ChildProcess>();
+
+beforeAll(async () => {
+  s = await startTestService(1);
+  client = (await s.t.tenant('connect')).client;
+  const created = await client.call('POST', '/v1/instances', {
+    name: 'src',
+    zones: ['az-1'],
+    brokerCount: 1,
+  });
+  expect(created.status).toBe(202);
+  instanceId = created.body.instance.id;
+  expect((await waitForOperation(client, created.body.operation.id, 120_000)).status).toBe('succeeded');
+  const ins = (await client.call('GET', `/v1/instances/${instanceId}`)).body;
+  bootstrap = ins.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+  const topic = await client.call('POST', `/v1/instances/${instanceId}/topics`, {
+    name: TOPIC,
+    partitions: 3,
+  });
+  expect((await waitForOperation(client, topic.body.operation.id, 120_000)).status).toBe('succeeded');
+  s3 = await startTestS3([BUCKET]);
+  for (const id of ['connect-a', 'connect-b']) workers.set(id, startConnectWorker(s.t.databaseUrl, id));
+}, 240_000);
+
+afterAll(async () => {
+  for (const w of workers.values()) await stopConnectWorker(w, 'SIGKILL');
+  await s3?.close();
+  await s?.close();
+});
+
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const connectorPath = (id: string) => `/v1/instances/${instanceId}/connectors/${id}`;
+
+interface TaskView {
+  task: number;
+  state: string;
+  reason: string | null;
+  workerId: string | null;
+}
+const tasksOf = async (id: string): Promise<TaskView[]> =>
+  (await client.call('GET', connectorPath(id))).body.tasks;
+const deliveredOf = async (id: string): Promise<number> =>
+  (await client.call('GET', `${connectorPath(id)}/offsets`)).body.partitions.reduce(
+    (n: number, p: { offset: number }) => n + p.offset,
+    0,
+  );
+
+/** An idempotent acks=all kafkajs producer of `v<i>` values keyed `k<i>`, with a header. */
+async function producer() {
+  const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+  const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await p.connect();
+  let next = 0;
+  return {
+    async send(n: number) {
+      const messages = Array.from({ length: n }, (_, i) => ({
+        key: `k${next + i}`,
+        value: `v${next + i}`,
+        headers: { source: 'e2e' },
+      }));
+      await p.send({ topic: TOPIC, acks: -1, messages });
+      next += n;
+    },
+    get sent() {
+      return next;
+    },
+    disconnect: () => p.disconnect(),
+  };
+}
+
+interface Line {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string;
+  value: string;
+  headers: [string, string][];
+}
+
+const KEY = /^topic=events\/partition=(\d)\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/(\d{20})-(\d{20})\.jsonl\.gz$/;
+
+describe('S3 sink connector', () => {
+  it('puts every record in exactly one object through a kill -9 of the worker running a task', async () => {
+    const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+      name: 'archive',
+      type: 's3-sink',
+      tasksMax: 2,
+      config: {
+        topics: [TOPIC],
+        bucket: BUCKET,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        rollRecords: 150,
+        rollSeconds: 1,
+      },
+      secrets: S3RVER_CREDENTIALS,
+    });
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    await eventually('both tasks running', 60_000, async () => {
+      const tasks = await tasksOf(id);
+      return tasks.every((t) => t.state === 'RUNNING') ? tasks : undefined;
+    });
+
+    const N = 4000;
+    const p = await producer();
+    while (p.sent < N / 2) await p.send(100);
+    // Mid-run: objects are being written while records keep coming.
+    await eventually('objects written', 60_000, async () => ((await deliveredOf(id)) > 0 ? true : undefined));
+    const victim = (await tasksOf(id))[0]!.workerId!;
+    const survivor = victim === 'connect-a' ? 'connect-b' : 'connect-a';
+    const sending = (async () => {
+      while (p.sent < N) await p.send(100);
+    })();
+    await stopConnectWorker(workers.get(victim)!, 'SIGKILL');
+    await sending;
+    await p.disconnect();
+
+    await eventually('every record delivered', 120_000, async () =>
+      (await deliveredOf(id)) === N ? true : undefined,
+    );
+    const tasks = await tasksOf(id);
+    expect(tasks.map((t) => [t.state, t.workerId])).toEqual([
+      ['RUNNING', survivor],
+      ['RUNNING', survivor],
+    ]);
+
+    const objects = await s3.objects(BUCKET);
+    const seen = new Set<string>();
+    const values = new Set<string>();
+    for (const o of objects) {
+      const m = KEY.exec(o.key);
+      expect(m, o.key).not.toBeNull();
+      const lines = o.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line);
+      // An object holds exactly the range its name says (no compaction here, so no gaps).
+      expect(lines.map((l) => l.offset)).toEqual(
+        Array.from({ length: Number(m![3]) - Number(m![2]) + 1 }, (_, i) => Number(m![2]) + i),
+      );
+      for (const l of lines) {
+        expect(l.partition).toBe(Number(m![1]));
+        expect(l.key).toBe(`k${l.value.slice(1)}`);
+        expect(l.headers).toEqual([['source', Buffer.from('e2e').toString('base64')]]);
+        const where = `${l.partition}/${l.offset}`;
+        expect(seen.has(where), `duplicate ${where}`).toBe(false);
+        seen.add(where);
+        values.add(l.value);
+      }
+    }
+    expect(seen.size).toBe(N);
+    expect(values).toEqual(new Set(Array.from({ length: N }, (_, i) => `v${i}`)));
+  }, 300_000);
+
+  it('a task resumed from a range named before a crash writes that object again under the same name', async () => {
+    const id = (await client.call('GET', `/v1/instances/${instanceId}/connectors`)).body.items[0].id;
+    expect((await client.call('POST', `${connectorPath(id)}/pause`)).status).toBe(200);
+    await eventually('tasks paused', 30_000, async () =>
+      (await tasksOf(id)).every((t) => t.state === 'PAUSED') ? true : undefined,
+    );
+    const before = await s3.objects(BUCKET);
+    // The state a crash leaves between naming an object and committing past it: the partition's
+    // last object's range pending, the offset at its start. Partition 0: the object was written
+    // (crash after the PUT); partition 1: it was not (crash before the PUT).
+    const lastOf = (partition: number) => {
+      const mine = before.filter((o) => KEY.exec(o.key)![1] === String(partition));
+      const last = mine[mine.length - 1]!;
+      const m = KEY.exec(last.key)!;
+      return { key: last.key, first: BigInt(m[2]!), last: BigInt(m[3]!) };
+    };
+    const p0 = lastOf(0);
+    const p1 = lastOf(1);
+    for (const [partition, o] of [
+      [0, p0],
+      [1, p1],
+    ] as const)
+      await s.t.prisma.connectorOffset.update({
+        where: { connectorId_topic_partition: { connectorId: id, topic: TOPIC, partition } },
+        data: { offset: o.first, pendingFirst: o.first, pendingLast: o.last },
+      });
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: p1.key }));
+    // Records that came after the crash: without the pending range they would join the rewritten
+    // object and give it another name, overlapping the first one.
+    const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const extra = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await extra.connect();
+    for (const partition of [0, 1])
+      await extra.send({
+        topic: TOPIC,
+        acks: -1,
+        messages: Array.from({ length: 40 }, (_, i) => ({
+          partition,
+          key: `x${i}`,
+          value: `x${partition}-${i}`,
+        })),
+      });
+    await extra.disconnect();
+    expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
+    await eventually('progress committed past the new records', 60_000, async () => {
+      const rows = await s.t.prisma.connectorOffset.findMany({
+        where: { connectorId: id, partition: { in: [0, 1] } },
+      });
+      return rows.every((r) => r.pendingFirst === null) &&
+        rows.find((r) => r.partition === 0)!.offset === p0.last + 41n &&
+        rows.find((r) => r.partition === 1)!.offset === p1.last + 41n
+        ? true
+        : undefined;
+    });
+    const after = await s3.objects(BUCKET);
+    const keys = after.map((o) => o.key);
+    expect(keys).toEqual(expect.arrayContaining(before.map((o) => o.key)));
+    expect(after.find((o) => o.key === p1.key)!.text).toBe(before.find((o) => o.key === p1.key)!.text);
+    const seen = new Set<string>();
+    for (const o of after)
+      for (const l of o.text.split('\n').filter(Boolean)) {
+        const { partition, offset } = JSON.parse(l) as Line;
+        expect(seen.has(`${partition}/${offset}`), `duplicate ${partition}/${offset} in ${o.key}`).toBe(
+          false,
+        );
+        seen.add(`${partition}/${offset}`);
+      }
+    expect(seen.size).toBe(before.reduce((n, o) => n + o.text.split('\n').filter(Boolean).length, 0) + 80);
+  }, 120_000);
+
+  it('pauses without delivering, resumes where it stopped; a sink it cannot write to shows FAILED with the reason', async () => {
+    const id = (await client.call('GET', `/v1/instances/${instanceId}/connectors`)).body.items[0].id;
+    const before = await deliveredOf(id);
+    expect((await client.call('POST', `${connectorPath(id)}/pause`)).status).toBe(200);
+    await eventually('tasks paused', 30_000, async () =>
+      (await tasksOf(id)).every((t) => t.state === 'PAUSED') ? true : undefined,
+    );
+    const p = await producer();
+    await p.send(100);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await deliveredOf(id)).toBe(before);
+    expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
+    await eventually('resumed delivery', 60_000, async () =>
+      (await deliveredOf(id)) === before + 100 ? true : undefined,
+    );
+    await p.disconnect();
+
+    const broken = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+      name: 'nowhere',
+      type: 's3-sink',
+      config: {
+        topics: [TOPIC],
+        bucket: 'no-such-bucket',
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        rollSeconds: 1,
+      },
+      secrets: S3RVER_CREDENTIALS,
+    });
+    expect(broken.status, JSON.stringify(broken.body)).toBe(201);
+    const failed = await eventually('the task failed', 60_000, async () => {
+      const t = (await tasksOf(broken.body.id))[0]!;
+      return t.state === 'FAILED' ? t : undefined;
+    });
+    expect(failed.reason).toMatch(/bucket does not exist/);
+    // Retried with backoff, it stays FAILED (the reason kept) while the sink refuses it.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await tasksOf(broken.body.id))[0]).toMatchObject({ state: 'FAILED', reason: failed.reason });
+    expect((await client.call('GET', connectorPath(broken.body.id))).body.state).toBe('FAILED');
+    expect((await client.call('DELETE', connectorPath(broken.body.id))).status).toBe(204);
+  }, 180_000);
+});
+
+describe('mirror connector', () => {
+  it('copies the selected topics from another cluster: partitions, configs, keys, values, headers and timestamps', async () => {
+    const src = await client.call('POST', '/v1/instances', {
+      name: 'upstream',
+      zones: ['az-1'],
+      brokerCount: 1,
+    });
+    expect(src.status).toBe(202);
+    expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
+    const srcId: string = src.body.instance.id;
+    const srcBootstrap: string = (
+      await client.call('GET', `/v1/instances/${srcId}`)
+    ).body.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+    for (const body of [
+      { name: 'orders', partitions: 2, configs: { 'retention.ms': '3600000' } },
+      { name: 'scratch', partitions: 1 },
+    ]) {
+      const t = await client.call('POST', `/v1/instances/${srcId}/topics`, body);
+      expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+    }
+    const kafka = new kafkajs.Kafka({ brokers: [srcBootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const N = 300;
+    const base = Date.UTC(2026, 0, 1);
+    const produced = Array.from({ length: N }, (_, i) => ({
+      partition: i % 2,
+      key: `k${i}`,
+      value: `v${i}`,
+      timestamp: String(base + i),
+      headers: { trace: `t${i}`, origin: 'upstream' },
+    }));
+    await p.send({ topic: 'orders', acks: -1, messages: produced });
+    await p.send({ topic: 'scratch', acks: -1, messages: [{ value: 'not copied' }] });
+    await p.disconnect();
+
+    const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+      name: 'from-upstream',
+      type: 'mirror',
+      config: {
+        source: { bootstrapServers: srcBootstrap.split(',') },
+        topicsInclude: ['orders', 'scr.*'],
+        topicsExclude: ['scratch'],
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id: string = created.body.id;
+    await eventually('every record mirrored', 120_000, async () =>
+      (await deliveredOf(id)) === N ? true : undefined,
+    );
+
+    const topics = (await client.call('GET', `/v1/instances/${instanceId}/topics`)).body.items as {
+      name: string;
+      partitions: number;
+      configs: Record<string, string>;
+    }[];
+    expect(topics.map((t) => t.name)).not.toContain('scratch');
+    expect(topics.find((t) => t.name === 'orders')).toMatchObject({
+      partitions: 2,
+      configs: { 'retention.ms': '3600000' },
+    });
+
+    const target = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = target.consumer({ groupId: 'mirror-check' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+    const got: {
+      partition: number;
+      offset: string;
+      key: string;
+      value: string;
+      timestamp: string;
+      headers: Record<string, string>;
+    }[] = [];
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        got.push({
+          partition,
+          offset: message.offset,
+          key: String(message.key),
+          value: String(message.value),
+          timestamp: message.timestamp,
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        });
+      },
+    });
+    await eventually('target consumed', 60_000, async () => (got.length >= N ? true : undefined));
+    await consumer.disconnect();
+    expect(got).toHaveLength(N);
+    for (const partition of [0, 1]) {
+      const want = produced.filter((m) => m.partition === partition);
+      const have = got
+        .filter((m) => m.partition === partition)
+        .sort((a, b) => Number(a.offset) - Number(b.offset));
+      expect(have.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers }))).toEqual(
+        want.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers })),
+      );
+    }
+  }, 300_000);
+});
