@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { launchChromium } from '@fjord/test-support/browser';
+import { startTestService, type TestService } from '@fjord/test-support/service';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+// With FJORD_CONSOLE_SCREENSHOTS=1 the test also rewrites the README's screenshots.
+const SHOTS = process.env.FJORD_CONSOLE_SCREENSHOTS
+  ? resolve(import.meta.dirname, '../../docs/console')
+  : undefined;
+// Generous: instance creation starts three brokers on a busy 2-core machine; progress is watched.
+const READY_MS = 240_000;
+
+let s: TestService;
+let browser: Browser;
+
+beforeAll(async () => {
+  [s, browser] = await Promise.all([startTestService(3), launchChromium()]);
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await s?.close();
+});
+
+async function shot(page: Page, name: string) {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` });
+}
+
+async function signIn(page: Page, keyId: string, secret: string) {
+  await page.goto(`${s.t.api.url}/console/`);
+  await page.getByLabel('API key id').fill(keyId);
+  await page.getByLabel('Secret').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Instances' }).waitFor();
+}
+
+describe('the web console, in Chromium against the real API, worker and brokers', () => {
+  it('signs in, creates an instance and a topic, produces and browses a message; another tenant sees none of it', async () => {
+    const a = await s.t.tenant('console-a');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+
+    // A wrong secret: the API's problem, as it words it.
+    await page.goto(`${s.t.api.url}/console/`);
+    await shot(page, 'sign-in');
+    await page.getByLabel('API key id').fill(a.keyId);
+    await page.getByLabel('Secret').fill('fjs_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('invalid_credentials');
+
+    await signIn(page, a.keyId, a.secret);
+    await page.getByRole('button', { name: 'Create instance' }).click();
+    const form = page.getByRole('form', { name: 'Create instance' });
+    await form.getByLabel('Name', { exact: true }).fill('web');
+    for (const zone of ['az-1', 'az-2', 'az-3']) await form.getByRole('checkbox', { name: zone }).check();
+    await form.getByLabel('Brokers').fill('3');
+    await form.getByRole('button', { name: 'Create', exact: true }).click();
+    const progress = form.getByRole('status');
+    await progress.getByText('instance.create').waitFor();
+    await shot(page, 'instance-create');
+    await progress.locator('.op-status', { hasText: 'succeeded' }).waitFor({ timeout: READY_MS });
+
+    await form.getByRole('button', { name: 'Open instance' }).click();
+    await page.locator('h1 .badge', { hasText: 'running' }).waitFor();
+    const internal = await page.locator('code.bootstrap[data-route="internal"]').textContent();
+    expect(internal).toMatch(/^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+){2}$/);
+    await page.getByRole('heading', { name: 'az-3' }).waitFor();
+    await shot(page, 'instance');
+    const instanceUrl = page.url();
+
+    await page.getByRole('link', { name: 'Topics' }).click();
+    const create = page.getByRole('form', { name: 'Create topic' });
+    // Bad input: the field the API names.
+    await create.getByLabel('Topic name').fill('not a topic!');
+    await create.getByRole('button', { name: 'Create topic' }).click();
+    await expect(create.getByRole('alert').textContent()).resolves.toContain('/name');
+    await create.getByLabel('Topic name').fill('orders');
+    await create.getByLabel('Partitions').fill('3');
+    await create.getByRole('button', { name: 'Create topic' }).click();
+    await create
+      .getByRole('status')
+      .locator('.op-status', { hasText: 'succeeded' })
+      .waitFor({ timeout: 60_000 });
+    await page.getByRole('link', { name: 'orders', exact: true }).waitFor({ timeout: 30_000 });
+    await shot(page, 'topics');
+    await page.getByRole('link', { name: 'orders', exact: true }).click();
+
+    const produce = page.getByRole('form', { name: 'Produce a test message' });
+    await produce.getByLabel('Key').fill('k1');
+    await produce.getByLabel('Value').fill('hello from the console');
+    await produce.getByRole('button', { name: 'Produce' }).click();
+    await expect(produce.getByRole('status').textContent()).resolves.toBe(
+      'Produced to partition 0 at offset 0.',
+    );
+
+    const browse = page.getByRole('form', { name: 'Browse messages' });
+    await browse.getByLabel('From').selectOption('offset');
+    await browse.getByLabel('Offset').fill('0');
+    await browse.getByRole('button', { name: 'Browse' }).click();
+    const row = page.getByRole('table', { name: 'Messages' }).getByRole('row').nth(1);
+    await expect(row.textContent()).resolves.toContain('hello from the console');
+    await shot(page, 'messages');
+
+    // A real Kafka client reads what the console produced, from the bootstrap string it showed.
+    const { stdout } = await run(
+      'kcat',
+      ['-b', internal!, '-C', '-t', 'orders', '-p', '0', '-o', '0', '-c', '1', '-e', '-f', '%k=%s\n'],
+      { timeout: 30_000 },
+    );
+    expect(stdout.trim()).toBe('k1=hello from the console');
+
+    // A second tenant: no instances, and the first tenant's instance is not found.
+    const b = await s.t.tenant('console-b');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, b.keyId, b.secret);
+    await page.getByText('No instances yet.').waitFor();
+    await page.goto(instanceUrl);
+    await expect(page.getByRole('alert').first().textContent()).resolves.toContain('not_found');
+    await page.goto(`${s.t.api.url}/console/#/operations`);
+    await page.getByText('No operations.').waitFor();
+    await page.close();
+  }, 420_000);
+});
