@@ -57,7 +57,7 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     const form = page.getByRole('form', { name: 'Create instance' });
     await form.getByLabel('Name', { exact: true }).fill('web');
     for (const zone of ['az-1', 'az-2', 'az-3']) await form.getByRole('checkbox', { name: zone }).check();
-    await form.getByLabel('Brokers').fill('3');
+    await form.getByLabel('Brokers', { exact: true }).fill('3');
     await form.getByRole('button', { name: 'Create', exact: true }).click();
     const progress = form.getByRole('status');
     await progress.getByText('instance.create').waitFor();
@@ -98,8 +98,8 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     );
 
     const browse = page.getByRole('form', { name: 'Browse messages' });
-    await browse.getByLabel('From').selectOption('offset');
-    await browse.getByLabel('Offset').fill('0');
+    await browse.getByRole('combobox', { name: 'From' }).selectOption('offset');
+    await browse.getByLabel('Offset', { exact: true }).fill('0');
     await browse.getByRole('button', { name: 'Browse' }).click();
     const row = page.getByRole('table', { name: 'Messages' }).getByRole('row').nth(1);
     await expect(row.textContent()).resolves.toContain('hello from the console');
