@@ -93,9 +93,10 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     await produce.getByLabel('Key').fill('k1');
     await produce.getByLabel('Value').fill('hello from the console');
     await produce.getByRole('button', { name: 'Produce' }).click();
-    await expect(produce.getByRole('status').textContent()).resolves.toBe(
-      'Produced to partition 0 at offset 0.',
-    );
+    await produce
+      .getByRole('status')
+      .getByText('Produced to partition 0 at offset 0.', { exact: true })
+      .waitFor();
 
     const browse = page.getByRole('form', { name: 'Browse messages' });
     await browse.getByRole('combobox', { name: 'From' }).selectOption('offset');
@@ -112,6 +113,60 @@ describe('the web console, in Chromium against the real API, worker and brokers'
       { timeout: 30_000 },
     );
     expect(stdout.trim()).toBe('k1=hello from the console');
+
+    // A consumer group that read that message, then one more produced: lag 1 on partition 0.
+    await run(
+      'kcat',
+      [
+        '-b',
+        internal!,
+        '-G',
+        'console-readers',
+        '-X',
+        'auto.offset.reset=earliest',
+        '-c',
+        '1',
+        '-q',
+        'orders',
+      ],
+      { timeout: 60_000 },
+    );
+    await produce.getByLabel('Value').fill('second');
+    await produce.getByRole('button', { name: 'Produce' }).click();
+    await produce
+      .getByRole('status')
+      .getByText('Produced to partition 0 at offset 1.', { exact: true })
+      .waitFor();
+    await page.getByRole('link', { name: 'Consumer groups' }).click();
+    await page.getByRole('link', { name: 'console-readers' }).click();
+    const lagRow = page
+      .getByRole('row')
+      .filter({ hasText: 'orders' })
+      .filter({ has: page.locator('td.lag') })
+      .first();
+    await expect
+      .poll(() => lagRow.locator('td').allTextContents(), { timeout: 30_000 })
+      .toEqual(['orders', '0', '1', '2', '1']);
+    // Reset to earliest: the preview shows where the committed offset goes, then the reset moves it.
+    const reset = page.getByRole('form', { name: 'Reset offsets' });
+    await reset.getByRole('combobox', { name: 'Reset to' }).selectOption('earliest');
+    await reset.getByRole('button', { name: 'Preview' }).click();
+    await expect
+      .poll(() => lagRow.locator('td').allTextContents(), { timeout: 30_000 })
+      .toEqual(['orders', '0', '1', '2', '1', '0']);
+    await shot(page, 'consumer-group');
+    await reset.getByRole('button', { name: 'Reset offsets' }).click();
+    await page
+      .getByRole('status')
+      .locator('.op-status', { hasText: 'succeeded' })
+      .waitFor({ timeout: 60_000 });
+    await lagRow.locator('td.lag', { hasText: '2' }).waitFor({ timeout: 30_000 });
+    await page.goto(`${s.t.api.url}/console/#/access`);
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    await shot(page, 'access');
+    await page.goto(`${s.t.api.url}/console/#/audit`);
+    await page.getByRole('cell', { name: 'ExchangeToken' }).first().waitFor();
+    await shot(page, 'audit');
 
     // A second tenant: no instances, and the first tenant's instance is not found.
     const b = await s.t.tenant('console-b');

@@ -137,6 +137,7 @@ export function MessagesPanel({ instanceId, topic }: { instanceId: string; topic
         onSubmit={async (e) => {
           e.preventDefault();
           setError(undefined);
+          setProduced(undefined);
           try {
             const r = await api.call<{ partition: number; offset: number }>('POST', `${base}/messages`, {
               partition: Number(partition),
