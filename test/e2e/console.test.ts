@@ -40,6 +40,22 @@ async function signIn(page: Page, keyId: string, secret: string) {
 }
 
 describe('the web console, in Chromium against the real API, worker and brokers', () => {
+  it('is served by the API under /console/ with its own origin only; a missing file is a problem', async () => {
+    const index = await fetch(`${s.t.api.url}/console/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const html = await index.text();
+    const asset = html.match(/\/console\/assets\/[^"]+\.js/)?.[0];
+    const js = await fetch(`${s.t.api.url}${asset}`);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    const bare = await fetch(`${s.t.api.url}/console`, { redirect: 'manual' });
+    expect([bare.status, bare.headers.get('location')]).toEqual([301, '/console/']);
+    const missing = await fetch(`${s.t.api.url}/console/assets/nothing.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+  });
+
   it('signs in, creates an instance and a topic, produces and browses a message; another tenant sees none of it', async () => {
     const a = await s.t.tenant('console-a');
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

@@ -62,10 +62,13 @@ function Overview({ ins, reload }: { ins: Instance; reload: () => void }) {
   const [bandwidth, setBandwidth] = useState(String(ins.spec.bandwidthMBps));
   const [disk, setDisk] = useState(String(ins.spec.diskGiB));
   const [partitions, setPartitions] = useState(String(ins.spec.partitionLimit));
-  const act = async (f: () => Promise<{ operation: Operation }>) => {
+  // Mutations answer 202 with an operation, or 200 with the resource when nothing changes (ADR 0017).
+  const act = async (f: () => Promise<{ operation?: Operation } | undefined>) => {
     setError(undefined);
     try {
-      setOp((await f()).operation.id);
+      const r = await f();
+      if (r?.operation) setOp(r.operation.id);
+      else reload();
     } catch (err) {
       setError(err);
     }
