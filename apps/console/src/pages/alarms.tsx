@@ -19,6 +19,9 @@ export function AlarmsTab({ instanceId }: { instanceId: string }) {
   const [threshold, setThreshold] = useState('0');
   const [duration, setDuration] = useState('60');
   const [severity, setSeverity] = useState('warning');
+  const [topic, setTopic] = useState('');
+  const [group, setGroup] = useState('');
+  const catalogue = useLoad(() => api.get<{ items: { name: string }[] }>('/v1/monitoring/metrics'), []);
   const [error, setError] = useState<unknown>();
   return (
     <div class="grid">
@@ -75,7 +78,13 @@ export function AlarmsTab({ instanceId }: { instanceId: string }) {
                 <td>{p.name}</td>
                 <td>
                   <code>
-                    {p.metric} {p.comparison} {p.threshold} for {p.durationSeconds}s
+                    {p.metric}
+                    {Object.keys(p.scope).length
+                      ? `{${Object.entries(p.scope)
+                          .map(([k, v]) => `${k}=${v}`)
+                          .join(',')}}`
+                      : ''}{' '}
+                    {p.comparison} {p.threshold} for {p.durationSeconds}s
                   </code>
                 </td>
                 <td>{p.severity}</td>
@@ -97,6 +106,7 @@ export function AlarmsTab({ instanceId }: { instanceId: string }) {
               await api.call('POST', `${base}/alarm-policies`, {
                 name,
                 metric,
+                scope: { ...(topic ? { topic } : {}), ...(group ? { group } : {}) },
                 comparison,
                 threshold: Number(threshold),
                 durationSeconds: Number(duration),
@@ -114,12 +124,20 @@ export function AlarmsTab({ instanceId }: { instanceId: string }) {
           </label>
           <label>
             Metric
-            <input
-              value={metric}
-              onInput={(e) => setMetric(e.currentTarget.value)}
-              placeholder="instance.messages_in_per_sec"
-              required
-            />
+            <select value={metric} onChange={(e) => setMetric(e.currentTarget.value)} required>
+              <option value="">choose…</option>
+              {catalogue.data?.items.map((m) => (
+                <option key={m.name}>{m.name}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Topic (empty: every one)
+            <input value={topic} onInput={(e) => setTopic(e.currentTarget.value)} />
+          </label>
+          <label>
+            Group (empty: every one)
+            <input value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
           </label>
           <label>
             Comparison
