@@ -17,10 +17,20 @@ const READY_MS = 240_000;
 
 let s: TestService;
 let browser: Browser;
+type Tenant = Awaited<ReturnType<TestService['t']['tenant']>>;
+let a: Tenant;
+let b: Tenant;
+let c: Tenant;
 
 beforeAll(async () => {
-  [s, browser] = await Promise.all([startTestService(3), launchChromium()]);
+  // 62 s tokens: the console exchanges its key again once less than 60 s are left, so after 2 s
+  // every call goes through a refresh (the journey below runs on refreshed tokens).
+  [s, browser] = await Promise.all([startTestService(3, {}, { tokenTtlSeconds: 62 }), launchChromium()]);
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+  // Made now: the harness's operator token lives 62 s too.
+  a = await s.t.tenant('console-a');
+  b = await s.t.tenant('console-b');
+  c = await s.t.tenant('console-c');
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -57,7 +67,6 @@ describe('the web console, in Chromium against the real API, worker and brokers'
   });
 
   it('signs in, creates an instance and a topic, produces and browses a message; another tenant sees none of it', async () => {
-    const a = await s.t.tenant('console-a');
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 
     // A wrong secret: the API's problem, as it words it.
@@ -185,7 +194,6 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     await shot(page, 'audit');
 
     // A second tenant: no instances, and the first tenant's instance is not found.
-    const b = await s.t.tenant('console-b');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, b.keyId, b.secret);
     await page.getByText('No instances yet.').waitFor();
@@ -195,4 +203,16 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     await page.getByText('No operations.').waitFor();
     await page.close();
   }, 420_000);
+
+  it('signs out, saying why, when the key is revoked and its token is due for a refresh', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await signIn(page, c.keyId, c.secret);
+    const root = await s.t.anonymous.login(c.keyId, c.secret);
+    expect((await root.call('DELETE', `/v1/api-keys/${c.keyId}`)).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 2500)); // past the refresh point of the 62 s token
+    await page.getByRole('link', { name: 'Operations' }).click();
+    await page.getByText('Your session expired: the key was refused.').waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.close();
+  });
 });
