@@ -188,7 +188,15 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     await lagRow.locator('td.lag', { hasText: '2' }).waitFor({ timeout: 30_000 });
     await page.goto(`${s.t.api.url}/console/#/access`);
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
-    await shot(page, 'access');
+    // A sub-account and a key for it, made in the console: the secret is shown once.
+    await page.getByLabel('Sub-account name').fill('app-team');
+    await page.getByRole('button', { name: 'Create sub-account' }).click();
+    await page.getByRole('listitem').filter({ hasText: 'app-team' }).first().waitFor();
+    await shot(page, 'access'); // before a secret is on screen
+    const keyForm = page.getByRole('form', { name: 'Create API key' });
+    await keyForm.getByRole('combobox', { name: 'For' }).selectOption({ label: 'app-team' });
+    await keyForm.getByRole('button', { name: 'Create API key' }).click();
+    await page.getByRole('status').filter({ hasText: 'shown once' }).getByText(/^fjs_/).waitFor();
     await page.goto(`${s.t.api.url}/console/#/audit`);
     await page.getByRole('cell', { name: 'ExchangeToken' }).first().waitFor();
     await shot(page, 'audit');

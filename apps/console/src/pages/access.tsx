@@ -3,6 +3,7 @@ import { api } from '../api';
 import { CopyButton } from '../components/copy';
 import { useLoad } from '../components/load';
 import { ProblemBox } from '../components/problem';
+import { SharingPanels } from './sharing';
 
 interface SubAccount {
   id: string;
@@ -244,6 +245,7 @@ export function AccessPage() {
             </p>
           ) : null}
         </section>
+        <SharingPanels />
       </div>
     </section>
   );
