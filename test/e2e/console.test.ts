@@ -131,6 +131,17 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     await expect(row.textContent()).resolves.toContain('hello from the console');
     await shot(page, 'messages');
 
+    // Topic configs and partitions, edited in place.
+    await page.getByLabel('Configs (one key=value a line)').fill('retention.ms=3600000');
+    await page.getByRole('button', { name: 'Save configs' }).click();
+    await page.getByRole('status').locator('.op-status', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    await page.getByLabel('Partitions (may only grow)').fill('4');
+    await page.getByRole('button', { name: 'Add partitions' }).click();
+    await page.getByText('4 partitions, replication factor 2, active').waitFor({ timeout: 60_000 });
+    await expect(page.getByLabel('Configs (one key=value a line)').inputValue()).resolves.toBe(
+      'retention.ms=3600000',
+    );
+
     // A real Kafka client reads what the console produced, from the bootstrap string it showed.
     const { stdout } = await run(
       'kcat',
@@ -209,6 +220,17 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     await expect(page.getByRole('alert').first().textContent()).resolves.toContain('not_found');
     await page.goto(`${s.t.api.url}/console/#/operations`);
     await page.getByText('No operations.').waitFor();
+
+    // Back as the owner: delete the instance, which wants its name typed first.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, a.keyId, a.secret);
+    await page.goto(instanceUrl);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.getByRole('button', { name: 'Delete' }).isDisabled()).resolves.toBe(true);
+    await dialog.getByLabel('Type web to confirm').fill('web');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No instances yet.').waitFor({ timeout: 120_000 });
     await page.close();
   }, 420_000);
 
