@@ -134,7 +134,10 @@ describe('the web console, in Chromium against the real API, worker and brokers'
     // Topic configs and partitions, edited in place.
     await page.getByLabel('Configs (one key=value a line)').fill('retention.ms=3600000');
     await page.getByRole('button', { name: 'Save configs' }).click();
-    await page.getByRole('status').locator('.op-status', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    await page
+      .getByRole('status')
+      .locator('.op-status', { hasText: 'succeeded' })
+      .waitFor({ timeout: 60_000 });
     await page.getByLabel('Partitions (may only grow)').fill('4');
     await page.getByRole('button', { name: 'Add partitions' }).click();
     await page.getByText('4 partitions, replication factor 2, active').waitFor({ timeout: 60_000 });
