@@ -84,6 +84,7 @@ for _ in $(seq 1 80); do
   sleep 0.25
 done
 FJORD_BOOTSTRAP_FILE="$state/bootstrap.json" node apps/api/dist/cli/bootstrap.js "http://127.0.0.1:$API_PORT" "${zones[@]}"
+echo "console: http://127.0.0.1:$API_PORT/console/ (sign in with the root key above)"
 echo "prometheus: $FJORD_PROMETHEUS_URL   alertmanager: http://127.0.0.1:$FJORD_ALERTMANAGER_PORT"
 echo "s3 (connectors' object storage, s3rver): http://127.0.0.1:${FJORD_S3_PORT:-4568}  bucket fjord-sink, key S3RVER / S3RVER"
 echo "logs: $state/logs/   (Ctrl-C stops the service; brokers keep running)"

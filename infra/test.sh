@@ -12,5 +12,6 @@ bash infra/ensure-postgres.sh
 bash infra/ensure-redis.sh
 bash infra/ensure-clients.sh
 bash infra/ensure-monitoring.sh
+bash infra/ensure-chromium.sh
 npm run --silent db:migrate
 npx vitest run "$@"

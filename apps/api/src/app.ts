@@ -15,6 +15,7 @@ import { Access } from './access/access.js';
 import { actorOf, rateLimitKeyOf } from './auth/principal.js';
 import type { ApiDeps } from './deps.js';
 import { authenticate } from './http/authentication.js';
+import { serveConsole } from './http/console.js';
 import { forCodeGenerators } from './http/openapiDocument.js';
 import { spendToken } from './http/rateLimit.js';
 import { TokenBuckets } from './http/rateLimiter.js';
@@ -207,6 +208,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       internalToken: deps.internalToken,
       apiMetrics,
     });
+
+  if (deps.consoleDir) await serveConsole(app, deps.consoleDir);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -26,6 +26,8 @@ export interface ApiConfig {
   readonly scrapeIntervalSeconds?: number;
   /** Token Prometheus and Alertmanager present on `/internal/*`. */
   readonly internalToken?: string;
+  /** The web console's built files (default: apps/console/dist of this checkout). */
+  readonly consoleDir?: string;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

@@ -28,4 +28,6 @@ export interface ApiDeps {
   /** Token of the monitoring stack's `/internal/*` routes; they do not exist without it. */
   readonly internalToken?: string;
   readonly logger?: LoggerOptions | false;
+  /** The web console's built files, served under /console/ when present. */
+  readonly consoleDir?: string;
 }

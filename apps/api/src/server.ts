@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { createPgPool, createPrismaClient } from '@fjord/db';
 import { PrometheusClient } from '@fjord/monitoring';
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +9,9 @@ import type { ApiConfig } from './config.js';
 import { KafkaClusterAdmin } from './services/clusterAdmin.js';
 import { MetricsReader } from './services/metricsQuery.js';
 import { BullOperationQueue } from './services/operationQueue.js';
+
+/** The console's build in this checkout (from src/ or dist/ alike: both sit one level below the app). */
+const CONSOLE_DIR = resolve(import.meta.dirname, '../../console/dist');
 
 export interface RunningApi {
   readonly app: FastifyInstance;
@@ -54,6 +58,7 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     rateLimit: { ratePerSecond: config.ratePerSecond, burst: config.burst },
     sharedLimits: { redis, keyPrefix: config.queuePrefix },
     tokenExchangeLimits: config.tokenExchangeLimits,
+    consoleDir: config.consoleDir ?? CONSOLE_DIR,
     logger: options.logger === false ? false : { level: config.logLevel },
   });
   await app.listen({ host: config.host, port: config.port });
