@@ -688,19 +688,7 @@ export class GroupCoordinator {
       if (group.state === 'CompletingRebalance') return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.touch(group, member);
     }
-    const now = BigInt(this.scheduler.now());
-    const accepted: OffsetEntry[] = [];
-    const codes = offsets.map((o) => {
-      const metadata = o.metadata ?? '';
-      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
-        return ErrorCode.OFFSET_METADATA_TOO_LARGE;
-      accepted.push({
-        topic: o.topic,
-        partition: o.partition,
-        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now },
-      });
-      return ErrorCode.NONE;
-    });
+    const { codes, accepted } = this.acceptOffsets(offsets);
     if (accepted.length === 0) return codes;
     try {
       await this.persistence.storeOffsets(groupId, accepted);
@@ -714,6 +702,32 @@ export class GroupCoordinator {
         value: e.value!,
       });
     return codes;
+  }
+
+  /** The offsets a commit may store (metadata within offset.metadata.max.bytes), and each one's code. */
+  private acceptOffsets(
+    offsets: readonly {
+      topic: string;
+      partition: number;
+      offset: bigint;
+      leaderEpoch: number;
+      metadata: string | null;
+    }[],
+  ): { codes: number[]; accepted: OffsetEntry[] } {
+    const now = BigInt(this.scheduler.now());
+    const accepted: OffsetEntry[] = [];
+    const codes = offsets.map((o) => {
+      const metadata = o.metadata ?? '';
+      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
+        return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+      accepted.push({
+        topic: o.topic,
+        partition: o.partition,
+        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now },
+      });
+      return ErrorCode.NONE;
+    });
+    return { codes, accepted };
   }
 
   /**
@@ -746,19 +760,7 @@ export class GroupCoordinator {
         return all(ErrorCode.FENCED_INSTANCE_ID);
       if (member.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
     }
-    const now = BigInt(this.scheduler.now());
-    const accepted: OffsetEntry[] = [];
-    const codes = offsets.map((o) => {
-      const metadata = o.metadata ?? '';
-      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
-        return ErrorCode.OFFSET_METADATA_TOO_LARGE;
-      accepted.push({
-        topic: o.topic,
-        partition: o.partition,
-        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now },
-      });
-      return ErrorCode.NONE;
-    });
+    const { codes, accepted } = this.acceptOffsets(offsets);
     if (accepted.length === 0) return codes;
     try {
       await this.persistence.storeTransactionalOffsets(groupId, producer, accepted);
