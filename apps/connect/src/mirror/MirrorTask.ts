@@ -1,6 +1,7 @@
 import { MirrorConfig, MirrorSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
 import { Admin, ConfigResourceTypes, ConfigSources, Producer } from '@platformatic/kafka';
+import { abortableSleep } from '../abortableSleep.js';
 import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
@@ -30,15 +31,6 @@ function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndp
     },
   };
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /**
  * Copies topics of a source cluster into the connector's instance (docs/adr/0022): task 0 creates
@@ -119,7 +111,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
       const mine = assignedPartitions(counts, connector.tasksMax, lease.task);
       if (mine.length === 0) {
         ctx.healthy();
-        await sleep(TOPIC_SYNC_MS, signal);
+        await abortableSleep(TOPIC_SYNC_MS, signal);
         continue;
       }
       const progress = new Map(

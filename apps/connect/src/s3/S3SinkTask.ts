@@ -3,6 +3,7 @@ import { gzip } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3SinkConfig, S3SinkSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
+import { abortableSleep } from '../abortableSleep.js';
 import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
 import { instanceEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
@@ -24,15 +25,6 @@ interface PartitionState {
   position: bigint;
   readonly buffer: PartitionBuffer;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /**
  * The object-storage sink: reads its partitions from the instance and writes JSON-lines gzip objects
@@ -65,7 +57,7 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
       mine = assignedPartitions(counts, connector.tasksMax, lease.task);
       if (mine.length > 0) break;
       ctx.healthy(); // reachable; nothing to read yet
-      await sleep(NO_PARTITIONS_WAIT_MS, signal);
+      await abortableSleep(NO_PARTITIONS_WAIT_MS, signal);
     }
     if (signal.aborted) return;
 
