@@ -8,6 +8,9 @@ import {
 } from '@fjord/fleet';
 import { liveSpecConfigs } from './flows/liveSpec.js';
 
+/** queued.max.request.bytes of a managed broker: 256 MiB, as `npm start`'s standalone broker. */
+const MANAGED_REQUEST_POOL_BYTES = 256 * 1024 * 1024;
+
 export interface InstanceFacts {
   readonly id: string;
   readonly clusterId: string | null;
@@ -145,6 +148,8 @@ export function brokerSpecOf(
     'transaction.state.log.replication.factor': String(internalReplication),
     'transaction.state.log.min.isr': String(Math.min(2, internalReplication)),
     'num.partitions': '3',
+    // A managed broker's request memory is bounded (docs/adr/0020); Kafka's default is unbounded.
+    'queued.max.request.bytes': String(MANAGED_REQUEST_POOL_BYTES),
     'auto.create.topics.enable': 'false',
     'group.initial.rebalance.delay.ms': '0',
     'fjord.kafka.version': ins.kafkaVersion,
