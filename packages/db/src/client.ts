@@ -16,6 +16,9 @@ export function createPrismaClient(
   options: PrismaClientOptions = {},
 ): PrismaClient {
   return new PrismaClient({
+    // Prisma's defaults (2 s to start, 5 s to finish an interactive transaction) guess speed: on a
+    // busy host, transactions queued on one row's lock (an instance's operations) outlive them.
+    transactionOptions: { maxWait: 30_000, timeout: 60_000 },
     adapter: new PrismaPg({
       connectionString: databaseUrl,
       ...(options.maxConnections ? { max: options.maxConnections } : {}),

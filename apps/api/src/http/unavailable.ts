@@ -6,13 +6,15 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   'EHOSTUNREACH',
 ]);
-// Prisma's "can't reach / timed out / connection closed / pool timeout", PostgreSQL's shutdown states.
+// Prisma's "can't reach / timed out / connection closed / pool timeout / transaction could not start
+// or expired", PostgreSQL's shutdown states.
 const PRISMA_CODES = new Set([
   'P1001',
   'P1002',
   'P1008',
   'P1017',
   'P2024',
+  'P2028',
   '57P01',
   '57P02',
   '57P03',
