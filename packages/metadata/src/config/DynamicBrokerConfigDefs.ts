@@ -6,26 +6,23 @@ import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue } from './Con
  * --entity-type brokers` may change on a running cluster, per broker or as the cluster-wide
  * default, with Kafka's types, defaults and validation.
  *
- * `appliedLive` says whether a Fjord broker acts on a change at once. The others are kept and
- * described as Kafka keeps them (so tooling and client suites that set them work) but tune
- * machinery a Fjord broker does not have — thread pools of a JVM broker, Kerberos and OAuth
- * logins, metrics reporter classes.
+ * A Fjord broker acts at once on the connection limits and `log.cleaner.backoff.ms` (Broker.ts);
+ * the others are kept and described as Kafka keeps them (so tooling and client suites that set
+ * them work) but tune machinery a Fjord broker does not have — thread pools of a JVM broker,
+ * Kerberos and OAuth logins, metrics reporter classes — or are not acted on yet
+ * (`producer.id.expiration.ms`: producer state does not expire).
  */
 export interface DynamicBrokerKeyDef {
   readonly def: ConfigKeyDef;
   /** Kafka's PerBrokerConfigs: refused as a cluster-wide default ("broker id must be specified"). */
   readonly perBrokerOnly: boolean;
-  readonly appliedLive: boolean;
 }
 
 const INT_MAX = 2_147_483_647;
 const DOUBLE_MAX = Number.MAX_VALUE;
 
-function entry(
-  def: ConfigKeyDef,
-  opts: { perBrokerOnly?: boolean; appliedLive?: boolean } = {},
-): DynamicBrokerKeyDef {
-  return { def, perBrokerOnly: opts.perBrokerOnly ?? false, appliedLive: opts.appliedLive ?? false };
+function entry(def: ConfigKeyDef, opts: { perBrokerOnly?: boolean } = {}): DynamicBrokerKeyDef {
+  return { def, perBrokerOnly: opts.perBrokerOnly ?? false };
 }
 
 function key(
@@ -82,7 +79,6 @@ export const DYNAMIC_BROKER_KEY_DEFS: readonly DynamicBrokerKeyDef[] = [
       'The amount of time to sleep when there are no logs to clean.',
       { validate: atLeast(0) },
     ),
-    { appliedLive: true },
   ),
   // DynamicThreadPool.RECONFIGURABLE_CONFIGS
   entry(
@@ -128,7 +124,6 @@ export const DYNAMIC_BROKER_KEY_DEFS: readonly DynamicBrokerKeyDef[] = [
       'The maximum number of connections we allow in the broker at any time.',
       { validate: atLeast(0) },
     ),
-    { appliedLive: true },
   ),
   entry(
     key(
@@ -138,7 +133,6 @@ export const DYNAMIC_BROKER_KEY_DEFS: readonly DynamicBrokerKeyDef[] = [
       'The maximum number of connections we allow from each ip address.',
       { validate: atLeast(0) },
     ),
-    { appliedLive: true },
   ),
   entry(
     key(
@@ -148,7 +142,6 @@ export const DYNAMIC_BROKER_KEY_DEFS: readonly DynamicBrokerKeyDef[] = [
       'A comma-separated list of per-ip or hostname overrides to the default maximum number of connections.',
       { validate: validIpOverrides },
     ),
-    { appliedLive: true },
   ),
   entry(
     key(
@@ -177,7 +170,6 @@ export const DYNAMIC_BROKER_KEY_DEFS: readonly DynamicBrokerKeyDef[] = [
       'The time in ms that a topic partition leader will wait before expiring producer IDs.',
       { validate: atLeast(1) },
     ),
-    { appliedLive: true },
   ),
   entry(
     key(
