@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { useAttempt } from '../components/attempt';
 import { CopyButton } from '../components/copy';
 import { useLoad } from '../components/load';
 import { ProblemBox } from '../components/problem';
@@ -37,22 +38,13 @@ export function AccessPage() {
   const subs = useLoad(() => api.get<Page<SubAccount>>('/v1/sub-accounts?limit=100'), []);
   const policies = useLoad(() => api.get<Page<Policy>>('/v1/policies?limit=100'), []);
   const keys = useLoad(() => api.get<Page<ApiKey>>('/v1/api-keys?limit=100'), []);
-  const [error, setError] = useState<unknown>();
+  const { error, attempt } = useAttempt();
   const [subName, setSubName] = useState('');
   const [policy, setPolicy] = useState({ name: '', effect: 'allow', actions: '', resources: 'instance/*' });
   const [keyFor, setKeyFor] = useState('');
   const [keyDescription, setKeyDescription] = useState('');
   const [secret, setSecret] = useState<{ id: string; secret: string }>();
   const [attach, setAttach] = useState({ sub: '', policy: '' });
-  const attempt = async (f: () => Promise<unknown>, reload: () => void) => {
-    setError(undefined);
-    try {
-      await f();
-      reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
   return (
     <section aria-labelledby="access-title">
       <h1 id="access-title">Access</h1>

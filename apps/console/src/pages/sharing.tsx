@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { useAttempt } from '../components/attempt';
 import { CopyButton } from '../components/copy';
 import { useLoad } from '../components/load';
 import { ProblemBox } from '../components/problem';
@@ -42,16 +43,7 @@ export function SharingPanels() {
   const [grant, setGrant] = useState({ grantee: '', actions: '', resources: 'instance/*' });
   const [channel, setChannel] = useState({ name: '', url: '' });
   const [secret, setSecret] = useState<string>();
-  const [error, setError] = useState<unknown>();
-  const attempt = async (f: () => Promise<unknown>, reload: () => void) => {
-    setError(undefined);
-    try {
-      await f();
-      reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const { error, attempt } = useAttempt();
   return (
     <>
       <section class="panel" aria-labelledby="grants-title">

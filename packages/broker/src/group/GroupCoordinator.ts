@@ -145,6 +145,15 @@ class Group {
 
 const EMPTY = Buffer.alloc(0);
 
+/** One partition's offset in an OffsetCommit or TxnOffsetCommit. */
+export interface OffsetCommitEntry {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
+}
+
 /** The producer's epoch is older than one its transaction markers carried. */
 export class ProducerFencedError extends Error {}
 
@@ -660,13 +669,7 @@ export class GroupCoordinator {
     generationId: number,
     memberId: string,
     groupInstanceId: string | null,
-    offsets: readonly {
-      topic: string;
-      partition: number;
-      offset: bigint;
-      leaderEpoch: number;
-      metadata: string | null;
-    }[],
+    offsets: readonly OffsetCommitEntry[],
   ): Promise<number[]> {
     const all = (c: number) => offsets.map(() => c);
     if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
@@ -705,15 +708,7 @@ export class GroupCoordinator {
   }
 
   /** The offsets a commit may store (metadata within offset.metadata.max.bytes), and each one's code. */
-  private acceptOffsets(
-    offsets: readonly {
-      topic: string;
-      partition: number;
-      offset: bigint;
-      leaderEpoch: number;
-      metadata: string | null;
-    }[],
-  ): { codes: number[]; accepted: OffsetEntry[] } {
+  private acceptOffsets(offsets: readonly OffsetCommitEntry[]): { codes: number[]; accepted: OffsetEntry[] } {
     const now = BigInt(this.scheduler.now());
     const accepted: OffsetEntry[] = [];
     const codes = offsets.map((o) => {
@@ -739,13 +734,7 @@ export class GroupCoordinator {
     groupId: string,
     producer: { readonly producerId: bigint; readonly producerEpoch: number },
     member: { generationId: number; memberId: string; groupInstanceId: string | null },
-    offsets: readonly {
-      topic: string;
-      partition: number;
-      offset: bigint;
-      leaderEpoch: number;
-      metadata: string | null;
-    }[],
+    offsets: readonly OffsetCommitEntry[],
   ): Promise<number[]> {
     const all = (c: number) => offsets.map(() => c);
     if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
