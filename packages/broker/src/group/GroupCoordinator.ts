@@ -795,6 +795,17 @@ export class GroupCoordinator {
     if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
   }
 
+  /**
+   * Whether an open transaction holds an offset for this partition of the group: a KIP-447
+   * `require_stable` OffsetFetch must not hand out the older committed offset meanwhile, or a
+   * new owner of the partition would reprocess what the transaction is about to commit.
+   */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    const key = offsetKey(topic, partition);
+    for (const byGroup of this.pendingTxnOffsets.values()) if (byGroup.get(groupId)?.has(key)) return true;
+    return false;
+  }
+
   /** Every committed offset of every group this coordinator holds (metrics: consumer lag). */
   *committedOffsets(): Generator<{ groupId: string; topic: string; partition: number; offset: bigint }> {
     for (const g of this.groups.values())

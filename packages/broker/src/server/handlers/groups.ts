@@ -342,13 +342,17 @@ export const offsetFetchHandler = defineHandler({
       >();
       for (const r of rows) {
         const list = byTopic.get(r.topic) ?? [];
-        list.push({
-          partitionIndex: r.partition,
-          committedOffset: r.offset,
-          committedLeaderEpoch: r.leaderEpoch,
-          metadata: r.metadata,
-          errorCode: 0,
-        });
+        list.push(
+          req.requireStable && groups.hasPendingOffset(groupId, r.topic, r.partition)
+            ? offsetFetchPartitionError(r.partition, ErrorCode.UNSTABLE_OFFSET_COMMIT)
+            : {
+                partitionIndex: r.partition,
+                committedOffset: r.offset,
+                committedLeaderEpoch: r.leaderEpoch,
+                metadata: r.metadata,
+                errorCode: 0,
+              },
+        );
         byTopic.set(r.topic, list);
       }
       for (const t of requested ?? [])
