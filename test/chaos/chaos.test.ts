@@ -19,23 +19,12 @@ import {
   waitFor,
 } from '../cluster/harness.js';
 import { PostgresServer } from './PostgresServer.js';
+import { seededRandom } from './seededRandom.js';
 
 const SECONDS = Number(process.env.FJORD_CHAOS_SECONDS ?? 40);
 const SEED = Number(process.env.FJORD_CHAOS_SEED ?? Date.now() % 1_000_000);
 const ZONES = 3;
 const PARTITIONS = 6;
-
-/** A small deterministic generator (mulberry32), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +55,7 @@ describe('chaos', () => {
   it(`loses, duplicates and reorders nothing acknowledged while AZs fail for ${SECONDS} s (seed ${SEED})`, {
     timeout: (SECONDS + 240) * 1000,
   }, async () => {
-    const rnd = random(SEED);
+    const rnd = seededRandom(SEED);
     console.log(`chaos: seed ${SEED}, ${SECONDS} s`);
     await t.probe.createTopic('chaos', PARTITIONS, 3);
     const bootstrap = t.cluster.bootstrapServers;
