@@ -11,6 +11,7 @@ export type CellName =
   | 'admin'
   | 'configs'
   | 'idempotent'
+  | 'static'
   | 'transactions'
   | 'sasl';
 
@@ -58,6 +59,7 @@ export const CELLS: readonly CellDef[] = [
   { id: 'configs', name: 'configs' },
   { id: 'idempotent', name: 'idempotent' },
   { id: 'transactions', name: 'transactions' },
+  { id: 'static member', name: 'static' },
   ...SECURITY_CELLS.map((c) => ({ id: c.id, name: 'sasl' as const })),
 ];
 
@@ -113,6 +115,7 @@ export function runProcess(
 
 const NO_ADMIN = 'the client has no admin API for this';
 const SARAMA_NO_TRANSACTIONS = 'sarama 1.22 has no transactional producer (it came in 1.37)';
+const SARAMA_NO_STATIC = 'sarama 1.22 has no group.instance.id (static membership came in 1.31)';
 
 /** kcat has no admin verbs; it drives produce, consume (balanced -G groups) and metadata. */
 function kcatSecurity(security?: ClientSecurity): string[] {
@@ -171,8 +174,15 @@ async function runKcat(
     });
     return { acked: Number(n) };
   }
-  if (verb === 'consume') {
-    const [topic, group, n, idle, goFile] = rest;
+  if (verb === 'consume' || verb === 'consume-static') {
+    // consume TOPIC GROUP COUNT IDLE_MS [GO_FILE] | consume-static TOPIC GROUP COUNT INSTANCE_ID SESSION_MS
+    const [topic, group, n, idleOrInstance, goOrSession] = rest;
+    const staticMember = verb === 'consume-static';
+    const idle = staticMember ? '0' : idleOrInstance;
+    const goFile = staticMember ? undefined : goOrSession;
+    const membership = staticMember
+      ? ['-X', `group.instance.id=${idleOrInstance}`, '-X', `session.timeout.ms=${goOrSession}`]
+      : [];
     const count = Number(n);
     const idleMs = Number(idle);
     return new Promise((resolve, reject) => {
@@ -189,6 +199,7 @@ async function runKcat(
         'auto.offset.reset=earliest',
         '-X',
         'auto.commit.interval.ms=200',
+        ...membership,
         ...sec,
         topic!,
       ]);
@@ -290,6 +301,7 @@ export const CLIENTS: readonly CompatClient[] = [
       // python3-zstandard, the modules kafka-python's codecs import.
       idempotent: 'kafka-python 2.0 has no idempotent producer',
       transactions: 'kafka-python 2.0 has no transactional producer',
+      'static member': 'kafka-python 2.0 has no group.instance.id (static membership)',
     },
   },
   {
@@ -313,7 +325,6 @@ export const CLIENTS: readonly CompatClient[] = [
     gaps: {
       'produce+consume zstd':
         'the client uses node:zlib zstd, which Node 20 lacks ("zstd is not supported in the current Node.js version")',
-      transactions: 'not driven yet (the driver has no transaction scenario)',
     },
   },
   {
@@ -338,6 +349,7 @@ export const CLIENTS: readonly CompatClient[] = [
       configs: 'kafka-node cannot alter configs',
       idempotent: 'kafka-node has no idempotent producer',
       transactions: 'kafka-node has no transactional producer',
+      'static member': 'kafka-node has no group.instance.id (static membership)',
     },
   },
   sarama('0.10.0', '0.10.0', {
@@ -348,12 +360,17 @@ export const CLIENTS: readonly CompatClient[] = [
     configs: 'DescribeConfigs arrived in Kafka 0.11',
     idempotent: 'idempotence arrived in Kafka 0.11',
     transactions: SARAMA_NO_TRANSACTIONS,
+    'static member': SARAMA_NO_STATIC,
   }),
   sarama('1.1.0', '1.1.0', {
     'produce+consume zstd': 'zstd needs Kafka 2.1+',
     transactions: SARAMA_NO_TRANSACTIONS,
+    'static member': SARAMA_NO_STATIC,
   }),
-  sarama('2.2.0', '2.4.0 (sarama 1.22 knows up to 2.2.0)', { transactions: SARAMA_NO_TRANSACTIONS }),
+  sarama('2.2.0', '2.4.0 (sarama 1.22 knows up to 2.2.0)', {
+    transactions: SARAMA_NO_TRANSACTIONS,
+    'static member': SARAMA_NO_STATIC,
+  }),
   {
     name: 'kafkajs 2.2',
     run: (b, a, s) =>
@@ -367,6 +384,7 @@ export const CLIENTS: readonly CompatClient[] = [
       'produce+consume snappy': 'kafkajs ships only gzip; snappy needs a third-party codec plugin',
       'produce+consume lz4': 'kafkajs ships only gzip; lz4 needs a third-party codec plugin',
       'produce+consume zstd': 'kafkajs ships only gzip; zstd needs a third-party codec plugin',
+      'static member': 'kafkajs 2.2 has no group.instance.id (static membership)',
     },
   },
 ];

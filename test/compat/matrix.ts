@@ -165,6 +165,28 @@ const CHECKS: Record<
     const read = await c.run(t.bootstrap, ['consume', topic, `${ns}g-txn`, '10', '3000']);
     expect(values(read.records)).toEqual(expectedValues(10));
   },
+  /**
+   * A static member (group.instance.id, KIP-345) that stops and comes back: the coordinator keeps
+   * its membership while the process is away (no rebalance: the group stays Stable with its one
+   * member, where a dynamic member's close empties it) and the new process resumes after the
+   * committed offset.
+   */
+  static: async (c, t, ns) => {
+    const topic = `${ns}static-topic`;
+    const group = `${ns}g-static`;
+    // Long enough to outlive the restart on a busy machine; the check below runs well within it.
+    const sessionMs = '120000';
+    const offsets = (r: { records: { o: number }[] }) => r.records.map((x) => x.o);
+    await c.run(t.bootstrap, ['produce', topic, '10', 'none', 'false']);
+    const first = await c.run(t.bootstrap, ['consume-static', topic, group, '10', 'pod-0', sessionMs]);
+    expect(offsets(first)).toEqual([...Array(10).keys()]);
+    expect(await t.group(group)).toEqual({ state: 'Stable', members: 1 });
+    await c.run(t.bootstrap, ['produce', topic, '10', 'none', 'false']);
+    const second = await c.run(t.bootstrap, ['consume-static', topic, group, '10', 'pod-0', sessionMs]);
+    expect(offsets(second)).toEqual([...Array(10).keys()].map((i) => i + 10));
+    // The same instance came back: still one member, not a second one beside a stale first.
+    expect(await t.group(group)).toEqual({ state: 'Stable', members: 1 });
+  },
   idempotent: async (c, t, ns) => {
     const topic = `${ns}idem-topic`;
     const p = await c.run(t.bootstrap, ['produce', topic, '200', 'none', 'true']);

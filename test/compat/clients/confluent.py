@@ -22,9 +22,9 @@ def out(o):
     print(json.dumps(o), flush=True)
 
 
-def consume(topic, group, count, idle_ms, go_file=None):
+def consume(topic, group, count, idle_ms, go_file=None, membership=None):
     c = Consumer({**base, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                  "session.timeout.ms": 10000})
+                  "session.timeout.ms": 10000, **(membership or {})})
     c.subscribe([topic])
     records, start, last = [], time.time(), time.time()
     go_at = None if go_file else start
@@ -76,6 +76,11 @@ elif scenario == "transaction":
 elif scenario == "consume":
     topic, group, n, idle, *go = args
     out({"records": consume(topic, group, int(n), int(idle), *go)})
+elif scenario == "consume-static":
+    # A static member (KIP-345): close() does not leave the group, so the coordinator keeps it.
+    topic, group, n, instance, session_ms = args
+    membership = {"group.instance.id": instance, "session.timeout.ms": int(session_ms)}
+    out({"records": consume(topic, group, int(n), 0, membership=membership)})
 elif scenario == "admin":
     (topic,) = args
     a = AdminClient(base)

@@ -52,15 +52,21 @@ switch (scenario) {
     out({ acked: messages.length });
     break;
   }
-  case 'consume': {
-    const [topic, group, n, idle, goFile] = args;
+  case 'consume':
+  case 'consume-static': {
+    // consume TOPIC GROUP COUNT IDLE_MS [GO_FILE] | consume-static TOPIC GROUP COUNT INSTANCE_ID SESSION_MS
+    const staticMember = scenario === 'consume-static';
+    const [topic, group, n, idleOrInstance, goOrSession] = args;
     const count = Number(n);
-    const idleMs = Number(idle);
+    const idleMs = staticMember ? 0 : Number(idleOrInstance);
+    const goFile = staticMember ? undefined : goOrSession;
     const consumer = new Consumer({
       ...base,
       groupId: group,
       deserializers: stringDeserializers,
-      sessionTimeout: 10000,
+      ...(staticMember && { groupInstanceId: idleOrInstance }),
+      sessionTimeout: staticMember ? Number(goOrSession) : 10000,
+      ...(staticMember && { rebalanceTimeout: Number(goOrSession) }),
       heartbeatInterval: 500,
       // Each member that stops starts another rebalance; on a busy machine (CI runs this beside
       // replicated clusters) three defaults-spaced rejoin attempts can all land in one.
@@ -91,9 +97,39 @@ switch (scenario) {
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 500)); // let autocommit run
+    if (staticMember) {
+      // This client's close() sends LeaveGroup for static members too (Java's and librdkafka's do
+      // not), which removes them on Kafka as here; a static member is for a process that goes away
+      // without leaving, so this one exits as a restarted pod would.
+      await stream.close();
+      out({ records });
+      process.exit(0);
+    }
     await stream.close();
     await consumer.close();
     out({ records });
+    break;
+  }
+  case 'transaction': {
+    // Aborts 5 records, then commits 10: the harness checks a read_committed consumer sees the 10 only.
+    const [topic, transactionalId] = args;
+    const producer = new Producer({
+      ...base,
+      serializers: stringSerializers,
+      idempotent: true,
+      transactionalId,
+      autocreateTopics: true,
+    });
+    const batch = (n, prefix) =>
+      Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: `${prefix}${i}` }));
+    const aborted = await producer.beginTransaction();
+    await aborted.send({ messages: batch(5, 'aborted') });
+    await aborted.abort();
+    const committed = await producer.beginTransaction();
+    await committed.send({ messages: batch(10, 'v') });
+    await committed.commit();
+    await producer.close();
+    out({ committed: 10 });
     break;
   }
   case 'admin': {

@@ -281,6 +281,7 @@ export class GroupCoordinator {
       assignment: EMPTY,
     });
     group.members.delete(oldId);
+    const leaderBefore = group.leaderId;
     const member: Member = {
       ...old,
       memberId: newId,
@@ -303,8 +304,11 @@ export class GroupCoordinator {
       // (compared for the group's protocol only: a member loaded from __consumer_offsets knows
       // no other). The new member id is stored first so another coordinator would know it.
       this.touch(group, member);
+      // As Kafka: the answer names the leader as it was, so a returning leader does not see itself
+      // as leader and compute an assignment a Stable group would never hand out; it syncs and
+      // gets its old assignment back.
       return this.persistGroup(group).then(
-        () => ({ ...this.joinResultFor(group, newId), members: [], skipAssignment: false }),
+        () => ({ ...this.joinResultFor(group, newId), leader: leaderBefore ?? '', skipAssignment: false }),
         () => {
           this.revertStaticMember(group, member, old);
           return {

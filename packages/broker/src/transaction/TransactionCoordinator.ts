@@ -160,16 +160,19 @@ export class TransactionCoordinator {
       }
     }
     if (txn.pending) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
-    if (expected && expected.producerId >= 0n) {
-      // KIP-360: a producer that knows its id and epoch may only bump its own; a retry of a
-      // bump that already happened gets the same answer again.
-      const isRetry =
-        expected.producerId === txn.lastProducerId && expected.producerEpoch === txn.lastProducerEpoch;
-      if (isRetry && txn.state !== 'Ongoing')
-        return { errorCode: ErrorCode.NONE, producerId: txn.producerId, producerEpoch: txn.producerEpoch };
-      if (expected.producerId !== txn.producerId || expected.producerEpoch !== txn.producerEpoch)
-        return fail(ErrorCode.PRODUCER_FENCED);
-    }
+    const known = expected && expected.producerId >= 0n ? expected : undefined;
+    // KIP-360, as Kafka's prepareInitProducerIdTransit: a producer that names an id is fenced
+    // unless the transactional id is new (no epoch yet), the id is its current one, or it is the
+    // previous one whose epoch ran out (a retry of the rotation).
+    if (
+      known &&
+      !(
+        txn.producerEpoch === -1 ||
+        known.producerId === txn.producerId ||
+        (known.producerId === txn.lastProducerId && known.producerEpoch >= MAX_EPOCH)
+      )
+    )
+      return fail(ErrorCode.PRODUCER_FENCED);
     switch (txn.state) {
       case 'PrepareCommit':
       case 'PrepareAbort':
@@ -184,6 +187,12 @@ export class TransactionCoordinator {
         return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       default:
         break;
+    }
+    if (known && txn.producerEpoch !== -1 && known.producerEpoch !== txn.producerEpoch) {
+      // The retry of a bump whose answer was lost gets the same answer again; any other epoch is stale.
+      if (known.producerEpoch === txn.lastProducerEpoch)
+        return { errorCode: ErrorCode.NONE, producerId: txn.producerId, producerEpoch: txn.producerEpoch };
+      return fail(ErrorCode.PRODUCER_FENCED);
     }
     // Past the last epoch the producer gets a fresh id (Kafka's epoch exhaustion).
     const next =

@@ -232,6 +232,9 @@ describe('GroupCoordinator', () => {
     expect(again.errorCode).toBe(ErrorCode.NONE);
     expect(again.generationId).toBe(gen);
     expect(again.memberId).not.toBe(a.memberId);
+    // The leader that comes back is told the old leader id, so it syncs as a follower instead of
+    // computing an assignment the Stable group would ignore (as Kafka answers).
+    expect(again.leader).toBe(a.memberId);
     expect(
       (
         await gc.sync({

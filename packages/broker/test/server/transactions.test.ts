@@ -208,6 +208,35 @@ describe('the transaction coordinator on the wire', () => {
     ).toEqual([ErrorCode.OPERATION_NOT_ATTEMPTED, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
   });
 
+  it('answers InitProducerId with a known producer id and epoch as Kafka does (KIP-360)', async () => {
+    await findCoordinator('tx-kip360');
+    const init = async (producerId: bigint, producerEpoch: number) => {
+      for (;;) {
+        const r = await client.send(ApiKey.InitProducerId, 5, {
+          transactionalId: 'tx-kip360',
+          transactionTimeoutMs: 60_000,
+          producerId,
+          producerEpoch,
+        });
+        if (r.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return r;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    };
+    // A new transactional id accepts whatever id the producer held before (e.g. an idempotent one).
+    const first = await init(0n, 0);
+    expect(first).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    const bumped = await init(first.producerId, 0);
+    expect(bumped).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerId: first.producerId,
+      producerEpoch: 1,
+    });
+    // The retry of that bump (its answer lost) gets the same answer, not another bump.
+    expect(await init(first.producerId, 0)).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 1 });
+    expect((await init(first.producerId, 7)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+    expect((await init(first.producerId + 1000n, 1)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
+  });
+
   it('holds the last stable offset at an open transaction and reports aborted ones to read_committed', async () => {
     await findCoordinator('tx-lso');
     const { producerId, producerEpoch } = await initProducerId('tx-lso');
