@@ -177,6 +177,7 @@ const CHECKS: Record<
     // Long enough to outlive the restart on a busy machine; the check below runs well within it.
     const sessionMs = '120000';
     const offsets = (r: { records: { o: number }[] }) => r.records.map((x) => x.o);
+    await t.ensureTopic(topic, 1);
     await c.run(t.bootstrap, ['produce', topic, '10', 'none', 'false']);
     const first = await c.run(t.bootstrap, ['consume-static', topic, group, '10', 'pod-0', sessionMs]);
     expect(offsets(first)).toEqual([...Array(10).keys()]);

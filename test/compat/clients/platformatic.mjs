@@ -119,6 +119,10 @@ switch (scenario) {
       idempotent: true,
       transactionalId,
       autocreateTopics: true,
+      // Its request timeout (5 s by default) also resends InitProducerId, naming producer id 0
+      // rather than -1: a resend after a slow first answer is fenced, on Kafka as here. A busy
+      // machine may be slow; it must not fail.
+      timeout: 60000,
     });
     const batch = (n, prefix) =>
       Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: `${prefix}${i}` }));
