@@ -148,6 +148,34 @@ describe('plan', () => {
     });
   });
 
+  it('a config key removed from the file removes the override; one added through REST is drift', () => {
+    const withoutRetention = desired(FILE.replace(', configs: { retention.ms: "60000" }', ''));
+    const p = plan(withoutRetention, inSync, { prune: false });
+    expect(p.actions.map((a) => `${a.kind} ${a.address}`)).toEqual(['update instance.orders.topic.events']);
+    expect(p.actions[0]!.changes).toEqual([{ path: 'configs.retention.ms', from: '60000', to: null }]);
+    expect(planText(p)).toContain('configs.retention.ms: "60000" → (none)');
+    const extra = plan(
+      desired(FILE),
+      {
+        ...inSync,
+        instances: [
+          instance({
+            topics: [
+              {
+                name: 'events',
+                partitions: 3,
+                replicationFactor: 1,
+                configs: { 'retention.ms': '60000', 'cleanup.policy': 'compact' },
+              },
+            ],
+          }),
+        ],
+      },
+      { prune: false },
+    );
+    expect(extra.actions[0]!.changes).toEqual([{ path: 'configs.cleanup.policy', from: 'compact', to: null }]);
+  });
+
   it('a zone change replaces the instance and recreates everything it holds', () => {
     const p = plan(
       desired(FILE),

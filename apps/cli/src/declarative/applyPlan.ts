@@ -201,7 +201,7 @@ class Executor {
           const configs = Object.fromEntries(
             a.changes
               .filter((c) => c.path.startsWith('configs.'))
-              .map((c) => [c.path.slice(8), c.to as string]),
+              .map((c) => [c.path.slice(8), c.to as string | null]),
           );
           const { data } = await this.call(`update ${a.address}`, () =>
             this.api.PATCH('/v1/instances/{instanceId}/topics/{topic}', {

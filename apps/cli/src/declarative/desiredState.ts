@@ -30,7 +30,7 @@ const Topic = z.strictObject({
   name: TopicName,
   partitions: z.number().int().min(1).max(1000).optional(),
   replicationFactor: z.number().int().min(1).max(MAX_REPLICATION_FACTOR).optional(),
-  configs: TopicConfigs.optional().describe('only the keys given are managed'),
+  configs: TopicConfigs.optional().describe('the overrides, whole: a key left out is removed'),
 });
 
 const User = z.strictObject({

@@ -144,6 +144,20 @@ function instanceChanges(d: DesiredInstance, o: ObservedInstance): FieldChange[]
   return changes;
 }
 
+/**
+ * A topic's config overrides are managed whole: those the file leaves out (all of them when it has
+ * no `configs`) are removed, so the broker default applies again (`to: null`).
+ */
+function configChanges(
+  desired: Readonly<Record<string, string>>,
+  observed: Readonly<Record<string, string>>,
+): FieldChange[] {
+  const keys = [...new Set([...Object.keys(desired), ...Object.keys(observed)])].sort();
+  return keys
+    .filter((k) => desired[k] !== observed[k])
+    .map((k) => ({ path: `configs.${k}`, from: observed[k] ?? null, to: desired[k] ?? null }));
+}
+
 function createChanges(obj: Readonly<Record<string, unknown>>, sensitive: ReadonlySet<string> = new Set()) {
   return Object.entries(obj)
     .filter(([, v]) => v !== undefined)
@@ -196,7 +210,7 @@ function planInstanceChildren(
         ...(t.partitions < cur.partitions ? { forcesReplacement: true } : {}),
       });
     changes.push(...diffGiven('', t, { ...cur }, ['replicationFactor'], new Set(['replicationFactor'])));
-    if (t.configs) changes.push(...diffGiven('configs.', t.configs, cur.configs, Object.keys(t.configs)));
+    changes.push(...configChanges(t.configs ?? {}, cur.configs));
     const kind = kindOf(changes);
     if (kind) add(address, kind, { type: 'topic', instance: d.name, desired: t, observed: cur }, changes);
   }
