@@ -199,6 +199,61 @@ describe('connectors over REST', () => {
     expect((await owner.client.call('POST', `${base()}/${id}/resume`)).status).toBe(200);
   });
 
+  it('PATCH changes config and secrets in place (tasks restart); the same again changes nothing', async () => {
+    const before = (await owner.client.call('GET', base())).body.items[0];
+    const one = `${base()}/${before.id}`;
+    const patch = (body: object, headers: Record<string, string> = {}) =>
+      owner.client.call('PATCH', one, body, headers);
+    // Checked against the connector's type, naming the field; nothing changes.
+    let r = await patch({ config: { ...sink.config, bukket: 'x' } });
+    expect(fieldsOf(r)).toEqual(['/config/bukket']);
+    r = await patch({ secrets: { accessKeyId: 'a' } });
+    expect(fieldsOf(r)).toEqual(['/secrets/secretAccessKey']);
+    r = await patch({ tasksMx: 2 });
+    expect(fieldsOf(r)).toEqual(['/tasksMx']);
+    expect((await owner.client.call('GET', one)).body.version).toBe(before.version);
+
+    const config = { ...sink.config, rollSeconds: 60 };
+    r = await patch(
+      { config, secrets: { accessKeyId: 'AKIDNEW', secretAccessKey: 'new-secret-never-shown' } },
+      { 'if-match': `"${before.version}"` },
+    );
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ version: before.version + 1, config: { rollSeconds: 60, prefix: '' } });
+    expect(r.headers.get('etag')).toBe(`"${before.version + 1}"`);
+    const row = await t.prisma.connector.findUniqueOrThrow({ where: { id: before.id } });
+    expect(row.generation).toBeGreaterThan(0);
+    const same = await patch({
+      config,
+      secrets: { accessKeyId: 'AKIDNEW', secretAccessKey: 'new-secret-never-shown' },
+    });
+    expect(same.body.version).toBe(before.version + 1);
+    expect((await patch({ config }, { 'if-match': `"${before.version}"` })).status).toBe(412);
+    const events = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items;
+    expect(events.filter((e: { action: string }) => e.action === 'ModifyConnector')).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain('new-secret-never-shown');
+  });
+
+  it('changing tasksMax or the topics chosen needs the connector paused with its tasks stopped', async () => {
+    const one = `${base()}/${(await owner.client.call('GET', base())).body.items[0].id}`;
+    const config = { ...sink.config, rollSeconds: 60 };
+    let r = await owner.client.call('PATCH', one, { tasksMax: 3 });
+    expect(r.status).toBe(409);
+    expect(r.body.detail).toMatch(/paused/);
+    r = await owner.client.call('PATCH', one, { config: { ...config, topics: ['events', 'more'] } });
+    expect(r.status).toBe(409);
+    expect((await owner.client.call('POST', `${one}/pause`)).status).toBe(200);
+    r = await owner.client.call('PATCH', one, {
+      tasksMax: 3,
+      config: { ...config, topics: ['events', 'more'] },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.tasks.map((x: { task: number }) => x.task)).toEqual([0, 1, 2]);
+    r = await owner.client.call('PATCH', one, { tasksMax: 1 });
+    expect(r.body.tasks.map((x: { task: number }) => x.task)).toEqual([0]);
+    expect((await owner.client.call('POST', `${one}/resume`)).status).toBe(200);
+  });
+
   it('another tenant sees no connector; the connector actions are in the catalogue', async () => {
     const id = (await owner.client.call('GET', base())).body.items[0].id;
     const other = await t.tenant('stranger');
