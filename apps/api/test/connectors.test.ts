@@ -234,6 +234,36 @@ describe('connectors over REST', () => {
     expect(JSON.stringify(events)).not.toContain('new-secret-never-shown');
   });
 
+  it("verify-secrets says whether secrets are the connector's, nothing more; audited, limited per connector", async () => {
+    const one = `${base()}/${(await owner.client.call('GET', base())).body.items[0].id}`;
+    const check = (secrets: Record<string, string>) =>
+      owner.client.call('POST', `${one}/verify-secrets`, { secrets });
+    const right = { accessKeyId: 'AKIDNEW', secretAccessKey: 'new-secret-never-shown' };
+    let r = await check(right);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toEqual({ matches: true });
+    expect((await check({ ...right, secretAccessKey: 'guess' })).body).toEqual({ matches: false });
+    expect((await check({ accessKeyId: 'AKIDNEW' })).body).toEqual({ matches: false });
+    r = await owner.client.call('POST', `${one}/verify-secrets`, { secrets: right, extra: 1 });
+    expect(fieldsOf(r)).toEqual(['/extra']);
+    const events = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items.filter(
+      (e: { action: string }) => e.action === 'VerifyConnectorSecrets',
+    );
+    expect(events.map((e: { details: { matches: boolean } }) => e.details.matches)).toEqual(
+      expect.arrayContaining([true, false]),
+    );
+    expect(JSON.stringify(events)).not.toContain('guess');
+    // Guessing gets a few tries a minute: 20 per connector, whoever asks.
+    let limited: Awaited<ReturnType<typeof check>> | undefined;
+    for (let i = 0; i < 20 && !limited; i++) {
+      const x = await check({ ...right, secretAccessKey: `guess-${i}` });
+      if (x.status === 429) limited = x;
+    }
+    expect(limited?.status).toBe(429);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited!.body.code).toBe('rate_limited');
+  });
+
   it('changing tasksMax or the topics chosen needs the connector paused with its tasks stopped', async () => {
     const one = `${base()}/${(await owner.client.call('GET', base())).body.items[0].id}`;
     const config = { ...sink.config, rollSeconds: 60 };

@@ -206,6 +206,11 @@ export const PatchConnector = z
   });
 export type PatchConnector = z.infer<typeof PatchConnector>;
 
+/** `POST …/connectors/{id}/verify-secrets`: are these the connector's secrets (the plan's drift check)? */
+export const VerifyConnectorSecrets = z.strictObject({
+  secrets: z.record(z.string(), z.string().max(1024)),
+});
+
 /** Config fields that decide which task reads which partition (a change re-deals them). */
 export const CONNECTOR_DEALING_FIELDS = ['topics', 'topicsInclude', 'topicsExclude'] as const;
 

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   CONNECTOR_DEALING_FIELDS,
   CONNECTOR_SCHEMAS,
@@ -12,6 +13,8 @@ import {
   PatchConnector,
   PutConnectorOffsets,
   pageOf,
+  SecretCheck,
+  VerifyConnectorSecrets,
 } from '@fjord/contracts';
 import type { Prisma } from '@fjord/db';
 import { seal, unseal } from '@fjord/fleet';
@@ -20,6 +23,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { checkIfMatch, etagOf } from '../http/etag.js';
+import type { SecretCheckLimit } from '../http/secretCheckLimit.js';
 import { ApiProblem, type FieldIssue, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { connectorOffsetsView, connectorView } from '../views/connectorViews.js';
@@ -40,6 +44,15 @@ function fieldIssues(prefix: string, error: z.ZodError): FieldIssue[] {
   });
 }
 
+/** Constant-time comparison of two secret values (digests first, so lengths do not leak either). */
+function sameSecret(a: unknown, b: unknown): boolean {
+  const digest = (v: unknown) =>
+    createHash('sha256')
+      .update(typeof v === 'string' ? `s${v}` : 'none')
+      .digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
 const canonicalJson = (v: unknown): string =>
   JSON.stringify(v, (_, x) =>
     x && typeof x === 'object' && !Array.isArray(x)
@@ -47,7 +60,9 @@ const canonicalJson = (v: unknown): string =>
       : x,
   );
 
-export type ConnectorRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'adminSecret'>;
+export type ConnectorRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'adminSecret'> & {
+  readonly secretChecks: SecretCheckLimit;
+};
 
 type Action = 'kafka:DescribeConnector' | 'kafka:ModifyConnector' | 'kafka:DeleteConnector';
 
@@ -371,6 +386,48 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       });
       reply.header('etag', etagOf(updated.version));
       return connectorView(updated);
+    },
+  );
+
+  app.post(
+    '/v1/instances/:instanceId/connectors/:connectorId/verify-secrets',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary:
+          "Whether these are the connector's secrets, all of them (for drift checks); rate limited per connector and audited",
+        description:
+          'Needs kafka:ModifyConnector (the right to set them). At most 20 checks of one connector a minute, over every caller.',
+        params: Params,
+        body: VerifyConnectorSecrets,
+        response: { 200: SecretCheck, ...problems() },
+      },
+    },
+    async (req) => {
+      const p = requirePrincipal(req);
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:ModifyConnector',
+      );
+      const resource = `instance/${ins.id}/connector/${row.name}`;
+      await deps.secretChecks.spend(resource);
+      const stored = JSON.parse(unseal(row.sealedSecrets, deps.adminSecret)) as Record<string, unknown>;
+      const given = req.body.secrets;
+      const names = [...new Set([...Object.keys(stored), ...Object.keys(given)])];
+      // Every name compared (constant time per value), so the answer's timing tells nothing of which differed.
+      let matches = true;
+      for (const k of names) matches = sameSecret(stored[k], given[k]) && matches;
+      await prisma.$transaction((tx) =>
+        recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'VerifyConnectorSecrets',
+          resource,
+          details: { matches },
+        }),
+      );
+      return { matches };
     },
   );
 
