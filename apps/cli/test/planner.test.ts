@@ -188,7 +188,7 @@ describe('connectors', () => {
       instances: [{ ...withConnector(sinkConnector()).instances[0]!, accessRoutes: DEFAULT_ACCESS_ROUTES }],
     };
     const yaml = importedYaml(observed);
-    expect(yaml).toContain('${env:FJORD_SECRET_ORDERS_ARCHIVE_SECRETACCESSKEY}');
+    expect(yaml).toContain(`\${env:FJORD_SECRET_ORDERS_ARCHIVE_SECRETACCESSKEY}`);
     const back = parseDesiredState(yaml, {
       FJORD_SECRET_ORDERS_ARCHIVE_ACCESSKEYID: 'a',
       FJORD_SECRET_ORDERS_ARCHIVE_SECRETACCESSKEY: 'b',
