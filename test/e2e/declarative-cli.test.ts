@@ -185,6 +185,18 @@ describe('fjord plan / apply / destroy', () => {
     expect((await fjord('plan', '-f', file, '--detailed-exitcode')).code).toBe(0);
     const orders = (await client.call('GET', `/v1/instances/${ins.id}/topics/orders`)).body;
     expect(orders.configs).toEqual({ 'retention.ms': '3600000' });
+    // More tasks re-deal partitions: apply pauses the running connector, changes it and resumes it.
+    const api = fjordClient(s.t.api.url, token);
+    const wider = parseDesiredState(BASE.replace('type: s3-sink', 'type: s3-sink\n        tasksMax: 2'), env);
+    const out = io();
+    expect(await runApply(api, wider, {}, out.output)).toBe(0);
+    expect(out.lines.out.join('\n')).toContain('tasksMax: 1 → 2');
+    const after = (await client.call('GET', `/v1/instances/${ins.id}/connectors/${connector.id}`)).body;
+    expect(after).toMatchObject({ tasksMax: 2, desiredState: 'RUNNING' });
+    const actions = (
+      await client.call('GET', `/v1/audit-events?resource=instance/${ins.id}/connector/archive`)
+    ).body.items.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['PauseConnector', 'ModifyConnector', 'ResumeConnector']));
   }, 300_000);
 
   it('two applies planned from the same state: one wins, the other gets the 412 and plans again', async () => {
