@@ -10,14 +10,18 @@ interface CheckAnswer {
   response: Response;
 }
 
-/** A check, waiting out the API's per-secret budget (429 with Retry-After) rather than guessing. */
-async function check(what: string, send: () => Promise<CheckAnswer>): Promise<boolean> {
+/**
+ * A check, waiting out the API's per-secret budget (429 with Retry-After) rather than guessing.
+ * Undefined (not checked) for a resource gone or not yet there (a user still being created).
+ */
+async function check(what: string, send: () => Promise<CheckAnswer>): Promise<boolean | undefined> {
   for (;;) {
     const answer = await send();
     if (answer.response.status === 429) {
       await sleep(Math.max(1, Number(answer.response.headers.get('retry-after')) || 1) * 1000);
       continue;
     }
+    if (answer.response.status === 404) return undefined;
     return (await must(what, Promise.resolve(answer))).data.matches;
   }
 }
@@ -50,7 +54,7 @@ export async function checkSecrets(
               body: { password: file.password, ...(file.mechanism ? { mechanism: file.mechanism } : {}) },
             }),
           );
-          return { ...u, passwordMatches };
+          return passwordMatches === undefined ? u : { ...u, passwordMatches };
         }),
       );
       const connectors = await Promise.all(
@@ -66,7 +70,7 @@ export async function checkSecrets(
               body: { secrets },
             }),
           );
-          return { ...c, secretsMatch };
+          return secretsMatch === undefined ? c : { ...c, secretsMatch };
         }),
       );
       return { ...o, users, connectors };
