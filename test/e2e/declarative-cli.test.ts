@@ -152,6 +152,15 @@ describe('fjord plan / apply / destroy', () => {
     expect(drift.stdout).toContain('~ instance.shop.connector.archive (update)');
     expect(drift.stdout).toContain('Plan: 0 to create, 2 to update, 0 to replace, 0 to delete.');
     expect(drift.stdout).not.toContain(rotated);
+    // Each check is audited with its outcome, never the password.
+    const shop = (await client.call('GET', '/v1/instances?name=shop')).body.items[0];
+    const checks = (
+      await client.call('GET', `/v1/audit-events?resource=instance/${shop.id}/user/app`)
+    ).body.items.filter((e: { action: string }) => e.action === 'VerifyUserPassword');
+    expect(checks.map((e: { details: { matches: boolean } }) => e.details.matches)).toEqual(
+      expect.arrayContaining([true, false]),
+    );
+    expect(JSON.stringify(checks)).not.toContain(rotated);
     // What apply made is what the API shows.
     const ins = (await client.call('GET', '/v1/instances?name=shop')).body.items[0];
     const topics = (await client.call('GET', `/v1/instances/${ins.id}/topics`)).body.items;

@@ -103,6 +103,9 @@ describe('connectors over REST', () => {
     expect(r.status).toBe(201);
     expect(r.body.secretsSet).toEqual(['saslPassword', 'saslUsername']);
     expect(JSON.stringify(r.body)).not.toContain('mirror-secret');
+    // A PATCH is checked as a create: clearing the secrets a SASL source needs names them.
+    const cleared = await owner.client.call('PATCH', `${base()}/${r.body.id}`, { secrets: {} });
+    expect(fieldsOf(cleared).sort()).toEqual(['/secrets/saslPassword', '/secrets/saslUsername']);
     expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
   });
 
