@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const CLI = join(import.meta.dirname, '../../apps/cli/dist/main.js');
 const PASSWORD = 'app-password-never-shown';
+const S3_SECRET = 's3-secret-never-shown';
 
 let s: TestService;
 let client: RestClient;
@@ -54,6 +55,11 @@ ${instance}
       - { resourceType: group, resourceName: billing-, patternType: prefixed, principal: "User:app", operation: read }
     alarmPolicies:
       - { name: lag, metric: group.lag, comparison: ">", threshold: 1000 }
+    connectors:
+      - name: archive
+        type: s3-sink
+        config: { topics: [orders], bucket: archive, endpoint: "http://127.0.0.1:9", forcePathStyle: true }
+        secrets: { accessKeyId: "\${env:S3_KEY}", secretAccessKey: "\${env:S3_SECRET}" }
 policies:
   - { name: topic-admins, effect: allow, actions: ["kafka:CreateTopic", "kafka:DeleteTopic"], resources: ["instance/*"] }
 subAccounts:
@@ -66,7 +72,13 @@ beforeAll(async () => {
   const tenant = await s.t.tenant('declarative');
   client = tenant.client;
   dir = mkdtempSync(join(tmpdir(), 'fjord-cli-'));
-  env = { ...process.env, FJORD_CONFIG: join(dir, 'credentials.json'), APP_PASSWORD: PASSWORD };
+  env = {
+    ...process.env,
+    FJORD_CONFIG: join(dir, 'credentials.json'),
+    APP_PASSWORD: PASSWORD,
+    S3_KEY: 'AKIDEXAMPLE',
+    S3_SECRET,
+  };
   const login = await fjord('login', '--api', s.t.api.url, '--key', tenant.keyId, '--secret', tenant.secret);
   expect(login.code, login.stderr).toBe(0);
   token = async () =>
@@ -119,14 +131,36 @@ describe('fjord plan / apply / destroy', () => {
     const file = join(dir, 'fjord.yaml');
     const planned = await fjord('plan', '-f', file, '--detailed-exitcode');
     expect(planned.code, planned.stderr).toBe(2);
-    expect(planned.stdout).toContain('Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.');
+    expect(planned.stdout).toContain('Plan: 10 to create, 0 to update, 0 to replace, 0 to delete.');
     const applied = await fjord('apply', '-f', file, '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
     expect(`${applied.stdout}${applied.stderr}`).not.toContain(PASSWORD);
+    expect(`${applied.stdout}${applied.stderr}`).not.toContain(S3_SECRET);
     expect(applied.stdout).toContain('password: (sensitive)');
+    // The plan checks the file's password and secrets with the API: they match.
     const again = await fjord('plan', '-f', file, '--detailed-exitcode');
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('No changes');
+    // A password or secret changed only in the file is drift, never shown.
+    const rotated = 'rotated-password-never-shown';
+    const saved = env;
+    env = { ...env, APP_PASSWORD: rotated, S3_SECRET: 'rotated-s3-secret' };
+    const drift = await fjord('plan', '-f', file, '--detailed-exitcode');
+    env = saved;
+    expect(drift.code, drift.stdout + drift.stderr).toBe(2);
+    expect(drift.stdout).toContain('~ instance.shop.user.app (update)');
+    expect(drift.stdout).toContain('~ instance.shop.connector.archive (update)');
+    expect(drift.stdout).toContain('Plan: 0 to create, 2 to update, 0 to replace, 0 to delete.');
+    expect(drift.stdout).not.toContain(rotated);
+    // Each check is audited with its outcome, never the password.
+    const shop = (await client.call('GET', '/v1/instances?name=shop')).body.items[0];
+    const checks = (
+      await client.call('GET', `/v1/audit-events?resource=instance/${shop.id}/user/app`)
+    ).body.items.filter((e: { action: string }) => e.action === 'VerifyUserPassword');
+    expect(checks.map((e: { details: { matches: boolean } }) => e.details.matches)).toEqual(
+      expect.arrayContaining([true, false]),
+    );
+    expect(JSON.stringify(checks)).not.toContain(rotated);
     // What apply made is what the API shows.
     const ins = (await client.call('GET', '/v1/instances?name=shop')).body.items[0];
     const topics = (await client.call('GET', `/v1/instances/${ins.id}/topics`)).body.items;
@@ -141,15 +175,37 @@ describe('fjord plan / apply / destroy', () => {
     const file = join(dir, 'fjord.yaml');
     const ins = (await client.call('GET', '/v1/instances?name=shop')).body.items[0];
     const patched = await client.call('PATCH', `/v1/instances/${ins.id}/topics/orders`, {
-      configs: { 'retention.ms': '60000' },
+      configs: { 'retention.ms': '60000', 'retention.bytes': '1000000' },
     });
     expect((await waitForOperation(client, patched.body.operation.id)).status).toBe('succeeded');
+    const connector = (await client.call('GET', `/v1/instances/${ins.id}/connectors`)).body.items[0];
+    const repatched = await client.call('PATCH', `/v1/instances/${ins.id}/connectors/${connector.id}`, {
+      config: { ...connector.config, rollSeconds: 30 },
+    });
+    expect(repatched.status, JSON.stringify(repatched.body)).toBe(200);
     const drift = await fjord('plan', '-f', file, '--detailed-exitcode');
     expect(drift.code, drift.stderr).toBe(2);
     expect(drift.stdout).toContain('~ instance.shop.topic.orders (update)');
     expect(drift.stdout).toContain('configs.retention.ms: "60000" → "3600000"');
+    // A config the file does not have is removed (the broker default applies again).
+    expect(drift.stdout).toContain('configs.retention.bytes: "1000000" → (none)');
+    expect(drift.stdout).toContain('config.rollSeconds: 30 → 600');
     expect((await fjord('apply', '-f', file, '--auto-approve')).code).toBe(0);
     expect((await fjord('plan', '-f', file, '--detailed-exitcode')).code).toBe(0);
+    const orders = (await client.call('GET', `/v1/instances/${ins.id}/topics/orders`)).body;
+    expect(orders.configs).toEqual({ 'retention.ms': '3600000' });
+    // More tasks re-deal partitions: apply pauses the running connector, changes it and resumes it.
+    const api = fjordClient(s.t.api.url, token);
+    const wider = parseDesiredState(BASE.replace('type: s3-sink', 'type: s3-sink\n        tasksMax: 2'), env);
+    const out = io();
+    expect(await runApply(api, wider, {}, out.output)).toBe(0);
+    expect(out.lines.out.join('\n')).toContain('tasksMax: 1 → 2');
+    const after = (await client.call('GET', `/v1/instances/${ins.id}/connectors/${connector.id}`)).body;
+    expect(after).toMatchObject({ tasksMax: 2, desiredState: 'RUNNING' });
+    const actions = (
+      await client.call('GET', `/v1/audit-events?resource=instance/${ins.id}/connector/archive`)
+    ).body.items.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['PauseConnector', 'ModifyConnector', 'ResumeConnector']));
   }, 300_000);
 
   it('two applies planned from the same state: one wins, the other gets the 412 and plans again', async () => {
@@ -184,7 +240,13 @@ describe('fjord plan / apply / destroy', () => {
     expect(imported.stdout).toContain(`\${env:${variable}}`);
     expect(imported.stdout).not.toContain(PASSWORD);
     writeFileSync(join(dir, 'imported.yaml'), imported.stdout);
-    env = { ...env, [variable]: PASSWORD };
+    expect(imported.stdout).not.toContain(S3_SECRET);
+    env = {
+      ...env,
+      [variable]: PASSWORD,
+      FJORD_SECRET_SHOP_ARCHIVE_ACCESSKEYID: 'AKIDEXAMPLE',
+      FJORD_SECRET_SHOP_ARCHIVE_SECRETACCESSKEY: S3_SECRET,
+    };
     const p = await fjord('plan', '-f', join(dir, 'imported.yaml'), '--detailed-exitcode');
     expect(p.code, p.stdout + p.stderr).toBe(0);
   }, 120_000);

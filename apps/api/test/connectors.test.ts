@@ -103,6 +103,9 @@ describe('connectors over REST', () => {
     expect(r.status).toBe(201);
     expect(r.body.secretsSet).toEqual(['saslPassword', 'saslUsername']);
     expect(JSON.stringify(r.body)).not.toContain('mirror-secret');
+    // A PATCH is checked as a create: clearing the secrets a SASL source needs names them.
+    const cleared = await owner.client.call('PATCH', `${base()}/${r.body.id}`, { secrets: {} });
+    expect(fieldsOf(cleared).sort()).toEqual(['/secrets/saslPassword', '/secrets/saslUsername']);
     expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
   });
 
@@ -197,6 +200,91 @@ describe('connectors over REST', () => {
     ]);
     expect((await owner.client.call('GET', offsets)).body.partitions[0].offset).toBe(42);
     expect((await owner.client.call('POST', `${base()}/${id}/resume`)).status).toBe(200);
+  });
+
+  it('PATCH changes config and secrets in place (tasks restart); the same again changes nothing', async () => {
+    const before = (await owner.client.call('GET', base())).body.items[0];
+    const one = `${base()}/${before.id}`;
+    const patch = (body: object, headers: Record<string, string> = {}) =>
+      owner.client.call('PATCH', one, body, headers);
+    // Checked against the connector's type, naming the field; nothing changes.
+    let r = await patch({ config: { ...sink.config, bukket: 'x' } });
+    expect(fieldsOf(r)).toEqual(['/config/bukket']);
+    r = await patch({ secrets: { accessKeyId: 'a' } });
+    expect(fieldsOf(r)).toEqual(['/secrets/secretAccessKey']);
+    r = await patch({ tasksMx: 2 });
+    expect(fieldsOf(r)).toEqual(['/tasksMx']);
+    expect((await owner.client.call('GET', one)).body.version).toBe(before.version);
+
+    const config = { ...sink.config, rollSeconds: 60 };
+    r = await patch(
+      { config, secrets: { accessKeyId: 'AKIDNEW', secretAccessKey: 'new-secret-never-shown' } },
+      { 'if-match': `"${before.version}"` },
+    );
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ version: before.version + 1, config: { rollSeconds: 60, prefix: '' } });
+    expect(r.headers.get('etag')).toBe(`"${before.version + 1}"`);
+    const row = await t.prisma.connector.findUniqueOrThrow({ where: { id: before.id } });
+    expect(row.generation).toBeGreaterThan(0);
+    const same = await patch({
+      config,
+      secrets: { accessKeyId: 'AKIDNEW', secretAccessKey: 'new-secret-never-shown' },
+    });
+    expect(same.body.version).toBe(before.version + 1);
+    expect((await patch({ config }, { 'if-match': `"${before.version}"` })).status).toBe(412);
+    const events = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items;
+    expect(events.filter((e: { action: string }) => e.action === 'ModifyConnector')).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain('new-secret-never-shown');
+  });
+
+  it("verify-secrets says whether secrets are the connector's, nothing more; audited, limited per connector", async () => {
+    const one = `${base()}/${(await owner.client.call('GET', base())).body.items[0].id}`;
+    const check = (secrets: Record<string, string>) =>
+      owner.client.call('POST', `${one}/verify-secrets`, { secrets });
+    const right = { accessKeyId: 'AKIDNEW', secretAccessKey: 'new-secret-never-shown' };
+    let r = await check(right);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toEqual({ matches: true });
+    expect((await check({ ...right, secretAccessKey: 'guess' })).body).toEqual({ matches: false });
+    expect((await check({ accessKeyId: 'AKIDNEW' })).body).toEqual({ matches: false });
+    r = await owner.client.call('POST', `${one}/verify-secrets`, { secrets: right, extra: 1 });
+    expect(fieldsOf(r)).toEqual(['/extra']);
+    const events = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items.filter(
+      (e: { action: string }) => e.action === 'VerifyConnectorSecrets',
+    );
+    expect(events.map((e: { details: { matches: boolean } }) => e.details.matches)).toEqual(
+      expect.arrayContaining([true, false]),
+    );
+    expect(JSON.stringify(events)).not.toContain('guess');
+    // Guessing gets a few tries a minute: 20 per connector, whoever asks.
+    let limited: Awaited<ReturnType<typeof check>> | undefined;
+    for (let i = 0; i < 20 && !limited; i++) {
+      const x = await check({ ...right, secretAccessKey: `guess-${i}` });
+      if (x.status === 429) limited = x;
+    }
+    expect(limited?.status).toBe(429);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited!.body.code).toBe('rate_limited');
+  });
+
+  it('changing tasksMax or the topics chosen needs the connector paused with its tasks stopped', async () => {
+    const one = `${base()}/${(await owner.client.call('GET', base())).body.items[0].id}`;
+    const config = { ...sink.config, rollSeconds: 60 };
+    let r = await owner.client.call('PATCH', one, { tasksMax: 3 });
+    expect(r.status).toBe(409);
+    expect(r.body.detail).toMatch(/paused/);
+    r = await owner.client.call('PATCH', one, { config: { ...config, topics: ['events', 'more'] } });
+    expect(r.status).toBe(409);
+    expect((await owner.client.call('POST', `${one}/pause`)).status).toBe(200);
+    r = await owner.client.call('PATCH', one, {
+      tasksMax: 3,
+      config: { ...config, topics: ['events', 'more'] },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.tasks.map((x: { task: number }) => x.task)).toEqual([0, 1, 2]);
+    r = await owner.client.call('PATCH', one, { tasksMax: 1 });
+    expect(r.body.tasks.map((x: { task: number }) => x.task)).toEqual([0]);
+    expect((await owner.client.call('POST', `${one}/resume`)).status).toBe(200);
   });
 
   it('another tenant sees no connector; the connector actions are in the catalogue', async () => {

@@ -398,6 +398,11 @@ describe('tenant isolation across every route', () => {
       'PUT /v1/instances/{instanceId}/connectors/{connectorId}/offsets': {
         partitions: [{ topic: 'orders', partition: 0, offset: 0 }],
       },
+      'POST /v1/instances/{instanceId}/users/{user}/verify-password': { password: 'password-1' },
+      'PATCH /v1/instances/{instanceId}/connectors/{connectorId}': { tasksMax: 2 },
+      'POST /v1/instances/{instanceId}/connectors/{connectorId}/verify-secrets': {
+        secrets: sinkBody.secrets,
+      },
     };
     // The same names, and ids of the same kinds that exist nowhere.
     const missingIds: Record<string, string> = {

@@ -77,6 +77,19 @@ describe('unknown fields', () => {
     expect(after.body.deletionProtection).toBe(false);
   });
 
+  it('a topic PATCH names a bad config key or value; null (remove the override) is a valid value', async () => {
+    const { client } = await t.tenant('strict-topic-patch');
+    const { id } = await runningInstance(client);
+    const patch = (configs: object) => client.call('PATCH', `/v1/instances/${id}/topics/events`, { configs });
+    expect(validationPaths(await patch({ 'retention.ms': null, 'retention.mss': null }))).toEqual([
+      '/configs/retention.mss',
+    ]);
+    expect(validationPaths(await patch({ 'retention.ms': 'soon' }))).toEqual(['/configs/retention.ms']);
+    expect(validationPaths(await patch({ 'retention.ms': 5 }))).toEqual(['/configs/retention.ms']);
+    // Past validation: the request reaches the (absent) cluster, not a 400.
+    expect((await patch({ 'retention.ms': null })).status).not.toBe(400);
+  });
+
   it('unknown query parameters are refused, named under query/', async () => {
     const { client } = await t.tenant('strict-query');
     expect(validationPaths(await client.call('GET', '/v1/instances?limt=5'))).toEqual(['query/limt']);

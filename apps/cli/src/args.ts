@@ -62,7 +62,7 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord plan -f fjord.yaml [--prune] [--detailed-exitcode]   (exit 0 no changes, 2 changes, 1 error)
   fjord apply -f fjord.yaml [--prune] [--auto-approve] [--concurrency N]   (deletes what the file leaves out only with --prune)
   fjord destroy -f fjord.yaml [--auto-approve]               (deletes what the file declares)
-  fjord import [--instance NAME,...] > fjord.yaml             (passwords become \${env:FJORD_PASSWORD_…} references)
+  fjord import [--instance NAME,...] > fjord.yaml             (passwords and connector secrets become \${env:FJORD_…} references)
   fjord instances create --name NAME --zones az-1,az-2,az-3 [--brokers N] [--disk GIB] [--wait]
   fjord instances list | get ID | delete ID [--wait]
   fjord instances resize ID --brokers N [--wait]   (more or fewer brokers)

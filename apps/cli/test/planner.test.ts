@@ -1,6 +1,8 @@
+import { DEFAULT_ACCESS_ROUTES } from '@fjord/contracts';
 import { describe, expect, it } from 'vitest';
 import { DesiredStateError, parseDesiredState } from '../src/declarative/desiredState.js';
-import type { ObservedInstance, ObservedState } from '../src/declarative/observedState.js';
+import { importedYaml } from '../src/declarative/importState.js';
+import type { ObservedConnector, ObservedInstance, ObservedState } from '../src/declarative/observedState.js';
 import { PlanError, plan, planDestroy } from '../src/declarative/planner.js';
 import { planText } from '../src/declarative/planText.js';
 
@@ -52,6 +54,7 @@ const instance = (over: Partial<ObservedInstance> = {}): ObservedInstance => ({
     },
   ],
   alarmPolicies: [],
+  connectors: [],
   ...over,
 });
 
@@ -69,6 +72,155 @@ const inSync: ObservedState = {
   subAccounts: [{ id: 'sub-1', name: 'ci', policyIds: ['pol-1'] }],
 };
 const empty: ObservedState = { instances: [], policies: [], subAccounts: [] };
+
+const SINK_FILE = `
+instances:
+  - name: orders
+    zones: [az-1]
+    connectors:
+      - name: archive
+        type: s3-sink
+        config: { topics: [events], bucket: archive, rollSeconds: 60 }
+        secrets: { accessKeyId: "\${env:S3_KEY}", secretAccessKey: "\${env:S3_SECRET}" }
+`;
+const sinkEnv = { S3_KEY: 'AKID', S3_SECRET: 's3-secret-never-shown' };
+const sinkConnector = (over: Partial<ObservedConnector> = {}): ObservedConnector => ({
+  id: 'con-1',
+  etag: '"2"',
+  name: 'archive',
+  type: 's3-sink',
+  tasksMax: 1,
+  // As the API shows it: defaults filled in.
+  config: {
+    topics: ['events'],
+    bucket: 'archive',
+    prefix: '',
+    region: 'us-east-1',
+    forcePathStyle: false,
+    format: 'jsonl.gz',
+    rollRecords: 100_000,
+    rollBytes: 64 * 1024 * 1024,
+    rollSeconds: 60,
+  },
+  secretsSet: ['accessKeyId', 'secretAccessKey'],
+  desiredState: 'RUNNING',
+  ...over,
+});
+const withConnector = (c: ObservedConnector): ObservedState => ({
+  ...empty,
+  instances: [instance({ topics: [], users: [], acls: [], connectors: [c] })],
+});
+
+describe('connectors', () => {
+  const sinkDesired = () => parseDesiredState(SINK_FILE, sinkEnv);
+
+  it('are created with their secrets never shown, and in sync plan nothing', () => {
+    const p = plan(sinkDesired(), empty, { prune: false });
+    expect(p.actions.map((a) => `${a.kind} ${a.address}`)).toEqual([
+      'create instance.orders',
+      'create instance.orders.connector.archive',
+    ]);
+    const text = planText(p);
+    expect(text).toContain('secrets: (sensitive)');
+    expect(text).not.toContain('s3-secret-never-shown');
+    expect(plan(sinkDesired(), withConnector(sinkConnector()), { prune: false }).actions).toEqual([]);
+  });
+
+  it('a config change is an update of the keys that differ; a type change replaces', () => {
+    const p = plan(
+      sinkDesired(),
+      withConnector(
+        sinkConnector({ config: { ...sinkConnector().config, rollSeconds: 600, endpoint: 'http://x' } }),
+      ),
+      { prune: false },
+    );
+    expect(p.actions).toHaveLength(1);
+    expect(p.actions[0]).toMatchObject({ kind: 'update', address: 'instance.orders.connector.archive' });
+    expect(p.actions[0]!.changes).toEqual([
+      { path: 'config.endpoint', from: 'http://x', to: null },
+      { path: 'config.rollSeconds', from: 600, to: 60 },
+    ]);
+    const replaced = plan(sinkDesired(), withConnector(sinkConnector({ type: 'mirror' })), { prune: false });
+    expect(replaced.actions[0]).toMatchObject({
+      kind: 'replace',
+      changes: [{ path: 'type', from: 'mirror', to: 's3-sink', forcesReplacement: true }],
+    });
+  });
+
+  it('paused or running when the file says so; tasksMax when given', () => {
+    const paused = parseDesiredState(
+      SINK_FILE.replace('type: s3-sink', 'type: s3-sink\n        desiredState: PAUSED\n        tasksMax: 2'),
+      sinkEnv,
+    );
+    expect(plan(paused, withConnector(sinkConnector()), { prune: false }).actions[0]!.changes).toEqual([
+      { path: 'tasksMax', from: 1, to: 2 },
+      { path: 'desiredState', from: 'RUNNING', to: 'PAUSED' },
+    ]);
+    // Not in the file: not managed.
+    expect(
+      plan(sinkDesired(), withConnector(sinkConnector({ desiredState: 'PAUSED', tasksMax: 4 })), {
+        prune: false,
+      }).actions,
+    ).toEqual([]);
+  });
+
+  it('secrets that the API says differ, or a different set of them, are an update', () => {
+    const p = plan(sinkDesired(), withConnector(sinkConnector({ secretsMatch: false })), { prune: false });
+    expect(p.actions[0]!.changes).toEqual([{ path: 'secrets', from: null, to: null, sensitive: true }]);
+    expect(planText(p)).toContain('secrets: (sensitive) → (sensitive)');
+    expect(
+      plan(sinkDesired(), withConnector(sinkConnector({ secretsMatch: true })), { prune: false }).actions,
+    ).toEqual([]);
+  });
+
+  it('a connector not in the file is deleted only with prune', () => {
+    const extra = withConnector(sinkConnector({ name: 'stray' }));
+    const file = parseDesiredState('instances: [{ name: orders, zones: [az-1] }]', {});
+    expect(plan(file, extra, { prune: false }).unmanaged).toEqual(['instance.orders.connector.stray']);
+    expect(plan(file, extra, { prune: true }).actions.map((a) => `${a.kind} ${a.address}`)).toEqual([
+      'delete instance.orders.connector.stray',
+    ]);
+  });
+
+  it('import writes secrets as environment references; with them set, the plan is empty', () => {
+    const observed: ObservedState = {
+      ...empty,
+      instances: [{ ...withConnector(sinkConnector()).instances[0]!, accessRoutes: DEFAULT_ACCESS_ROUTES }],
+    };
+    const yaml = importedYaml(observed);
+    expect(yaml).toContain(`\${env:FJORD_SECRET_ORDERS_ARCHIVE_SECRETACCESSKEY}`);
+    const back = parseDesiredState(yaml, {
+      FJORD_SECRET_ORDERS_ARCHIVE_ACCESSKEYID: 'a',
+      FJORD_SECRET_ORDERS_ARCHIVE_SECRETACCESSKEY: 'b',
+    });
+    expect(plan(back, observed, { prune: false }).actions).toEqual([]);
+  });
+});
+
+describe('passwords', () => {
+  it("a password the API says is not the user's is an update; the password is never shown", () => {
+    const p = plan(
+      desired(FILE),
+      {
+        ...inSync,
+        instances: [
+          instance({ users: [{ name: 'app', mechanisms: ['SCRAM-SHA-512'], passwordMatches: false }] }),
+        ],
+      },
+      { prune: false },
+    );
+    expect(p.actions.map((a) => `${a.kind} ${a.address}`)).toEqual(['update instance.orders.user.app']);
+    expect(p.actions[0]!.changes).toEqual([{ path: 'password', from: null, to: null, sensitive: true }]);
+    expect(planText(p)).not.toContain('app-secret-1');
+    const matching = {
+      ...inSync,
+      instances: [
+        instance({ users: [{ name: 'app', mechanisms: ['SCRAM-SHA-512'], passwordMatches: true }] }),
+      ],
+    };
+    expect(plan(desired(FILE), matching, { prune: false }).actions).toEqual([]);
+  });
+});
 
 describe('fjord.yaml', () => {
   it('resolves environment references and refuses a missing variable, naming the field', () => {
@@ -146,6 +298,36 @@ describe('plan', () => {
       kind: 'replace',
       changes: [{ path: 'partitions', from: 6, to: 3, forcesReplacement: true }],
     });
+  });
+
+  it('a config key removed from the file removes the override; one added through REST is drift', () => {
+    const withoutRetention = desired(FILE.replace(', configs: { retention.ms: "60000" }', ''));
+    const p = plan(withoutRetention, inSync, { prune: false });
+    expect(p.actions.map((a) => `${a.kind} ${a.address}`)).toEqual(['update instance.orders.topic.events']);
+    expect(p.actions[0]!.changes).toEqual([{ path: 'configs.retention.ms', from: '60000', to: null }]);
+    expect(planText(p)).toContain('configs.retention.ms: "60000" → (none)');
+    const extra = plan(
+      desired(FILE),
+      {
+        ...inSync,
+        instances: [
+          instance({
+            topics: [
+              {
+                name: 'events',
+                partitions: 3,
+                replicationFactor: 1,
+                configs: { 'retention.ms': '60000', 'cleanup.policy': 'compact' },
+              },
+            ],
+          }),
+        ],
+      },
+      { prune: false },
+    );
+    expect(extra.actions[0]!.changes).toEqual([
+      { path: 'configs.cleanup.policy', from: 'compact', to: null },
+    ]);
   });
 
   it('a zone change replaces the instance and recreates everything it holds', () => {

@@ -31,6 +31,15 @@ export const CreateSaslUser = z.strictObject({
   mechanism: SaslMechanism.default('SCRAM-SHA-512'),
 });
 
+/** `POST …/users/{user}/verify-password`: is this the user's password (the plan's drift check)? */
+export const VerifySaslPassword = z.strictObject({
+  password: z.string().min(1).max(256),
+  mechanism: SaslMechanism.optional().describe("the mechanism to try (the user's first when absent)"),
+});
+
+/** The answer of a secret check: never more than whether it matched. */
+export const SecretCheck = z.object({ matches: z.boolean() }).meta({ id: 'SecretCheck' });
+
 export const ACL_RESOURCE_TYPES = ['topic', 'group', 'cluster', 'transactionalId'] as const;
 export const ACL_OPERATIONS = [
   'all',

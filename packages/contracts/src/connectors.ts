@@ -184,6 +184,48 @@ export const CreateConnector = z.discriminatedUnion('type', [
 ]);
 export type CreateConnector = z.infer<typeof CreateConnector>;
 
+/**
+ * A connector's change: `config` and `secrets` are whole (as on create, checked against the
+ * connector's type; defaults filled in), so what is left out of them goes back to its default.
+ */
+export const PatchConnector = z
+  .strictObject({
+    tasksMax: z.number().int().min(1).max(L.maxTasks).optional(),
+    config: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("the connector's whole config, checked as on create"),
+    secrets: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('write-only, whole: replaces the secrets set'),
+  })
+  .refine((v) => v.tasksMax !== undefined || v.config !== undefined || v.secrets !== undefined, {
+    message: 'nothing to change',
+    when: (p) => p.issues.length === 0,
+  });
+export type PatchConnector = z.infer<typeof PatchConnector>;
+
+/** `POST …/connectors/{id}/verify-secrets`: are these the connector's secrets (the plan's drift check)? */
+export const VerifyConnectorSecrets = z.strictObject({
+  secrets: z.record(z.string(), z.string().max(1024)),
+});
+
+/** Config fields that decide which task reads which partition (a change re-deals them). */
+export const CONNECTOR_DEALING_FIELDS = ['topics', 'topicsInclude', 'topicsExclude'] as const;
+
+/** The secrets a config needs that `secrets` lacks (a mirror reading over SASL needs both credentials). */
+export function missingConnectorSecrets(
+  type: ConnectorType,
+  config: Readonly<Record<string, unknown>>,
+  secrets: readonly string[],
+): string[] {
+  if (type !== 'mirror') return [];
+  const protocol = (config.source as { securityProtocol?: string } | undefined)?.securityProtocol ?? '';
+  if (!protocol.startsWith('SASL_')) return [];
+  return ['saslUsername', 'saslPassword'].filter((k) => !secrets.includes(k));
+}
+
 /** Config and secrets schemas per type, for whoever reads a stored connector back (the connect worker). */
 export const CONNECTOR_SCHEMAS = {
   's3-sink': { config: S3SinkConfig, secrets: S3SinkSecrets },

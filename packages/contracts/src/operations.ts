@@ -114,6 +114,8 @@ export const TopicUpdateInput = z.object({
   name: z.string(),
   partitions: z.number().int().optional(),
   configs: TopicConfigValues.optional(),
+  /** Overrides to remove (the broker default applies again). */
+  removeConfigs: z.array(z.string()).optional(),
 });
 export type TopicUpdateInput = z.infer<typeof TopicUpdateInput>;
 

@@ -28,13 +28,19 @@ export const TOPIC_CONFIGS: Readonly<Record<string, RegExp>> = {
   'segment.ms': /^\d{1,18}$/,
 };
 
-export const TopicConfigs = z.record(z.string(), z.string()).superRefine((configs, ctx) => {
+function checkTopicConfigs(configs: Readonly<Record<string, string | null>>, ctx: z.RefinementCtx): void {
   for (const [k, v] of Object.entries(configs)) {
     const rule = TOPIC_CONFIGS[k];
     if (!rule) ctx.addIssue({ code: 'custom', path: [k], message: `unknown topic config '${k}'` });
-    else if (!rule.test(v)) ctx.addIssue({ code: 'custom', path: [k], message: `invalid value '${v}'` });
+    else if (v !== null && !rule.test(v))
+      ctx.addIssue({ code: 'custom', path: [k], message: `invalid value '${v}'` });
   }
-});
+}
+
+export const TopicConfigs = z.record(z.string(), z.string()).superRefine(checkTopicConfigs);
+
+/** A PATCH's configs: a value sets the key, `null` removes the topic's override (the broker default applies). */
+export const TopicConfigChanges = z.record(z.string(), z.string().nullable()).superRefine(checkTopicConfigs);
 
 export const Topic = z
   .object({
@@ -67,7 +73,9 @@ export type CreateTopic = z.infer<typeof CreateTopic>;
 export const PatchTopic = z
   .strictObject({
     partitions: z.number().int().min(1).max(1000).optional().describe('may only grow'),
-    configs: TopicConfigs.optional().describe('replaces the topic configs given; others are kept'),
+    configs: TopicConfigChanges.optional().describe(
+      'sets the configs given (null removes the override, back to the default); others are kept',
+    ),
   })
   // Only when the fields are valid: an unknown field alone is reported, not as 'nothing'.
   .refine((v) => v.partitions !== undefined || v.configs !== undefined, {

@@ -5,6 +5,7 @@ export * from './admin/kafkaErrors.js';
 export * from './admin/logDirs.js';
 export * from './admin/MessageBrowser.js';
 export * from './admin/ScramAdmin.js';
+export * from './admin/scramCheck.js';
 export * from './admin/sealedSecret.js';
 export * from './FleetDriver.js';
 export * from './process/LocalBrokerProcesses.js';

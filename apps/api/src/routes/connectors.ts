@@ -1,21 +1,30 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
+  CONNECTOR_DEALING_FIELDS,
+  CONNECTOR_SCHEMAS,
   Connector,
   ConnectorOffsets,
+  type ConnectorType,
   CreateConnector,
   idSchema,
   instanceId,
+  missingConnectorSecrets,
   newId,
+  PatchConnector,
   PutConnectorOffsets,
   pageOf,
+  SecretCheck,
+  VerifyConnectorSecrets,
 } from '@fjord/contracts';
 import type { Prisma } from '@fjord/db';
-import { seal } from '@fjord/fleet';
+import { seal, unseal } from '@fjord/fleet';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { checkIfMatch, etagOf } from '../http/etag.js';
-import { ApiProblem, notFound } from '../problem.js';
+import type { SecretCheckLimit } from '../http/secretCheckLimit.js';
+import { ApiProblem, type FieldIssue, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { connectorOffsetsView, connectorView } from '../views/connectorViews.js';
 import { problems, type RouteDeps } from './common.js';
@@ -25,7 +34,35 @@ const InstanceParams = z.object({ instanceId });
 const Params = z.object({ instanceId, connectorId: idSchema('connector') });
 const IfMatch = z.object({ 'if-match': z.string().max(200).optional() }).loose();
 
-export type ConnectorRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'adminSecret'>;
+/** Zod issues of a part of the body checked after routing (it depends on the stored type), as the API names fields. */
+function fieldIssues(prefix: string, error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((i) => {
+    const at = `${prefix}${i.path.map((p) => `/${String(p)}`).join('')}`;
+    return i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: `${at}/${k}`, message: `unknown field '${k}'`, code: 'unknown_field' }))
+      : [{ path: at, message: i.message, code: i.code }];
+  });
+}
+
+/** Constant-time comparison of two secret values (digests first, so lengths do not leak either). */
+function sameSecret(a: unknown, b: unknown): boolean {
+  const digest = (v: unknown) =>
+    createHash('sha256')
+      .update(typeof v === 'string' ? `s${v}` : 'none')
+      .digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+const canonicalJson = (v: unknown): string =>
+  JSON.stringify(v, (_, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
+
+export type ConnectorRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'adminSecret'> & {
+  readonly secretChecks: SecretCheckLimit;
+};
 
 type Action = 'kafka:DescribeConnector' | 'kafka:ModifyConnector' | 'kafka:DeleteConnector';
 
@@ -228,6 +265,170 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
     'RestartConnector',
     () => ({ generation: { increment: 1 } }),
     () => ({ reason: null }),
+  );
+
+  app.patch(
+    '/v1/instances/:instanceId/connectors/:connectorId',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary:
+          'Change tasksMax, config or secrets; tasks restart with them (changing tasksMax or the topics chosen needs the connector paused)',
+        params: Params,
+        headers: IfMatch,
+        body: PatchConnector,
+        response: { 200: Connector, ...problems(409, 412) },
+      },
+    },
+    async (req, reply) => {
+      const p = requirePrincipal(req);
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:ModifyConnector',
+      );
+      checkIfMatch(req.headers['if-match'], row.version);
+      const type = row.type as ConnectorType;
+      const schemas = CONNECTOR_SCHEMAS[type];
+      const issues: FieldIssue[] = [];
+      const config = req.body.config === undefined ? undefined : schemas.config.safeParse(req.body.config);
+      if (config && !config.success) issues.push(...fieldIssues('/config', config.error));
+      const secrets =
+        req.body.secrets === undefined ? undefined : schemas.secrets.safeParse(req.body.secrets);
+      if (secrets && !secrets.success) issues.push(...fieldIssues('/secrets', secrets.error));
+      if (issues.length > 0)
+        throw new ApiProblem('validation_failed', 'the body does not fit the connector type', {
+          errors: issues,
+        });
+      const newConfig = (config?.data ?? row.config) as Record<string, unknown>;
+      const current = JSON.parse(unseal(row.sealedSecrets, deps.adminSecret)) as Record<string, unknown>;
+      const newSecrets = (secrets?.data ?? current) as Record<string, unknown>;
+      const secretNames = Object.keys(newSecrets)
+        .filter((k) => newSecrets[k] !== undefined)
+        .sort();
+      const missing = missingConnectorSecrets(type, newConfig, secretNames);
+      if (missing.length > 0)
+        throw new ApiProblem('validation_failed', 'the config needs secrets that are not set', {
+          errors: missing.map((k) => ({
+            path: `/secrets/${k}`,
+            message: 'required by the config',
+            code: 'required',
+          })),
+        });
+      const tasksMax = req.body.tasksMax ?? row.tasksMax;
+      const changed = {
+        tasksMax: tasksMax !== row.tasksMax,
+        config: canonicalJson(newConfig) !== canonicalJson(row.config),
+        secrets: canonicalJson(newSecrets) !== canonicalJson(current),
+      };
+      // What it has already is no change: 200, nothing written (ADR 0017).
+      if (!changed.tasksMax && !changed.config && !changed.secrets) {
+        reply.header('etag', etagOf(row.version));
+        return connectorView(row);
+      }
+      // Tasks deal partitions by tasksMax and topic order: while tasks of the old and the new deal
+      // run side by side, two could hold one partition. Only stopped tasks can change it.
+      const redeals =
+        changed.tasksMax ||
+        CONNECTOR_DEALING_FIELDS.some(
+          (f) =>
+            canonicalJson(newConfig[f] ?? null) !==
+            canonicalJson((row.config as Record<string, unknown>)[f] ?? null),
+        );
+      if (
+        redeals &&
+        (row.desiredState !== 'PAUSED' ||
+          row.tasks.some((t) => t.state !== 'PAUSED' && t.state !== 'UNASSIGNED'))
+      )
+        throw new ApiProblem(
+          'conflict',
+          'changing tasksMax or the topics chosen needs the connector paused: pause it and wait until its tasks show PAUSED',
+        );
+      const updated = await prisma.$transaction(async (tx) => {
+        const r = await tx.connector.updateMany({
+          where: { id: row.id, version: row.version },
+          data: {
+            tasksMax,
+            config: newConfig as Prisma.InputJsonValue,
+            ...(changed.secrets
+              ? { sealedSecrets: seal(JSON.stringify(newSecrets), deps.adminSecret), secretNames }
+              : {}),
+            // Running tasks start again with the new settings.
+            generation: { increment: 1 },
+            version: { increment: 1 },
+          },
+        });
+        if (r.count === 0)
+          throw new ApiProblem('precondition_failed', 'the connector changed meanwhile; fetch it again');
+        if (changed.tasksMax) {
+          // A worker holding a removed task loses its lease on its next renewal and stops it.
+          await tx.connectorTask.deleteMany({ where: { connectorId: row.id, task: { gte: tasksMax } } });
+          await tx.connectorTask.createMany({
+            data: Array.from({ length: tasksMax }, (_, task) => ({ connectorId: row.id, task })),
+            skipDuplicates: true,
+          });
+        }
+        await recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'ModifyConnector',
+          resource: `instance/${ins.id}/connector/${row.name}`,
+          // Never the secrets: only that they changed.
+          details: {
+            changed: Object.entries(changed)
+              .filter(([, v]) => v)
+              .map(([k]) => k),
+            ...(changed.tasksMax ? { tasksMax } : {}),
+            ...(changed.config ? { config: newConfig as Prisma.InputJsonObject } : {}),
+          },
+        });
+        return tx.connector.findUniqueOrThrow({ where: { id: row.id }, include: withTasks });
+      });
+      reply.header('etag', etagOf(updated.version));
+      return connectorView(updated);
+    },
+  );
+
+  app.post(
+    '/v1/instances/:instanceId/connectors/:connectorId/verify-secrets',
+    {
+      schema: {
+        tags: ['connectors'],
+        summary:
+          "Whether these are the connector's secrets, all of them (for drift checks); rate limited per connector and audited",
+        description:
+          'Needs kafka:ModifyConnector (the right to set them). At most 20 checks of one connector a minute, over every caller.',
+        params: Params,
+        body: VerifyConnectorSecrets,
+        response: { 200: SecretCheck, ...problems() },
+      },
+    },
+    async (req) => {
+      const p = requirePrincipal(req);
+      const { ins, row } = await load(
+        p,
+        req.params.instanceId,
+        req.params.connectorId,
+        'kafka:ModifyConnector',
+      );
+      const resource = `instance/${ins.id}/connector/${row.name}`;
+      await deps.secretChecks.spend(resource);
+      const stored = JSON.parse(unseal(row.sealedSecrets, deps.adminSecret)) as Record<string, unknown>;
+      const given = req.body.secrets;
+      const names = [...new Set([...Object.keys(stored), ...Object.keys(given)])];
+      // Every name compared (constant time per value), so the answer's timing tells nothing of which differed.
+      let matches = true;
+      for (const k of names) matches = sameSecret(stored[k], given[k]) && matches;
+      await prisma.$transaction((tx) =>
+        recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'VerifyConnectorSecrets',
+          resource,
+          details: { matches },
+        }),
+      );
+      return { matches };
+    },
   );
 
   app.delete(

@@ -8,6 +8,7 @@ import { IdempotencyStore } from '../http/idempotency.js';
 import { idempotentReplay } from '../http/idempotentReplay.js';
 import { rateLimit } from '../http/rateLimit.js';
 import type { TokenBuckets } from '../http/rateLimiter.js';
+import { secretCheckLimit } from '../http/secretCheckLimit.js';
 import { tokenExchangeLimits } from '../http/tokenExchangeLimits.js';
 import { accountRoutes } from './accounts.js';
 import { aclRoutes } from './acls.js';
@@ -51,6 +52,7 @@ export interface V1RoutesOptions extends RouteDeps, Pick<ApiDeps, 'sharedLimits'
 export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) => {
   const { prisma, pool, access, queue, cluster, tokens, adminSecret, metrics, buckets, publicPaths } = deps;
   const { sharedLimits, tokenExchangeLimits: exchangeLimits } = deps;
+  const secretChecks = secretCheckLimit(sharedLimits);
 
   // Public: no bearer token; limits per client address and lockouts per key, shared by every API
   // process through Redis (guessing spread over processes gains nothing).
@@ -81,7 +83,7 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(instanceAccessRoutes, { prisma, pool, access, queue });
     await authed.register(operationRoutes, { prisma, access });
     await authed.register(topicRoutes, { prisma, pool, access, queue, cluster });
-    await authed.register(userRoutes, { prisma, pool, access, queue, cluster, adminSecret });
+    await authed.register(userRoutes, { prisma, pool, access, queue, cluster, adminSecret, secretChecks });
     await authed.register(aclRoutes, { prisma, pool, access, queue, cluster });
     await authed.register(groupRoutes, { prisma, pool, access, queue, cluster });
     await authed.register(messageRoutes, { prisma, pool, access, cluster });
@@ -90,6 +92,6 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(alarmRoutes, { prisma, pool, access });
     await authed.register(autoscalingRoutes, { prisma, pool, access, ...(metrics ? { metrics } : {}) });
     await authed.register(channelRoutes, { prisma, access, adminSecret });
-    await authed.register(connectorRoutes, { prisma, pool, access, adminSecret });
+    await authed.register(connectorRoutes, { prisma, pool, access, adminSecret, secretChecks });
   });
 };

@@ -168,10 +168,20 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
       const topics = await currentTopics(ins);
       const topic = topics.find((t) => t.name === req.params.topic);
       if (!topic) throw notFound('topic');
-      const { partitions, configs } = req.body;
-      // What the topic already has is no change: 200 with the topic, no operation, no audit event.
+      const { partitions } = req.body;
+      // Only what differs from the topic is changed: a value it has, or the removal of an override it
+      // does not have, is no change (200 with the topic, no operation, no audit event).
+      const configs = Object.fromEntries(
+        Object.entries(req.body.configs ?? {}).filter(
+          (e): e is [string, string] => e[1] !== null && topic.configs[e[0]] !== e[1],
+        ),
+      );
+      const removeConfigs = Object.entries(req.body.configs ?? {})
+        .filter(([k, v]) => v === null && k in topic.configs)
+        .map(([k]) => k)
+        .sort();
       const changesPartitions = partitions !== undefined && partitions !== topic.partitions;
-      const changesConfigs = Object.entries(configs ?? {}).some(([k, v]) => topic.configs[k] !== v);
+      const changesConfigs = Object.keys(configs).length > 0 || removeConfigs.length > 0;
       if (!changesPartitions && !changesConfigs) return reply.code(200).send(topic);
       if (partitions !== undefined && partitions < topic.partitions)
         throw new ApiProblem(
@@ -194,7 +204,8 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
       const input = {
         name: topic.name,
         ...(partitions !== undefined ? { partitions } : {}),
-        ...(configs ? { configs } : {}),
+        ...(Object.keys(configs).length > 0 ? { configs } : {}),
+        ...(removeConfigs.length > 0 ? { removeConfigs } : {}),
       };
       const { operation } = await inTransactionWithOperation(prisma, queue, async (tx) => {
         const operation = await createOperation(tx, p, {
@@ -217,7 +228,9 @@ export const topicRoutes: FastifyPluginAsyncZod<TopicRoutesOptions> = async (app
         topic: {
           ...topic,
           partitions: partitions ?? topic.partitions,
-          configs: { ...topic.configs, ...configs },
+          configs: Object.fromEntries(
+            Object.entries({ ...topic.configs, ...configs }).filter(([k]) => !removeConfigs.includes(k)),
+          ),
           operationId: operation.id,
         },
         operation: operationView(operation),

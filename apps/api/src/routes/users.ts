@@ -6,6 +6,8 @@ import {
   pageOf,
   SaslUser,
   SaslUserName,
+  SecretCheck,
+  VerifySaslPassword,
 } from '@fjord/contracts';
 import { seal } from '@fjord/fleet';
 import { inTransactionWithOperation } from '@fjord/provisioning';
@@ -13,6 +15,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePrincipal } from '../auth/requirePrincipal.js';
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
+import type { SecretCheckLimit } from '../http/secretCheckLimit.js';
 import { ApiProblem, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
 import { createOperation } from '../services/operations.js';
@@ -28,7 +31,7 @@ const Accepted = z.object({ user: SaslUser, operation: Operation });
 export type UserRoutesOptions = Pick<
   RouteDeps,
   'prisma' | 'pool' | 'access' | 'queue' | 'cluster' | 'adminSecret'
->;
+> & { readonly secretChecks: SecretCheckLimit };
 
 export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, deps) => {
   const { prisma, access, queue, cluster } = deps;
@@ -126,6 +129,45 @@ export const userRoutes: FastifyPluginAsyncZod<UserRoutesOptions> = async (app, 
         items,
         nextCursor: all.length > items.length ? encodeCursor(items[items.length - 1]!.name) : null,
       };
+    },
+  );
+
+  app.post(
+    '/v1/instances/:instanceId/users/:user/verify-password',
+    {
+      schema: {
+        tags: ['users'],
+        summary:
+          "Whether a password is the user's (the brokers authenticate it); for drift checks, rate limited per user and audited",
+        description:
+          'Needs kafka:CreateUser on the user (the right to set its password). At most 20 checks of one user a minute, over every caller.',
+        params: UserParams,
+        body: VerifySaslPassword,
+        response: { 200: SecretCheck, ...problems(409, 502) },
+      },
+    },
+    async (req) => {
+      const p = requirePrincipal(req);
+      const ins = await loadInstance(deps, access, p, req.params.instanceId, 'kafka:DescribeInstance');
+      const resource = `instance/${ins.id}/user/${req.params.user}`;
+      await access.require(p, 'kafka:CreateUser', ins.accountId, resource);
+      const user = (await currentUsers(ins)).find((u) => u.name === req.params.user && u.status === 'active');
+      if (!user) throw notFound('user');
+      const mechanism = req.body.mechanism ?? user.mechanisms[0]!;
+      // A mechanism the user has not is simply no match (what a client would meet).
+      await deps.secretChecks.spend(resource);
+      const matches =
+        user.mechanisms.includes(mechanism) &&
+        (await cluster.passwordMatches(ins.id, ins.brokers, user.name, mechanism, req.body.password));
+      await prisma.$transaction((tx) =>
+        recordAudit(tx, p, {
+          accountId: ins.accountId,
+          action: 'VerifyUserPassword',
+          resource,
+          details: { mechanism, matches },
+        }),
+      );
+      return { matches };
     },
   );
 

@@ -10,7 +10,9 @@ import {
   MessageBrowser,
   type MessagePage,
   ScramAdmin,
+  type ScramMechanism,
   type ScramUser,
+  scramPasswordMatches,
   type TopicState,
 } from '@fjord/fleet';
 import { type ReplicaFootprint, replicaBytesOfBrokers, widestOf } from '@fjord/provisioning';
@@ -31,6 +33,14 @@ export interface ClusterAdmin extends ReplicaFootprint {
   listTopics(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<TopicState[]>;
   listAcls(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<AclSpec[]>;
   listUsers(instanceId: string, brokers: readonly BrokerPlacement[]): Promise<ScramUser[]>;
+  /** Whether `password` is the user's: the broker authenticates it (no verifier is kept elsewhere). */
+  passwordMatches(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    user: string,
+    mechanism: ScramMechanism,
+    password: string,
+  ): Promise<boolean>;
   listGroups(
     instanceId: string,
     brokers: readonly BrokerPlacement[],
@@ -151,6 +161,19 @@ export class KafkaClusterAdmin implements ClusterAdmin {
         instanceAdminCredential(instanceId, this.adminSecret),
       ).list();
       return users.filter((u) => !RESERVED_SASL_USERS.has(u.name));
+    });
+  }
+
+  passwordMatches(
+    instanceId: string,
+    brokers: readonly BrokerPlacement[],
+    user: string,
+    mechanism: ScramMechanism,
+    password: string,
+  ) {
+    return this.guarded(instanceId, 'SASL authentication', () => {
+      const b = this.first(brokers);
+      return scramPasswordMatches({ host: b.host, port: controlPort(b)! }, user, mechanism, password);
     });
   }
 

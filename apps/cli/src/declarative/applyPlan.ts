@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CONNECTOR_DEALING_FIELDS } from '@fjord/contracts';
 import { ApiError, type FjordClient, must } from '../apiClient.js';
 import type { ObservedState } from './observedState.js';
 import type { Plan, PlannedAction } from './planner.js';
@@ -26,6 +27,8 @@ export class StalePlanError extends Error {
     super(`${address}: changed since it was planned (412 ${String(refusal.problem.detail ?? '')})`.trim());
   }
 }
+
+const TASKS_STOP_DEADLINE_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -201,7 +204,7 @@ class Executor {
           const configs = Object.fromEntries(
             a.changes
               .filter((c) => c.path.startsWith('configs.'))
-              .map((c) => [c.path.slice(8), c.to as string]),
+              .map((c) => [c.path.slice(8), c.to as string | null]),
           );
           const { data } = await this.call(`update ${a.address}`, () =>
             this.api.PATCH('/v1/instances/{instanceId}/topics/{topic}', {
@@ -280,6 +283,8 @@ class Executor {
           );
         return;
       }
+      case 'connector':
+        return this.applyConnector(a);
       case 'policy': {
         if (a.kind === 'delete' || a.kind === 'replace') {
           const policyId = t.observed!.id;
@@ -331,6 +336,118 @@ class Executor {
           );
         return;
       }
+    }
+  }
+
+  /**
+   * Connectors change instantly (no operations). A change of tasksMax or of the topics chosen needs
+   * the connector paused with its tasks stopped (the API refuses it otherwise): a running connector
+   * is paused, waited on, changed and resumed. Every step is guarded by the ETag it follows.
+   */
+  private async applyConnector(a: PlannedAction): Promise<void> {
+    if (a.target.type !== 'connector') return;
+    const t = a.target;
+    const instanceId = this.instanceId(t.instance);
+    const path = (connectorId: string) => ({ instanceId, connectorId });
+    if (a.kind === 'delete' || a.kind === 'replace') {
+      const o = t.observed!;
+      await this.call(`delete ${a.address}`, () =>
+        this.api.DELETE('/v1/instances/{instanceId}/connectors/{connectorId}', {
+          params: { path: path(o.id), header: { 'if-match': o.etag } },
+        }),
+      );
+    }
+    if (a.kind === 'delete') return;
+    const d = t.desired!;
+    if (a.kind === 'create' || a.kind === 'replace') {
+      const { data, response } = await this.call(`create ${a.address}`, () =>
+        this.api.POST('/v1/instances/{instanceId}/connectors', {
+          params: {
+            path: { instanceId },
+            header: { 'Idempotency-Key': this.idempotencyKey(a.address, 'create') },
+          },
+          body: {
+            name: d.name,
+            type: d.type,
+            ...(d.tasksMax !== undefined ? { tasksMax: d.tasksMax } : {}),
+            config: d.config,
+            secrets: d.secrets,
+          } as never,
+        }),
+      );
+      if (d.desiredState === 'PAUSED')
+        await this.connectorTransition(
+          a.address,
+          path(data.id),
+          'pause',
+          response.headers.get('etag') ?? '*',
+        );
+      return;
+    }
+    const o = t.observed!;
+    const changed = (p: string) => a.changes.some((c) => c.path === p || c.path.startsWith(`${p}.`));
+    const redeals = changed('tasksMax') || CONNECTOR_DEALING_FIELDS.some((f) => changed(`config.${f}`));
+    let etag = o.etag;
+    let running = o.desiredState === 'RUNNING';
+    if (changed('config') || changed('tasksMax') || changed('secrets')) {
+      if (redeals && running) {
+        etag = await this.connectorTransition(a.address, path(o.id), 'pause', etag);
+        running = false;
+        await this.tasksStopped(a.address, path(o.id));
+      }
+      const { response } = await this.call(`update ${a.address}`, () =>
+        this.api.PATCH('/v1/instances/{instanceId}/connectors/{connectorId}', {
+          params: { path: path(o.id), header: { 'if-match': etag } },
+          body: {
+            ...(changed('tasksMax') ? { tasksMax: d.tasksMax! } : {}),
+            ...(changed('config') ? { config: d.config as Record<string, unknown> } : {}),
+            ...(changed('secrets') ? { secrets: d.secrets as Record<string, unknown> } : {}),
+          },
+        }),
+      );
+      etag = response.headers.get('etag') ?? etag;
+    }
+    const wantRunning = (d.desiredState ?? o.desiredState) === 'RUNNING';
+    if (wantRunning !== running)
+      await this.connectorTransition(a.address, path(o.id), wantRunning ? 'resume' : 'pause', etag);
+  }
+
+  private async connectorTransition(
+    address: string,
+    path: { instanceId: string; connectorId: string },
+    verb: 'pause' | 'resume',
+    etag: string,
+  ): Promise<string> {
+    const { response } = await this.call(`${verb} ${address}`, () =>
+      this.api.POST(
+        `/v1/instances/{instanceId}/connectors/{connectorId}/${verb}` as '/v1/instances/{instanceId}/connectors/{connectorId}/pause',
+        {
+          params: { path, header: { 'if-match': etag } },
+        },
+      ),
+    );
+    return response.headers.get('etag') ?? '*';
+  }
+
+  /** Waits until no task of the paused connector runs (a connect worker reports PAUSED once it stopped). */
+  private async tasksStopped(
+    address: string,
+    path: { instanceId: string; connectorId: string },
+  ): Promise<void> {
+    // A worker that died holding a task leaves it RUNNING until its lease lapses and another takes
+    // it: minutes at worst, so this only catches a connector no worker will ever stop.
+    const deadline = Date.now() + TASKS_STOP_DEADLINE_MS;
+    for (;;) {
+      const { data } = await this.call(`get ${address}`, () =>
+        this.api.GET('/v1/instances/{instanceId}/connectors/{connectorId}', { params: { path } }),
+      );
+      const busy = data.tasks.filter((x) => x.state !== 'PAUSED' && x.state !== 'UNASSIGNED');
+      if (busy.length === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `${address}: paused, but tasks ${busy.map((x) => x.task).join(', ')} did not stop within ${TASKS_STOP_DEADLINE_MS / 60_000} minutes`,
+        );
+      await sleep(this.opts.pollMs ?? 300);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { FjordClient } from '../apiClient.js';
 import { applyPlan, StalePlanError } from './applyPlan.js';
+import { checkSecrets } from './checkSecrets.js';
 import type { DesiredState } from './desiredState.js';
 import { importedYaml } from './importState.js';
 import { observe } from './observe.js';
@@ -26,12 +27,13 @@ const scopeOf = (desired: DesiredState, prune: boolean) => ({
   instances: prune ? ('all' as const) : new Set(desired.instances.map((i) => i.name)),
 });
 
+/** The live state a plan of `desired` compares with, write-only secrets checked against the file's. */
 export async function observeFor(
   api: FjordClient,
   desired: DesiredState,
   prune: boolean,
 ): Promise<ObservedState> {
-  return observe(api, scopeOf(desired, prune));
+  return checkSecrets(api, desired, await observe(api, scopeOf(desired, prune)));
 }
 
 export async function runPlan(
@@ -93,7 +95,8 @@ export async function runDestroy(
   io: Output,
   confirm: () => Promise<boolean> = async () => true,
 ): Promise<number> {
-  const observed = await observeFor(api, desired, false);
+  // Deleting needs no secrets checked.
+  const observed = await observe(api, scopeOf(desired, false));
   const p = planDestroy(desired, observed);
   io.out(planText(p));
   if (p.actions.length === 0) return 0;

@@ -1,16 +1,22 @@
 import {
   AccessRoute,
   ActionPattern,
+  CONNECTOR_LIMITS,
   Comparison,
+  ConnectorDesiredState,
   InstanceSpec,
   KAFKA_VERSIONS,
   MAX_BROKERS,
   MAX_REPLICATION_FACTOR,
   MetricScope,
+  MirrorConfig,
+  MirrorSecrets,
   NewAclBinding,
   PolicyEffect,
   ResourceName,
   ResourcePattern,
+  S3SinkConfig,
+  S3SinkSecrets,
   SaslMechanism,
   SaslUserName,
   Severity,
@@ -30,7 +36,7 @@ const Topic = z.strictObject({
   name: TopicName,
   partitions: z.number().int().min(1).max(1000).optional(),
   replicationFactor: z.number().int().min(1).max(MAX_REPLICATION_FACTOR).optional(),
-  configs: TopicConfigs.optional().describe('only the keys given are managed'),
+  configs: TopicConfigs.optional().describe('the overrides, whole: a key left out is removed'),
 });
 
 const User = z.strictObject({
@@ -52,6 +58,30 @@ const AlarmPolicy = z.strictObject({
   muted: z.boolean().optional(),
 });
 
+/**
+ * A connector: `config` is whole (as the API takes it; defaults filled in), secrets write-only
+ * (`${env:NAME}` references). Left out, `tasksMax` and `desiredState` are not managed.
+ */
+const connectorFields = {
+  name: ResourceName,
+  tasksMax: z.number().int().min(1).max(CONNECTOR_LIMITS.maxTasks).optional(),
+  desiredState: ConnectorDesiredState.optional(),
+};
+const Connector = z.discriminatedUnion('type', [
+  z.strictObject({
+    ...connectorFields,
+    type: z.literal('s3-sink'),
+    config: S3SinkConfig,
+    secrets: S3SinkSecrets,
+  }),
+  z.strictObject({
+    ...connectorFields,
+    type: z.literal('mirror'),
+    config: MirrorConfig,
+    secrets: MirrorSecrets.default({}),
+  }),
+]);
+
 const Instance = z.strictObject({
   name: ResourceName,
   zones: z.array(ZoneName).min(1).max(3),
@@ -65,6 +95,7 @@ const Instance = z.strictObject({
   users: z.array(User).default([]),
   acls: z.array(NewAclBinding).default([]),
   alarmPolicies: z.array(AlarmPolicy).default([]),
+  connectors: z.array(Connector).default([]),
 });
 
 const Policy = z.strictObject({
@@ -89,6 +120,7 @@ export type DesiredInstance = DesiredState['instances'][number];
 export type DesiredTopic = z.infer<typeof Topic>;
 export type DesiredUser = z.infer<typeof User>;
 export type DesiredAlarmPolicy = z.infer<typeof AlarmPolicy>;
+export type DesiredConnector = z.infer<typeof Connector>;
 export type DesiredPolicy = z.infer<typeof Policy>;
 export type DesiredSubAccount = z.infer<typeof SubAccount>;
 
@@ -136,6 +168,7 @@ export function parseDesiredState(text: string, env: NodeJS.ProcessEnv): Desired
       ...duplicates(i.topics.map((t) => `topic ${t.name} of ${i.name}`)),
       ...duplicates(i.users.map((u) => `user ${u.name} of ${i.name}`)),
       ...duplicates(i.alarmPolicies.map((a) => `alarm policy ${a.name} of ${i.name}`)),
+      ...duplicates(i.connectors.map((c) => `connector ${c.name} of ${i.name}`)),
     ]),
   ];
   if (dupes.length > 0) throw new DesiredStateError(`declared twice: ${[...new Set(dupes)].join(', ')}`);

@@ -7,10 +7,15 @@ import { aclKey, SERVICE_ACLS } from './planner.js';
 export const passwordVariable = (instance: string, user: string) =>
   `FJORD_PASSWORD_${instance}_${user}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 
+/** The environment variable `fjord import` names for a connector's secret (never read back). */
+export const secretVariable = (instance: string, connector: string, secret: string) =>
+  `FJORD_SECRET_${instance}_${connector}_${secret}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+
 /**
  * `fjord import`: the live state as fjord.yaml, so that a plan right after it is empty. What the
  * service keeps by itself (system alarm policies, its SCRAM users, PLAINTEXT route grants) is left
- * out; passwords, which the API never returns, become environment references to fill in.
+ * out; passwords and connector secrets, which the API never returns, become environment references
+ * to fill in.
  */
 export function importedYaml(observed: ObservedState, only?: ReadonlySet<string>): string {
   const policyName = new Map(observed.policies.map((p) => [p.id, p.name]));
@@ -54,6 +59,16 @@ export function importedYaml(observed: ObservedState, only?: ReadonlySet<string>
             enabled: p.enabled,
             muted: p.muted,
           })),
+        connectors: i.connectors.map((c) => ({
+          name: c.name,
+          type: c.type,
+          tasksMax: c.tasksMax,
+          desiredState: c.desiredState,
+          config: structuredClone(c.config),
+          secrets: Object.fromEntries(
+            c.secretsSet.map((k) => [k, `\${env:${secretVariable(i.name, c.name, k)}}`]),
+          ),
+        })),
       })),
     policies: observed.policies.map((p) => ({
       name: p.name,

@@ -50,7 +50,7 @@ export async function observe(api: FjordClient, scope: ObserveScope): Promise<Ob
       // A deleting instance is as good as gone; a creating one has no cluster to read yet.
       const readable =
         inScope(i.name) && i.status !== 'deleting' && i.status !== 'creating' && i.status !== 'failed';
-      const [topics, users, acls, alarmPolicies] = readable
+      const [topics, users, acls, alarmPolicies, connectors] = readable
         ? await Promise.all([
             allPages(`list topics of ${i.name}`, (cursor) =>
               api.GET('/v1/instances/{instanceId}/topics', {
@@ -72,8 +72,11 @@ export async function observe(api: FjordClient, scope: ObserveScope): Promise<Ob
                 params: { path, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
               }),
             ),
+            allPages(`list connectors of ${i.name}`, () =>
+              api.GET('/v1/instances/{instanceId}/connectors', { params: { path } }),
+            ),
           ])
-        : [[], [], [], []];
+        : [[], [], [], [], []];
       return {
         id: i.id,
         etag: etagOfVersion(i.version),
@@ -99,6 +102,16 @@ export async function observe(api: FjordClient, scope: ObserveScope): Promise<Ob
           .map((u) => ({ name: u.name, mechanisms: u.mechanisms })),
         acls: acls as AclBinding[],
         alarmPolicies: alarmPolicies.map((p) => ({ ...p, etag: etagOfVersion(p.version) })),
+        connectors: connectors.map((c) => ({
+          id: c.id,
+          etag: etagOfVersion(c.version),
+          name: c.name,
+          type: c.type,
+          tasksMax: c.tasksMax,
+          config: c.config,
+          secretsSet: c.secretsSet,
+          desiredState: c.desiredState,
+        })),
       };
     }),
   );

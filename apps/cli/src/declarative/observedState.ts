@@ -11,6 +11,24 @@ export interface ObservedTopic {
 export interface ObservedUser {
   readonly name: string;
   readonly mechanisms: readonly string[];
+  /**
+   * Whether the file's password is the user's (the API checks it; it never returns passwords).
+   * Undefined when not checked.
+   */
+  readonly passwordMatches?: boolean;
+}
+
+export interface ObservedConnector {
+  readonly id: string;
+  readonly etag: string;
+  readonly name: string;
+  readonly type: string;
+  readonly tasksMax: number;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly secretsSet: readonly string[];
+  readonly desiredState: 'RUNNING' | 'PAUSED';
+  /** Whether the file's secrets are the connector's (checked by the API); undefined when not checked. */
+  readonly secretsMatch?: boolean;
 }
 
 export interface ObservedAlarmPolicy {
@@ -45,6 +63,7 @@ export interface ObservedInstance {
   readonly users: readonly ObservedUser[];
   readonly acls: readonly AclBinding[];
   readonly alarmPolicies: readonly ObservedAlarmPolicy[];
+  readonly connectors: readonly ObservedConnector[];
 }
 
 export interface ObservedPolicy {

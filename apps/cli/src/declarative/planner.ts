@@ -1,6 +1,7 @@
 import { type AclBinding, RESERVED_SASL_USERS, VPC_PLAINTEXT_GRANTS } from '@fjord/contracts';
 import type {
   DesiredAlarmPolicy,
+  DesiredConnector,
   DesiredInstance,
   DesiredPolicy,
   DesiredState,
@@ -10,6 +11,7 @@ import type {
 } from './desiredState.js';
 import type {
   ObservedAlarmPolicy,
+  ObservedConnector,
   ObservedInstance,
   ObservedPolicy,
   ObservedState,
@@ -40,6 +42,7 @@ export type ActionTarget =
   | { type: 'user'; instance: string; desired?: DesiredUser; observed?: ObservedUser }
   | { type: 'acl'; instance: string; binding: AclBinding }
   | { type: 'alarmPolicy'; instance: string; desired?: DesiredAlarmPolicy; observed?: ObservedAlarmPolicy }
+  | { type: 'connector'; instance: string; desired?: DesiredConnector; observed?: ObservedConnector }
   | { type: 'policy'; desired?: DesiredPolicy; observed?: ObservedPolicy }
   | {
       type: 'subAccount';
@@ -144,6 +147,20 @@ function instanceChanges(d: DesiredInstance, o: ObservedInstance): FieldChange[]
   return changes;
 }
 
+/**
+ * A topic's config overrides are managed whole: those the file leaves out (all of them when it has
+ * no `configs`) are removed, so the broker default applies again (`to: null`).
+ */
+function configChanges(
+  desired: Readonly<Record<string, string>>,
+  observed: Readonly<Record<string, string>>,
+): FieldChange[] {
+  const keys = [...new Set([...Object.keys(desired), ...Object.keys(observed)])].sort();
+  return keys
+    .filter((k) => desired[k] !== observed[k])
+    .map((k) => ({ path: `configs.${k}`, from: observed[k] ?? null, to: desired[k] ?? null }));
+}
+
 function createChanges(obj: Readonly<Record<string, unknown>>, sensitive: ReadonlySet<string> = new Set()) {
   return Object.entries(obj)
     .filter(([, v]) => v !== undefined)
@@ -196,7 +213,7 @@ function planInstanceChildren(
         ...(t.partitions < cur.partitions ? { forcesReplacement: true } : {}),
       });
     changes.push(...diffGiven('', t, { ...cur }, ['replicationFactor'], new Set(['replicationFactor'])));
-    if (t.configs) changes.push(...diffGiven('configs.', t.configs, cur.configs, Object.keys(t.configs)));
+    changes.push(...configChanges(t.configs ?? {}, cur.configs));
     const kind = kindOf(changes);
     if (kind) add(address, kind, { type: 'topic', instance: d.name, desired: t, observed: cur }, changes);
   }
@@ -218,6 +235,11 @@ function planInstanceChildren(
     else if (u.mechanism !== undefined && !cur.mechanisms.includes(u.mechanism))
       add(address, 'update', { type: 'user', instance: d.name, desired: u, observed: cur }, [
         { path: 'mechanism', from: cur.mechanisms, to: u.mechanism },
+        { path: 'password', from: null, to: null, sensitive: true },
+      ]);
+    else if (cur.passwordMatches === false)
+      // Setting the password again (POST of an existing user) is the update.
+      add(address, 'update', { type: 'user', instance: d.name, desired: u, observed: cur }, [
         { path: 'password', from: null, to: null, sensitive: true },
       ]);
   }
@@ -268,6 +290,40 @@ function planInstanceChildren(
   for (const cur of o?.alarmPolicies ?? [])
     if (!cur.system && !d.alarmPolicies.some((p) => p.name === cur.name))
       unmanaged(`${base}.alarmPolicy.${cur.name}`, { type: 'alarmPolicy', instance: d.name, observed: cur });
+
+  const connectors = byName(o?.connectors ?? []);
+  for (const c of d.connectors) {
+    const cur = connectors.get(c.name);
+    const address = `${base}.connector.${c.name}`;
+    if (!cur) {
+      add(address, 'create', { type: 'connector', instance: d.name, desired: c }, [
+        ...createChanges({ ...c, secrets: undefined }),
+        { path: 'secrets', from: null, to: null, sensitive: true },
+      ]);
+      continue;
+    }
+    const changes = connectorChanges(c, cur);
+    const kind = kindOf(changes);
+    if (kind) add(address, kind, { type: 'connector', instance: d.name, desired: c, observed: cur }, changes);
+  }
+  for (const cur of o?.connectors ?? [])
+    if (!d.connectors.some((c) => c.name === cur.name))
+      unmanaged(`${base}.connector.${cur.name}`, { type: 'connector', instance: d.name, observed: cur });
+}
+
+/** A connector's changes: config keys (the config is whole), tasksMax and state when given, secrets when the API says they differ. */
+export function connectorChanges(d: DesiredConnector, o: ObservedConnector): FieldChange[] {
+  if (d.type !== o.type) return [{ path: 'type', from: o.type, to: d.type, forcesReplacement: true }];
+  const desiredConfig = d.config as Readonly<Record<string, unknown>>;
+  const keys = [...new Set([...Object.keys(desiredConfig), ...Object.keys(o.config)])].sort();
+  const changes: FieldChange[] = keys
+    .filter((k) => !same(desiredConfig[k] ?? null, o.config[k] ?? null))
+    .map((k) => ({ path: `config.${k}`, from: o.config[k] ?? null, to: desiredConfig[k] ?? null }));
+  changes.push(...diffGiven('', d, { ...o }, ['tasksMax', 'desiredState']));
+  const given = Object.keys(d.secrets).filter((k) => (d.secrets as Record<string, unknown>)[k] !== undefined);
+  if (o.secretsMatch === false || !sameSet(given, o.secretsSet))
+    changes.push({ path: 'secrets', from: null, to: null, sensitive: true });
+  return changes;
 }
 
 /** Orders actions so that each comes after what it depends on (stable otherwise). */
@@ -300,7 +356,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     const o = observedInstances.get(d.name);
     const address = `instance.${d.name}`;
     if (!o) {
-      const { topics: _t, users: _u, acls: _a, alarmPolicies: _p, ...fields } = d;
+      const { topics: _t, users: _u, acls: _a, alarmPolicies: _p, connectors: _c, ...fields } = d;
       out.actions.push({
         address,
         kind: 'create',

@@ -47,7 +47,9 @@ export async function updateTopic(ctx: FlowContext): Promise<void> {
   await onAdmins(ctx, async (admins) => {
     for (const a of admins) {
       if (t.partitions !== undefined) await a.ensurePartitions(t.name, t.partitions);
-      if (t.configs && Object.keys(t.configs).length > 0) await a.setTopicConfigs(t.name, t.configs);
+      const remove = t.removeConfigs ?? [];
+      if (Object.keys(t.configs ?? {}).length > 0 || remove.length > 0)
+        await a.setTopicConfigs(t.name, t.configs ?? {}, remove);
     }
   });
 }
