@@ -25,7 +25,8 @@ export async function scramPasswordMatches(
   password: string,
 ): Promise<boolean> {
   const c = new Connection('fjord-password-check', {
-    connectTimeout: 3000,
+    // Failure detection only: a busy broker may answer slowly.
+    connectTimeout: 30_000,
     sasl: { mechanism, username: user, password },
   });
   try {
