@@ -485,6 +485,7 @@ export class Broker {
     logs.onDirOffline(() => lifecycle.peek()?.heartbeatSoon());
     // Retention and compaction never touch what consumers cannot read yet.
     logs.highWatermarkOf = (topic, partition) => replicas.get(topic, partition)?.highWatermark;
+    logs.lastStableOffsetOf = (topic, partition) => replicas.get(topic, partition)?.lastStableOffset;
     // The coordinator owns the groups of the `__consumer_offsets` partitions this broker leads.
     replicas.onLeadershipChange((p, isLeader) => {
       if (p.topic !== OFFSETS_TOPIC) return;

@@ -132,8 +132,40 @@ export function compactBatch(batch: Buffer, opts: CompactBatchOptions): Compacte
       deleteHorizon: -1,
     };
 
-  const logAppendTime = header.isLogAppendTime;
-  const newBaseTimestamp = needsHorizon ? BigInt(deleteHorizon) : oldBaseTimestamp;
+  const bytes = rebuildBatch(batch, payload, kept, needsHorizon ? deleteHorizon : undefined);
+  return { bytes, recordsRemoved, tombstonesRemoved, deleteHorizon };
+}
+
+/**
+ * A transaction marker whose transaction has no records left may go once readers had
+ * delete.retention.ms to see it (Kafka's rule for markers, with KIP-534's horizon): the first
+ * cleaning stamps the horizon, a pass after it drops the marker.
+ */
+export function markerWithDeleteHorizon(batch: Buffer, horizon: number): Buffer {
+  const { payload, records } = parseBatchRecords(batch);
+  return rebuildBatch(batch, payload, records, horizon);
+}
+
+/** The delete horizon a cleaner stamped on the batch, or undefined. */
+export function deleteHorizonOf(batch: Buffer): number | undefined {
+  const header = new RecordBatchHeader(batch);
+  return (header.attributes & ATTR_DELETE_HORIZON) !== 0 ? Number(header.baseTimestamp) : undefined;
+}
+
+/**
+ * The batch with only `kept` of its records (recompressed with its codec) and, given a horizon,
+ * the horizon as its base timestamp with attribute bit 6 (KIP-534), each record's timestamp
+ * re-expressed against it.
+ */
+function rebuildBatch(
+  batch: Buffer,
+  payload: Buffer,
+  kept: readonly RawRecord[],
+  horizon: number | undefined,
+): Buffer {
+  const header = new RecordBatchHeader(batch);
+  const oldBaseTimestamp = header.baseTimestamp;
+  const newBaseTimestamp = horizon !== undefined ? BigInt(horizon) : oldBaseTimestamp;
   let maxTimestamp = -1n;
   const body = new Writer(payload.length);
   for (const rec of kept) {
@@ -143,7 +175,6 @@ export function compactBatch(batch: Buffer, opts: CompactBatchOptions): Compacte
       body.raw(payload.subarray(rec.start, rec.end));
       continue;
     }
-    // The base timestamp now holds the horizon: re-express the record's timestamp against it.
     const fields = new Writer(rec.end - rec.start + 10)
       .int8(rec.attributes)
       .varlong(timestamp - newBaseTimestamp)
@@ -157,12 +188,12 @@ export function compactBatch(batch: Buffer, opts: CompactBatchOptions): Compacte
   batch.copy(out, 0, 0, BATCH_HEADER_SIZE);
   compressed.copy(out, BATCH_HEADER_SIZE);
   out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH);
-  if (needsHorizon) out.writeInt16BE(header.attributes | ATTR_DELETE_HORIZON, BATCH_ATTRIBUTES);
+  if (horizon !== undefined) out.writeInt16BE(header.attributes | ATTR_DELETE_HORIZON, BATCH_ATTRIBUTES);
   out.writeBigInt64BE(newBaseTimestamp, BATCH_BASE_TIMESTAMP);
-  out.writeBigInt64BE(logAppendTime ? header.maxTimestamp : maxTimestamp, BATCH_MAX_TIMESTAMP);
+  out.writeBigInt64BE(header.isLogAppendTime ? header.maxTimestamp : maxTimestamp, BATCH_MAX_TIMESTAMP);
   out.writeInt32BE(kept.length, BATCH_RECORD_COUNT);
   new RecordBatchHeader(out).updateCrc();
-  return { bytes: out, recordsRemoved, tombstonesRemoved, deleteHorizon };
+  return out;
 }
 
 /** The batch's header alone: no records, no compression, same offsets and producer fields. */

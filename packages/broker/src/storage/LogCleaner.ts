@@ -1,8 +1,14 @@
 import { utimesSync } from 'node:fs';
-import { compactBatch, parseBatchRecords } from './BatchCompactor.js';
+import {
+  compactBatch,
+  deleteHorizonOf,
+  markerWithDeleteHorizon,
+  parseBatchRecords,
+} from './BatchCompactor.js';
 import type { BatchLocation } from './BatchScanner.js';
 import type { LogSegment } from './LogSegment.js';
 import type { PartitionLog } from './PartitionLog.js';
+import { isCommitMarkerKey, TransactionFates } from './TransactionFates.js';
 
 export interface LogCleanerOptions {
   /**
@@ -52,9 +58,12 @@ const INT32_MAX = 2 ** 31 - 1;
  * map, merging neighbours into groups no larger than segment.bytes. Each group becomes a
  * `.cleaned` segment, swapped in crash-safely by PartitionLog.replaceSegments.
  *
- * Not covered: transactional and control batches are kept whole (aborted transactions are not
- * purged, and transactional records do not supersede others); keyless records are dropped,
- * as Kafka's cleaner does.
+ * Transactions by Kafka's rules: records of aborted transactions are removed, those of committed
+ * ones compact like any other, and a transaction without its marker yet is left whole (the caller
+ * bounds cleaning by the last stable offset as well). A marker whose transaction has no record
+ * left is stamped with a delete horizon and removed by a pass after it, unless it is its
+ * producer's last batch (kept for sequence state). Keyless records are dropped, as Kafka's
+ * cleaner does.
  */
 export class LogCleaner {
   private readonly maxEntries: number;
@@ -157,8 +166,8 @@ export class LogCleaner {
     };
     const segmentsBefore = log.segmentCount;
     const bytesBefore = log.sizeInBytes;
-    const { offsets, endOffset } = await this.buildOffsetMap(log, state, checkUnchanged);
-    const lastBatchOfProducer = await this.lastBatchOfEachProducer(log, checkUnchanged);
+    const { lastBatchOfProducer, fates } = await this.scanProducers(log, checkUnchanged);
+    const { offsets, endOffset } = await this.buildOffsetMap(log, state, fates, checkUnchanged);
 
     const groups = groupSegments(
       log.segmentList.filter((s) => s.nextOffset <= endOffset && s.baseOffset < endOffset),
@@ -168,6 +177,8 @@ export class LogCleaner {
     let tombstonesRemoved = 0;
     let earliestHorizon = Number.POSITIVE_INFINITY;
     const config = log.effectiveConfig;
+    /** Producers whose current transaction kept a batch in this pass (its marker must stay). */
+    const transactionKeptData = new Set<bigint>();
     for (const group of groups) {
       checkUnchanged();
       const last = group[group.length - 1]!;
@@ -179,14 +190,30 @@ export class LogCleaner {
           for (const batch of guardedBatches(log, segment)) {
             const bytes = log.withStorageGuard(() => segment.readBatch(batch));
             const isGroupEnd = segment === last && batch.lastOffset === last.nextOffset - 1;
-            if (batch.isControl || batch.isTransactional) {
+            const lastOfProducer =
+              batch.producerId >= 0n && lastBatchOfProducer.get(batch.producerId) === batch.baseOffset;
+            const fate = batch.isTransactional ? fates.fateOf(batch.producerId, batch.baseOffset) : undefined;
+            if (batch.isControl) {
+              const hadData = transactionKeptData.delete(batch.producerId);
+              const horizon = deleteHorizonOf(bytes);
+              if (hadData || lastOfProducer || isGroupEnd) pending.push(bytes);
+              else if (horizon === undefined) {
+                const stamped = now + config.deleteRetentionMs;
+                pending.push(markerWithDeleteHorizon(bytes, stamped));
+                earliestHorizon = Math.min(earliestHorizon, stamped);
+              } else if (now < horizon) {
+                pending.push(bytes);
+                earliestHorizon = Math.min(earliestHorizon, horizon);
+              } else recordsRemoved += batch.recordCount;
+            } else if (fate === 'open') {
               pending.push(bytes);
+              transactionKeptData.add(batch.producerId);
             } else {
-              const keepEmpty =
-                isGroupEnd ||
-                (batch.producerId >= 0n && lastBatchOfProducer.get(batch.producerId) === batch.baseOffset);
+              const aborted = fate === 'aborted';
+              const keepEmpty = isGroupEnd || lastOfProducer;
               const result = compactBatch(bytes, {
                 isLatest: (offset, key) => {
+                  if (aborted) return false;
                   const latest = offsets.get(key.toString('latin1'));
                   return latest === undefined || offset >= latest;
                 },
@@ -198,7 +225,12 @@ export class LogCleaner {
               tombstonesRemoved += result.tombstonesRemoved;
               if (result.deleteHorizon >= 0)
                 earliestHorizon = Math.min(earliestHorizon, result.deleteHorizon);
-              if (result.bytes) pending.push(result.bytes);
+              if (result.bytes) {
+                pending.push(result.bytes);
+                // Even an emptied batch keeps its transaction's marker: without it, a reload
+                // would take the batch for an open transaction and hold the LSO at it.
+                if (batch.isTransactional) transactionKeptData.add(batch.producerId);
+              }
             }
             sinceYield += batch.size;
             if (sinceYield >= this.yieldEveryBytes) {
@@ -243,11 +275,13 @@ export class LogCleaner {
 
   /**
    * Key → offset of its latest record, over the dirty segments, stopping at a segment boundary
-   * once the map is full. Transactional batches are left out (see the class comment).
+   * once the map is full. Markers and the records of aborted or unfinished transactions are left
+   * out: they supersede nothing.
    */
   private async buildOffsetMap(
     log: PartitionLog,
     state: CleanableState,
+    fates: TransactionFates,
     checkUnchanged: () => void,
   ): Promise<{ offsets: Map<string, number>; endOffset: number }> {
     const offsets = new Map<string, number>();
@@ -260,7 +294,9 @@ export class LogCleaner {
       if (offsets.size >= this.maxEntries) break;
       let sinceYield = 0;
       for (const batch of guardedBatches(log, segment)) {
-        if (batch.lastOffset < state.firstDirtyOffset || batch.isControl || batch.isTransactional) continue;
+        if (batch.lastOffset < state.firstDirtyOffset || batch.isControl) continue;
+        if (batch.isTransactional && fates.fateOf(batch.producerId, batch.baseOffset) !== 'committed')
+          continue;
         const bytes = log.withStorageGuard(() => segment.readBatch(batch));
         const base = batch.baseOffset;
         for (const rec of parseBatchRecords(bytes).records) {
@@ -281,21 +317,33 @@ export class LogCleaner {
   }
 
   /**
-   * Base offset of each producer's last batch in the whole log. That batch is kept (empty if
-   * need be) so that the producer's sequence state can still be rebuilt from the log.
+   * One pass over the whole log's batch headers (and markers' keys): the base offset of each
+   * producer's last batch, kept (empty if need be) so that the producer's sequence state can
+   * still be rebuilt from the log, and how each transaction ended.
    */
-  private async lastBatchOfEachProducer(
+  private async scanProducers(
     log: PartitionLog,
     checkUnchanged: () => void,
-  ): Promise<Map<bigint, number>> {
+  ): Promise<{ lastBatchOfProducer: Map<bigint, number>; fates: TransactionFates }> {
     const last = new Map<bigint, number>();
+    const fates = new TransactionFates();
     for (const segment of [...log.segmentList]) {
-      for (const b of guardedBatches(log, segment))
-        if (b.producerId >= 0n) last.set(b.producerId, b.baseOffset);
+      for (const b of guardedBatches(log, segment)) {
+        if (b.producerId < 0n) continue;
+        last.set(b.producerId, b.baseOffset);
+        if (b.isControl) {
+          const key = parseBatchRecords(log.withStorageGuard(() => segment.readBatch(b))).records[0]?.key;
+          fates.onMarker(
+            b.producerId,
+            b.baseOffset,
+            key !== null && key !== undefined && isCommitMarkerKey(key),
+          );
+        } else if (b.isTransactional) fates.onData(b.producerId, b.baseOffset);
+      }
       await yieldToEventLoop();
       checkUnchanged();
     }
-    return last;
+    return { lastBatchOfProducer: last, fates };
   }
 }
 

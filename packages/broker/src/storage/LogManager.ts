@@ -100,6 +100,8 @@ export class LogManager {
    * touch records at or above it. Without it the log end offset bounds them.
    */
   highWatermarkOf: ((topic: string, partition: number) => number | undefined) | undefined;
+  /** The partition's last stable offset: the cleaner leaves unfinished transactions alone. */
+  lastStableOffsetOf: ((topic: string, partition: number) => number | undefined) | undefined;
 
   constructor(
     readonly dirs: readonly string[],
@@ -449,7 +451,11 @@ export class LogManager {
   async cleanLogs(now: number): Promise<void> {
     if (!this.cleaner) return;
     const bounds = new Map<PartitionLog, number>();
-    for (const [entry, log] of this.onlineLogs()) bounds.set(log, this.upperBoundOf(entry, log));
+    for (const [entry, log] of this.onlineLogs()) {
+      const lso = this.lastStableOffsetOf?.(entry.topic, entry.partition);
+      const hw = this.upperBoundOf(entry, log);
+      bounds.set(log, lso === undefined ? hw : Math.min(hw, lso));
+    }
     try {
       const done = await this.cleaner.cleanFilthiest(bounds.keys(), now, (log) => bounds.get(log)!);
       if (done) this.logger.info({ dir: done.log.dir, ...done.result }, 'cleaned log');

@@ -1,6 +1,6 @@
 import { copyFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { CompressionCodec } from '@fjord/protocol';
+import { buildRecordBatch, CompressionCodec } from '@fjord/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LogCleaner } from '../../src/storage/LogCleaner.js';
@@ -198,6 +198,73 @@ describe('LogCleaner', () => {
       recordCount: 0,
     });
     expect(readAll(log).some((r) => r.includes('from-producer'))).toBe(false);
+  });
+
+  it("applies Kafka's transaction rules: aborted records go, committed ones compact, emptied markers go after their horizon", async () => {
+    const log = open();
+    const sequences = new Map<bigint, number>();
+    const txn = (producerId: bigint, records: [string, string][]) => {
+      const baseSequence = sequences.get(producerId) ?? 0;
+      sequences.set(producerId, baseSequence + records.length);
+      log.append(
+        buildRecordBatch({
+          records: records.map(([k, v]) => ({ key: Buffer.from(k), value: Buffer.from(v) })),
+          producerId,
+          producerEpoch: 0,
+          baseSequence,
+          transactional: true,
+          baseTimestamp: 1_000n,
+        }),
+        0,
+        0,
+      );
+    };
+    const marker = (producerId: bigint, commit: boolean) =>
+      log.append(
+        buildRecordBatch({
+          records: [{ key: Buffer.from([0, 0, 0, commit ? 1 : 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }],
+          producerId,
+          producerEpoch: 0,
+          baseSequence: -1,
+          transactional: true,
+          control: true,
+          baseTimestamp: 1_000n,
+        }),
+        0,
+        0,
+      ).firstOffset;
+    txn(1n, [
+      ['a', 'committed-a'],
+      ['b', 'committed-b'],
+    ]);
+    txn(2n, [['c', 'aborted-c']]);
+    const abortMarker = marker(2n, false);
+    const commitMarker = marker(1n, true);
+    txn(2n, [['d', 'committed-d']]);
+    marker(2n, true);
+    write(log, 'a', 'plain-a');
+    txn(3n, [['b', 'open-b']]); // no marker: an unfinished transaction supersedes nothing
+    for (let i = 0; i < 12; i++) write(log, `filler-${i}`, 'x'.repeat(40));
+    const data = () => readAll(log).filter((r) => !r.includes('\u0000'));
+    const markers = () => [...log.batches()].filter((b) => b.isControl).map((b) => b.baseOffset);
+
+    await new LogCleaner().clean(log, 10_000, { force: true });
+    const kept = data().map((r) => r.split(':')[1]);
+    expect(kept).not.toContain('c=aborted-c');
+    expect(kept).not.toContain('a=committed-a'); // superseded by plain-a
+    expect(kept).toEqual(expect.arrayContaining(['b=committed-b', 'd=committed-d', 'a=plain-a', 'b=open-b']));
+    // The abort marker's transaction has no record left: stamped, kept until its horizon.
+    expect(markers()).toContain(abortMarker);
+    expect(markers()).toContain(commitMarker);
+
+    await new LogCleaner().clean(log, 10_000 + COMPACT.deleteRetentionMs! + 1, { force: true });
+    expect(markers()).not.toContain(abortMarker);
+    // committed-b is still there, so its marker stays.
+    expect(markers()).toContain(commitMarker);
+    const expected = data();
+    simulateCrash(log);
+    const reopened = PartitionLog.open(log.dir, COMPACT, { cleanShutdown: false, now: 0 });
+    expect(readAll(reopened).filter((r) => !r.includes('\u0000'))).toEqual(expected);
   });
 
   it('gives up when the log is truncated under it, leaving no cleaned files', async () => {
