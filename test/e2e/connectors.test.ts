@@ -337,7 +337,40 @@ describe('mirror connector', () => {
     }));
     await p.send({ topic: 'orders', acks: -1, messages: produced });
     await p.send({ topic: 'scratch', acks: -1, messages: [{ value: 'not copied' }] });
+    // A committed transaction leaves a marker in each partition, so from there on the source's
+    // offsets run one ahead of the target's: consumer-group offsets must be translated.
+    const more = (name: string, at: number) =>
+      [0, 1].flatMap((partition) =>
+        Array.from({ length: name === 'tx' ? 5 : 10 }, (_, i) => ({
+          partition,
+          key: `${name}${partition}-${i}`,
+          value: `${name}${partition}-${i}`,
+          timestamp: String(base + at + i),
+          headers: { trace: `${name}${i}`, origin: 'upstream' },
+        })),
+      );
+    const inTransaction = more('tx', 1000);
+    const afterTransaction = more('after', 2000);
+    const txp = kafka.producer({ transactionalId: 'upstream-tx', idempotent: true, maxInFlightRequests: 1 });
+    await txp.connect();
+    const tx = await txp.transaction();
+    await tx.send({ topic: 'orders', messages: inTransaction });
+    await tx.commit();
+    await txp.disconnect();
+    await p.send({ topic: 'orders', acks: -1, messages: afterTransaction });
     await p.disconnect();
+    const all = [...produced, ...inTransaction, ...afterTransaction];
+    // Per partition on the source: 150 records (0-149), 5 in the transaction (150-154), its marker
+    // (155), 10 after it (156-165). A group there has read up to after<p>-2 (source offset 158).
+    const SOURCE_END = 166;
+    const srcAdmin = kafka.admin();
+    await srcAdmin.connect();
+    await srcAdmin.setOffsets({
+      groupId: 'mig-app',
+      topic: 'orders',
+      partitions: [0, 1].map((partition) => ({ partition, offset: '158' })),
+    });
+    await srcAdmin.disconnect();
 
     const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
       name: 'from-upstream',
@@ -346,13 +379,25 @@ describe('mirror connector', () => {
         source: { bootstrapServers: srcBootstrap.split(',') },
         topicsInclude: ['orders', 'scr.*'],
         topicsExclude: ['scratch'],
+        groupsInclude: ['mig-.*'],
+        checkpointIntervalMs: 1000,
       },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id: string = created.body.id;
     await eventually('every record mirrored', 120_000, async () =>
-      (await deliveredOf(id)) === N ? true : undefined,
+      (await deliveredOf(id)) === 2 * SOURCE_END ? true : undefined,
     );
+    const target = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    // The group's source offset 158 (the next record after<p>-2) is target offset 157 there.
+    const targetAdmin = target.admin();
+    await targetAdmin.connect();
+    await eventually('the group offsets translated onto the target', 60_000, async () => {
+      const [topic] = await targetAdmin.fetchOffsets({ groupId: 'mig-app', topics: ['orders'] });
+      const offsets = (topic?.partitions ?? []).map((x) => x.offset).sort();
+      return offsets.join() === '157,157' ? true : undefined;
+    });
+    await targetAdmin.disconnect();
 
     const topics = (await client.call('GET', `/v1/instances/${instanceId}/topics`)).body.items as {
       name: string;
@@ -365,7 +410,6 @@ describe('mirror connector', () => {
       configs: { 'retention.ms': '3600000' },
     });
 
-    const target = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
     const consumer = target.consumer({ groupId: 'mirror-check' });
     await consumer.connect();
     await consumer.subscribe({ topic: 'orders', fromBeginning: true });
@@ -389,11 +433,11 @@ describe('mirror connector', () => {
         });
       },
     });
-    await eventually('target consumed', 60_000, async () => (got.length >= N ? true : undefined));
+    await eventually('target consumed', 60_000, async () => (got.length >= all.length ? true : undefined));
     await consumer.disconnect();
-    expect(got).toHaveLength(N);
+    expect(got).toHaveLength(all.length);
     for (const partition of [0, 1]) {
-      const want = produced.filter((m) => m.partition === partition);
+      const want = all.filter((m) => m.partition === partition);
       const have = got
         .filter((m) => m.partition === partition)
         .sort((a, b) => Number(a.offset) - Number(b.offset));
@@ -401,5 +445,22 @@ describe('mirror connector', () => {
         want.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers })),
       );
     }
+
+    // The application moved to the target resumes where it left off on the source.
+    const moved = target.consumer({ groupId: 'mig-app' });
+    await moved.connect();
+    await moved.subscribe({ topic: 'orders' });
+    const resumed: string[] = [];
+    await moved.run({
+      eachMessage: async ({ message }) => {
+        resumed.push(String(message.value));
+      },
+    });
+    const expected = afterTransaction.filter((m) => Number(m.value.split('-')[1]) >= 2).map((m) => m.value);
+    await eventually('the moved group consumed', 60_000, async () =>
+      resumed.length >= expected.length ? true : undefined,
+    );
+    await moved.disconnect();
+    expect(resumed.sort()).toEqual(expected.sort());
   }, 300_000);
 });

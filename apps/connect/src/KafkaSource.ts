@@ -1,4 +1,5 @@
 import { Consumer } from '@platformatic/kafka';
+import { committedBatches } from './committedBatches.js';
 import { CLIENT_DEFAULTS, type KafkaEndpoint } from './kafkaEndpoint.js';
 import type { SinkRecord } from './s3/objectLayout.js';
 
@@ -24,7 +25,8 @@ const PARTITION_BYTES = 1024 * 1024;
 /**
  * Reads partitions of a cluster as a Kafka client (@platformatic/kafka): Fetch from each partition's
  * leader at offsets the task keeps, with no consumer group, since progress lives with the connector
- * (docs/adr/0022-connector-runtime.md).
+ * (docs/adr/0022-connector-runtime.md). Reads committed data only (read_committed, the client's
+ * default), dropping markers and aborted transactions' batches as a consumer does.
  */
 export class KafkaSource {
   private readonly consumer: Consumer;
@@ -121,7 +123,8 @@ export class KafkaSource {
             }
             const records: SinkRecord[] = [];
             let next = asked.offset;
-            for (const batch of p.records ?? []) {
+            const batches = p.records ?? [];
+            for (const batch of committedBatches(batches, p.abortedTransactions ?? [])) {
               for (const rec of batch.records) {
                 const offset = batch.firstOffset + BigInt(rec.offsetDelta);
                 if (offset < asked.offset) continue;
@@ -135,7 +138,10 @@ export class KafkaSource {
                   headers: rec.headers,
                 });
               }
-              // Batches may end in records compaction removed: continue after the batch.
+            }
+            // Batches may end in records compaction removed, and markers and aborted batches carry
+            // none: continue after the last batch.
+            for (const batch of batches) {
               const batchEnd = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
               if (batchEnd > next) next = batchEnd;
             }

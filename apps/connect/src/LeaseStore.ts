@@ -1,5 +1,6 @@
 import type { ConnectorTaskStateValue } from '@fjord/contracts';
 import type pg from 'pg';
+import type { OffsetRun } from './mirror/offsetTranslation.js';
 
 /** A task this worker holds: which connector, which task, and the fencing epoch of the lease. */
 export interface TaskLease {
@@ -37,6 +38,9 @@ export class LeaseLost extends Error {
 }
 
 const key = (l: { connectorId: string; task: number }) => `${l.connectorId}/${l.task}`;
+
+/** Offset runs kept per mirrored partition: offsets older than the oldest run are not translated. */
+const MAX_OFFSET_RUNS = 1000;
 
 /**
  * Task leases and sink progress in PostgreSQL (docs/adr/0022-connector-runtime.md). A lease is a
@@ -143,10 +147,11 @@ export class LeaseStore {
   }
 
   /**
-   * Writes a partition's progress (`offset`, and the object about to be written or null) if the
-   * lease is still this worker's; otherwise throws LeaseLost and writes nothing.
+   * Writes a partition's progress (`offset`, and the object about to be written or null) and, for
+   * a mirror, the offset runs its last batch made, if the lease is still this worker's; otherwise
+   * throws LeaseLost and writes nothing.
    */
-  async commit(lease: TaskLease, p: PartitionProgress): Promise<void> {
+  async commit(lease: TaskLease, p: PartitionProgress, runs: readonly OffsetRun[] = []): Promise<void> {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
@@ -171,6 +176,30 @@ export class LeaseStore {
           p.pending?.last.toString() ?? null,
         ],
       );
+      if (runs.length > 0) {
+        await c.query(
+          `INSERT INTO "MirrorOffsetRun" ("connectorId", "topic", "partition", "sourceStart", "sourceEnd", "targetStart")
+           SELECT $1, $2, $3, s, e, t FROM unnest($4::bigint[], $5::bigint[], $6::bigint[]) AS r(s, e, t)
+           ON CONFLICT ("connectorId", "topic", "partition", "sourceStart")
+           DO UPDATE SET "sourceEnd" = EXCLUDED."sourceEnd", "targetStart" = EXCLUDED."targetStart"`,
+          [
+            lease.connectorId,
+            p.topic,
+            p.partition,
+            runs.map((r) => r.sourceStart.toString()),
+            runs.map((r) => r.sourceEnd.toString()),
+            runs.map((r) => r.targetStart.toString()),
+          ],
+        );
+        // Bounded history (a run per source gap: a transactional source makes one per transaction).
+        await c.query(
+          `DELETE FROM "MirrorOffsetRun" WHERE "connectorId" = $1 AND "topic" = $2 AND "partition" = $3
+             AND "sourceStart" < (SELECT "sourceStart" FROM "MirrorOffsetRun"
+               WHERE "connectorId" = $1 AND "topic" = $2 AND "partition" = $3
+               ORDER BY "sourceStart" DESC OFFSET $4 LIMIT 1)`,
+          [lease.connectorId, p.topic, p.partition, MAX_OFFSET_RUNS - 1],
+        );
+      }
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
@@ -178,6 +207,33 @@ export class LeaseStore {
     } finally {
       c.release();
     }
+  }
+
+  /** A mirror's offset runs of `topics`, by `topic/partition`, in ascending source offset. */
+  async offsetRuns(connectorId: string, topics: readonly string[]): Promise<Map<string, OffsetRun[]>> {
+    const r = await this.pool.query<{
+      topic: string;
+      partition: number;
+      sourceStart: string;
+      sourceEnd: string;
+      targetStart: string;
+    }>(
+      `SELECT "topic", "partition", "sourceStart", "sourceEnd", "targetStart" FROM "MirrorOffsetRun"
+        WHERE "connectorId" = $1 AND "topic" = ANY($2::text[]) ORDER BY "topic", "partition", "sourceStart"`,
+      [connectorId, [...topics]],
+    );
+    const out = new Map<string, OffsetRun[]>();
+    for (const x of r.rows) {
+      const key = `${x.topic}/${x.partition}`;
+      const list = out.get(key) ?? [];
+      list.push({
+        sourceStart: BigInt(x.sourceStart),
+        sourceEnd: BigInt(x.sourceEnd),
+        targetStart: BigInt(x.targetStart),
+      });
+      out.set(key, list);
+    }
+    return out;
   }
 
   /** The CONTROL listener of each running broker of an instance (host:port). */

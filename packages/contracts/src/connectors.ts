@@ -80,8 +80,8 @@ export const S3SinkSecrets = z.strictObject({
 });
 export type S3SinkSecrets = z.infer<typeof S3SinkSecrets>;
 
-/** A topic name pattern: a regular expression matched against the whole name. */
-const TopicPattern = z
+/** A topic or group name pattern: a regular expression matched against the whole name. */
+const NamePattern = z
   .string()
   .min(1)
   .max(249)
@@ -117,11 +117,11 @@ export const MirrorConfig = z
         .describe("certificates to trust for the source's TLS (the system's when absent)"),
     }),
     topicsInclude: z
-      .array(TopicPattern)
+      .array(NamePattern)
       .min(1)
       .max(50)
       .describe('regular expressions over whole topic names'),
-    topicsExclude: z.array(TopicPattern).max(50).default([]),
+    topicsExclude: z.array(NamePattern).max(50).default([]),
     replicationFactor: z
       .number()
       .int()
@@ -129,6 +129,22 @@ export const MirrorConfig = z
       .max(3)
       .optional()
       .describe("of the topics created on the target (the target's default when absent)"),
+    groupsInclude: z
+      .array(NamePattern)
+      .max(50)
+      .default([])
+      .describe(
+        'consumer groups whose committed source offsets are translated and written to the target ' +
+          '(while the group has no members there), so consumers moved over resume where they left off',
+      ),
+    groupsExclude: z.array(NamePattern).max(50).default([]),
+    checkpointIntervalMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(10_000)
+      .describe('how often group offsets are translated'),
   })
   .superRefine((v, ctx) => {
     const sasl = v.source.securityProtocol.startsWith('SASL_');

@@ -6,7 +6,8 @@ import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
-import { selectTopics } from './topicSelection.js';
+import { selectNames } from './nameSelection.js';
+import { extendRuns, type OffsetRun, translateOffset } from './offsetTranslation.js';
 
 const FETCH_WAIT_MS = 500;
 /** How often the topic set is compared with the source's (new topics, more partitions). */
@@ -37,8 +38,9 @@ function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndp
  * the selected topics on the target with the source's partition count and topic-level configs, and
  * adds partitions when the source grows; every task copies its partitions' records (same partition,
  * key, value, headers and timestamp) with an idempotent acks=all producer, then commits the source
- * offset after them. At least once: a crash between a send and its commit sends those records again
- * (exactly once needs transactions on the target).
+ * offset after them, with the offset runs that map source to target offsets. At least once: a crash
+ * between a send and its commit sends those records again (exactly once needs transactions on the
+ * target). Task 0 also translates selected consumer groups' offsets (checkpoint, below).
  */
 export async function runMirror(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
@@ -73,7 +75,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
 
   /** The selected source topics and their partition counts; task 0 makes the target match. */
   const syncTopics = async (): Promise<Map<string, number>> => {
-    const names = selectTopics(await sourceAdmin.listTopics(), config.topicsInclude, config.topicsExclude);
+    const names = selectNames(await sourceAdmin.listTopics(), config.topicsInclude, config.topicsExclude);
     const counts = names.length ? await source.partitions(names) : new Map<string, number>();
     if (lease.task !== 0 || names.length === 0) return counts;
     const target = await targetAdmin.metadata({ topics: [], forceUpdate: true });
@@ -105,18 +107,74 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
     return counts;
   };
 
+  let nextCheckpoint = 0;
+  /**
+   * Task 0, every checkpointIntervalMs (MirrorMaker 2's checkpoints with sync.group.offsets): the
+   * selected groups' committed source offsets, translated through the offset runs, are written to
+   * the same groups on the target while they have no members there, and only forward. A failure
+   * waits for the next interval: the copy itself goes on.
+   */
+  const checkpoint = async (topics: ReadonlySet<string>): Promise<void> => {
+    if (lease.task !== 0 || config.groupsInclude.length === 0 || Date.now() < nextCheckpoint) return;
+    nextCheckpoint = Date.now() + config.checkpointIntervalMs;
+    try {
+      const groups = selectNames(
+        [...(await sourceAdmin.listGroups()).keys()],
+        config.groupsInclude,
+        config.groupsExclude,
+      );
+      if (groups.length === 0) return;
+      const committed = await sourceAdmin.listConsumerGroupOffsets({ groups });
+      const runs = await store.offsetRuns(connector.id, [...topics]);
+      const onTarget = await targetAdmin.describeGroups({ groups });
+      for (const g of committed) {
+        const state = onTarget.get(g.groupId)?.state;
+        if (state !== undefined && state !== 'EMPTY' && state !== 'DEAD') continue; // its consumers own it
+        const [current] = await targetAdmin.listConsumerGroupOffsets({ groups: [g.groupId] });
+        const have = new Map<string, bigint>(
+          (current?.topics ?? []).flatMap((t) =>
+            t.partitions.map((p) => [`${t.name}/${p.partitionIndex}`, p.committedOffset] as const),
+          ),
+        );
+        const writes = g.topics
+          .filter((t) => topics.has(t.name))
+          .map((t) => ({
+            name: t.name,
+            partitionOffsets: t.partitions.flatMap((p) => {
+              if (p.committedOffset < 0n) return [];
+              const key = `${t.name}/${p.partitionIndex}`;
+              const offset = translateOffset(runs.get(key) ?? [], p.committedOffset);
+              return offset !== undefined && offset > (have.get(key) ?? -1n)
+                ? [{ partition: p.partitionIndex, offset }]
+                : [];
+            }),
+          }))
+          .filter((t) => t.partitionOffsets.length > 0);
+        if (writes.length === 0) continue;
+        await targetAdmin.alterConsumerGroupOffsets({ groupId: g.groupId, topics: writes });
+        ctx.log.info({ group: g.groupId, topics: writes.length }, 'mirror translated group offsets');
+      }
+    } catch (err) {
+      ctx.log.warn({ err }, 'mirror checkpoint failed; trying again at the next interval');
+    }
+  };
+
   try {
     while (!signal.aborted) {
       const counts = await syncTopics();
+      const mirrored = new Set(counts.keys());
       const mine = assignedPartitions(counts, connector.tasksMax, lease.task);
       if (mine.length === 0) {
         ctx.healthy();
-        await abortableSleep(TOPIC_SYNC_MS, signal);
+        await checkpoint(mirrored);
+        await abortableSleep(Math.min(TOPIC_SYNC_MS, config.checkpointIntervalMs), signal);
         continue;
       }
       const progress = new Map(
         (await store.progress(connector.id)).map((p) => [`${p.topic}/${p.partition}`, p.offset]),
       );
+      const runs = await store.offsetRuns(connector.id, [...new Set(mine.map((m) => m.topic))]);
+      const lastRun = new Map([...runs].map(([k, list]) => [k, list.at(-1)]));
       const positions = new Map<string, { topic: string; partition: number; offset: bigint }>();
       for (const m of mine) {
         const k = `${m.topic}/${m.partition}`;
@@ -125,13 +183,16 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
       }
       const syncAt = Date.now() + TOPIC_SYNC_MS;
       while (!signal.aborted && Date.now() < syncAt) {
+        await checkpoint(mirrored);
         const fetched = await source.fetch([...positions.values()], FETCH_WAIT_MS);
         if (signal.aborted) return;
         for (const f of fetched) {
           const pos = positions.get(`${f.topic}/${f.partition}`);
           if (!pos) continue;
+          const k = `${f.topic}/${f.partition}`;
+          let madeRuns: OffsetRun[] = [];
           if (f.records.length > 0) {
-            await producer.send({
+            const sent = await producer.send({
               messages: f.records.map((r) => ({
                 topic: r.topic,
                 partition: r.partition,
@@ -142,6 +203,19 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
                 timestamp: BigInt(r.timestamp),
               })),
             });
+            // Where the records landed, for offset translation (one answer for the partition: the
+            // batch went in one piece; otherwise this batch is left unmapped, which only costs precision).
+            const landed = (sent.offsets ?? []).filter(
+              (o) => o.topic === f.topic && o.partition === f.partition,
+            );
+            if (landed.length === 1) {
+              madeRuns = extendRuns(
+                lastRun.get(k),
+                f.records.map((r) => r.offset),
+                landed[0]!.offset,
+              );
+              if (madeRuns.length > 0) lastRun.set(k, madeRuns.at(-1));
+            }
             ctx.metrics.records.inc(labels, f.records.length);
             ctx.metrics.bytes.inc(
               labels,
@@ -149,12 +223,16 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
             );
           }
           if (f.nextOffset !== pos.offset) {
-            await store.commit(lease, {
-              topic: f.topic,
-              partition: f.partition,
-              offset: f.nextOffset,
-              pending: null,
-            });
+            await store.commit(
+              lease,
+              {
+                topic: f.topic,
+                partition: f.partition,
+                offset: f.nextOffset,
+                pending: null,
+              },
+              madeRuns,
+            );
             pos.offset = f.nextOffset;
           }
           ctx.metrics.lag.set(

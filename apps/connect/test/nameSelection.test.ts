@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { selectTopics } from '../src/mirror/topicSelection.js';
+import { selectNames } from '../src/mirror/nameSelection.js';
 import { assignedPartitions } from '../src/taskAssignment.js';
 
 describe('mirror topic selection', () => {
   it('takes whole-name matches of an include pattern unless an exclude pattern matches; never internal topics', () => {
     const names = ['orders', 'orders-eu', 'orders.dlq', 'payments', 'myorders', '__consumer_offsets'];
-    expect(selectTopics(names, ['orders.*'], ['.*\\.dlq'])).toEqual(['orders', 'orders-eu']);
-    expect(selectTopics(names, ['orders', 'pay.*'], [])).toEqual(['orders', 'payments']);
-    expect(selectTopics(names, ['.*'], [])).not.toContain('__consumer_offsets');
+    expect(selectNames(names, ['orders.*'], ['.*\\.dlq'])).toEqual(['orders', 'orders-eu']);
+    expect(selectNames(names, ['orders', 'pay.*'], [])).toEqual(['orders', 'payments']);
+    expect(selectNames(names, ['.*'], [])).not.toContain('__consumer_offsets');
   });
 });
 

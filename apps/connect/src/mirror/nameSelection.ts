@@ -1,8 +1,9 @@
 /**
- * Which source topics a mirror copies (pure): names matching an include pattern and no exclude
- * pattern, each a regular expression over the whole name. Internal topics (`__…`) never.
+ * Which source topics a mirror copies, or which groups' offsets it translates (pure): names
+ * matching an include pattern and no exclude pattern, each a regular expression over the whole
+ * name. Internal names (`__…`) never.
  */
-export function selectTopics(
+export function selectNames(
   names: readonly string[],
   include: readonly string[],
   exclude: readonly string[],
