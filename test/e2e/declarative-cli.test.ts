@@ -251,6 +251,48 @@ describe('fjord plan / apply / destroy', () => {
     expect(p.code, p.stdout + p.stderr).toBe(0);
   }, 120_000);
 
+  it('one-shot commands: JSON on stdout, --wait ends with the operation, problems on stderr, exit 1', async () => {
+    const listed = await fjord('instances', 'list');
+    expect(listed.code, listed.stderr).toBe(0);
+    const shop = (JSON.parse(listed.stdout) as { items: { id: string; name: string }[] }).items.find(
+      (i) => i.name === 'shop',
+    )!;
+    const created = await fjord(
+      'topics',
+      'create',
+      shop.id,
+      'scratch',
+      '--partitions',
+      '2',
+      '--config',
+      'retention.ms=60000',
+      '--wait',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ kind: 'topic.create', status: 'succeeded' });
+    const got = await fjord('topics', 'get', shop.id, 'scratch');
+    expect(got.code, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({
+      name: 'scratch',
+      partitions: 2,
+      configs: { 'retention.ms': '60000' },
+    });
+    // The API's problem+json, printed whole on stderr.
+    const taken = await fjord('topics', 'create', shop.id, 'scratch');
+    expect(taken).toMatchObject({ code: 1, stdout: '' });
+    expect(JSON.parse(taken.stderr)).toMatchObject({ status: 409, code: 'name_taken' });
+    // A value the schema does not list is refused before anything is sent.
+    const unknown = await fjord('metrics', 'query', shop.id, 'group.lagg');
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toMatch(/'group.lagg' is not a metric/);
+    const deleted = await fjord('topics', 'delete', shop.id, 'scratch', '--wait');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({ kind: 'topic.delete', status: 'succeeded' });
+    const gone = await fjord('topics', 'get', shop.id, 'scratch');
+    expect(gone.code).toBe(1);
+    expect(JSON.parse(gone.stderr)).toMatchObject({ status: 404 });
+  }, 240_000);
+
   it('destroy deletes what the file declares', async () => {
     const file = join(dir, 'fjord.yaml');
     expect((await fjord('apply', '-f', file, '--auto-approve')).code).toBe(0); // protection off again

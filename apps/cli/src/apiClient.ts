@@ -1,4 +1,4 @@
-import createClient, { type Client } from 'openapi-fetch';
+import createClient, { type Client, type ClientPathsWithMethod, type MaybeOptionalInit } from 'openapi-fetch';
 import type { components, paths } from './generated/api.js';
 
 /** The typed client generated from the API's own OpenAPI document (see package.json's build). */
@@ -47,4 +47,41 @@ export async function must<T>(
   if (!r.response.ok || (r.data === undefined && r.response.status !== 204))
     throw new ApiError(r.response.status, (r.error ?? {}) as ApiError['problem'], what);
   return { data: r.data as T, response: r.response };
+}
+
+/** What the typed client answers: `data` on 2xx, the parsed problem+json as `error` otherwise. */
+export interface ApiAnswer {
+  readonly data?: unknown;
+  readonly error?: unknown;
+  readonly response: Response;
+}
+
+type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
+type Send<M extends Method> = <P extends ClientPathsWithMethod<FjordClient, M>>(
+  path: P,
+  init: MaybeOptionalInit<paths[P], M>,
+) => Promise<ApiAnswer>;
+
+/** The client's methods with `init` checked exactly against the path's schema. */
+export interface StrictClient {
+  readonly GET: Send<'get'>;
+  readonly PUT: Send<'put'>;
+  readonly POST: Send<'post'>;
+  readonly PATCH: Send<'patch'>;
+  readonly DELETE: Send<'delete'>;
+}
+
+/**
+ * openapi-fetch infers `init` as a type parameter, so TypeScript skips its excess-property
+ * check and a misspelt optional field (`brokerCont`) compiles. Here `init` has the path's own
+ * type, so it does not; the call underneath is the same.
+ */
+export function strictClient(api: FjordClient): StrictClient {
+  return {
+    GET: (path, init) => api.GET(path, init as never),
+    PUT: (path, init) => api.PUT(path, init as never),
+    POST: (path, init) => api.POST(path, init as never),
+    PATCH: (path, init) => api.PATCH(path, init as never),
+    DELETE: (path, init) => api.DELETE(path, init as never),
+  };
 }

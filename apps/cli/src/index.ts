@@ -9,3 +9,4 @@ export * from './declarative/observe.js';
 export * from './declarative/observedState.js';
 export * from './declarative/planner.js';
 export * from './declarative/planText.js';
+export * from './oneShotCommands.js';

@@ -2,22 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import createClient from 'openapi-fetch';
-import { type FjordClient, fjordClient, must } from './apiClient.js';
-import {
-  flag,
-  intFlag,
-  type ParsedArgs,
-  parseArgs,
-  requiredFlag,
-  toRequest,
-  USAGE,
-  UsageError,
-} from './args.js';
+import { type FjordClient, fjordClient, must, strictClient } from './apiClient.js';
+import { flag, intFlag, type ParsedArgs, parseArgs, requiredFlag, USAGE, UsageError } from './args.js';
 import { verifyAuditExport } from './auditVerify.js';
 import { type Output, runApply, runDestroy, runImport, runPlan } from './declarative/commands.js';
 import { DesiredStateError, parseDesiredState } from './declarative/desiredState.js';
 import { PlanError } from './declarative/planner.js';
 import type { paths } from './generated/api.js';
+import { oneShotCommand } from './oneShotCommands.js';
 import { type Credentials, loadCredentials, saveCredentials } from './session.js';
 
 async function exchange(c: Credentials): Promise<string> {
@@ -99,28 +91,15 @@ async function main(argv: string[]): Promise<number> {
     (report.ok ? console.log : console.error)(report.text);
     return report.ok ? 0 : 1;
   }
-  // The one-shot commands map argv to a method and path (args.ts), so they go out untyped.
-  const req = toRequest(args);
-  const token = await exchange(c);
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${c.api}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
-  const r = await call(req.method, req.path, req.body);
-  if (r.status >= 400) {
-    console.error(JSON.stringify(r.body, null, 2));
+  const command = oneShotCommand(args);
+  const answer = await command.call(strictClient(api), args);
+  if (!answer.response.ok) {
+    // The problem+json as the API sent it; an empty body prints as {}.
+    console.error(JSON.stringify(answer.error || {}, null, 2));
     return 1;
   }
-  const operation = r.body.operation as { id: string } | undefined;
-  if (req.wait && operation) {
+  const operation = (answer.data as { operation?: { id: string } } | undefined)?.operation;
+  if (command.waits && args.flags.wait === true && operation) {
     for (;;) {
       const { data: op } = await must(
         `operation ${operation.id}`,
@@ -133,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       await new Promise((res) => setTimeout(res, 500));
     }
   }
-  console.log(JSON.stringify(r.body, null, 2));
+  console.log(JSON.stringify(answer.data ?? {}, null, 2));
   return 0;
 }
 
