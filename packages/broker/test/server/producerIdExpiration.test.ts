@@ -155,5 +155,5 @@ describe('producer.id.expiration.ms', () => {
       async () => !(await activeProducers()).includes(txn.producerId),
       'the producer whose transaction ended to expire',
     );
-  });
+  }, 120_000);
 });
