@@ -333,7 +333,14 @@ async function alterConfigs(
     }
     const isStaticBrokerKey = (name: string) => BROKER_CONFIG_BY_NAME.has(name);
     const plan = validateOnly
-      ? planAlterConfigs(b.metadata.image, kind, r.resourceName, r.alterations, incremental, isStaticBrokerKey)
+      ? planAlterConfigs(
+          b.metadata.image,
+          kind,
+          r.resourceName,
+          r.alterations,
+          incremental,
+          isStaticBrokerKey,
+        )
       : await b.metadataQueue.submit((image) =>
           planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental, isStaticBrokerKey),
         );
