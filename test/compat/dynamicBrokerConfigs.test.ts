@@ -186,3 +186,20 @@ describe('dynamic broker configs (kafkajs AlterConfigs / DescribeConfigs)', () =
     expect(await connectionKept('127.0.0.2')).toBe(true);
   });
 });
+
+describe('names that are no broker config', () => {
+  it("are kept and ignored, as Kafka's validateConfigs lets them through (kafkajs's own 'alter broker configs')", async () => {
+    // kafkajs's suite sends a topic key to a BROKER resource; Kafka answers NONE.
+    const r = await alter(brokerId, [{ name: 'cleanup.policy', value: 'delete' }]);
+    expect(r.resources).toEqual([
+      expect.objectContaining({ errorCode: 0, resourceType: BROKER_RESOURCE, resourceName: brokerId }),
+    ]);
+    // Nothing reads it: the broker's own keys are described as before, without it.
+    const entries = await describeBroker(brokerId, []);
+    expect(entries.has('cleanup.policy')).toBe(false);
+    expect(entries.get('log.cleanup.policy')!.configValue).toBe('delete');
+    // A read-only broker key is still refused.
+    expect(await pythonAlter(brokerId, { 'log.dirs': '/tmp/x' })).toMatchObject({ error: 'INVALID_CONFIG' });
+    expect(await pythonAlter(brokerId, {})).toBeNull();
+  });
+});

@@ -542,6 +542,8 @@ export class Broker {
     const cleanerBackoffMs = (image: MetadataImage) =>
       Number(dynamicBrokerConfig(image, 'log.cleaner.backoff.ms') ?? logMaintenance.cleanerBackoffMs);
     metadata.onChange((image) => logs.setCleanerBackoff(cleanerBackoffMs(image)));
+    const producerIdExpirationMs = (image: MetadataImage) =>
+      Number(dynamicBrokerConfig(image, 'producer.id.expiration.ms') ?? txnSettings.producerIdExpirationMs);
     metadata.onChange((image) =>
       connectionQuotas.reconfigure(
         connectionLimits(config, {
@@ -731,6 +733,10 @@ export class Broker {
           ),
           scheduler.schedule('transactional-id-expiry', txnSettings.removeExpiredIntervalMs, () =>
             transactions.expireTransactionalIds(),
+          ),
+          // Kafka's PeriodicProducerExpirationCheck, with the expiration in force at each run.
+          scheduler.schedule('producer-id-expiry', txnSettings.producerIdExpirationCheckIntervalMs, () =>
+            replicas.expireProducers(Date.now(), producerIdExpirationMs(metadata.image)),
           ),
           scheduler.schedule('isr-expiry', Math.max(10, Math.floor(replica.lagTimeMaxMs / 2)), () =>
             replicas.checkIsrs(Date.now()),

@@ -130,6 +130,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('fjord.controlled.shutdown.timeout.ms', 'int', 30_000, { validate: atLeast(0) }),
   key('max.incremental.fetch.session.cache.slots', 'int', 1000, { validate: atLeast(0) }),
   key('transactional.id.expiration.ms', 'int', 604_800_000, { validate: atLeast(1) }),
+  // How often producer state is checked for producer.id.expiration.ms (a dynamic broker config).
+  key('producer.id.expiration.check.interval.ms', 'int', 600_000, { validate: atLeast(1) }),
   key('transaction.state.log.num.partitions', 'int', 50, { validate: atLeast(1) }),
   key('transaction.state.log.replication.factor', 'int', 3, { validate: atLeast(1) }),
   key('transaction.state.log.min.isr', 'int', 2, { validate: atLeast(1) }),
@@ -277,6 +279,10 @@ export interface TransactionSettings {
   readonly abortTimedOutIntervalMs: number;
   readonly transactionalIdExpirationMs: number;
   readonly removeExpiredIntervalMs: number;
+  /** How often idle producers' state is dropped (Kafka's PeriodicProducerExpirationCheck). */
+  readonly producerIdExpirationCheckIntervalMs: number;
+  /** producer.id.expiration.ms as configured at start; a dynamic broker config overrides it. */
+  readonly producerIdExpirationMs: number;
 }
 
 /** Connections, quotas and fetch sessions. */
@@ -514,6 +520,8 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
       abortTimedOutIntervalMs: int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
       transactionalIdExpirationMs: int('transactional.id.expiration.ms'),
       removeExpiredIntervalMs: int('transaction.remove.expired.transaction.cleanup.interval.ms'),
+      producerIdExpirationCheckIntervalMs: int('producer.id.expiration.check.interval.ms'),
+      producerIdExpirationMs: int('producer.id.expiration.ms'),
     },
     network: {
       connectionsMaxIdleMs: int('connections.max.idle.ms'),

@@ -282,6 +282,18 @@ export class Partition {
   }
 
   /**
+   * producer.id.expiration.ms: forgets producers idle that long, unless their transaction is
+   * still open here. Leader and followers alike, as Kafka's log does. Returns how many.
+   */
+  expireProducers(now: number, expirationMs: number): number {
+    return this.producers.expire(
+      now,
+      expirationMs,
+      (producerId) => this.transactions.firstOffsetOf(producerId) !== undefined,
+    );
+  }
+
+  /**
    * acks=all: whether every replica that must have `requiredOffset` (exclusive) has it, i.e. the
    * high watermark reached it; then NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below
    * min.insync.replicas meanwhile (the write is in the log, but not as durable as asked).

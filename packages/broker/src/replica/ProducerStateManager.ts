@@ -114,9 +114,19 @@ export class ProducerStateManager {
       this.producers.set(producerId, { epoch, batches: [], lastTimestamp: entry.lastTimestamp });
   }
 
-  /** Forgets producers idle longer than `expirationMs` (producer.id.expiration.ms). */
-  expire(now: number, expirationMs: number): void {
-    for (const [id, e] of this.producers) if (now - e.lastTimestamp > expirationMs) this.producers.delete(id);
+  /**
+   * Forgets producers that last wrote `expirationMs` (producer.id.expiration.ms) or more ago,
+   * except those with a transaction still open here (Kafka's removeExpiredProducers): their
+   * state is what the transaction's marker and the last stable offset need. Returns how many.
+   */
+  expire(now: number, expirationMs: number, inTransaction: (producerId: bigint) => boolean): number {
+    let removed = 0;
+    for (const [id, e] of this.producers)
+      if (now - e.lastTimestamp >= expirationMs && !inTransaction(id)) {
+        this.producers.delete(id);
+        removed++;
+      }
+    return removed;
   }
 
   clear(): void {

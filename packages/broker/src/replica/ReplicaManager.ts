@@ -250,6 +250,13 @@ export class ReplicaManager {
     for (const p of this.partitions.values()) if (p.isLeader) this.maybeProposeIsr(p, now);
   }
 
+  /** Kafka's PeriodicProducerExpirationCheck over every partition here. Returns how many went. */
+  expireProducers(now: number, expirationMs: number): number {
+    let removed = 0;
+    for (const p of this.partitions.values()) removed += p.expireProducers(now, expirationMs);
+    return removed;
+  }
+
   private maybeProposeIsr(p: Partition, now: number): void {
     if (!this.alterPartitions) return;
     const isr = p.proposeIsr(now);

@@ -9,8 +9,8 @@ import { atLeast, ConfigError, type ConfigKeyDef, type ConfigValue } from './Con
  * A Fjord broker acts at once on the connection limits and `log.cleaner.backoff.ms` (Broker.ts);
  * the others are kept and described as Kafka keeps them (so tooling and client suites that set
  * them work) but tune machinery a Fjord broker does not have — thread pools of a JVM broker,
- * Kerberos and OAuth logins, metrics reporter classes — or are not acted on yet
- * (`producer.id.expiration.ms`: producer state does not expire).
+ * Kerberos and OAuth logins, metrics reporter classes. `producer.id.expiration.ms` is read at
+ * each run of the broker's producer expiration check (`producer.id.expiration.check.interval.ms`).
  */
 export interface DynamicBrokerKeyDef {
   readonly def: ConfigKeyDef;

@@ -25,6 +25,11 @@ export interface ConfigAlteration {
 /**
  * Plans AlterConfigs (`incremental=false`: the given set replaces all overrides) or
  * IncrementalAlterConfigs (per-key operations) for one resource.
+ *
+ * On a BROKER resource, `isStaticBrokerKey` names the broker's read-only configs: those are
+ * refused ("Cannot update these configs dynamically"). A name that is no broker config at all is
+ * kept as given and has no effect, as Kafka's DynamicBrokerConfig.validateConfigs lets it through
+ * (only KafkaConfig's non-dynamic names are refused); admin clients' suites rely on that.
  */
 export function planAlterConfigs(
   image: MetadataImage,
@@ -32,6 +37,8 @@ export function planAlterConfigs(
   resourceName: string,
   alterations: readonly ConfigAlteration[],
   incremental: boolean,
+  /** Without it every unknown broker key counts as read-only and is refused. */
+  isStaticBrokerKey: (name: string) => boolean = () => true,
 ): Plan {
   if (resourceType === 'topic' && !image.topic(resourceName))
     return {
@@ -73,7 +80,7 @@ export function planAlterConfigs(
         error: 'INVALID_REQUEST',
         message: `Cannot update these configs at default cluster level, broker id must be specified: ${a.name}`,
       };
-    if (!def)
+    if (!def && (resourceType === 'topic' || isStaticBrokerKey(a.name)))
       return {
         ok: false,
         error: 'INVALID_CONFIG',
@@ -83,6 +90,21 @@ export function planAlterConfigs(
             : `Cannot update these configs dynamically: ${a.name}`,
       };
     const op = incremental ? a.op : AlterConfigOp.SET;
+    if (!def) {
+      // Not a broker config: stored as given (Kafka keeps it too), acted on by nothing.
+      if (op === AlterConfigOp.DELETE) next.delete(a.name);
+      else if (a.value === null) {
+        if (incremental)
+          return { ok: false, error: 'INVALID_REQUEST', message: `Null value not supported for : ${a.name}` };
+      } else if (op === AlterConfigOp.SET) next.set(a.name, a.value);
+      else
+        return {
+          ok: false,
+          error: 'INVALID_CONFIG',
+          message: `Config value append is not allowed for config key: ${a.name}`,
+        };
+      continue;
+    }
     if (op === AlterConfigOp.DELETE) {
       next.delete(a.name);
       continue;

@@ -13,6 +13,7 @@ import {
   ResourceType,
 } from '@fjord/metadata';
 import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
+import { BROKER_CONFIG_BY_NAME } from '../../config/BrokerConfig.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
@@ -330,10 +331,18 @@ async function alterConfigs(
       responses.push({ ...base, ...denied });
       continue;
     }
+    const isStaticBrokerKey = (name: string) => BROKER_CONFIG_BY_NAME.has(name);
     const plan = validateOnly
-      ? planAlterConfigs(b.metadata.image, kind, r.resourceName, r.alterations, incremental)
+      ? planAlterConfigs(
+          b.metadata.image,
+          kind,
+          r.resourceName,
+          r.alterations,
+          incremental,
+          isStaticBrokerKey,
+        )
       : await b.metadataQueue.submit((image) =>
-          planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental),
+          planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental, isStaticBrokerKey),
         );
     responses.push(
       plan.ok
