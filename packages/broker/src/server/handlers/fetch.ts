@@ -108,7 +108,9 @@ export const fetchHandler = defineHandler({
     const read = () => readAll(ctx, wanted, req, replicaId, readable, maxBytes);
     const respond = (result: FetchRead) => {
       // The response's record data stays in the read buffers until it is written.
-      (ctx.onResponseWritten ??= []).push(() => giveBack(b.readBuffers, result));
+      const afterWrite = ctx.onResponseWritten ?? [];
+      afterWrite.push(() => giveBack(b.readBuffers, result));
+      ctx.onResponseWritten = afterWrite;
       if (!fromFollower) {
         // Over quota: no data (its bytes are not counted), only the throttle time (as Kafka).
         const throttle = b.quotas.recordFetch(b.metadata.image, quotaClient(ctx), result.bytes, b.now());
