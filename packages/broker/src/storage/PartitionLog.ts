@@ -28,6 +28,16 @@ import { LogSegment, type SegmentSettings } from './LogSegment.js';
 import { type PartitionCheckpointState, writePartitionCheckpoint } from './PartitionCheckpoint.js';
 import type { ReadBufferPool } from './ReadBufferPool.js';
 
+/**
+ * How much of the active segment's end counts as hot (written lately, so in the page cache):
+ * fetches there read synchronously. FJORD_HOT_TAIL_BYTES overrides it for benchmarks (0: every
+ * fetch reads through the thread pool; a huge value: every fetch reads synchronously).
+ */
+const HOT_TAIL_BYTES = (() => {
+  const v = Number(process.env.FJORD_HOT_TAIL_BYTES);
+  return Number.isFinite(v) && v >= 0 ? v : 64 * 1024 * 1024;
+})();
+
 export { KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
 // Kept importable from here: handlers and the replica layer import them from this module.
 export { DEFAULT_LOG_CONFIG, type LogConfig } from './LogConfig.js';
@@ -72,7 +82,7 @@ export class PartitionLog {
   private failure: KafkaStorageError | undefined;
   private closed = false;
   /** Fetches starting this close to the active segment's end are read synchronously (see readForFetch). */
-  hotTailBytes = Number(process.env.FJORD_HOT_TAIL_BYTES ?? 64 * 1024 * 1024);
+  hotTailBytes = HOT_TAIL_BYTES;
   private pendingFlush: Promise<void> = Promise.resolve();
   /** Bumped when segments other than the active one are removed or replaced. */
   private structureVersion_ = 0;
