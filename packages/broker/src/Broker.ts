@@ -55,6 +55,7 @@ import { INTERNAL_TOPICS } from './server/handlers/metadata.js';
 import { KafkaApis } from './server/KafkaApis.js';
 import { LogManager } from './storage/LogManager.js';
 import { readOrCreateClusterId } from './storage/MetaProperties.js';
+import { ReadBufferPool } from './storage/ReadBufferPool.js';
 import { TimerScheduler } from './storage/Scheduler.js';
 import { TransactionCoordinator } from './transaction/TransactionCoordinator.js';
 import { TransactionMarkerChannel } from './transaction/TransactionMarkerChannel.js';
@@ -387,6 +388,7 @@ export class Broker {
       ),
       diskBudget,
       fetchSessions: new FetchSessionCache(network.maxIncrementalFetchSessionCacheSlots),
+      readBuffers: new ReadBufferPool(),
       topicDefaults,
       metrics: traffic && { traffic },
       log,

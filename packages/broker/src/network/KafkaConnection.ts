@@ -274,7 +274,7 @@ export class KafkaConnection {
         corked = true;
       }
       if (!Array.isArray(r)) {
-        for (const chunk of r.chunks) this.socket.write(chunk);
+        writeAll(this.socket, r.chunks, r.written);
         if (r.thenClose) {
           this.socket.uncork();
           this.closed = true;
@@ -311,4 +311,13 @@ export class KafkaConnection {
       this.socket.resume();
     }
   }
+}
+
+/** Writes a response's chunks (one vectored write while corked); `written` once they have left. */
+function writeAll(socket: Socket, chunks: readonly Buffer[], written?: () => void): void {
+  const last = chunks.length - 1;
+  for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+  if (last < 0) written?.();
+  else if (written) socket.write(chunks[last]!, () => written());
+  else socket.write(chunks[last]!);
 }

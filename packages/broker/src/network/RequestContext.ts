@@ -40,6 +40,8 @@ export interface FrameResponse {
   readonly thenClose?: boolean;
   /** Read no further requests for this long (a quota throttle, KIP-219); chunks may be empty. */
   readonly throttleMs?: number;
+  /** Called once the chunks have been written to the socket (buffers they share may be reused). */
+  readonly written?: () => void;
 }
 
 /**

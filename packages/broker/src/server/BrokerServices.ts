@@ -20,6 +20,7 @@ import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { Authorizer } from '../security/Authorizer.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
 import type { LogManager } from '../storage/LogManager.js';
+import type { ReadBufferPool } from '../storage/ReadBufferPool.js';
 import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
 import type { FetchSessionCache } from './FetchSessionCache.js';
 
@@ -50,6 +51,8 @@ export interface BrokerServices {
   appendTxnMarkers(marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<number[]>;
   readonly producerIds: ProducerIdAllocator;
   readonly fetchSessions: FetchSessionCache;
+  /** Buffers fetches read record data into, given back once their response is written. */
+  readonly readBuffers: ReadBufferPool;
   readonly sasl: SaslConfig;
   /** Reloads TLS listeners' keystores and truststores (dynamic per-broker configs); absent without TLS listeners. */
   readonly listenerTls?: ListenerTlsReloader;
@@ -91,4 +94,6 @@ export interface RequestContext {
   closeAfterResponse?: boolean;
   /** Set by a handler whose client exceeded a quota: the response carries it, the channel is muted for it. */
   throttleTimeMs?: number;
+  /** Run once the response has been written to the socket (or dropped): gives back what it lent. */
+  onResponseWritten?: (() => void)[];
 }

@@ -344,6 +344,25 @@ export class KafkaApis implements FrameHandler {
     ctx: RequestContext,
     handlerMs: number,
   ): FrameResult {
+    const r = this.encodeResponse(header, body, ctx, handlerMs);
+    const after = ctx.onResponseWritten;
+    if (!after || after.length === 0) return r;
+    const written = () => {
+      for (const f of after) f();
+    };
+    if (r === null || r === 'close') {
+      written();
+      return r;
+    }
+    return Array.isArray(r) ? { chunks: r, written } : { ...r, written };
+  }
+
+  private encodeResponse(
+    header: RequestHeaderInfo,
+    body: unknown,
+    ctx: RequestContext,
+    handlerMs: number,
+  ): FrameResult {
     if (body === null) {
       if (ctx.closeAfterResponse) return 'close';
       // acks=0 produce: nothing to say, but a throttled client is still muted.

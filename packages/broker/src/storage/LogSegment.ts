@@ -25,10 +25,11 @@ import {
   type ScanEnd,
   scanBatches,
 } from './BatchScanner.js';
-import { readFullySync, writeFullySync } from './FileIO.js';
+import { readFully, readFullySync, writeFullySync } from './FileIO.js';
 import { readInt64 } from './Int64.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFilePath, TIME_INDEX_SUFFIX } from './LogFileNames.js';
 import { OffsetIndex } from './OffsetIndex.js';
+import type { ReadBufferPool } from './ReadBufferPool.js';
 import { TimeIndex } from './TimeIndex.js';
 
 export type { BatchLocation } from './BatchScanner.js';
@@ -49,10 +50,16 @@ const INT32_MAX = 2 ** 31 - 1;
  * One segment of a partition log: `<baseOffset>.log` holding record batches exactly as they
  * were appended, with a sparse offset index (`.index`) and time index (`.timeindex`). Batches
  * are found by index lookup plus a short scan of headers; records are never decoded here.
- * All I/O is synchronous and positional: one write per append, one read per fetch.
+ * I/O is positional: one write per append, one read per fetch. Writes and hot reads are
+ * synchronous; `readAsync` reads through libuv's thread pool (for data that may miss the page
+ * cache), and keeps the file open until it is done even if the segment is closed meanwhile.
  */
 export class LogSegment {
   private fd: number;
+  /** Asynchronous reads under way: the descriptor is closed only once they are done. */
+  private readsInFlight = 0;
+  /** A descriptor closed while reads were in flight, closed when the last one ends. */
+  private fdToClose = -1;
   /** Bytes of whole batches in the file. */
   size: number;
   /** The offset after the last batch (the base offset when empty). */
@@ -336,18 +343,71 @@ export class LogSegment {
    * even when `startOffset` is inside it), as many as fit in `maxBytes` — but at least that
    * first batch, however large (KIP-74) — and none at or past file position `maxPosition`.
    */
-  read(startOffset: number, maxBytes: number, maxPosition = this.size): Buffer | undefined {
+  read(
+    startOffset: number,
+    maxBytes: number,
+    maxPosition = this.size,
+    buffers?: ReadBufferPool,
+  ): Buffer | undefined {
     const first = this.locate(startOffset);
     if (!first || first.position + first.size > maxPosition) return undefined;
     const length = Math.min(maxPosition - first.position, Math.max(maxBytes, first.size));
-    const buf = readFullySync(this.fd, first.position, length);
-    let end = first.size;
-    while (end + LOG_OVERHEAD <= buf.length) {
-      const size = buf.readInt32BE(end + BATCH_LENGTH) + LOG_OVERHEAD;
-      if (size < BATCH_HEADER_SIZE || end + size > buf.length) break;
-      end += size;
+    return wholeBatches(readFullySync(this.fd, first.position, length, buffers?.take(length)), first.size);
+  }
+
+  /**
+   * `read` through the thread pool: the index lookup, the scan of headers and the read of the
+   * data all happen off the event loop. `maxOffset` bounds the read like `read`'s maxPosition
+   * (none of the batch holding it); undefined reads to the end of the segment as it is now.
+   */
+  async readAsync(
+    startOffset: number,
+    maxBytes: number,
+    maxOffset?: number,
+    buffers?: ReadBufferPool,
+  ): Promise<Buffer | undefined> {
+    // What the segment holds now: appends that land meanwhile are for the next fetch.
+    const size = this.size;
+    const nextOffset = this.nextOffset;
+    const fd = this.fd;
+    this.readsInFlight++;
+    try {
+      const first = await this.locateAsync(fd, startOffset, size, nextOffset);
+      if (!first) return undefined;
+      const maxPosition =
+        maxOffset === undefined || maxOffset >= nextOffset
+          ? size
+          : ((await this.locateAsync(fd, maxOffset, size, nextOffset))?.position ?? size);
+      if (first.position + first.size > maxPosition) return undefined;
+      const length = Math.min(maxPosition - first.position, Math.max(maxBytes, first.size));
+      return wholeBatches(await readFully(fd, first.position, length, buffers?.take(length)), first.size);
+    } finally {
+      if (--this.readsInFlight === 0 && this.fdToClose >= 0) {
+        const closing = this.fdToClose;
+        this.fdToClose = -1;
+        closeQuietly(closing);
+      }
     }
-    return buf.length < first.size ? undefined : buf.subarray(0, end);
+  }
+
+  private async locateAsync(
+    fd: number,
+    offset: number,
+    size: number,
+    nextOffset: number,
+  ): Promise<BatchLocation | undefined> {
+    if (offset >= nextOffset) return undefined;
+    let found: BatchLocation | undefined;
+    const from = this.offsetIndex.lookup(offset);
+    await runScanAsync(
+      fd,
+      scanBatches({ from, to: size, verify: false, chunkBytes: LOOKUP_CHUNK }, (b) => {
+        if (b.lastOffset < offset) return true;
+        found = b;
+        return false;
+      }),
+    );
+    return found;
   }
 
   /** The bytes of one batch found by a scan. */
@@ -435,20 +495,27 @@ export class LogSegment {
     try {
       this.persistIndexes(true);
     } finally {
-      closeSync(this.fd);
-      this.fd = -1;
+      this.releaseFd(true);
     }
   }
 
   /** Closes without writing anything (the directory failed, or the segment is being dropped). */
   closeQuietly(): void {
+    this.releaseFd(false);
+  }
+
+  /**
+   * Gives up the descriptor. With asynchronous reads in flight it stays open until they end: a
+   * descriptor number closed under a pending read could be reused by another file and the read
+   * would return that file's bytes.
+   */
+  private releaseFd(strict: boolean): void {
     if (this.fd < 0) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // The descriptor is unusable anyway; nothing more to do with it.
-    }
+    const fd = this.fd;
     this.fd = -1;
+    if (this.readsInFlight > 0) this.fdToClose = fd;
+    else if (strict) closeSync(fd);
+    else closeQuietly(fd);
   }
 
   /** Closes and removes the segment's files (the log file first, so no index outlives it). */
@@ -467,4 +534,27 @@ export class LogSegment {
   filesExist(): boolean {
     return existsSync(this.logPath);
   }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // The descriptor is unusable anyway; nothing more to do with it.
+  }
+}
+
+/**
+ * The whole batches at the start of `buf`, which starts with a batch of `firstSize` bytes
+ * (undefined when even that one is not all there). Only batch lengths are read: no per-record work.
+ */
+function wholeBatches(buf: Buffer, firstSize: number): Buffer | undefined {
+  if (buf.length < firstSize) return undefined;
+  let end = firstSize;
+  while (end + LOG_OVERHEAD <= buf.length) {
+    const size = buf.readInt32BE(end + BATCH_LENGTH) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_SIZE || end + size > buf.length) break;
+    end += size;
+  }
+  return buf.subarray(0, end);
 }

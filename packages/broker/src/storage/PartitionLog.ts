@@ -26,6 +26,17 @@ import { CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX } from './LogFileNames.js';
 import { type LoadedLog, LogLoader, type LogLoadOptions } from './LogLoader.js';
 import { LogSegment, type SegmentSettings } from './LogSegment.js';
 import { type PartitionCheckpointState, writePartitionCheckpoint } from './PartitionCheckpoint.js';
+import type { ReadBufferPool } from './ReadBufferPool.js';
+
+/**
+ * How much of the active segment's end counts as hot (written lately, so in the page cache):
+ * fetches there read synchronously. FJORD_HOT_TAIL_BYTES overrides it for benchmarks (0: every
+ * fetch reads through the thread pool; a huge value: every fetch reads synchronously).
+ */
+const HOT_TAIL_BYTES = (() => {
+  const v = Number(process.env.FJORD_HOT_TAIL_BYTES);
+  return Number.isFinite(v) && v >= 0 ? v : 64 * 1024 * 1024;
+})();
 
 export { KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
 // Kept importable from here: handlers and the replica layer import them from this module.
@@ -70,6 +81,8 @@ export class PartitionLog {
   private resolved: ResolvedLogConfig;
   private failure: KafkaStorageError | undefined;
   private closed = false;
+  /** Fetches starting this close to the active segment's end are read synchronously (see readForFetch). */
+  hotTailBytes = HOT_TAIL_BYTES;
   private pendingFlush: Promise<void> = Promise.resolve();
   /** Bumped when segments other than the active one are removed or replaced. */
   private structureVersion_ = 0;
@@ -364,7 +377,12 @@ export class PartitionLog {
    * watermark for consumers). Reads stay within one segment, as Kafka's do. Returns undefined
    * when there is nothing to read; throws OffsetOutOfRangeError outside [start, end].
    */
-  read(offset: number, maxBytes: number, maxOffset = this.logEndOffset): Buffer | undefined {
+  read(
+    offset: number,
+    maxBytes: number,
+    maxOffset = this.logEndOffset,
+    buffers?: ReadBufferPool,
+  ): Buffer | undefined {
     return this.guard(() => {
       if (offset < this.logStartOffset || offset > this.logEndOffset)
         throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
@@ -372,12 +390,62 @@ export class PartitionLog {
       for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
         const segment = this.segments[i]!;
         const limit = maxOffset >= segment.nextOffset ? segment.size : segment.positionOf(maxOffset);
-        const data = segment.read(Math.max(offset, segment.baseOffset), maxBytes, limit);
+        const data = segment.read(Math.max(offset, segment.baseOffset), maxBytes, limit, buffers);
         if (data && data.length > 0) return data;
         if (maxOffset <= segment.nextOffset) break;
       }
       return undefined;
     });
+  }
+
+  /**
+   * `read` for fetches: data near the end of the active segment (written lately, so in the page
+   * cache) is read synchronously, the fastest way for hot data; anything else may have to come
+   * from the disk and is read through the thread pool, so a slow disk or a cold segment does not
+   * stall the event loop and every other connection with it (docs/adr/0020).
+   */
+  readForFetch(
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    buffers?: ReadBufferPool,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    const cold = this.guard(() => {
+      if (offset < this.logStartOffset || offset > this.logEndOffset)
+        throw new OffsetOutOfRangeError(offset, this.logStartOffset, this.logEndOffset);
+      if (offset >= maxOffset) return undefined;
+      const i = this.segmentIndexFor(offset);
+      const segment = this.segments[i]!;
+      const hot =
+        i === this.segments.length - 1 &&
+        segment.size - segment.offsetIndex.lookup(offset) <= this.hotTailBytes;
+      return hot ? undefined : i;
+    });
+    if (cold === undefined) return this.read(offset, maxBytes, maxOffset, buffers);
+    return this.readAsyncFrom(cold, offset, maxBytes, maxOffset, buffers);
+  }
+
+  private async readAsyncFrom(
+    first: number,
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    buffers?: ReadBufferPool,
+  ): Promise<Buffer | undefined> {
+    // The segments as they are now: a roll or a deletion meanwhile changes the array, not them.
+    const segments = this.segments.slice(first);
+    try {
+      for (const segment of segments) {
+        if (this.failure) throw this.failure;
+        const bound = maxOffset >= segment.nextOffset ? undefined : maxOffset;
+        const data = await segment.readAsync(Math.max(offset, segment.baseOffset), maxBytes, bound, buffers);
+        if (data && data.length > 0) return data;
+        if (maxOffset <= segment.nextOffset) break;
+      }
+      return undefined;
+    } catch (err) {
+      throw this.handleError(err);
+    }
   }
 
   private segmentIndexFor(offset: number): number {

@@ -12,5 +12,6 @@ export * from './MetaProperties.js';
 export * from './OffsetIndex.js';
 export * from './PartitionCheckpoint.js';
 export * from './PartitionLog.js';
+export * from './ReadBufferPool.js';
 export * from './Scheduler.js';
 export * from './TimeIndex.js';

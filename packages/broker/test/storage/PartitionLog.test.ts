@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOffsetError } from '../../src/storage/errors.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/storage/LogConfig.js';
 import { OffsetOutOfRangeError, PartitionLog } from '../../src/storage/PartitionLog.js';
+import { ReadBufferPool } from '../../src/storage/ReadBufferPool.js';
 import { batchOf, readAll, recordsOf, SMALL_LOG, simulateCrash, tempDir } from './helpers.js';
 
 const open = (config: LogConfig = SMALL_LOG, dir = tempDir()) =>
@@ -107,6 +108,76 @@ describe('PartitionLog append and read', () => {
     log.close(0);
     const reopened = PartitionLog.open(log.dir, DEFAULT_LOG_CONFIG, { cleanShutdown: false, now: 0 });
     expect(reopened.logEndOffset).toBe(1); // recovery checked the CRC
+  });
+});
+
+describe('PartitionLog reads for fetches', () => {
+  const fill = (log: PartitionLog, n: number) => {
+    for (let i = 0; i < n; i++) log.append(batchOf([`v${i}`.padEnd(40, '.')]), 0, 0);
+  };
+
+  it("reads the active segment's tail synchronously and everything else off the event loop, the same bytes", async () => {
+    const log = open();
+    fill(log, 40);
+    log.hotTailBytes = 150;
+    const end = log.logEndOffset;
+    const [oldSegmentBase, activeBase] = [0, log.activeSegmentBaseOffset];
+    // The tail of the active segment: synchronous.
+    const hot = log.readForFetch(end - 1, 10_000, end);
+    expect(hot).toBeInstanceOf(Buffer);
+    expect((hot as Buffer).equals(log.read(end - 1, 10_000, end)!)).toBe(true);
+    // An older segment, and the start of the active one when it is longer than the hot tail.
+    log.hotTailBytes = 0;
+    for (const offset of [oldSegmentBase, activeBase]) {
+      const cold = log.readForFetch(offset, 10_000, end);
+      expect(cold).toBeInstanceOf(Promise);
+      expect((await cold)!.equals(log.read(offset, 10_000, end)!)).toBe(true);
+    }
+    // Bounds hold as in read: maxBytes (first batch whole), the bound, a read crossing segments.
+    for (const [offset, maxBytes, bound] of [
+      [0, 1, end],
+      [3, 10_000, 5],
+      [activeBase - 1, 10_000, end],
+      [end, 10_000, end],
+    ] as const) {
+      const expected = log.read(offset, maxBytes, bound);
+      const got = await log.readForFetch(offset, maxBytes, bound);
+      if (expected === undefined) expect(got).toBeUndefined();
+      else expect(got!.equals(expected)).toBe(true);
+    }
+    await expect(Promise.resolve().then(() => log.readForFetch(end + 1, 100, end))).rejects.toThrow(
+      OffsetOutOfRangeError,
+    );
+    log.close(0);
+  });
+
+  it("finishes a read off the event loop whose segment is deleted meanwhile, with that segment's bytes", async () => {
+    const log = open();
+    fill(log, 40);
+    log.hotTailBytes = 0;
+    const expected = log.read(0, 10_000, log.logEndOffset)!;
+    const pending = log.readForFetch(0, 10_000, log.logEndOffset);
+    // Retention removes the segment while the read is in the thread pool: its descriptor must
+    // stay open (a number closed and reused by the next file opened would read that file).
+    log.deleteRecordsBefore(log.activeSegmentBaseOffset);
+    expect(log.segmentCount).toBe(1);
+    fill(log, 40); // opens new segment files, which would take a freed descriptor number
+    expect((await pending)!.equals(expected)).toBe(true);
+    log.close(0);
+  });
+
+  it("reads into the pool's buffers when given one", async () => {
+    const log = open(DEFAULT_LOG_CONFIG);
+    for (let i = 0; i < 100; i++) log.append(batchOf(['x'.repeat(1_000)]), 0, 0);
+    const pool = new ReadBufferPool();
+    const sync = log.readForFetch(0, 1 << 20, log.logEndOffset, pool) as Buffer;
+    pool.give(sync);
+    expect(pool.idleBytes).toBe(sync.buffer.byteLength);
+    log.hotTailBytes = 0;
+    const cold = (await log.readForFetch(0, 1 << 20, log.logEndOffset, pool))!;
+    expect(cold.buffer).toBe(sync.buffer); // the same memory, lent again
+    expect(pool.idleBytes).toBe(0);
+    log.close(0);
   });
 });
 

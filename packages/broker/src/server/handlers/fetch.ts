@@ -13,6 +13,7 @@ import {
 import type { TrafficMetrics } from '../../metrics/TrafficMetrics.js';
 import type { Partition } from '../../replica/Partition.js';
 import { KafkaStorageError, OffsetOutOfRangeError } from '../../storage/errors.js';
+import type { ReadBufferPool } from '../../storage/ReadBufferPool.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { type FetchSession, partitionKey, type SessionPartition } from '../FetchSessionCache.js';
@@ -105,7 +106,11 @@ export const fetchHandler = defineHandler({
     // Consumers' byte-rate quotas bound one fetch to what the quota window allows.
     const maxBytes = fromFollower ? undefined : b.quotas.maxFetchBytes(b.metadata.image, quotaClient(ctx));
     const read = () => readAll(ctx, wanted, req, replicaId, readable, maxBytes);
-    const respond = (result: ReturnType<typeof read>) => {
+    const respond = (result: FetchRead) => {
+      // The response's record data stays in the read buffers until it is written.
+      const afterWrite = ctx.onResponseWritten ?? [];
+      afterWrite.push(() => giveBack(b.readBuffers, result));
+      ctx.onResponseWritten = afterWrite;
       if (!fromFollower) {
         // Over quota: no data (its bytes are not counted), only the throttle time (as Kafka).
         const throttle = b.quotas.recordFetch(b.metadata.image, quotaClient(ctx), result.bytes, b.now());
@@ -120,45 +125,64 @@ export const fetchHandler = defineHandler({
       return shape(result.partitions, wanted, session, lookup.kind === 'incremental', byId);
     };
     const readCommitted = ctx.apiVersion >= 4 && req.isolationLevel === 1 && !fromFollower;
-    const first = read();
-    if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return respond(first);
-    return new Promise<FetchResponseInput>((resolve, reject) => {
-      const unsubscribe: (() => void)[] = [];
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        for (const u of unsubscribe) u();
-        // A timer callback must not throw: a failed re-read fails this request (and closes
-        // its connection) instead of the process.
-        try {
-          resolve(respond(read()));
-        } catch (e) {
-          reject(e);
+    const park = (first: FetchRead): FetchResponseInput | Promise<FetchResponseInput> => {
+      if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || first.hasError) return respond(first);
+      giveBack(b.readBuffers, first);
+      return new Promise<FetchResponseInput>((resolve, reject) => {
+        const unsubscribe: (() => void)[] = [];
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          for (const u of unsubscribe) u();
+          // A timer callback must not throw: a failed re-read fails this request (and closes
+          // its connection) instead of the process.
+          try {
+            const again = read();
+            if (again instanceof Promise) again.then((r) => resolve(respond(r)), reject);
+            else resolve(respond(again));
+          } catch (e) {
+            reject(e);
+          }
+        };
+        const timer = setTimeout(finish, Math.min(req.maxWaitMs, 60_000));
+        for (const w of wanted) {
+          const partition = w.known ? b.replicas.get(w.topic, w.partition) : undefined;
+          if (!partition) continue;
+          // New data past the fetch position wakes the fetch (committed data for consumers, any
+          // for followers); its bytes are counted on the re-read. So does losing leadership.
+          unsubscribe.push(
+            partition.onAdvance(() => {
+              const end =
+                replicaId >= 0
+                  ? partition.log.logEndOffset
+                  : readCommitted
+                    ? partition.lastStableOffset
+                    : partition.highWatermark;
+              if (end > w.fetchOffset || !partition.isLeader) finish();
+            }),
+          );
         }
-      };
-      const timer = setTimeout(finish, Math.min(req.maxWaitMs, 60_000));
-      for (const w of wanted) {
-        const partition = w.known ? b.replicas.get(w.topic, w.partition) : undefined;
-        if (!partition) continue;
-        // New data past the fetch position wakes the fetch (committed data for consumers, any
-        // for followers); its bytes are counted on the re-read. So does losing leadership.
-        unsubscribe.push(
-          partition.onAdvance(() => {
-            const end =
-              replicaId >= 0
-                ? partition.log.logEndOffset
-                : readCommitted
-                  ? partition.lastStableOffset
-                  : partition.highWatermark;
-            if (end > w.fetchOffset || !partition.isLeader) finish();
-          }),
-        );
-      }
-    });
+      });
+    };
+    const first = read();
+    return first instanceof Promise ? first.then(park) : park(first);
   },
 });
+
+/** What one pass over the wanted partitions read, and the pooled buffers its data lies in. */
+interface FetchRead {
+  readonly partitions: FetchResponsePartitionDataInput[];
+  readonly bytes: number;
+  readonly hasError: boolean;
+  readonly buffers: Buffer[];
+}
+
+function giveBack(pool: ReadBufferPool, read: FetchRead): void {
+  for (const buf of read.buffers) pool.give(buf);
+  read.buffers.length = 0;
+}
 
 /** Bytes out per topic (consumers', or replication for followers) and failed partitions. */
 function countFetched(
@@ -199,6 +223,8 @@ function requested(req: FetchRequest, ctx: RequestContext): Wanted[] {
 
 /**
  * `readable`: topics the client may read (undefined: all of them); `maxBytes`: a quota's bound.
+ * Partitions are read in order (each one's limit depends on what the ones before it took);
+ * synchronously while their data is hot, and from the first cold read on asynchronously.
  */
 function readAll(
   ctx: RequestContext,
@@ -207,28 +233,41 @@ function readAll(
   replicaId: number,
   readable?: ReadonlySet<string>,
   maxBytes = Number.MAX_SAFE_INTEGER,
-) {
+): FetchRead | Promise<FetchRead> {
   const version = ctx.apiVersion;
   const image = ctx.broker.metadata.image;
+  const pool = ctx.broker.readBuffers;
   const now = ctx.broker.now();
   let remaining = Math.min(version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER, maxBytes);
   let bytes = 0;
   let hasError = false;
+  const buffers: Buffer[] = [];
   const magic = legacyMagic(version);
   const readCommitted = version >= 4 && req.isolationLevel === 1 && replicaId < 0;
-  const partitions = wanted.map((w): FetchResponsePartitionDataInput => {
-    const out: FetchResponsePartitionDataInput = {
-      partitionIndex: w.partition,
-      errorCode: ErrorCode.NONE,
-      highWatermark: -1n,
-      lastStableOffset: -1n,
-      logStartOffset: -1n,
-      abortedTransactions: version >= 4 ? [] : null,
-      preferredReadReplica: -1,
-      // Never null: Kafka sends empty records with an error, and librdkafka cannot parse a null
-      // record set (it reads the -1 length as a size to skip and gives up on the response).
-      records: EMPTY_RECORDS,
-    };
+  const partitions: FetchResponsePartitionDataInput[] = [];
+
+  const failed = (out: FetchResponsePartitionDataInput, e: unknown) => {
+    if (e instanceof OffsetOutOfRangeError) out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+    else if (e instanceof KafkaStorageError) out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+    else throw e;
+    out.records = EMPTY_RECORDS;
+    hasError = true;
+  };
+  const took = (out: FetchResponsePartitionDataInput, p: Partition, w: Wanted, read: Buffer | undefined) => {
+    let data = read;
+    if (data) buffers.push(data);
+    if (readCommitted && data && data.length > 0) out.abortedTransactions = abortedIn(p, w.fetchOffset, data);
+    if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
+    if (data && data.length > 0) {
+      if (replicaId >= 0) ctx.broker.replicas.recordLeaderReplication(p, data.length, now);
+      out.records = data;
+      bytes += data.length;
+      remaining -= data.length;
+    }
+  };
+
+  /** Reads partition `w` into `out`; a promise when its data is read off the event loop. */
+  const readOne = (w: Wanted, out: FetchResponsePartitionDataInput): Promise<void> | undefined => {
     // Leadership is checked on every read: it may have moved while the fetch waited.
     const p =
       !w.known && version >= 13
@@ -241,7 +280,7 @@ function readAll(
     if (typeof p === 'number') {
       out.errorCode = p;
       hasError = true;
-      return out;
+      return undefined;
     }
     // The fetcher's last epoch ends earlier here: its log diverged from ours, and it must
     // truncate to where they agree before reading on (KIP-320 / KIP-595). Where we know nothing
@@ -264,37 +303,56 @@ function readAll(
     out.lastStableOffset = BigInt(lso);
     out.logStartOffset = BigInt(p.log.logStartOffset);
     out.records = Buffer.alloc(0);
-    if (diverged) return out;
+    if (diverged) return undefined;
     // A reassignment's catch-up over the leader's replication throttle waits (KIP-73).
-    if (replicaId >= 0 && ctx.broker.replicas.leaderHoldsBack(p, replicaId, now)) return out;
+    if (replicaId >= 0 && ctx.broker.replicas.leaderHoldsBack(p, replicaId, now)) return undefined;
     // Once the total limit is spent, later partitions get their offsets but no data; the very
     // first data may exceed the limit by one batch (KIP-74).
     const limit = Math.min(w.maxBytes, remaining);
-    if (limit <= 0 && bytes > 0) return out;
+    if (limit <= 0 && bytes > 0) return undefined;
     try {
       // Followers read everything the leader has; consumers only what is committed, and
       // read_committed ones nothing past the oldest open transaction.
       const bound = replicaId >= 0 ? p.log.logEndOffset : readCommitted ? lso : hw;
-      let data = p.log.read(w.fetchOffset, Math.max(limit, 1), bound);
-      if (readCommitted && data && data.length > 0)
-        out.abortedTransactions = abortedIn(p, w.fetchOffset, data);
-      if (data && magic !== undefined) data = batchesToMessageSet(data, magic, BigInt(w.fetchOffset));
-      if (data && data.length > 0) {
-        if (replicaId >= 0) ctx.broker.replicas.recordLeaderReplication(p, data.length, now);
-        out.records = data;
-        bytes += data.length;
-        remaining -= data.length;
+      const data = p.log.readForFetch(w.fetchOffset, Math.max(limit, 1), bound, pool);
+      if (!(data instanceof Promise)) {
+        took(out, p, w, data);
+        return undefined;
       }
+      return data.then(
+        (d) => took(out, p, w, d),
+        (e: unknown) => failed(out, e),
+      );
     } catch (e) {
-      if (e instanceof OffsetOutOfRangeError) out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-      else if (e instanceof KafkaStorageError) out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-      else throw e;
-      out.records = EMPTY_RECORDS;
-      hasError = true;
+      failed(out, e);
+      return undefined;
     }
-    return out;
-  });
-  return { partitions, bytes, hasError };
+  };
+
+  const from = (i: number): FetchRead | Promise<FetchRead> => {
+    for (; i < wanted.length; i++) {
+      const out: FetchResponsePartitionDataInput = {
+        partitionIndex: wanted[i]!.partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark: -1n,
+        lastStableOffset: -1n,
+        logStartOffset: -1n,
+        abortedTransactions: version >= 4 ? [] : null,
+        preferredReadReplica: -1,
+        // Never null: Kafka sends empty records with an error, and librdkafka cannot parse a null
+        // record set (it reads the -1 length as a size to skip and gives up on the response).
+        records: EMPTY_RECORDS,
+      };
+      partitions.push(out);
+      const pending = readOne(wanted[i]!, out);
+      if (pending) {
+        const next = i + 1;
+        return pending.then(() => from(next));
+      }
+    }
+    return { partitions, bytes, hasError, buffers };
+  };
+  return from(0);
 }
 
 /**
