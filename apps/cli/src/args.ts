@@ -74,6 +74,6 @@ export const USAGE = `fjord — the Fjord control plane from the command line
   fjord autoscaling set INSTANCE --min-brokers N --max-brokers N --min-bandwidth MBPS --max-bandwidth MBPS
                [--target-bandwidth PERCENT] [--target-disk PERCENT] [--hold SECONDS] [--cooldown SECONDS] [--disabled]
   fjord autoscaling get INSTANCE | delete INSTANCE | recommend INSTANCE   (what it would do now, and why)
-  fjord connectors create INSTANCE --json '{"name":…,"type":"s3-sink"|"mirror","config":{…},"secrets":{…}}'
+  fjord connectors create INSTANCE --json '{"name":…,"type":"s3-sink"|"mirror"|"postgres-sink","config":{…},"secrets":{…}}'
   fjord connectors list INSTANCE | get INSTANCE ID | offsets INSTANCE ID | delete INSTANCE ID
   fjord connectors pause INSTANCE ID | resume INSTANCE ID | restart INSTANCE ID`;

@@ -16,6 +16,12 @@ export class ConnectMetrics {
     labelNames: ['instance', 'connector', 'task'] as const,
     registers: [this.registry],
   });
+  readonly skipped = new Counter({
+    name: 'fjord_connect_records_skipped_total',
+    help: 'Records a sink could not handle and skipped (errors.tolerance all; sent to the dead-letter topic if set)',
+    labelNames: ['instance', 'connector', 'task'] as const,
+    registers: [this.registry],
+  });
   readonly objects = new Counter({
     name: 'fjord_connect_objects_total',
     help: 'Objects written to object storage, per connector task',

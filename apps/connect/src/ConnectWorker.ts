@@ -2,11 +2,16 @@ import type { Logger } from 'pino';
 import type { ConnectMetrics } from './ConnectMetrics.js';
 import { type ConnectorSpec, LeaseLost, type LeaseStore, leaseKey, type TaskLease } from './LeaseStore.js';
 import { runMirror } from './mirror/MirrorTask.js';
+import { runPostgresSink } from './postgres/PostgresSinkTask.js';
 import { runS3Sink } from './s3/S3SinkTask.js';
 import type { TaskRun } from './TaskContext.js';
 
 /** The task code of each connector type. */
-const TASKS: Readonly<Record<string, TaskRun>> = { 's3-sink': runS3Sink, mirror: runMirror };
+const TASKS: Readonly<Record<string, TaskRun>> = {
+  's3-sink': runS3Sink,
+  mirror: runMirror,
+  'postgres-sink': runPostgresSink,
+};
 
 export interface ConnectWorkerOptions {
   readonly adminSecret: string;

@@ -3,7 +3,7 @@ import { idSchema, ResourceName } from './ids.js';
 import { TopicName } from './topics.js';
 
 /** Connector types the runtime runs (docs/adr/0022-connector-runtime.md). */
-export const CONNECTOR_TYPES = ['s3-sink', 'mirror'] as const;
+export const CONNECTOR_TYPES = ['s3-sink', 'mirror', 'postgres-sink'] as const;
 export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
 
 /** What the owner asks for: tasks run, or stay stopped with their progress kept. */
@@ -169,6 +169,70 @@ export const MirrorSecrets = z.strictObject({
 });
 export type MirrorSecrets = z.infer<typeof MirrorSecrets>;
 
+/** A PostgreSQL identifier the sink writes to: plain (unquoted-style) names only, so none needs escaping rules. */
+const SqlIdentifier = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and underscores, not starting with a digit');
+
+/**
+ * What a sink does with a record it cannot handle (Kafka Connect's `errors.tolerance` and
+ * `errors.deadletterqueue.topic.name`): `none` fails the task with the reason; `all` skips the
+ * record, sending it to the dead-letter topic (on the same instance) when one is named.
+ */
+export const SinkErrorsConfig = z
+  .strictObject({
+    tolerance: z.enum(['none', 'all']).default('none'),
+    deadLetterTopic: TopicName.optional().describe(
+      'a topic of the same instance (it must exist); the error is in the record headers',
+    ),
+  })
+  .refine((v) => v.deadLetterTopic === undefined || v.tolerance === 'all', {
+    path: ['deadLetterTopic'],
+    message: "needs tolerance 'all' (with 'none' the first bad record fails the task)",
+  });
+export type SinkErrorsConfig = z.infer<typeof SinkErrorsConfig>;
+
+/**
+ * The PostgreSQL sink (as a JDBC sink): record values are JSON objects whose top-level fields go to
+ * the columns of the same name; the record key (UTF-8 text) goes to `keyColumn`, the primary key in
+ * upsert mode. Each batch and its offsets commit in one transaction in the target database.
+ */
+export const PostgresSinkConfig = z.strictObject({
+  topics: z.array(TopicName).min(1).max(L.maxTopics),
+  connection: z.strictObject({
+    host: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address'),
+    port: z.number().int().min(1).max(65_535).default(5432),
+    database: z.string().min(1).max(63),
+    user: z.string().min(1).max(63),
+    ssl: z.boolean().default(false),
+  }),
+  table: SqlIdentifier,
+  schema: SqlIdentifier.default('public'),
+  mode: z
+    .enum(['insert', 'upsert'])
+    .default('insert')
+    .describe('upsert: by the record key; a tombstone (null value) deletes the row'),
+  keyColumn: SqlIdentifier.default('key').describe('the record key as text (the primary key in upsert mode)'),
+  autoCreate: z
+    .boolean()
+    .default(false)
+    .describe('create the table from the first records when it does not exist'),
+  errors: SinkErrorsConfig.default({ tolerance: 'none' }),
+});
+export type PostgresSinkConfig = z.infer<typeof PostgresSinkConfig>;
+
+/** Write-only: none when the server trusts the user. */
+export const PostgresSinkSecrets = z.strictObject({
+  password: z.string().min(1).max(1024).optional(),
+});
+export type PostgresSinkSecrets = z.infer<typeof PostgresSinkSecrets>;
+
 const tasksMax = z.number().int().min(1).max(L.maxTasks).default(1);
 
 export const CreateConnector = z.discriminatedUnion('type', [
@@ -197,6 +261,13 @@ export const CreateConnector = z.discriminatedUnion('type', [
             message: `required with ${v.config.source.securityProtocol}`,
           });
     }),
+  z.strictObject({
+    name: ResourceName,
+    type: z.literal('postgres-sink'),
+    tasksMax,
+    config: PostgresSinkConfig,
+    secrets: PostgresSinkSecrets.default({}),
+  }),
 ]);
 export type CreateConnector = z.infer<typeof CreateConnector>;
 
@@ -246,6 +317,7 @@ export function missingConnectorSecrets(
 export const CONNECTOR_SCHEMAS = {
   's3-sink': { config: S3SinkConfig, secrets: S3SinkSecrets },
   mirror: { config: MirrorConfig, secrets: MirrorSecrets },
+  'postgres-sink': { config: PostgresSinkConfig, secrets: PostgresSinkSecrets },
 } as const satisfies Record<ConnectorType, { config: z.ZodType; secrets: z.ZodType }>;
 
 export const ConnectorTask = z.object({

@@ -11,6 +11,8 @@ import {
   MetricScope,
   MirrorConfig,
   MirrorSecrets,
+  PostgresSinkConfig,
+  PostgresSinkSecrets,
   NewAclBinding,
   PolicyEffect,
   ResourceName,
@@ -79,6 +81,12 @@ const Connector = z.discriminatedUnion('type', [
     type: z.literal('mirror'),
     config: MirrorConfig,
     secrets: MirrorSecrets.default({}),
+  }),
+  z.strictObject({
+    ...connectorFields,
+    type: z.literal('postgres-sink'),
+    config: PostgresSinkConfig,
+    secrets: PostgresSinkSecrets.default({}),
   }),
 ]);
 
