@@ -5,6 +5,7 @@ import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/conne
 import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -462,5 +463,174 @@ describe('mirror connector', () => {
     );
     await moved.disconnect();
     expect(resumed.sort()).toEqual(expected.sort());
+  }, 300_000);
+});
+
+describe('PostgreSQL sink connector', () => {
+  it('upserts and deletes by key, inserts exactly once through a kill -9, sends poison records to the dead-letter topic', async () => {
+    const IN = 'pg-in';
+    const DLQ = 'pg-dlq';
+    for (const body of [
+      { name: IN, partitions: 2 },
+      { name: DLQ, partitions: 1 },
+    ]) {
+      const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, body);
+      expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+    }
+    const database = `fjord_pgsink_${Date.now().toString(36)}_${process.pid}`;
+    const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    const target = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+    await target.connect();
+    for (const id of ['connect-c', 'connect-d']) workers.set(id, startConnectWorker(s.t.databaseUrl, id));
+    try {
+      const connection = { host: '127.0.0.1', port: 5432, database, user: 'postgres' };
+      const refused = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+        name: 'bad',
+        type: 'postgres-sink',
+        config: { topics: [IN], connection, table: 'Accounts; drop' },
+      });
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(refused.body)).toContain('/config/table');
+
+      const create = async (name: string, config: Record<string, unknown>) => {
+        const r = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+          name,
+          type: 'postgres-sink',
+          tasksMax: 2,
+          config: { topics: [IN], connection, autoCreate: true, ...config },
+        });
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        return r.body.id as string;
+      };
+      const accounts = await create('accounts', {
+        table: 'accounts',
+        mode: 'upsert',
+        keyColumn: 'id',
+        errors: { tolerance: 'all', deadLetterTopic: DLQ },
+      });
+      // Insert mode: a duplicate would be an extra row. Poison records are skipped (no dead-letter topic).
+      const ledger = await create('ledger', { table: 'ledger', errors: { tolerance: 'all' } });
+
+      const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      const N = 2000;
+      const KEYS = 20;
+      let sent = 0;
+      const send = async (n: number) => {
+        const messages = Array.from({ length: n }, (_, i) => ({
+          key: `a${(sent + i) % KEYS}`,
+          value: JSON.stringify({ seq: sent + i, amount: sent + i }),
+        }));
+        await p.send({ topic: IN, acks: -1, messages });
+        sent += n;
+      };
+      while (sent < N / 2) await send(100);
+      await eventually('ledger rows written', 60_000, async () =>
+        (await deliveredOf(ledger)) > 0 ? true : undefined,
+      );
+      const victim = (await tasksOf(ledger)).find((t) => t.workerId !== null)!.workerId!;
+      const sending = (async () => {
+        while (sent < N) await send(100);
+      })();
+      await stopConnectWorker(workers.get(victim)!, 'SIGKILL');
+      await sending;
+      workers.set('connect-e', startConnectWorker(s.t.databaseUrl, 'connect-e'));
+      await p.send({
+        topic: IN,
+        acks: -1,
+        messages: [
+          { key: 'a3', value: 'not json' },
+          { key: 'a4', value: JSON.stringify({ seq: -1, amount: 'lots' }) }, // the bigint column refuses it
+          { key: 'a5', value: null },
+        ],
+      });
+      await p.disconnect();
+      const total = N + 3;
+
+      for (const id of [accounts, ledger])
+        await eventually(`${id} caught up`, 120_000, async () =>
+          (await deliveredOf(id)) === total ? true : undefined,
+        );
+
+      const ledgerRows = (
+        await target.query(
+          'SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, sum(amount)::text AS s FROM ledger',
+        )
+      ).rows[0];
+      expect(ledgerRows).toEqual({ n: N, d: N, s: String((N * (N - 1)) / 2) });
+      // The offsets the sink resumes from are in the target database, in the same transactions.
+      const stored = (
+        await target.query(
+          'SELECT sum(next_offset)::int AS n FROM fjord_connect_offsets WHERE connector = $1',
+          [ledger],
+        )
+      ).rows[0];
+      expect(stored.n).toBe(total);
+
+      const table = (await target.query('SELECT id, seq, amount FROM accounts ORDER BY id')).rows as {
+        id: string;
+        seq: string;
+        amount: string;
+      }[];
+      const want = Array.from({ length: KEYS }, (_, k) => k)
+        .filter((k) => k !== 5)
+        .map((k) => {
+          const last = N - KEYS + k; // the last valid value of the key
+          return { id: `a${k}`, seq: String(last), amount: String(last) };
+        })
+        .sort((a, b) => a.id.localeCompare(b.id));
+      expect(table).toEqual(want);
+
+      const kadmin = kafka.admin();
+      await kadmin.connect();
+      const dlqEnd = await kadmin.fetchTopicOffsets(DLQ);
+      await kadmin.disconnect();
+      expect(dlqEnd.map((o) => o.high)).toEqual(['2']);
+      const consumer = kafka.consumer({ groupId: `dlq-${Date.now()}` });
+      await consumer.connect();
+      await consumer.subscribe({ topic: DLQ, fromBeginning: true });
+      const dead: { key: string; value: string; headers: Record<string, string> }[] = [];
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          dead.push({
+            key: String(message.key),
+            value: String(message.value),
+            headers: Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+            ),
+          });
+        },
+      });
+      await eventually('dead letters', 60_000, async () => (dead.length >= 2 ? true : undefined));
+      await consumer.disconnect();
+      expect(dead.map((d) => d.key).sort()).toEqual(['a3', 'a4']);
+      const byKey = new Map(dead.map((d) => [d.key, d]));
+      expect(byKey.get('a3')!.value).toBe('not json');
+      expect(byKey.get('a3')!.headers).toMatchObject({
+        '__connect.errors.topic': IN,
+        '__connect.errors.connector.name': 'accounts',
+        '__connect.errors.stage': 'VALUE_CONVERTER',
+      });
+      expect(byKey.get('a3')!.headers['__connect.errors.exception.message']).toMatch(/not JSON/);
+      expect(byKey.get('a4')!.headers['__connect.errors.exception.message']).toMatch(
+        /refused the row.*bigint/,
+      );
+      for (const d of dead) {
+        expect(d.headers['__connect.errors.partition']).toMatch(/^[01]$/);
+        expect(d.headers['__connect.errors.offset']).toMatch(/^\d+$/);
+      }
+      for (const id of [accounts, ledger])
+        expect((await client.call('DELETE', connectorPath(id))).status).toBe(204);
+    } finally {
+      await target.end();
+      const drop = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await drop.end();
+    }
   }, 300_000);
 });

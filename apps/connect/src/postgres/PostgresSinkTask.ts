@@ -186,9 +186,9 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
       await db.query('BEGIN');
       try {
         if (perRow) {
-          // Row by row, each behind a savepoint: a refused row is undone alone and set aside.
-          const pending = upsert ? lastPerKey(ops) : ops;
-          for (const op of pending) {
+          // Row by row in record order, each behind a savepoint: a refused row is undone alone and
+          // set aside, and the key keeps its last row that was taken (so no compaction here).
+          for (const op of ops) {
             try {
               await applyOps([op], true);
             } catch (e) {

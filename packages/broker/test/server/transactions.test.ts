@@ -237,6 +237,21 @@ describe('the transaction coordinator on the wire', () => {
     expect((await init(first.producerId + 1000n, 1)).errorCode).toBe(ErrorCode.PRODUCER_FENCED);
   });
 
+  it('gives an idempotent producer a fresh id whatever id and epoch it names, as Kafka does', async () => {
+    const init = () =>
+      client.send(ApiKey.InitProducerId, 4, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: 0n, // what @platformatic/kafka sends
+        producerEpoch: 0,
+      });
+    const a = await init();
+    const b = await init();
+    expect(a).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    expect(b).toMatchObject({ errorCode: ErrorCode.NONE, producerEpoch: 0 });
+    expect(b.producerId).not.toBe(a.producerId);
+  });
+
   it('holds the last stable offset at an open transaction and reports aborted ones to read_committed', async () => {
     await findCoordinator('tx-lso');
     const { producerId, producerEpoch } = await initProducerId('tx-lso');

@@ -44,8 +44,9 @@ export const describeClusterHandler = defineHandler({
 
 /**
  * InitProducerId. With a transactional id: the transaction coordinator's answer (epoch bump,
- * fencing, KIP-360 recovery). Without (idempotent producers): a fresh producer id, or (KIP-360)
- * the same id with a bumped epoch when the producer asks to recover.
+ * fencing, KIP-360 recovery). Without (idempotent producers): always a fresh producer id, whatever
+ * id and epoch the request names, as Kafka's coordinator does (clients such as @platformatic/kafka
+ * name producer id 0: answering them with that id would give every such producer the same one).
  */
 export const initProducerIdHandler = defineHandler({
   apiKey: ApiKey.InitProducerId,
@@ -79,16 +80,6 @@ export const initProducerIdHandler = defineHandler({
       !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)
     )
       return denied(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-    if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
-      const epoch = req.producerEpoch + 1;
-      for (const p of ctx.broker.replicas.all()) p.producers.fence(req.producerId, epoch);
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.NONE,
-        producerId: req.producerId,
-        producerEpoch: epoch,
-      };
-    }
     const producerId = await ctx.broker.producerIds.allocate();
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
