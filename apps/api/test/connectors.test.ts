@@ -109,6 +109,45 @@ describe('connectors over REST', () => {
     expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
   });
 
+  it('checks a PostgreSQL sink: identifiers, connection, error tolerance; the password is write-only', async () => {
+    const pgSink = (config: object, secrets?: object) =>
+      owner.client.call('POST', base(), {
+        name: 'rows',
+        type: 'postgres-sink',
+        config: {
+          topics: ['orders'],
+          connection: { host: 'db.internal', database: 'shop', user: 'writer' },
+          table: 'orders',
+          ...config,
+        },
+        ...(secrets ? { secrets } : {}),
+      });
+    let r = await pgSink({ table: 'Orders; drop' });
+    expect(r.status).toBe(400);
+    expect(fieldsOf(r)).toEqual(['/config/table']);
+    r = await pgSink({ connection: { host: 'db.internal', database: 'shop', user: 'writer', port: 0 } });
+    expect(fieldsOf(r)).toEqual(['/config/connection/port']);
+    r = await pgSink({ mode: 'merge' });
+    expect(fieldsOf(r)).toEqual(['/config/mode']);
+    r = await pgSink({ errors: { deadLetterTopic: 'dlq' } });
+    expect(fieldsOf(r)).toEqual(['/config/errors/deadLetterTopic']);
+    r = await pgSink({}, { password: 'pg-secret', user: 'x' });
+    expect(fieldsOf(r)).toEqual(['/secrets/user']);
+    r = await pgSink({ errors: { tolerance: 'all', deadLetterTopic: 'dlq' } }, { password: 'pg-secret' });
+    expect(r.status).toBe(201);
+    expect(r.body.config).toMatchObject({
+      mode: 'insert',
+      keyColumn: 'key',
+      schema: 'public',
+      autoCreate: false,
+      connection: { port: 5432, ssl: false },
+      errors: { tolerance: 'all', deadLetterTopic: 'dlq' },
+    });
+    expect(r.body.secretsSet).toEqual(['password']);
+    expect(JSON.stringify(r.body)).not.toContain('pg-secret');
+    expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
+  });
+
   it('creates with defaults filled in, never returns a secret, and refuses a second of the same name', async () => {
     const r = await owner.client.call('POST', base(), { ...sink, tasksMax: 2 });
     expect(r.status).toBe(201);
