@@ -120,51 +120,49 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
     let tableKnown = false;
     ctx.healthy();
 
-    /** Writes the operations; a refused row throws RowRefused when `savepoints` (one statement per row). */
-    const applyOps = async (ops: readonly RowOp[], savepoints: boolean) => {
-      const writes = ops.filter((o): o is RowWrite => o.kind === 'write');
-      if (!tableKnown) {
-        const present = (await run(tableExists(schema, table))).rows[0]?.present === true;
-        if (!present) {
-          if (!config.autoCreate)
-            throw new Error(`table ${schema}.${table} does not exist (autoCreate is off)`);
-          if (writes.length === 0) return; // nothing to create it from, nothing to delete from
-          await db.query(createTable(schema, table, keyColumn, upsert, inferredColumns(writes, keyColumn)));
-        }
-        tableKnown = true;
+    /** Whether the table is there, after creating it from `writes` if missing and asked to. */
+    const ensureTable = async (writes: readonly RowWrite[]): Promise<boolean> => {
+      if (tableKnown) return true;
+      const present = (await run(tableExists(schema, table))).rows[0]?.present === true;
+      if (!present) {
+        if (!config.autoCreate)
+          throw new Error(`table ${schema}.${table} does not exist (autoCreate is off)`);
+        if (writes.length === 0) return false; // nothing to create it from, nothing to delete from
+        await db.query(createTable(schema, table, keyColumn, upsert, inferredColumns(writes, keyColumn)));
       }
-      const statementOf = (batch: readonly RowOp[]): Statement[] => {
-        const out: Statement[] = [];
-        const dels = batch.filter((o) => o.kind === 'delete').map((o) => o.key);
-        if (dels.length > 0) out.push(deleteRows(schema, table, keyColumn, dels));
-        const rows = jsonRows(
-          batch.filter((o): o is RowWrite => o.kind === 'write'),
-          keyColumn,
-        );
-        if (rows.length > 0)
-          out.push(writeRows(schema, table, writtenColumns(rows), rows, upsert ? keyColumn : null));
-        return out;
-      };
-      if (!savepoints) {
-        for (const s of statementOf(ops)) await run(s);
-        return;
-      }
-      for (const op of ops) {
-        await db.query('SAVEPOINT fjord_row');
-        try {
-          for (const s of statementOf([op])) await run(s);
-          await db.query('RELEASE SAVEPOINT fjord_row');
-        } catch (e) {
-          if (!isRowError(sqlStateOf(e))) throw e;
-          await db.query('ROLLBACK TO SAVEPOINT fjord_row');
-          throw new RowRefused({
-            kind: 'failure',
-            record: op.record,
-            stage: 'TASK_PUT',
-            errorClass: 'DatabaseError',
-            message: `PostgreSQL refused the row: ${(e as Error).message} (SQLSTATE ${sqlStateOf(e)})`,
-          });
-        }
+      tableKnown = true;
+      return true;
+    };
+
+    const statementsOf = (ops: readonly RowOp[]): Statement[] => {
+      const out: Statement[] = [];
+      const dels = ops.filter((o) => o.kind === 'delete').map((o) => o.key);
+      if (dels.length > 0) out.push(deleteRows(schema, table, keyColumn, dels));
+      const rows = jsonRows(
+        ops.filter((o): o is RowWrite => o.kind === 'write'),
+        keyColumn,
+      );
+      if (rows.length > 0)
+        out.push(writeRows(schema, table, writtenColumns(rows), rows, upsert ? keyColumn : null));
+      return out;
+    };
+
+    /** One row behind a savepoint: a row the database refuses is undone alone and thrown as RowRefused. */
+    const applyRow = async (op: RowOp) => {
+      await db.query('SAVEPOINT fjord_row');
+      try {
+        for (const st of statementsOf([op])) await run(st);
+        await db.query('RELEASE SAVEPOINT fjord_row');
+      } catch (e) {
+        if (!isRowError(sqlStateOf(e))) throw e;
+        await db.query('ROLLBACK TO SAVEPOINT fjord_row');
+        throw new RowRefused({
+          kind: 'failure',
+          record: op.record,
+          stage: 'TASK_PUT',
+          errorClass: 'DatabaseError',
+          message: `PostgreSQL refused the row: ${(e as Error).message} (SQLSTATE ${sqlStateOf(e)})`,
+        });
       }
     };
 
@@ -175,7 +173,7 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
     const commitBatch = async (fetched: readonly FetchedPartition[], perRow: boolean) => {
       const records: SinkRecord[] = fetched.flatMap((f) => f.records);
       const failures: RecordFailure[] = [];
-      let ops: RowOp[] = [];
+      const ops: RowOp[] = [];
       for (const r of records) {
         const op = rowOpOf(r, config.mode);
         if (op === null) continue;
@@ -185,21 +183,22 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
       if (tolerance === 'none' && failures[0]) throw new Error(failureReason(failures[0]));
       await db.query('BEGIN');
       try {
-        if (perRow) {
+        // No table and nothing to create it from (only tombstones): nothing to write, offsets move on.
+        const present = await ensureTable(ops.filter((o): o is RowWrite => o.kind === 'write'));
+        if (present && perRow) {
           // Row by row in record order, each behind a savepoint: a refused row is undone alone and
           // set aside, and the key keeps its last row that was taken (so no compaction here).
           for (const op of ops) {
             try {
-              await applyOps([op], true);
+              await applyRow(op);
             } catch (e) {
               if (!(e instanceof RowRefused)) throw e;
               if (tolerance === 'none') throw new Error(failureReason(e.failure));
               failures.push(e.failure);
             }
           }
-        } else {
-          if (upsert) ops = lastPerKey(ops);
-          await applyOps(ops, false);
+        } else if (present) {
+          for (const st of statementsOf(upsert ? lastPerKey(ops) : ops)) await run(st);
         }
         for (const f of fetched) {
           const s = stateOf.get(`${f.topic}/${f.partition}`);
