@@ -116,11 +116,7 @@ export const MirrorConfig = z
         .optional()
         .describe("certificates to trust for the source's TLS (the system's when absent)"),
     }),
-    topicsInclude: z
-      .array(NamePattern)
-      .min(1)
-      .max(50)
-      .describe('regular expressions over whole topic names'),
+    topicsInclude: z.array(NamePattern).min(1).max(50).describe('regular expressions over whole topic names'),
     topicsExclude: z.array(NamePattern).max(50).default([]),
     replicationFactor: z
       .number()
