@@ -8,7 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
-import { startTestService, waitForOperation } from '@fjord/test-support/service';
+import { instanceWithTopic, startTestService } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 
@@ -42,23 +42,7 @@ const target = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', 
 await target.connect();
 try {
   const { client } = await s.t.tenant('pg-sink-bench');
-  const created = await client.call('POST', '/v1/instances', {
-    name: 'sink',
-    zones: ['az-1'],
-    brokerCount: 1,
-  });
-  const instanceId = created.body.instance.id as string;
-  if ((await waitForOperation(client, created.body.operation.id, 300_000)).status !== 'succeeded')
-    throw new Error('instance create failed');
-  const bootstrap = (await client.call('GET', `/v1/instances/${instanceId}`)).body.bootstrapServers.find(
-    (b: { route: string }) => b.route === 'internal',
-  ).servers as string;
-  const topic = await client.call('POST', `/v1/instances/${instanceId}/topics`, {
-    name: TOPIC,
-    partitions: 3,
-  });
-  if ((await waitForOperation(client, topic.body.operation.id, 120_000)).status !== 'succeeded')
-    throw new Error('topic create failed');
+  const { instanceId, bootstrap } = await instanceWithTopic(client, TOPIC, 3);
 
   const producer = new kafkajs.Kafka({
     brokers: bootstrap.split(','),

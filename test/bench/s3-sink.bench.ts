@@ -9,7 +9,7 @@
 import { loadavg } from 'node:os';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { S3RVER_CREDENTIALS, startTestS3 } from '@fjord/test-support/s3';
-import { startTestService, waitForOperation } from '@fjord/test-support/service';
+import { instanceWithTopic, startTestService } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 
 const MIB = Number(process.env.FJORD_BENCH_SINK_MIB ?? 64);
@@ -28,23 +28,7 @@ const workers = [
 ];
 try {
   const { client } = await s.t.tenant('sink-bench');
-  const created = await client.call('POST', '/v1/instances', {
-    name: 'sink',
-    zones: ['az-1'],
-    brokerCount: 1,
-  });
-  const instanceId = created.body.instance.id as string;
-  if ((await waitForOperation(client, created.body.operation.id, 300_000)).status !== 'succeeded')
-    throw new Error('instance create failed');
-  const bootstrap = (await client.call('GET', `/v1/instances/${instanceId}`)).body.bootstrapServers.find(
-    (b: { route: string }) => b.route === 'internal',
-  ).servers as string;
-  const topic = await client.call('POST', `/v1/instances/${instanceId}/topics`, {
-    name: TOPIC,
-    partitions: 3,
-  });
-  if ((await waitForOperation(client, topic.body.operation.id, 120_000)).status !== 'succeeded')
-    throw new Error('topic create failed');
+  const { instanceId, bootstrap } = await instanceWithTopic(client, TOPIC, 3);
 
   const producer = new kafkajs.Kafka({
     brokers: bootstrap.split(','),

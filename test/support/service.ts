@@ -135,3 +135,29 @@ export async function waitForOperation(client: RestClient, id: string, timeoutMs
   }
   throw new Error(`operation ${id} did not finish within ${timeoutMs} ms`);
 }
+
+/**
+ * A 1-broker instance in az-1 with one topic, ready: its id and internal bootstrap servers (what
+ * the connector benchmarks start from).
+ */
+export async function instanceWithTopic(
+  client: RestClient,
+  topic: string,
+  partitions: number,
+): Promise<{ instanceId: string; bootstrap: string }> {
+  const created = await client.call('POST', '/v1/instances', {
+    name: 'sink',
+    zones: ['az-1'],
+    brokerCount: 1,
+  });
+  const instanceId = created.body.instance.id as string;
+  if ((await waitForOperation(client, created.body.operation.id, 300_000)).status !== 'succeeded')
+    throw new Error('instance create failed');
+  const bootstrap = (await client.call('GET', `/v1/instances/${instanceId}`)).body.bootstrapServers.find(
+    (b: { route: string }) => b.route === 'internal',
+  ).servers as string;
+  const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, { name: topic, partitions });
+  if ((await waitForOperation(client, t.body.operation.id, 120_000)).status !== 'succeeded')
+    throw new Error('topic create failed');
+  return { instanceId, bootstrap };
+}
