@@ -1,4 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
@@ -305,7 +307,10 @@ describe('S3 sink connector', () => {
 });
 
 describe('mirror connector', () => {
-  it('copies the selected topics from another cluster: partitions, configs, keys, values, headers and timestamps', async () => {
+  /** The source cluster: another instance. */
+  let srcId: string;
+  let srcBootstrap: string;
+  beforeAll(async () => {
     const src = await client.call('POST', '/v1/instances', {
       name: 'upstream',
       zones: ['az-1'],
@@ -313,10 +318,13 @@ describe('mirror connector', () => {
     });
     expect(src.status).toBe(202);
     expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
-    const srcId: string = src.body.instance.id;
-    const srcBootstrap: string = (
-      await client.call('GET', `/v1/instances/${srcId}`)
-    ).body.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+    srcId = src.body.instance.id;
+    srcBootstrap = (await client.call('GET', `/v1/instances/${srcId}`)).body.bootstrapServers.find(
+      (b: { route: string }) => b.route === 'internal',
+    ).servers;
+  }, 180_000);
+
+  it('copies the selected topics from another cluster: partitions, configs, keys, values, headers and timestamps', async () => {
     for (const body of [
       { name: 'orders', partitions: 2, configs: { 'retention.ms': '3600000' } },
       { name: 'scratch', partitions: 1 },
@@ -390,13 +398,15 @@ describe('mirror connector', () => {
       (await deliveredOf(id)) === 2 * SOURCE_END ? true : undefined,
     );
     const target = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
-    // The group's source offset 158 (the next record after<p>-2) is target offset 157 there.
+    // The group's source offset 158 (the next record after<p>-2) becomes that record's target offset,
+    // checked below against where it landed (transactions leave markers, and a retried round aborted
+    // records, between target offsets).
     const targetAdmin = target.admin();
     await targetAdmin.connect();
-    await eventually('the group offsets translated onto the target', 60_000, async () => {
+    const translated = await eventually('the group offsets translated onto the target', 60_000, async () => {
       const [topic] = await targetAdmin.fetchOffsets({ groupId: 'mig-app', topics: ['orders'] });
-      const offsets = (topic?.partitions ?? []).map((x) => x.offset).sort();
-      return offsets.join() === '157,157' ? true : undefined;
+      const byPartition = new Map((topic?.partitions ?? []).map((x) => [x.partition, x.offset]));
+      return [0, 1].every((q) => Number(byPartition.get(q) ?? -1) >= 0) ? byPartition : undefined;
     });
     await targetAdmin.disconnect();
 
@@ -445,6 +455,7 @@ describe('mirror connector', () => {
       expect(have.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers }))).toEqual(
         want.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers })),
       );
+      expect(translated.get(partition)).toBe(have.find((m) => m.value === `after${partition}-2`)!.offset);
     }
 
     // The application moved to the target resumes where it left off on the source.
@@ -463,6 +474,115 @@ describe('mirror connector', () => {
     );
     await moved.disconnect();
     expect(resumed.sort()).toEqual(expected.sort());
+  }, 300_000);
+
+  it('exactly once through a kill -9 of the worker copying: the read_committed target holds every source record once', async () => {
+    const TOPIC_EOS = 'ledger';
+    const PARTITIONS = 3;
+    const t = await client.call('POST', `/v1/instances/${srcId}/topics`, {
+      name: TOPIC_EOS,
+      partitions: PARTITIONS,
+    });
+    expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+    const kafka = new kafkajs.Kafka({ brokers: [srcBootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const N = 6000;
+    let sent = 0;
+    const send = async (n: number) => {
+      const messages = Array.from({ length: n }, (_, i) => ({
+        partition: (sent + i) % PARTITIONS,
+        key: `k${sent + i}`,
+        value: `l${sent + i}`,
+      }));
+      await p.send({ topic: TOPIC_EOS, acks: -1, messages });
+      sent += n;
+    };
+    // A backlog, so the task is busy writing (not waiting on fetches) when its worker dies.
+    while (sent < N / 2) await send(500);
+    workers.set('connect-m', startConnectWorker(s.t.databaseUrl, 'connect-m'));
+
+    const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+      name: 'ledger-eos',
+      type: 'mirror',
+      config: {
+        source: { bootstrapServers: srcBootstrap.split(',') },
+        topicsInclude: [TOPIC_EOS],
+        exactlyOnce: true,
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id: string = created.body.id;
+    await eventually('records mirrored', 60_000, async () =>
+      (await deliveredOf(id)) > 0 ? true : undefined,
+    );
+    const victim = (await tasksOf(id))[0]!.workerId!;
+    const sending = (async () => {
+      while (sent < N) await send(250);
+    })();
+    await stopConnectWorker(workers.get(victim)!, 'SIGKILL');
+    await sending;
+    await p.disconnect();
+
+    await eventually('every record mirrored', 120_000, async () =>
+      (await deliveredOf(id)) === N ? true : undefined,
+    );
+    expect((await tasksOf(id))[0]!.workerId).not.toBe(victim);
+
+    // kcat (librdkafka) as a read_committed consumer, to the end of each partition.
+    const { stdout } = await promisify(execFile)(
+      'kcat',
+      [
+        '-C',
+        '-b',
+        bootstrap,
+        '-t',
+        TOPIC_EOS,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-X',
+        'isolation.level=read_committed',
+        '-f',
+        '%p %o %s\\n',
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const got = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([partition, offset, value]) => ({
+        partition: Number(partition),
+        offset: Number(offset),
+        value: value!,
+      }));
+    const digest = (values: string[]) => createHash('sha256').update(values.join('\n')).digest('hex');
+    const targetAdmin = new kafkajs.Kafka({
+      brokers: [bootstrap],
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await targetAdmin.connect();
+    const ends = await targetAdmin.fetchTopicOffsets(TOPIC_EOS);
+    await targetAdmin.disconnect();
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      const want = Array.from({ length: N }, (_, i) => i)
+        .filter((i) => i % PARTITIONS === partition)
+        .map((i) => `l${i}`);
+      const have = got
+        .filter((m) => m.partition === partition)
+        .sort((a, b) => a.offset - b.offset)
+        .map((m) => m.value);
+      expect({ partition, count: have.length, sha256: digest(have) }).toEqual({
+        partition,
+        count: want.length,
+        sha256: digest(want),
+      });
+      // Written in transactions: each left its commit marker in the partition.
+      const end = Number(ends.find((e) => e.partition === partition)!.high);
+      expect(end).toBeGreaterThan(want.length);
+    }
   }, 300_000);
 });
 

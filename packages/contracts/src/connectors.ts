@@ -141,6 +141,14 @@ export const MirrorConfig = z
       .max(3_600_000)
       .default(10_000)
       .describe('how often group offsets are translated'),
+    exactlyOnce: z
+      .boolean()
+      .default(true)
+      .describe(
+        'each fetched batch is written to the target in one transaction together with its source offsets ' +
+          "(a consumer group on the target named fjord-mirror.<connector id>), so the target's read_committed " +
+          'view holds every source record exactly once; false: an idempotent producer, at least once',
+      ),
   })
   .superRefine((v, ctx) => {
     const sasl = v.source.securityProtocol.startsWith('SASL_');

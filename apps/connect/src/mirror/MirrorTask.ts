@@ -1,11 +1,19 @@
 import { MirrorConfig, MirrorSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
-import { Admin, ConfigResourceTypes, ConfigSources, Producer } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, ConfigSources } from '@platformatic/kafka';
 import { abortableSleep } from '../abortableSleep.js';
 import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
+import {
+  type CopiedBatch,
+  IdempotentMirrorWriter,
+  type MirrorWriter,
+  mirrorOffsetsGroup,
+  mirrorTransactionalId,
+  TransactionalMirrorWriter,
+} from './MirrorWriter.js';
 import { selectNames } from './nameSelection.js';
 import { extendRuns, type OffsetRun, translateOffset } from './offsetTranslation.js';
 
@@ -37,10 +45,11 @@ function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndp
  * Copies topics of a source cluster into the connector's instance (docs/adr/0022): task 0 creates
  * the selected topics on the target with the source's partition count and topic-level configs, and
  * adds partitions when the source grows; every task copies its partitions' records (same partition,
- * key, value, headers and timestamp) with an idempotent acks=all producer, then commits the source
- * offset after them, with the offset runs that map source to target offsets. At least once: a crash
- * between a send and its commit sends those records again (exactly once needs transactions on the
- * target). Task 0 also translates selected consumer groups' offsets (checkpoint, below).
+ * key, value, headers and timestamp) through a `MirrorWriter`, then commits the source offsets after
+ * them to the control plane, with the offset runs that map source to target offsets. Exactly once
+ * (`exactlyOnce`, the default): each round is a transaction on the target carrying its source offsets,
+ * which are where a task resumes. At least once otherwise: a crash between a send and its commit sends
+ * those records again. Task 0 also translates selected consumer groups' offsets (checkpoint, below).
  */
 export async function runMirror(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
@@ -62,15 +71,15 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
     ...CLIENT_DEFAULTS,
   });
   const source = new KafkaSource(from, clientId);
-  const producer = new Producer({
-    clientId,
-    bootstrapBrokers: to.bootstrap,
-    ...to.connection,
-    ...CLIENT_DEFAULTS,
-    retries: 3, // leadership moves on the target are retried by the client, not by failing the task
-    idempotent: true,
-    acks: -1,
-  });
+  const writer: MirrorWriter = config.exactlyOnce
+    ? new TransactionalMirrorWriter(
+        to,
+        clientId,
+        mirrorTransactionalId(connector.id, lease.task),
+        mirrorOffsetsGroup(connector.id),
+        targetAdmin,
+      )
+    : new IdempotentMirrorWriter(to, clientId);
   const labels = { instance: connector.instanceId, connector: connector.id, task: String(lease.task) };
 
   /** The selected source topics and their partition counts; task 0 makes the target match. */
@@ -160,6 +169,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
   };
 
   try {
+    await writer.start();
     while (!signal.aborted) {
       const counts = await syncTopics();
       const mirrored = new Set(counts.keys());
@@ -173,12 +183,16 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
       const progress = new Map(
         (await store.progress(connector.id)).map((p) => [`${p.topic}/${p.partition}`, p.offset]),
       );
+      // Exactly once: the target's copy of the offsets, committed with the records, comes first; the
+      // control plane's (written after each commit) covers partitions the target has none for yet.
+      const resumeAt = await writer.resumeOffsets(mine);
       const runs = await store.offsetRuns(connector.id, [...new Set(mine.map((m) => m.topic))]);
       const lastRun = new Map([...runs].map(([k, list]) => [k, list.at(-1)]));
       const positions = new Map<string, { topic: string; partition: number; offset: bigint }>();
       for (const m of mine) {
         const k = `${m.topic}/${m.partition}`;
-        const offset = progress.get(k) ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
+        const offset =
+          resumeAt.get(k) ?? progress.get(k) ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
         positions.set(k, { ...m, offset });
       }
       const syncAt = Date.now() + TOPIC_SYNC_MS;
@@ -186,55 +200,39 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
         await checkpoint(mirrored);
         const fetched = await source.fetch([...positions.values()], FETCH_WAIT_MS);
         if (signal.aborted) return;
+        const advanced: CopiedBatch[] = fetched.filter((f) => {
+          const pos = positions.get(`${f.topic}/${f.partition}`);
+          return pos !== undefined && f.nextOffset !== pos.offset;
+        });
+        const landed = await writer.write(advanced);
+        for (const f of advanced) {
+          const k = `${f.topic}/${f.partition}`;
+          const pos = positions.get(k)!;
+          let madeRuns: OffsetRun[] = [];
+          const base = landed.get(k);
+          if (base !== undefined && f.records.length > 0) {
+            madeRuns = extendRuns(
+              lastRun.get(k),
+              f.records.map((r) => r.offset),
+              base,
+            );
+            if (madeRuns.length > 0) lastRun.set(k, madeRuns.at(-1));
+          }
+          ctx.metrics.records.inc(labels, f.records.length);
+          ctx.metrics.bytes.inc(
+            labels,
+            f.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0),
+          );
+          await store.commit(
+            lease,
+            { topic: f.topic, partition: f.partition, offset: f.nextOffset, pending: null },
+            madeRuns,
+          );
+          pos.offset = f.nextOffset;
+        }
         for (const f of fetched) {
           const pos = positions.get(`${f.topic}/${f.partition}`);
           if (!pos) continue;
-          const k = `${f.topic}/${f.partition}`;
-          let madeRuns: OffsetRun[] = [];
-          if (f.records.length > 0) {
-            const sent = await producer.send({
-              messages: f.records.map((r) => ({
-                topic: r.topic,
-                partition: r.partition,
-                ...(r.key !== null ? { key: r.key } : {}),
-                ...(r.value !== null ? { value: r.value } : {}),
-                // Buffers as keys: repeated header names stay, in order, as Kafka allows.
-                headers: new Map(r.headers.map(([k, v]) => [k ?? Buffer.alloc(0), v ?? Buffer.alloc(0)])),
-                timestamp: BigInt(r.timestamp),
-              })),
-            });
-            // Where the records landed, for offset translation (one answer for the partition: the
-            // batch went in one piece; otherwise this batch is left unmapped, which only costs precision).
-            const landed = (sent.offsets ?? []).filter(
-              (o) => o.topic === f.topic && o.partition === f.partition,
-            );
-            if (landed.length === 1) {
-              madeRuns = extendRuns(
-                lastRun.get(k),
-                f.records.map((r) => r.offset),
-                landed[0]!.offset,
-              );
-              if (madeRuns.length > 0) lastRun.set(k, madeRuns.at(-1));
-            }
-            ctx.metrics.records.inc(labels, f.records.length);
-            ctx.metrics.bytes.inc(
-              labels,
-              f.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0),
-            );
-          }
-          if (f.nextOffset !== pos.offset) {
-            await store.commit(
-              lease,
-              {
-                topic: f.topic,
-                partition: f.partition,
-                offset: f.nextOffset,
-                pending: null,
-              },
-              madeRuns,
-            );
-            pos.offset = f.nextOffset;
-          }
           ctx.metrics.lag.set(
             {
               instance: connector.instanceId,
@@ -250,7 +248,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
     }
   } finally {
     await source.close();
-    await new Promise<void>((resolve) => producer.close(true, () => resolve()));
+    await writer.close();
     await sourceAdmin.close().catch(() => {});
     await targetAdmin.close().catch(() => {});
   }
