@@ -6,6 +6,7 @@ import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
+import { Consumer } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -488,18 +489,21 @@ describe('mirror connector', () => {
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await p.connect();
     const N = 6000;
+    // 1 kB values: the backlog takes the task more than one round (1 MB per partition a fetch).
+    const valueOf = (i: number) => `l${i}:${'x'.repeat(1000)}`;
     let sent = 0;
     const send = async (n: number) => {
       const messages = Array.from({ length: n }, (_, i) => ({
         partition: (sent + i) % PARTITIONS,
         key: `k${sent + i}`,
-        value: `l${sent + i}`,
+        value: valueOf(sent + i),
       }));
       await p.send({ topic: TOPIC_EOS, acks: -1, messages });
       sent += n;
     };
-    // A backlog, so the task is busy writing (not waiting on fetches) when its worker dies.
-    while (sent < N / 2) await send(500);
+    // A backlog, so the task is busy writing (not waiting on fetches) when its worker dies: a kill
+    // between a write and its offsets' commit is what at least once would copy twice.
+    while (sent < (2 * N) / 3) await send(500);
     workers.set('connect-m', startConnectWorker(s.t.databaseUrl, 'connect-m'));
 
     const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
@@ -513,14 +517,31 @@ describe('mirror connector', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id: string = created.body.id;
-    await eventually('records mirrored', 60_000, async () =>
-      (await deliveredOf(id)) > 0 ? true : undefined,
+    const victim = await eventually(
+      'the task held',
+      60_000,
+      async () => (await tasksOf(id))[0]!.workerId ?? undefined,
     );
-    const victim = (await tasksOf(id))[0]!.workerId!;
+    // Killed mid-transaction: its records are in the target's log (high watermark) but past the last
+    // stable offset. Asked without pause, since a round's transaction lasts a fraction of a second.
+    const probe = new Consumer({
+      clientId: 'eos-probe',
+      groupId: 'eos-probe',
+      bootstrapBrokers: [bootstrap],
+    });
+    const lastOffsets = async (isolationLevel: number) =>
+      (await probe.listOffsets({ topics: [TOPIC_EOS], timestamp: -1n, isolationLevel })).get(TOPIC_EOS) ?? [];
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const [high, stable] = await Promise.all([lastOffsets(0), lastOffsets(1)]).catch(() => [[], []]);
+      if (high.some((h, i) => h > (stable[i] ?? h))) break;
+      if (Date.now() > deadline) throw new Error('no transaction seen open on the target within 60 s');
+    }
+    await stopConnectWorker(workers.get(victim)!, 'SIGKILL');
+    await probe.close();
     const sending = (async () => {
       while (sent < N) await send(250);
     })();
-    await stopConnectWorker(workers.get(victim)!, 'SIGKILL');
     await sending;
     await p.disconnect();
 
@@ -530,25 +551,30 @@ describe('mirror connector', () => {
     expect((await tasksOf(id))[0]!.workerId).not.toBe(victim);
 
     // kcat (librdkafka) as a read_committed consumer, to the end of each partition.
-    const { stdout } = await promisify(execFile)(
-      'kcat',
-      [
-        '-C',
-        '-b',
-        bootstrap,
-        '-t',
-        TOPIC_EOS,
-        '-o',
-        'beginning',
-        '-e',
-        '-q',
-        '-X',
-        'isolation.level=read_committed',
-        '-f',
-        '%p %o %s\\n',
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
+    const kcat = (isolation: string) =>
+      promisify(execFile)(
+        'kcat',
+        [
+          '-C',
+          '-b',
+          bootstrap,
+          '-t',
+          TOPIC_EOS,
+          '-o',
+          'beginning',
+          '-e',
+          '-q',
+          '-X',
+          `isolation.level=${isolation}`,
+          '-f',
+          '%p %o %s\\n',
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+    const { stdout } = await kcat('read_committed');
+    // The killed round's copy is in the log, aborted: read_committed must skip it.
+    const uncommitted = (await kcat('read_uncommitted')).stdout.trim().split('\n').length;
+    expect(uncommitted).toBeGreaterThan(N);
     const got = stdout
       .trim()
       .split('\n')
@@ -569,7 +595,7 @@ describe('mirror connector', () => {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const want = Array.from({ length: N }, (_, i) => i)
         .filter((i) => i % PARTITIONS === partition)
-        .map((i) => `l${i}`);
+        .map(valueOf);
       const have = got
         .filter((m) => m.partition === partition)
         .sort((a, b) => a.offset - b.offset)
