@@ -490,13 +490,13 @@ describe('mirror connector', () => {
     await p.connect();
     const N = 6000;
     // 1 kB values: the backlog takes the task more than one round (1 MB per partition a fetch).
-    const valueOf = (i: number) => `l${i}:${'x'.repeat(1000)}`;
+    const recordValue = (i: number) => `l${i}:${'x'.repeat(1000)}`;
     let sent = 0;
     const send = async (n: number) => {
       const messages = Array.from({ length: n }, (_, i) => ({
         partition: (sent + i) % PARTITIONS,
         key: `k${sent + i}`,
-        value: valueOf(sent + i),
+        value: recordValue(sent + i),
       }));
       await p.send({ topic: TOPIC_EOS, acks: -1, messages });
       sent += n;
@@ -595,7 +595,7 @@ describe('mirror connector', () => {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const want = Array.from({ length: N }, (_, i) => i)
         .filter((i) => i % PARTITIONS === partition)
-        .map(valueOf);
+        .map(recordValue);
       const have = got
         .filter((m) => m.partition === partition)
         .sort((a, b) => a.offset - b.offset)

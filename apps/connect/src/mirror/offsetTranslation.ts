@@ -2,8 +2,8 @@
  * A run of mirrored records whose target offsets follow their source offsets at a constant
  * distance: source offsets sourceStart..sourceEnd (with no record missing between them) were
  * written at targetStart... A gap in the source (compaction, transaction markers, aborted
- * records) starts a new run; the target side is contiguous, since the mirror writes every record
- * it reads and nothing else writes the partition.
+ * records) starts a new run, and so does one in the target (the exactly-once mirror's own
+ * transaction markers and aborted copies); nothing but the mirror writes the target partition.
  */
 export interface OffsetRun {
   readonly sourceStart: bigint;
