@@ -485,9 +485,14 @@ describe('mirror connector', () => {
       partitions: PARTITIONS,
     });
     expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
-    const kafka = new kafkajs.Kafka({ brokers: [srcBootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const kafka = new kafkajs.Kafka({
+      brokers: [srcBootstrap],
+      logLevel: kafkajs.logLevel.NOTHING,
+      retry: { retries: 30, maxRetryTime: 2000 }, // rides through the source broker's restart
+    });
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await p.connect();
+    /** At least this many; the producer goes on until the worker is killed. */
     const N = 6000;
     // 1 kB values: the backlog takes the task more than one round (1 MB per partition a fetch).
     const recordValue = (i: number) => `l${i}:${'x'.repeat(1000)}`;
@@ -517,36 +522,81 @@ describe('mirror connector', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id: string = created.body.id;
-    const victim = await eventually(
-      'the task held',
-      60_000,
-      async () => (await tasksOf(id))[0]!.workerId ?? undefined,
-    );
     // Killed mid-transaction: its records are in the target's log (high watermark) but past the last
-    // stable offset. Asked without pause, since a round's transaction lasts a fraction of a second.
+    // stable offset. Watched from the start without pause (a round's transaction lasts a fraction of a
+    // second), with the task's holder alongside. Seen open, the holder is frozen (SIGSTOP): still open
+    // a second later, it had not ended the transaction (an ended one completes without it), and the
+    // kill -9 leaves it to the next holder to abort; otherwise it goes on and the watch resumes.
+    let killed = false;
+    const sending = (async () => {
+      while (sent < N || !killed) {
+        await send(250);
+        if (sent >= N) await new Promise((r) => setTimeout(r, 200)); // a trickle while the kill waits
+      }
+    })();
+    let holder: string | undefined;
+    const watchHolder = setInterval(() => {
+      void tasksOf(id).then((tasks) => {
+        holder = tasks[0]?.workerId ?? holder;
+      });
+    }, 100);
     const probe = new Consumer({
       clientId: 'eos-probe',
       groupId: 'eos-probe',
       bootstrapBrokers: [bootstrap],
     });
-    const lastOffsets = async (isolationLevel: number) =>
-      (await probe.listOffsets({ topics: [TOPIC_EOS], timestamp: -1n, isolationLevel })).get(TOPIC_EOS) ?? [];
-    const deadline = Date.now() + 60_000;
+    const openOnTarget = async () => {
+      const last = async (isolationLevel: number) =>
+        (await probe.listOffsets({ topics: [TOPIC_EOS], timestamp: -1n, isolationLevel })).get(TOPIC_EOS) ??
+        [];
+      const [high, stable] = await Promise.all([last(0), last(1)]).catch(() => [[], []]);
+      return high.some((h, i) => h > (stable[i] ?? h));
+    };
+    const deadline = Date.now() + 90_000;
+    let victim: string;
     for (;;) {
-      const [high, stable] = await Promise.all([lastOffsets(0), lastOffsets(1)]).catch(() => [[], []]);
-      if (high.some((h, i) => h > (stable[i] ?? h))) break;
-      if (Date.now() > deadline) throw new Error('no transaction seen open on the target within 60 s');
+      if (Date.now() > deadline) {
+        clearInterval(watchHolder);
+        killed = true;
+        throw new Error('no transaction caught open on the target within 90 s');
+      }
+      if (holder === undefined) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (!(await openOnTarget())) continue;
+      const frozen = workers.get(holder)!;
+      frozen.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 1000));
+      if (await openOnTarget()) {
+        victim = holder;
+        break;
+      }
+      frozen.kill('SIGCONT');
     }
+    clearInterval(watchHolder);
     await stopConnectWorker(workers.get(victim)!, 'SIGKILL');
+    killed = true;
     await probe.close();
-    const sending = (async () => {
-      while (sent < N) await send(250);
-    })();
+    // The source's only broker dies too, under the producer (its zone agent starts it again).
+    const sourceBroker = (
+      await Promise.all(
+        s.agents.map(async (a) => (await a.processes.list()).filter((b) => b.instanceId === srcId)),
+      )
+    ).flat()[0]!;
+    process.kill(sourceBroker.pid!, 'SIGKILL');
     await sending;
+    const total = sent;
+    await eventually('the source broker started again', 60_000, async () => {
+      const now = (await Promise.all(s.agents.map((a) => a.processes.list())))
+        .flat()
+        .find((b) => b.instanceId === srcId);
+      return now?.running && now.pid !== sourceBroker.pid ? true : undefined;
+    });
     await p.disconnect();
 
     await eventually('every record mirrored', 120_000, async () =>
-      (await deliveredOf(id)) === N ? true : undefined,
+      (await deliveredOf(id)) === total ? true : undefined,
     );
     expect((await tasksOf(id))[0]!.workerId).not.toBe(victim);
 
@@ -574,7 +624,7 @@ describe('mirror connector', () => {
     const { stdout } = await kcat('read_committed');
     // The killed round's copy is in the log, aborted: read_committed must skip it.
     const uncommitted = (await kcat('read_uncommitted')).stdout.trim().split('\n').length;
-    expect(uncommitted).toBeGreaterThan(N);
+    expect(uncommitted).toBeGreaterThan(total);
     const got = stdout
       .trim()
       .split('\n')
@@ -593,7 +643,7 @@ describe('mirror connector', () => {
     const ends = await targetAdmin.fetchTopicOffsets(TOPIC_EOS);
     await targetAdmin.disconnect();
     for (let partition = 0; partition < PARTITIONS; partition++) {
-      const want = Array.from({ length: N }, (_, i) => i)
+      const want = Array.from({ length: total }, (_, i) => i)
         .filter((i) => i % PARTITIONS === partition)
         .map(recordValue);
       const have = got
