@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const TOPIC = 'events';
 const BUCKET = 'sink';
+const INTERNAL_TOKEN = 'connectors-internal-token';
 
 let s: TestService;
 let s3: TestS3;
@@ -25,7 +26,7 @@ let bootstrap: string;
 const workers = new Map<string, ChildProcess>();
 
 beforeAll(async () => {
-  s = await startTestService(1);
+  s = await startTestService(1, {}, { internalToken: INTERNAL_TOKEN });
   client = (await s.t.tenant('connect')).client;
   const created = await client.call('POST', '/v1/instances', {
     name: 'src',
@@ -116,6 +117,24 @@ interface Line {
 }
 
 const KEY = /^topic=events\/partition=(\d)\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/(\d{20})-(\d{20})\.jsonl\.gz$/;
+
+describe('connect workers', () => {
+  it("are found by Prometheus's discovery, with their metrics where it says", async () => {
+    const groups = await eventually('both workers in the discovery', 30_000, async () => {
+      const r = await fetch(`${s.t.api.url}/internal/prometheus/targets?kind=connect`, {
+        headers: { authorization: `Bearer ${INTERNAL_TOKEN}` },
+      });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { targets: string[]; labels: Record<string, string> }[];
+      return body.filter((g) => g.targets.length > 0).length === 2 ? body : undefined;
+    });
+    expect(groups.map((g) => g.labels.worker).filter(Boolean)).toEqual(['connect-a', 'connect-b']);
+    for (const g of groups.filter((x) => x.targets.length > 0)) {
+      const metrics = await (await fetch(`http://${g.targets[0]}/metrics`)).text();
+      expect(metrics).toContain('fjord_connect_tasks_held');
+    }
+  });
+});
 
 describe('S3 sink connector', () => {
   it('puts every record in exactly one object through a kill -9 of the worker running a task', async () => {
