@@ -82,11 +82,11 @@ export class LeaseStore {
   async heartbeat(metricsAddress: string | null): Promise<{ workers: number; tasks: number }> {
     const r = await this.pool.query<{ workers: string; tasks: string }>(
       `WITH me AS (
-         INSERT INTO "ConnectWorker" ("id", "metricsAddress", "heartbeatAt") VALUES ($1, $2, now())
+         INSERT INTO "ConnectWorkerHeartbeat" ("id", "metricsAddress", "heartbeatAt") VALUES ($1, $2, now())
          ON CONFLICT ("id") DO UPDATE SET "metricsAddress" = EXCLUDED."metricsAddress", "heartbeatAt" = now()
          RETURNING 1),
-       gone AS (DELETE FROM "ConnectWorker" WHERE "heartbeatAt" < now() - make_interval(secs => $3::float8 * 20 / 1000))
-       SELECT (SELECT count(*) FROM "ConnectWorker"
+       gone AS (DELETE FROM "ConnectWorkerHeartbeat" WHERE "heartbeatAt" < now() - make_interval(secs => $3::float8 * 20 / 1000))
+       SELECT (SELECT count(*) FROM "ConnectWorkerHeartbeat"
                 WHERE "id" <> $1 AND "heartbeatAt" > now() - make_interval(secs => $3::float8 / 1000)) + 1 AS "workers",
               (SELECT count(*) FROM "ConnectorTask") AS "tasks"
          FROM me`,
@@ -97,7 +97,7 @@ export class LeaseStore {
 
   /** This worker stops: the others count without it at once. */
   async leave(): Promise<void> {
-    await this.pool.query(`DELETE FROM "ConnectWorker" WHERE "id" = $1`, [this.workerId]);
+    await this.pool.query(`DELETE FROM "ConnectWorkerHeartbeat" WHERE "id" = $1`, [this.workerId]);
   }
 
   /**

@@ -43,7 +43,7 @@ export const internalRoutes: FastifyPluginAsyncZod<InternalRoutesOptions> = asyn
       if (req.query.kind === 'connect') {
         // Workers heartbeat every few seconds; one silent for a minute is gone (or about to be).
         const { rows } = await deps.pool.query<{ id: string; metricsAddress: string }>(
-          `SELECT "id", "metricsAddress" FROM "ConnectWorker"
+          `SELECT "id", "metricsAddress" FROM "ConnectWorkerHeartbeat"
             WHERE "metricsAddress" IS NOT NULL AND "heartbeatAt" > now() - interval '1 minute'
             ORDER BY "id"`,
         );
