@@ -95,14 +95,18 @@ describe('connect workers', () => {
     await until({ 'worker-a': 2, 'worker-b': 2 });
     await new Promise((r) => setTimeout(r, 1_000)); // ten rounds: nothing moves once balanced
     expect(await holders()).toEqual({ 'worker-a': 2, 'worker-b': 2 });
-    const live = await pool.query(`SELECT "id", "metricsAddress" FROM "ConnectWorkerHeartbeat" ORDER BY "id"`);
+    const live = await pool.query(
+      `SELECT "id", "metricsAddress" FROM "ConnectWorkerHeartbeat" ORDER BY "id"`,
+    );
     expect(live.rows).toEqual([
       { id: 'worker-a', metricsAddress: '127.0.0.1:9101' },
       { id: 'worker-b', metricsAddress: '127.0.0.1:9102' },
     ]);
 
     await b.stop();
-    expect((await pool.query(`SELECT "id" FROM "ConnectWorkerHeartbeat"`)).rows).toEqual([{ id: 'worker-a' }]);
+    expect((await pool.query(`SELECT "id" FROM "ConnectWorkerHeartbeat"`)).rows).toEqual([
+      { id: 'worker-a' },
+    ]);
     await until({ 'worker-a': 4 });
     await a.stop();
     expect(await holders()).toEqual({});
