@@ -466,13 +466,13 @@ describe('mirror connector', () => {
       const have = got
         .filter((m) => m.partition === partition)
         .sort((a, b) => Number(a.offset) - Number(b.offset));
-      // Headers as they were, then the provenance header naming the source cluster.
+      // Headers as they were, then the provenance path: the source cluster.
       expect(have.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers }))).toEqual(
         want.map(({ key, value, timestamp, headers }) => ({
           key,
           value,
           timestamp,
-          headers: { ...headers, '__fjord.mirror.origin': sourceClusterId },
+          headers: { ...headers, '__fjord.mirror.path': sourceClusterId },
         })),
       );
     }
@@ -626,7 +626,7 @@ describe('mirror connector', () => {
         expect(m.headers).toEqual(
           m.value.startsWith(side)
             ? { side }
-            : { side: m.value.split('-')[0]!, '__fjord.mirror.origin': otherId },
+            : { side: m.value.split('-')[0]!, '__fjord.mirror.path': otherId },
         );
     }
 

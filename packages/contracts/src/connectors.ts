@@ -149,7 +149,9 @@ export const MirrorConfig = z
       .boolean()
       .default(true)
       .describe(
-        'copied records get a __fjord.mirror.origin header naming the cluster they were first produced on; records whose origin is the target are never copied back, so two-way mirrors of the same topics do not cycle',
+        'copied records get a __fjord.mirror.path header: the ids of the clusters they were copied from, ' +
+          'first the one they were produced on; a record whose path names the target is never copied there ' +
+          'again, so two-way mirrors (or rings) of the same topics do not cycle',
       ),
     groupsInclude: z
       .array(NamePattern)

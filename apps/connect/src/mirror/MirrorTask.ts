@@ -86,7 +86,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
   ]);
   const provenance: ProvenanceRule = {
     // A cluster too old to have an id is named by its bootstrap servers.
-    sourceClusterId: sourceCluster.id || config.source.bootstrapServers.join(','),
+    sourceClusterId: sourceCluster.id || config.source.bootstrapServers.join('+'),
     targetClusterId: targetCluster.id,
     stamp: config.provenanceHeader,
   };

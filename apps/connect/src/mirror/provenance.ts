@@ -1,42 +1,42 @@
 import type { SinkRecord } from '../s3/objectLayout.js';
 
 /**
- * The header naming the cluster a mirrored record was first produced on (its cluster id), as
- * Confluent Replicator's provenance header does. A record that already has one keeps it, so the
- * origin survives chains (A → B → C).
+ * The header naming the clusters a mirrored record has been copied from, oldest first (so the first
+ * is where it was produced): cluster ids joined by commas. Like Confluent Replicator's provenance
+ * header, but a path rather than the origin alone, so that no topology of mirrors (pairs, rings,
+ * meshes) can copy a record into a cluster it has already been in.
  */
-export const ORIGIN_HEADER = '__fjord.mirror.origin';
+export const PATH_HEADER = '__fjord.mirror.path';
 
 export interface ProvenanceRule {
-  /** The cluster id of the cluster read from (the origin of records without the header). */
+  /** The cluster id of the cluster read from. */
   readonly sourceClusterId: string;
-  /** The cluster id of the cluster written to: records that came from it are not copied back. */
+  /** The cluster id of the cluster written to: records that have been there are not copied to it again. */
   readonly targetClusterId: string;
-  /** Add the header to records that have none. */
+  /** Add the source to each copied record's path (the header is added when it has none). */
   readonly stamp: boolean;
 }
 
-const originOf = (r: SinkRecord): string | undefined => {
-  const h = r.headers.find(([k]) => k?.toString() === ORIGIN_HEADER);
-  return h?.[1]?.toString();
-};
+const isPath = (k: Buffer | null) => k?.toString() === PATH_HEADER;
 
 /**
  * The records of a fetched batch a mirror copies (pure), in order: every record except those whose
- * origin is the target (they came from there through another mirror: copying them back would cycle
- * forever), each with the origin header added when `stamp` and it has none.
+ * path names the target (they came from there through other mirrors: copying them back would cycle
+ * forever), with the source appended to the path when `stamp` (its other headers unchanged, in order).
  */
 export function recordsToCopy(records: readonly SinkRecord[], rule: ProvenanceRule): SinkRecord[] {
   const out: SinkRecord[] = [];
   for (const r of records) {
-    const origin = originOf(r);
-    if (origin === rule.targetClusterId) continue;
-    if (origin !== undefined || !rule.stamp) out.push(r);
-    else
-      out.push({
-        ...r,
-        headers: [...r.headers, [Buffer.from(ORIGIN_HEADER), Buffer.from(rule.sourceClusterId)]],
-      });
+    const at = r.headers.findIndex(([k]) => isPath(k));
+    const path = at < 0 ? [] : (r.headers[at]![1]?.toString() ?? '').split(',');
+    if (path.includes(rule.targetClusterId)) continue;
+    if (!rule.stamp) {
+      out.push(r);
+      continue;
+    }
+    const header = [Buffer.from(PATH_HEADER), Buffer.from([...path, rule.sourceClusterId].join(','))] as const;
+    const headers = at < 0 ? [...r.headers, header] : r.headers.map((h, i) => (i === at ? header : h));
+    out.push({ ...r, headers });
   }
   return out;
 }
