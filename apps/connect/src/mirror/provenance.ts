@@ -34,7 +34,10 @@ export function recordsToCopy(records: readonly SinkRecord[], rule: ProvenanceRu
       out.push(r);
       continue;
     }
-    const header = [Buffer.from(PATH_HEADER), Buffer.from([...path, rule.sourceClusterId].join(','))] as const;
+    const header = [
+      Buffer.from(PATH_HEADER),
+      Buffer.from([...path, rule.sourceClusterId].join(',')),
+    ] as const;
     const headers = at < 0 ? [...r.headers, header] : r.headers.map((h, i) => (i === at ? header : h));
     out.push({ ...r, headers });
   }
