@@ -589,7 +589,7 @@ describe('mirror connector', () => {
       const l = await look();
       return l.settled && l.ends.every((n) => n === 2 * N) ? true : undefined;
     });
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 2000));
     expect(await look()).toEqual({ ends: [2 * N, 2 * N], settled: true });
 
     const [idA, idB] = [await clusterIdOf(a.bootstrap), await clusterIdOf(b.bootstrap)];
@@ -642,8 +642,8 @@ describe('mirror connector', () => {
       const t = await chatOn(b.id);
       return isDeepStrictEqual(t?.configs, synced) ? true : undefined;
     });
-    // Two more sync rounds of both mirrors, then both sides still hold the change.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Sync rounds of both mirrors (every second) later, both sides still hold the change.
+    await new Promise((r) => setTimeout(r, 2000));
     expect((await chatOn(b.id))?.configs).toEqual(synced);
     expect((await chatOn(a.id))?.configs).toEqual({ ...synced, 'min.insync.replicas': '1' });
     for (const [ins, id] of [
