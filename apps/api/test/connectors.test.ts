@@ -62,7 +62,7 @@ describe('connectors over REST', () => {
     expect((await owner.client.call('GET', base())).body.items).toEqual([]);
   });
 
-  it('checks a mirror source: SASL needs a mechanism and credentials, patterns must be regular expressions', async () => {
+  it('checks a mirror source: SASL needs a mechanism and credentials, patterns must be regular expressions; topic sync and provenance fields', async () => {
     const mirror = (config: object, secrets?: object) =>
       owner.client.call('POST', base(), {
         name: 'copy',
@@ -90,6 +90,16 @@ describe('connectors over REST', () => {
     expect(fieldsOf(r)).toEqual(['/config/topicsInclude/0']);
     r = await mirror({ source: { bootstrapServers: ['no-port'] } });
     expect(fieldsOf(r)).toEqual(['/config/source/bootstrapServers/0']);
+    r = await mirror({
+      topicConfigsExclude: ['retention[('],
+      topicSyncIntervalMs: 10,
+      provenanceHeader: 'yes',
+    });
+    expect(fieldsOf(r).sort()).toEqual([
+      '/config/provenanceHeader',
+      '/config/topicConfigsExclude/0',
+      '/config/topicSyncIntervalMs',
+    ]);
     r = await mirror(
       {
         source: {
@@ -101,6 +111,13 @@ describe('connectors over REST', () => {
       { saslUsername: 'u', saslPassword: 'mirror-secret' },
     );
     expect(r.status).toBe(201);
+    // Topic configs follow the source and records carry their provenance unless asked otherwise.
+    expect(r.body.config).toMatchObject({
+      topicSyncIntervalMs: 10_000,
+      syncTopicConfigs: true,
+      topicConfigsExclude: [],
+      provenanceHeader: true,
+    });
     expect(r.body.secretsSet).toEqual(['saslPassword', 'saslUsername']);
     expect(JSON.stringify(r.body)).not.toContain('mirror-secret');
     // A PATCH is checked as a create: clearing the secrets a SASL source needs names them.
