@@ -293,6 +293,21 @@ describe('connectors over REST', () => {
     expect(JSON.stringify(events)).not.toContain('new-secret-never-shown');
   });
 
+  it('a config stored before a field existed reads with its default, and sending it back changes nothing', async () => {
+    const before = (await owner.client.call('GET', base())).body.items[0];
+    const one = `${base()}/${before.id}`;
+    // As if stored by an older release, before `format` existed (JSON lines was all there was).
+    const row = await t.prisma.connector.findUniqueOrThrow({ where: { id: before.id } });
+    const { format: _format, ...older } = row.config as Record<string, unknown>;
+    expect(_format).toBeDefined();
+    await t.prisma.connector.update({ where: { id: before.id }, data: { config: older as object } });
+    const read = (await owner.client.call('GET', one)).body;
+    expect(read.config).toEqual(before.config);
+    const again = await owner.client.call('PATCH', one, { config: read.config });
+    expect(again.status).toBe(200);
+    expect(again.body.version).toBe(before.version);
+  });
+
   it("verify-secrets says whether secrets are the connector's, nothing more; audited, limited per connector", async () => {
     const one = `${base()}/${(await owner.client.call('GET', base())).body.items[0].id}`;
     const check = (secrets: Record<string, string>) =>
