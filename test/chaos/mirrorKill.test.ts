@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { eventually } from '@fjord/test-support/monitoring';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
@@ -56,21 +57,6 @@ afterAll(async () => {
   await source?.close();
   await s?.close();
 });
-
-/** Polls `probe` until it gives a value (a slow machine only makes this slower). */
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** The worker holding the connector's task, from the lease rows. */
 async function holderOf(connectorId: string): Promise<string | undefined> {
