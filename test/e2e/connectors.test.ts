@@ -442,7 +442,7 @@ describe('S3 sink connector', () => {
         '__connect.errors.task.id': '0',
         '__connect.errors.stage': 'TASK_PUT',
         '__connect.errors.class.name': 'S3SinkTask',
-        '__connect.errors.exception.class.name': 'DataException',
+        '__connect.errors.exception.class.name': 'PartitionException',
       });
     expect(dead[1]!.headers['__connect.errors.exception.message']).toMatch(
       new RegExp(`timestamp ${year10000} names no hour`),

@@ -129,7 +129,7 @@ describe('records the S3 sink cannot place', () => {
     expect(placementFailure(at(Date.UTC(9999, 11, 31, 23, 59, 59, 999)))).toBeNull();
     expect(placementFailure(at(-1))).toMatchObject({
       stage: 'TASK_PUT',
-      errorClass: 'DataException',
+      errorClass: 'PartitionException',
       message: expect.stringMatching(/no timestamp \(-1\)/),
     });
     expect(placementFailure(at(Date.UTC(10000, 0, 1)))?.message).toMatch(/names no hour from 1970 to 9999/);

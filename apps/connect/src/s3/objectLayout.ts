@@ -33,16 +33,17 @@ export function objectKey(
 const LAST_PLACEABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
- * Why a record cannot be placed in an hour, or null. Kafka's -1 means "no timestamp" (any other
- * negative is refused by Kafka's producer), and a path names four-digit years only: such a record
- * would land under a made-up or malformed hour, so it is a record the sink cannot handle.
+ * Why a record cannot be placed in an hour, or null. Kafka's -1 means "no timestamp" (Kafka's Java
+ * producer refuses any negative one), and a path names four-digit years only: such a record would
+ * land under a made-up or malformed hour, so it is a record the sink cannot handle (Confluent's
+ * time-based partitioner throws a PartitionException for a record without a timestamp).
  */
 export function placementFailure(r: SinkRecord): RecordFailure | null {
   if (r.timestamp >= 0 && r.timestamp <= LAST_PLACEABLE_MS) return null;
   return recordFailure(
     r,
     'TASK_PUT',
-    'DataException',
+    'PartitionException',
     r.timestamp === -1
       ? 'the record has no timestamp (-1), so it names no hour to be placed under'
       : `the record timestamp ${r.timestamp} names no hour from 1970 to 9999 to be placed under`,
