@@ -56,7 +56,7 @@ try {
     seed ^= seed << 5;
     return WORDS[(seed >>> 0) % WORDS.length];
   };
-  const valueOf = (i: number) => {
+  const recordValue = (i: number) => {
     let text = '';
     while (text.length < RECORD) text += `${nextWord()} `;
     const head = `{"seq":${i},"text":"${text}`.slice(0, RECORD - 2);
@@ -68,7 +68,7 @@ try {
       topic: TOPIC,
       acks: -1,
       messages: Array.from({ length: Math.min(1000, RECORDS - sent) }, (_, i) => ({
-        value: valueOf(sent + i),
+        value: recordValue(sent + i),
       })),
     });
   const produceSeconds = (performance.now() - produceStart) / 1000;
