@@ -29,9 +29,10 @@ interface PartitionState {
 
 /**
  * The object-storage sink: reads its partitions from the instance and writes JSON-lines gzip or
- * Parquet objects named by topic, partition, hour and offset range. Exactly once: before an object is written its
- * range is committed as pending, then it is written, then the offset after it is committed; whoever
- * resumes the partition writes a pending range again under the same name (docs/adr/0022).
+ * Parquet objects named by topic, partition, hour and offset range. Exactly once: before an object
+ * is written its range is committed as pending, then it is written, then the offset after it is
+ * committed; whoever resumes the partition writes a pending range again under the same name
+ * (docs/adr/0022). Records it cannot place in an hour follow `errors` (fail, or dead-letter topic).
  */
 export async function runS3Sink(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
