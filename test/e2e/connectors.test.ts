@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const TOPIC = 'events';
 const BUCKET = 'sink';
+const INTERNAL_TOKEN = 'connectors-internal-token';
 
 let s: TestService;
 let s3: TestS3;
@@ -27,7 +28,7 @@ let bootstrap: string;
 const workers = new Map<string, ChildProcess>();
 
 beforeAll(async () => {
-  s = await startTestService(1);
+  s = await startTestService(1, {}, { internalToken: INTERNAL_TOKEN });
   client = (await s.t.tenant('connect')).client;
   const created = await client.call('POST', '/v1/instances', {
     name: 'src',
@@ -118,6 +119,24 @@ interface Line {
 }
 
 const KEY = /^topic=events\/partition=(\d)\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/(\d{20})-(\d{20})\.jsonl\.gz$/;
+
+describe('connect workers', () => {
+  it("are found by Prometheus's discovery, with their metrics where it says", async () => {
+    const groups = await eventually('both workers in the discovery', 30_000, async () => {
+      const r = await fetch(`${s.t.api.url}/internal/prometheus/targets?kind=connect`, {
+        headers: { authorization: `Bearer ${INTERNAL_TOKEN}` },
+      });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { targets: string[]; labels: Record<string, string> }[];
+      return body.filter((g) => g.targets.length > 0).length === 2 ? body : undefined;
+    });
+    expect(groups.map((g) => g.labels.worker).filter(Boolean)).toEqual(['connect-a', 'connect-b']);
+    for (const g of groups.filter((x) => x.targets.length > 0)) {
+      const metrics = await (await fetch(`http://${g.targets[0]}/metrics`)).text();
+      expect(metrics).toContain('fjord_connect_tasks_held');
+    }
+  });
+});
 
 describe('S3 sink connector', () => {
   it('puts every record in exactly one object through a kill -9 of the worker running a task', async () => {
@@ -475,18 +494,40 @@ describe('S3 sink connector', () => {
 });
 
 describe('mirror connector', () => {
+  /** A second 1-broker instance, the mirrors' other cluster (made once, for the tests that need it). */
+  let upstream: Promise<{ id: string; bootstrap: string }> | undefined;
+  const upstreamInstance = () => {
+    upstream ??= (async () => {
+      const src = await client.call('POST', '/v1/instances', {
+        name: 'upstream',
+        zones: ['az-1'],
+        brokerCount: 1,
+      });
+      expect(src.status).toBe(202);
+      expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
+      const id: string = src.body.instance.id;
+      const bootstrap: string = (await client.call('GET', `/v1/instances/${id}`)).body.bootstrapServers.find(
+        (b: { route: string }) => b.route === 'internal',
+      ).servers;
+      return { id, bootstrap };
+    })();
+    return upstream;
+  };
+  const clusterIdOf = async (servers: string): Promise<string> => {
+    const admin = new kafkajs.Kafka({
+      brokers: servers.split(','),
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      return (await admin.describeCluster()).clusterId;
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
   it('copies the selected topics from another cluster: partitions, configs, keys, values, headers and timestamps', async () => {
-    const src = await client.call('POST', '/v1/instances', {
-      name: 'upstream',
-      zones: ['az-1'],
-      brokerCount: 1,
-    });
-    expect(src.status).toBe(202);
-    expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
-    const srcId: string = src.body.instance.id;
-    const srcBootstrap: string = (
-      await client.call('GET', `/v1/instances/${srcId}`)
-    ).body.bootstrapServers.find((b: { route: string }) => b.route === 'internal').servers;
+    const { id: srcId, bootstrap: srcBootstrap } = await upstreamInstance();
     for (const body of [
       { name: 'orders', partitions: 2, configs: { 'retention.ms': '3600000' } },
       { name: 'scratch', partitions: 1 },
@@ -607,13 +648,20 @@ describe('mirror connector', () => {
     await eventually('target consumed', 60_000, async () => (got.length >= all.length ? true : undefined));
     await consumer.disconnect();
     expect(got).toHaveLength(all.length);
+    const sourceClusterId = await clusterIdOf(srcBootstrap);
     for (const partition of [0, 1]) {
       const want = all.filter((m) => m.partition === partition);
       const have = got
         .filter((m) => m.partition === partition)
         .sort((a, b) => Number(a.offset) - Number(b.offset));
+      // Headers as they were, then the provenance path: the source cluster.
       expect(have.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers }))).toEqual(
-        want.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers })),
+        want.map(({ key, value, timestamp, headers }) => ({
+          key,
+          value,
+          timestamp,
+          headers: { ...headers, '__fjord.mirror.path': sourceClusterId },
+        })),
       );
     }
 
@@ -633,6 +681,164 @@ describe('mirror connector', () => {
     );
     await moved.disconnect();
     expect(resumed.sort()).toEqual(expected.sort());
+  }, 300_000);
+
+  it("two mirrors A→B and B→A of one topic: each side's records reach the other exactly once, nothing cycles; configs changed on a side follow", async () => {
+    const a = await upstreamInstance();
+    const b = { id: instanceId, bootstrap };
+    const TOPIC_CHAT = 'chat';
+    const made = await client.call('POST', `/v1/instances/${a.id}/topics`, {
+      name: TOPIC_CHAT,
+      partitions: 2,
+      configs: { 'retention.ms': '7200000', 'segment.ms': '600000', 'min.insync.replicas': '1' },
+    });
+    expect((await waitForOperation(client, made.body.operation.id, 120_000)).status).toBe('succeeded');
+    const mirror = async (on: string, name: string, from: string): Promise<string> => {
+      const r = await client.call('POST', `/v1/instances/${on}/connectors`, {
+        name,
+        type: 'mirror',
+        config: {
+          source: { bootstrapServers: from.split(',') },
+          topicsInclude: [TOPIC_CHAT],
+          topicSyncIntervalMs: 1000,
+        },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.id;
+    };
+    const aToB = await mirror(b.id, 'a-to-b', a.bootstrap);
+    const bToA = await mirror(a.id, 'b-to-a', b.bootstrap);
+    const chatOn = async (ins: string) =>
+      (
+        (await client.call('GET', `/v1/instances/${ins}/topics`)).body.items as {
+          name: string;
+          partitions: number;
+          configs: Record<string, string>;
+        }[]
+      ).find((t) => t.name === TOPIC_CHAT);
+    // A→B creates the topic on B with A's configs, except min.insync.replicas (never copied).
+    const onB = await eventually('the topic created on B', 60_000, () => chatOn(b.id));
+    expect(onB.partitions).toBe(2);
+    expect(onB.configs).toEqual({ 'retention.ms': '7200000', 'segment.ms': '600000' });
+
+    const N = 40;
+    const produce = async (servers: string, side: string) => {
+      const p = new kafkajs.Kafka({
+        brokers: servers.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await p.connect();
+      await p.send({
+        topic: TOPIC_CHAT,
+        acks: -1,
+        messages: Array.from({ length: N }, (_, i) => ({
+          partition: i % 2,
+          key: `${side}${i}`,
+          value: `${side}-${i}`,
+          headers: { side },
+        })),
+      });
+      await p.disconnect();
+    };
+    await produce(a.bootstrap, 'a');
+    await produce(b.bootstrap, 'b');
+
+    const endOf = async (servers: string): Promise<number> => {
+      const admin = new kafkajs.Kafka({
+        brokers: servers.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      try {
+        return (await admin.fetchTopicOffsets(TOPIC_CHAT)).reduce((n, p) => n + Number(p.high), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const readOf = async (ins: string, connector: string): Promise<number> =>
+      (
+        await client.call('GET', `/v1/instances/${ins}/connectors/${connector}/offsets`)
+      ).body.partitions.reduce((n: number, p: { offset: number }) => n + p.offset, 0);
+    /** Both sides' record counts and how far each mirror has read the other side. */
+    const look = async () => {
+      const ends = [await endOf(a.bootstrap), await endOf(b.bootstrap)];
+      const read = [await readOf(b.id, aToB), await readOf(a.id, bToA)];
+      const again = [await endOf(a.bootstrap), await endOf(b.bootstrap)];
+      // A cycle copies records again and again: any count past both sides' records is one.
+      if (again.some((n) => n > 2 * N)) throw new Error(`records copied more than once: ${again}`);
+      return { ends: again, settled: ends.join() === again.join() && read.join() === again.join() };
+    };
+    // Settled: each mirror has read the other side to its end (the records that came from its own
+    // side included) and both sides hold each side's records once.
+    await eventually('both mirrors read the other side to its end', 120_000, async () => {
+      const l = await look();
+      return l.settled && l.ends.every((n) => n === 2 * N) ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await look()).toEqual({ ends: [2 * N, 2 * N], settled: true });
+
+    const [idA, idB] = [await clusterIdOf(a.bootstrap), await clusterIdOf(b.bootstrap)];
+    expect(idA).not.toBe(idB);
+    for (const [side, servers, otherId] of [
+      ['a', a.bootstrap, idB],
+      ['b', b.bootstrap, idA],
+    ] as const) {
+      const consumer = new kafkajs.Kafka({
+        brokers: servers.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).consumer({
+        groupId: `two-way-check-${side}`,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: TOPIC_CHAT, fromBeginning: true });
+      const got: { value: string; headers: Record<string, string> }[] = [];
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push({
+            value: String(message.value),
+            headers: Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+            ),
+          });
+        },
+      });
+      await eventually(`side ${side} consumed`, 60_000, async () => (got.length >= 2 * N ? true : undefined));
+      await consumer.disconnect();
+      const want = ['a', 'b'].flatMap((s) => Array.from({ length: N }, (_, i) => `${s}-${i}`));
+      expect(got.map((m) => m.value).sort()).toEqual(want.sort());
+      // Records produced here have no origin header; those copied from the other side name it.
+      for (const m of got)
+        expect(m.headers).toEqual(
+          m.value.startsWith(side)
+            ? { side }
+            : { side: m.value.split('-')[0]!, '__fjord.mirror.path': otherId },
+        );
+    }
+
+    // A config changed on A reaches B (set, changed, removed); B→A, which saw nothing change on B,
+    // neither undoes it on A nor touches min.insync.replicas there.
+    const patched = await client.call('PATCH', `/v1/instances/${a.id}/topics/${TOPIC_CHAT}`, {
+      configs: { 'retention.ms': '3600000', 'segment.ms': null, 'max.message.bytes': '200000' },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(202);
+    expect((await waitForOperation(client, patched.body.operation.id, 120_000)).status).toBe('succeeded');
+    const synced = { 'retention.ms': '3600000', 'max.message.bytes': '200000' };
+    await eventually('the change on A copied to B', 60_000, async () => {
+      const t = await chatOn(b.id);
+      return isDeepStrictEqual(t?.configs, synced) ? true : undefined;
+    });
+    // Sync rounds of both mirrors (every second) later, both sides still hold the change.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await chatOn(b.id))?.configs).toEqual(synced);
+    expect((await chatOn(a.id))?.configs).toEqual({ ...synced, 'min.insync.replicas': '1' });
+    for (const [ins, id] of [
+      [b.id, aToB],
+      [a.id, bToA],
+    ])
+      expect((await client.call('DELETE', `/v1/instances/${ins}/connectors/${id}`)).status).toBe(204);
   }, 300_000);
 });
 

@@ -153,6 +153,34 @@ export const MirrorConfig = z
       .max(3)
       .optional()
       .describe("of the topics created on the target (the target's default when absent)"),
+    topicSyncIntervalMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(10_000)
+      .describe('how often new topics, added partitions and topic configs are brought over from the source'),
+    syncTopicConfigs: z
+      .boolean()
+      .default(true)
+      .describe(
+        "topic-level configs changed on the source are applied to the target's topic (MirrorMaker 2's " +
+          'sync.topic.configs), except replication throttles, min.insync.replicas, unclean.leader.election.enable ' +
+          'and the message timestamp settings',
+      ),
+    topicConfigsExclude: z
+      .array(NamePattern)
+      .max(50)
+      .default([])
+      .describe('more topic config names (regular expressions) never copied to the target'),
+    provenanceHeader: z
+      .boolean()
+      .default(true)
+      .describe(
+        'copied records get a __fjord.mirror.path header: the ids of the clusters they were copied from, ' +
+          'first the one they were produced on; a record whose path names the target is never copied there ' +
+          'again, so two-way mirrors (or rings) of the same topics do not cycle',
+      ),
     groupsInclude: z
       .array(NamePattern)
       .max(50)

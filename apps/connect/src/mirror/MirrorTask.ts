@@ -1,6 +1,6 @@
 import { MirrorConfig, MirrorSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
-import { Admin, ConfigResourceTypes, ConfigSources, Producer } from '@platformatic/kafka';
+import { Admin, Producer } from '@platformatic/kafka';
 import { abortableSleep } from '../abortableSleep.js';
 import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
@@ -8,10 +8,10 @@ import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
 import { selectNames } from './nameSelection.js';
 import { extendRuns, type OffsetRun, translateOffset } from './offsetTranslation.js';
+import { type ProvenanceRule, recordsToCopy } from './provenance.js';
+import { TargetTopicSync } from './TargetTopicSync.js';
 
 const FETCH_WAIT_MS = 500;
-/** How often the topic set is compared with the source's (new topics, more partitions). */
-const TOPIC_SYNC_MS = 10_000;
 
 function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndpoint {
   const protocol = config.source.securityProtocol;
@@ -34,13 +34,13 @@ function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndp
 }
 
 /**
- * Copies topics of a source cluster into the connector's instance (docs/adr/0022): task 0 creates
- * the selected topics on the target with the source's partition count and topic-level configs, and
- * adds partitions when the source grows; every task copies its partitions' records (same partition,
+ * Copies topics of a source cluster into the connector's instance (docs/adr/0022): task 0 keeps the
+ * selected topics on the target (`TargetTopicSync`: created, grown, configs followed); every task copies its partitions' records (same partition,
  * key, value, headers and timestamp) with an idempotent acks=all producer, then commits the source
  * offset after them, with the offset runs that map source to target offsets. At least once: a crash
  * between a send and its commit sends those records again (exactly once needs transactions on the
- * target). Task 0 also translates selected consumer groups' offsets (checkpoint, below).
+ * target). Records that came from the target through another mirror (their provenance header) are
+ * not copied back. Task 0 also translates selected consumer groups' offsets (checkpoint, below).
  */
 export async function runMirror(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
@@ -73,38 +73,22 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
   });
   const labels = { instance: connector.instanceId, connector: connector.id, task: String(lease.task) };
 
+  const topics = new TargetTopicSync(config, sourceAdmin, targetAdmin, source, ctx.log);
   /** The selected source topics and their partition counts; task 0 makes the target match. */
   const syncTopics = async (): Promise<Map<string, number>> => {
-    const names = selectNames(await sourceAdmin.listTopics(), config.topicsInclude, config.topicsExclude);
-    const counts = names.length ? await source.partitions(names) : new Map<string, number>();
-    if (lease.task !== 0 || names.length === 0) return counts;
-    const target = await targetAdmin.metadata({ topics: [], forceUpdate: true });
-    const existing = new Set(await targetAdmin.listTopics());
-    for (const name of names) {
-      const partitions = counts.get(name) ?? 0;
-      if (partitions === 0) continue;
-      if (!existing.has(name)) {
-        const [described] = await sourceAdmin.describeConfigs({
-          resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: [] }],
-        });
-        const configs = (described?.configs ?? [])
-          .filter((c) => c.configSource === ConfigSources.TOPIC_CONFIG && !c.readOnly && c.value !== null)
-          .map((c) => ({ name: c.name, value: c.value }));
-        await targetAdmin.createTopics({
-          topics: [name],
-          partitions,
-          replicas: config.replicationFactor ?? -1,
-          configs,
-        });
-        ctx.log.info({ topic: name, partitions, configs: configs.length }, 'mirror created topic');
-      } else {
-        const have =
-          target.topics.get(name)?.partitionsCount ?? (await source.partitions([name])).get(name) ?? 0;
-        if (have < partitions)
-          await targetAdmin.createPartitions({ topics: [{ name, count: partitions, assignments: [] }] });
-      }
-    }
+    const counts = await topics.selected();
+    if (lease.task === 0) await topics.apply(counts);
     return counts;
+  };
+  const [sourceCluster, targetCluster] = await Promise.all([
+    sourceAdmin.metadata({ topics: [] }),
+    targetAdmin.metadata({ topics: [] }),
+  ]);
+  const provenance: ProvenanceRule = {
+    // A cluster too old to have an id is named by its bootstrap servers.
+    sourceClusterId: sourceCluster.id || config.source.bootstrapServers.join('+'),
+    targetClusterId: targetCluster.id,
+    stamp: config.provenanceHeader,
   };
 
   let nextCheckpoint = 0;
@@ -167,7 +151,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
       if (mine.length === 0) {
         ctx.healthy();
         await checkpoint(mirrored);
-        await abortableSleep(Math.min(TOPIC_SYNC_MS, config.checkpointIntervalMs), signal);
+        await abortableSleep(Math.min(config.topicSyncIntervalMs, config.checkpointIntervalMs), signal);
         continue;
       }
       const progress = new Map(
@@ -181,7 +165,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
         const offset = progress.get(k) ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
         positions.set(k, { ...m, offset });
       }
-      const syncAt = Date.now() + TOPIC_SYNC_MS;
+      const syncAt = Date.now() + config.topicSyncIntervalMs;
       while (!signal.aborted && Date.now() < syncAt) {
         await checkpoint(mirrored);
         const fetched = await source.fetch([...positions.values()], FETCH_WAIT_MS);
@@ -191,9 +175,11 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
           if (!pos) continue;
           const k = `${f.topic}/${f.partition}`;
           let madeRuns: OffsetRun[] = [];
-          if (f.records.length > 0) {
+          // Records that came from the target are left out (no cycles); their offsets are a gap in the runs.
+          const copied = recordsToCopy(f.records, provenance);
+          if (copied.length > 0) {
             const sent = await producer.send({
-              messages: f.records.map((r) => ({
+              messages: copied.map((r) => ({
                 topic: r.topic,
                 partition: r.partition,
                 ...(r.key !== null ? { key: r.key } : {}),
@@ -211,15 +197,15 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
             if (landed.length === 1) {
               madeRuns = extendRuns(
                 lastRun.get(k),
-                f.records.map((r) => r.offset),
+                copied.map((r) => r.offset),
                 landed[0]!.offset,
               );
               if (madeRuns.length > 0) lastRun.set(k, madeRuns.at(-1));
             }
-            ctx.metrics.records.inc(labels, f.records.length);
+            ctx.metrics.records.inc(labels, copied.length);
             ctx.metrics.bytes.inc(
               labels,
-              f.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0),
+              copied.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0),
             );
           }
           if (f.nextOffset !== pos.offset) {
