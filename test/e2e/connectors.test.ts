@@ -1,8 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
-import { isDeepStrictEqual } from 'node:util';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { readParquetRows } from '@fjord/test-support/parquet';
 import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
@@ -321,6 +322,174 @@ describe('S3 sink connector', () => {
     expect((await tasksOf(broken.body.id))[0]).toMatchObject({ state: 'FAILED', reason: failed.reason });
     expect((await client.call('GET', connectorPath(broken.body.id))).body.state).toBe('FAILED');
     expect((await client.call('DELETE', connectorPath(broken.body.id))).status).toBe(204);
+  }, 180_000);
+
+  it('writes Parquet rows equal to the records; records it cannot place go to the dead-letter topic or fail it', async () => {
+    const IN = 's3-mixed';
+    const DLQ = 's3-dlq';
+    await Promise.all(
+      [IN, DLQ].map(async (name) => {
+        const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, { name, partitions: 1 });
+        expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+      }),
+    );
+    const t0 = Date.UTC(2026, 11, 5, 10, 0, 0);
+    // Text and raw bytes, a null key, a tombstone, an empty value, repeated and binary headers.
+    const good: { key: Buffer | null; value: Buffer | null; headers: [string, Buffer][] }[] = [
+      { key: Buffer.from('k0'), value: Buffer.from('{"n":0}'), headers: [] },
+      { key: null, value: Buffer.from([0xff, 0x00, 0x80]), headers: [['bin', Buffer.from([0x80])]] },
+      {
+        key: Buffer.from([0xc3]),
+        value: null,
+        headers: [
+          ['h', Buffer.from('a')],
+          ['h', Buffer.from('b')],
+        ],
+      },
+      { key: Buffer.from('k3'), value: Buffer.alloc(0), headers: [] },
+    ];
+    // kafkajs takes headers as an object: a repeated name is an array of its values, in order.
+    const kafkajsHeaders = (hs: [string, Buffer][]) => {
+      const out: Record<string, Buffer[]> = {};
+      for (const [k, v] of hs) out[k] = [...(out[k] ?? []), v];
+      return out;
+    };
+    const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const sendGood = (i: number) =>
+      p.send({
+        topic: IN,
+        acks: -1,
+        messages: [
+          {
+            key: good[i]!.key,
+            value: good[i]!.value,
+            timestamp: String(t0 + i),
+            headers: kafkajsHeaders(good[i]!.headers),
+          },
+        ],
+      });
+    // Offsets 0, 1: good; 2: no timestamp (-1); 3: good; 4: year 10000; 5: good.
+    await sendGood(0);
+    await sendGood(1);
+    await p.send({ topic: IN, acks: -1, messages: [{ key: 'p2', value: 'no time', timestamp: '-1' }] });
+    await sendGood(2);
+    const year10000 = String(Date.UTC(10000, 0, 1));
+    await p.send({ topic: IN, acks: -1, messages: [{ key: 'p4', value: 'far', timestamp: year10000 }] });
+    await sendGood(3);
+    await p.disconnect();
+
+    const create = async (name: string, config: Record<string, unknown>) => {
+      const r = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+        name,
+        type: 's3-sink',
+        config: {
+          topics: [IN],
+          bucket: BUCKET,
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          rollSeconds: 1,
+          ...config,
+        },
+        secrets: S3RVER_CREDENTIALS,
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.id as string;
+    };
+    const columnar = await create('columnar', {
+      prefix: 'parquet/',
+      format: 'parquet',
+      errors: { tolerance: 'all', deadLetterTopic: DLQ },
+    });
+    const strict = await create('strict', { prefix: 'strict/' });
+
+    // errors.tolerance none (the default): the first record it cannot place fails the task, naming it.
+    const failed = await eventually('the strict task failed', 60_000, async () => {
+      const t = (await tasksOf(strict))[0]!;
+      return t.state === 'FAILED' ? t : undefined;
+    });
+    expect(failed.reason).toMatch(/^record s3-mixed\/0@2: the record has no timestamp \(-1\)/);
+
+    await eventually('every record passed', 60_000, async () =>
+      (await deliveredOf(columnar)) === 6 ? true : undefined,
+    );
+    const objects = (await s3.objects(BUCKET)).filter((o) => o.key.startsWith('parquet/'));
+    for (const o of objects)
+      expect(o.key).toMatch(
+        /^parquet\/topic=s3-mixed\/partition=0\/dt=2026-12-05\/hour=10\/\d{20}-\d{20}\.parquet$/,
+      );
+    const rows = objects.flatMap((o) => readParquetRows(o.bytes)).map(({ columns: _, ...r }) => r);
+    expect(rows).toEqual(
+      good.map((g, i) => ({
+        topic: IN,
+        partition: 0,
+        offset: BigInt([0, 1, 3, 5][i]!),
+        timestamp: t0 + i,
+        key: g.key,
+        value: g.value,
+        headers: g.headers,
+      })),
+    );
+    // Nothing of the strict connector's was written: it failed before closing an object.
+    expect((await s3.objects(BUCKET)).filter((o) => o.key.startsWith('strict/'))).toEqual([]);
+
+    // kcat reads the dead-letter topic from the start (no group to join), as JSON with its headers.
+    const kcatOut = await promisify(execFile)(
+      'kcat',
+      ['-b', bootstrap, '-C', '-t', DLQ, '-o', 'beginning', '-c', '2', '-e', '-J', '-m', '30'],
+      { timeout: 60_000 },
+    );
+    const dead = kcatOut.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const m = JSON.parse(l) as { key: string; payload: string; headers: string[] };
+        const headers: Record<string, string> = {};
+        for (let i = 0; i < m.headers.length; i += 2) headers[m.headers[i]!] = m.headers[i + 1]!;
+        return { key: m.key, value: m.payload, headers };
+      });
+    expect(dead.map((d) => [d.key, d.value, d.headers['__connect.errors.offset']])).toEqual([
+      ['p2', 'no time', '2'],
+      ['p4', 'far', '4'],
+    ]);
+    for (const d of dead)
+      expect(d.headers).toMatchObject({
+        '__connect.errors.topic': IN,
+        '__connect.errors.partition': '0',
+        '__connect.errors.connector.name': 'columnar',
+        '__connect.errors.task.id': '0',
+        '__connect.errors.stage': 'TASK_PUT',
+        '__connect.errors.class.name': 'S3SinkTask',
+        '__connect.errors.exception.class.name': 'PartitionException',
+      });
+    expect(dead[1]!.headers['__connect.errors.exception.message']).toMatch(
+      new RegExp(`timestamp ${year10000} names no hour`),
+    );
+
+    // Exactly once holds for Parquet too: the state a crash leaves after naming the last object's range
+    // (offset at its start, range pending, object gone) makes the same object again, byte for byte.
+    expect((await client.call('POST', `${connectorPath(columnar)}/pause`)).status).toBe(200);
+    await eventually('columnar paused', 30_000, async () =>
+      (await tasksOf(columnar)).every((t) => t.state === 'PAUSED') ? true : undefined,
+    );
+    const last = objects[objects.length - 1]!;
+    const [, first, lastOffset] = /(\d{20})-(\d{20})\.parquet$/.exec(last.key)!;
+    const where = { connectorId_topic_partition: { connectorId: columnar, topic: IN, partition: 0 } };
+    await s.t.prisma.connectorOffset.update({
+      where,
+      data: { offset: BigInt(first!), pendingFirst: BigInt(first!), pendingLast: BigInt(lastOffset!) },
+    });
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: last.key }));
+    expect((await client.call('POST', `${connectorPath(columnar)}/resume`)).status).toBe(200);
+    await eventually('the pending range written again', 60_000, async () => {
+      const row = await s.t.prisma.connectorOffset.findUnique({ where });
+      return row?.pendingFirst === null && row.offset === 6n ? true : undefined;
+    });
+    const again = (await s3.objects(BUCKET)).find((o) => o.key === last.key);
+    expect(again?.bytes.equals(last.bytes)).toBe(true);
+    for (const id of [columnar, strict])
+      expect((await client.call('DELETE', connectorPath(id))).status).toBe(204);
   }, 180_000);
 });
 

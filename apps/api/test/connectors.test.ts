@@ -52,6 +52,10 @@ describe('connectors over REST', () => {
     expect(fieldsOf(r)).toEqual(['/config/topics/0']);
     r = await post({ ...sink, config: { ...sink.config, rollSeconds: 0 } });
     expect(fieldsOf(r)).toEqual(['/config/rollSeconds']);
+    r = await post({ ...sink, config: { ...sink.config, format: 'csv' } });
+    expect(fieldsOf(r)).toEqual(['/config/format']);
+    r = await post({ ...sink, config: { ...sink.config, errors: { deadLetterTopic: 'dlq' } } });
+    expect(fieldsOf(r)).toEqual(['/config/errors/deadLetterTopic']);
     r = await post({ ...sink, secrets: { accessKeyId: 'a' } });
     expect(fieldsOf(r)).toEqual(['/secrets/secretAccessKey']);
     r = await post({ ...sink, tasksMax: 17 });
@@ -175,7 +179,13 @@ describe('connectors over REST', () => {
       desiredState: 'RUNNING',
       state: 'UNASSIGNED',
       secretsSet: ['accessKeyId', 'secretAccessKey'],
-      config: { prefix: '', region: 'us-east-1', format: 'jsonl.gz', rollSeconds: 600 },
+      config: {
+        prefix: '',
+        region: 'us-east-1',
+        format: 'jsonl.gz',
+        rollSeconds: 600,
+        errors: { tolerance: 'none' },
+      },
     });
     expect(r.body.tasks.map((x: { task: number; state: string }) => [x.task, x.state])).toEqual([
       [0, 'UNASSIGNED'],
