@@ -1,4 +1,4 @@
-import { AclOperation, listenerConfigDef } from '@fjord/metadata';
+import { AclOperation, FencedControllerError, listenerConfigDef } from '@fjord/metadata';
 import {
   API_CODEC_LIST,
   API_VERSIONS_BY_RELEASE,
@@ -197,7 +197,16 @@ export class KafkaApis implements FrameHandler {
       return this.errorResponse(header, connection, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     let result: ReturnType<ApiHandler['handle']>;
     const started = performance.now();
-    const failed = (e: unknown) => this.handlerFailed(e, header, request, ctx);
+    const failed = (e: unknown) =>
+      // This broker was the controller and lost the lease mid-way: nothing was written, and a Kafka
+      // broker would send the request on to the next controller (BrokerToControllerChannelManager
+      // on NOT_CONTROLLER), so the client sees the outcome there, not an error.
+      e instanceof FencedControllerError &&
+      FORWARDED_APIS.has(header.apiKey) &&
+      !connection.forwarded &&
+      !connection.internal
+        ? this.forward(connection, frame, header)
+        : this.handlerFailed(e, header, request, ctx);
     try {
       result = handler.handle(request as never, ctx);
     } catch (e) {
@@ -246,6 +255,15 @@ export class KafkaApis implements FrameHandler {
     ctx: RequestContext,
   ): FrameResult {
     if (e instanceof InvalidRequestError) return this.refuseInvalid(e, header, ctx.connection);
+    if (e instanceof FencedControllerError) {
+      // Kafka's controller answers NOT_CONTROLLER when it lost leadership before the write (the
+      // sender looks for the new controller and tries again there).
+      this.services.log.warn(
+        { conn: ctx.connection.connectionId, apiKey: header.apiKey, reason: e.message },
+        'lost the controller lease while handling a request, answering NOT_CONTROLLER',
+      );
+      return this.errorResponse(header, ctx.connection, ErrorCode.NOT_CONTROLLER, request);
+    }
     this.services.log.error(
       {
         err: e,
