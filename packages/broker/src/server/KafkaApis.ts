@@ -15,6 +15,7 @@ import type { AlterConfigsResource } from '../network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
 import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
+import { type AdvertisedApi, advertisedApis } from './advertisedApis.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { errorResponseBody } from './ErrorResponses.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
@@ -70,12 +71,6 @@ export const FORWARDED_APIS: ReadonlySet<number> = new Set([
   ApiKey.AlterClientQuotas,
 ]);
 
-export interface AdvertisedApi {
-  readonly apiKey: number;
-  readonly minVersion: number;
-  readonly maxVersion: number;
-}
-
 /**
  * Dispatches request frames to handlers, the way Kafka's KafkaApis does: parse the header,
  * check the version against what we advertise, decode the body with the generated codec,
@@ -93,15 +88,7 @@ export class KafkaApis implements FrameHandler {
     for (const h of handlers) this.handlers[h.apiKey] = h;
     const release = API_VERSIONS_BY_RELEASE[kafkaRelease];
     if (!release) throw new Error(`unknown Kafka release ${kafkaRelease}`);
-    this.advertised = handlers
-      .filter((h) => !INTER_BROKER_APIS.has(h.apiKey))
-      .map((h) => ({
-        apiKey: h.apiKey,
-        minVersion: h.minVersion,
-        // Never more than the emulated release speaks, so clients pick the same versions they would there.
-        maxVersion: Math.min(h.maxVersion, release[h.apiKey]?.max ?? h.maxVersion),
-      }))
-      .sort((a, b) => a.apiKey - b.apiKey);
+    this.advertised = advertisedApis(handlers, release, INTER_BROKER_APIS);
   }
 
   handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
