@@ -1,9 +1,10 @@
 /**
  * Object-storage sink throughput: a managed 1-broker instance, a 3-partition topic preloaded with
- * FJORD_BENCH_SINK_MIB MiB of 1 KiB records (kafkajs, acks=all; its rate is printed as the
- * reference), then an S3 sink connector (s3rver on this machine, JSON lines gzip, 16 MiB objects)
- * with 1 task and with 3 tasks on two connect workers, each timed from creation until every record
- * is committed. MB/s counts record values.
+ * FJORD_BENCH_SINK_MIB MiB of 1 KiB JSON records of varied words (kafkajs, acks=all; its rate is printed as the
+ * reference), then S3 sink connectors (s3rver on this machine, 16 MiB objects) in each format (JSON
+ * lines gzip, Parquet) with 1 task and with 3 tasks on two connect workers, one after another, each
+ * timed from creation until every record is committed. MB/s counts record values; MB stored
+ * is the objects' total size.
  * Run: `npx tsx test/bench/s3-sink.bench.ts` (FJORD_BENCH_SINK_MIB, default 64).
  */
 import { loadavg } from 'node:os';
@@ -21,7 +22,13 @@ const loadBefore = loadavg()
   .join(' ');
 
 const s = await startTestService(1);
-const s3 = await startTestS3(['one-task', 'three-tasks']);
+const RUNS = [
+  { bucket: 'jsonl-one-task', format: 'jsonl.gz', tasksMax: 1 },
+  { bucket: 'jsonl-three-tasks', format: 'jsonl.gz', tasksMax: 3 },
+  { bucket: 'parquet-one-task', format: 'parquet', tasksMax: 1 },
+  { bucket: 'parquet-three-tasks', format: 'parquet', tasksMax: 3 },
+] as const;
+const s3 = await startTestS3(RUNS.map((r) => r.bucket));
 const workers = [
   startConnectWorker(s.t.databaseUrl, 'bench-a'),
   startConnectWorker(s.t.databaseUrl, 'bench-b'),
@@ -35,13 +42,34 @@ try {
     logLevel: kafkajs.logLevel.NOTHING,
   }).producer();
   await producer.connect();
-  const value = Buffer.alloc(RECORD, 'x');
+  // Values differ, as real ones do (identical ones would let Parquet's dictionary keep one copy):
+  // JSON with a sequence number and words picked by a fixed pseudo-random sequence, 1 KiB each.
+  const WORDS =
+    'order paid shipped cart user item price total refund alpha beta gamma delta north south east west'.split(
+      ' ',
+    );
+  let seed = 42;
+  const nextWord = () => {
+    // xorshift32: the same words on every run
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return WORDS[(seed >>> 0) % WORDS.length];
+  };
+  const recordValue = (i: number) => {
+    let text = '';
+    while (text.length < RECORD) text += `${nextWord()} `;
+    const head = `{"seq":${i},"text":"${text}`.slice(0, RECORD - 2);
+    return Buffer.from(`${head}"}`);
+  };
   const produceStart = performance.now();
   for (let sent = 0; sent < RECORDS; sent += 1000)
     await producer.send({
       topic: TOPIC,
       acks: -1,
-      messages: Array.from({ length: Math.min(1000, RECORDS - sent) }, () => ({ value })),
+      messages: Array.from({ length: Math.min(1000, RECORDS - sent) }, (_, i) => ({
+        value: recordValue(sent + i),
+      })),
     });
   const produceSeconds = (performance.now() - produceStart) / 1000;
   await producer.disconnect();
@@ -49,12 +77,9 @@ try {
   const rows: string[] = [];
   const mb = (RECORDS * RECORD) / 1e6;
   rows.push(
-    `| produce (kafkajs, acks=all, reference) | ${RECORDS} | ${produceSeconds.toFixed(1)} | ${(mb / produceSeconds).toFixed(1)} |`,
+    `| produce (kafkajs, acks=all, reference) | ${RECORDS} | ${produceSeconds.toFixed(1)} | ${(mb / produceSeconds).toFixed(1)} | |`,
   );
-  for (const [bucket, tasksMax] of [
-    ['one-task', 1],
-    ['three-tasks', 3],
-  ] as const) {
+  for (const { bucket, format, tasksMax } of RUNS) {
     const start = performance.now();
     const c = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
       name: bucket,
@@ -65,6 +90,7 @@ try {
         bucket,
         endpoint: s3.endpoint,
         forcePathStyle: true,
+        format,
         rollBytes: 16 * 1024 * 1024,
         rollSeconds: 2,
       },
@@ -78,8 +104,9 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - start) / 1000;
+    const stored = (await s3.objects(bucket)).reduce((n, o) => n + o.bytes.length, 0) / 1e6;
     rows.push(
-      `| S3 sink, ${tasksMax} task(s) | ${RECORDS} | ${seconds.toFixed(1)} | ${(mb / seconds).toFixed(1)} |`,
+      `| S3 sink, ${format}, ${tasksMax} task(s) | ${RECORDS} | ${seconds.toFixed(1)} | ${(mb / seconds).toFixed(1)} | ${stored.toFixed(1)} |`,
     );
   }
   console.log(
@@ -87,7 +114,7 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  console.log('| run | records | seconds | MB/s |\n| --- | ---: | ---: | ---: |');
+  console.log('| run | records | seconds | MB/s | MB stored |\n| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) console.log(r);
 } finally {
   for (const w of workers) await stopConnectWorker(w, 'SIGTERM');

@@ -4,6 +4,7 @@
  * test/transactions/.)
  */
 
+import { spawn } from 'node:child_process';
 import { type RunningBroker, removeDir, startBroker } from '@fjord/test-support/broker';
 import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
@@ -193,6 +194,33 @@ describe('a broker emulating Kafka 2.4', () => {
       } finally {
         await client.disconnect();
       }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+
+  it("answers ApiVersions with Kafka 2.4's APIs only, as librdkafka sees them (no client quotas or SCRAM admin)", async () => {
+    const old = await startBroker({ 'fjord.kafka.version': '2.4' });
+    try {
+      // librdkafka logs the broker's ApiVersions answer (debug=feature): `ApiKey <Name> (<key>)` per API.
+      // Not spawnSync: the broker runs in this process and must keep answering.
+      const kcat = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn('kcat', ['-b', old.bootstrap, '-L', '-X', 'debug=feature'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
+      expect(kcat.status, kcat.stderr.slice(-2000)).toBe(0);
+      const keys = [...kcat.stderr.matchAll(/APIVERSION.*bootstrap:\s+ApiKey \w+ \((\d+)\)/g)].map((m) =>
+        Number(m[1]),
+      );
+      expect(keys).toContain(44); // IncrementalAlterConfigs, new in 2.3
+      expect(keys.filter((k) => k > 47)).toEqual([]);
     } finally {
       await old.stop();
       removeDir(old.dataDir);

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { RestClient } from '@fjord/test-support/api';
 import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { readParquetRows } from '@fjord/test-support/parquet';
 import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import { Consumer } from '@platformatic/kafka';
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const TOPIC = 'events';
 const BUCKET = 'sink';
+const INTERNAL_TOKEN = 'connectors-internal-token';
 
 let s: TestService;
 let s3: TestS3;
@@ -28,7 +30,7 @@ let bootstrap: string;
 const workers = new Map<string, ChildProcess>();
 
 beforeAll(async () => {
-  s = await startTestService(1);
+  s = await startTestService(1, {}, { internalToken: INTERNAL_TOKEN });
   client = (await s.t.tenant('connect')).client;
   const created = await client.call('POST', '/v1/instances', {
     name: 'src',
@@ -119,6 +121,24 @@ interface Line {
 }
 
 const KEY = /^topic=events\/partition=(\d)\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/(\d{20})-(\d{20})\.jsonl\.gz$/;
+
+describe('connect workers', () => {
+  it("are found by Prometheus's discovery, with their metrics where it says", async () => {
+    const groups = await eventually('both workers in the discovery', 30_000, async () => {
+      const r = await fetch(`${s.t.api.url}/internal/prometheus/targets?kind=connect`, {
+        headers: { authorization: `Bearer ${INTERNAL_TOKEN}` },
+      });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { targets: string[]; labels: Record<string, string> }[];
+      return body.filter((g) => g.targets.length > 0).length === 2 ? body : undefined;
+    });
+    expect(groups.map((g) => g.labels.worker).filter(Boolean)).toEqual(['connect-a', 'connect-b']);
+    for (const g of groups.filter((x) => x.targets.length > 0)) {
+      const metrics = await (await fetch(`http://${g.targets[0]}/metrics`)).text();
+      expect(metrics).toContain('fjord_connect_tasks_held');
+    }
+  });
+});
 
 describe('S3 sink connector', () => {
   it('puts every record in exactly one object through a kill -9 of the worker running a task', async () => {
@@ -305,27 +325,211 @@ describe('S3 sink connector', () => {
     expect((await client.call('GET', connectorPath(broken.body.id))).body.state).toBe('FAILED');
     expect((await client.call('DELETE', connectorPath(broken.body.id))).status).toBe(204);
   }, 180_000);
+
+  it('writes Parquet rows equal to the records; records it cannot place go to the dead-letter topic or fail it', async () => {
+    const IN = 's3-mixed';
+    const DLQ = 's3-dlq';
+    await Promise.all(
+      [IN, DLQ].map(async (name) => {
+        const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, { name, partitions: 1 });
+        expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+      }),
+    );
+    const t0 = Date.UTC(2026, 11, 5, 10, 0, 0);
+    // Text and raw bytes, a null key, a tombstone, an empty value, repeated and binary headers.
+    const good: { key: Buffer | null; value: Buffer | null; headers: [string, Buffer][] }[] = [
+      { key: Buffer.from('k0'), value: Buffer.from('{"n":0}'), headers: [] },
+      { key: null, value: Buffer.from([0xff, 0x00, 0x80]), headers: [['bin', Buffer.from([0x80])]] },
+      {
+        key: Buffer.from([0xc3]),
+        value: null,
+        headers: [
+          ['h', Buffer.from('a')],
+          ['h', Buffer.from('b')],
+        ],
+      },
+      { key: Buffer.from('k3'), value: Buffer.alloc(0), headers: [] },
+    ];
+    // kafkajs takes headers as an object: a repeated name is an array of its values, in order.
+    const kafkajsHeaders = (hs: [string, Buffer][]) => {
+      const out: Record<string, Buffer[]> = {};
+      for (const [k, v] of hs) out[k] = [...(out[k] ?? []), v];
+      return out;
+    };
+    const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const sendGood = (i: number) =>
+      p.send({
+        topic: IN,
+        acks: -1,
+        messages: [
+          {
+            key: good[i]!.key,
+            value: good[i]!.value,
+            timestamp: String(t0 + i),
+            headers: kafkajsHeaders(good[i]!.headers),
+          },
+        ],
+      });
+    // Offsets 0, 1: good; 2: no timestamp (-1); 3: good; 4: year 10000; 5: good.
+    await sendGood(0);
+    await sendGood(1);
+    await p.send({ topic: IN, acks: -1, messages: [{ key: 'p2', value: 'no time', timestamp: '-1' }] });
+    await sendGood(2);
+    const year10000 = String(Date.UTC(10000, 0, 1));
+    await p.send({ topic: IN, acks: -1, messages: [{ key: 'p4', value: 'far', timestamp: year10000 }] });
+    await sendGood(3);
+    await p.disconnect();
+
+    const create = async (name: string, config: Record<string, unknown>) => {
+      const r = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+        name,
+        type: 's3-sink',
+        config: {
+          topics: [IN],
+          bucket: BUCKET,
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          rollSeconds: 1,
+          ...config,
+        },
+        secrets: S3RVER_CREDENTIALS,
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.id as string;
+    };
+    const columnar = await create('columnar', {
+      prefix: 'parquet/',
+      format: 'parquet',
+      errors: { tolerance: 'all', deadLetterTopic: DLQ },
+    });
+    const strict = await create('strict', { prefix: 'strict/' });
+
+    // errors.tolerance none (the default): the first record it cannot place fails the task, naming it.
+    const failed = await eventually('the strict task failed', 60_000, async () => {
+      const t = (await tasksOf(strict))[0]!;
+      return t.state === 'FAILED' ? t : undefined;
+    });
+    expect(failed.reason).toMatch(/^record s3-mixed\/0@2: the record has no timestamp \(-1\)/);
+
+    await eventually('every record passed', 60_000, async () =>
+      (await deliveredOf(columnar)) === 6 ? true : undefined,
+    );
+    const objects = (await s3.objects(BUCKET)).filter((o) => o.key.startsWith('parquet/'));
+    for (const o of objects)
+      expect(o.key).toMatch(
+        /^parquet\/topic=s3-mixed\/partition=0\/dt=2026-12-05\/hour=10\/\d{20}-\d{20}\.parquet$/,
+      );
+    const rows = objects.flatMap((o) => readParquetRows(o.bytes)).map(({ columns: _, ...r }) => r);
+    expect(rows).toEqual(
+      good.map((g, i) => ({
+        topic: IN,
+        partition: 0,
+        offset: BigInt([0, 1, 3, 5][i]!),
+        timestamp: t0 + i,
+        key: g.key,
+        value: g.value,
+        headers: g.headers,
+      })),
+    );
+    // Nothing of the strict connector's was written: it failed before closing an object.
+    expect((await s3.objects(BUCKET)).filter((o) => o.key.startsWith('strict/'))).toEqual([]);
+
+    // kcat reads the dead-letter topic from the start (no group to join), as JSON with its headers.
+    const kcatOut = await promisify(execFile)(
+      'kcat',
+      ['-b', bootstrap, '-C', '-t', DLQ, '-o', 'beginning', '-c', '2', '-e', '-J', '-m', '30'],
+      { timeout: 60_000 },
+    );
+    const dead = kcatOut.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const m = JSON.parse(l) as { key: string; payload: string; headers: string[] };
+        const headers: Record<string, string> = {};
+        for (let i = 0; i < m.headers.length; i += 2) headers[m.headers[i]!] = m.headers[i + 1]!;
+        return { key: m.key, value: m.payload, headers };
+      });
+    expect(dead.map((d) => [d.key, d.value, d.headers['__connect.errors.offset']])).toEqual([
+      ['p2', 'no time', '2'],
+      ['p4', 'far', '4'],
+    ]);
+    for (const d of dead)
+      expect(d.headers).toMatchObject({
+        '__connect.errors.topic': IN,
+        '__connect.errors.partition': '0',
+        '__connect.errors.connector.name': 'columnar',
+        '__connect.errors.task.id': '0',
+        '__connect.errors.stage': 'TASK_PUT',
+        '__connect.errors.class.name': 'S3SinkTask',
+        '__connect.errors.exception.class.name': 'PartitionException',
+      });
+    expect(dead[1]!.headers['__connect.errors.exception.message']).toMatch(
+      new RegExp(`timestamp ${year10000} names no hour`),
+    );
+
+    // Exactly once holds for Parquet too: the state a crash leaves after naming the last object's range
+    // (offset at its start, range pending, object gone) makes the same object again, byte for byte.
+    expect((await client.call('POST', `${connectorPath(columnar)}/pause`)).status).toBe(200);
+    await eventually('columnar paused', 30_000, async () =>
+      (await tasksOf(columnar)).every((t) => t.state === 'PAUSED') ? true : undefined,
+    );
+    const last = objects[objects.length - 1]!;
+    const [, first, lastOffset] = /(\d{20})-(\d{20})\.parquet$/.exec(last.key)!;
+    const where = { connectorId_topic_partition: { connectorId: columnar, topic: IN, partition: 0 } };
+    await s.t.prisma.connectorOffset.update({
+      where,
+      data: { offset: BigInt(first!), pendingFirst: BigInt(first!), pendingLast: BigInt(lastOffset!) },
+    });
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: last.key }));
+    expect((await client.call('POST', `${connectorPath(columnar)}/resume`)).status).toBe(200);
+    await eventually('the pending range written again', 60_000, async () => {
+      const row = await s.t.prisma.connectorOffset.findUnique({ where });
+      return row?.pendingFirst === null && row.offset === 6n ? true : undefined;
+    });
+    const again = (await s3.objects(BUCKET)).find((o) => o.key === last.key);
+    expect(again?.bytes.equals(last.bytes)).toBe(true);
+    for (const id of [columnar, strict])
+      expect((await client.call('DELETE', connectorPath(id))).status).toBe(204);
+  }, 180_000);
 });
 
 describe('mirror connector', () => {
-  /** The source cluster: another instance. */
-  let srcId: string;
-  let srcBootstrap: string;
-  beforeAll(async () => {
-    const src = await client.call('POST', '/v1/instances', {
-      name: 'upstream',
-      zones: ['az-1'],
-      brokerCount: 1,
-    });
-    expect(src.status).toBe(202);
-    expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
-    srcId = src.body.instance.id;
-    srcBootstrap = (await client.call('GET', `/v1/instances/${srcId}`)).body.bootstrapServers.find(
-      (b: { route: string }) => b.route === 'internal',
-    ).servers;
-  }, 180_000);
+  /** A second 1-broker instance, the mirrors' other cluster (made once, for the tests that need it). */
+  let upstream: Promise<{ id: string; bootstrap: string }> | undefined;
+  const upstreamInstance = () => {
+    upstream ??= (async () => {
+      const src = await client.call('POST', '/v1/instances', {
+        name: 'upstream',
+        zones: ['az-1'],
+        brokerCount: 1,
+      });
+      expect(src.status).toBe(202);
+      expect((await waitForOperation(client, src.body.operation.id, 120_000)).status).toBe('succeeded');
+      const id: string = src.body.instance.id;
+      const bootstrap: string = (await client.call('GET', `/v1/instances/${id}`)).body.bootstrapServers.find(
+        (b: { route: string }) => b.route === 'internal',
+      ).servers;
+      return { id, bootstrap };
+    })();
+    return upstream;
+  };
+  const clusterIdOf = async (servers: string): Promise<string> => {
+    const admin = new kafkajs.Kafka({
+      brokers: servers.split(','),
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      return (await admin.describeCluster()).clusterId;
+    } finally {
+      await admin.disconnect();
+    }
+  };
 
   it('copies the selected topics from another cluster: partitions, configs, keys, values, headers and timestamps', async () => {
+    const { id: srcId, bootstrap: srcBootstrap } = await upstreamInstance();
     for (const body of [
       { name: 'orders', partitions: 2, configs: { 'retention.ms': '3600000' } },
       { name: 'scratch', partitions: 1 },
@@ -448,13 +652,20 @@ describe('mirror connector', () => {
     await eventually('target consumed', 60_000, async () => (got.length >= all.length ? true : undefined));
     await consumer.disconnect();
     expect(got).toHaveLength(all.length);
+    const sourceClusterId = await clusterIdOf(srcBootstrap);
     for (const partition of [0, 1]) {
       const want = all.filter((m) => m.partition === partition);
       const have = got
         .filter((m) => m.partition === partition)
         .sort((a, b) => Number(a.offset) - Number(b.offset));
+      // Headers as they were, then the provenance path: the source cluster.
       expect(have.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers }))).toEqual(
-        want.map(({ key, value, timestamp, headers }) => ({ key, value, timestamp, headers })),
+        want.map(({ key, value, timestamp, headers }) => ({
+          key,
+          value,
+          timestamp,
+          headers: { ...headers, '__fjord.mirror.path': sourceClusterId },
+        })),
       );
       expect(translated.get(partition)).toBe(have.find((m) => m.value === `after${partition}-2`)!.offset);
     }
@@ -478,6 +689,7 @@ describe('mirror connector', () => {
   }, 300_000);
 
   it('exactly once through a kill -9 of the worker copying: the read_committed target holds every source record once', async () => {
+    const { id: srcId, bootstrap: srcBootstrap } = await upstreamInstance();
     const TOPIC_EOS = 'ledger';
     const PARTITIONS = 3;
     const t = await client.call('POST', `/v1/instances/${srcId}/topics`, {
@@ -659,6 +871,164 @@ describe('mirror connector', () => {
       const end = Number(ends.find((e) => e.partition === partition)!.high);
       expect(end).toBeGreaterThan(want.length);
     }
+  }, 300_000);
+
+  it("two mirrors A→B and B→A of one topic: each side's records reach the other exactly once, nothing cycles; configs changed on a side follow", async () => {
+    const a = await upstreamInstance();
+    const b = { id: instanceId, bootstrap };
+    const TOPIC_CHAT = 'chat';
+    const made = await client.call('POST', `/v1/instances/${a.id}/topics`, {
+      name: TOPIC_CHAT,
+      partitions: 2,
+      configs: { 'retention.ms': '7200000', 'segment.ms': '600000', 'min.insync.replicas': '1' },
+    });
+    expect((await waitForOperation(client, made.body.operation.id, 120_000)).status).toBe('succeeded');
+    const mirror = async (on: string, name: string, from: string): Promise<string> => {
+      const r = await client.call('POST', `/v1/instances/${on}/connectors`, {
+        name,
+        type: 'mirror',
+        config: {
+          source: { bootstrapServers: from.split(',') },
+          topicsInclude: [TOPIC_CHAT],
+          topicSyncIntervalMs: 1000,
+        },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.id;
+    };
+    const aToB = await mirror(b.id, 'a-to-b', a.bootstrap);
+    const bToA = await mirror(a.id, 'b-to-a', b.bootstrap);
+    const chatOn = async (ins: string) =>
+      (
+        (await client.call('GET', `/v1/instances/${ins}/topics`)).body.items as {
+          name: string;
+          partitions: number;
+          configs: Record<string, string>;
+        }[]
+      ).find((t) => t.name === TOPIC_CHAT);
+    // A→B creates the topic on B with A's configs, except min.insync.replicas (never copied).
+    const onB = await eventually('the topic created on B', 60_000, () => chatOn(b.id));
+    expect(onB.partitions).toBe(2);
+    expect(onB.configs).toEqual({ 'retention.ms': '7200000', 'segment.ms': '600000' });
+
+    const N = 40;
+    const produce = async (servers: string, side: string) => {
+      const p = new kafkajs.Kafka({
+        brokers: servers.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await p.connect();
+      await p.send({
+        topic: TOPIC_CHAT,
+        acks: -1,
+        messages: Array.from({ length: N }, (_, i) => ({
+          partition: i % 2,
+          key: `${side}${i}`,
+          value: `${side}-${i}`,
+          headers: { side },
+        })),
+      });
+      await p.disconnect();
+    };
+    await produce(a.bootstrap, 'a');
+    await produce(b.bootstrap, 'b');
+
+    const endOf = async (servers: string): Promise<number> => {
+      const admin = new kafkajs.Kafka({
+        brokers: servers.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      try {
+        return (await admin.fetchTopicOffsets(TOPIC_CHAT)).reduce((n, p) => n + Number(p.high), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const readOf = async (ins: string, connector: string): Promise<number> =>
+      (
+        await client.call('GET', `/v1/instances/${ins}/connectors/${connector}/offsets`)
+      ).body.partitions.reduce((n: number, p: { offset: number }) => n + p.offset, 0);
+    /** Both sides' record counts and how far each mirror has read the other side. */
+    const look = async () => {
+      const ends = [await endOf(a.bootstrap), await endOf(b.bootstrap)];
+      const read = [await readOf(b.id, aToB), await readOf(a.id, bToA)];
+      const again = [await endOf(a.bootstrap), await endOf(b.bootstrap)];
+      // A cycle copies records again and again: any count past both sides' records is one.
+      if (again.some((n) => n > 2 * N)) throw new Error(`records copied more than once: ${again}`);
+      return { ends: again, settled: ends.join() === again.join() && read.join() === again.join() };
+    };
+    // Settled: each mirror has read the other side to its end (the records that came from its own
+    // side included) and both sides hold each side's records once.
+    await eventually('both mirrors read the other side to its end', 120_000, async () => {
+      const l = await look();
+      return l.settled && l.ends.every((n) => n === 2 * N) ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await look()).toEqual({ ends: [2 * N, 2 * N], settled: true });
+
+    const [idA, idB] = [await clusterIdOf(a.bootstrap), await clusterIdOf(b.bootstrap)];
+    expect(idA).not.toBe(idB);
+    for (const [side, servers, otherId] of [
+      ['a', a.bootstrap, idB],
+      ['b', b.bootstrap, idA],
+    ] as const) {
+      const consumer = new kafkajs.Kafka({
+        brokers: servers.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).consumer({
+        groupId: `two-way-check-${side}`,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: TOPIC_CHAT, fromBeginning: true });
+      const got: { value: string; headers: Record<string, string> }[] = [];
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push({
+            value: String(message.value),
+            headers: Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+            ),
+          });
+        },
+      });
+      await eventually(`side ${side} consumed`, 60_000, async () => (got.length >= 2 * N ? true : undefined));
+      await consumer.disconnect();
+      const want = ['a', 'b'].flatMap((s) => Array.from({ length: N }, (_, i) => `${s}-${i}`));
+      expect(got.map((m) => m.value).sort()).toEqual(want.sort());
+      // Records produced here have no origin header; those copied from the other side name it.
+      for (const m of got)
+        expect(m.headers).toEqual(
+          m.value.startsWith(side)
+            ? { side }
+            : { side: m.value.split('-')[0]!, '__fjord.mirror.path': otherId },
+        );
+    }
+
+    // A config changed on A reaches B (set, changed, removed); B→A, which saw nothing change on B,
+    // neither undoes it on A nor touches min.insync.replicas there.
+    const patched = await client.call('PATCH', `/v1/instances/${a.id}/topics/${TOPIC_CHAT}`, {
+      configs: { 'retention.ms': '3600000', 'segment.ms': null, 'max.message.bytes': '200000' },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(202);
+    expect((await waitForOperation(client, patched.body.operation.id, 120_000)).status).toBe('succeeded');
+    const synced = { 'retention.ms': '3600000', 'max.message.bytes': '200000' };
+    await eventually('the change on A copied to B', 60_000, async () => {
+      const t = await chatOn(b.id);
+      return isDeepStrictEqual(t?.configs, synced) ? true : undefined;
+    });
+    // Sync rounds of both mirrors (every second) later, both sides still hold the change.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await chatOn(b.id))?.configs).toEqual(synced);
+    expect((await chatOn(a.id))?.configs).toEqual({ ...synced, 'min.insync.replicas': '1' });
+    for (const [ins, id] of [
+      [b.id, aToB],
+      [a.id, bToA],
+    ])
+      expect((await client.call('DELETE', `/v1/instances/${ins}/connectors/${id}`)).status).toBe(204);
   }, 300_000);
 });
 

@@ -12,8 +12,8 @@ export const S3RVER_CREDENTIALS = Object.freeze({ accessKeyId: 'S3RVER', secretA
 export interface TestS3 {
   readonly endpoint: string;
   readonly client: S3Client;
-  /** Every object under a bucket: key and gunzipped text. */
-  objects(bucket: string): Promise<{ key: string; text: string }[]>;
+  /** Every object under a bucket: key, bytes, and text (gunzipped when the key ends in .gz). */
+  objects(bucket: string): Promise<{ key: string; bytes: Buffer; text: string }[]>;
   close(): Promise<void>;
 }
 
@@ -51,11 +51,11 @@ export async function startTestS3(buckets: string[]): Promise<TestS3> {
         for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
-      const out: { key: string; text: string }[] = [];
+      const out: { key: string; bytes: Buffer; text: string }[] = [];
       for (const key of keys.sort()) {
         const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         const bytes = Buffer.from(await r.Body!.transformToByteArray());
-        out.push({ key, text: gunzipSync(bytes).toString('utf8') });
+        out.push({ key, bytes, text: (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8') });
       }
       return out;
     },

@@ -52,6 +52,10 @@ describe('connectors over REST', () => {
     expect(fieldsOf(r)).toEqual(['/config/topics/0']);
     r = await post({ ...sink, config: { ...sink.config, rollSeconds: 0 } });
     expect(fieldsOf(r)).toEqual(['/config/rollSeconds']);
+    r = await post({ ...sink, config: { ...sink.config, format: 'csv' } });
+    expect(fieldsOf(r)).toEqual(['/config/format']);
+    r = await post({ ...sink, config: { ...sink.config, errors: { deadLetterTopic: 'dlq' } } });
+    expect(fieldsOf(r)).toEqual(['/config/errors/deadLetterTopic']);
     r = await post({ ...sink, secrets: { accessKeyId: 'a' } });
     expect(fieldsOf(r)).toEqual(['/secrets/secretAccessKey']);
     r = await post({ ...sink, tasksMax: 17 });
@@ -62,7 +66,7 @@ describe('connectors over REST', () => {
     expect((await owner.client.call('GET', base())).body.items).toEqual([]);
   });
 
-  it('checks a mirror source: SASL needs a mechanism and credentials, patterns must be regular expressions', async () => {
+  it('checks a mirror source: SASL needs a mechanism and credentials, patterns must be regular expressions; topic sync and provenance fields', async () => {
     const mirror = (config: object, secrets?: object) =>
       owner.client.call('POST', base(), {
         name: 'copy',
@@ -90,6 +94,16 @@ describe('connectors over REST', () => {
     expect(fieldsOf(r)).toEqual(['/config/topicsInclude/0']);
     r = await mirror({ source: { bootstrapServers: ['no-port'] } });
     expect(fieldsOf(r)).toEqual(['/config/source/bootstrapServers/0']);
+    r = await mirror({
+      topicConfigsExclude: ['retention[('],
+      topicSyncIntervalMs: 10,
+      provenanceHeader: 'yes',
+    });
+    expect(fieldsOf(r).sort()).toEqual([
+      '/config/provenanceHeader',
+      '/config/topicConfigsExclude/0',
+      '/config/topicSyncIntervalMs',
+    ]);
     r = await mirror(
       {
         source: {
@@ -101,6 +115,13 @@ describe('connectors over REST', () => {
       { saslUsername: 'u', saslPassword: 'mirror-secret' },
     );
     expect(r.status).toBe(201);
+    // Topic configs follow the source and records carry their provenance unless asked otherwise.
+    expect(r.body.config).toMatchObject({
+      topicSyncIntervalMs: 10_000,
+      syncTopicConfigs: true,
+      topicConfigsExclude: [],
+      provenanceHeader: true,
+    });
     expect(r.body.secretsSet).toEqual(['saslPassword', 'saslUsername']);
     expect(JSON.stringify(r.body)).not.toContain('mirror-secret');
     // A PATCH is checked as a create: clearing the secrets a SASL source needs names them.
@@ -158,7 +179,13 @@ describe('connectors over REST', () => {
       desiredState: 'RUNNING',
       state: 'UNASSIGNED',
       secretsSet: ['accessKeyId', 'secretAccessKey'],
-      config: { prefix: '', region: 'us-east-1', format: 'jsonl.gz', rollSeconds: 600 },
+      config: {
+        prefix: '',
+        region: 'us-east-1',
+        format: 'jsonl.gz',
+        rollSeconds: 600,
+        errors: { tolerance: 'none' },
+      },
     });
     expect(r.body.tasks.map((x: { task: number; state: string }) => [x.task, x.state])).toEqual([
       [0, 'UNASSIGNED'],
@@ -274,6 +301,21 @@ describe('connectors over REST', () => {
     const events = (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items;
     expect(events.filter((e: { action: string }) => e.action === 'ModifyConnector')).toHaveLength(1);
     expect(JSON.stringify(events)).not.toContain('new-secret-never-shown');
+  });
+
+  it('a config stored before a field existed reads with its default, and sending it back changes nothing', async () => {
+    const before = (await owner.client.call('GET', base())).body.items[0];
+    const one = `${base()}/${before.id}`;
+    // As if stored by an older release, before `format` existed (JSON lines was all there was).
+    const row = await t.prisma.connector.findUniqueOrThrow({ where: { id: before.id } });
+    const { format: _format, ...older } = row.config as Record<string, unknown>;
+    expect(_format).toBeDefined();
+    await t.prisma.connector.update({ where: { id: before.id }, data: { config: older as object } });
+    const read = (await owner.client.call('GET', one)).body;
+    expect(read.config).toEqual(before.config);
+    const again = await owner.client.call('PATCH', one, { config: read.config });
+    expect(again.status).toBe(200);
+    expect(again.body.version).toBe(before.version);
   });
 
   it("verify-secrets says whether secrets are the connector's, nothing more; audited, limited per connector", async () => {

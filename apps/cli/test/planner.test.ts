@@ -101,6 +101,7 @@ const sinkConnector = (over: Partial<ObservedConnector> = {}): ObservedConnector
     rollRecords: 100_000,
     rollBytes: 64 * 1024 * 1024,
     rollSeconds: 60,
+    errors: { tolerance: 'none' },
   },
   secretsSet: ['accessKeyId', 'secretAccessKey'],
   desiredState: 'RUNNING',

@@ -5,6 +5,7 @@ import { runMirror } from './mirror/MirrorTask.js';
 import { runPostgresSink } from './postgres/PostgresSinkTask.js';
 import { runS3Sink } from './s3/S3SinkTask.js';
 import type { TaskRun } from './TaskContext.js';
+import { balanceStep, fairShare } from './taskBalance.js';
 
 /** The task code of each connector type. */
 const TASKS: Readonly<Record<string, TaskRun>> = {
@@ -19,6 +20,8 @@ export interface ConnectWorkerOptions {
   readonly heartbeatMs: number;
   /** Tasks this worker runs at most. */
   readonly maxTasks: number;
+  /** `host:port` of this worker's `/metrics`, for Prometheus's discovery. */
+  readonly metricsAddress?: string;
   /** Backoff of a failed task: doubles from `minRetryMs` up to `maxRetryMs`. */
   readonly minRetryMs: number;
   readonly maxRetryMs: number;
@@ -34,9 +37,11 @@ interface HeldTask {
 }
 
 /**
- * One connector worker process: every heartbeat it renews its leases, takes a free task if it has
- * room (one per round, so that workers starting together share the tasks), and makes each held
- * task match its connector's desired state and generation (docs/adr/0022-connector-runtime.md).
+ * One connector worker process: every heartbeat it renews its leases, marks itself alive, gives
+ * back the tasks it holds beyond its fair share of all tasks over the live workers (so a new
+ * worker gets its share) or takes a free one if it is below it (one per round, so that workers
+ * starting together share the tasks), and makes each held task match its connector's desired
+ * state and generation (docs/adr/0022-connector-runtime.md).
  */
 export class ConnectWorker {
   private readonly held = new Map<string, HeldTask>();
@@ -71,6 +76,7 @@ export class ConnectWorker {
     await Promise.all(tasks.map((t) => t.running?.done));
     for (const t of tasks) await this.store.release(t.lease).catch(() => {});
     this.held.clear();
+    await this.store.leave().catch(() => {});
   }
 
   private drop(key: string, t: HeldTask): void {
@@ -86,8 +92,17 @@ export class ConnectWorker {
         this.drop(key, t);
         if (t.lost) await this.store.release(t.lease).catch(() => {});
       }
-    if (!this.stopping && this.held.size < this.options.maxTasks)
-      for (const lease of await this.store.acquire(1)) {
+    const { workers, tasks } = await this.store.heartbeat(this.options.metricsAddress ?? null);
+    const step = balanceStep(this.held.size, fairShare(tasks, workers, this.options.maxTasks));
+    // The most recently taken go back first: long-running tasks keep their worker.
+    for (const [key, t] of [...this.held].reverse().slice(0, step.release)) {
+      this.log.info({ task: key, workers, tasks }, "task given back: above this worker's share");
+      this.drop(key, t);
+      await t.running?.done;
+      await this.store.release(t.lease).catch(() => {});
+    }
+    if (!this.stopping && step.acquire > 0)
+      for (const lease of await this.store.acquire(step.acquire)) {
         this.log.info({ task: leaseKey(lease), epoch: lease.epoch }, 'task lease taken');
         this.held.set(leaseKey(lease), { lease, failures: 0, retryAt: 0, lost: false });
       }

@@ -75,6 +75,32 @@ export class LeaseStore {
   }
 
   /**
+   * Marks this worker alive (and where its metrics are) and answers how many workers are alive,
+   * this one included, and how many tasks there are to share. Rows of workers silent for 20
+   * leases are removed on the way.
+   */
+  async heartbeat(metricsAddress: string | null): Promise<{ workers: number; tasks: number }> {
+    const r = await this.pool.query<{ workers: string; tasks: string }>(
+      `WITH me AS (
+         INSERT INTO "ConnectWorkerHeartbeat" ("id", "metricsAddress", "heartbeatAt") VALUES ($1, $2, now())
+         ON CONFLICT ("id") DO UPDATE SET "metricsAddress" = EXCLUDED."metricsAddress", "heartbeatAt" = now()
+         RETURNING 1),
+       gone AS (DELETE FROM "ConnectWorkerHeartbeat" WHERE "heartbeatAt" < now() - make_interval(secs => $3::float8 * 20 / 1000))
+       SELECT (SELECT count(*) FROM "ConnectWorkerHeartbeat"
+                WHERE "id" <> $1 AND "heartbeatAt" > now() - make_interval(secs => $3::float8 / 1000)) + 1 AS "workers",
+              (SELECT count(*) FROM "ConnectorTask") AS "tasks"
+         FROM me`,
+      [this.workerId, metricsAddress, this.leaseMs],
+    );
+    return { workers: Number(r.rows[0]!.workers), tasks: Number(r.rows[0]!.tasks) };
+  }
+
+  /** This worker stops: the others count without it at once. */
+  async leave(): Promise<void> {
+    await this.pool.query(`DELETE FROM "ConnectWorkerHeartbeat" WHERE "id" = $1`, [this.workerId]);
+  }
+
+  /**
    * Takes up to `max` tasks nobody holds (never held, expired, or released), oldest connectors
    * first. SKIP LOCKED: workers racing for tasks never wait on one another.
    */

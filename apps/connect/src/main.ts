@@ -23,14 +23,16 @@ const pool = new pg.Pool({
 });
 pool.on('error', () => {});
 const metrics = new ConnectMetrics();
+const metricsHost = env.FJORD_CONNECT_METRICS_HOST ?? '127.0.0.1';
+const { port, server } = await metrics.listen(metricsHost, Number(env.FJORD_CONNECT_METRICS_PORT ?? 0));
 const worker = new ConnectWorker(new LeaseStore(pool, workerId, leaseMs), metrics, log, {
   adminSecret,
   heartbeatMs: Number(env.FJORD_CONNECT_HEARTBEAT_MS ?? Math.max(250, Math.floor(leaseMs / 5))),
   maxTasks: Number(env.FJORD_CONNECT_MAX_TASKS ?? 32),
+  metricsAddress: `${metricsHost}:${port}`,
   minRetryMs: 1000,
   maxRetryMs: 60_000,
 });
-const { port, server } = await metrics.listen('127.0.0.1', Number(env.FJORD_CONNECT_METRICS_PORT ?? 0));
 worker.start();
 log.info({ workerId, leaseMs, metricsPort: port }, 'connect worker started');
 

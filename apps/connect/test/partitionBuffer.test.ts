@@ -40,42 +40,42 @@ describe('object names', () => {
 
 describe('PartitionBuffer', () => {
   it('closes by record count, by size, by age, and when the hour changes', () => {
-    const b = new PartitionBuffer(policy, null);
-    for (const o of [0n, 1n]) b.add(o, t0, 'x\n', 0);
+    const b = new PartitionBuffer<string>(policy, null);
+    for (const o of [0n, 1n]) b.add(o, t0, 'x\n', 2, 0);
     expect(b.isFull()).toBe(false);
-    b.add(2n, t0, 'x\n', 0);
+    b.add(2n, t0, 'x\n', 2, 0);
     expect(b.isFull()).toBe(true);
-    expect(b.take()).toMatchObject({ first: 0n, last: 2n, lines: ['x\n', 'x\n', 'x\n'] });
+    expect(b.take()).toMatchObject({ first: 0n, last: 2n, entries: ['x\n', 'x\n', 'x\n'], bytes: 6 });
 
-    const bySize = new PartitionBuffer({ ...policy, rollBytes: 4 }, null);
-    bySize.add(0n, t0, 'abcd\n', 0);
+    const bySize = new PartitionBuffer<string>({ ...policy, rollBytes: 4 }, null);
+    bySize.add(0n, t0, 'abcd\n', 5, 0);
     expect(bySize.isFull()).toBe(true);
 
-    const byAge = new PartitionBuffer(policy, null);
-    byAge.add(0n, t0, 'x\n', 1000);
+    const byAge = new PartitionBuffer<string>(policy, null);
+    byAge.add(0n, t0, 'x\n', 2, 1000);
     expect(byAge.isDue(60_999)).toBe(false);
     expect(byAge.isDue(61_000)).toBe(true);
 
-    const byHour = new PartitionBuffer(policy, null);
-    byHour.add(0n, t0, 'x\n', 0);
+    const byHour = new PartitionBuffer<string>(policy, null);
+    byHour.add(0n, t0, 'x\n', 2, 0);
     expect(byHour.startsNewObject(t0 + 30_000)).toBe(false);
     expect(byHour.startsNewObject(t0 + HOUR)).toBe(true);
   });
 
   it('replays a range named before a crash exactly: neither size, age nor hour close it early', () => {
-    const b = new PartitionBuffer(policy, { first: 10n, last: 14n });
+    const b = new PartitionBuffer<string>(policy, { first: 10n, last: 14n });
     for (let o = 10n; o < 14n; o++) {
       // The hour changes inside the range; the object named before still holds it whole.
       expect(b.startsNewObject(t0 + HOUR)).toBe(false);
-      b.add(o, o === 10n ? t0 : t0 + HOUR, 'x\n', 0);
+      b.add(o, o === 10n ? t0 : t0 + HOUR, 'x\n', 2, 0);
       expect(b.isFull()).toBe(false);
     }
     expect(b.isDue(10 * HOUR)).toBe(false);
-    b.add(14n, t0 + HOUR, 'x\n', 0);
+    b.add(14n, t0 + HOUR, 'x\n', 2, 0);
     expect(b.isFull()).toBe(true);
     expect(b.take()).toMatchObject({ first: 10n, last: 14n, firstTimestamp: t0 });
     // After the replay the usual rules hold again.
-    for (const o of [15n, 16n, 17n]) b.add(o, t0, 'x\n', 0);
+    for (const o of [15n, 16n, 17n]) b.add(o, t0, 'x\n', 2, 0);
     expect(b.isFull()).toBe(true);
   });
 });

@@ -37,6 +37,28 @@ const KeyPrefix = z
   .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, "empty, or segments of safe characters each ending in '/'")
   .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), "'.' and '..' are not segments");
 
+/**
+ * What a sink does with a record it cannot handle (Kafka Connect's `errors.tolerance` and
+ * `errors.deadletterqueue.topic.name`): `none` fails the task with the reason; `all` skips the
+ * record, sending it to the dead-letter topic (on the same instance) when one is named.
+ */
+export const SinkErrorsConfig = z
+  .strictObject({
+    tolerance: z.enum(['none', 'all']).default('none'),
+    deadLetterTopic: TopicName.optional().describe(
+      'a topic of the same instance (it must exist); the error is in the record headers',
+    ),
+  })
+  .refine((v) => v.deadLetterTopic === undefined || v.tolerance === 'all', {
+    path: ['deadLetterTopic'],
+    message: "needs tolerance 'all' (with 'none' the first bad record fails the task)",
+  });
+export type SinkErrorsConfig = z.infer<typeof SinkErrorsConfig>;
+
+/** How the S3 sink writes its objects (docs/adr/0022-connector-runtime.md). */
+export const S3_OBJECT_FORMATS = ['jsonl.gz', 'parquet'] as const;
+export type S3ObjectFormat = (typeof S3_OBJECT_FORMATS)[number];
+
 /** The object-storage sink's settings: where objects go and when one is closed (whichever comes first). */
 export const S3SinkConfig = z.strictObject({
   topics: z.array(TopicName).min(1).max(L.maxTopics),
@@ -54,7 +76,12 @@ export const S3SinkConfig = z.strictObject({
     .boolean()
     .default(false)
     .describe('bucket in the path, as most S3-compatible servers want'),
-  format: z.enum(['jsonl.gz']).default('jsonl.gz'),
+  format: z
+    .enum(S3_OBJECT_FORMATS)
+    .default('jsonl.gz')
+    .describe(
+      'jsonl.gz: gzip JSON lines; parquet: one row per record (key and value as binary), snappy-compressed',
+    ),
   rollRecords: z.number().int().min(1).max(L.maxRollRecords).default(100_000),
   rollBytes: z
     .number()
@@ -62,7 +89,7 @@ export const S3SinkConfig = z.strictObject({
     .min(L.minRollBytes)
     .max(L.maxRollBytes)
     .default(64 * 1024 * 1024)
-    .describe('uncompressed JSON-lines bytes'),
+    .describe("uncompressed JSON-lines bytes (parquet: the records' keys, values and headers)"),
   rollSeconds: z
     .number()
     .int()
@@ -70,6 +97,7 @@ export const S3SinkConfig = z.strictObject({
     .max(L.maxRollSeconds)
     .default(600)
     .describe('an open object is closed this long after its first record arrived'),
+  errors: SinkErrorsConfig.default({ tolerance: 'none' }),
 });
 export type S3SinkConfig = z.infer<typeof S3SinkConfig>;
 
@@ -125,6 +153,34 @@ export const MirrorConfig = z
       .max(3)
       .optional()
       .describe("of the topics created on the target (the target's default when absent)"),
+    topicSyncIntervalMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3_600_000)
+      .default(10_000)
+      .describe('how often new topics, added partitions and topic configs are brought over from the source'),
+    syncTopicConfigs: z
+      .boolean()
+      .default(true)
+      .describe(
+        "topic-level configs changed on the source are applied to the target's topic (MirrorMaker 2's " +
+          'sync.topic.configs), except replication throttles, min.insync.replicas, unclean.leader.election.enable ' +
+          'and the message timestamp settings',
+      ),
+    topicConfigsExclude: z
+      .array(NamePattern)
+      .max(50)
+      .default([])
+      .describe('more topic config names (regular expressions) never copied to the target'),
+    provenanceHeader: z
+      .boolean()
+      .default(true)
+      .describe(
+        'copied records get a __fjord.mirror.path header: the ids of the clusters they were copied from, ' +
+          'first the one they were produced on; a record whose path names the target is never copied there ' +
+          'again, so two-way mirrors (or rings) of the same topics do not cycle',
+      ),
     groupsInclude: z
       .array(NamePattern)
       .max(50)
@@ -179,24 +235,6 @@ const SqlIdentifier = z
   .min(1)
   .max(63)
   .regex(/^[a-z_][a-z0-9_]*$/, 'lowercase letters, digits and underscores, not starting with a digit');
-
-/**
- * What a sink does with a record it cannot handle (Kafka Connect's `errors.tolerance` and
- * `errors.deadletterqueue.topic.name`): `none` fails the task with the reason; `all` skips the
- * record, sending it to the dead-letter topic (on the same instance) when one is named.
- */
-export const SinkErrorsConfig = z
-  .strictObject({
-    tolerance: z.enum(['none', 'all']).default('none'),
-    deadLetterTopic: TopicName.optional().describe(
-      'a topic of the same instance (it must exist); the error is in the record headers',
-    ),
-  })
-  .refine((v) => v.deadLetterTopic === undefined || v.tolerance === 'all', {
-    path: ['deadLetterTopic'],
-    message: "needs tolerance 'all' (with 'none' the first bad record fails the task)",
-  });
-export type SinkErrorsConfig = z.infer<typeof SinkErrorsConfig>;
 
 /**
  * The PostgreSQL sink (as a JDBC sink): record values are JSON objects whose top-level fields go to

@@ -104,6 +104,24 @@ export const METRICS = [
       'Checks that found a broker at or above its disk high-water mark (its oldest segments then deleted)',
   },
   {
+    name: 'instance.connector_records',
+    level: 'instance',
+    unit: 'records/s',
+    description: 'Records each connector delivers per second (its sink or mirror target)',
+  },
+  {
+    name: 'instance.connector_lag',
+    level: 'instance',
+    unit: 'messages',
+    description: 'Records each connector has yet to deliver (high watermark minus its committed position)',
+  },
+  {
+    name: 'instance.connector_task_failures',
+    level: 'instance',
+    unit: 'failures',
+    description: "Failures of each connector's tasks in the window (each is retried with backoff)",
+  },
+  {
     name: 'topic.bytes_in',
     level: 'topic',
     unit: 'bytes/s',

@@ -28,10 +28,15 @@ export const SERIES = {
   diskBudgetUsed: 'fjord_disk_budget_used_bytes',
   diskBudget: 'fjord_disk_budget_bytes',
   diskHighWaterHits: 'fjord_disk_budget_high_water_hits_total',
+  connectorRecords: 'fjord_connect_records_total',
+  connectorLag: 'fjord_connect_lag_records',
+  connectorErrors: 'fjord_connect_task_errors_total',
 } as const;
 
 /** The job whose targets are brokers (the scrape config names it). */
 export const BROKER_JOB = 'fjord-brokers';
+/** The job whose targets are connector workers. */
+export const CONNECT_JOB = 'fjord-connect';
 
 /** A PromQL double-quoted string literal (Go escaping rules). */
 export function promString(value: string): string {
@@ -127,6 +132,18 @@ export function metricQuery(metric: MetricName, scope: QueryScope, windowSeconds
       };
     case 'instance.disk_high_water_hits':
       return { expr: `sum(increase(${selector(SERIES.diskHighWaterHits, inst)}${w}))`, by: [] };
+    case 'instance.connector_records':
+      return {
+        expr: `sum by (connector) (rate(${selector(SERIES.connectorRecords, inst)}${w}))`,
+        by: ['connector'],
+      };
+    case 'instance.connector_lag':
+      return { expr: `sum by (connector) (${selector(SERIES.connectorLag, inst)})`, by: ['connector'] };
+    case 'instance.connector_task_failures':
+      return {
+        expr: `sum by (connector) (increase(${selector(SERIES.connectorErrors, inst)}${w}))`,
+        by: ['connector'],
+      };
     case 'topic.bytes_in':
       return { expr: topicRate(SERIES.bytesIn), by: ['topic'] };
     case 'topic.bytes_out':

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { BROKER_JOB } from './promql.js';
+import { BROKER_JOB, CONNECT_JOB } from './promql.js';
 
 export interface PrometheusConfigOptions {
   /** The control plane's API, which serves target discovery (`/internal/prometheus/targets`). */
@@ -39,6 +39,8 @@ export function renderPrometheusConfig(o: PrometheusConfigOptions): string {
     alerting: { alertmanagers: [{ static_configs: [{ targets: [o.alertmanager] }] }] },
     scrape_configs: [
       { job_name: BROKER_JOB, http_sd_configs: [sd('broker')] },
+      // Connector series carry the Fjord instance they work for in `instance`: kept as exported.
+      { job_name: CONNECT_JOB, honor_labels: true, http_sd_configs: [sd('connect')] },
       {
         job_name: 'fjord-zone-agents',
         http_sd_configs: [sd('agent')],

@@ -26,7 +26,7 @@ import { checkIfMatch, etagOf } from '../http/etag.js';
 import type { SecretCheckLimit } from '../http/secretCheckLimit.js';
 import { ApiProblem, type FieldIssue, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
-import { connectorOffsetsView, connectorView } from '../views/connectorViews.js';
+import { connectorOffsetsView, connectorView, effectiveConnectorConfig } from '../views/connectorViews.js';
 import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
 
@@ -301,7 +301,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
         throw new ApiProblem('validation_failed', 'the body does not fit the connector type', {
           errors: issues,
         });
-      const newConfig = (config?.data ?? row.config) as Record<string, unknown>;
+      const newConfig: Record<string, unknown> = config?.data ?? effectiveConnectorConfig(type, row.config);
       const current = JSON.parse(unseal(row.sealedSecrets, deps.adminSecret)) as Record<string, unknown>;
       const newSecrets = (secrets?.data ?? current) as Record<string, unknown>;
       const secretNames = Object.keys(newSecrets)
@@ -319,7 +319,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
       const tasksMax = req.body.tasksMax ?? row.tasksMax;
       const changed = {
         tasksMax: tasksMax !== row.tasksMax,
-        config: canonicalJson(newConfig) !== canonicalJson(row.config),
+        config: canonicalJson(newConfig) !== canonicalJson(effectiveConnectorConfig(type, row.config)),
         secrets: canonicalJson(newSecrets) !== canonicalJson(current),
       };
       // What it has already is no change: 200, nothing written (ADR 0017).

@@ -33,8 +33,25 @@ export const internalRoutes: FastifyPluginAsyncZod<InternalRoutesOptions> = asyn
 
   app.get(
     '/internal/prometheus/targets',
-    { schema: { hide: true, querystring: z.object({ kind: z.enum(['broker', 'agent']) }).strict() } },
+    {
+      schema: {
+        hide: true,
+        querystring: z.object({ kind: z.enum(['broker', 'agent', 'connect']) }).strict(),
+      },
+    },
     async (req): Promise<TargetGroup[]> => {
+      if (req.query.kind === 'connect') {
+        // Workers heartbeat every few seconds; one silent for a minute is gone (or about to be).
+        const { rows } = await deps.pool.query<{ id: string; metricsAddress: string }>(
+          `SELECT "id", "metricsAddress" FROM "ConnectWorkerHeartbeat"
+            WHERE "metricsAddress" IS NOT NULL AND "heartbeatAt" > now() - interval '1 minute'
+            ORDER BY "id"`,
+        );
+        return [
+          { targets: [], labels: {} }, // keeps the job known when no worker runs (as for brokers)
+          ...rows.map((r) => ({ targets: [r.metricsAddress], labels: { worker: r.id } })),
+        ];
+      }
       if (req.query.kind === 'agent') {
         const hosts = await deps.prisma.host.findMany({
           where: { agentUrl: { not: '' } },

@@ -1,4 +1,10 @@
-import { type Connector, type ConnectorTaskStateValue, connectorStateOf } from '@fjord/contracts';
+import {
+  CONNECTOR_SCHEMAS,
+  type Connector,
+  type ConnectorTaskStateValue,
+  type ConnectorType,
+  connectorStateOf,
+} from '@fjord/contracts';
 import type {
   ConnectorOffset as ConnectorOffsetRow,
   Connector as ConnectorRow,
@@ -6,6 +12,15 @@ import type {
 } from '@fjord/db';
 
 type DesiredState = 'RUNNING' | 'PAUSED';
+
+/**
+ * A stored config with the defaults of fields added since it was stored filled in (the worker
+ * parses it the same way), so reads and PATCH comparisons see what the connector runs with.
+ */
+export function effectiveConnectorConfig(type: string, stored: unknown): Record<string, unknown> {
+  const parsed = CONNECTOR_SCHEMAS[type as ConnectorType]?.config.safeParse(stored);
+  return (parsed?.success ? parsed.data : stored) as Record<string, unknown>;
+}
 
 /** A connector as the API shows it: secrets by name only. */
 export function connectorView(row: ConnectorRow & { tasks: ConnectorTaskRow[] }): Connector {
@@ -25,7 +40,7 @@ export function connectorView(row: ConnectorRow & { tasks: ConnectorTaskRow[] })
     name: row.name,
     type: row.type as Connector['type'],
     tasksMax: row.tasksMax,
-    config: row.config as Record<string, unknown>,
+    config: effectiveConnectorConfig(row.type, row.config),
     secretsSet: row.secretNames,
     desiredState,
     state: connectorStateOf(desiredState, tasks),

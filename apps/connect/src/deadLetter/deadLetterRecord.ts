@@ -3,7 +3,7 @@
  * headers as they were, plus the error context headers Kafka Connect's DeadLetterQueueReporter adds
  * (names and text encodings as Kafka Connect writes them).
  */
-import type { RecordFailure } from '../postgres/recordRows.js';
+import type { RecordFailure } from './recordFailure.js';
 
 export interface DeadLetterContext {
   readonly connectorName: string;

@@ -1,6 +1,6 @@
 import { MirrorConfig, MirrorSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
-import { Admin, ConfigResourceTypes, ConfigSources } from '@platformatic/kafka';
+import { Admin } from '@platformatic/kafka';
 import { abortableSleep } from '../abortableSleep.js';
 import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
@@ -16,10 +16,10 @@ import {
 } from './MirrorWriter.js';
 import { selectNames } from './nameSelection.js';
 import { extendRuns, type OffsetRun, translateOffset } from './offsetTranslation.js';
+import { type ProvenanceRule, recordsToCopy } from './provenance.js';
+import { TargetTopicSync } from './TargetTopicSync.js';
 
 const FETCH_WAIT_MS = 500;
-/** How often the topic set is compared with the source's (new topics, more partitions). */
-const TOPIC_SYNC_MS = 10_000;
 
 function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndpoint {
   const protocol = config.source.securityProtocol;
@@ -42,14 +42,15 @@ function sourceEndpoint(config: MirrorConfig, secrets: MirrorSecrets): KafkaEndp
 }
 
 /**
- * Copies topics of a source cluster into the connector's instance (docs/adr/0022): task 0 creates
- * the selected topics on the target with the source's partition count and topic-level configs, and
- * adds partitions when the source grows; every task copies its partitions' records (same partition,
- * key, value, headers and timestamp) through a `MirrorWriter`, then commits the source offsets after
- * them to the control plane, with the offset runs that map source to target offsets. Exactly once
- * (`exactlyOnce`, the default): each round is a transaction on the target carrying its source offsets,
- * which are where a task resumes. At least once otherwise: a crash between a send and its commit sends
- * those records again. Task 0 also translates selected consumer groups' offsets (checkpoint, below).
+ * Copies topics of a source cluster into the connector's instance (docs/adr/0022): task 0 keeps the
+ * selected topics on the target (`TargetTopicSync`: created, grown, configs followed); every task
+ * copies its partitions' records (same partition, key, value, headers and timestamp) through a
+ * `MirrorWriter`, then commits the source offsets after them to the control plane, with the offset
+ * runs that map source to target offsets. Exactly once (`exactlyOnce`, the default): each round is a
+ * transaction on the target carrying its source offsets, which are where a task resumes. At least
+ * once otherwise: a crash between a send and its commit sends those records again. Records that came
+ * from the target through another mirror (their provenance header) are not copied back. Task 0 also
+ * translates selected consumer groups' offsets (checkpoint, below).
  */
 export async function runMirror(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
@@ -82,38 +83,22 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
     : new IdempotentMirrorWriter(to, clientId);
   const labels = { instance: connector.instanceId, connector: connector.id, task: String(lease.task) };
 
+  const topics = new TargetTopicSync(config, sourceAdmin, targetAdmin, source, ctx.log);
   /** The selected source topics and their partition counts; task 0 makes the target match. */
   const syncTopics = async (): Promise<Map<string, number>> => {
-    const names = selectNames(await sourceAdmin.listTopics(), config.topicsInclude, config.topicsExclude);
-    const counts = names.length ? await source.partitions(names) : new Map<string, number>();
-    if (lease.task !== 0 || names.length === 0) return counts;
-    const target = await targetAdmin.metadata({ topics: [], forceUpdate: true });
-    const existing = new Set(await targetAdmin.listTopics());
-    for (const name of names) {
-      const partitions = counts.get(name) ?? 0;
-      if (partitions === 0) continue;
-      if (!existing.has(name)) {
-        const [described] = await sourceAdmin.describeConfigs({
-          resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: [] }],
-        });
-        const configs = (described?.configs ?? [])
-          .filter((c) => c.configSource === ConfigSources.TOPIC_CONFIG && !c.readOnly && c.value !== null)
-          .map((c) => ({ name: c.name, value: c.value }));
-        await targetAdmin.createTopics({
-          topics: [name],
-          partitions,
-          replicas: config.replicationFactor ?? -1,
-          configs,
-        });
-        ctx.log.info({ topic: name, partitions, configs: configs.length }, 'mirror created topic');
-      } else {
-        const have =
-          target.topics.get(name)?.partitionsCount ?? (await source.partitions([name])).get(name) ?? 0;
-        if (have < partitions)
-          await targetAdmin.createPartitions({ topics: [{ name, count: partitions, assignments: [] }] });
-      }
-    }
+    const counts = await topics.selected();
+    if (lease.task === 0) await topics.apply(counts);
     return counts;
+  };
+  const [sourceCluster, targetCluster] = await Promise.all([
+    sourceAdmin.metadata({ topics: [] }),
+    targetAdmin.metadata({ topics: [] }),
+  ]);
+  const provenance: ProvenanceRule = {
+    // A cluster too old to have an id is named by its bootstrap servers.
+    sourceClusterId: sourceCluster.id || config.source.bootstrapServers.join('+'),
+    targetClusterId: targetCluster.id,
+    stamp: config.provenanceHeader,
   };
 
   let nextCheckpoint = 0;
@@ -177,7 +162,7 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
       if (mine.length === 0) {
         ctx.healthy();
         await checkpoint(mirrored);
-        await abortableSleep(Math.min(TOPIC_SYNC_MS, config.checkpointIntervalMs), signal);
+        await abortableSleep(Math.min(config.topicSyncIntervalMs, config.checkpointIntervalMs), signal);
         continue;
       }
       const progress = new Map(
@@ -195,15 +180,18 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
           resumeAt.get(k) ?? progress.get(k) ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
         positions.set(k, { ...m, offset });
       }
-      const syncAt = Date.now() + TOPIC_SYNC_MS;
+      const syncAt = Date.now() + config.topicSyncIntervalMs;
       while (!signal.aborted && Date.now() < syncAt) {
         await checkpoint(mirrored);
         const fetched = await source.fetch([...positions.values()], FETCH_WAIT_MS);
         if (signal.aborted) return;
-        const advanced: CopiedBatch[] = fetched.filter((f) => {
-          const pos = positions.get(`${f.topic}/${f.partition}`);
-          return pos !== undefined && f.nextOffset !== pos.offset;
-        });
+        // Records that came from the target are left out (no cycles); their offsets are a gap in the runs.
+        const advanced: CopiedBatch[] = fetched
+          .filter((f) => {
+            const pos = positions.get(`${f.topic}/${f.partition}`);
+            return pos !== undefined && f.nextOffset !== pos.offset;
+          })
+          .map((f) => ({ ...f, records: recordsToCopy(f.records, provenance) }));
         const landed = await writer.write(advanced);
         for (const f of advanced) {
           const k = `${f.topic}/${f.partition}`;

@@ -2,8 +2,9 @@
  * A run of mirrored records whose target offsets follow their source offsets at a constant
  * distance: source offsets sourceStart..sourceEnd (with no record missing between them) were
  * written at targetStart... A gap in the source (compaction, transaction markers, aborted
- * records) starts a new run, and so does one in the target (the exactly-once mirror's own
- * transaction markers and aborted copies); nothing but the mirror writes the target partition.
+ * records, records not copied back in a two-way mirror) starts a new run, and so does a gap on the
+ * target side (the exactly-once mirror's own transaction markers and aborted copies; other
+ * producers may write the partition too).
  */
 export interface OffsetRun {
   readonly sourceStart: bigint;

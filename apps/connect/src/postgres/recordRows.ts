@@ -4,7 +4,10 @@
  * null value (tombstone) deletes the key's row and only the last operation per key in a batch counts,
  * which leaves the table as the compacted topic would be (docs/adr/0022-connector-runtime.md).
  */
+import { type RecordFailure, recordFailure } from '../deadLetter/recordFailure.js';
 import type { SinkRecord } from '../s3/objectLayout.js';
+
+export type { RecordFailure };
 
 export type SinkMode = 'insert' | 'upsert';
 
@@ -22,23 +25,7 @@ export interface RowDelete {
 }
 export type RowOp = RowWrite | RowDelete;
 
-/** A record the sink cannot turn into a row; `stage` is Kafka Connect's name of where it failed. */
-export interface RecordFailure {
-  readonly kind: 'failure';
-  readonly record: SinkRecord;
-  readonly stage: 'KEY_CONVERTER' | 'VALUE_CONVERTER' | 'TASK_PUT';
-  readonly errorClass: string;
-  readonly message: string;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-const failure = (
-  record: SinkRecord,
-  stage: RecordFailure['stage'],
-  errorClass: string,
-  message: string,
-): RecordFailure => ({ kind: 'failure', record, stage, errorClass, message });
 
 /** One record as a row operation, nothing (an insert-mode tombstone has no row), or why it cannot be one. */
 export function rowOpOf(r: SinkRecord, mode: SinkMode): RowOp | RecordFailure | null {
@@ -47,17 +34,22 @@ export function rowOpOf(r: SinkRecord, mode: SinkMode): RowOp | RecordFailure | 
     try {
       key = utf8.decode(r.key);
     } catch {
-      return failure(r, 'KEY_CONVERTER', 'DataException', 'the record key is not UTF-8 text');
+      return recordFailure(r, 'KEY_CONVERTER', 'DataException', 'the record key is not UTF-8 text');
     }
   }
   if (mode === 'upsert' && key === null)
-    return failure(r, 'KEY_CONVERTER', 'DataException', 'upsert mode needs a record key (the primary key)');
+    return recordFailure(
+      r,
+      'KEY_CONVERTER',
+      'DataException',
+      'upsert mode needs a record key (the primary key)',
+    );
   if (r.value === null) return mode === 'upsert' && key !== null ? { kind: 'delete', key, record: r } : null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(r.value));
   } catch (e) {
-    return failure(
+    return recordFailure(
       r,
       'VALUE_CONVERTER',
       'DataException',
@@ -65,7 +57,7 @@ export function rowOpOf(r: SinkRecord, mode: SinkMode): RowOp | RecordFailure | 
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    return failure(r, 'VALUE_CONVERTER', 'DataException', 'the record value is not a JSON object');
+    return recordFailure(r, 'VALUE_CONVERTER', 'DataException', 'the record value is not a JSON object');
   return { kind: 'write', key, fields: parsed as Record<string, unknown>, record: r };
 }
 

@@ -7,12 +7,14 @@ export interface RollPolicy {
   readonly rollSeconds: number;
 }
 
-/** An object ready to be written: its range, the first record's time, and its JSON lines. */
-export interface ClosedObject {
+/** An object ready to be written: its range, the first record's time, and its entries (as its format keeps them). */
+export interface ClosedObject<Entry> {
   readonly first: bigint;
   readonly last: bigint;
   readonly firstTimestamp: number;
-  readonly lines: string[];
+  readonly entries: Entry[];
+  /** What the entries counted toward `rollBytes`. */
+  readonly bytes: number;
 }
 
 /**
@@ -20,8 +22,8 @@ export interface ClosedObject {
  * order; the buffer says when to close. After a crash the range named before the crash (`replay`)
  * decides alone, so the object rewritten has the same records and name as the first attempt.
  */
-export class PartitionBuffer {
-  private lines: string[] = [];
+export class PartitionBuffer<Entry> {
+  private entries: Entry[] = [];
   private bytes = 0;
   private first = -1n;
   private last = -1n;
@@ -34,7 +36,7 @@ export class PartitionBuffer {
   ) {}
 
   get isEmpty(): boolean {
-    return this.lines.length === 0;
+    return this.entries.length === 0;
   }
 
   /** Whether a record of this time must start a new object (another hour; never during a replay). */
@@ -42,14 +44,15 @@ export class PartitionBuffer {
     return !this.isEmpty && this.replay === null && hourPath(timestamp) !== hourPath(this.firstTimestamp);
   }
 
-  add(offset: bigint, timestamp: number, line: string, nowMs: number): void {
+  /** `bytes`: what the entry counts toward `rollBytes`. */
+  add(offset: bigint, timestamp: number, entry: Entry, bytes: number, nowMs: number): void {
     if (this.isEmpty) {
       this.first = offset;
       this.firstTimestamp = timestamp;
       this.openedAt = nowMs;
     }
-    this.lines.push(line);
-    this.bytes += Buffer.byteLength(line);
+    this.entries.push(entry);
+    this.bytes += bytes;
     this.last = offset;
   }
 
@@ -57,7 +60,7 @@ export class PartitionBuffer {
   isFull(): boolean {
     if (this.isEmpty) return false;
     if (this.replay) return this.last >= this.replay.last;
-    return this.lines.length >= this.policy.rollRecords || this.bytes >= this.policy.rollBytes;
+    return this.entries.length >= this.policy.rollRecords || this.bytes >= this.policy.rollBytes;
   }
 
   /** Open for longer than the roll time (a replay waits for its whole range instead). */
@@ -66,14 +69,15 @@ export class PartitionBuffer {
   }
 
   /** Closes the open object and starts afresh (the replay, if any, is done). */
-  take(): ClosedObject {
+  take(): ClosedObject<Entry> {
     const closed = {
       first: this.first,
       last: this.last,
       firstTimestamp: this.firstTimestamp,
-      lines: this.lines,
+      entries: this.entries,
+      bytes: this.bytes,
     };
-    this.lines = [];
+    this.entries = [];
     this.bytes = 0;
     this.replay = null;
     return closed;

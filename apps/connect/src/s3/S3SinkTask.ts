@@ -1,17 +1,18 @@
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3SinkConfig, S3SinkSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
 import { abortableSleep } from '../abortableSleep.js';
+import { DeadLetterQueue } from '../deadLetter/DeadLetterQueue.js';
+import { deadLetterRecord, failureReason } from '../deadLetter/deadLetterRecord.js';
+import type { RecordFailure } from '../deadLetter/recordFailure.js';
 import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
 import { instanceEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
-import { jsonLine, objectKey } from './objectLayout.js';
+import { objectFormat } from './objectFormats.js';
+import { objectKey, placementFailure } from './objectLayout.js';
 import { PartitionBuffer } from './PartitionBuffer.js';
 
-const gzipAsync = promisify(gzip);
 const FETCH_WAIT_MS = 500;
 /** How long a task with no partitions yet (topics not created) waits before looking again. */
 const NO_PARTITIONS_WAIT_MS = 2000;
@@ -23,14 +24,15 @@ interface PartitionState {
   committed: bigint;
   /** Where the next fetch starts. */
   position: bigint;
-  readonly buffer: PartitionBuffer;
+  readonly buffer: PartitionBuffer<unknown>;
 }
 
 /**
- * The object-storage sink: reads its partitions from the instance and writes JSON-lines gzip objects
- * named by topic, partition, hour and offset range. Exactly once: before an object is written its
- * range is committed as pending, then it is written, then the offset after it is committed; whoever
- * resumes the partition writes a pending range again under the same name (docs/adr/0022).
+ * The object-storage sink: reads its partitions from the instance and writes JSON-lines gzip or
+ * Parquet objects named by topic, partition, hour and offset range. Exactly once: before an object
+ * is written its range is committed as pending, then it is written, then the offset after it is
+ * committed; whoever resumes the partition writes a pending range again under the same name
+ * (docs/adr/0022). Records it cannot place in an hour follow `errors` (fail, or dead-letter topic).
  */
 export async function runS3Sink(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
@@ -45,12 +47,15 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const source = new KafkaSource(
-    await instanceEndpoint(store, connector.instanceId, ctx.adminSecret),
-    `fjord-connect-${connector.id}-${lease.task}`,
-  );
+  const format = objectFormat(config.format);
+  const endpoint = await instanceEndpoint(store, connector.instanceId, ctx.adminSecret);
+  const clientId = `fjord-connect-${connector.id}-${lease.task}`;
+  const source = new KafkaSource(endpoint, clientId);
+  const { tolerance, deadLetterTopic } = config.errors;
+  const dlq = deadLetterTopic ? new DeadLetterQueue(endpoint, clientId, deadLetterTopic) : null;
   const labels = { instance: connector.instanceId, connector: connector.id, task: String(lease.task) };
   try {
+    await dlq?.check();
     let mine: { topic: string; partition: number }[] = [];
     while (!signal.aborted) {
       const counts = await source.partitions(config.topics);
@@ -108,7 +113,7 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
         offset: s.committed,
         pending: range,
       });
-      const body = await gzipAsync(closed.lines.join(''));
+      const body = await format.body(closed.entries);
       await s3.send(
         new PutObjectCommand({
           Bucket: config.bucket,
@@ -119,22 +124,39 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
             closed.firstTimestamp,
             closed.first,
             closed.last,
+            format.extension,
           ),
           Body: body,
-          ContentType: 'application/x-ndjson',
+          ContentType: format.contentType,
         }),
         { abortSignal: signal },
       );
       const next = closed.last + 1n;
       await store.commit(lease, { topic: s.topic, partition: s.partition, offset: next, pending: null });
       s.committed = next;
-      ctx.metrics.records.inc(labels, closed.lines.length);
-      ctx.metrics.bytes.inc(
-        labels,
-        closed.lines.reduce((n, l) => n + l.length, 0),
-      );
+      ctx.metrics.records.inc(labels, closed.entries.length);
+      ctx.metrics.bytes.inc(labels, closed.bytes);
       ctx.metrics.objects.inc(labels);
       showHealthy();
+    };
+
+    /**
+     * A record the sink cannot handle: the task fails (tolerance none) or it is skipped and sent to
+     * the dead-letter topic before any commit can pass it (so a crash sends it again, never loses it).
+     */
+    const skip = async (s: PartitionState, failure: RecordFailure) => {
+      if (tolerance === 'none') throw new Error(failureReason(failure));
+      ctx.log.warn({ offset: String(failure.record.offset), why: failure.message }, 'record skipped');
+      ctx.metrics.skipped.inc(labels);
+      await dlq?.send([
+        deadLetterRecord(failure, {
+          connectorName: connector.name,
+          task: lease.task,
+          executingClass: 'S3SinkTask',
+        }),
+      ]);
+      // Nothing open before it: the committed offset passes it (stored with the next object's range).
+      if (s.buffer.isEmpty) s.committed = failure.record.offset + 1n;
     };
 
     const absorb = async (f: FetchedPartition) => {
@@ -142,8 +164,14 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
       if (!s) return;
       const now = Date.now();
       for (const r of f.records) {
+        const failure = placementFailure(r);
+        if (failure) {
+          await skip(s, failure);
+          continue;
+        }
         if (s.buffer.startsNewObject(r.timestamp)) await flush(s);
-        s.buffer.add(r.offset, r.timestamp, jsonLine(r), now);
+        const { entry, bytes } = format.entryOf(r);
+        s.buffer.add(r.offset, r.timestamp, entry, bytes, now);
         if (s.buffer.isFull()) await flush(s);
       }
       s.position = f.nextOffset;
@@ -174,6 +202,7 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
     }
   } finally {
     await source.close();
+    await dlq?.close();
     s3.destroy();
   }
 }

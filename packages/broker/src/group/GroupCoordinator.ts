@@ -237,10 +237,10 @@ export class GroupCoordinator {
         return Promise.resolve(fail(ErrorCode.GROUP_MAX_SIZE_REACHED));
       return this.addMemberAndRebalance(group, req.memberId, req);
     }
+    if (staticMemberFenced(group, req.groupInstanceId, req.memberId))
+      return Promise.resolve(fail(ErrorCode.FENCED_INSTANCE_ID));
     const member = group.members.get(req.memberId);
     if (!member) return Promise.resolve(fail(ErrorCode.UNKNOWN_MEMBER_ID));
-    if (req.groupInstanceId !== null && group.staticMembers.get(req.groupInstanceId) !== req.memberId)
-      return Promise.resolve(fail(ErrorCode.FENCED_INSTANCE_ID));
     switch (group.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndAwaitJoin(group, member, req);
@@ -522,10 +522,10 @@ export class GroupCoordinator {
     });
     const group = this.groups.get(req.groupId);
     if (!group) return Promise.resolve(fail(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (staticMemberFenced(group, req.groupInstanceId, req.memberId))
+      return Promise.resolve(fail(ErrorCode.FENCED_INSTANCE_ID));
     const member = group.members.get(req.memberId);
     if (!member) return Promise.resolve(fail(ErrorCode.UNKNOWN_MEMBER_ID));
-    if (req.groupInstanceId !== null && group.staticMembers.get(req.groupInstanceId) !== req.memberId)
-      return Promise.resolve(fail(ErrorCode.FENCED_INSTANCE_ID));
     if (req.generationId !== group.generationId) return Promise.resolve(fail(ErrorCode.ILLEGAL_GENERATION));
     if (
       (req.protocolType !== null && req.protocolType !== group.protocolType) ||
@@ -584,10 +584,9 @@ export class GroupCoordinator {
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     const group = this.groups.get(groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (staticMemberFenced(group, groupInstanceId, memberId)) return ErrorCode.FENCED_INSTANCE_ID;
     const member = group.members.get(memberId);
     if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (groupInstanceId !== null && group.staticMembers.get(groupInstanceId) !== memberId)
-      return ErrorCode.FENCED_INSTANCE_ID;
     if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     this.touch(group, member);
     return group.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
@@ -687,10 +686,9 @@ export class GroupCoordinator {
     if (generationId < 0 && memberId === '') {
       if (group.state !== 'Empty') return all(ErrorCode.UNKNOWN_MEMBER_ID);
     } else {
+      if (staticMemberFenced(group, groupInstanceId, memberId)) return all(ErrorCode.FENCED_INSTANCE_ID);
       const member = group.members.get(memberId);
       if (!member) return all(ErrorCode.UNKNOWN_MEMBER_ID);
-      if (groupInstanceId !== null && group.staticMembers.get(groupInstanceId) !== memberId)
-        return all(ErrorCode.FENCED_INSTANCE_ID);
       if (generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
       if (group.state === 'CompletingRebalance') return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.touch(group, member);
@@ -744,13 +742,10 @@ export class GroupCoordinator {
     if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
     const group = this.groups.get(groupId);
     if (group && member.memberId !== '' && member.generationId >= 0) {
+      if (staticMemberFenced(group, member.groupInstanceId, member.memberId))
+        return all(ErrorCode.FENCED_INSTANCE_ID);
       const m = group.members.get(member.memberId);
       if (!m) return all(ErrorCode.UNKNOWN_MEMBER_ID);
-      if (
-        member.groupInstanceId !== null &&
-        group.staticMembers.get(member.groupInstanceId) !== member.memberId
-      )
-        return all(ErrorCode.FENCED_INSTANCE_ID);
       if (member.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
     }
     const { codes, accepted } = this.acceptOffsets(offsets);
@@ -1132,4 +1127,16 @@ function sameProtocols(a: readonly Protocol[], b: readonly Protocol[]): boolean 
   return (
     a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata))
   );
+}
+
+/**
+ * Kafka's `isStaticMemberFenced`, checked before the member id itself (`validateCurrentMember`): a
+ * request naming a group.instance.id that now belongs to another member id comes from the instance
+ * a newer one replaced, and gets FENCED_INSTANCE_ID, which clients treat as fatal (an
+ * UNKNOWN_MEMBER_ID would make the old instance rejoin and fence the new one in turn).
+ */
+function staticMemberFenced(group: Group, groupInstanceId: string | null, memberId: string): boolean {
+  if (groupInstanceId === null) return false;
+  const current = group.staticMembers.get(groupInstanceId);
+  return current !== undefined && current !== memberId;
 }

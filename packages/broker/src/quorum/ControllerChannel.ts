@@ -7,6 +7,7 @@ import {
   BrokerRequestError,
 } from '../network/BrokerClient.js';
 import type { InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
+import { carriesErrorCode } from '../server/carriesErrorCode.js';
 
 type Api = keyof ApiMessageTypes;
 
@@ -80,8 +81,8 @@ export class ControllerChannel {
     for (;;) {
       try {
         const response = await this.sendOnce(apiKey, version, body);
-        const code = (response as { errorCode?: number }).errorCode;
-        if (code !== ErrorCode.NOT_CONTROLLER) return response;
+        // NOT_CONTROLLER at the top or for any element (a controller that lost its lease mid-way).
+        if (!carriesErrorCode(response, ErrorCode.NOT_CONTROLLER)) return response;
         lastError = 'NOT_CONTROLLER';
         this.locator.poke();
       } catch (e) {

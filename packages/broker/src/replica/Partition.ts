@@ -1,6 +1,8 @@
 import type { PartitionState } from '@fjord/metadata';
 import { type ErrorCodeName, LOG_OVERHEAD, type ProducerBatchInfo, RecordBatchHeader } from '@fjord/protocol';
 import type { PartitionLog } from '../storage/PartitionLog.js';
+import { encodeProducerSnapshot } from '../storage/ProducerSnapshot.js';
+import type { AbortedTransaction } from '../storage/TransactionIndex.js';
 import {
   buildMarkerBatch,
   CONTROL_ABORT,
@@ -81,6 +83,7 @@ export class Partition {
     this.committedIsr = state.isr;
     this.partitionEpoch = state.partitionEpoch;
     this.rebuildProducerState();
+    log_.producerSnapshotSource = () => this.producerSnapshot();
     if (this.isLeader) this.becomeLeader(now);
   }
 
@@ -91,6 +94,7 @@ export class Partition {
   /** The log moved to another dir (AlterReplicaLogDirs): same records, new files. */
   replaceLog(log: PartitionLog): void {
     this.log_ = log;
+    log.producerSnapshotSource = () => this.producerSnapshot();
   }
 
   private get brokerId(): number {
@@ -274,7 +278,14 @@ export class Partition {
     } catch (e) {
       return { ok: false, error: 'KAFKA_STORAGE_ERROR', message: (e as Error).message };
     }
-    this.transactions.onMarker(marker.producerId, marker.commit, result.firstOffset, marker.coordinatorEpoch);
+    this.recordAbort(
+      this.transactions.onMarker(
+        marker.producerId,
+        marker.commit,
+        result.firstOffset,
+        marker.coordinatorEpoch,
+      ),
+    );
     this.producers.fence(marker.producerId, marker.producerEpoch);
     this.maybeAdvanceHighWatermark(now);
     this.notifyWaiters();
@@ -489,19 +500,51 @@ export class Partition {
   /** A control batch replicated or replayed: COMMIT and ABORT close the producer's transaction. */
   private trackMarker(producerId: bigint, control: ControlRecord | undefined, offset: number): void {
     if (control?.type === CONTROL_COMMIT || control?.type === CONTROL_ABORT)
-      this.transactions.onMarker(
-        producerId,
-        control.type === CONTROL_COMMIT,
-        offset,
-        control.coordinatorEpoch,
+      this.recordAbort(
+        this.transactions.onMarker(
+          producerId,
+          control.type === CONTROL_COMMIT,
+          offset,
+          control.coordinatorEpoch,
+        ),
       );
   }
 
-  /** Producer and transaction state from the whole log (on load and after truncation). */
+  private recordAbort(aborted: AbortedTransaction | undefined): void {
+    if (aborted) this.log.recordAbortedTransaction(aborted);
+  }
+
+  /** The producer and transaction state as of the log end, as Kafka's snapshot file holds it. */
+  private producerSnapshot(): Buffer {
+    const ids = new Set([...this.producers.producerIds(), ...this.transactions.producerIds()]);
+    return encodeProducerSnapshot(
+      [...ids].map((producerId) => ({
+        producerId,
+        ...this.producers.snapshotOf(producerId),
+        coordinatorEpoch: this.transactions.coordinatorEpochOf(producerId),
+        currentTxnFirstOffset: this.transactions.firstOffsetOf(producerId) ?? -1,
+      })),
+    );
+  }
+
+  /**
+   * Producer and transaction state on load and after truncation: the newest producer snapshot
+   * the log holds and the aborted transactions indexed before it, then the batches after it
+   * (the whole log when there is no snapshot). The transaction indexes from the snapshot on are
+   * rebuilt by that walk, so entries a crash left half-written or a truncation orphaned go.
+   */
   private rebuildProducerState(): void {
     this.producers.clear();
     this.transactions.clear();
-    for (const b of this.log.batches()) {
+    const snapshot = this.log.latestProducerSnapshot();
+    const from = snapshot?.offset ?? 0;
+    for (const e of snapshot?.entries ?? []) {
+      this.producers.restore(e);
+      this.transactions.restore(e.producerId, e.coordinatorEpoch, e.currentTxnFirstOffset);
+    }
+    this.transactions.restoreAborted(this.log.abortedTransactionsBefore(from));
+    this.log.truncateTransactionIndexesFrom(from);
+    for (const b of this.log.batches(from)) {
       if (b.isControl)
         this.trackMarker(b.producerId, controlRecordAt(this.log.readBatchAt(b), 0), b.baseOffset);
       else if (b.isTransactional && b.producerId >= 0n) this.transactions.onData(b.producerId, b.baseOffset);

@@ -1,4 +1,5 @@
 import type { ErrorCodeName, ProducerBatchInfo } from '@fjord/protocol';
+import type { ProducerSnapshotEntry } from '../storage/ProducerSnapshot.js';
 
 interface CachedBatch {
   readonly firstSeq: number;
@@ -100,6 +101,46 @@ export class ProducerStateManager {
         lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1,
         lastTimestamp: e.lastTimestamp,
       };
+  }
+
+  /** Producers with state here. */
+  producerIds(): Iterable<bigint> {
+    return this.producers.keys();
+  }
+
+  /** A producer's part of a snapshot entry: its epoch and last batch (Kafka's snapshots keep one). */
+  snapshotOf(
+    producerId: bigint,
+  ): Pick<ProducerSnapshotEntry, 'epoch' | 'lastSequence' | 'lastOffset' | 'offsetDelta' | 'timestamp'> {
+    const e = this.producers.get(producerId);
+    const last = e?.batches[e.batches.length - 1];
+    return {
+      epoch: e?.epoch ?? -1,
+      lastSequence: last?.lastSeq ?? -1,
+      lastOffset: last?.lastOffset ?? -1,
+      offsetDelta: last ? last.lastOffset - last.firstOffset : 0,
+      timestamp: e?.lastTimestamp ?? -1,
+    };
+  }
+
+  /** A producer as a snapshot recorded it (entries with only transaction state carry epoch -1). */
+  restore(entry: ProducerSnapshotEntry): void {
+    if (entry.epoch < 0) return;
+    this.producers.set(entry.producerId, {
+      epoch: entry.epoch,
+      batches:
+        entry.lastSequence < 0
+          ? []
+          : [
+              {
+                firstSeq: entry.lastSequence - entry.offsetDelta,
+                lastSeq: entry.lastSequence,
+                firstOffset: entry.lastOffset - entry.offsetDelta,
+                lastOffset: entry.lastOffset,
+              },
+            ],
+      lastTimestamp: entry.timestamp,
+    });
   }
 
   /** The epoch last seen of a producer, if any. */

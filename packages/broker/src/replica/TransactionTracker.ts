@@ -1,11 +1,4 @@
-/** A transaction that ended with an ABORT marker in this partition (Kafka's AbortedTxn). */
-export interface AbortedTransaction {
-  readonly producerId: bigint;
-  /** Offset of the transaction's first data batch in this partition. */
-  readonly firstOffset: number;
-  /** Offset of its ABORT marker. */
-  readonly lastOffset: number;
-}
+import type { AbortedTransaction } from '../storage/TransactionIndex.js';
 
 /**
  * Transactions as one partition's log sees them (the part of Kafka's ProducerStateManager and
@@ -26,14 +19,45 @@ export class TransactionTracker {
     if (!this.ongoing.has(producerId)) this.ongoing.set(producerId, firstOffset);
   }
 
-  /** A COMMIT or ABORT marker of `producerId` was appended at `offset`. */
-  onMarker(producerId: bigint, commit: boolean, offset: number, coordinatorEpoch = -1): void {
+  /**
+   * A COMMIT or ABORT marker of `producerId` was appended at `offset`. Returns the aborted
+   * transaction it ended, for the segment's transaction index.
+   */
+  onMarker(
+    producerId: bigint,
+    commit: boolean,
+    offset: number,
+    coordinatorEpoch = -1,
+  ): AbortedTransaction | undefined {
     if (coordinatorEpoch > (this.coordinatorEpochs.get(producerId) ?? -1))
       this.coordinatorEpochs.set(producerId, coordinatorEpoch);
     const first = this.ongoing.get(producerId);
     this.ongoing.delete(producerId);
-    if (!commit && first !== undefined)
-      this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
+    if (commit || first === undefined) return undefined;
+    const aborted = {
+      producerId,
+      firstOffset: first,
+      lastOffset: offset,
+      lastStableOffset: this.lastStableOffset(offset + 1),
+    };
+    this.aborted.push(aborted);
+    return aborted;
+  }
+
+  /** A producer's transaction state from a snapshot (-1: none). */
+  restore(producerId: bigint, coordinatorEpoch: number, openTransactionFirstOffset: number): void {
+    if (coordinatorEpoch >= 0) this.coordinatorEpochs.set(producerId, coordinatorEpoch);
+    if (openTransactionFirstOffset >= 0) this.ongoing.set(producerId, openTransactionFirstOffset);
+  }
+
+  /** Aborted transactions read from the segments' transaction indexes, in log order. */
+  restoreAborted(aborted: readonly AbortedTransaction[]): void {
+    this.aborted.push(...aborted);
+  }
+
+  /** Producers with transaction state here (an open transaction or a marker seen). */
+  producerIds(): Iterable<bigint> {
+    return new Set([...this.ongoing.keys(), ...this.coordinatorEpochs.keys()]);
   }
 
   /**

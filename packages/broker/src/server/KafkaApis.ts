@@ -1,4 +1,4 @@
-import { AclOperation, listenerConfigDef } from '@fjord/metadata';
+import { AclOperation, FencedControllerError, listenerConfigDef } from '@fjord/metadata';
 import {
   API_CODEC_LIST,
   API_VERSIONS_BY_RELEASE,
@@ -15,6 +15,7 @@ import type { AlterConfigsResource } from '../network/ListenerTlsReloader.js';
 import type { ConnectionInfo, FrameHandler, FrameResult } from '../network/RequestContext.js';
 import { completeAuthentication, saslGate } from '../security/SaslSession.js';
 import type { ApiHandler, ApiKeyNumber } from './ApiHandler.js';
+import { type AdvertisedApi, advertisedApis } from './advertisedApis.js';
 import type { BrokerServices, RequestContext } from './BrokerServices.js';
 import { errorResponseBody } from './ErrorResponses.js';
 import { AUTH_FAILURE_DELAY_MS } from './handlers/sasl.js';
@@ -70,12 +71,6 @@ export const FORWARDED_APIS: ReadonlySet<number> = new Set([
   ApiKey.AlterClientQuotas,
 ]);
 
-export interface AdvertisedApi {
-  readonly apiKey: number;
-  readonly minVersion: number;
-  readonly maxVersion: number;
-}
-
 /**
  * Dispatches request frames to handlers, the way Kafka's KafkaApis does: parse the header,
  * check the version against what we advertise, decode the body with the generated codec,
@@ -93,15 +88,7 @@ export class KafkaApis implements FrameHandler {
     for (const h of handlers) this.handlers[h.apiKey] = h;
     const release = API_VERSIONS_BY_RELEASE[kafkaRelease];
     if (!release) throw new Error(`unknown Kafka release ${kafkaRelease}`);
-    this.advertised = handlers
-      .filter((h) => !INTER_BROKER_APIS.has(h.apiKey))
-      .map((h) => ({
-        apiKey: h.apiKey,
-        minVersion: h.minVersion,
-        // Never more than the emulated release speaks, so clients pick the same versions they would there.
-        maxVersion: Math.min(h.maxVersion, release[h.apiKey]?.max ?? h.maxVersion),
-      }))
-      .sort((a, b) => a.apiKey - b.apiKey);
+    this.advertised = advertisedApis(handlers, release, INTER_BROKER_APIS);
   }
 
   handleFrame(connection: ConnectionInfo, frame: Buffer): FrameResult | Promise<FrameResult> {
@@ -197,7 +184,16 @@ export class KafkaApis implements FrameHandler {
       return this.errorResponse(header, connection, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     let result: ReturnType<ApiHandler['handle']>;
     const started = performance.now();
-    const failed = (e: unknown) => this.handlerFailed(e, header, request, ctx);
+    const failed = (e: unknown) =>
+      // This broker was the controller and lost the lease mid-way: nothing was written, and a Kafka
+      // broker would send the request on to the next controller (BrokerToControllerChannelManager
+      // on NOT_CONTROLLER), so the client sees the outcome there, not an error.
+      e instanceof FencedControllerError &&
+      FORWARDED_APIS.has(header.apiKey) &&
+      !connection.forwarded &&
+      !connection.internal
+        ? this.forward(connection, frame, header)
+        : this.handlerFailed(e, header, request, ctx);
     try {
       result = handler.handle(request as never, ctx);
     } catch (e) {
@@ -246,6 +242,15 @@ export class KafkaApis implements FrameHandler {
     ctx: RequestContext,
   ): FrameResult {
     if (e instanceof InvalidRequestError) return this.refuseInvalid(e, header, ctx.connection);
+    if (e instanceof FencedControllerError) {
+      // Kafka's controller answers NOT_CONTROLLER when it lost leadership before the write (the
+      // sender looks for the new controller and tries again there).
+      this.services.log.warn(
+        { conn: ctx.connection.connectionId, apiKey: header.apiKey, reason: e.message },
+        'lost the controller lease while handling a request, answering NOT_CONTROLLER',
+      );
+      return this.errorResponse(header, ctx.connection, ErrorCode.NOT_CONTROLLER, request);
+    }
     this.services.log.error(
       {
         err: e,

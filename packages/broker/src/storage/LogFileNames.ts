@@ -4,7 +4,8 @@ import { join } from 'node:path';
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
-export const SEGMENT_FILE_SUFFIXES = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] as const;
+export const TXN_INDEX_SUFFIX = '.txnindex';
+export const SEGMENT_FILE_SUFFIXES = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX] as const;
 
 /** Suffixes appended to a whole file name while it takes part in an operation. */
 export const CLEANED_SUFFIX = '.cleaned';

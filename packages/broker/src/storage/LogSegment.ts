@@ -27,10 +27,17 @@ import {
 } from './BatchScanner.js';
 import { readFully, readFullySync, writeFullySync } from './FileIO.js';
 import { readInt64 } from './Int64.js';
-import { INDEX_SUFFIX, LOG_SUFFIX, segmentFilePath, TIME_INDEX_SUFFIX } from './LogFileNames.js';
+import {
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  segmentFilePath,
+  TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
+} from './LogFileNames.js';
 import { OffsetIndex } from './OffsetIndex.js';
 import type { ReadBufferPool } from './ReadBufferPool.js';
 import { TimeIndex } from './TimeIndex.js';
+import { TransactionIndex } from './TransactionIndex.js';
 
 export type { BatchLocation } from './BatchScanner.js';
 
@@ -76,6 +83,8 @@ export class LogSegment {
   rollJitterMs: number | undefined;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
+  /** ABORT markers in this segment (loaded whole: aborts are rare). */
+  readonly txnIndex: TransactionIndex;
   private bytesSinceIndexEntry = 0;
   /** Max timestamp of the first batch, which segment.ms counts from (undefined: not read yet). */
   private firstBatchTimestamp: number | undefined;
@@ -99,6 +108,7 @@ export class LogSegment {
     this.fileSuffix = fileSuffix;
     this.offsetIndex = new OffsetIndex(this.pathOf(INDEX_SUFFIX), baseOffset, settings.segmentIndexBytes);
     this.timeIndex = new TimeIndex(this.pathOf(TIME_INDEX_SUFFIX), baseOffset, settings.segmentIndexBytes);
+    this.txnIndex = new TransactionIndex(this.pathOf(TXN_INDEX_SUFFIX));
   }
 
   private pathOf(kind: string, suffix = this.fileSuffix): string {
@@ -118,6 +128,7 @@ export class LogSegment {
     fileSuffix = '',
   ): LogSegment {
     const path = segmentFilePath(dir, baseOffset, LOG_SUFFIX) + fileSuffix;
+    rmSync(segmentFilePath(dir, baseOffset, TXN_INDEX_SUFFIX) + fileSuffix, { force: true });
     const fd = openSync(path, 'w+');
     const segment = new LogSegment(dir, baseOffset, settings, fd, 0, now, fileSuffix);
     segment.firstBatchTimestamp = -1;
@@ -460,6 +471,7 @@ export class LogSegment {
     this.size = position;
     this.offsetIndex.truncateToPosition(position);
     this.timeIndex.truncateToOffset(offset);
+    this.txnIndex.truncateFrom(offset);
     if (!this.restoreFromIndexes()) this.rebuildIndexes();
     if (position === 0) this.firstBatchTimestamp = -1;
     return removed;
@@ -468,6 +480,7 @@ export class LogSegment {
   /** fsyncs the log file; with `indexes`, also writes and fsyncs the index files. */
   flush(indexes: boolean): void {
     fsyncSync(this.fd);
+    this.txnIndex.flush();
     if (indexes) this.persistIndexes(true);
   }
 
@@ -487,6 +500,7 @@ export class LogSegment {
     const timeIndexPath = this.pathOf(TIME_INDEX_SUFFIX, suffix);
     this.offsetIndex.renameTo(indexPath);
     this.timeIndex.renameTo(timeIndexPath);
+    this.txnIndex.renameTo(this.pathOf(TXN_INDEX_SUFFIX, suffix));
     renameSync(this.logPath, this.pathOf(LOG_SUFFIX, suffix));
     this.fileSuffix = suffix;
   }
@@ -524,6 +538,7 @@ export class LogSegment {
     rmSync(this.logPath, { force: true });
     this.offsetIndex.deleteFile();
     this.timeIndex.deleteFile();
+    this.txnIndex.deleteFile();
   }
 
   get isOpen(): boolean {

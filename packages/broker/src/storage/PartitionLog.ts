@@ -1,6 +1,6 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ATTR_TIMESTAMP_TYPE,
   BATCH_ATTRIBUTES,
@@ -18,15 +18,22 @@ import {
 import type { BatchLocation } from './BatchScanner.js';
 import type { TrimmableSegment } from './DiskTrimPlanner.js';
 import { InvalidOffsetError, isStorageIoError, KafkaStorageError, OffsetOutOfRangeError } from './errors.js';
-import { fsyncDirectory } from './FileIO.js';
+import { fsyncDirectory, writeFileDurably } from './FileIO.js';
 import { readInt64, writeInt64 } from './Int64.js';
 import { LeaderEpochCache } from './LeaderEpochCache.js';
 import { type LogConfig, type ResolvedLogConfig, resolveLogConfig } from './LogConfig.js';
-import { CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX } from './LogFileNames.js';
+import { CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX, segmentFileName } from './LogFileNames.js';
 import { type LoadedLog, LogLoader, type LogLoadOptions } from './LogLoader.js';
 import { LogSegment, type SegmentSettings } from './LogSegment.js';
 import { type PartitionCheckpointState, writePartitionCheckpoint } from './PartitionCheckpoint.js';
+import {
+  CorruptProducerSnapshotError,
+  decodeProducerSnapshot,
+  PRODUCER_SNAPSHOT_SUFFIX,
+  type ProducerSnapshotEntry,
+} from './ProducerSnapshot.js';
 import type { ReadBufferPool } from './ReadBufferPool.js';
+import type { AbortedTransaction } from './TransactionIndex.js';
 
 /**
  * How much of the active segment's end counts as hot (written lately, so in the page cache):
@@ -91,6 +98,12 @@ export class PartitionLog {
   readonly truncatedOnLoad: number;
   /** Called once with the first file-system error; LogManager fails the directory. */
   onStorageError: ((error: Error) => void) | undefined;
+  /**
+   * The producer state as of the log end, encoded (set by the replica that owns that state):
+   * written as `<log end>.snapshot` when a segment rolls and when the log closes, so that a
+   * restart reads only the log after the newest snapshot (Kafka's ProducerStateManager).
+   */
+  producerSnapshotSource: (() => Buffer) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -330,6 +343,7 @@ export class PartitionLog {
     } else {
       a.persistIndexes(false);
     }
+    this.writeProducerSnapshot();
     this.segments.push(LogSegment.create(this.dir, baseOffset, this.segmentSettings(), now));
     this.flushInBackground(Math.min(baseOffset, this.logEndOffset));
   }
@@ -347,6 +361,7 @@ export class PartitionLog {
       const s = this.segments[i]!;
       s.persistIndexes(false); // segments recovered at load may not have written theirs yet
       paths.push(s.logPath, s.offsetIndex.path, s.timeIndex.path);
+      if (s.txnIndex.entries.length > 0) paths.push(s.txnIndex.path);
     }
     paths.push(this.dir); // the new segment's directory entry
     this.pendingFlush = this.pendingFlush
@@ -459,9 +474,12 @@ export class PartitionLog {
     return lo;
   }
 
-  /** Every batch header in the log, oldest first (for rebuilding producer state). */
-  *batches(): Generator<BatchLocation> {
-    for (const segment of [...this.segments]) {
+  /**
+   * The batch headers of the log from the batch holding `from` on, oldest first (for rebuilding
+   * producer state after the newest snapshot).
+   */
+  *batches(from = 0): Generator<BatchLocation> {
+    for (const segment of this.segments.slice(this.segmentIndexFor(from))) {
       if (this.failure) throw this.failure;
       const it = segment.batches();
       for (;;) {
@@ -472,9 +490,79 @@ export class PartitionLog {
           throw this.handleError(err);
         }
         if (step.done) break;
-        yield step.value;
+        if (step.value.lastOffset >= from) yield step.value;
       }
     }
+  }
+
+  // ---- producer state on disk: snapshots and aborted-transaction indexes -------------------
+
+  /**
+   * The newest intact producer snapshot a restart can start from: at or below the recovery
+   * point, where everything it describes (and every aborted-transaction index entry before it)
+   * was fsynced. Corrupt ones are deleted on the way, as Kafka does.
+   */
+  latestProducerSnapshot(): { offset: number; entries: ProducerSnapshotEntry[] } | undefined {
+    return this.guard(() => {
+      for (const offset of this.producerSnapshotOffsets().reverse()) {
+        if (offset > this.recoveryPoint) continue;
+        const path = this.producerSnapshotPath(offset);
+        try {
+          return { offset, entries: decodeProducerSnapshot(readFileSync(path)) };
+        } catch (err) {
+          if (!(err instanceof CorruptProducerSnapshotError)) throw err;
+          rmSync(path, { force: true });
+        }
+      }
+      return undefined;
+    });
+  }
+
+  /** ABORT markers recorded in the segments' transaction indexes, below `offset`, in log order. */
+  abortedTransactionsBefore(offset: number): AbortedTransaction[] {
+    return this.segments.flatMap((s) => s.txnIndex.entries.filter((e) => e.lastOffset < offset));
+  }
+
+  /** Records an ABORT marker appended at `entry.lastOffset` in its segment's transaction index. */
+  recordAbortedTransaction(entry: AbortedTransaction): void {
+    this.guard(() => this.segments[this.segmentIndexFor(entry.lastOffset)]!.txnIndex.append(entry));
+  }
+
+  /** Forgets transaction index entries from `offset` on (they are about to be rebuilt from the log). */
+  truncateTransactionIndexesFrom(offset: number): void {
+    this.guard(() => {
+      for (const s of this.segments) s.txnIndex.truncateFrom(offset);
+    });
+  }
+
+  private producerSnapshotPath(offset: number): string {
+    return join(this.dir, segmentFileName(offset, PRODUCER_SNAPSHOT_SUFFIX));
+  }
+
+  private producerSnapshotOffsets(): number[] {
+    return readdirSync(this.dir)
+      .map((name) => /^(\d{20})\.snapshot$/.exec(name))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Writes `<log end>.snapshot` durably, then deletes the snapshots a restart can no longer need:
+   * those older than the newest one at or below the recovery point.
+   */
+  private writeProducerSnapshot(): void {
+    if (!this.producerSnapshotSource) return;
+    const end = this.logEndOffset;
+    writeFileDurably(this.producerSnapshotPath(end), this.producerSnapshotSource());
+    const usable = this.producerSnapshotOffsets().filter((o) => o <= this.recoveryPoint);
+    const keepFrom = usable.at(-1) ?? end;
+    this.deleteProducerSnapshots((at) => at < keepFrom);
+  }
+
+  private deleteProducerSnapshots(which: (offset: number) => boolean): void {
+    for (const offset of this.producerSnapshotOffsets())
+      if (which(offset)) rmSync(this.producerSnapshotPath(offset), { force: true });
   }
 
   /** The bytes of a batch `batches()` yielded (control batches, read when rebuilding state). */
@@ -572,6 +660,7 @@ export class PartitionLog {
       }
       while (this.segments.length > 1 && this.active.baseOffset > offset) this.segments.pop()!.delete();
       this.active.truncateTo(offset);
+      this.deleteProducerSnapshots((at) => at > offset);
       this.structureVersion_++;
       const end = this.logEndOffset;
       this.logStartOffset = Math.min(this.logStartOffset, end);
@@ -589,6 +678,7 @@ export class PartitionLog {
 
   private truncateFullyAndStartAtUnguarded(offset: number): void {
     for (const s of this.segments.splice(0)) s.delete();
+    this.deleteProducerSnapshots(() => true);
     this.segments.push(LogSegment.create(this.dir, offset, this.segmentSettings(), Date.now()));
     fsyncDirectory(this.dir);
     this.structureVersion_++;
@@ -790,6 +880,8 @@ export class PartitionLog {
       const first = this.segments.indexOf(old[0]!);
       if (first < 0 || old.some((s, i) => this.segments[first + i] !== s) || old.includes(this.active))
         throw new Error('segments to replace are not consecutive inactive segments of this log');
+      // The cleaner copies batches, not ABORT entries: those move over here (stale ones are harmless).
+      for (const s of old) for (const e of s.txnIndex.entries) replacement.txnIndex.append(e);
       replacement.flush(true);
       replacement.changeFileSuffix(SWAP_SUFFIX);
       fsyncDirectory(this.dir);
@@ -829,6 +921,7 @@ export class PartitionLog {
     this.structureVersion_++;
     this.guard(() => {
       this.flushUnguarded(now);
+      this.writeProducerSnapshot();
       this.writeCheckpointIfChanged();
       for (const s of this.segments) s.close();
     });

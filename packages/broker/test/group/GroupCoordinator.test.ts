@@ -248,7 +248,9 @@ describe('GroupCoordinator', () => {
         })
       ).assignment.toString(),
     ).toBe('mine');
-    expect(gc.heartbeat('g', a.memberId, 'pod-0', gen)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    // The replaced instance is fenced, not a stranger (Kafka's validateCurrentMember): clients
+    // stop on FENCED_INSTANCE_ID, where UNKNOWN_MEMBER_ID would make them rejoin and fence the new one.
+    expect(gc.heartbeat('g', a.memberId, 'pod-0', gen)).toBe(ErrorCode.FENCED_INSTANCE_ID);
     expect(gc.heartbeat('g', again.memberId, 'pod-0', gen)).toBe(ErrorCode.NONE);
   });
 
@@ -442,7 +444,7 @@ describe('GroupCoordinator taking over a group (coordinator failover)', () => {
     ]);
     const next = takeOver();
     expect(next.heartbeat('g', again.memberId, 'pod-0', gen)).toBe(ErrorCode.NONE);
-    expect(next.heartbeat('g', a.memberId, 'pod-0', gen)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(next.heartbeat('g', a.memberId, 'pod-0', gen)).toBe(ErrorCode.FENCED_INSTANCE_ID);
     // Restarting once more at the new coordinator, with a protocol list longer than the one
     // stored (Kafka stores only the chosen protocol's subscription): still no rebalance.
     const third = await next.join({
@@ -463,7 +465,7 @@ describe('GroupCoordinator taking over a group (coordinator failover)', () => {
     expect(third).toMatchObject({ errorCode: ErrorCode.NONE, generationId: gen });
     expect(next.describe('g').state).toBe('Stable');
     expect(next.heartbeat('g', third.memberId, 'pod-0', gen)).toBe(ErrorCode.NONE);
-    expect(next.heartbeat('g', again.memberId, 'pod-0', gen)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(next.heartbeat('g', again.memberId, 'pod-0', gen)).toBe(ErrorCode.FENCED_INSTANCE_ID);
   });
 
   it('keeps the old static member id when the replacement cannot be stored', async () => {

@@ -1,6 +1,6 @@
 import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
-import type { AdvertisedApi } from '../KafkaApis.js';
+import type { AdvertisedApi } from '../advertisedApis.js';
 
 /** ApiVersions: the ranges this broker serves (capped at the emulated Kafka release). */
 export function apiVersionsHandler(advertised: () => readonly AdvertisedApi[]) {

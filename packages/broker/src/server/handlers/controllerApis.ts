@@ -4,9 +4,17 @@ import {
   ongoingReassignments as ongoing,
   type QuorumController,
 } from '@fjord/metadata';
-import { ApiKey, decodeDefaultPrincipalDataV0, ErrorCode, Reader } from '@fjord/protocol';
-import { defineHandler } from '../ApiHandler.js';
+import {
+  ApiKey,
+  decodeDefaultPrincipalDataV0,
+  decodeRequestHeader,
+  decodeResponseFrame,
+  ErrorCode,
+  Reader,
+} from '@fjord/protocol';
+import { type ApiKeyNumber, defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { carriesErrorCode } from '../carriesErrorCode.js';
 import { authorizeCluster } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 
@@ -254,9 +262,21 @@ export const envelopeHandler = defineHandler({
     );
     if (!chunks) return { responseData: null, errorCode: ErrorCode.INVALID_REQUEST };
     // Without the size prefix, as Kafka puts the response in the envelope.
-    return { responseData: Buffer.concat(chunks).subarray(4), errorCode: ErrorCode.NONE };
+    const responseData = Buffer.concat(chunks).subarray(4);
+    // The lease was lost before the request's write: the forwarding broker's channel retries an
+    // envelope that says NOT_CONTROLLER at the next controller, as Kafka's brokers retry a forwarded
+    // response carrying it.
+    if (lostControllerMidway(requestData, responseData))
+      return { responseData: null, errorCode: ErrorCode.NOT_CONTROLLER };
+    return { responseData, errorCode: ErrorCode.NONE };
   },
 });
+
+function lostControllerMidway(requestData: Buffer, responseData: Buffer): boolean {
+  const { apiKey, apiVersion } = decodeRequestHeader(requestData);
+  const response = decodeResponseFrame(apiKey as ApiKeyNumber, apiVersion, responseData);
+  return carriesErrorCode(response.body, ErrorCode.NOT_CONTROLLER);
+}
 
 function addressFromBytes(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join('.');

@@ -1,5 +1,5 @@
 import type { ApiHandler } from '../ApiHandler.js';
-import type { AdvertisedApi } from '../KafkaApis.js';
+import type { AdvertisedApi } from '../advertisedApis.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './acls.js';
 import { apiVersionsHandler } from './apiVersions.js';
 import {
