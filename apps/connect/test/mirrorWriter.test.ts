@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { landedOffsets, mirrorOffsetsGroup, mirrorTransactionalId } from '../src/mirror/MirrorWriter.js';
+import {
+  landedOffsets,
+  landedOverPieces,
+  mirrorOffsetsGroup,
+  mirrorTransactionalId,
+  sendPieces,
+} from '../src/mirror/MirrorWriter.js';
 
 describe('landedOffsets', () => {
   it('maps each partition written in one piece to its base offset', () => {
@@ -26,6 +32,60 @@ describe('landedOffsets', () => {
         { topic: 'a', partition: 1, offset: 3n },
       ]),
     ).toEqual(new Map([['a/1', 3n]]));
+  });
+});
+
+describe('sending a round in pieces', () => {
+  const message = (valueBytes: number, header = 0) => ({
+    value: Buffer.alloc(valueBytes),
+    headers: new Map(header ? [[Buffer.from('__fjord.mirror.path'), Buffer.alloc(header)]] : []),
+  });
+
+  it('keeps every piece under the limit, in order, a record too large for any piece alone', () => {
+    const messages = [
+      message(100_000, 50),
+      message(100_000, 50),
+      message(100_000, 50),
+      message(400_000),
+      message(10),
+    ];
+    const pieces = sendPieces(messages, 256 * 1024);
+    expect(pieces.flat()).toEqual(messages);
+    expect(pieces.map((p) => p.length)).toEqual([2, 1, 1, 1]);
+  });
+
+  it('maps a partition only while its pieces landed back to back', () => {
+    const counts = (entries: [string, number][]) => new Map(entries);
+    expect(
+      landedOverPieces([
+        {
+          landed: new Map([
+            ['a/0', 10n],
+            ['a/1', 0n],
+          ]),
+          counts: counts([
+            ['a/0', 5],
+            ['a/1', 2],
+          ]),
+        },
+        {
+          landed: new Map([
+            ['a/0', 15n],
+            ['a/1', 9n],
+          ]),
+          counts: counts([
+            ['a/0', 3],
+            ['a/1', 1],
+          ]),
+        },
+        { landed: new Map([['b/0', 4n]]), counts: counts([['b/0', 1]]) },
+      ]),
+    ).toEqual(
+      new Map([
+        ['a/0', 10n],
+        ['b/0', 4n],
+      ]),
+    );
   });
 });
 

@@ -44,6 +44,82 @@ function producerMessages(batches: readonly CopiedBatch[]) {
   );
 }
 
+type ProducerMessage = ReturnType<typeof producerMessages>[number];
+
+/**
+ * Bytes of records per produce request: well under the target's default max.message.bytes (1 MiB).
+ * A round can hold a whole fetch of a partition (up to 1 MiB), and the provenance header adds to
+ * every record, so sent in one piece it would be refused as MESSAGE_TOO_LARGE.
+ */
+const MAX_SEND_BYTES = 256 * 1024;
+
+/** Messages in send order, cut into pieces of at most `maxBytes` (a larger record goes alone). */
+export function sendPieces<M extends Pick<ProducerMessage, 'key' | 'value' | 'headers'>>(
+  messages: readonly M[],
+  maxBytes = MAX_SEND_BYTES,
+): M[][] {
+  const pieces: M[][] = [];
+  let piece: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    let size = 64 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+    for (const [k, v] of m.headers) size += k.length + v.length + 8;
+    if (piece.length > 0 && bytes + size > maxBytes) {
+      pieces.push(piece);
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(m);
+    bytes += size;
+  }
+  if (piece.length > 0) pieces.push(piece);
+  return pieces;
+}
+
+/**
+ * Where each partition's first record landed over several sends: kept only where every piece of
+ * the partition went in one batch right after the previous one (the offsets run on unbroken).
+ */
+export function landedOverPieces(
+  pieces: readonly {
+    readonly landed: ReadonlyMap<string, bigint>;
+    readonly counts: ReadonlyMap<string, number>;
+  }[],
+): Map<string, bigint> {
+  const first = new Map<string, bigint>();
+  const next = new Map<string, bigint>();
+  const broken = new Set<string>();
+  for (const { landed, counts } of pieces)
+    for (const [key, n] of counts) {
+      const base = landed.get(key);
+      const expected = next.get(key);
+      if (base === undefined || (expected !== undefined && expected !== base)) {
+        broken.add(key);
+        continue;
+      }
+      if (!first.has(key)) first.set(key, base);
+      next.set(key, base + BigInt(n));
+    }
+  for (const key of broken) first.delete(key);
+  return first;
+}
+
+/** Sends `messages` in pieces through `send`; answers where each partition's records landed. */
+async function sendInPieces(
+  messages: readonly ProducerMessage[],
+  send: (
+    messages: ProducerMessage[],
+  ) => Promise<readonly { topic: string; partition: number; offset: bigint }[]>,
+): Promise<Map<string, bigint>> {
+  const results = [];
+  for (const piece of sendPieces(messages)) {
+    const counts = new Map<string, number>();
+    for (const m of piece) counts.set(partitionKey(m), (counts.get(partitionKey(m)) ?? 0) + 1);
+    results.push({ landed: landedOffsets(await send(piece)), counts });
+  }
+  return landedOverPieces(results);
+}
+
 /**
  * Where each partition's records landed, from a send's answer: one base offset per partition
  * means its records went in one piece; otherwise the partition is left out (unmapped, which only
@@ -82,9 +158,10 @@ export class IdempotentMirrorWriter implements MirrorWriter {
   }
 
   async write(batches: readonly CopiedBatch[]): Promise<Map<string, bigint>> {
-    const messages = producerMessages(batches);
-    if (messages.length === 0) return new Map();
-    return landedOffsets((await this.producer.send({ messages })).offsets ?? []);
+    return sendInPieces(
+      producerMessages(batches),
+      async (messages) => (await this.producer.send({ messages })).offsets ?? [],
+    );
   }
 
   async close(): Promise<void> {
@@ -175,9 +252,10 @@ export class TransactionalMirrorWriter implements MirrorWriter {
     const txn = this.idle ?? (await this.producer.beginTransaction());
     this.idle = undefined;
     try {
-      const messages = producerMessages(batches);
-      const landed =
-        messages.length > 0 ? landedOffsets((await txn.send({ messages })).offsets ?? []) : new Map();
+      const landed = await sendInPieces(
+        producerMessages(batches),
+        async (messages) => (await txn.send({ messages })).offsets ?? [],
+      );
       await txn.addConsumer(this.group);
       for (const b of batches) await txn.addOffset(this.offsetCommit(b));
       await txn.commit();
