@@ -2,6 +2,7 @@ import { createTestDatabase } from '@fjord/test-support/database';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLost, LeaseStore } from '../src/LeaseStore.js';
+import { seedConnector } from './seedConnector.js';
 
 /** Leases in a real PostgreSQL: taken once, moved when they lapse, and progress fenced by epoch. */
 let db: { url: string; drop(): Promise<void> };
@@ -10,20 +11,7 @@ let pool: pg.Pool;
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  await pool.query(`INSERT INTO "Account" ("id", "name") VALUES ('acc-1', 'a')`);
-  await pool.query(
-    `INSERT INTO "Instance" ("id", "accountId", "name", "zones", "brokerCount", "bandwidthMBps", "diskGiB",
-       "partitionLimit", "kafkaVersion", "updatedAt")
-     VALUES ('ins-1', 'acc-1', 'i', '{az-1}', 1, 10, 10, 100, '3.8', now())`,
-  );
-  await pool.query(
-    `INSERT INTO "Connector" ("id", "instanceId", "accountId", "name", "type", "config", "sealedSecrets",
-       "secretNames", "tasksMax", "updatedAt")
-     VALUES ('con-1', 'ins-1', 'acc-1', 'c', 's3-sink', '{}', 'x', '{}', 2, now())`,
-  );
-  await pool.query(
-    `INSERT INTO "ConnectorTask" ("connectorId", "task", "updatedAt") VALUES ('con-1', 0, now()), ('con-1', 1, now())`,
-  );
+  await seedConnector(pool, 's3-sink', 2);
 });
 afterAll(async () => {
   await pool?.end();

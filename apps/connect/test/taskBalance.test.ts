@@ -6,6 +6,7 @@ import { ConnectMetrics } from '../src/ConnectMetrics.js';
 import { ConnectWorker } from '../src/ConnectWorker.js';
 import { LeaseStore } from '../src/LeaseStore.js';
 import { balanceStep, fairShare } from '../src/taskBalance.js';
+import { seedConnector } from './seedConnector.js';
 
 describe('a fair share of the tasks', () => {
   it('is the tasks over the live workers, rounded up, within the worker limit', () => {
@@ -33,21 +34,7 @@ const silent = pino({ level: 'silent' });
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.url, max: 8 });
-  await pool.query(`INSERT INTO "Account" ("id", "name") VALUES ('acc-1', 'a')`);
-  await pool.query(
-    `INSERT INTO "Instance" ("id", "accountId", "name", "zones", "brokerCount", "bandwidthMBps", "diskGiB",
-       "partitionLimit", "kafkaVersion", "updatedAt")
-     VALUES ('ins-1', 'acc-1', 'i', '{az-1}', 1, 10, 10, 100, '3.8', now())`,
-  );
-  await pool.query(
-    `INSERT INTO "Connector" ("id", "instanceId", "accountId", "name", "type", "config", "sealedSecrets",
-       "secretNames", "tasksMax", "updatedAt")
-     VALUES ('con-1', 'ins-1', 'acc-1', 'c', 'no-such-type', '{}', 'x', '{}', 4, now())`,
-  );
-  await pool.query(
-    `INSERT INTO "ConnectorTask" ("connectorId", "task", "updatedAt")
-     SELECT 'con-1', k, now() FROM generate_series(0, 3) AS k`,
-  );
+  await seedConnector(pool, 'no-such-type', 4);
 });
 afterAll(async () => {
   await pool?.end();
