@@ -117,8 +117,12 @@ describe('disk budget: the high-water mark', () => {
         // Every partition lost its oldest records: they were all about as old.
         expect(Number(o.low)).toBeGreaterThan(0);
       }
+      // The newest records survive. kcat (not idempotent) resends what the full budget refused, so
+      // its last round's records can land out of order: the newest is from that round, not always its last.
       for (let p = 0; p < PARTITIONS; p++)
-        expect(await kcatLast(broker.bootstrap, 'fill', p)).toBe(value(ROUNDS - 1, p, PER_ROUND - 1));
+        expect(await kcatLast(broker.bootstrap, 'fill', p)).toMatch(
+          new RegExp(`^r${ROUNDS - 1}-p${p}-\\d+-v+$`),
+        );
 
       // Still serving: a new record goes in and comes back.
       await kcatProduce(broker.bootstrap, 'fill', 0, ['after']);
