@@ -34,7 +34,8 @@ export interface Validity {
 /** 16 random bytes, top bit clear so the DER integer stays positive. */
 function newSerial(): string {
   const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f;
+  // Positive (RFC 5280) and no leading zero byte, so the hex is exactly the DER integer every tool prints.
+  b[0] = (b[0]! & 0x7f) | 0x40;
   return b.toString('hex');
 }
 
