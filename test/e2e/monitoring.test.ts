@@ -246,6 +246,16 @@ describe('monitoring with a real Prometheus', () => {
     expect(
       (await tenant.client.call('GET', `/v1/notification-channels/${channel.body.id}`)).body.secret,
     ).toBeUndefined();
+    // Tenants cannot aim webhooks into the control plane's network (loopback is allowed for this test's receiver).
+    const internal = await tenant.client.call('POST', '/v1/notification-channels', {
+      name: 'metadata-service',
+      type: 'webhook',
+      url: 'http://169.254.169.254/latest/meta-data',
+    });
+    expect(internal.status).toBe(400);
+    expect(internal.body.errors).toEqual([
+      { path: '/url', message: '169.254.169.254 is not a public address', code: 'not_public' },
+    ]);
 
     const bad = await tenant.client.call('POST', `/v1/instances/${instanceId}/alarm-policies`, {
       name: 'bad',

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '@fjord/fleet';
-import { MonitoringStack } from '@fjord/monitoring';
+import { MonitoringStack, parseAllowedNetworks } from '@fjord/monitoring';
 import { AGENT_SECRET, startTestService, type TestService } from './service.js';
 
 /** The control plane with a real Prometheus and Alertmanager, tuned to react within seconds. */
@@ -28,9 +28,16 @@ export async function startMonitoredService(
       FJORD_SCRAPE_INTERVAL_SECONDS: '1',
       FJORD_ALARM_SYNC_MS: '500',
       FJORD_NOTIFY_POLL_MS: '250',
+      // The tests' webhook receivers listen on loopback, which production refuses.
+      FJORD_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
       ...workerEnv,
     },
-    { prometheusUrl, internalToken, scrapeIntervalSeconds: 1 },
+    {
+      prometheusUrl,
+      internalToken,
+      scrapeIntervalSeconds: 1,
+      webhookAllowedNetworks: parseAllowedNetworks('127.0.0.0/8'),
+    },
   );
   const stack = new MonitoringStack({
     dir,

@@ -197,6 +197,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     sharedLimits: deps.sharedLimits,
     tokenExchangeLimits: deps.tokenExchangeLimits,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.webhookAllowedNetworks ? { webhookAllowedNetworks: deps.webhookAllowedNetworks } : {}),
     access,
     buckets,
     publicPaths,

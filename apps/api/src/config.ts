@@ -1,3 +1,4 @@
+import { type AllowedNetworks, parseAllowedNetworks } from '@fjord/monitoring';
 import { parseSigningKeys, type SigningKey } from './auth/tokens.js';
 import type { TokenExchangeLimitSettings } from './http/tokenExchangeLimits.js';
 
@@ -28,6 +29,8 @@ export interface ApiConfig {
   readonly internalToken?: string;
   /** The web console's built files (default: apps/console/dist of this checkout). */
   readonly consoleDir?: string;
+  /** `FJORD_WEBHOOK_ALLOWED_NETWORKS`: non-public networks alarm webhooks may point at. */
+  readonly webhookAllowedNetworks?: AllowedNetworks;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -60,5 +63,6 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     ...(env.FJORD_PROMETHEUS_URL ? { prometheusUrl: env.FJORD_PROMETHEUS_URL } : {}),
     scrapeIntervalSeconds: Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15),
     ...(env.FJORD_INTERNAL_TOKEN ? { internalToken: env.FJORD_INTERNAL_TOKEN } : {}),
+    webhookAllowedNetworks: parseAllowedNetworks(env.FJORD_WEBHOOK_ALLOWED_NETWORKS),
   };
 }

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '@fjord/db';
+import type { AllowedNetworks } from '@fjord/monitoring';
 import type { Pool } from 'pg';
 import type { LoggerOptions } from 'pino';
 import type { TokenService } from './auth/tokens.js';
@@ -30,4 +31,6 @@ export interface ApiDeps {
   readonly logger?: LoggerOptions | false;
   /** The web console's built files, served under /console/ when present. */
   readonly consoleDir?: string;
+  /** Non-public networks alarm webhooks may point at (public addresses always may). */
+  readonly webhookAllowedNetworks?: AllowedNetworks;
 }

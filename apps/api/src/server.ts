@@ -59,6 +59,7 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     sharedLimits: { redis, keyPrefix: config.queuePrefix },
     tokenExchangeLimits: config.tokenExchangeLimits,
     consoleDir: config.consoleDir ?? CONSOLE_DIR,
+    ...(config.webhookAllowedNetworks ? { webhookAllowedNetworks: config.webhookAllowedNetworks } : {}),
     logger: options.logger === false ? false : { level: config.logLevel },
   });
   await app.listen({ host: config.host, port: config.port });

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { createPrismaClient } from '@fjord/db';
 import { ZoneAgentClient } from '@fjord/fleet';
-import { PrometheusClient } from '@fjord/monitoring';
+import { PrometheusClient, parseAllowedNetworks } from '@fjord/monitoring';
 import { AutoscaleObservation, BrokerReplicaFootprint } from '@fjord/provisioning';
 import { pino } from 'pino';
 import { Autoscaler } from './autoscaling/Autoscaler.js';
 import { CertificateRotator } from './certificates/CertificateRotator.js';
 import { HealthReconciler } from './health/HealthReconciler.js';
 import { AlarmRulesSync } from './monitoring/AlarmRulesSync.js';
-import { NotificationDispatcher } from './monitoring/NotificationDispatcher.js';
+import { DEFAULT_DISPATCHER_OPTIONS, NotificationDispatcher } from './monitoring/NotificationDispatcher.js';
 import { repeat } from './monitoring/repeat.js';
 import { WorkerMetrics } from './monitoring/WorkerMetrics.js';
 import { OperationRunner } from './OperationRunner.js';
@@ -82,8 +82,15 @@ stops.push(
   repeat('certificate-rotation', Number(env.FJORD_CERT_CHECK_MS ?? 600_000), () => rotator.rotate(), log),
 );
 // Alarm notifications go out whether or not this deployment runs Prometheus (events may be queued).
-const dispatcher = new NotificationDispatcher(prisma, adminSecret, log, undefined, (outcome) =>
-  metrics.notifications.inc({ outcome }),
+const dispatcher = new NotificationDispatcher(
+  prisma,
+  adminSecret,
+  log,
+  {
+    ...DEFAULT_DISPATCHER_OPTIONS,
+    allowedNetworks: parseAllowedNetworks(env.FJORD_WEBHOOK_ALLOWED_NETWORKS),
+  },
+  (outcome) => metrics.notifications.inc({ outcome }),
 );
 stops.push(
   repeat(

@@ -5,3 +5,4 @@ export * from './PrometheusClient.js';
 export * from './promql.js';
 export * from './stackConfig.js';
 export * from './webhookSignature.js';
+export * from './webhookTargets.js';

@@ -9,6 +9,7 @@ import {
   pageOf,
 } from '@fjord/contracts';
 import { seal } from '@fjord/fleet';
+import { refusedWebhookUrl } from '@fjord/monitoring';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
@@ -26,10 +27,13 @@ function accountOf(p: Principal): string {
 }
 
 /** Where alarm notifications go: signed webhooks, one set per account. */
-export type ChannelRoutesOptions = Pick<RouteDeps, 'prisma' | 'access' | 'adminSecret'>;
+export type ChannelRoutesOptions = Pick<
+  RouteDeps,
+  'prisma' | 'access' | 'adminSecret' | 'webhookAllowedNetworks'
+>;
 
 export const channelRoutes: FastifyPluginAsyncZod<ChannelRoutesOptions> = async (app, deps) => {
-  const { prisma, access, adminSecret } = deps;
+  const { prisma, access, adminSecret, webhookAllowedNetworks = [] } = deps;
 
   app.post(
     '/v1/notification-channels',
@@ -45,6 +49,12 @@ export const channelRoutes: FastifyPluginAsyncZod<ChannelRoutesOptions> = async 
       const p = requirePrincipal(req);
       const accountId = accountOf(p);
       await access.require(p, 'monitor:CreateChannel', accountId, 'channel/*');
+      // Names are checked again at every delivery, on what they resolve to then.
+      const refused = refusedWebhookUrl(new URL(req.body.url), webhookAllowedNetworks);
+      if (refused)
+        throw new ApiProblem('validation_failed', 'webhooks go to public addresses only', {
+          errors: [{ path: '/url', message: refused, code: 'not_public' }],
+        });
       const secret = `whsec_${randomBytes(24).toString('base64url')}`;
       const row = await prisma.$transaction(async (tx) => {
         const c = await tx.notificationChannel.create({

@@ -91,7 +91,12 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
     await authed.register(monitoringRoutes, { pool, access, ...(metrics ? { metrics } : {}) });
     await authed.register(alarmRoutes, { prisma, pool, access });
     await authed.register(autoscalingRoutes, { prisma, pool, access, ...(metrics ? { metrics } : {}) });
-    await authed.register(channelRoutes, { prisma, access, adminSecret });
+    await authed.register(channelRoutes, {
+      prisma,
+      access,
+      adminSecret,
+      ...(deps.webhookAllowedNetworks ? { webhookAllowedNetworks: deps.webhookAllowedNetworks } : {}),
+    });
     await authed.register(connectorRoutes, { prisma, pool, access, adminSecret, secretChecks });
   });
 };

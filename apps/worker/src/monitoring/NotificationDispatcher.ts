@@ -1,8 +1,9 @@
 import type { AlarmNotificationBody, MetricName } from '@fjord/contracts';
 import type { PrismaClient } from '@fjord/db';
 import { unseal } from '@fjord/fleet';
-import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '@fjord/monitoring';
+import { type AllowedNetworks, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '@fjord/monitoring';
 import type { Logger } from 'pino';
+import { postWebhook, RefusedWebhookTarget } from './webhookPost.js';
 
 export interface DispatcherOptions {
   /** Attempts before a delivery is given up as failed. */
@@ -12,6 +13,8 @@ export interface DispatcherOptions {
   readonly maxBackoffMs: number;
   /** How long one webhook call may take. */
   readonly timeoutMs: number;
+  /** Non-public networks webhooks may reach (public unicast addresses always may). */
+  readonly allowedNetworks: AllowedNetworks;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -19,6 +22,7 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   baseBackoffMs: 1000,
   maxBackoffMs: 5 * 60_000,
   timeoutMs: 10_000,
+  allowedNetworks: [],
 };
 
 /** The delay before attempt `attempts + 1` (exponential, capped). */
@@ -94,24 +98,27 @@ export class NotificationDispatcher {
     const text = JSON.stringify(body);
     const timestamp = Math.floor(Date.now() / 1000);
     try {
-      const res = await fetch(channel.url, {
-        method: 'POST',
-        headers: {
+      const status = await postWebhook(
+        channel.url,
+        {
           'content-type': 'application/json',
           'user-agent': 'fjord-alarms/1',
           'x-fjord-delivery': n.id,
           [TIMESTAMP_HEADER]: String(timestamp),
           [SIGNATURE_HEADER]: signWebhook(unseal(channel.sealedSecret, this.adminSecret), timestamp, text),
         },
-        body: text,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) await this.record(n, { ok: true, status: res.status });
-      else await this.record(n, { ok: false, status: res.status, error: `answered ${res.status}` });
+        text,
+        { timeoutMs: this.o.timeoutMs, allowed: this.o.allowedNetworks },
+      );
+      if (status >= 200 && status < 300) await this.record(n, { ok: true, status });
+      else await this.record(n, { ok: false, status, error: `answered ${status}` });
     } catch (err) {
-      await this.record(n, { ok: false, error: (err as Error).message });
+      const refused = err instanceof RefusedWebhookTarget;
+      await this.record(n, {
+        ok: false,
+        error: refused ? `refused: ${(err as Error).message}` : (err as Error).message,
+        final: refused,
+      });
     }
   }
 
