@@ -5,7 +5,7 @@
  * leave (leadership moves with them), and neither application sees a single error.
  */
 import { join } from 'node:path';
-import { ApiKey } from '@fjord/protocol';
+import { ApiKey, ErrorCode } from '@fjord/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProcess } from '../compat/clients.js';
 import {
@@ -93,5 +93,35 @@ describe('partition reassignment', () => {
     expect(report).toMatchObject({ lost: [], duplicated: [], outOfOrder: [] });
     const seen = new Set(consumers.flatMap((c) => [...c.values()]));
     expect(producer.acked().filter((a) => !seen.has(a.v))).toEqual([]);
+  });
+
+  it('unregisters a broker the reassignment emptied: no replica can be placed on it until it runs again', {
+    timeout: 120_000,
+  }, async () => {
+    await t.cluster.broker(1).stop();
+    // Whichever broker gets it forwards it to the controller, as for other admin requests.
+    expect(await t.probe.send(ApiKey.UnregisterBroker, 0, { brokerId: 1 })).toMatchObject({
+      errorCode: ErrorCode.NONE,
+    });
+    expect(await t.probe.send(ApiKey.UnregisterBroker, 0, { brokerId: 1 })).toMatchObject({
+      errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED,
+      errorMessage: 'Broker ID 1 is not currently registered',
+    });
+    const moveToBroker1 = () =>
+      t.probe.send(ApiKey.AlterPartitionReassignments, 0, {
+        timeoutMs: 30_000,
+        topics: [{ name: 'moving', partitions: [{ partitionIndex: 0, replicas: [1, 5, 6] }] }],
+      });
+    expect((await moveToBroker1()).responses[0]!.partitions[0]).toMatchObject({
+      errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      errorMessage: 'Unknown broker 1 in the assignment.',
+    });
+    // A broker that runs again registers again (its heartbeat is answered BROKER_ID_NOT_REGISTERED).
+    await t.cluster.broker(1).start();
+    await waitFor(
+      async () => (await t.probe.liveBrokers()).includes(1),
+      60_000,
+      'broker 1 to register again',
+    );
   });
 });

@@ -20,6 +20,7 @@ import {
   planLogDirsOffline,
   planReassignments,
   planUnfenceBroker,
+  planUnregisterBroker,
   QuorumController,
   replay,
 } from '../src/index.js';
@@ -95,6 +96,25 @@ describe('fencing and unfencing brokers', () => {
       planFenceBroker(image, 1, () => true),
     );
     expect(state(after)).toMatchObject({ leader: 2, isr: [2] });
+  });
+
+  it('unregisters a broker: fenced first (leadership and ISR seat handed on), then forgotten', () => {
+    const image = cluster([{ replicas: [1, 2, 3] }]);
+    const plan = planUnregisterBroker(image, 1, never);
+    expect(plan.ok).toBe(true);
+    const after = applied(image, plan.records);
+    expect(after.brokers.has(1)).toBe(false);
+    expect(state(after)).toMatchObject({ leader: 2, isr: [2, 3] });
+    // An already fenced broker is only forgotten; an unknown one is refused as Kafka refuses it.
+    const fenced = cluster([{ replicas: [2, 3] }], [register(1, { fenced: true }), register(2), register(3)]);
+    expect(planUnregisterBroker(fenced, 1, never).records).toEqual([
+      { type: 'UnregisterBroker', brokerId: 1, brokerEpoch: 11 },
+    ]);
+    expect(planUnregisterBroker(after, 1, never)).toEqual({
+      ok: false,
+      records: [],
+      error: 'BROKER_ID_NOT_REGISTERED',
+    });
   });
 
   it('unfences only for the epoch that registered', () => {

@@ -315,6 +315,10 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
     });
     await ctx.steps.once(`removed-broker-${b.brokerId}`, async () => {
       await ctx.fleet.removeBroker(targetOf(b), brokerKey(ins.id, b.brokerId));
+      // Its registration goes too, as Strimzi does after a scale-down: nothing can be placed on it.
+      await withInstanceAdmins(ctx, ins.id, remaining, async (admins) => {
+        if (admins.length === 1) await admins[0]!.unregisterBroker(b.brokerId);
+      });
       await awaitRollingSettled(ctx, remaining);
       // Last, so that a worker killed while waiting finds the placement and runs this step again.
       await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });

@@ -65,6 +65,7 @@ export const FORWARDED_APIS: ReadonlySet<number> = new Set([
   ApiKey.IncrementalAlterConfigs,
   ApiKey.AlterPartitionReassignments,
   ApiKey.ElectLeaders,
+  ApiKey.UnregisterBroker,
   ApiKey.CreateAcls,
   ApiKey.DeleteAcls,
   ApiKey.AlterUserScramCredentials,

@@ -1,9 +1,12 @@
+import { unregisterBrokerV0 } from '@platformatic/kafka';
 import kafkajs, { type Admin } from 'kafkajs';
 import { withBrokerConnection } from './brokerConnection.js';
 import { electLeadersV2 } from './electLeaders.js';
 import { kafkaErrorType } from './kafkaErrors.js';
 
 // kafkajs is CommonJS: its enums and classes come from the default export under ESM.
+const BROKER_ID_NOT_REGISTERED = 102;
+
 const {
   AclOperationTypes,
   AclPermissionTypes,
@@ -527,6 +530,32 @@ export class InstanceAdmin {
           (c) => electLeadersV2.async(c, 0, 10_000),
         );
         if (r.errorCode !== 0) throw new AdminError(`ElectLeaders: error ${r.errorCode}`);
+        return;
+      } catch (e) {
+        failure = e;
+      }
+    }
+    throw failure;
+  }
+
+  /**
+   * Forgets a broker that has left for good (UnregisterBroker, forwarded to the controller), so no
+   * replica can be assigned to it and its per-broker configs go; one not registered is done already.
+   */
+  async unregisterBroker(brokerId: number): Promise<void> {
+    const credential = this.sasl;
+    if (!credential) throw new AdminError('unregistering a broker needs the admin credential');
+    let failure: unknown;
+    for (const address of this.bootstrap) {
+      const [host, port] = splitHostPort(address);
+      try {
+        const r = await withBrokerConnection(
+          { host, port, credential },
+          { clientId: 'fjord-control-plane', purpose: 'UnregisterBroker' },
+          (c) => unregisterBrokerV0.api.async(c, brokerId),
+        );
+        if (r.errorCode !== 0 && r.errorCode !== BROKER_ID_NOT_REGISTERED)
+          throw new AdminError(`UnregisterBroker ${brokerId}: ${r.errorMessage ?? `error ${r.errorCode}`}`);
         return;
       } catch (e) {
         failure = e;

@@ -96,6 +96,27 @@ export function planFenceBroker(
   return records;
 }
 
+/**
+ * Removes a broker's registration (UnregisterBroker, as Kafka's QuorumController): it is fenced
+ * first if it is not already, giving up leadership and its ISR seats, then forgotten. A broker
+ * still running registers again with its next heartbeat, as on Kafka.
+ */
+export function planUnregisterBroker(
+  image: MetadataImage,
+  brokerId: number,
+  unclean: UncleanPolicy,
+): { ok: true; records: MetadataRecord[] } | { ok: false; records: []; error: 'BROKER_ID_NOT_REGISTERED' } {
+  const b = image.brokers.get(brokerId);
+  if (!b) return { ok: false, records: [], error: 'BROKER_ID_NOT_REGISTERED' };
+  return {
+    ok: true,
+    records: [
+      ...planFenceBroker(image, brokerId, unclean),
+      { type: 'UnregisterBroker', brokerId, brokerEpoch: b.brokerEpoch },
+    ],
+  };
+}
+
 /** Unfences a caught-up broker and elects it where partitions have no leader and it may lead. */
 export function planUnfenceBroker(
   image: MetadataImage,

@@ -14,6 +14,7 @@ import {
   planLogDirsOffline,
   planRegisterBroker,
   planUnfenceBroker,
+  planUnregisterBroker,
   type RegistrationPlan,
   type UncleanPolicy,
 } from './BrokerLifecyclePlanner.js';
@@ -208,6 +209,16 @@ export class QuorumController {
       this.sessions.delete(brokerId);
       return planFenceBroker(image, brokerId, unclean(image));
     });
+  }
+
+  /** UnregisterBroker: forgets a broker (fencing it first). */
+  async unregisterBroker(brokerId: number): Promise<'ok' | 'BROKER_ID_NOT_REGISTERED'> {
+    const unclean = this.uncleanPolicy();
+    const result = await this.quorum.submit((image) => planUnregisterBroker(image, brokerId, unclean(image)));
+    if (!result.ok) return result.error;
+    this.sessions.delete(brokerId);
+    this.brokerOffsets.delete(brokerId);
+    return 'ok';
   }
 
   async alterPartition(

@@ -347,6 +347,35 @@ export const electLeadersHandler = defineHandler({
   },
 });
 
+/**
+ * UnregisterBroker (KIP-631), as Kafka's: ALTER on the cluster, forwarded to the controller, which
+ * fences the broker if needed and forgets it. The control plane sends it for brokers a scale-in removed.
+ */
+export const unregisterBrokerHandler = defineHandler({
+  apiKey: ApiKey.UnregisterBroker,
+  minVersion: 0,
+  maxVersion: 0,
+  async handle(req, ctx: RequestContext) {
+    if (!authorizeCluster(ctx, AclOperation.ALTER))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'Cluster authorization failed.',
+      };
+    const controller = active(ctx);
+    if (!controller) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null };
+    const result = await orFailure(controller.unregisterBroker(req.brokerId));
+    if (typeof result === 'number') return { throttleTimeMs: 0, errorCode: result, errorMessage: null };
+    return result === 'ok'
+      ? { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null }
+      : {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED,
+          errorMessage: `Broker ID ${req.brokerId} is not currently registered`,
+        };
+  },
+});
+
 export const alterPartitionReassignmentsHandler = defineHandler({
   apiKey: ApiKey.AlterPartitionReassignments,
   minVersion: 0,

@@ -20,6 +20,7 @@ import {
   electLeadersHandler,
   envelopeHandler,
   listPartitionReassignmentsHandler,
+  unregisterBrokerHandler,
 } from './controllerApis.js';
 import { fetchHandler } from './fetch.js';
 import {
@@ -113,6 +114,7 @@ export function allHandlers(advertised: () => readonly AdvertisedApi[]): ApiHand
     electLeadersHandler,
     alterPartitionReassignmentsHandler,
     listPartitionReassignmentsHandler,
+    unregisterBrokerHandler,
     brokerRegistrationHandler,
     brokerHeartbeatHandler,
     alterPartitionHandler,
