@@ -321,7 +321,11 @@ async function shrinkInstance(ctx: FlowContext, input: ResizeInput): Promise<voi
       });
       await awaitRollingSettled(ctx, remaining);
       // Last, so that a worker killed while waiting finds the placement and runs this step again.
-      await ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } });
+      // Its certificates go with it: a broker that reuses the id later gets its own.
+      await ctx.prisma.$transaction([
+        ctx.prisma.brokerCertificate.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } }),
+        ctx.prisma.brokerPlacement.deleteMany({ where: { instanceId: ins.id, brokerId: b.brokerId } }),
+      ]);
       return new Date().toISOString();
     });
   }
