@@ -1164,11 +1164,13 @@ describe('PostgreSQL sink connector', () => {
           (await target.query('SELECT next_offset FROM fjord_connect_offsets WHERE connector = $1', [id]))
             .rows[0]?.next_offset,
         );
-      const resetTo = async (offset: number) => {
+      const pause = async () => {
         expect((await client.call('POST', `${connectorPath(id)}/pause`)).status).toBe(200);
         await eventually('sink paused', 30_000, async () =>
           (await tasksOf(id)).every((x) => x.state === 'PAUSED') ? true : undefined,
         );
+      };
+      const resetTo = async (offset: number) => {
         const put = await client.call('PUT', `${connectorPath(id)}/offsets`, {
           partitions: [{ topic: TOPIC_R, partition: 0, offset }],
         });
@@ -1178,6 +1180,7 @@ describe('PostgreSQL sink connector', () => {
       expect(await seqs()).toEqual(range(0, 10));
 
       // Backwards: 4..9 again (the table's offset moves back from 10 in the batch's transaction), then 10..19.
+      await pause();
       await resetTo(4);
       await send(10, 20);
       expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
@@ -1189,7 +1192,8 @@ describe('PostgreSQL sink connector', () => {
       );
       expect(await stored()).toBe(20);
 
-      // Forwards: 20..24 are skipped.
+      // Forwards: 20..24, produced while paused, are skipped.
+      await pause();
       await send(20, 30);
       await resetTo(25);
       expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
