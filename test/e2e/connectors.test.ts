@@ -688,6 +688,84 @@ describe('mirror connector', () => {
     expect(resumed.sort()).toEqual(expected.sort());
   }, 300_000);
 
+  it('an exactly-once mirror rewound by PUT offsets copies again from there, and a later restart does not rewind again', async () => {
+    const { id: srcId, bootstrap: srcBootstrap } = await upstreamInstance();
+    const REWIND = 'rewind';
+    const t = await client.call('POST', `/v1/instances/${srcId}/topics`, { name: REWIND, partitions: 1 });
+    expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+    const kafka = new kafkajs.Kafka({ brokers: [srcBootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const send = (from: number, to: number) =>
+      p.send({
+        topic: REWIND,
+        acks: -1,
+        messages: Array.from({ length: to - from }, (_, i) => ({
+          key: `r${from + i}`,
+          value: `r${from + i}`,
+        })),
+      });
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `r${from + i}`);
+    await send(0, 20);
+    const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+      name: 'rewinder',
+      type: 'mirror',
+      config: { source: { bootstrapServers: srcBootstrap.split(',') }, topicsInclude: [REWIND] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id: string = created.body.id;
+    /** The target's records in order, as a read_committed consumer sees them. */
+    const onTarget = async (): Promise<string[]> => {
+      const { stdout } = await promisify(execFile)('kcat', [
+        '-C',
+        '-b',
+        bootstrap,
+        '-t',
+        REWIND,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-X',
+        'isolation.level=read_committed',
+        '-f',
+        '%s\\n',
+      ]);
+      return stdout.split('\n').filter(Boolean);
+    };
+    const copied = (n: number) => async () => ((await onTarget()).length >= n ? true : undefined);
+    await eventually('20 records mirrored', 120_000, async () =>
+      (await deliveredOf(id)) === 20 ? true : undefined,
+    );
+    expect(await onTarget()).toEqual(range(0, 20));
+
+    expect((await client.call('POST', `${connectorPath(id)}/pause`)).status).toBe(200);
+    await eventually('mirror paused', 30_000, async () =>
+      (await tasksOf(id)).every((x) => x.state === 'PAUSED') ? true : undefined,
+    );
+    const put = await client.call('PUT', `${connectorPath(id)}/offsets`, {
+      partitions: [{ topic: REWIND, partition: 0, offset: 5 }],
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
+    await eventually('the rewound records copied again', 60_000, copied(35));
+    await eventually('progress back at the end', 60_000, async () =>
+      (await deliveredOf(id)) === 20 ? true : undefined,
+    );
+    expect(await onTarget()).toEqual([...range(0, 20), ...range(5, 20)]);
+
+    // A restart resumes from the target's offsets group, which the rewound round moved: no second rewind.
+    expect((await client.call('POST', `${connectorPath(id)}/restart`)).status).toBe(200);
+    await send(20, 25);
+    await p.disconnect();
+    await eventually('the new records copied', 60_000, async () =>
+      (await deliveredOf(id)) === 25 ? true : undefined,
+    );
+    await eventually('the new records on the target', 60_000, copied(40));
+    expect(await onTarget()).toEqual([...range(0, 20), ...range(5, 20), ...range(20, 25)]);
+    expect((await client.call('DELETE', connectorPath(id))).status).toBe(204);
+  }, 240_000);
+
   it('exactly once through a kill -9 of the worker copying: the read_committed target holds every source record once', async () => {
     const { id: srcId, bootstrap: srcBootstrap } = await upstreamInstance();
     const TOPIC_EOS = 'ledger';
@@ -1035,6 +1113,108 @@ describe('mirror connector', () => {
 });
 
 describe('PostgreSQL sink connector', () => {
+  it('PUT offsets moves the sink: rewound records are written again, skipped ones are not', async () => {
+    const TOPIC_R = 'pg-rewind';
+    const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, {
+      name: TOPIC_R,
+      partitions: 1,
+    });
+    expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
+    const database = `fjord_pgreset_${Date.now().toString(36)}_${process.pid}`;
+    const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    const target = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+    await target.connect();
+    const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    try {
+      const send = (from: number, to: number) =>
+        p.send({
+          topic: TOPIC_R,
+          acks: -1,
+          messages: Array.from({ length: to - from }, (_, i) => ({
+            key: `s${from + i}`,
+            value: JSON.stringify({ seq: from + i }),
+          })),
+        });
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+      await send(0, 10);
+      // Insert mode: every record written is a row, so a record written again shows as a second row.
+      const created = await client.call('POST', `/v1/instances/${instanceId}/connectors`, {
+        name: 'pg-rewound',
+        type: 'postgres-sink',
+        config: {
+          topics: [TOPIC_R],
+          connection: { host: '127.0.0.1', port: 5432, database, user: 'postgres' },
+          table: 'rewound',
+          autoCreate: true,
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const id: string = created.body.id;
+      const seqs = async () =>
+        (await target.query('SELECT seq::int AS seq FROM rewound ORDER BY seq')).rows.map(
+          (r: { seq: number }) => r.seq,
+        );
+      const stored = async () =>
+        Number(
+          (await target.query('SELECT next_offset FROM fjord_connect_offsets WHERE connector = $1', [id]))
+            .rows[0]?.next_offset,
+        );
+      const pause = async () => {
+        expect((await client.call('POST', `${connectorPath(id)}/pause`)).status).toBe(200);
+        await eventually('sink paused', 30_000, async () =>
+          (await tasksOf(id)).every((x) => x.state === 'PAUSED') ? true : undefined,
+        );
+      };
+      const resetTo = async (offset: number) => {
+        const put = await client.call('PUT', `${connectorPath(id)}/offsets`, {
+          partitions: [{ topic: TOPIC_R, partition: 0, offset }],
+        });
+        expect(put.status, JSON.stringify(put.body)).toBe(200);
+      };
+      await eventually('10 rows', 120_000, async () => ((await deliveredOf(id)) === 10 ? true : undefined));
+      expect(await seqs()).toEqual(range(0, 10));
+
+      // Backwards: 4..9 again (the table's offset moves back from 10 in the batch's transaction), then 10..19.
+      await pause();
+      await resetTo(4);
+      await send(10, 20);
+      expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
+      await eventually('caught up after the rewind', 60_000, async () =>
+        (await deliveredOf(id)) === 20 ? true : undefined,
+      );
+      expect(await seqs()).toEqual(
+        [...range(0, 10), ...range(4, 10), ...range(10, 20)].sort((a, b) => a - b),
+      );
+      expect(await stored()).toBe(20);
+
+      // Forwards: 20..24, produced while paused, are skipped.
+      await pause();
+      await send(20, 30);
+      await resetTo(25);
+      expect((await client.call('POST', `${connectorPath(id)}/resume`)).status).toBe(200);
+      await eventually('caught up after the skip', 60_000, async () =>
+        (await deliveredOf(id)) === 30 ? true : undefined,
+      );
+      expect(await seqs()).toEqual(
+        [...range(0, 10), ...range(4, 10), ...range(10, 20), ...range(25, 30)].sort((a, b) => a - b),
+      );
+      expect(await stored()).toBe(30);
+      expect((await client.call('DELETE', connectorPath(id))).status).toBe(204);
+    } finally {
+      await p.disconnect();
+      await target.end();
+      const drop = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await drop.end();
+    }
+  }, 240_000);
+
   it('upserts and deletes by key, inserts exactly once through a kill -9, sends poison records to the dead-letter topic', async () => {
     const IN = 'pg-in';
     const DLQ = 'pg-dlq';

@@ -249,6 +249,7 @@ describe('connectors over REST', () => {
     const body = { partitions: [{ topic: 'events', partition: 1, offset: 42 }] };
     let r = await owner.client.call('PUT', offsets, body);
     expect(r.status).toBe(409);
+    expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(r.body.detail).toMatch(/pause/);
     expect((await owner.client.call('POST', `${base()}/${id}/pause`)).status).toBe(200);
     r = await owner.client.call('PUT', offsets, {
@@ -265,6 +266,13 @@ describe('connectors over REST', () => {
       expect.objectContaining({ topic: 'events', partition: 1, offset: 42 }),
     ]);
     expect((await owner.client.call('GET', offsets)).body.partitions[0].offset).toBe(42);
+    // Marked, so sinks and targets that keep their own position start from it too.
+    expect(
+      await t.prisma.connectorOffset.findMany({
+        where: { connectorId: id },
+        select: { partition: true, offset: true, resetPending: true },
+      }),
+    ).toEqual([{ partition: 1, offset: 42n, resetPending: true }]);
     expect((await owner.client.call('POST', `${base()}/${id}/resume`)).status).toBe(200);
   });
 

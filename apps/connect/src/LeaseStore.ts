@@ -30,6 +30,11 @@ export interface PartitionProgress {
   readonly pending: { first: bigint; last: bigint } | null;
 }
 
+/** Progress as stored: also whether a reset (`PUT …/offsets`) wrote it and no task has committed since. */
+export interface StoredProgress extends PartitionProgress {
+  readonly resetPending: boolean;
+}
+
 /** The lease was lost (expired and taken, or the connector deleted): stop, write nothing more. */
 export class LeaseLost extends Error {
   constructor(lease: TaskLease) {
@@ -149,16 +154,17 @@ export class LeaseStore {
     );
   }
 
-  async progress(connectorId: string): Promise<PartitionProgress[]> {
+  async progress(connectorId: string): Promise<StoredProgress[]> {
     const r = await this.pool.query<{
       topic: string;
       partition: number;
       offset: string;
       pendingFirst: string | null;
       pendingLast: string | null;
+      resetPending: boolean;
     }>(
-      `SELECT "topic", "partition", "offset", "pendingFirst", "pendingLast" FROM "ConnectorOffset"
-        WHERE "connectorId" = $1`,
+      `SELECT "topic", "partition", "offset", "pendingFirst", "pendingLast", "resetPending"
+         FROM "ConnectorOffset" WHERE "connectorId" = $1`,
       [connectorId],
     );
     return r.rows.map((x) => ({
@@ -169,13 +175,14 @@ export class LeaseStore {
         x.pendingFirst !== null && x.pendingLast !== null
           ? { first: BigInt(x.pendingFirst), last: BigInt(x.pendingLast) }
           : null,
+      resetPending: x.resetPending,
     }));
   }
 
   /**
    * Writes a partition's progress (`offset`, and the object about to be written or null) and, for
    * a mirror, the offset runs its last batch made, if the lease is still this worker's; otherwise
-   * throws LeaseLost and writes nothing.
+   * throws LeaseLost and writes nothing. A pending reset of the partition is done with: cleared.
    */
   async commit(lease: TaskLease, p: PartitionProgress, runs: readonly OffsetRun[] = []): Promise<void> {
     const c = await this.pool.connect();
@@ -192,7 +199,7 @@ export class LeaseStore {
                 "pendingLast", "updatedAt") VALUES ($1, $2, $3, $4, $5, $6, now())
          ON CONFLICT ("connectorId", "topic", "partition") DO UPDATE SET "offset" = EXCLUDED."offset",
                 "pendingFirst" = EXCLUDED."pendingFirst", "pendingLast" = EXCLUDED."pendingLast",
-                "updatedAt" = now()`,
+                "resetPending" = false, "updatedAt" = now()`,
         [
           lease.connectorId,
           p.topic,

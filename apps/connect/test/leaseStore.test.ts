@@ -40,11 +40,36 @@ describe('LeaseStore', () => {
       LeaseLost,
     );
     // The new holder sees the range named before and finishes it.
-    expect(await b.progress('con-1')).toEqual([progress]);
+    expect(await b.progress('con-1')).toEqual([{ ...progress, resetPending: false }]);
     await b.commit(taken!, { ...progress, offset: 20n, pending: null });
     expect((await b.progress('con-1'))[0]).toMatchObject({ offset: 20n, pending: null });
 
     await b.release(taken!);
     expect(await a.acquire(1)).toEqual([{ connectorId: 'con-1', task: 0, epoch: 3 }]);
+  });
+
+  it("keeps a reset pending until a holder's first commit of the partition; a stale holder cannot clear it", async () => {
+    await pool.query(`UPDATE "ConnectorTask" SET "workerId" = NULL, "leaseExpiresAt" = NULL`);
+    const a = new LeaseStore(pool, 'worker-ra', 300);
+    const b = new LeaseStore(pool, 'worker-rb', 60_000);
+    // What PUT …/offsets writes while the connector is stopped.
+    await pool.query(
+      `INSERT INTO "ConnectorOffset" ("connectorId", "topic", "partition", "offset", "resetPending", "updatedAt")
+       VALUES ('con-1', 'r', 0, 3, true, now())`,
+    );
+    const reset = async () => (await b.progress('con-1')).find((p) => p.topic === 'r')!;
+    const [first] = (await a.acquire(2)).filter((l) => l.task === 0);
+    expect(first).toBeDefined();
+    // A dies after starting from the reset, before any commit: the reset is still there for the next.
+    await new Promise((r) => setTimeout(r, 400));
+    const [next] = (await b.acquire(2)).filter((l) => l.task === 0);
+    expect(next).toBeDefined();
+    expect(await reset()).toMatchObject({ offset: 3n, resetPending: true });
+    await expect(
+      a.commit(first!, { topic: 'r', partition: 0, offset: 9n, pending: null }),
+    ).rejects.toBeInstanceOf(LeaseLost);
+    expect(await reset()).toMatchObject({ offset: 3n, resetPending: true });
+    await b.commit(next!, { topic: 'r', partition: 0, offset: 10n, pending: null });
+    expect(await reset()).toMatchObject({ offset: 10n, resetPending: false });
   });
 });

@@ -540,8 +540,16 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
             where: {
               connectorId_topic_partition: { connectorId: row.id, topic: x.topic, partition: x.partition },
             },
-            create: { connectorId: row.id, topic: x.topic, partition: x.partition, offset: BigInt(x.offset) },
-            update: { offset: BigInt(x.offset), pendingFirst: null, pendingLast: null },
+            // Marked: a sink or target keeping its own position (exactly-once mirror, PostgreSQL
+            // sink) starts here instead, until the task's first commit of the partition.
+            create: {
+              connectorId: row.id,
+              topic: x.topic,
+              partition: x.partition,
+              offset: BigInt(x.offset),
+              resetPending: true,
+            },
+            update: { offset: BigInt(x.offset), pendingFirst: null, pendingLast: null, resetPending: true },
           });
         await recordAudit(tx, p, {
           accountId: ins.accountId,

@@ -4,6 +4,7 @@ import { Admin } from '@platformatic/kafka';
 import { abortableSleep } from '../abortableSleep.js';
 import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
+import { startPosition } from '../startPosition.js';
 import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
 import {
@@ -166,9 +167,10 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
         continue;
       }
       const progress = new Map(
-        (await store.progress(connector.id)).map((p) => [`${p.topic}/${p.partition}`, p.offset]),
+        (await store.progress(connector.id)).map((p) => [`${p.topic}/${p.partition}`, p]),
       );
-      // Exactly once: the target's copy of the offsets, committed with the records, comes first; the
+      // Exactly once: a pending reset comes first (its first round's transaction commits it to the
+      // target group too), then the target's copy of the offsets, committed with the records; the
       // control plane's (written after each commit) covers partitions the target has none for yet.
       const resumeAt = await writer.resumeOffsets(mine);
       const runs = await store.offsetRuns(connector.id, [...new Set(mine.map((m) => m.topic))]);
@@ -176,8 +178,13 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
       const positions = new Map<string, { topic: string; partition: number; offset: bigint }>();
       for (const m of mine) {
         const k = `${m.topic}/${m.partition}`;
-        const offset =
-          resumeAt.get(k) ?? progress.get(k) ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
+        const start = startPosition(progress.get(k), resumeAt.get(k));
+        if (start.from === 'reset')
+          ctx.log.info(
+            { topic: m.topic, partition: m.partition, offset: start.offset },
+            'mirror starts from reset offsets',
+          );
+        const offset = start.offset ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
         positions.set(k, { ...m, offset });
       }
       const syncAt = Date.now() + config.topicSyncIntervalMs;

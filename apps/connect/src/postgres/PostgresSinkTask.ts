@@ -8,6 +8,7 @@ import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
 import { instanceEndpoint } from '../kafkaEndpoint.js';
 import { LeaseLost } from '../LeaseStore.js';
 import type { SinkRecord } from '../s3/objectLayout.js';
+import { startPosition } from '../startPosition.js';
 import type { TaskContext } from '../TaskContext.js';
 import { assignedPartitions } from '../taskAssignment.js';
 import {
@@ -43,7 +44,17 @@ interface PartitionState {
   /** What the target database holds as this partition's next offset (null: nothing yet). */
   stored: bigint | null;
   position: bigint;
+  /** Started from a reset (PUT …/offsets) that the control plane still marks pending. */
+  resetPending: boolean;
 }
+
+/**
+ * Whether a fetch of the partition has something to commit: records or a jump (both move the
+ * position), or a position the table does not hold yet (a reset, which may land right where the
+ * table already is once its records are written again: those rows still go in).
+ */
+const hasWork = (s: PartitionState, nextOffset: bigint) =>
+  nextOffset !== s.position || nextOffset !== s.stored;
 
 /** A row the database refused: its record, and why. */
 class RowRefused extends Error {
@@ -110,11 +121,27 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
         ],
       ),
     );
+    const progress = new Map(
+      (await store.progress(connector.id)).map((p) => [`${p.topic}/${p.partition}`, p]),
+    );
     const states: PartitionState[] = [];
     for (const m of mine) {
-      const at = stored.get(`${m.topic}/${m.partition}`) ?? null;
-      const start = at ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n;
-      states.push({ topic: m.topic, partition: m.partition, stored: at, position: start });
+      const k = `${m.topic}/${m.partition}`;
+      const at = stored.get(k) ?? null;
+      // The table's offset wins over the control plane's copy, except over a pending reset.
+      const start = startPosition(progress.get(k), at ?? undefined);
+      if (start.from === 'reset')
+        ctx.log.info(
+          { topic: m.topic, partition: m.partition, offset: start.offset, stored: at },
+          'sink starts from reset offsets',
+        );
+      states.push({
+        topic: m.topic,
+        partition: m.partition,
+        stored: at,
+        position: start.offset ?? (await source.earliest(m.topic, [m.partition]))[0] ?? 0n,
+        resetPending: start.from === 'reset',
+      });
     }
     const stateOf = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
     let tableKnown = false;
@@ -202,7 +229,9 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
         }
         for (const f of fetched) {
           const s = stateOf.get(`${f.topic}/${f.partition}`);
-          if (!s || f.nextOffset === s.stored) continue;
+          if (!s || (f.nextOffset === s.stored && !s.resetPending)) continue;
+          // Conditional on the value read, not on direction: a reset moves it backwards too (and a
+          // rewind that lands where the table was still takes the fence).
           const moved = await run(
             advanceOffset(schema, connector.id, s.topic, s.partition, s.stored, f.nextOffset),
           );
@@ -232,9 +261,10 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
       }
       for (const f of fetched) {
         const s = stateOf.get(`${f.topic}/${f.partition}`);
-        if (!s || f.nextOffset === s.stored) continue;
+        if (!s || (f.nextOffset === s.stored && !s.resetPending)) continue;
         s.stored = f.nextOffset;
         s.position = f.nextOffset;
+        s.resetPending = false; // the commit below clears it in the control plane
         // The control plane's copy, for the offsets view (and a lease check): the target's is the truth.
         await store.commit(lease, {
           topic: s.topic,
@@ -258,7 +288,7 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
       if (signal.aborted) return;
       const advanced = fetched.filter((f) => {
         const s = stateOf.get(`${f.topic}/${f.partition}`);
-        return s !== undefined && f.nextOffset !== s.stored;
+        return s !== undefined && hasWork(s, f.nextOffset);
       });
       if (advanced.length > 0) {
         try {
