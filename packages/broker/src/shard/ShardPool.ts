@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { PreparedRecords, PrepareOptions } from '../server/handlers/prepareProduceRecords.js';
+import { PartitionOwnership } from './PartitionOwnership.js';
+import type { PrepareFailure, PrepareReply, PrepareTask } from './ShardMessages.js';
+
+/** A shard thread stopped (crashed, or the pool stopped) before answering: nothing was appended. */
+export class ShardStoppedError extends Error {
+  constructor(readonly shard: number) {
+    super(`shard thread ${shard} stopped`);
+  }
+}
+
+interface Pending {
+  readonly resolve: (r: PreparedRecords) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface Shard {
+  worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+/**
+ * Starts a shard thread: the built ShardWorker.js next to this module, or — when this module runs
+ * from its TypeScript source (the test suite) — ShardWorker.ts through tsx's loader, registered
+ * inside the thread because Node 20 does not apply `--import` from a worker's execArgv.
+ */
+function startWorker(name: string): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./ShardWorker.js', here), { name });
+  // tsx's "import" export of tsx/esm/api (require.resolve yields its CommonJS twin).
+  const tsx = pathToFileURL(
+    createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const boot = `const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); });`;
+  return new Worker(boot, {
+    eval: true,
+    name,
+    workerData: { tsx, entry: new URL('./ShardWorker.ts', here).href },
+  });
+}
+
+/**
+ * Shard threads (num.shard.threads, docs/adr/0023-broker-on-many-cores.md): each owns a share
+ * of the partitions (PartitionOwnership) and does the pure per-partition work of produce
+ * requests for them — validation with CRC-32C, the compacted key check, recompression — off the
+ * event loop. A partition always goes to the same thread and a thread answers in the order it
+ * was asked, so one partition's records come back in the order they arrived.
+ *
+ * A shard thread that dies fails what it had in flight with ShardStoppedError (the produce
+ * handler answers those partitions KAFKA_STORAGE_ERROR, retriable, nothing appended) and is
+ * started again at once; its partitions' next records go to the new thread.
+ */
+export class ShardPool {
+  private readonly shards: Shard[] = [];
+  private readonly ownership: PartitionOwnership;
+  private nextId = 1;
+  private stopping = false;
+  /** Shard threads started again after dying, since the pool started. */
+  restarts = 0;
+
+  constructor(
+    readonly threads: number,
+    private readonly log: Logger,
+  ) {
+    this.ownership = new PartitionOwnership(threads);
+  }
+
+  /** Starts the threads (the broker does, as a component stopped with it). */
+  start(): void {
+    if (this.shards.length > 0) return;
+    for (let i = 0; i < this.threads; i++) {
+      const shard: Shard = { worker: startWorker(`fjord-shard-${i}`), pending: new Map() };
+      this.shards.push(shard);
+      this.watch(i, shard);
+    }
+  }
+
+  /** The running threads, by shard (to watch or, in tests, to kill one). */
+  workers(): readonly Worker[] {
+    return this.shards.map((s) => s.worker);
+  }
+
+  ownerOf(topic: string, partition: number): number {
+    return this.ownership.ownerOf(topic, partition);
+  }
+
+  /**
+   * Prepares one partition's records on its owner shard. The records are copied into a buffer
+   * the shard takes over (a request frame's buffer may be shared with other frames, so it is
+   * never transferred itself); the prepared bytes come back without another copy.
+   */
+  prepare(topic: string, partition: number, records: Buffer, opts: PrepareOptions): Promise<PreparedRecords> {
+    const index = this.ownership.ownerOf(topic, partition);
+    const shard = this.shards[index];
+    if (this.stopping || !shard) return Promise.reject(new ShardStoppedError(index));
+    const own = new Uint8Array(new ArrayBuffer(records.length));
+    own.set(records);
+    const id = this.nextId++;
+    const task: PrepareTask = { id, records: own, opts };
+    return new Promise<PreparedRecords>((resolve, reject) => {
+      shard.pending.set(id, { resolve, reject });
+      shard.worker.postMessage(task, [own.buffer]);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.shards.map((s) => s.worker.terminate()));
+  }
+
+  private watch(index: number, shard: Shard): void {
+    const worker = shard.worker;
+    worker.on('message', (m: PrepareReply | PrepareFailure) => {
+      const waiter = shard.pending.get(m.id);
+      if (!waiter) return;
+      shard.pending.delete(m.id);
+      if ('failure' in m) {
+        waiter.reject(new Error(`shard thread ${index} failed: ${m.failure}`));
+        return;
+      }
+      const r = m.result;
+      waiter.resolve(
+        r.kind === 'ok'
+          ? { ...r, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) }
+          : r,
+      );
+    });
+    worker.on('error', (err) => this.log.error({ err, shard: index }, 'shard thread failed'));
+    worker.on('exit', (code) => {
+      if (shard.worker !== worker) return;
+      const lost = [...shard.pending.values()];
+      shard.pending.clear();
+      for (const p of lost) p.reject(new ShardStoppedError(index));
+      if (this.stopping) return;
+      this.restarts++;
+      this.log.error({ shard: index, code, inFlight: lost.length }, 'shard thread exited, starting it again');
+      shard.worker = startWorker(`fjord-shard-${index}`);
+      this.watch(index, shard);
+    });
+  }
+}
