@@ -18,6 +18,8 @@ export type PreparedOnWire =
   | {
       readonly kind: 'ok';
       readonly data: Uint8Array;
+      /** The data is a view of the task's own buffer, given back by transfer (else a copy). */
+      readonly transferred: boolean;
       readonly recordCount: number;
       readonly batches: Extract<PreparedRecords, { kind: 'ok' }>['batches'];
     };

@@ -6,6 +6,11 @@ import type { PreparedRecords, PrepareOptions } from '../server/handlers/prepare
 import { PartitionOwnership } from './PartitionOwnership.js';
 import type { PrepareFailure, PrepareReply, PrepareTask } from './ShardMessages.js';
 
+/** Smallest buffer handed to a shard; smaller records still take one (they are rare per request). */
+const MIN_BUFFER_BYTES = 64 * 1024;
+/** Spare buffers kept for reuse, all sizes together. */
+const MAX_SPARE_BYTES = 64 * 1024 * 1024;
+
 /** A shard thread stopped (crashed, or the pool stopped) before answering: nothing was appended. */
 export class ShardStoppedError extends Error {
   constructor(readonly shard: number) {
@@ -64,6 +69,14 @@ export class ShardPool {
   private stopping = false;
   /** Shard threads started again after dying, since the pool started. */
   restarts = 0;
+  /**
+   * Buffers back from the shards and done with, by capacity (a power of two), to carry the next
+   * records: a fresh large ArrayBuffer costs zeroing, page faults and GC pressure on every request.
+   */
+  private readonly spare = new Map<number, ArrayBuffer[]>();
+  private spareBytes = 0;
+  /** Buffers a shard gave back by transfer (this pool's own), so only those are reused. */
+  private readonly ours = new WeakSet<ArrayBuffer>();
 
   constructor(
     readonly threads: number,
@@ -100,7 +113,7 @@ export class ShardPool {
     const index = this.ownership.ownerOf(topic, partition);
     const shard = this.shards[index];
     if (this.stopping || !shard) return Promise.reject(new ShardStoppedError(index));
-    const own = new Uint8Array(new ArrayBuffer(records.length));
+    const own = new Uint8Array(this.takeBuffer(records.length), 0, records.length);
     own.set(records);
     const id = this.nextId++;
     const task: PrepareTask = { id, records: own, opts };
@@ -108,6 +121,35 @@ export class ShardPool {
       shard.pending.set(id, { resolve, reject });
       shard.worker.postMessage(task, [own.buffer]);
     });
+  }
+
+  /**
+   * Gives back the buffer of prepared records once they are appended (or refused) and nothing
+   * holds them any more; its next use overwrites them.
+   */
+  recycle(prepared: PreparedRecords): void {
+    if (prepared.kind !== 'ok') return;
+    const buffer = prepared.data.buffer as ArrayBuffer;
+    if (!this.ours.has(buffer) || this.spareBytes + buffer.byteLength > MAX_SPARE_BYTES) return;
+    this.ours.delete(buffer);
+    const list = this.spare.get(buffer.byteLength);
+    if (list) list.push(buffer);
+    else this.spare.set(buffer.byteLength, [buffer]);
+    this.spareBytes += buffer.byteLength;
+  }
+
+  /** Spare buffers waiting to carry records. */
+  get spareBuffers(): number {
+    let n = 0;
+    for (const list of this.spare.values()) n += list.length;
+    return n;
+  }
+
+  private takeBuffer(size: number): ArrayBuffer {
+    const capacity = Math.max(MIN_BUFFER_BYTES, 2 ** Math.ceil(Math.log2(size)));
+    const reused = this.spare.get(capacity)?.pop();
+    if (reused) this.spareBytes -= reused.byteLength;
+    return reused ?? new ArrayBuffer(capacity);
   }
 
   async stop(): Promise<void> {
@@ -126,9 +168,15 @@ export class ShardPool {
         return;
       }
       const r = m.result;
+      if (r.kind === 'ok' && r.transferred) this.ours.add(r.data.buffer as ArrayBuffer);
       waiter.resolve(
         r.kind === 'ok'
-          ? { ...r, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) }
+          ? {
+              kind: 'ok',
+              data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+              recordCount: r.recordCount,
+              batches: r.batches,
+            }
           : r,
       );
     });

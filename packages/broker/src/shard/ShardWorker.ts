@@ -25,11 +25,12 @@ port.on('message', (task: PrepareTask) => {
     return;
   }
   const data = new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength);
-  const reply: PrepareReply = {
-    id: task.id,
-    result: { kind: 'ok', data, recordCount: result.recordCount, batches: result.batches },
-  };
   // The task's buffer is this thread's alone: it goes back by transfer. Recompressed output may
   // sit in Node's shared allocation pool, which must not be transferred, so it is copied.
-  port.postMessage(reply, data.buffer === input.buffer ? [data.buffer as ArrayBuffer] : []);
+  const transferred = data.buffer === input.buffer;
+  const reply: PrepareReply = {
+    id: task.id,
+    result: { kind: 'ok', data, transferred, recordCount: result.recordCount, batches: result.batches },
+  };
+  port.postMessage(reply, transferred ? [data.buffer as ArrayBuffer] : []);
 });

@@ -54,6 +54,20 @@ describe('ShardPool (real worker threads)', () => {
     expect(decodeRecords(r.data, 0).map((x) => x.value?.toString())).toEqual(['hello', 'world']);
   });
 
+  it('reuses a buffer given back after the append, and the next records are exactly their own bytes', async () => {
+    const first = batch(['x'.repeat(3000), 'y'.repeat(3000)]);
+    const a = await pool.prepare('orders', 5, first, PLAIN);
+    expect(a.kind).toBe('ok');
+    pool.recycle(a);
+    expect(pool.spareBuffers).toBe(1);
+    const second = batch(['short']);
+    const b = await pool.prepare('orders', 5, second, PLAIN);
+    expect(pool.spareBuffers).toBe(0);
+    if (b.kind !== 'ok') throw new Error(b.kind);
+    // The reused buffer is larger and held the first records: only the second's bytes show.
+    expect(b.data.equals(second)).toBe(true);
+  });
+
   it('answers one partition in the order its records were sent', async () => {
     const done: number[] = [];
     await Promise.all(

@@ -282,6 +282,11 @@ export const produceHandler = defineHandler({
     const settled = Promise.all(
       items.map((item) => (item.prepared as Promise<PreparedRecords>).catch((e: unknown) => e as Error)),
     );
-    return inConnectionOrder(ctx.connection, settled, appendAll).then(respond);
+    const appendThenRecycle = (prepared: readonly (PreparedRecords | Error)[]) => {
+      appendAll(prepared);
+      // Appended (written to the segment) or refused: the shard's buffers can carry new records.
+      for (const r of prepared) if (!(r instanceof Error)) shards.recycle(r);
+    };
+    return inConnectionOrder(ctx.connection, settled, appendThenRecycle).then(respond);
   },
 });
