@@ -2,7 +2,11 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { PreparedRecords, PrepareOptions } from '../server/handlers/prepareProduceRecords.js';
+import {
+  type PreparedRecords,
+  type PrepareOptions,
+  prepareProduceRecords,
+} from '../server/handlers/prepareProduceRecords.js';
 import { PartitionOwnership } from './PartitionOwnership.js';
 import type { PrepareFailure, PrepareReply, PrepareTask } from './ShardMessages.js';
 
@@ -26,7 +30,14 @@ interface Pending {
 interface Shard {
   worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** Threads of this shard in a row that died before answering anything. */
+  deadOnArrival: number;
+  /** Given up on threads: this shard's records are prepared on the event loop. */
+  inline: boolean;
 }
+
+/** A shard whose threads die this many times in a row without answering runs on the event loop. */
+const MAX_DEAD_ON_ARRIVAL = 3;
 
 /**
  * Starts a shard thread: the built ShardWorker.js next to this module, or — when this module runs
@@ -60,7 +71,9 @@ import(workerData.tsx).then((m) => { m.register(); return import(workerData.entr
  *
  * A shard thread that dies fails what it had in flight with ShardStoppedError (the produce
  * handler answers those partitions KAFKA_STORAGE_ERROR, retriable, nothing appended) and is
- * started again at once; its partitions' next records go to the new thread.
+ * started again at once; its partitions' next records go to the new thread. A shard whose threads
+ * die three times in a row before answering anything is given up on: its partitions' records are
+ * prepared on the event loop from then on.
  */
 export class ShardPool {
   private readonly shards: Shard[] = [];
@@ -89,7 +102,12 @@ export class ShardPool {
   start(): void {
     if (this.shards.length > 0) return;
     for (let i = 0; i < this.threads; i++) {
-      const shard: Shard = { worker: startWorker(`fjord-shard-${i}`), pending: new Map() };
+      const shard: Shard = {
+        worker: startWorker(`fjord-shard-${i}`),
+        pending: new Map(),
+        deadOnArrival: 0,
+        inline: false,
+      };
       this.shards.push(shard);
       this.watch(i, shard);
     }
@@ -113,6 +131,7 @@ export class ShardPool {
     const index = this.ownership.ownerOf(topic, partition);
     const shard = this.shards[index];
     if (this.stopping || !shard) return Promise.reject(new ShardStoppedError(index));
+    if (shard.inline) return Promise.resolve(prepareProduceRecords(records, opts));
     const own = new Uint8Array(this.takeBuffer(records.length), 0, records.length);
     own.set(records);
     const id = this.nextId++;
@@ -159,7 +178,10 @@ export class ShardPool {
 
   private watch(index: number, shard: Shard): void {
     const worker = shard.worker;
+    let answered = false;
     worker.on('message', (m: PrepareReply | PrepareFailure) => {
+      answered = true;
+      shard.deadOnArrival = 0;
       const waiter = shard.pending.get(m.id);
       if (!waiter) return;
       shard.pending.delete(m.id);
@@ -187,6 +209,15 @@ export class ShardPool {
       shard.pending.clear();
       for (const p of lost) p.reject(new ShardStoppedError(index));
       if (this.stopping) return;
+      if (!answered && ++shard.deadOnArrival >= MAX_DEAD_ON_ARRIVAL) {
+        // A thread that cannot even start (a broken install) would otherwise restart forever.
+        shard.inline = true;
+        this.log.error(
+          { shard: index, code },
+          'shard thread keeps dying at start; its partitions are prepared on the event loop',
+        );
+        return;
+      }
       this.restarts++;
       this.log.error({ shard: index, code, inFlight: lost.length }, 'shard thread exited, starting it again');
       shard.worker = startWorker(`fjord-shard-${index}`);
