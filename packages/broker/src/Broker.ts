@@ -53,6 +53,7 @@ import { addressToBytes, securityProtocolId } from './server/handlers/controller
 import { allHandlers } from './server/handlers/index.js';
 import { INTERNAL_TOPICS } from './server/handlers/metadata.js';
 import { KafkaApis } from './server/KafkaApis.js';
+import { ShardPool } from './shard/ShardPool.js';
 import { LogManager } from './storage/LogManager.js';
 import { readOrCreateClusterId } from './storage/MetaProperties.js';
 import { ReadBufferPool } from './storage/ReadBufferPool.js';
@@ -389,6 +390,10 @@ export class Broker {
       diskBudget,
       fetchSessions: new FetchSessionCache(network.maxIncrementalFetchSessionCacheSlots),
       readBuffers: new ReadBufferPool(),
+      shards:
+        network.shardThreads > 0
+          ? new ShardPool(network.shardThreads, log.child({ component: 'shards' }))
+          : undefined,
       topicDefaults,
       metrics: traffic && { traffic },
       log,
@@ -580,6 +585,14 @@ export class Broker {
       },
       stop: () => logs.shutdown(Date.now()),
     });
+    // Shard threads stop after the listeners (started later), so no request waits on a stopped one.
+    const shards = services.shards;
+    if (shards)
+      await components.start({
+        name: 'shard-threads',
+        start: () => shards.start(),
+        stop: () => shards.stop(),
+      });
     await components.start({ name: 'group-coordinator', stop: () => groups.shutdown() });
     await components.start({ name: 'controller-channel', stop: () => channel.close() });
     // The image as far as the log goes; replicas follow it from here on.

@@ -1,5 +1,6 @@
 import {
   atLeast,
+  between,
   ConfigError,
   type ConfigKeyDef,
   type ConfigValue,
@@ -98,6 +99,8 @@ export const BROKER_CONFIG_DEFS: readonly ConfigKeyDef[] = [
   key('connections.max.idle.ms', 'long', 600_000),
   key('queued.max.requests', 'int', 500, { validate: atLeast(1) }),
   key('queued.max.request.bytes', 'long', -1),
+  // Shard threads for produce record preparation (docs/adr/0023); 0: all on the event loop.
+  key('num.shard.threads', 'int', 0, { validate: between(0, 1024) }),
   key('offsets.topic.num.partitions', 'int', 50, { validate: atLeast(1) }),
   key('offsets.topic.replication.factor', 'int', 3, { validate: atLeast(1) }),
   key('offsets.topic.segment.bytes', 'int', 104_857_600, { validate: atLeast(1) }),
@@ -292,6 +295,8 @@ export interface NetworkSettings {
   readonly queuedMaxRequests: number;
   /** The request memory pool's size in bytes; <= 0: unbounded. */
   readonly queuedMaxRequestBytes: number;
+  /** num.shard.threads: produce records prepared on this many shard threads; 0: on the event loop. */
+  readonly shardThreads: number;
   readonly connectionsMaxReauthMs: number;
   readonly saslServerMaxReceiveSize: number;
   readonly maxIncrementalFetchSessionCacheSlots: number;
@@ -527,6 +532,7 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
       connectionsMaxIdleMs: int('connections.max.idle.ms'),
       queuedMaxRequests: int('queued.max.requests'),
       queuedMaxRequestBytes: int('queued.max.request.bytes'),
+      shardThreads: int('num.shard.threads'),
       connectionsMaxReauthMs: int('connections.max.reauth.ms'),
       saslServerMaxReceiveSize: int('sasl.server.max.receive.size'),
       maxIncrementalFetchSessionCacheSlots: int('max.incremental.fetch.session.cache.slots'),

@@ -19,6 +19,7 @@ import type { TxnMarker } from '../replica/ControlRecords.js';
 import type { ReplicaManager } from '../replica/ReplicaManager.js';
 import type { Authorizer } from '../security/Authorizer.js';
 import type { SaslConfig } from '../security/SaslConfig.js';
+import type { ShardPool } from '../shard/ShardPool.js';
 import type { LogManager } from '../storage/LogManager.js';
 import type { ReadBufferPool } from '../storage/ReadBufferPool.js';
 import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
@@ -53,6 +54,8 @@ export interface BrokerServices {
   readonly fetchSessions: FetchSessionCache;
   /** Buffers fetches read record data into, given back once their response is written. */
   readonly readBuffers: ReadBufferPool;
+  /** Shard threads preparing produce records (num.shard.threads > 0); absent: the event loop does. */
+  readonly shards?: ShardPool;
   readonly sasl: SaslConfig;
   /** Reloads TLS listeners' keystores and truststores (dynamic per-broker configs); absent without TLS listeners. */
   readonly listenerTls?: ListenerTlsReloader;
