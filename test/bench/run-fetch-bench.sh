@@ -3,9 +3,9 @@
 # run, rounds alternating between them so the shared machine's load hits all alike; with KAFKA_HOME,
 # Apache Kafka is one of them (issue 17 item 5). Client: test/bench/loadgen.c (librdkafka) for all.
 # Each broker starts fresh (empty data dir under /tmp, one partition per topic, Kafka's default flush
-# policy: no fsync per message), gets the consume topics (100 B and 1 KiB records) and is warmed up by
-# consuming them once; then every round runs each workload once per broker, and the table gives the
-# medians of the rounds.
+# policy: no fsync per message), gets the consume topics (100 B and 1 KiB records) and the rounds'
+# produce topics, and is warmed up by consuming the former once; then every round runs each workload
+# once per broker, and the table gives the medians of the rounds.
 #
 #   bash test/bench/run-fetch-bench.sh                 # this tree's broker, consume only
 #   FETCH_BENCH_BROKERS="base=/path/to/other/tree new=." bash test/bench/run-fetch-bench.sh
@@ -15,7 +15,8 @@
 #
 # A broker is NAME=TREE[:ENV=VALUE...] (TREE holds a built apps/broker/dist). KAFKA_HOME (a Kafka
 # distribution: bin/, libs/, run with the `java` on PATH) adds the broker "kafka" with its own ZooKeeper;
-# the Kafka column and the ratio columns are printed only then.
+# the Kafka rows and the ratio table are printed only then. Kafka's heap is KAFKA_HEAP_OPTS, by default
+# 2.4.0's stock "-Xmx1G -Xms1G".
 # Env: FETCH_BENCH_ROUNDS (3), FETCH_BENCH_COUNT_100 (2000000), FETCH_BENCH_COUNT_1K (500000),
 # FETCH_BENCH_WORKLOADS ("consume-100 consume-1k"; "all" adds produce-100-acks1, produce-1k-acksall and
 # latency-1k-acksall), FETCH_BENCH_RATE (latency workload: 1 KiB acks=all at this many msgs/s, 10000),
@@ -44,10 +45,13 @@ read -r -a SPECS <<<"${FETCH_BENCH_BROKERS:-this=.}"
 [[ $NODES == 1 || $NODES == 3 ]] || { echo "FETCH_BENCH_CLUSTER must be 1 or 3" >&2; exit 2; }
 PORT=${FETCH_BENCH_PORT:-19961}
 declare -A PID ADDR DIR
-STARTED=() # every process this script started, stopped at exit
+STARTED=() # every broker process this script started, stopped at exit
+ZOOKEEPERS=() # stopped after the brokers: a Kafka broker's controlled shutdown needs its ZooKeeper
 DBS=()
 cleanup() {
   for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${STARTED[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${ZOOKEEPERS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for n in "${!DIR[@]}"; do rm -rf "${DIR[$n]}"; done
   for db in "${DBS[@]}"; do psql -h 127.0.0.1 -U postgres -qc "drop database if exists $db with (force)" || true; done
@@ -94,7 +98,7 @@ start_kafka() { # name: ZooKeeper, then NODES Kafka brokers, configured like the
     "admin.enableServer=false" >"$dir/zookeeper.properties"
   LOG_DIR=$dir/zookeeper-logs "$KAFKA_HOME/bin/zookeeper-server-start.sh" "$dir/zookeeper.properties" \
     >"$OUT/zookeeper-$name.log" 2>&1 &
-  STARTED+=($!)
+  ZOOKEEPERS+=($!)
   wait_port 127.0.0.1 "$zk"
   for i in $(seq 1 "$NODES"); do
     port=$((zk + i))
@@ -105,7 +109,7 @@ start_kafka() { # name: ZooKeeper, then NODES Kafka brokers, configured like the
       "transaction.state.log.replication.factor=$NODES" "transaction.state.log.min.isr=$((NODES == 1 ? 1 : 2))" \
       "group.initial.rebalance.delay.ms=0" >"$dir/server-$i.properties"
     # kafka-server-start.sh execs the JVM, so $! is the broker's pid.
-    LOG_DIR=$dir/kafka-logs-$i "$KAFKA_HOME/bin/kafka-server-start.sh" "$dir/server-$i.properties" \
+    KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G} LOG_DIR=$dir/kafka-logs-$i "$KAFKA_HOME/bin/kafka-server-start.sh" "$dir/server-$i.properties" \
       >"$OUT/kafka-$name-$i.log" 2>&1 &
     STARTED+=($!)
     pids+=($!)
@@ -126,6 +130,11 @@ for spec in "${SPECS[@]}"; do
   if [[ ${parts[0]} == KAFKA ]]; then start_kafka "$name"; else start_fjord "$name" "${parts[0]}" "${parts[@]:1}"; fi
   "$LG" produce "${ADDR[$name]}" fetch-100 "$N100" 100 1 >/dev/null
   "$LG" produce "${ADDR[$name]}" fetch-1k "$N1K" 1024 1 >/dev/null
+  # The rounds' produce topics exist before any is measured: Kafka's auto-creation (through ZooKeeper
+  # and its controller) takes ~1 s, which would otherwise count as the first messages' latency.
+  for r in $(seq 1 "$ROUNDS"); do
+    for t in p100 p1k lat; do "$LG" produce "${ADDR[$name]}" "$t-r$r" 1 100 1 >/dev/null; done
+  done
   # Warm-up (JIT, page cache): one consume of each topic, not measured.
   "$LG" consume "${ADDR[$name]}" fetch-100 "$N100" >/dev/null
   "$LG" consume "${ADDR[$name]}" fetch-1k "$N1K" >/dev/null
