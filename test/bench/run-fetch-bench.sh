@@ -57,6 +57,7 @@ cleanup() {
   for db in "${DBS[@]}"; do psql -h 127.0.0.1 -U postgres -qc "drop database if exists $db with (force)" || true; done
 }
 trap cleanup EXIT
+trap 'echo "run-fetch-bench.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 wait_port() { # host port
   for _ in $(seq 1 600); do (echo >"/dev/tcp/$1/$2") 2>/dev/null && return 0; sleep 0.1; done
   echo "nothing listens on $1:$2" >&2
@@ -115,7 +116,12 @@ start_kafka() { # name: ZooKeeper, then NODES Kafka brokers, configured like the
     pids+=($!)
     addrs+=(127.0.0.1:$port)
   done
-  for a in "${addrs[@]}"; do wait_port 127.0.0.1 "${a##*:}"; done
+  # Ready when registered in ZooKeeper (its port opens earlier): a topic auto-created before all
+  # NODES brokers are registered fails with INVALID_REPLICATION_FACTOR.
+  for i in $(seq 1 "$NODES"); do
+    for _ in $(seq 1 1200); do grep -q "started (kafka.server.KafkaServer)" "$OUT/kafka-$name-$i.log" && break; sleep 0.1; done
+    grep -q "started (kafka.server.KafkaServer)" "$OUT/kafka-$name-$i.log" || { echo "Kafka broker $i did not start" >&2; exit 1; }
+  done
   PID[$name]=${pids[*]}
   ADDR[$name]=$(IFS=,; echo "${addrs[*]}")
   PORT=$((PORT + 10))
