@@ -7,6 +7,7 @@
  *   loadgen tcp <bytes>                                         -> JSON: loopback TCP MB/s (the ceiling)
  * Built by run-loadgen.sh: gcc -O2 loadgen.c -lrdkafka -lpthread
  * LOADGEN_CONF="key=value;key=value" adds librdkafka settings (security.protocol, sasl.*, ssl.*).
+ * LOADGEN_RATE=N paces produce at N messages per second (latency at a fixed rate; default: open loop).
  */
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
@@ -84,8 +85,15 @@ static int produce(const char *bootstrap, const char *topic, long count, int siz
   latency = malloc(sizeof(double) * count);
   char *payload = malloc(size);
   memset(payload, 'x', size);
+  const char *rate_env = getenv("LOADGEN_RATE");
+  double rate = rate_env ? atof(rate_env) : 0;
   double start = now_s();
   for (long i = 0; i < count; i++) {
+    if (rate > 0) /* serve delivery reports while waiting for this message's slot */
+      for (double wait; (wait = start + i / rate - now_s()) > 0;) {
+        if (wait > 0.002) rd_kafka_poll(rk, (int)(wait * 1e3) - 1);
+        else nanosleep(&(struct timespec){.tv_nsec = (long)(wait * 1e9)}, NULL);
+      }
     sent_at[i] = now_s();
     while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(payload, size),
                              RD_KAFKA_V_OPAQUE((void *)(intptr_t)i), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
