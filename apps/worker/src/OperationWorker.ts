@@ -20,11 +20,22 @@ export interface OperationWorkerOptions {
   readonly lockMs?: number;
 }
 
+/** What the worker runs a job with (OperationRunner). */
+export type OperationRun = Pick<OperationRunner, 'run'>;
+
 /**
  * BullMQ consumer of operation jobs. A worker that dies holding a job loses its lock; BullMQ's
  * stall check hands the job to another worker (or this one after a restart), which resumes it.
  */
 export class OperationWorker {
+  /**
+   * Runs under way in this process, by operation id. A busy process can miss renewing a job's
+   * lock; the stall check then hands the job back, to this very process too. That delivery joins
+   * the run under way instead of starting a second one: concurrent runs of one operation would
+   * overwrite each other's progress and, each adding load, make more locks lapse (every lapse
+   * another run, up to the concurrency), so that none of them finishes.
+   */
+  private readonly running = new Map<string, Promise<void>>();
   private readonly connection: Redis;
   private readonly queueConnection: Redis;
   private readonly worker: Worker<OperationJob>;
@@ -33,7 +44,7 @@ export class OperationWorker {
 
   constructor(
     private readonly prisma: PrismaClient,
-    runner: OperationRunner,
+    runner: OperationRun,
     private readonly log: Logger,
     o: OperationWorkerOptions,
   ) {
@@ -48,9 +59,17 @@ export class OperationWorker {
     this.queue.on('error', () => {});
     this.worker = new Worker<OperationJob>(
       OPERATIONS_QUEUE,
-      async (job: Job<OperationJob>) => {
+      (job: Job<OperationJob>) => {
+        const id = job.data.operationId;
+        const underWay = this.running.get(id);
+        if (underWay) {
+          log.warn({ operationId: id }, 'job delivered again while its run is under way: joining it');
+          return underWay;
+        }
         const attempts = job.opts.attempts ?? 1;
-        await runner.run(job.data.operationId, job.attemptsMade + 1 >= attempts);
+        const run = runner.run(id, job.attemptsMade + 1 >= attempts).finally(() => this.running.delete(id));
+        this.running.set(id, run);
+        return run;
       },
       {
         connection: this.connection,
