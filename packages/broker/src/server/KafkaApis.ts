@@ -130,11 +130,14 @@ export class KafkaApis implements FrameHandler {
       return 'close';
     }
     const handler = this.handlers[header.apiKey];
-    const range = INTER_BROKER_APIS.has(header.apiKey)
-      ? connection.listenerName === this.services.config.interBrokerListener
+    // Brokers speak to each other in every version Fjord implements (replica fetches are Fetch v13),
+    // whatever release clients are shown: Kafka's inter.broker.protocol.version is apart from it too.
+    const range =
+      connection.listenerName === this.services.config.interBrokerListener
         ? handler
-        : undefined
-      : this.advertised.find((a) => a.apiKey === header.apiKey);
+        : INTER_BROKER_APIS.has(header.apiKey)
+          ? undefined
+          : this.advertised.find((a) => a.apiKey === header.apiKey);
     const versionOk =
       handler !== undefined &&
       range !== undefined &&
