@@ -189,7 +189,7 @@ describe('requests generated from the OpenAPI document', () => {
         await root.call('POST', '/v1/notification-channels', {
           name: 'fuzzed',
           type: 'webhook',
-          url: 'http://127.0.0.1:9/hook',
+          url: 'https://hooks.example.com/hook',
         })
       ).body.id,
       zone: 'az-1',
@@ -313,7 +313,7 @@ describe('tenant isolation across every route', () => {
       await owner.client.call('POST', '/v1/notification-channels', {
         name: 'ops',
         type: 'webhook',
-        url: 'http://127.0.0.1:9/hook',
+        url: 'https://hooks.example.com/hook',
       })
     ).body;
     const alarm = (
