@@ -389,13 +389,22 @@ export class Broker {
         configs: Object.entries(createConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
       };
     };
+    /**
+     * The broker's own CreateTopics to the controller, in the newest version both speak (Kafka's
+     * `latestUsableVersion`): a broker emulating Kafka 2.4 (CreateTopics up to v5) refuses v7,
+     * and every broker of an instance emulates the same release.
+     */
+    const createTopicsAtController = (topics: ReturnType<typeof creatableTopic>[]) => {
+      const advertised = apis.get().advertised.find((a) => a.apiKey === ApiKey.CreateTopics);
+      return channel.send(ApiKey.CreateTopics, Math.min(7, advertised?.maxVersion ?? 7), {
+        topics,
+        timeoutMs: 30_000,
+        validateOnly: false,
+      });
+    };
     const autoTopicCreation = new AutoTopicCreationManager({
       async create(topics) {
-        const r = await channel.send(ApiKey.CreateTopics, 7, {
-          topics: topics.map((t) => creatableTopic(t)),
-          timeoutMs: 30_000,
-          validateOnly: false,
-        });
+        const r = await createTopicsAtController(topics.map((t) => creatableTopic(t)));
         return new Map(r.topics.map((t) => [t.name, t.errorCode]));
       },
       async awaitVisible(topics) {
@@ -444,11 +453,7 @@ export class Broker {
       autoTopicCreation,
       async ensureTopic(name, partitions, topicConfigs) {
         if (metadata.image.topic(name)) return metadata.image;
-        const r = await channel.send(ApiKey.CreateTopics, 7, {
-          topics: [creatableTopic(name, partitions, topicConfigs)],
-          timeoutMs: 30_000,
-          validateOnly: false,
-        });
+        const r = await createTopicsAtController([creatableTopic(name, partitions, topicConfigs)]);
         const result = r.topics[0];
         if (
           result &&
