@@ -199,7 +199,10 @@ describe('a broker emulating Kafka 2.4', () => {
     }
   });
 
-  it("kafka-python auto-creates a topic, joins a group and deletes it (the broker's own CreateTopics is one 2.4 has)", async () => {
+  // Failure detection only: Python processes on a loaded machine.
+  it("kafka-python auto-creates a topic, joins a group and deletes it (the broker's own CreateTopics is one 2.4 has)", {
+    timeout: 120_000,
+  }, async () => {
     // Before: the broker sent its own CreateTopics (auto-created topics, __consumer_offsets) as v7,
     // which a 2.4 broker refuses, so FindCoordinator said COORDINATOR_NOT_AVAILABLE for ever and
     // kafka-python's test_delete_groups waited in its consumer's first poll.
