@@ -9,8 +9,8 @@ export interface AutoTopicCreationDeps {
   readonly log: Logger;
 }
 
-/** Failed creations remembered for the next Metadata naming them; beyond this the oldest are forgotten. */
-const MAX_REMEMBERED_FAILURES = 10_000;
+/** Refused creations remembered for the next Metadata naming them; beyond this the oldest are forgotten. */
+const MAX_REMEMBERED_REFUSALS = 10_000;
 
 /**
  * Kafka's AutoTopicCreationManager: topics a Metadata request names that do not exist are created
@@ -20,17 +20,19 @@ const MAX_REMEMBERED_FAILURES = 10_000;
  *
  * What a client hears for a topic being created is LEADER_NOT_AVAILABLE, the answer of Kafka's
  * ZooKeeper-mode brokers (the topic exists, it has no leader yet; they also answered it for a topic
- * created but not yet in their cache), which every client retries quietly. (Kafka's KRaft brokers
- * say UNKNOWN_TOPIC_OR_PARTITION instead, which clients also retry, some only for a while.) If the
- * controller refused a creation (e.g. INVALID_REPLICATION_FACTOR while the cluster has too few
- * brokers), the next Metadata naming the topic hears that error, as ZooKeeper-mode Kafka answered
- * its synchronous creation's error, and starts another attempt.
+ * created but not yet in their cache), which every client retries quietly. If the controller
+ * refused the last attempt (INVALID_REPLICATION_FACTOR while a broker is fenced, the partition
+ * limit), the next Metadata naming the topic hears UNKNOWN_TOPIC_OR_PARTITION, the answer of Kafka's
+ * KRaft brokers, and starts another attempt: clients retry it for a while (librdkafka for
+ * `topic.metadata.propagation.max.ms`) and then report the topic unknown, so a passing refusal
+ * (a broker fenced for seconds on a loaded machine) heals and a lasting one ends, where the
+ * refusal's own code would end a librdkafka producer's messages at once.
  */
 export class AutoTopicCreationManager {
   /** Topics sent to the controller whose creation is not yet visible here (or has failed). */
   private readonly inFlight = new Set<string>();
-  /** The last attempt's refusal, per topic, until an attempt succeeds. */
-  private readonly failures = new Map<string, number>();
+  /** Topics whose last attempt the controller refused, until an attempt succeeds. */
+  private readonly refused = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly deps: AutoTopicCreationDeps) {}
@@ -44,7 +46,10 @@ export class AutoTopicCreationManager {
     const batch: string[] = [];
     for (const topic of topics) {
       if (answers.has(topic)) continue;
-      answers.set(topic, this.failures.get(topic) ?? ErrorCode.LEADER_NOT_AVAILABLE);
+      answers.set(
+        topic,
+        this.refused.has(topic) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.LEADER_NOT_AVAILABLE,
+      );
       if (this.inFlight.has(topic)) continue;
       this.inFlight.add(topic);
       batch.push(topic);
@@ -74,24 +79,21 @@ export class AutoTopicCreationManager {
     const created: string[] = [];
     try {
       const results = await this.deps.create(batch);
+      const refusals: { topic: string; errorCode: number }[] = [];
       for (const topic of batch) {
         const code = results.get(topic) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
         if (code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS) {
           created.push(topic);
-          this.failures.delete(topic);
+          this.refused.delete(topic);
         } else if (RETRIABLE_ERRORS.has(code)) {
           // The next request tries again; until then the topic is as good as being created.
-          this.failures.delete(topic);
+          this.refused.delete(topic);
         } else {
-          this.remember(topic, code);
+          this.remember(topic);
+          refusals.push({ topic, errorCode: code });
         }
       }
-      const refused = batch.filter((t) => this.failures.has(t));
-      if (refused.length > 0)
-        log.warn(
-          { topics: refused.map((t) => ({ topic: t, errorCode: this.failures.get(t) })) },
-          'auto-creation refused by the controller',
-        );
+      if (refusals.length > 0) log.warn({ topics: refusals }, 'auto-creation refused by the controller');
       // Not requested again until this broker sees the topics (the client's next Metadata may be here).
       if (created.length > 0) await this.deps.awaitVisible(created);
     } catch (e) {
@@ -102,12 +104,12 @@ export class AutoTopicCreationManager {
     }
   }
 
-  private remember(topic: string, code: number): void {
-    this.failures.delete(topic);
-    this.failures.set(topic, code);
-    if (this.failures.size > MAX_REMEMBERED_FAILURES) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
+  private remember(topic: string): void {
+    this.refused.delete(topic);
+    this.refused.add(topic);
+    if (this.refused.size > MAX_REMEMBERED_REFUSALS) {
+      const oldest = this.refused.values().next().value;
+      if (oldest !== undefined) this.refused.delete(oldest);
     }
   }
 }
