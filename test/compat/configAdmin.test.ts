@@ -171,7 +171,6 @@ describe('a broker emulating Kafka 2.4', () => {
       const client = new Kafka({ brokers: [old.bootstrap], logLevel: logLevel.NOTHING }).admin();
       await client.connect();
       try {
-        // Through the client: the in-process ensureTopic speaks CreateTopics v7, which 2.4 does not.
         await client.createTopics({ topics: [{ topic: 't24' }], waitForLeaders: true });
         const described = await client.describeConfigs({
           includeSynonyms: true,
@@ -194,6 +193,49 @@ describe('a broker emulating Kafka 2.4', () => {
       } finally {
         await client.disconnect();
       }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+
+  // Failure detection only: Python processes on a loaded machine.
+  it("kafka-python auto-creates a topic, joins a group and deletes it (the broker's own CreateTopics is one 2.4 has)", {
+    timeout: 120_000,
+  }, async () => {
+    // Before: the broker sent its own CreateTopics (auto-created topics, __consumer_offsets) as v7,
+    // which a 2.4 broker refuses, so FindCoordinator said COORDINATOR_NOT_AVAILABLE for ever and
+    // kafka-python's test_delete_groups waited in its consumer's first poll.
+    const old = await startBroker({ 'fjord.kafka.version': '2.4' });
+    try {
+      const script = `
+import json, sys
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+bootstrap, topic, group = sys.argv[1:4]
+producer = KafkaProducer(bootstrap_servers=bootstrap, max_block_ms=60000)
+producer.send(topic, b'v0').get(timeout=60)
+producer.close()
+consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                         auto_offset_reset='earliest', consumer_timeout_ms=60000)
+first = next(consumer)
+consumer.commit()
+consumer.close()
+admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+before = [g[0] for g in admin.list_consumer_groups()]
+deleted = [(g, e.__name__) for g, e in admin.delete_consumer_groups([group])]
+after = [g[0] for g in admin.list_consumer_groups()]
+admin.close()
+print(json.dumps({'version': list(producer.config['api_version']), 'value': first.value.decode(),
+                  'listed': group in before, 'deleted': deleted, 'listedAfter': group in after}))
+`;
+      const out = await runProcess(PYTHON, ['-c', script, old.bootstrap, 'auto24', 'g24']);
+      expect(out).toEqual({
+        version: [2, 4, 0],
+        value: 'v0',
+        listed: true,
+        deleted: [['g24', 'NoError']],
+        listedAfter: false,
+      });
     } finally {
       await old.stop();
       removeDir(old.dataDir);

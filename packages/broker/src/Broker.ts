@@ -47,6 +47,7 @@ import { authorizerFromConfig } from './security/AuthorizerConfig.js';
 import { interBrokerSecurity } from './security/InterBrokerSecurity.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
+import { AutoTopicCreationManager } from './server/AutoTopicCreationManager.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
 import { addressToBytes, securityProtocolId } from './server/handlers/controllerApis.js';
@@ -361,6 +362,62 @@ export class Broker {
             log,
           )
         : undefined;
+    /** A topic as this broker asks the controller to create it (Kafka's `creatableTopic`). */
+    const creatableTopic = (name: string, partitions?: number, topicConfigs?: Record<string, string>) => {
+      const internal = name.startsWith('__');
+      const wanted =
+        name === TRANSACTION_STATE_TOPIC
+          ? txnSettings.stateLogReplicationFactor
+          : internal
+            ? groupSettings.offsetsTopicReplicationFactor
+            : config.defaultReplicationFactor;
+      // A standalone broker makes do with the replicas it has; a cluster waits for enough
+      // brokers (the create fails and clients retry), as Kafka does.
+      const live = metadata.image.liveBrokers().length;
+      const rf = clustered ? wanted : Math.max(1, Math.min(wanted, live));
+      // Standalone, an internal topic's min.insync.replicas (transaction.state.log.min.isr)
+      // cannot exceed the replicas it got, or nothing could ever be written to it.
+      const minIsr = topicConfigs?.['min.insync.replicas'];
+      const createConfigs =
+        !clustered && minIsr !== undefined && Number(minIsr) > rf
+          ? { ...topicConfigs, 'min.insync.replicas': String(rf) }
+          : topicConfigs;
+      return {
+        name,
+        numPartitions: partitions ?? config.numPartitions,
+        replicationFactor: rf,
+        assignments: [],
+        configs: Object.entries(createConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
+      };
+    };
+    /**
+     * The broker's own CreateTopics to the controller, in the newest version both speak (Kafka's
+     * `latestUsableVersion`): a broker emulating Kafka 2.4 (CreateTopics up to v5) refuses v7,
+     * and every broker of an instance emulates the same release.
+     */
+    const createTopicsAtController = (topics: ReturnType<typeof creatableTopic>[]) => {
+      const advertised = apis.get().advertised.find((a) => a.apiKey === ApiKey.CreateTopics);
+      return channel.send(ApiKey.CreateTopics, Math.min(7, advertised?.maxVersion ?? 7), {
+        topics,
+        timeoutMs: 30_000,
+        validateOnly: false,
+      });
+    };
+    const autoTopicCreation = new AutoTopicCreationManager({
+      async create(topics) {
+        const r = await createTopicsAtController(topics.map((t) => creatableTopic(t)));
+        return new Map(r.topics.map((t) => [t.name, t.errorCode]));
+      },
+      async awaitVisible(topics) {
+        const visible = () => topics.every((t) => metadata.image.topic(t));
+        const giveUpAt = Date.now() + METADATA_PROPAGATION_WAIT_MS;
+        while (!visible() && Date.now() < giveUpAt) {
+          await metadata.catchUp();
+          if (!visible()) await new Promise((res) => setTimeout(res, 20));
+        }
+      },
+      log,
+    });
     const services: BrokerServices = {
       brokerId: config.nodeId,
       clusterId,
@@ -398,39 +455,10 @@ export class Broker {
       metrics: traffic && { traffic },
       log,
       now: () => Date.now(),
+      autoTopicCreation,
       async ensureTopic(name, partitions, topicConfigs) {
         if (metadata.image.topic(name)) return metadata.image;
-        const internal = name.startsWith('__');
-        const wanted =
-          name === TRANSACTION_STATE_TOPIC
-            ? txnSettings.stateLogReplicationFactor
-            : internal
-              ? groupSettings.offsetsTopicReplicationFactor
-              : config.defaultReplicationFactor;
-        // A standalone broker makes do with the replicas it has; a cluster waits for enough
-        // brokers (the create fails and clients retry), as Kafka does.
-        const live = metadata.image.liveBrokers().length;
-        const rf = clustered ? wanted : Math.max(1, Math.min(wanted, live));
-        // Standalone, an internal topic's min.insync.replicas (transaction.state.log.min.isr)
-        // cannot exceed the replicas it got, or nothing could ever be written to it.
-        const minIsr = topicConfigs?.['min.insync.replicas'];
-        const createConfigs =
-          !clustered && minIsr !== undefined && Number(minIsr) > rf
-            ? { ...topicConfigs, 'min.insync.replicas': String(rf) }
-            : topicConfigs;
-        const r = await channel.send(ApiKey.CreateTopics, 7, {
-          topics: [
-            {
-              name,
-              numPartitions: partitions ?? config.numPartitions,
-              replicationFactor: rf,
-              assignments: [],
-              configs: Object.entries(createConfigs ?? {}).map(([k, v]) => ({ name: k, value: v })),
-            },
-          ],
-          timeoutMs: 30_000,
-          validateOnly: false,
-        });
+        const r = await createTopicsAtController([creatableTopic(name, partitions, topicConfigs)]);
         const result = r.topics[0];
         if (
           result &&

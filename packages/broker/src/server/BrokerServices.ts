@@ -23,6 +23,7 @@ import type { ShardPool } from '../shard/ShardPool.js';
 import type { LogManager } from '../storage/LogManager.js';
 import type { ReadBufferPool } from '../storage/ReadBufferPool.js';
 import type { TopicPartition, TransactionCoordinator } from '../transaction/TransactionCoordinator.js';
+import type { AutoTopicCreationManager } from './AutoTopicCreationManager.js';
 import type { FetchSessionCache } from './FetchSessionCache.js';
 
 /** Everything request handlers may use; built once by the Broker. */
@@ -70,7 +71,9 @@ export interface BrokerServices {
   readonly metrics?: { readonly traffic: TrafficMetrics };
   readonly log: Logger;
   now(): number;
-  /** Creates the topic when missing (auto-creation and internal topics); resolves to the image. */
+  /** Topics a Metadata request names and may create, created in the background (Kafka's manager). */
+  readonly autoTopicCreation: AutoTopicCreationManager;
+  /** Creates the topic when missing (internal topics, tests); resolves to the image once it has it. */
   ensureTopic(name: string, partitions?: number, configs?: Record<string, string>): Promise<MetadataImage>;
   /** NONE when this broker coordinates the group, else NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE. */
   coordinatorError(groupId: string): number;

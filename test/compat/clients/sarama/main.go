@@ -121,6 +121,10 @@ func main() {
 	conf.Version = versions[*version]
 	conf.ClientID = "fjord-compat-sarama"
 	conf.Metadata.Retry.Backoff = 200 * time.Millisecond
+	// A topic a Metadata request auto-creates is answered LEADER_NOT_AVAILABLE at once, as Kafka
+	// answers it, and created in the background; on a loaded 3-broker cluster that takes seconds,
+	// past sarama's default of 3 retries (0.6 s). A client producing to new topics waits longer.
+	conf.Metadata.Retry.Max = 30
 	applySecurity(conf)
 
 	switch scenario {

@@ -1,5 +1,10 @@
 import { AclOperation, type MetadataImage, ResourceType, validateTopicName } from '@fjord/metadata';
-import { ApiKey, ErrorCode, type MetadataResponseMetadataResponseTopicInput } from '@fjord/protocol';
+import {
+  ApiKey,
+  ErrorCode,
+  type MetadataResponseMetadataResponseTopicInput,
+  ZERO_UUID,
+} from '@fjord/protocol';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, authorizedOperations } from '../RequestAuthorizer.js';
@@ -44,7 +49,7 @@ export const metadataHandler = defineHandler({
   maxVersion: 12,
   async handle(req, ctx: RequestContext) {
     const b = ctx.broker;
-    let image = b.metadata.image;
+    const image = b.metadata.image;
     // v0 has no null: an empty list meant "all topics" then.
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const topics: MetadataResponseMetadataResponseTopicInput[] = [];
@@ -54,7 +59,17 @@ export const metadataHandler = defineHandler({
         if (authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name, false))
           topics.push(describeTopic(image, name));
     } else {
+      // v0-v3 have no flag: those versions always allowed it (when the broker does).
       const autoCreate = b.config.autoCreateTopics && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
+      const noTopic = (name: string, errorCode: number): MetadataResponseMetadataResponseTopicInput => ({
+        errorCode,
+        name,
+        topicId: ZERO_UUID,
+        isInternal: INTERNAL_TOPICS.has(name),
+        partitions: [],
+      });
+      // Missing topics to auto-create, answered once the creations have been started.
+      const creating: { slot: number; name: string }[] = [];
       for (const t of req.topics!) {
         let name = t.name;
         if (name === null) {
@@ -75,46 +90,43 @@ export const metadataHandler = defineHandler({
             errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
             // By id, the id is not secret but the name is; by name, no id is revealed.
             name: t.name === null ? null : name,
-            topicId: t.name === null ? t.topicId : '00000000-0000-0000-0000-000000000000',
+            topicId: t.name === null ? t.topicId : ZERO_UUID,
             isInternal: false,
             partitions: [],
           });
           continue;
         }
+        if (image.topic(name)) {
+          topics.push(describeTopic(image, name));
+          continue;
+        }
         if (
-          !image.topic(name) &&
           autoCreate &&
           !authorizeCluster(ctx, AclOperation.CREATE, false) &&
           !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name)
         ) {
-          topics.push({
-            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-            name,
-            topicId: '00000000-0000-0000-0000-000000000000',
-            isInternal: INTERNAL_TOPICS.has(name),
-            partitions: [],
-          });
+          topics.push(noTopic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
           continue;
         }
-        if (
-          !image.topic(name) &&
-          validateTopicName(name) === undefined &&
-          autoCreate &&
-          !INTERNAL_TOPICS.has(name)
-        ) {
-          image = await b.ensureTopic(name);
+        const invalid = validateTopicName(name) !== undefined;
+        if (autoCreate && !invalid && !INTERNAL_TOPICS.has(name)) {
+          creating.push({ slot: topics.length, name });
+          topics.push(noTopic(name, ErrorCode.LEADER_NOT_AVAILABLE));
+          continue;
         }
-        if (image.topic(name)) topics.push(describeTopic(image, name));
-        else
-          topics.push({
-            errorCode: validateTopicName(name)
-              ? ErrorCode.INVALID_TOPIC_EXCEPTION
-              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        topics.push({
+          ...noTopic(
             name,
-            topicId: '00000000-0000-0000-0000-000000000000',
-            isInternal: false,
-            partitions: [],
-          });
+            invalid ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          ),
+          isInternal: false,
+        });
+      }
+      // Kafka's AutoTopicCreationManager: one CreateTopics for them all, in the background; the
+      // client is answered now and asks again (LEADER_NOT_AVAILABLE is retriable everywhere).
+      if (creating.length > 0) {
+        const answers = b.autoTopicCreation.createTopics(creating.map((c) => c.name));
+        for (const { slot, name } of creating) topics[slot]!.errorCode = answers.get(name)!;
       }
     }
     if (ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations)
