@@ -29,8 +29,8 @@ const MAX_REMEMBERED_REFUSALS = 10_000;
  * refusal's own code would end a librdkafka producer's messages at once.
  */
 export class AutoTopicCreationManager {
-  /** Topics sent to the controller whose creation is not yet visible here (or has failed). */
-  private readonly inFlight = new Set<string>();
+  /** Topics sent to the controller whose creation is not yet visible here, and that creation. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   /** Topics whose last attempt the controller refused, until an attempt succeeds. */
   private readonly refused = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
@@ -39,28 +39,35 @@ export class AutoTopicCreationManager {
 
   /**
    * Starts creating those of `topics` not already being created; the error code a Metadata
-   * response gives each of them now. The names must be valid, authorized and not exist.
+   * response gives each of them now, and when every creation they wait on has finished (created
+   * and visible here, or given up). The names must be valid, authorized and not exist.
    */
-  createTopics(topics: Iterable<string>): Map<string, number> {
+  createTopics(topics: Iterable<string>): { answers: Map<string, number>; settled: Promise<void> } {
     const answers = new Map<string, number>();
     const batch: string[] = [];
+    const waits = new Set<Promise<void>>();
     for (const topic of topics) {
       if (answers.has(topic)) continue;
       answers.set(
         topic,
         this.refused.has(topic) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.LEADER_NOT_AVAILABLE,
       );
-      if (this.inFlight.has(topic)) continue;
-      this.inFlight.add(topic);
-      batch.push(topic);
+      const underWay = this.inFlight.get(topic);
+      if (underWay) waits.add(underWay);
+      else batch.push(topic);
     }
-    if (batch.length > 0) this.track(this.createInBackground(batch));
-    return answers;
+    if (batch.length > 0) {
+      const created = this.createInBackground(batch);
+      for (const topic of batch) this.inFlight.set(topic, created);
+      this.track(created);
+      waits.add(created);
+    }
+    return { answers, settled: Promise.all(waits).then(() => undefined) };
   }
 
   /** Topics whose creation is under way (for tests and diagnostics). */
   get creating(): ReadonlySet<string> {
-    return this.inFlight;
+    return new Set(this.inFlight.keys());
   }
 
   /** Settles once every creation started so far has finished (or given up). */

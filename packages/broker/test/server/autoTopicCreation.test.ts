@@ -1,8 +1,8 @@
 /**
- * Topic auto-creation from Metadata, as Kafka's AutoTopicCreationManager: the request is answered
- * at once (LEADER_NOT_AVAILABLE for the topics being created), the missing topics go to the
- * controller in ONE CreateTopics in the background, and a topic being created is not requested
- * again. librdkafka's 0042_many_topics met the old way (one creation after another, each waited
+ * Topic auto-creation from Metadata, as Kafka's AutoTopicCreationManager: the missing topics go to
+ * the controller in ONE CreateTopics in the background, a topic being created is not requested
+ * again, and the request is answered within a moment (the topics, or LEADER_NOT_AVAILABLE for
+ * those still being created). librdkafka's 0042_many_topics met the old way (one creation after another, each waited
  * for, inside the Metadata request) as a request timeout on a loaded machine.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -66,12 +66,16 @@ afterAll(async () => {
 });
 
 describe('auto-creation from Metadata', () => {
-  it('answers 20 new topics at once with LEADER_NOT_AVAILABLE and creates them with one request', async () => {
+  it('answers 20 new topics in one response and creates them with one request', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `many-${String(i).padStart(2, '0')}`);
     const first = await metadata(names);
-    // Answered before any of them exists: the creation runs after the response.
-    expect(errors(first)).toEqual(every(names, ErrorCode.LEADER_NOT_AVAILABLE));
-    expect(first.topics.every((t) => t.partitions.length === 0)).toBe(true);
+    // Each is either created already (the answer waits a moment) or still being created.
+    for (const t of first.topics)
+      expect([t.errorCode, t.partitions.length]).toSatisfy(
+        ([code, partitions]: number[]) =>
+          (code === ErrorCode.NONE && partitions === 1) ||
+          (code === ErrorCode.LEADER_NOT_AVAILABLE && partitions === 0),
+      );
     // Asked again at once (a client's retry), while the creation may still be under way.
     const again = await metadata(names);
     for (const t of again.topics)
@@ -86,7 +90,13 @@ describe('auto-creation from Metadata', () => {
   it('a topic the controller refused is unknown at the next Metadata, which tries again', async () => {
     // 20 of the instance's 25 partitions are used: 5 more one-partition topics fit, the rest not.
     const names = Array.from({ length: 8 }, (_, i) => `over-${i}`);
-    expect(errors(await metadata(names))).toEqual(every(names, ErrorCode.LEADER_NOT_AVAILABLE));
+    const first = errors(await metadata(names));
+    for (const n of names.slice(0, 5))
+      expect([ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE]).toContain(first[n]);
+    // Refused, but the answer was given before the refusal came: it says "being created".
+    expect(names.slice(5).map((n) => first[n])).toEqual(
+      names.slice(5).map(() => ErrorCode.LEADER_NOT_AVAILABLE),
+    );
     await broker.services.autoTopicCreation.idle();
     const after = errors(await metadata(names));
     expect(after).toEqual({
@@ -120,10 +130,10 @@ describe('auto-creation from Metadata', () => {
     expect(broker.services.autoTopicCreation.creating.size).toBe(0);
   });
 
-  it('Metadata v0-v3 (no flag: the broker decides) create the same way, answered at once', async () => {
+  it('Metadata v0-v3 (no flag: the broker decides) create the same way', async () => {
     const before = sentRequests().length;
     const r = await metadata(['old-client'], 3);
-    expect(errors(r)).toEqual({ 'old-client': ErrorCode.LEADER_NOT_AVAILABLE });
+    expect([ErrorCode.NONE, ErrorCode.LEADER_NOT_AVAILABLE]).toContain(errors(r)['old-client']);
     expect(
       sentRequests()
         .slice(before)

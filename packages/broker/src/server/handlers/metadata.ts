@@ -43,13 +43,24 @@ function describeTopic(image: MetadataImage, name: string): MetadataResponseMeta
   };
 }
 
+/** How long a Metadata answer may wait for the auto-creation it started (well inside clients' request timeouts). */
+const AUTO_CREATION_ANSWER_WAIT_MS = 1000;
+
+function settledOrAfter(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([p, elapsed]).finally(() => clearTimeout(timer));
+}
+
 export const metadataHandler = defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
   async handle(req, ctx: RequestContext) {
     const b = ctx.broker;
-    const image = b.metadata.image;
+    let image = b.metadata.image;
     // v0 has no null: an empty list meant "all topics" then.
     const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const topics: MetadataResponseMetadataResponseTopicInput[] = [];
@@ -125,8 +136,14 @@ export const metadataHandler = defineHandler({
       // Kafka's AutoTopicCreationManager: one CreateTopics for them all, in the background; the
       // client is answered now and asks again (LEADER_NOT_AVAILABLE is retriable everywhere).
       if (creating.length > 0) {
-        const answers = b.autoTopicCreation.createTopics(creating.map((c) => c.name));
+        const { answers, settled } = b.autoTopicCreation.createTopics(creating.map((c) => c.name));
         for (const { slot, name } of creating) topics[slot]!.errorCode = answers.get(name)!;
+        // Unlike Kafka, the answer waits a moment for the creation: clients with a short metadata
+        // retry budget (sarama: 3 × 250 ms) then get the topic at once when the controller is quick.
+        await settledOrAfter(settled, AUTO_CREATION_ANSWER_WAIT_MS);
+        image = b.metadata.image;
+        for (const { slot, name } of creating)
+          if (image.topic(name)) topics[slot] = describeTopic(image, name);
       }
     }
     if (ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations)
