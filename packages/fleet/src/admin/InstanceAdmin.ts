@@ -1,4 +1,4 @@
-import { unregisterBrokerV0 } from '@platformatic/kafka';
+import { type Connection, unregisterBrokerV0 } from '@platformatic/kafka';
 import kafkajs, { type Admin } from 'kafkajs';
 import { withBrokerConnection } from './brokerConnection.js';
 import { electLeadersV2 } from './electLeaders.js';
@@ -517,25 +517,8 @@ export class InstanceAdmin {
    * broker stopped or a reassignment. Partitions already led by their preferred replica are no error.
    */
   async electPreferredLeaders(): Promise<void> {
-    const credential = this.sasl;
-    if (!credential) throw new AdminError('electing leaders needs the admin credential');
-    let failure: unknown;
-    // Any broker forwards it: the next one is tried when one does not answer.
-    for (const address of this.bootstrap) {
-      const [host, port] = splitHostPort(address);
-      try {
-        const r = await withBrokerConnection(
-          { host, port, credential },
-          { clientId: 'fjord-control-plane', purpose: 'ElectLeaders' },
-          (c) => electLeadersV2.async(c, 0, 10_000),
-        );
-        if (r.errorCode !== 0) throw new AdminError(`ElectLeaders: error ${r.errorCode}`);
-        return;
-      } catch (e) {
-        failure = e;
-      }
-    }
-    throw failure;
+    const r = await this.onAnyBroker('ElectLeaders', (c) => electLeadersV2.async(c, 0, 10_000));
+    if (r.errorCode !== 0) throw new AdminError(`ElectLeaders: error ${r.errorCode}`);
   }
 
   /**
@@ -543,20 +526,24 @@ export class InstanceAdmin {
    * replica can be assigned to it and its per-broker configs go; one not registered is done already.
    */
   async unregisterBroker(brokerId: number): Promise<void> {
+    const r = await this.onAnyBroker('UnregisterBroker', (c) => unregisterBrokerV0.api.async(c, brokerId));
+    if (r.errorCode !== 0 && r.errorCode !== BROKER_ID_NOT_REGISTERED)
+      throw new AdminError(`UnregisterBroker ${brokerId}: ${r.errorMessage ?? `error ${r.errorCode}`}`);
+  }
+
+  /** A request any broker forwards to the controller: the next one is tried when one does not answer. */
+  private async onAnyBroker<T>(purpose: string, send: (c: Connection) => Promise<T>): Promise<T> {
     const credential = this.sasl;
-    if (!credential) throw new AdminError('unregistering a broker needs the admin credential');
+    if (!credential) throw new AdminError(`${purpose} needs the admin credential`);
     let failure: unknown;
     for (const address of this.bootstrap) {
       const [host, port] = splitHostPort(address);
       try {
-        const r = await withBrokerConnection(
+        return await withBrokerConnection(
           { host, port, credential },
-          { clientId: 'fjord-control-plane', purpose: 'UnregisterBroker' },
-          (c) => unregisterBrokerV0.api.async(c, brokerId),
+          { clientId: 'fjord-control-plane', purpose },
+          send,
         );
-        if (r.errorCode !== 0 && r.errorCode !== BROKER_ID_NOT_REGISTERED)
-          throw new AdminError(`UnregisterBroker ${brokerId}: ${r.errorMessage ?? `error ${r.errorCode}`}`);
-        return;
       } catch (e) {
         failure = e;
       }
