@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  mergeInRequestOrder,
-  PartitionOwnership,
-  type PartitionRef,
-} from '../../src/shard/PartitionOwnership.js';
+import { PartitionOwnership } from '../../src/shard/PartitionOwnership.js';
 
 describe('PartitionOwnership', () => {
   it('spreads a topic evenly: 64 partitions over 16 shards give each shard exactly 4', () => {
@@ -38,60 +34,5 @@ describe('PartitionOwnership', () => {
     for (const n of [0, -1, 1.5, 1025, Number.NaN])
       expect(() => new PartitionOwnership(n)).toThrow(RangeError);
     expect(() => new PartitionOwnership(4).ownerOf('t', -1)).toThrow(RangeError);
-  });
-});
-
-describe('plan and merge', () => {
-  const refs: PartitionRef[] = [
-    { topic: 'orders', partition: 3 },
-    { topic: 'orders', partition: 0 },
-    { topic: 'audit', partition: 1 },
-    { topic: 'orders', partition: 1 },
-    { topic: 'audit', partition: 0 },
-    { topic: 'orders', partition: 2 },
-  ];
-
-  it('gives each shard its partitions in request order and every partition to exactly one shard', () => {
-    const own = new PartitionOwnership(3);
-    const plans = own.plan(refs);
-    expect(plans.map((p) => p.shard)).toEqual([...plans.map((p) => p.shard)].sort((a, b) => a - b));
-    const all = plans.flatMap((p) => p.positions).sort((a, b) => a - b);
-    expect(all).toEqual([0, 1, 2, 3, 4, 5]);
-    for (const plan of plans) {
-      expect([...plan.positions]).toEqual([...plan.positions].sort((a, b) => a - b));
-      for (const pos of plan.positions)
-        expect(own.ownerOf(refs[pos]!.topic, refs[pos]!.partition)).toBe(plan.shard);
-    }
-  });
-
-  it('merges shard answers back into the order the client sent', () => {
-    const own = new PartitionOwnership(3);
-    const plans = own.plan(refs);
-    const answers = plans.map((plan) =>
-      plan.positions.map((pos) => `${refs[pos]!.topic}-${refs[pos]!.partition}@${plan.shard}`),
-    );
-    const merged = mergeInRequestOrder(refs.length, plans, answers);
-    expect(merged.map((s) => s.split('@')[0])).toEqual(refs.map((r) => `${r.topic}-${r.partition}`));
-  });
-
-  it('reports a shard that answers too few or too many partitions instead of a partial response', () => {
-    const own = new PartitionOwnership(2);
-    const plans = own.plan(refs);
-    const short = plans.map((plan, i) => (i === 0 ? plan.positions.slice(1) : plan.positions));
-    expect(() => mergeInRequestOrder(refs.length, plans, short)).toThrow(/answered/);
-    expect(() =>
-      mergeInRequestOrder(
-        refs.length,
-        plans,
-        plans.slice(1).map((p) => p.positions),
-      ),
-    ).toThrow(/shard answers/);
-    expect(() =>
-      mergeInRequestOrder(
-        refs.length + 1,
-        plans,
-        plans.map((p) => p.positions),
-      ),
-    ).toThrow(/no shard answered position 6/);
   });
 });
