@@ -87,6 +87,29 @@ const deliveredOf = async (id: string): Promise<number> =>
     0,
   );
 
+/** A database of its own for a sink test to write into, connected; `drop` closes and removes it. */
+async function targetDatabase(prefix: string) {
+  const server = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+  const database = `${prefix}_${Date.now().toString(36)}_${process.pid}`;
+  const admin = new pg.Client({ ...server, database: 'postgres' });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  const target = new pg.Client({ ...server, database });
+  await target.connect();
+  return {
+    database,
+    target,
+    async drop() {
+      await target.end();
+      const c = new pg.Client({ ...server, database: 'postgres' });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
 /** An idempotent acks=all kafkajs producer of `v<i>` values keyed `k<i>`, with a header. */
 async function producer() {
   const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
@@ -1129,13 +1152,7 @@ describe('PostgreSQL sink connector', () => {
       partitions: 1,
     });
     expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
-    const database = `fjord_pgreset_${Date.now().toString(36)}_${process.pid}`;
-    const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const target = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
-    await target.connect();
+    const { database, target, drop } = await targetDatabase('fjord_pgreset');
     const kafka = new kafkajs.Kafka({ brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await p.connect();
@@ -1216,11 +1233,7 @@ describe('PostgreSQL sink connector', () => {
       expect((await client.call('DELETE', connectorPath(id))).status).toBe(204);
     } finally {
       await p.disconnect();
-      await target.end();
-      const drop = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-      await drop.connect();
-      await drop.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await drop.end();
+      await drop();
     }
   }, 240_000);
 
@@ -1234,13 +1247,7 @@ describe('PostgreSQL sink connector', () => {
       const t = await client.call('POST', `/v1/instances/${instanceId}/topics`, body);
       expect((await waitForOperation(client, t.body.operation.id, 120_000)).status).toBe('succeeded');
     }
-    const database = `fjord_pgsink_${Date.now().toString(36)}_${process.pid}`;
-    const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const target = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
-    await target.connect();
+    const { database, target, drop } = await targetDatabase('fjord_pgsink');
     for (const id of ['connect-c', 'connect-d']) workers.set(id, startConnectWorker(s.t.databaseUrl, id));
     try {
       const connection = { host: '127.0.0.1', port: 5432, database, user: 'postgres' };
@@ -1389,11 +1396,7 @@ describe('PostgreSQL sink connector', () => {
       expect(failed.reason).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:1\//);
       expect((await client.call('DELETE', connectorPath(nowhere.body.id))).status).toBe(204);
     } finally {
-      await target.end();
-      const drop = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-      await drop.connect();
-      await drop.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await drop.end();
+      await drop();
     }
   }, 300_000);
 });
