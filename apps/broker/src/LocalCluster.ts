@@ -106,7 +106,9 @@ export class LocalBroker {
     if (this.running) return;
     mkdirSync(this.dataDir, { recursive: true });
     this.logFile = createWriteStream(join(this.dataDir, 'broker.log'), { flags: 'a' });
-    const child = spawn(process.execPath, [MAIN, ...this.args], {
+    // Node flags for the broker processes (e.g. `--cpu-prof` to profile a cluster in a benchmark).
+    const nodeArgs = (process.env.FJORD_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, MAIN, ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FJORD_LOG_LEVEL: this.options.logLevel ?? 'info' },
     });

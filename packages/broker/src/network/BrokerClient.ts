@@ -7,11 +7,13 @@ import {
   ErrorCode,
   encodeRequestFrame,
   FrameDecoder,
+  type FrameError,
   ProtocolDecodeError,
 } from '@fjord/protocol';
 import type { Logger } from 'pino';
 import type { InterBrokerSasl, InterBrokerSecurity } from '../security/InterBrokerSecurity.js';
 import { ScramClientError, ScramClientExchange } from '../security/ScramClient.js';
+import { directReadOptions } from './DirectReads.js';
 
 type Api = keyof ApiMessageTypes;
 
@@ -158,6 +160,12 @@ export class BrokerClient {
     if (failure && Date.now() < failure.until) return Promise.reject(failure.error);
     const tlsOptions = this.options.security?.tls;
     return new Promise((resolve, reject) => {
+      const frames = new FrameDecoder(this.options.maxResponseBytes);
+      const sink = { reserve: () => true, frame: (frame: Buffer) => this.onFrame(socket, frame) };
+      const refuse = (error: FrameError | undefined) => {
+        if (error) this.fail(socket, new BrokerRequestError(`response of ${error.size} bytes refused`));
+      };
+      // Plain TCP reads replica fetch responses straight into their buffers (DirectReads).
       const socket = tlsOptions
         ? tlsConnect({
             ...tlsOptions,
@@ -165,9 +173,12 @@ export class BrokerClient {
             port: target.port,
             servername: isIP(target.host) ? undefined : target.host,
           })
-        : connect({ host: target.host, port: target.port });
+        : connect({
+            host: target.host,
+            port: target.port,
+            onread: directReadOptions(frames, (buffer, n) => refuse(frames.pushRead(buffer, n, sink))),
+          });
       socket.setNoDelay(true);
-      const frames = new FrameDecoder(this.options.maxResponseBytes);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new BrokerRequestError(`connect to ${target.host}:${target.port} timed out`));
@@ -208,13 +219,7 @@ export class BrokerClient {
       socket.on('close', () => {
         if (this.socket === socket) this.fail(socket, new BrokerRequestError('connection closed by peer'));
       });
-      socket.on('data', (chunk: Buffer) => {
-        const error = frames.push(chunk, {
-          reserve: () => true,
-          frame: (frame) => this.onFrame(socket, frame),
-        });
-        if (error) this.fail(socket, new BrokerRequestError(`response of ${error.size} bytes refused`));
-      });
+      if (tlsOptions) socket.on('data', (chunk: Buffer) => refuse(frames.push(chunk, sink)));
     });
   }
 

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { FrameDecoder, type FrameSink } from '@fjord/protocol';
 import type { Logger } from 'pino';
+import { readAcceptedDirectly } from './DirectReads.js';
 import type { ConnectionInfo, FrameHandler, FrameResult } from './RequestContext.js';
 import type { RequestMemoryPool } from './RequestMemoryPool.js';
 import type { RequestQueue } from './RequestQueue.js';
@@ -71,7 +73,11 @@ export class KafkaConnection {
     if (limits.idleTimeoutMs > 0) {
       socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle timeout'));
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // TLS sockets decrypt into their own buffers: only plain TCP can read into frames directly.
+    const direct =
+      (socket as TLSSocket).encrypted !== true &&
+      readAcceptedDirectly(socket, this.frames, (buffer, n) => this.onRead(buffer, n));
+    if (!direct) socket.on('data', (chunk: Buffer) => this.onRead(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (err) => this.log.debug({ err, conn: info.connectionId }, 'socket error'));
     socket.on('close', () => this.onClose());
@@ -173,7 +179,11 @@ export class KafkaConnection {
     this.admission.queue.leave();
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Bytes read: a 'data' chunk (this connection's to keep), or `n` bytes placed by
+   * `frames.nextReadBuffer()` (a frame's own buffer, or scratch memory copied out at once).
+   */
+  private onRead(chunk: Buffer, n?: number): void {
     // Before authentication only small frames are accepted, so an unauthenticated client cannot
     // make the broker allocate socket.request.max.bytes.
     const unauthenticated =
@@ -183,7 +193,8 @@ export class KafkaConnection {
     this.frames.maxFrameBytes = unauthenticated
       ? this.limits.maxUnauthenticatedFrameBytes!
       : this.limits.maxFrameBytes;
-    const error = this.frames.push(chunk, this.sink);
+    const error =
+      n === undefined ? this.frames.push(chunk, this.sink) : this.frames.pushRead(chunk, n, this.sink);
     if (error) this.refuse(error.size, unauthenticated);
   }
 

@@ -17,6 +17,13 @@ export interface FrameSink {
 
 /** Received pieces of one frame kept as they are; merged when there are this many (tiny reads). */
 const MAX_PARTS = 256;
+/**
+ * A frame is read straight into a buffer of its size once at least this much of it is still to
+ * come and an eighth of it has arrived: large frames (produce batches, replica fetch responses)
+ * are then never copied, while the memory held stays within 8× the bytes that came.
+ */
+const DIRECT_READ_MIN_REST = 64 * 1024;
+const DIRECT_READ_ARRIVED_SHARE = 8;
 
 /**
  * Splits a TCP byte stream into Kafka's int32-size-prefixed frames. A size above the maximum
@@ -26,6 +33,11 @@ const MAX_PARTS = 256;
  * chunks received and copied once, when complete, into a buffer of its size. A sink may hold
  * an announced frame back (the broker's request memory pool has no room); the decoder then
  * reads nothing further until resumed.
+ *
+ * A socket that lets the reader choose where each read lands (Node's `onread`) asks
+ * `nextReadBuffer()` and hands what arrived to `pushRead()`: a large frame is then read by the
+ * kernel into its own buffer, and everything else lands in a scratch buffer shared by all
+ * connections and is copied out at once.
  */
 export class FrameDecoder {
   private readonly header = Buffer.alloc(4);
@@ -37,6 +49,10 @@ export class FrameDecoder {
   /** Set while the sink holds the announced frame back; chunks received meanwhile wait here. */
   private stalled?: { size: number; chunks: Buffer[] };
   private failed?: FrameError;
+  /** The frame's own buffer once it is read into directly; `partsBytes` of it are filled. */
+  private direct?: Buffer;
+  /** The part of `direct` the next read was told to fill. */
+  private directTarget?: Buffer;
 
   /** Settable: a connection lowers it until its client has authenticated. */
   constructor(public maxFrameBytes: number) {}
@@ -74,6 +90,45 @@ export class FrameDecoder {
       return undefined;
     }
     return this.decode(chunk, sink);
+  }
+
+  /**
+   * Where the socket should put the next bytes it reads: the rest of the frame being read when
+   * that goes straight into the frame's buffer, else undefined (read into scratch memory and
+   * pass it to `pushRead`).
+   */
+  nextReadBuffer(): Buffer | undefined {
+    this.directTarget = undefined;
+    if (this.failed || this.stalled || this.size < 0) return undefined;
+    if (!this.direct) {
+      if (
+        this.size - this.partsBytes < DIRECT_READ_MIN_REST ||
+        this.partsBytes * DIRECT_READ_ARRIVED_SHARE < this.size
+      )
+        return undefined;
+      const frame = Buffer.allocUnsafe(this.size);
+      let at = 0;
+      for (const p of this.parts) at += p.copy(frame, at);
+      this.parts = [];
+      this.direct = frame;
+    }
+    this.directTarget = this.direct.subarray(this.partsBytes);
+    return this.directTarget;
+  }
+
+  /**
+   * `n` bytes were read into `buffer`: the one `nextReadBuffer()` returned, or scratch memory the
+   * caller reuses (its bytes are copied before this returns).
+   */
+  pushRead(buffer: Buffer, n: number, sink: FrameSink): FrameError | undefined {
+    if (this.failed) return this.failed;
+    if (buffer === this.directTarget && this.direct) {
+      this.directTarget = undefined;
+      this.partsBytes += n;
+      if (this.partsBytes === this.size) this.completeDirect(sink);
+      return undefined;
+    }
+    return this.push(Buffer.from(buffer.subarray(0, n)), sink);
   }
 
   /** The sink now admits the frame it held back: reads it and what arrived after it. */
@@ -118,6 +173,15 @@ export class FrameDecoder {
         }
         this.startFrame(size);
       }
+      if (this.direct) {
+        // Bytes that did not go straight in (read into scratch before the switch).
+        const take = Math.min(this.size - this.partsBytes, data.length);
+        data.copy(this.direct, this.partsBytes, 0, take);
+        this.partsBytes += take;
+        data = data.subarray(take);
+        if (this.partsBytes === this.size) this.completeDirect(sink);
+        continue;
+      }
       if (this.partsBytes === 0 && data.length >= this.size) {
         const frame = data.subarray(0, this.size);
         data = data.subarray(this.size);
@@ -147,6 +211,14 @@ export class FrameDecoder {
       }
     }
     return undefined;
+  }
+
+  private completeDirect(sink: FrameSink): void {
+    const frame = this.direct!;
+    this.direct = undefined;
+    this.partsBytes = 0;
+    this.size = -1;
+    sink.frame(frame);
   }
 
   private startFrame(size: number): void {

@@ -151,4 +151,69 @@ describe('FrameDecoder', () => {
       ),
     );
   });
+
+  it('reads through nextReadBuffer/pushRead recover the frames, with scratch memory reused', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc
+            .oneof(fc.nat(300), fc.integer({ min: 60_000, max: 300_000 }))
+            .map((n) => Buffer.alloc(n, n & 255)),
+          { maxLength: 6 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 1, maxLength: 20 }),
+        (bodies, readSizes) => {
+          const d = new FrameDecoder(1 << 20);
+          const scratch = Buffer.alloc(64 * 1024);
+          const stream = framed(bodies);
+          const out: Buffer[] = [];
+          for (let at = 0, i = 0; at < stream.length; i++) {
+            const target = d.nextReadBuffer() ?? scratch;
+            const n = Math.min(target.length, stream.length - at, readSizes[i % readSizes.length]!);
+            at += stream.copy(target, 0, at, at + n);
+            expect(
+              d.pushRead(
+                target,
+                n,
+                sink((f) => out.push(f)),
+              ),
+            ).toBeUndefined();
+            // The next read overwrites the scratch: no frame handed out may be a view of it.
+            scratch.fill(0xee);
+          }
+          expect(out.map((f, i) => f.equals(bodies[i]!))).toEqual(bodies.map(() => true));
+          expect(d.bufferedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('reads a large frame into its own buffer once an eighth of it has arrived', () => {
+    const d = new FrameDecoder(8 << 20);
+    const body = Buffer.alloc(1 << 20, 7);
+    const stream = framed([body]);
+    const scratch = Buffer.alloc(64 * 1024);
+    const frames: Buffer[] = [];
+    let scratchBytes = 0;
+    for (let at = 0; at < stream.length; ) {
+      const direct = d.nextReadBuffer();
+      const target = direct ?? scratch;
+      // Memory follows what arrived: no frame-sized buffer before an eighth of it is here.
+      if (direct) expect(d.bufferedBytes * 8).toBeGreaterThanOrEqual(body.length);
+      else scratchBytes += Math.min(target.length, stream.length - at);
+      const n = Math.min(target.length, stream.length - at);
+      at += stream.copy(target, 0, at, at + n);
+      d.pushRead(
+        target,
+        n,
+        sink((f) => frames.push(f)),
+      );
+    }
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.equals(body)).toBe(true);
+    // The frame is its own buffer (not a view of a larger one) and only its first eighth was copied.
+    expect(frames[0]!.buffer.byteLength).toBe(body.length);
+    expect(scratchBytes).toBeLessThanOrEqual(body.length / 8 + 64 * 1024 + 4);
+  });
 });
