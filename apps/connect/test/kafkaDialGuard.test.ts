@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { parseAllowedNetworks, RefusedTarget } from '@fjord/egress';
+import { freePorts } from '@fjord/fleet';
+import { type RunningBroker, startBroker } from '@fjord/test-support/broker';
 import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardKafkaDials, INSTANCE_DIAL } from '../src/kafkaDialGuard.js';
@@ -14,6 +16,7 @@ let server: Server;
 let port = 0;
 let accepted = 0;
 let uninstall: () => void;
+let broker: RunningBroker | undefined;
 
 beforeAll(async () => {
   server = createServer((s) => {
@@ -26,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   uninstall?.();
+  await broker?.stop();
   await new Promise((r) => server.close(r));
 });
 
@@ -67,6 +71,32 @@ describe('the Kafka dial guard', () => {
     expect(instance).toBeDefined(); // the listener is not Kafka…
     expect(taskFailureReason(instance)).not.toMatch(/not a public address/);
     expect(accepted).toBe(before + 1); // …but it was reached, by the instance's client only
+  });
+
+  it('judges the brokers a cluster advertises, not only its bootstrap servers', async () => {
+    // A real broker, reached at an allowed address, that names itself at a refused one (127.0.0.3).
+    const [port] = await freePorts('127.0.0.1', 1);
+    broker = await startBroker({
+      listeners: `PLAINTEXT://127.0.0.2:${port}`,
+      'advertised.listeners': `PLAINTEXT://127.0.0.3:${port}`,
+    });
+    const admin = new Admin({
+      clientId: 'dial-guard-test',
+      bootstrapBrokers: [`127.0.0.2:${port}`],
+      ...CLIENT_DEFAULTS,
+    });
+    try {
+      const md = await admin.metadata({ topics: [] }); // through the bootstrap connection
+      expect([...md.brokers.values()].map((b) => b.host)).toEqual(['127.0.0.3']);
+      // ListGroups goes to every broker the metadata named (as the mirror's checkpoints do).
+      const failed = await admin.listGroups().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(taskFailureReason(failed)).toBe('127.0.0.3 is not a public address (loopback)');
+    } finally {
+      await admin.close().catch(() => {});
+    }
   });
 
   it('finds a refusal however deep the client wrapped it', () => {
