@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { PostgresSinkConfig, PostgresSinkSecrets } from '@fjord/contracts';
 import { resolveAllowed } from '@fjord/egress';
 import { unseal } from '@fjord/fleet';
@@ -81,7 +82,7 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
   // pg resolves names itself: it is given the address checked here instead, so DNS cannot move it
   // elsewhere in between; TLS still verifies the certificate against the configured name.
   const [address] = await resolveAllowed(config.connection.host, ctx.allowedNetworks).catch((e: Error) => {
-    throw new Error(`cannot reach PostgreSQL at ${where}: ${e.message}`);
+    throw new Error(`cannot reach PostgreSQL at ${where}: ${e.message}`, { cause: e });
   });
   const db = new pg.Client({
     host: address!.address,
@@ -89,7 +90,12 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
     database: config.connection.database,
     user: config.connection.user,
     ...(secrets.password !== undefined ? { password: secrets.password } : {}),
-    ssl: config.connection.ssl ? { servername: config.connection.host } : false,
+    // An IP literal is no TLS server name (RFC 6066): then the certificate is checked against the address.
+    ssl: config.connection.ssl
+      ? isIP(config.connection.host)
+        ? true
+        : { servername: config.connection.host }
+      : false,
     connectionTimeoutMillis: 5000,
     application_name: `fjord-connect-${connector.id}-${lease.task}`,
   });
