@@ -41,6 +41,10 @@ export FJORD_PROMETHEUS_RULES_DIR="$FJORD_MONITORING_DIR/rules"
 export FJORD_WORKER_METRICS_LISTEN=${FJORD_WORKER_METRICS_LISTEN:-127.0.0.1:9101}
 export FJORD_SCRAPE_INTERVAL_SECONDS=${FJORD_SCRAPE_INTERVAL_SECONDS:-15}
 export FJORD_API_URL=http://127.0.0.1:$API_PORT
+# Everything here listens on loopback (s3rver, PostgreSQL, the brokers), which a production service
+# refuses connectors (docs/adr/0022, "Where connectors may connect"): this machine is its own
+# on-premises network. Set it empty to see production's refusals.
+export FJORD_CONNECTOR_ALLOWED_NETWORKS=${FJORD_CONNECTOR_ALLOWED_NETWORKS-127.0.0.0/8}
 
 pids=()
 stop() {

@@ -7,7 +7,7 @@
  * Run: `npx tsx test/bench/mirror.bench.ts` (FJORD_BENCH_MIRROR_MIB, default 64).
  */
 import { loadavg } from 'node:os';
-import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { connectorApiOverrides, startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { instanceWithTopic, startTestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 
@@ -24,7 +24,7 @@ const load = () =>
     .join(' ');
 const loadBefore = load();
 
-const s = await startTestService(1);
+const s = await startTestService(1, {}, connectorApiOverrides);
 const workers = [
   startConnectWorker(s.t.databaseUrl, 'bench-a'),
   startConnectWorker(s.t.databaseUrl, 'bench-b'),

@@ -7,7 +7,7 @@
  * Run: `npx tsx test/bench/postgres-sink.bench.ts` (FJORD_BENCH_PG_RECORDS, default 100000).
  */
 import { loadavg } from 'node:os';
-import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { connectorApiOverrides, startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { instanceWithTopic, startTestService } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
@@ -32,7 +32,7 @@ const adminQuery = async (sql: string) => {
   }
 };
 
-const s = await startTestService(1);
+const s = await startTestService(1, {}, connectorApiOverrides);
 await adminQuery(`CREATE DATABASE ${DATABASE}`);
 const workers = [
   startConnectWorker(s.t.databaseUrl, 'bench-a'),

@@ -8,7 +8,7 @@
  * Run: `npx tsx test/bench/s3-sink.bench.ts` (FJORD_BENCH_SINK_MIB, default 64).
  */
 import { loadavg } from 'node:os';
-import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { connectorApiOverrides, startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { S3RVER_CREDENTIALS, startTestS3 } from '@fjord/test-support/s3';
 import { instanceWithTopic, startTestService } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
@@ -21,7 +21,7 @@ const loadBefore = loadavg()
   .map((l) => l.toFixed(2))
   .join(' ');
 
-const s = await startTestService(1);
+const s = await startTestService(1, {}, connectorApiOverrides);
 const RUNS = [
   { bucket: 'jsonl-one-task', format: 'jsonl.gz', tasksMax: 1 },
   { bucket: 'jsonl-three-tasks', format: 'jsonl.gz', tasksMax: 3 },

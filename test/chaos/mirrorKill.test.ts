@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RestClient } from '@fjord/test-support/api';
-import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { connectorApiOverrides, startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { eventually } from '@fjord/test-support/monitoring';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import kafkajs from 'kafkajs';
@@ -35,7 +35,10 @@ let bootstrap: string;
 const workers = new Map<string, ChildProcess>();
 
 beforeAll(async () => {
-  [s, source] = await Promise.all([startTestService(1), startTestCluster({ brokers: 3, zones: 3 })]);
+  [s, source] = await Promise.all([
+    startTestService(1, {}, connectorApiOverrides),
+    startTestCluster({ brokers: 3, zones: 3 }),
+  ]);
   client = (await s.t.tenant('mirror-chaos')).client;
   const created = await client.call('POST', '/v1/instances', {
     name: 'dst',

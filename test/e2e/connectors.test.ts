@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { RestClient } from '@fjord/test-support/api';
-import { startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
+import { connectorApiOverrides, startConnectWorker, stopConnectWorker } from '@fjord/test-support/connect';
 import { readParquetRows } from '@fjord/test-support/parquet';
 import { S3RVER_CREDENTIALS, startTestS3, type TestS3 } from '@fjord/test-support/s3';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
@@ -30,7 +30,7 @@ let bootstrap: string;
 const workers = new Map<string, ChildProcess>();
 
 beforeAll(async () => {
-  s = await startTestService(1, {}, { internalToken: INTERNAL_TOKEN });
+  s = await startTestService(1, {}, { internalToken: INTERNAL_TOKEN, ...connectorApiOverrides });
   client = (await s.t.tenant('connect')).client;
   const created = await client.call('POST', '/v1/instances', {
     name: 'src',

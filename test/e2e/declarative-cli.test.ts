@@ -12,6 +12,7 @@ import {
   runApply,
 } from '@fjord/cli';
 import type { RestClient } from '@fjord/test-support/api';
+import { connectorApiOverrides } from '@fjord/test-support/connect';
 import { startTestService, type TestService, waitForOperation } from '@fjord/test-support/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -68,7 +69,8 @@ subAccounts:
 const BASE = fileWith('    deletionProtection: false');
 
 beforeAll(async () => {
-  s = await startTestService(1);
+  // Its connector's endpoint is on loopback (nothing dials it here).
+  s = await startTestService(1, {}, connectorApiOverrides);
   const tenant = await s.t.tenant('declarative');
   client = tenant.client;
   dir = mkdtempSync(join(tmpdir(), 'fjord-cli-'));

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllowedNetworks } from '@fjord/egress';
 import { freePorts } from '@fjord/fleet';
-import { MonitoringStack, parseAllowedNetworks } from '@fjord/monitoring';
+import { MonitoringStack } from '@fjord/monitoring';
 import { AGENT_SECRET, startTestService, type TestService } from './service.js';
 
 /** The control plane with a real Prometheus and Alertmanager, tuned to react within seconds. */

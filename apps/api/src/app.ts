@@ -198,6 +198,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     tokenExchangeLimits: deps.tokenExchangeLimits,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.webhookAllowedNetworks ? { webhookAllowedNetworks: deps.webhookAllowedNetworks } : {}),
+    ...(deps.connectorAllowedNetworks ? { connectorAllowedNetworks: deps.connectorAllowedNetworks } : {}),
     access,
     buckets,
     publicPaths,

@@ -1,4 +1,4 @@
-import { type AllowedNetworks, parseAllowedNetworks } from '@fjord/monitoring';
+import { type AllowedNetworks, parseAllowedNetworks } from '@fjord/egress';
 import { parseSigningKeys, type SigningKey } from './auth/tokens.js';
 import type { TokenExchangeLimitSettings } from './http/tokenExchangeLimits.js';
 
@@ -31,6 +31,8 @@ export interface ApiConfig {
   readonly consoleDir?: string;
   /** `FJORD_WEBHOOK_ALLOWED_NETWORKS`: non-public networks alarm webhooks may point at. */
   readonly webhookAllowedNetworks?: AllowedNetworks;
+  /** `FJORD_CONNECTOR_ALLOWED_NETWORKS`: non-public networks connectors' endpoints may be in. */
+  readonly connectorAllowedNetworks?: AllowedNetworks;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -64,5 +66,6 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     scrapeIntervalSeconds: Number(env.FJORD_SCRAPE_INTERVAL_SECONDS ?? 15),
     ...(env.FJORD_INTERNAL_TOKEN ? { internalToken: env.FJORD_INTERNAL_TOKEN } : {}),
     webhookAllowedNetworks: parseAllowedNetworks(env.FJORD_WEBHOOK_ALLOWED_NETWORKS),
+    connectorAllowedNetworks: parseAllowedNetworks(env.FJORD_CONNECTOR_ALLOWED_NETWORKS),
   };
 }

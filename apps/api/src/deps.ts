@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@fjord/db';
-import type { AllowedNetworks } from '@fjord/monitoring';
+import type { AllowedNetworks } from '@fjord/egress';
 import type { Pool } from 'pg';
 import type { LoggerOptions } from 'pino';
 import type { TokenService } from './auth/tokens.js';
@@ -33,4 +33,6 @@ export interface ApiDeps {
   readonly consoleDir?: string;
   /** Non-public networks alarm webhooks may point at (public addresses always may). */
   readonly webhookAllowedNetworks?: AllowedNetworks;
+  /** Non-public networks connectors may connect to (public addresses always may). */
+  readonly connectorAllowedNetworks?: AllowedNetworks;
 }

@@ -60,6 +60,7 @@ export async function startApi(config: ApiConfig, options: { logger?: false } = 
     tokenExchangeLimits: config.tokenExchangeLimits,
     consoleDir: config.consoleDir ?? CONSOLE_DIR,
     ...(config.webhookAllowedNetworks ? { webhookAllowedNetworks: config.webhookAllowedNetworks } : {}),
+    ...(config.connectorAllowedNetworks ? { connectorAllowedNetworks: config.connectorAllowedNetworks } : {}),
     logger: options.logger === false ? false : { level: config.logLevel },
   });
   await app.listen({ host: config.host, port: config.port });

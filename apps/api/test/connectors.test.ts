@@ -1,3 +1,4 @@
+import { parseAllowedNetworks } from '@fjord/egress';
 import { type RestClient, startTestApi, type TestApi } from '@fjord/test-support/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,12 +14,13 @@ const base = () => `/v1/instances/${instanceId}/connectors`;
 const sink = {
   name: 'archive',
   type: 's3-sink',
-  config: { topics: ['events'], bucket: 'archive', endpoint: 'http://127.0.0.1:9', forcePathStyle: true },
+  config: { topics: ['events'], bucket: 'archive', endpoint: 'http://10.0.0.9:9', forcePathStyle: true },
   secrets: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'do-not-return-me' },
 };
 
 beforeAll(async () => {
-  t = await startTestApi();
+  // The bodies here name hosts in 10.0.0.0/8, as an on-premises operator would allow; loopback stays refused.
+  t = await startTestApi({ connectorAllowedNetworks: parseAllowedNetworks('10.0.0.0/8') });
   const operator = await t.operator();
   expect(
     (await operator.call('PUT', '/v1/zones/az-1', { capacity: 10, agentUrl: 'http://127.0.0.1:1' })).status,
@@ -169,6 +171,63 @@ describe('connectors over REST', () => {
     expect((await owner.client.call('DELETE', `${base()}/${r.body.id}`)).status).toBe(204);
   });
 
+  it('refuses hosts that are or resolve to internal addresses, naming the field, and creates nothing', async () => {
+    const audited = async () =>
+      (await owner.client.call('GET', '/v1/audit-events?limit=100')).body.items.filter(
+        (e: { action: string }) => e.action === 'CreateConnector',
+      ).length;
+    const auditedBefore = await audited();
+    const post = (body: object) => owner.client.call('POST', base(), body);
+    const refusals = async (body: object) => {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.code).toBe('validation_failed');
+      return r.body.errors.map((e: { path: string; message: string; code: string }) => [
+        e.path,
+        e.message,
+        e.code,
+      ]);
+    };
+    const mirror = (bootstrapServers: string[]) => ({
+      name: 'copy',
+      type: 'mirror',
+      config: { source: { bootstrapServers }, topicsInclude: ['orders'] },
+    });
+    // Every refused server is named; an allowed one (10.0.0.0/8 here) is not.
+    expect(await refusals(mirror(['10.0.0.1:9092', '127.0.0.1:9092', '169.254.169.254:80']))).toEqual([
+      ['/config/source/bootstrapServers/1', '127.0.0.1 is not a public address (loopback)', 'not_public'],
+      [
+        '/config/source/bootstrapServers/2',
+        '169.254.169.254 is not a public address (linkLocal)',
+        'not_public',
+      ],
+    ]);
+    // A name is judged by what the system resolver makes of it now.
+    const [[path, message]] = await refusals(mirror(['localhost:9092']));
+    expect(path).toBe('/config/source/bootstrapServers/0');
+    expect(message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1), not a public address \(loopback\)$/);
+    expect(
+      await refusals({ ...sink, config: { ...sink.config, endpoint: 'http://169.254.169.254/latest/' } }),
+    ).toEqual([['/config/endpoint', '169.254.169.254 is not a public address (linkLocal)', 'not_public']]);
+    expect(await refusals({ ...sink, config: { ...sink.config, endpoint: 'http://[::1]:9000' } })).toEqual([
+      ['/config/endpoint', '::1 is not a public address (loopback)', 'not_public'],
+    ]);
+    expect(
+      await refusals({
+        name: 'rows',
+        type: 'postgres-sink',
+        config: {
+          topics: ['orders'],
+          connection: { host: '192.168.0.10', database: 'fjord', user: 'postgres' },
+          table: 'orders',
+        },
+      }),
+    ).toEqual([['/config/connection/host', '192.168.0.10 is not a public address (private)', 'not_public']]);
+    expect((await owner.client.call('GET', base())).body.items).toEqual([]);
+    expect(await t.prisma.connectorTask.count()).toBe(0);
+    expect(await audited()).toBe(auditedBefore);
+  });
+
   it('creates with defaults filled in, never returns a secret, and refuses a second of the same name', async () => {
     const r = await owner.client.call('POST', base(), { ...sink, tasksMax: 2 });
     expect(r.status).toBe(201);
@@ -288,6 +347,14 @@ describe('connectors over REST', () => {
     expect(fieldsOf(r)).toEqual(['/secrets/secretAccessKey']);
     r = await patch({ tasksMx: 2 });
     expect(fieldsOf(r)).toEqual(['/tasksMx']);
+    r = await patch({ config: { ...sink.config, endpoint: 'http://127.0.0.1:9000' } });
+    expect(r.body.errors).toEqual([
+      {
+        path: '/config/endpoint',
+        message: '127.0.0.1 is not a public address (loopback)',
+        code: 'not_public',
+      },
+    ]);
     expect((await owner.client.call('GET', one)).body.version).toBe(before.version);
 
     const config = { ...sink.config, rollSeconds: 60 };

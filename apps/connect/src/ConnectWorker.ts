@@ -1,3 +1,4 @@
+import type { AllowedNetworks } from '@fjord/egress';
 import type { Logger } from 'pino';
 import type { ConnectMetrics } from './ConnectMetrics.js';
 import { type ConnectorSpec, LeaseLost, type LeaseStore, leaseKey, type TaskLease } from './LeaseStore.js';
@@ -6,6 +7,7 @@ import { runPostgresSink } from './postgres/PostgresSinkTask.js';
 import { runS3Sink } from './s3/S3SinkTask.js';
 import type { TaskRun } from './TaskContext.js';
 import { balanceStep, fairShare } from './taskBalance.js';
+import { taskFailureReason } from './taskFailureReason.js';
 
 /** The task code of each connector type. */
 const TASKS: Readonly<Record<string, TaskRun>> = {
@@ -16,6 +18,8 @@ const TASKS: Readonly<Record<string, TaskRun>> = {
 
 export interface ConnectWorkerOptions {
   readonly adminSecret: string;
+  /** Non-public networks connectors may reach (`FJORD_CONNECTOR_ALLOWED_NETWORKS`). */
+  readonly allowedNetworks: AllowedNetworks;
   /** How often leases are renewed and connectors' desired state is read. */
   readonly heartbeatMs: number;
   /** Tasks this worker runs at most. */
@@ -144,6 +148,7 @@ export class ConnectWorker {
         connector: spec,
         store: this.store,
         adminSecret: this.options.adminSecret,
+        allowedNetworks: this.options.allowedNetworks,
         metrics: this.metrics,
         log: this.log.child({ connector: spec.id, task: t.lease.task }),
         signal: abort.signal,
@@ -167,7 +172,7 @@ export class ConnectWorker {
         const wait = Math.min(this.options.maxRetryMs, this.options.minRetryMs * 2 ** (t.failures - 1));
         t.retryAt = Date.now() + wait;
         this.metrics.errors.inc(labels);
-        const reason = (e as Error).message || String(e);
+        const reason = taskFailureReason(e);
         this.log.warn(
           { connector: spec.id, task: t.lease.task, err: e, retryInMs: wait },
           'connector task failed',

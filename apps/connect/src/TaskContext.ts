@@ -1,3 +1,4 @@
+import type { AllowedNetworks } from '@fjord/egress';
 import type { Logger } from 'pino';
 import type { ConnectMetrics } from './ConnectMetrics.js';
 import type { ConnectorSpec, LeaseStore, TaskLease } from './LeaseStore.js';
@@ -8,6 +9,8 @@ export interface TaskContext {
   readonly connector: ConnectorSpec;
   readonly store: LeaseStore;
   readonly adminSecret: string;
+  /** Where the connector's own endpoints may be (the egress rules; docs/adr/0022). */
+  readonly allowedNetworks: AllowedNetworks;
   readonly metrics: ConnectMetrics;
   readonly log: Logger;
   readonly signal: AbortSignal;

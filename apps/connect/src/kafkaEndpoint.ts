@@ -1,11 +1,12 @@
 import { instanceAdminCredential } from '@fjord/fleet';
 import type { ConnectionOptions } from '@platformatic/kafka';
+import { INSTANCE_DIAL } from './kafkaDialGuard.js';
 import type { LeaseStore } from './LeaseStore.js';
 
 /** Where a task connects as a Kafka client, and how (the client's own connection options). */
 export interface KafkaEndpoint {
   readonly bootstrap: string[];
-  readonly connection: Pick<ConnectionOptions, 'sasl' | 'tls' | 'tlsServerName'>;
+  readonly connection: Pick<ConnectionOptions, 'sasl' | 'tls' | 'tlsServerName' | 'context'>;
 }
 
 /**
@@ -23,6 +24,8 @@ export async function instanceEndpoint(
   return {
     bootstrap,
     connection: {
+      // Internal by design: the dial guard lets these through (kafkaDialGuard.ts).
+      context: INSTANCE_DIAL,
       sasl: { mechanism: 'SCRAM-SHA-512', username: credential.username, password: credential.password },
     },
   };

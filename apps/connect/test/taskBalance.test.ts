@@ -44,6 +44,7 @@ afterAll(async () => {
 function worker(id: string): ConnectWorker {
   return new ConnectWorker(new LeaseStore(pool, id, 2_000), new ConnectMetrics(), silent, {
     adminSecret: 'x',
+    allowedNetworks: [],
     heartbeatMs: 100,
     maxTasks: 32,
     metricsAddress: `127.0.0.1:${id === 'worker-a' ? 9101 : 9102}`,

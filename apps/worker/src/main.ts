@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { createPrismaClient } from '@fjord/db';
+import { parseAllowedNetworks } from '@fjord/egress';
 import { ZoneAgentClient } from '@fjord/fleet';
-import { PrometheusClient, parseAllowedNetworks } from '@fjord/monitoring';
+import { PrometheusClient } from '@fjord/monitoring';
 import { AutoscaleObservation, BrokerReplicaFootprint } from '@fjord/provisioning';
 import { pino } from 'pino';
 import { Autoscaler } from './autoscaling/Autoscaler.js';

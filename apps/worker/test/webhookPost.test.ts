@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseAllowedNetworks } from '@fjord/monitoring';
+import { guardedLookup, parseAllowedNetworks, RefusedTarget } from '@fjord/egress';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardedLookup, postWebhook, RefusedWebhookTarget } from '../src/monitoring/webhookPost.js';
+import { postWebhook } from '../src/monitoring/webhookPost.js';
 
 describe('webhook delivery', () => {
   const received: { req: IncomingMessage; body: string }[] = [];
@@ -28,8 +28,8 @@ describe('webhook delivery', () => {
     postWebhook(url, { 'content-type': 'application/json' }, '{"a":1}', { timeoutMs: 10_000, allowed });
 
   it('never connects to a non-public address that is not allowed', async () => {
-    await expect(post(`http://127.0.0.1:${port}/alarms`, [])).rejects.toBeInstanceOf(RefusedWebhookTarget);
-    await expect(post(`http://localhost:${port}/alarms`, [])).rejects.toBeInstanceOf(RefusedWebhookTarget);
+    await expect(post(`http://127.0.0.1:${port}/alarms`, [])).rejects.toBeInstanceOf(RefusedTarget);
+    await expect(post(`http://localhost:${port}/alarms`, [])).rejects.toBeInstanceOf(RefusedTarget);
     expect(received).toHaveLength(0);
   });
 
@@ -39,8 +39,10 @@ describe('webhook delivery', () => {
         guardedLookup(allowed)('localhost', { all: true }, (err, address) => r({ err, address })),
       );
     const refused = await resolve([]);
-    expect(refused.err).toBeInstanceOf(RefusedWebhookTarget);
-    expect(refused.err?.message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1), not a public address$/);
+    expect(refused.err).toBeInstanceOf(RefusedTarget);
+    expect(refused.err?.message).toMatch(
+      /^localhost resolves to (127\.0\.0\.1|::1), not a public address \(loopback\)$/,
+    );
     const allowed = await resolve(loopback);
     expect(allowed.err).toBeNull();
     expect(allowed.address).toEqual(

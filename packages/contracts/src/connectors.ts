@@ -355,6 +355,39 @@ export function missingConnectorSecrets(
   return ['saslUsername', 'saslPassword'].filter((k) => !secrets.includes(k));
 }
 
+/** A host a connector's tasks connect to, and where its config names it (the API's field path). */
+export interface ConnectorDialTarget {
+  readonly path: string;
+  readonly host: string;
+}
+
+/**
+ * The hosts a connector's (validated) config makes its tasks dial, besides its own instance: what
+ * the egress rules judge (docs/adr/0022-connector-runtime.md, "Where connectors may connect"). An
+ * S3 sink without `endpoint` goes to AWS and names no host.
+ */
+export function connectorDialTargets(
+  type: ConnectorType,
+  config: Readonly<Record<string, unknown>>,
+): ConnectorDialTarget[] {
+  switch (type) {
+    case 'mirror':
+      return (config as MirrorConfig).source.bootstrapServers.map((hostPort, i) => ({
+        path: `/config/source/bootstrapServers/${i}`,
+        host: hostPort.slice(0, hostPort.lastIndexOf(':')),
+      }));
+    case 's3-sink': {
+      const endpoint = (config as S3SinkConfig).endpoint;
+      // URL keeps an IPv6 literal in brackets; the resolver wants it bare.
+      return endpoint
+        ? [{ path: '/config/endpoint', host: new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1') }]
+        : [];
+    }
+    case 'postgres-sink':
+      return [{ path: '/config/connection/host', host: (config as PostgresSinkConfig).connection.host }];
+  }
+}
+
 /** Config and secrets schemas per type, for whoever reads a stored connector back (the connect worker). */
 export const CONNECTOR_SCHEMAS = {
   's3-sink': { config: S3SinkConfig, secrets: S3SinkSecrets },

@@ -26,6 +26,7 @@ import { checkIfMatch, etagOf } from '../http/etag.js';
 import type { SecretCheckLimit } from '../http/secretCheckLimit.js';
 import { ApiProblem, type FieldIssue, notFound } from '../problem.js';
 import { recordAudit } from '../services/audit.js';
+import { refusedConnectorTargets } from '../services/connectorTargets.js';
 import { connectorOffsetsView, connectorView, effectiveConnectorConfig } from '../views/connectorViews.js';
 import { problems, type RouteDeps } from './common.js';
 import { loadInstance } from './instances.js';
@@ -60,7 +61,10 @@ const canonicalJson = (v: unknown): string =>
       : x,
   );
 
-export type ConnectorRoutesOptions = Pick<RouteDeps, 'prisma' | 'pool' | 'access' | 'adminSecret'> & {
+export type ConnectorRoutesOptions = Pick<
+  RouteDeps,
+  'prisma' | 'pool' | 'access' | 'adminSecret' | 'connectorAllowedNetworks'
+> & {
   readonly secretChecks: SecretCheckLimit;
 };
 
@@ -71,8 +75,15 @@ type Action = 'kafka:DescribeConnector' | 'kafka:ModifyConnector' | 'kafka:Delet
  * workers notice them on their next lease round, so every change is instant (no operation).
  */
 export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = async (app, deps) => {
-  const { prisma, access } = deps;
+  const { prisma, access, connectorAllowedNetworks = [] } = deps;
   const withTasks = { tasks: true } as const;
+
+  /** Refuses a config whose hosts connectors may not reach (before anything is written). */
+  const checkTargets = async (type: ConnectorType, config: Readonly<Record<string, unknown>>) => {
+    const errors = await refusedConnectorTargets(type, config, connectorAllowedNetworks);
+    if (errors.length > 0)
+      throw new ApiProblem('validation_failed', 'connectors connect to public addresses only', { errors });
+  };
 
   const load = async (p: Principal, insId: string, connectorId: string, action: Action) => {
     const ins = await loadInstance(deps, access, p, insId, action);
@@ -137,6 +148,7 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
           errors: [{ path: '/name', message: 'taken', code: 'name_taken' }],
         });
       if (await prisma.connector.findFirst({ where: { instanceId: ins.id, name: body.name } })) throw taken();
+      await checkTargets(body.type, body.config);
       const id = newId('connector');
       const row = await prisma
         .$transaction(async (tx) => {
@@ -316,6 +328,8 @@ export const connectorRoutes: FastifyPluginAsyncZod<ConnectorRoutesOptions> = as
             code: 'required',
           })),
         });
+      // A new config is judged by today's rules; one kept as it is stays (the worker judges both).
+      if (config) await checkTargets(type, newConfig);
       const tasksMax = req.body.tasksMax ?? row.tasksMax;
       const changed = {
         tasksMax: tasksMax !== row.tasksMax,

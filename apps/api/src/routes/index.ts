@@ -97,6 +97,13 @@ export const v1Routes: FastifyPluginAsync<V1RoutesOptions> = async (app, deps) =
       adminSecret,
       ...(deps.webhookAllowedNetworks ? { webhookAllowedNetworks: deps.webhookAllowedNetworks } : {}),
     });
-    await authed.register(connectorRoutes, { prisma, pool, access, adminSecret, secretChecks });
+    await authed.register(connectorRoutes, {
+      prisma,
+      pool,
+      access,
+      adminSecret,
+      secretChecks,
+      ...(deps.connectorAllowedNetworks ? { connectorAllowedNetworks: deps.connectorAllowedNetworks } : {}),
+    });
   });
 };

@@ -2,6 +2,7 @@ import { MirrorConfig, MirrorSecrets } from '@fjord/contracts';
 import { unseal } from '@fjord/fleet';
 import { Admin } from '@platformatic/kafka';
 import { abortableSleep } from '../abortableSleep.js';
+import { checkDialTargets } from '../dialTargets.js';
 import { KafkaSource } from '../KafkaSource.js';
 import { CLIENT_DEFAULTS, instanceEndpoint, type KafkaEndpoint } from '../kafkaEndpoint.js';
 import { startPosition } from '../startPosition.js';
@@ -58,6 +59,9 @@ export async function runMirror(ctx: TaskContext): Promise<void> {
   const config = MirrorConfig.parse(connector.config);
   const secrets = MirrorSecrets.parse(JSON.parse(unseal(connector.sealedSecrets, ctx.adminSecret)));
   const clientId = `fjord-mirror-${connector.id}-${lease.task}`;
+  // Fails at once on a refused bootstrap server; every connection to the source, to the brokers
+  // its metadata names too, is judged again as it is made (guardKafkaDials, installed by main.ts).
+  await checkDialTargets('mirror', config, ctx.allowedNetworks);
   const from = sourceEndpoint(config, secrets);
   const to = await instanceEndpoint(store, connector.instanceId, ctx.adminSecret);
   const sourceAdmin = new Admin({

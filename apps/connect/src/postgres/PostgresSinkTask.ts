@@ -1,9 +1,12 @@
+import { isIP } from 'node:net';
 import { PostgresSinkConfig, PostgresSinkSecrets } from '@fjord/contracts';
+import { resolveAllowed } from '@fjord/egress';
 import { unseal } from '@fjord/fleet';
 import pg from 'pg';
 import { abortableSleep } from '../abortableSleep.js';
 import { DeadLetterQueue } from '../deadLetter/DeadLetterQueue.js';
 import { deadLetterRecord, failureReason } from '../deadLetter/deadLetterRecord.js';
+import { checkDialTargets } from '../dialTargets.js';
 import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
 import { instanceEndpoint } from '../kafkaEndpoint.js';
 import { LeaseLost } from '../LeaseStore.js';
@@ -75,13 +78,24 @@ export async function runPostgresSink(ctx: TaskContext): Promise<void> {
   const { schema, table, keyColumn } = config;
   const upsert = config.mode === 'upsert';
   const where = `${config.connection.host}:${config.connection.port}/${config.connection.database}`;
+  await checkDialTargets('postgres-sink', config, ctx.allowedNetworks);
+  // pg resolves names itself: it is given the address checked here instead, so DNS cannot move it
+  // elsewhere in between; TLS still verifies the certificate against the configured name.
+  const [address] = await resolveAllowed(config.connection.host, ctx.allowedNetworks).catch((e: Error) => {
+    throw new Error(`cannot reach PostgreSQL at ${where}: ${e.message}`, { cause: e });
+  });
   const db = new pg.Client({
-    host: config.connection.host,
+    host: address!.address,
     port: config.connection.port,
     database: config.connection.database,
     user: config.connection.user,
     ...(secrets.password !== undefined ? { password: secrets.password } : {}),
-    ssl: config.connection.ssl,
+    // An IP literal is no TLS server name (RFC 6066): then the certificate is checked against the address.
+    ssl: config.connection.ssl
+      ? isIP(config.connection.host)
+        ? true
+        : { servername: config.connection.host }
+      : false,
     connectionTimeoutMillis: 5000,
     application_name: `fjord-connect-${connector.id}-${lease.task}`,
   });

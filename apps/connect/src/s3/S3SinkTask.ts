@@ -5,6 +5,7 @@ import { abortableSleep } from '../abortableSleep.js';
 import { DeadLetterQueue } from '../deadLetter/DeadLetterQueue.js';
 import { deadLetterRecord, failureReason } from '../deadLetter/deadLetterRecord.js';
 import type { RecordFailure } from '../deadLetter/recordFailure.js';
+import { checkDialTargets, guardedAgents } from '../dialTargets.js';
 import { type FetchedPartition, KafkaSource } from '../KafkaSource.js';
 import { instanceEndpoint } from '../kafkaEndpoint.js';
 import type { TaskContext } from '../TaskContext.js';
@@ -38,10 +39,13 @@ export async function runS3Sink(ctx: TaskContext): Promise<void> {
   const { connector, lease, store, signal } = ctx;
   const config = S3SinkConfig.parse(connector.config);
   const secrets = S3SinkSecrets.parse(JSON.parse(unseal(connector.sealedSecrets, ctx.adminSecret)));
+  await checkDialTargets('s3-sink', config, ctx.allowedNetworks);
   const s3 = new S3Client({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     forcePathStyle: config.forcePathStyle,
+    // Every connection, to the endpoint or AWS, goes to an address the egress rules allow.
+    requestHandler: guardedAgents(ctx.allowedNetworks),
     credentials: { accessKeyId: secrets.accessKeyId, secretAccessKey: secrets.secretAccessKey },
     // Checksums only where S3 requires them: S3-compatible servers often know no other.
     requestChecksumCalculation: 'WHEN_REQUIRED',

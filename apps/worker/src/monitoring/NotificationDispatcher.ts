@@ -1,9 +1,10 @@
 import type { AlarmNotificationBody, MetricName } from '@fjord/contracts';
 import type { PrismaClient } from '@fjord/db';
+import { type AllowedNetworks, RefusedTarget } from '@fjord/egress';
 import { unseal } from '@fjord/fleet';
-import { type AllowedNetworks, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '@fjord/monitoring';
+import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '@fjord/monitoring';
 import type { Logger } from 'pino';
-import { postWebhook, RefusedWebhookTarget } from './webhookPost.js';
+import { postWebhook } from './webhookPost.js';
 
 export interface DispatcherOptions {
   /** Attempts before a delivery is given up as failed. */
@@ -113,7 +114,7 @@ export class NotificationDispatcher {
       if (status >= 200 && status < 300) await this.record(n, { ok: true, status });
       else await this.record(n, { ok: false, status, error: `answered ${status}` });
     } catch (err) {
-      const refused = err instanceof RefusedWebhookTarget;
+      const refused = err instanceof RefusedTarget;
       await this.record(n, {
         ok: false,
         error: refused ? `refused: ${(err as Error).message}` : (err as Error).message,

@@ -1,35 +1,7 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
-import { type AllowedNetworks, refusedWebhookUrl, webhookAddressAllowed } from '@fjord/monitoring';
-
-/** A webhook target the worker will not connect to; retrying cannot help. */
-export class RefusedWebhookTarget extends Error {}
-
-/**
- * Resolves like dns.lookup, but fails when any address the name resolves to is not allowed. The
- * connection then goes to the address checked here, so a name cannot pass the check and be
- * re-resolved to an internal address afterwards (DNS rebinding).
- */
-export function guardedLookup(allowed: AllowedNetworks): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      const refused = addresses.find((a) => !webhookAddressAllowed(a.address, allowed));
-      if (refused) {
-        return callback(
-          new RefusedWebhookTarget(`${hostname} resolves to ${refused.address}, not a public address`),
-          '',
-          0,
-        );
-      }
-      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      const first = addresses[0]!;
-      callback(null, first.address, first.family);
-    });
-  };
-}
+import { type AllowedNetworks, guardedLookup, RefusedTarget } from '@fjord/egress';
+import { refusedWebhookUrl } from '@fjord/monitoring';
 
 /** POSTs `body` to `url` without following redirects; resolves to the answer's status. */
 export function postWebhook(
@@ -40,7 +12,7 @@ export function postWebhook(
 ): Promise<number> {
   const target = new URL(url);
   const refused = refusedWebhookUrl(target, o.allowed);
-  if (refused) return Promise.reject(new RefusedWebhookTarget(refused));
+  if (refused) return Promise.reject(new RefusedTarget(refused));
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -48,6 +20,7 @@ export function postWebhook(
       {
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        // Connects to the addresses checked there, so a name cannot be rebound in between.
         lookup: guardedLookup(o.allowed),
         signal: AbortSignal.timeout(o.timeoutMs),
       },

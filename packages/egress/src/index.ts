@@ -1,0 +1,2 @@
+export * from './allowedNetworks.js';
+export * from './guardedLookup.js';
