@@ -128,7 +128,9 @@ export class FrameDecoder {
       if (this.partsBytes === this.size) this.completeDirect(sink);
       return undefined;
     }
-    return this.push(Buffer.from(buffer.subarray(0, n)), sink);
+    const chunk = Buffer.allocUnsafe(n);
+    buffer.copy(chunk, 0, 0, n);
+    return this.push(chunk, sink);
   }
 
   /** The sink now admits the frame it held back: reads it and what arrived after it. */
