@@ -16,6 +16,7 @@ import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
 import { BROKER_CONFIG_BY_NAME } from '../../config/BrokerConfig.js';
 import { defineHandler } from '../ApiHandler.js';
 import type { RequestContext } from '../BrokerServices.js';
+import { legacyAlterConfigEntries } from '../legacyAlterConfigKeys.js';
 import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 import { INTERNAL_TOPICS } from './metadata.js';
@@ -358,10 +359,15 @@ export const alterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(req, ctx: RequestContext) {
+    const release = ctx.broker.config.kafkaVersion;
     const resources = req.resources.map((r) => ({
       resourceType: r.resourceType,
       resourceName: r.resourceName,
-      alterations: r.configs.map((c) => ({ name: c.name, op: 0 as const, value: c.value })),
+      alterations: legacyAlterConfigEntries(r.configs, release).map((c) => ({
+        name: c.name,
+        op: 0 as const,
+        value: c.value,
+      })),
     }));
     return { throttleTimeMs: 0, responses: await alterConfigs(ctx, resources, false, req.validateOnly) };
   },
