@@ -244,6 +244,48 @@ describe('a broker emulating Kafka 2.4', () => {
     }
   });
 
+  it('answers UNKNOWN_SERVER_ERROR for the configs of a missing topic, where 3.8 says UNKNOWN_TOPIC_OR_PARTITION', async () => {
+    // librdkafka 2.0.2's 0081_admin expects Kafka < 2.7's answer from a 2.4 broker (KAFKA-10033).
+    const alter = (bootstrap: string) =>
+      new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const missing = {
+      validateOnly: false,
+      resources: [
+        {
+          type: TOPIC_RESOURCE,
+          name: 'no-such-topic',
+          configEntries: [{ name: 'retention.ms', value: '1000' }],
+        },
+      ],
+    };
+    const current = alter(broker.bootstrap);
+    await current.connect();
+    try {
+      expect(await current.alterConfigs(missing).catch((e: unknown) => e)).toMatchObject({
+        type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      });
+    } finally {
+      await current.disconnect();
+    }
+    const old = await startBroker({ 'fjord.kafka.version': '2.4.0' });
+    try {
+      const client = alter(old.bootstrap);
+      await client.connect();
+      try {
+        // kafkajs names UNKNOWN_SERVER_ERROR (-1) 'UNKNOWN'.
+        expect(await client.alterConfigs(missing).catch((e: unknown) => e)).toMatchObject({
+          type: 'UNKNOWN',
+          code: -1,
+        });
+      } finally {
+        await client.disconnect();
+      }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+
   // Failure detection only: Python processes on a loaded machine.
   it("kafka-python auto-creates a topic, joins a group and deletes it (the broker's own CreateTopics is one 2.4 has)", {
     timeout: 120_000,

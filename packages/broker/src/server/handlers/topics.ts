@@ -15,8 +15,8 @@ import {
 import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
 import { BROKER_CONFIG_BY_NAME } from '../../config/BrokerConfig.js';
 import { defineHandler } from '../ApiHandler.js';
+import { legacyAlterConfigEntries, missingTopicConfigError } from '../alterConfigsByRelease.js';
 import type { RequestContext } from '../BrokerServices.js';
-import { legacyAlterConfigEntries } from '../legacyAlterConfigKeys.js';
 import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
 import { INTERNAL_TOPICS } from './metadata.js';
@@ -345,11 +345,15 @@ async function alterConfigs(
       : await b.metadataQueue.submit((image) =>
           planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental, isStaticBrokerKey),
         );
-    responses.push(
-      plan.ok
-        ? { ...base, errorCode: ErrorCode.NONE, errorMessage: null }
-        : { ...base, errorCode: code(plan.error), errorMessage: plan.message },
-    );
+    if (plan.ok) {
+      responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+      continue;
+    }
+    const emulated =
+      plan.error === 'UNKNOWN_TOPIC_OR_PARTITION' && kind === 'topic'
+        ? missingTopicConfigError(b.config.kafkaVersion, r.resourceName)
+        : undefined;
+    responses.push({ ...base, ...(emulated ?? { errorCode: code(plan.error), errorMessage: plan.message }) });
   }
   return responses;
 }

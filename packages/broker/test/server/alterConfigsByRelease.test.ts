@@ -1,8 +1,10 @@
+import { ErrorCode } from '@fjord/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   legacyAlterConfigEntries,
   legacyAlterConfigsRefusesDuplicates,
-} from '../../src/server/legacyAlterConfigKeys.js';
+  missingTopicConfigError,
+} from '../../src/server/alterConfigsByRelease.js';
 
 describe('a config named twice in one legacy AlterConfigs resource', () => {
   it('is refused from Kafka 3.2 on (KAFKA-13552) and kept last-wins before', () => {
@@ -23,5 +25,16 @@ describe('a config named twice in one legacy AlterConfigs resource', () => {
       { name: 'retention.ms', value: '1000' },
     ]);
     expect(legacyAlterConfigEntries(entries, '3.8')).toEqual(entries);
+  });
+});
+
+describe('altering the configs of a topic that does not exist', () => {
+  it('answers UNKNOWN_SERVER_ERROR below Kafka 2.7 (AdminOperationException) and leaves the answer alone from 2.7 (KAFKA-10033)', () => {
+    for (const v of ['2.4', '2.4.0', '2.6.3'])
+      expect(missingTopicConfigError(v, 't'), v).toEqual({
+        errorCode: ErrorCode.UNKNOWN_SERVER_ERROR,
+        errorMessage: 'Topic "t" does not exist.',
+      });
+    for (const v of ['2.7', '2.8.0', '3.8']) expect(missingTopicConfigError(v, 't'), v).toBeUndefined();
   });
 });
