@@ -199,6 +199,93 @@ describe('a broker emulating Kafka 2.4', () => {
     }
   });
 
+  it('keeps the last value of a config named twice in one legacy AlterConfigs, where 3.8 refuses it', async () => {
+    // librdkafka 2.0.2's 0092_mixed_msgver sends the described configs plus the changed one, so
+    // message.format.version comes twice. Kafka 2.4 kept the last; from 3.2 on INVALID_REQUEST.
+    const entries = [
+      { name: 'message.format.version', value: '2.4-IV1' },
+      { name: 'retention.ms', value: '3600000' },
+      { name: 'message.format.version', value: '0.10.0' },
+    ];
+    const refused = await withAdmin((admin) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: TOPIC_RESOURCE, name: TOPIC, configEntries: entries }],
+      }),
+    ).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ type: 'INVALID_REQUEST' });
+
+    const old = await startBroker({ 'fjord.kafka.version': '2.4.0' });
+    try {
+      const client = new Kafka({ brokers: [old.bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await client.connect();
+      try {
+        await client.createTopics({ topics: [{ topic: 'dup24' }], waitForLeaders: true });
+        await client.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: TOPIC_RESOURCE, name: 'dup24', configEntries: entries }],
+        });
+        const described = await client.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: TOPIC_RESOURCE, name: 'dup24', configNames: ['message.format.version', 'retention.ms'] },
+          ],
+        });
+        const values = Object.fromEntries(
+          described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]),
+        );
+        expect(values).toEqual({ 'message.format.version': '0.10.0', 'retention.ms': '3600000' });
+      } finally {
+        await client.disconnect();
+      }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+
+  it('answers UNKNOWN_SERVER_ERROR for the configs of a missing topic, where 3.8 says UNKNOWN_TOPIC_OR_PARTITION', async () => {
+    // librdkafka 2.0.2's 0081_admin expects Kafka < 2.7's answer from a 2.4 broker (KAFKA-10033).
+    const alter = (bootstrap: string) =>
+      new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const missing = {
+      validateOnly: false,
+      resources: [
+        {
+          type: TOPIC_RESOURCE,
+          name: 'no-such-topic',
+          configEntries: [{ name: 'retention.ms', value: '1000' }],
+        },
+      ],
+    };
+    const current = alter(broker.bootstrap);
+    await current.connect();
+    try {
+      expect(await current.alterConfigs(missing).catch((e: unknown) => e)).toMatchObject({
+        type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      });
+    } finally {
+      await current.disconnect();
+    }
+    const old = await startBroker({ 'fjord.kafka.version': '2.4.0' });
+    try {
+      const client = alter(old.bootstrap);
+      await client.connect();
+      try {
+        // kafkajs names UNKNOWN_SERVER_ERROR (-1) 'UNKNOWN'.
+        expect(await client.alterConfigs(missing).catch((e: unknown) => e)).toMatchObject({
+          type: 'UNKNOWN',
+          code: -1,
+        });
+      } finally {
+        await client.disconnect();
+      }
+    } finally {
+      await old.stop();
+      removeDir(old.dataDir);
+    }
+  });
+
   // Failure detection only: Python processes on a loaded machine.
   it("kafka-python auto-creates a topic, joins a group and deletes it (the broker's own CreateTopics is one 2.4 has)", {
     timeout: 120_000,

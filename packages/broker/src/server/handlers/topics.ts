@@ -15,6 +15,7 @@ import {
 import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
 import { BROKER_CONFIG_BY_NAME } from '../../config/BrokerConfig.js';
 import { defineHandler } from '../ApiHandler.js';
+import { legacyAlterConfigEntries, missingTopicConfigError } from '../alterConfigsByRelease.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
@@ -344,11 +345,15 @@ async function alterConfigs(
       : await b.metadataQueue.submit((image) =>
           planAlterConfigs(image, kind, r.resourceName, r.alterations, incremental, isStaticBrokerKey),
         );
-    responses.push(
-      plan.ok
-        ? { ...base, errorCode: ErrorCode.NONE, errorMessage: null }
-        : { ...base, errorCode: code(plan.error), errorMessage: plan.message },
-    );
+    if (plan.ok) {
+      responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+      continue;
+    }
+    const emulated =
+      plan.error === 'UNKNOWN_TOPIC_OR_PARTITION' && kind === 'topic'
+        ? missingTopicConfigError(b.config.kafkaVersion, r.resourceName)
+        : undefined;
+    responses.push({ ...base, ...(emulated ?? { errorCode: code(plan.error), errorMessage: plan.message }) });
   }
   return responses;
 }
@@ -358,10 +363,15 @@ export const alterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(req, ctx: RequestContext) {
+    const release = ctx.broker.config.kafkaVersion;
     const resources = req.resources.map((r) => ({
       resourceType: r.resourceType,
       resourceName: r.resourceName,
-      alterations: r.configs.map((c) => ({ name: c.name, op: 0 as const, value: c.value })),
+      alterations: legacyAlterConfigEntries(r.configs, release).map((c) => ({
+        name: c.name,
+        op: 0 as const,
+        value: c.value,
+      })),
     }));
     return { throttleTimeMs: 0, responses: await alterConfigs(ctx, resources, false, req.validateOnly) };
   },
