@@ -141,6 +141,9 @@ describe('DescribeConfigs types and documentation (v3+)', () => {
       expect(topic.get('retention.bytes')!.documentation).toMatch(/partition/);
       const brokerConfigs = byName(BROKER_RESOURCE);
       expect(brokerConfigs.get('advertised.listeners')!.configType).toBe(7); // LIST
+      // Listed as reconfigurable before Kafka 4.0 (this broker emulates 3.8), as Kafka does.
+      expect(brokerConfigs.get('advertised.listeners')!.readOnly).toBe(false);
+      expect(brokerConfigs.get('num.partitions')!.readOnly).toBe(true);
       expect(brokerConfigs.get('log.retention.bytes')!.configType).toBe(5);
       expect(brokerConfigs.get('num.partitions')!.configType).toBe(3); // INT
     } finally {
@@ -190,6 +193,30 @@ describe('a broker emulating Kafka 2.4', () => {
         expect(entries.get('compression.type')!.configSynonyms).toEqual([
           { configName: 'compression.type', configValue: 'producer', configSource: 5 },
         ]);
+        // kafka-python's suite wants advertised.listeners listed as reconfigurable before 4.0; a
+        // Raft-based quorum still refuses to change it, as Kafka 3.x in KRaft mode does.
+        const brokerId = String((await client.describeCluster()).brokers[0]!.nodeId);
+        const broker = await client.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: BROKER_RESOURCE, name: brokerId, configNames: ['advertised.listeners'] }],
+        });
+        expect(broker.resources[0]!.configEntries[0]).toMatchObject({
+          configName: 'advertised.listeners',
+          readOnly: false,
+        });
+        const refused = await client
+          .alterConfigs({
+            validateOnly: false,
+            resources: [
+              {
+                type: BROKER_RESOURCE,
+                name: brokerId,
+                configEntries: [{ name: 'advertised.listeners', value: 'PLAINTEXT://elsewhere:9092' }],
+              },
+            ],
+          })
+          .catch((e: unknown) => e);
+        expect(refused).toMatchObject({ type: 'INVALID_REQUEST' });
       } finally {
         await client.disconnect();
       }

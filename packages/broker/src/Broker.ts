@@ -48,6 +48,7 @@ import { interBrokerSecurity } from './security/InterBrokerSecurity.js';
 import { SaslConfig } from './security/SaslConfig.js';
 import { bootstrapScramCredentials } from './security/ScramBootstrap.js';
 import { AutoTopicCreationManager } from './server/AutoTopicCreationManager.js';
+import { listenersReportedReconfigurable } from './server/alterConfigsByRelease.js';
 import type { BrokerServices } from './server/BrokerServices.js';
 import { FetchSessionCache } from './server/FetchSessionCache.js';
 import { addressToBytes, securityProtocolId } from './server/handlers/controllerApis.js';
@@ -153,6 +154,7 @@ export class Broker {
       config.values,
       config.explicit,
       brokerConfigDefsFor(config.kafkaVersion),
+      listenersReportedReconfigurable(config.kafkaVersion),
     );
     const interBrokerAddress = (brokerId: number): BrokerAddress | undefined => {
       const ep = metadata.image.brokers

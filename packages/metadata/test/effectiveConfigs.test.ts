@@ -16,4 +16,19 @@ describe('broker configs in DescribeConfigs', () => {
     expect(JSON.stringify(entries)).not.toContain('s3cret');
     expect(entries.find((e) => e.name === 'num.partitions')).toMatchObject({ value: '3', sensitive: false });
   });
+
+  it('lists the listener registration keys as reconfigurable only when asked (releases before 4.0)', () => {
+    const statics = new Map<string, string | number>([
+      ['advertised.listeners', 'PLAINTEXT://b1:9092'],
+      ['num.partitions', 3],
+    ]);
+    const readOnly = (reconfigurable: boolean) =>
+      Object.fromEntries(
+        new EffectiveConfigs(1, statics, new Set(statics.keys()), new Map(), reconfigurable)
+          .describeBroker(MetadataImage.EMPTY)
+          .map((e) => [e.name, e.readOnly]),
+      );
+    expect(readOnly(true)).toEqual({ 'advertised.listeners': false, 'num.partitions': true });
+    expect(readOnly(false)).toEqual({ 'advertised.listeners': true, 'num.partitions': true });
+  });
 });

@@ -1,3 +1,4 @@
+import { LISTENER_REGISTRATION_CONFIGS } from '@fjord/metadata';
 import { ErrorCode } from '@fjord/protocol';
 
 /**
@@ -49,4 +50,34 @@ export function missingTopicConfigError(
   return releaseAtLeast(kafkaVersion, [2, 7])
     ? undefined
     : { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `Topic "${topic}" does not exist.` };
+}
+
+/**
+ * Before 4.0 Kafka lists `advertised.listeners`, `listeners` and `listener.security.protocol.map`
+ * as reconfigurable (DescribeConfigs: not read-only); 4.0 made them read-only. Fjord reports them
+ * as the emulated release does.
+ */
+export function listenersReportedReconfigurable(kafkaVersion: string): boolean {
+  return !releaseAtLeast(kafkaVersion, [4, 0]);
+}
+
+/**
+ * Changing a listener registration key where it is reported reconfigurable: a KRaft broker of
+ * 3.x refuses it (DynamicListenerConfig: "Advertised listeners cannot be altered when using a
+ * Raft-based metadata quorum.", answered as INVALID_REQUEST "Invalid dynamic configuration");
+ * Fjord's metadata quorum is Raft-like, so it answers the same, with the reason. From 4.0 the keys
+ * are read-only and refused like any other.
+ */
+export function listenerRegistrationRefusal(
+  kafkaVersion: string,
+  names: readonly string[],
+): { readonly errorCode: number; readonly errorMessage: string } | undefined {
+  if (!listenersReportedReconfigurable(kafkaVersion)) return undefined;
+  const name = names.find((n) => LISTENER_REGISTRATION_CONFIGS.has(n));
+  return name === undefined
+    ? undefined
+    : {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `Invalid dynamic configuration: ${name}: Advertised listeners cannot be altered when using a Raft-based metadata quorum.`,
+      };
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   legacyAlterConfigEntries,
   legacyAlterConfigsRefusesDuplicates,
+  listenerRegistrationRefusal,
+  listenersReportedReconfigurable,
   missingTopicConfigError,
 } from '../../src/server/alterConfigsByRelease.js';
 
@@ -36,5 +38,24 @@ describe('altering the configs of a topic that does not exist', () => {
         errorMessage: 'Topic "t" does not exist.',
       });
     for (const v of ['2.7', '2.8.0', '3.8']) expect(missingTopicConfigError(v, 't'), v).toBeUndefined();
+  });
+});
+
+describe('the listener registration configs', () => {
+  it('are listed as reconfigurable before Kafka 4.0 and read-only from it', () => {
+    for (const v of ['1.1', '2.4.0', '3.8', '3.9.1'])
+      expect(listenersReportedReconfigurable(v), v).toBe(true);
+    for (const v of ['4.0', '4.1.0']) expect(listenersReportedReconfigurable(v), v).toBe(false);
+  });
+
+  it('are refused as a Raft-based quorum refuses them where listed reconfigurable, else left to the planner', () => {
+    expect(listenerRegistrationRefusal('3.8', ['log.cleaner.threads', 'advertised.listeners'])).toEqual({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage:
+        'Invalid dynamic configuration: advertised.listeners: Advertised listeners cannot be altered when using a Raft-based metadata quorum.',
+    });
+    expect(listenerRegistrationRefusal('2.4', ['listeners'])?.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(listenerRegistrationRefusal('3.8', ['log.cleaner.threads'])).toBeUndefined();
+    expect(listenerRegistrationRefusal('4.0', ['advertised.listeners'])).toBeUndefined();
   });
 });

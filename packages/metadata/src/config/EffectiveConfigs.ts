@@ -86,12 +86,16 @@ export class EffectiveConfigs {
    * @param explicitStatic the keys server.properties (or overrides) set
    * @param brokerDefs the broker's config definitions: types, and the built-in defaults Kafka
    *   lists as DEFAULT_CONFIG synonyms (only those that are not null)
+   * @param listenersReconfigurable report the listener registration keys as not read-only, as
+   *   Kafka does before 4.0 (they are in its DynamicListenerConfig; a KRaft broker still refuses
+   *   to change them)
    */
   constructor(
     readonly brokerId: number,
     private readonly staticBroker: ReadonlyMap<string, ConfigValue>,
     private readonly explicitStatic: ReadonlySet<string>,
     private readonly brokerDefs: ReadonlyMap<string, ConfigKeyDef> = new Map(),
+    private readonly listenersReconfigurable = false,
   ) {}
 
   topicConfig(image: MetadataImage, topic: string, name: string): string | null {
@@ -200,12 +204,16 @@ export class EffectiveConfigs {
           value: sensitive ? null : raw,
           source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
           sensitive,
-          readOnly: !isDynamic(key),
+          readOnly: !this.isReconfigurable(key),
           synonyms,
           type: this.brokerType(key),
           documentation: this.brokerDefs.get(key)?.documentation ?? null,
         };
       });
+  }
+
+  private isReconfigurable(key: string): boolean {
+    return isDynamic(key) || (this.listenersReconfigurable && LISTENER_REGISTRATION_CONFIGS.has(key));
   }
 
   /** As Kafka's KafkaConfig.maybeSensitive: PASSWORD-type keys, plus the ones that embed a secret. */
@@ -241,7 +249,7 @@ export class EffectiveConfigs {
         value,
         source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
         sensitive,
-        readOnly: !isDynamic(key),
+        readOnly: !this.isReconfigurable(key),
         synonyms,
         type: this.brokerType(key),
         documentation: this.brokerDefs.get(key)?.documentation ?? null,
@@ -264,6 +272,17 @@ export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   ...REPLICATION_THROTTLE_RATE_DEFS.map((d) => d.name),
   ...DYNAMIC_BROKER_KEY_DEFS.map((d) => d.def.name),
 ]);
+/**
+ * The keys that make up a broker's registration (Kafka's DynamicListenerConfig keeps them): Kafka
+ * lists them as reconfigurable before 4.0 but refuses to change them under a Raft-based quorum
+ * ("Advertised listeners cannot be altered when using a Raft-based metadata quorum."), as Fjord does.
+ */
+export const LISTENER_REGISTRATION_CONFIGS: ReadonlySet<string> = new Set([
+  'advertised.listeners',
+  'listeners',
+  'listener.security.protocol.map',
+]);
+
 function isDynamic(key: string): boolean {
   return DYNAMIC_BROKER_CONFIGS.has(key) || listenerConfigDef(key) !== undefined;
 }

@@ -15,7 +15,11 @@ import {
 import { ApiKey, ErrorCode, ZERO_UUID } from '@fjord/protocol';
 import { BROKER_CONFIG_BY_NAME } from '../../config/BrokerConfig.js';
 import { defineHandler } from '../ApiHandler.js';
-import { legacyAlterConfigEntries, missingTopicConfigError } from '../alterConfigsByRelease.js';
+import {
+  legacyAlterConfigEntries,
+  listenerRegistrationRefusal,
+  missingTopicConfigError,
+} from '../alterConfigsByRelease.js';
 import type { RequestContext } from '../BrokerServices.js';
 import { authorize, authorizeCluster, filterAuthorized } from '../RequestAuthorizer.js';
 import { code } from './errors.js';
@@ -330,6 +334,17 @@ async function alterConfigs(
     const denied = configAccessDenied(ctx, AclOperation.ALTER_CONFIGS, kind, r.resourceName);
     if (denied) {
       responses.push({ ...base, ...denied });
+      continue;
+    }
+    const listenerRefusal =
+      kind === 'broker'
+        ? listenerRegistrationRefusal(
+            b.config.kafkaVersion,
+            r.alterations.map((a) => a.name),
+          )
+        : undefined;
+    if (listenerRefusal) {
+      responses.push({ ...base, ...listenerRefusal });
       continue;
     }
     const isStaticBrokerKey = (name: string) => BROKER_CONFIG_BY_NAME.has(name);
