@@ -8,6 +8,7 @@ import {
   DEFAULT_MESSAGE_FORMAT_VERSION,
   DYNAMIC_BROKER_KEY_DEFS,
   defaultMessageFormatVersion,
+  defaultMessageMaxBytes,
   parseConfigValue,
   validateMetadataVersion,
 } from '@fjord/metadata';
@@ -222,6 +223,8 @@ export function brokerConfigDefsFor(kafkaVersion: string): ReadonlyMap<string, C
   const defs = new Map(BROKER_CONFIG_BY_NAME);
   const format = defs.get('log.message.format.version')!;
   defs.set(format.name, { ...format, default: defaultMessageFormatVersion(kafkaVersion) });
+  const maxBytes = defs.get('message.max.bytes')!;
+  defs.set(maxBytes.name, { ...maxBytes, default: defaultMessageMaxBytes(kafkaVersion) });
   return defs;
 }
 
@@ -448,12 +451,15 @@ export function resolveBrokerConfig(source: BrokerConfigSource): ResolvedBrokerC
   values.set('log.retention.ms', retentionMs);
   const rollMs = maybe('log.roll.ms') ?? int('log.roll.hours') * HOUR_MS;
   values.set('log.roll.ms', rollMs);
-  // Kafka's default follows the release: a broker emulating 2.4 reports 2.4-IV1.
+  // Kafka's defaults that follow the release: a broker emulating 2.4 reports 2.4-IV1 and takes
+  // batches up to 1000012 bytes, as 2.4 did.
   if (!explicit.has('log.message.format.version'))
     values.set(
       'log.message.format.version',
       defaultMessageFormatVersion(values.get('fjord.kafka.version') as string),
     );
+  if (!explicit.has('message.max.bytes'))
+    values.set('message.max.bytes', defaultMessageMaxBytes(values.get('fjord.kafka.version') as string));
   values.set('log.roll.jitter.ms', maybe('log.roll.jitter.ms') ?? int('log.roll.jitter.hours') * HOUR_MS);
   const flushMs = maybe('log.flush.interval.ms') ?? int('log.flush.scheduler.interval.ms');
   values.set('log.flush.interval.ms', flushMs);

@@ -124,3 +124,19 @@ describe('log.message.format.version (deprecated, kept for Kafka parity)', () =>
     );
   });
 });
+
+describe('message.max.bytes', () => {
+  it("defaults to the emulated release's limit: 1000012 before Kafka 2.5, 1048588 from it (KAFKA-4203)", () => {
+    const resolved = (text: string) => resolveBrokerConfig({ propertiesText: text });
+    const limit = (version: string) => {
+      const c = resolved(`fjord.kafka.version=${version}`);
+      return [c.values.get('message.max.bytes'), c.messageMaxBytes];
+    };
+    expect(limit('0.10.2')).toEqual([1_000_012, 1_000_012]);
+    expect(limit('2.4.0')).toEqual([1_000_012, 1_000_012]);
+    expect(limit('2.5')).toEqual([1_048_588, 1_048_588]);
+    expect(limit('3.8')).toEqual([1_048_588, 1_048_588]);
+    // What server.properties sets wins whatever the release.
+    expect(resolved('fjord.kafka.version=2.4\nmessage.max.bytes=2000000').messageMaxBytes).toBe(2_000_000);
+  });
+});

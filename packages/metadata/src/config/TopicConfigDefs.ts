@@ -55,6 +55,15 @@ export function defaultMessageFormatVersion(kafkaRelease: string): string {
 }
 
 /**
+ * `message.max.bytes`' default in the Kafka release a broker emulates: 1000012 before 2.5, when
+ * Kafka raised it to the Java producer's 1 MiB plus the log overhead, 1048588 (KAFKA-4203).
+ */
+export function defaultMessageMaxBytes(kafkaRelease: string): number {
+  const [major = 0, minor = 0] = kafkaRelease.split('.').map(Number);
+  return major < 2 || (major === 2 && minor < 5) ? 1_000_012 : 1_048_588;
+}
+
+/**
  * Kafka's MetadataVersionValidator: a release (0.8.0 … 0.11.0, 1.0 … 3.x), optionally with a
  * patch level and an `-IVn` suffix, as MetadataVersion.fromVersionString parses it.
  */
