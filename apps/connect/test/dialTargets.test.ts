@@ -17,6 +17,12 @@ describe("a connector's own endpoints as its task starts", () => {
     await expect(checkDialTargets('mirror', mirror, parseAllowedNetworks('10.0.0.0/8'))).rejects.toThrow(
       /^config\.source\.bootstrapServers\.1: localhost resolves to (127\.0\.0\.1|::1), not a public address/,
     );
+    // An IPv6 literal in a bootstrap server is bracketed; it is judged as the address it is.
+    await expect(
+      checkDialTargets('mirror', { source: { bootstrapServers: ['[::1]:9092'] } }, []),
+    ).rejects.toThrow(
+      new RefusedTarget('config.source.bootstrapServers.0: ::1 is not a public address (loopback)'),
+    );
     await expect(
       checkDialTargets('postgres-sink', pgConfig('no-such-host.invalid'), []),
     ).resolves.toBeUndefined();

@@ -374,19 +374,19 @@ export function connectorDialTargets(
     case 'mirror':
       return (config as MirrorConfig).source.bootstrapServers.map((hostPort, i) => ({
         path: `/config/source/bootstrapServers/${i}`,
-        host: hostPort.slice(0, hostPort.lastIndexOf(':')),
+        host: unbracketed(hostPort.slice(0, hostPort.lastIndexOf(':'))),
       }));
     case 's3-sink': {
       const endpoint = (config as S3SinkConfig).endpoint;
-      // URL keeps an IPv6 literal in brackets; the resolver wants it bare.
-      return endpoint
-        ? [{ path: '/config/endpoint', host: new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1') }]
-        : [];
+      return endpoint ? [{ path: '/config/endpoint', host: unbracketed(new URL(endpoint).hostname) }] : [];
     }
     case 'postgres-sink':
       return [{ path: '/config/connection/host', host: (config as PostgresSinkConfig).connection.host }];
   }
 }
+
+/** An IPv6 literal as the resolver wants it: `[::1]` (host:port and URL form) is `::1`. */
+const unbracketed = (host: string): string => host.replace(/^\[(.*)\]$/, '$1');
 
 /** Config and secrets schemas per type, for whoever reads a stored connector back (the connect worker). */
 export const CONNECTOR_SCHEMAS = {
