@@ -1,16 +1,10 @@
-import { LISTENER_REGISTRATION_CONFIGS } from '@fjord/metadata';
+import { LISTENER_REGISTRATION_CONFIGS, kafkaReleaseAtLeast as releaseAtLeast } from '@fjord/metadata';
 import { ErrorCode } from '@fjord/protocol';
 
 /**
  * Where (Incremental)AlterConfigs answers differ by the Kafka release a broker emulates, so that
  * clients and their suites pinned to an older release see what that release answered.
  */
-
-/** `2.4`, `2.4.0`, `0.10.2`, `3.8` against `[major, minor]`. */
-function releaseAtLeast(kafkaVersion: string, [wantMajor, wantMinor]: readonly [number, number]): boolean {
-  const [major = 0, minor = 0] = kafkaVersion.split('.').map(Number);
-  return major !== wantMajor ? major > wantMajor : minor >= wantMinor;
-}
 
 /**
  * A legacy AlterConfigs resource naming one config twice: before 3.2 Kafka kept the last value

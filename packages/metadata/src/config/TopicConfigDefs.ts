@@ -59,8 +59,16 @@ export function defaultMessageFormatVersion(kafkaRelease: string): string {
  * Kafka raised it to the Java producer's 1 MiB plus the log overhead, 1048588 (KAFKA-4203).
  */
 export function defaultMessageMaxBytes(kafkaRelease: string): number {
+  return kafkaReleaseAtLeast(kafkaRelease, [2, 5]) ? 1_048_588 : 1_000_012;
+}
+
+/** `2.4`, `2.4.0`, `0.10.2`, `3.8` against `[major, minor]`: the emulated release is that one or newer. */
+export function kafkaReleaseAtLeast(
+  kafkaRelease: string,
+  [wantMajor, wantMinor]: readonly [number, number],
+): boolean {
   const [major = 0, minor = 0] = kafkaRelease.split('.').map(Number);
-  return major < 2 || (major === 2 && minor < 5) ? 1_000_012 : 1_048_588;
+  return major !== wantMajor ? major > wantMajor : minor >= wantMinor;
 }
 
 /**
